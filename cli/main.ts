@@ -1,0 +1,34 @@
+/**
+ * `orlink <verb>`: one binary for every process (ARCHITECTURE §2). Each verb lives in its own
+ * module, imported only when used so that `orlink decode` does not load fastify or aedes.
+ */
+const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  gateway: { summary: 'run one bedside gateway (--config FILE [--record FILE])', load: () => import('../gateway/src/main.js') },
+  ingest: { summary: 'run ingest with the embedded broker or an external one (--config FILE)', load: () => import('../ingest/src/main.js') },
+  sim: { summary: 'run a device simulator (sim ge-dri --serial PATH | --pty | --tcp HOST:PORT)', load: () => import('../simulators/src/main.js') },
+  decode: { summary: 'decode a capture to canonical NDJSON (--protocol NAME [--input FILE|-])', load: () => import('./decode.js') },
+  demo: { summary: 'InfluxDB + ingest + two simulated ORs on this machine', load: () => import('./demo.js') },
+  bench: { summary: 'run the benchmark harness (see bench/README.md)', load: () => import('../bench/run.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(VERBS).map(([v, d]) => `  ${v.padEnd(8)} ${d.summary}`);
+  return `usage: orlink <verb> [options]\n\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  const entry = VERBS[verb];
+  if (!entry) {
+    process.stderr.write(`orlink: unknown verb '${verb}'\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  const mod = await entry.load();
+  const code = await mod.run(rest);
+  if (code !== 0) process.exitCode = code;
+}
