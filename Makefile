@@ -1,0 +1,44 @@
+# orlink — the two commands a newcomer needs are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+DEBIAN_PKGS := influxdb influxdb-client mosquitto mosquitto-clients socat
+NODE_MODULES_STAMP := node_modules/.package-lock.json
+
+.PHONY: demo test typecheck unit deps system-deps bench faults clean
+
+# Debian packages the demo and the tests start themselves (none of them runs as a service).
+system-deps:
+	@missing=""; \
+	for bin in influxd:influxdb mosquitto:mosquitto socat:socat; do \
+	  command -v $${bin%%:*} >/dev/null 2>&1 || missing="$$missing $${bin##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PKGS) >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing — run: sudo apt-get install -y $(DEBIAN_PKGS)"; exit 1; \
+	  fi; \
+	fi
+
+$(NODE_MODULES_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_MODULES_STAMP)
+
+deps: system-deps $(NODE_MODULES_STAMP)
+
+demo: deps
+	node bin/orlink.js demo
+
+typecheck: $(NODE_MODULES_STAMP)
+	npx tsc --noEmit -p tsconfig.json
+
+unit: $(NODE_MODULES_STAMP)
+	scripts/run-tests.sh
+
+test: deps typecheck unit
+
+bench: deps
+	node bin/orlink.js bench
+
+clean:
+	rm -rf .data .tap
