@@ -1,0 +1,50 @@
+import t from 'tap';
+import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
+import { build } from './app.js';
+import { envelopeToPoints } from './series/layout.js';
+import { MemorySeriesStore } from './series/memory.js';
+import { envelope } from './mqtt/test-fixtures.js';
+
+const config = loadIngestConfig({ input: { db: { path: ':memory:' }, series: { kind: 'memory' }, log: { level: 'silent' } }, env: {} });
+
+t.test('build() without listen: registry, cases, timeline, latest, health, docs', async (t) => {
+  const series = new MemorySeriesStore();
+  const app = await build({ config, series });
+  t.teardown(() => app.close());
+  const post = (url: string, payload: object) => app.inject({ method: 'POST', url, payload });
+  t.equal((await post('/sites', { id: 's', name: 'S' })).statusCode, 201);
+  t.equal((await post('/rooms', { id: 'r', siteId: 's', name: 'R' })).statusCode, 201);
+  t.equal((await post('/beds', { id: 'b', roomId: 'r', name: 'B' })).statusCode, 201);
+  t.equal((await post('/gateways', { id: 'g', bedId: 'b', password: 'short' })).statusCode, 400, 'password too short');
+  t.equal((await post('/gateways', { id: 'g', bedId: 'b', password: 'long-enough' })).statusCode, 201);
+  t.equal((await post('/sites', { id: 's', name: 'S' })).statusCode, 409, 'duplicate id');
+  const extra = await post('/sites', { id: 's2', name: 'S2', extra: 1 });
+  t.same(extra.json(), { id: 's2', name: 'S2' }, 'unknown properties are removed (fastify ajv removeAdditional)');
+  t.equal((await post('/sites', { id: 'a/b', name: 'x' })).statusCode, 400, 'ids cannot carry topic separators');
+
+  const base = Math.floor(Date.now() / 1000) * 1000 - 600_000;
+  for (let i = 0; i < 3; i++) await series.write(envelopeToPoints(envelope(i + 1, base + i * 1000, 60 + i), { site: 's', room: 'r', bed: 'b' }));
+  const c = (await post('/cases', { bed: 'b', start: base, end: base + 400_000 })).json();
+  t.equal(c.status, 'closed');
+  const tl = (await app.inject(`/cases/${c.id}/timeline?to=${base + 2000}`)).json();
+  t.same(tl.numerics[0].points, [[base, 60], [base + 1000, 61], [base + 2000, 62]]);
+  t.same(tl.waves[0].blocks[0], { t0: base, samples: [0.1, 0.2, null, -0.3] });
+  const wide = (await app.inject(`/cases/${c.id}/timeline`)).json();
+  t.equal(wide.waves.length, 0, 'waves omitted over the 5 min limit');
+  t.match(wide.wavesOmitted, /exceeds 300000 ms/);
+  t.equal(wide.numerics[0].points.length, 3);
+  t.equal((await app.inject(`/cases/${c.id}/timeline?from=${base + 500_000}`)).statusCode, 400);
+  t.equal((await post(`/cases/${c.id}/close`, {})).statusCode, 409);
+  const open = (await post('/cases', { bed: 'b', start: base - 1000 })).json();
+  const latest = (await app.inject('/beds/b/latest')).json();
+  t.equal(latest.caseId, open.id);
+  t.equal(latest.numerics.find((n: { mdc: string }) => n.mdc === 'MDC_ECG_HEART_RATE').value, 62);
+  t.equal((await app.inject('/beds/zz/latest')).statusCode, 404);
+  const health = await app.inject('/health');
+  t.equal(health.statusCode, 200);
+  t.equal(health.json().checks.series, true);
+  t.match((await app.inject('/metrics')).body, /# TYPE orlink_ingest_envelopes_received_total counter/);
+  const docs = (await app.inject('/docs/json')).json();
+  t.equal(docs.openapi, '3.0.3');
+  t.ok(docs.paths['/gateways']);
+});

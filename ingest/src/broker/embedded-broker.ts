@@ -1,0 +1,127 @@
+/**
+ * Embedded aedes 1.x broker (MQTT 3.1.1 only) on a loopback port. Authentication: each gateway
+ * with its registry id + password (scrypt hash in the registry), plus one ingest service account.
+ * ACL: a gateway publishes only under `{prefix}/{site}/{room}/{bed}/{gatewayId}/` of its own bed
+ * and subscribes only there (config topic); the service account may publish/subscribe anywhere.
+ * Persistence is aedes' in-memory default: sessions survive subscriber reconnects, not a process
+ * restart (see docs/ingest.md; use an external broker with persistence for that).
+ */
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { GatewayLocation, RegistryStore } from '../registry/registry-store.js';
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  prefix: string;
+  serviceAccount: { username: string; password: string };
+  registry: RegistryStore;
+  logger: Logger;
+}
+
+type Principal = { role: 'ingest' } | { role: 'gateway'; loc: GatewayLocation };
+
+const safeEqual = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export class EmbeddedBroker {
+  private aedes: Aedes | null = null;
+  private server: net.Server | null = null;
+  private readonly principals = new WeakMap<Client, Principal>();
+  private closing: Promise<void> | null = null;
+  private boundPort = 0;
+  /** counters for /metrics */
+  readonly stats = { authFailures: 0, publishDenied: 0, subscribeDenied: 0 };
+
+  constructor(private readonly opts: EmbeddedBrokerOptions) {}
+
+  get port(): number { return this.boundPort; }
+  get url(): string { return `mqtt://${this.opts.host}:${this.boundPort}`; }
+  get up(): boolean { return this.server?.listening === true && !this.closing; }
+  get connectedClients(): number { return this.aedes?.connectedClients ?? 0; }
+
+  /** the aedes instance (tests watch its 'ack' events) */
+  get instance(): Aedes {
+    if (!this.aedes) throw new Error('broker not started');
+    return this.aedes;
+  }
+
+  async start(): Promise<void> {
+    const log = this.opts.logger;
+    const aedes = await Aedes.createBroker({
+      authenticate: (client, username, password, done) => {
+        this.authenticate(client, username, password).then(
+          (ok) => { if (ok) done(null, true); else { this.stats.authFailures++; done(authError('bad username or password', 4), null); } },
+          (err) => { log.error({ err }, 'broker authenticate failed'); done(authError('server unavailable', 3), null); },
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        if (!client) return done(null);
+        if (this.mayUse(client, packet.topic)) return done(null);
+        this.stats.publishDenied++;
+        log.warn({ clientId: client.id, topic: packet.topic }, 'publish denied');
+        done(new Error('publish not authorized'));
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        if (this.mayUse(client, sub.topic)) return done(null, sub);
+        this.stats.subscribeDenied++;
+        done(new Error('subscribe not authorized'));
+      },
+    });
+    aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'broker client error'));
+    this.aedes = aedes;
+    const server = net.createServer(aedes.handle);
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => { server.off('error', reject); resolve(); });
+    });
+    const addr = server.address();
+    this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    log.info({ host: this.opts.host, port: this.boundPort }, 'embedded broker listening');
+  }
+
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
+    if (!username || !password) return false;
+    const pw = password.toString('utf8');
+    if (username === this.opts.serviceAccount.username) {
+      if (!safeEqual(pw, this.opts.serviceAccount.password)) return false;
+      this.principals.set(client, { role: 'ingest' });
+      return true;
+    }
+    if (!(await this.opts.registry.verifyGateway(username, pw))) return false;
+    const loc = this.opts.registry.locateGateway(username);
+    if (!loc) return false;
+    this.principals.set(client, { role: 'gateway', loc });
+    return true;
+  }
+
+  private mayUse(client: Client, topic: string): boolean {
+    const p = this.principals.get(client);
+    if (!p) return false;
+    if (p.role === 'ingest') return !topic.startsWith('$SYS');
+    const own = `${this.opts.prefix}/${p.loc.site}/${p.loc.room}/${p.loc.bed}/${p.loc.gatewayId}/`;
+    return topic.startsWith(own) && !topic.includes('+') && !topic.includes('#');
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        const aedes = this.aedes;
+        if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        const server = this.server;
+        if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      })();
+    }
+    return this.closing;
+  }
+}

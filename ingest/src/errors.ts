@@ -1,0 +1,34 @@
+/**
+ * Coded ingest errors (CONVENTIONS rule 4). `kind` decides the handling:
+ * data → counted/dead-lettered, never ends a stream; transient → retried with backoff; fatal → fail start / health.
+ */
+export type IngestErrorKind = 'data' | 'transient' | 'fatal';
+
+export type IngestErrorCode =
+  | 'ING_ERR_CONFIG'
+  | 'ING_ERR_INFLUXD_START'
+  | 'ING_ERR_SERIES_TRANSIENT'
+  | 'ING_ERR_SERIES_PARTIAL'
+  | 'ING_ERR_SERIES_FATAL'
+  | 'ING_ERR_SERIES_QUERY'
+  | 'ING_ERR_ENVELOPE'
+  | 'ING_ERR_TOPIC'
+  | 'ING_ERR_UNKNOWN_GATEWAY'
+  | 'ING_ERR_NOT_FOUND'
+  | 'ING_ERR_CONFLICT'
+  | 'ING_ERR_BAD_REQUEST'
+  | 'ING_ERR_BROKER'
+  | 'ING_ERR_CLOSED';
+
+export class IngestError extends Error {
+  readonly code: IngestErrorCode;
+  readonly kind: IngestErrorKind;
+  constructor(code: IngestErrorCode, kind: IngestErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IngestError';
+    this.code = code;
+    this.kind = kind;
+  }
+}
+
+export const isTransient = (err: unknown): boolean => err instanceof IngestError && err.kind === 'transient';

@@ -1,0 +1,55 @@
+/**
+ * `orlink ingest --config FILE` and the programmatic `startIngest(config, { logger? })`.
+ * The composition root of the ingest process: the only place that creates the root logger.
+ */
+import pino, { type Logger } from 'pino';
+import { loadIngestConfig, type IngestConfig } from '../../schemas/src/ingest-config.js';
+import type { RegistryStore } from './registry/registry-store.js';
+import type { SeriesStore } from './series/types.js';
+import { startServer, type RunningIngest } from './server.js';
+
+export type { RunningIngest } from './server.js';
+
+export async function startIngest(
+  config: IngestConfig,
+  opts: { logger?: Logger; series?: SeriesStore; registry?: RegistryStore } = {},
+): Promise<RunningIngest> {
+  const logger = opts.logger ?? pino({ level: config.log.level });
+  return startServer(config, { logger, series: opts.series, registry: opts.registry });
+}
+
+const USAGE = 'usage: orlink ingest --config FILE\n  env overrides and secrets: see docs/ingest.md\n';
+
+export async function run(argv: string[]): Promise<number> {
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') { process.stdout.write(USAGE); return 0; }
+    if (a === '--config' || a === '-c') file = argv[++i];
+    else if (a.startsWith('--config=')) file = a.slice('--config='.length);
+    else { process.stderr.write(`orlink ingest: unknown argument ${a}\n${USAGE}`); return 2; }
+  }
+  let config: IngestConfig;
+  try {
+    config = loadIngestConfig({ file });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  const logger = pino({ level: config.log.level, redact: ['*.password', '*.token', 'patient', '*.patient'] });
+  let running: RunningIngest;
+  try {
+    running = await startIngest(config, { logger });
+  } catch (err) {
+    logger.fatal({ err }, 'ingest failed to start');
+    return 1;
+  }
+  logger.info({ url: running.url, mqttUrl: running.mqttUrl }, 'ingest ready');
+  await new Promise<void>((resolve) => {
+    const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await running.close();
+  return 0;
+}

@@ -1,0 +1,64 @@
+/**
+ * Process metrics in Prometheus text format (no dependency): counters, gauges and one
+ * latency histogram. Names follow `orlink_ingest_*`.
+ */
+const BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export const COUNTERS = {
+  envelopes_received_total: 'Envelopes (data messages) received from MQTT',
+  envelopes_written_total: 'Envelopes whose points were stored and acknowledged',
+  envelopes_deduped_total: 'Duplicate envelopes acknowledged without rewriting',
+  envelopes_dead_lettered_total: 'Messages moved to the dead-letter store',
+  status_messages_total: 'Gateway status messages processed',
+  points_written_total: 'Points stored in the series backend',
+  points_skipped_total: 'Points dropped by the serializer (no valid field)',
+  series_requests_total: 'HTTP write requests to the series backend',
+  series_retries_total: 'Retried series write requests (5xx/429/network)',
+  series_write_failures_total: 'Batch writes that failed and will be retried as a whole',
+  vitals_published_total: 'vitals messages published',
+} as const;
+
+export type CounterName = keyof typeof COUNTERS;
+
+export class Metrics {
+  private readonly counters = new Map<CounterName, number>();
+  private readonly gauges = new Map<string, { help: string; read: () => number }>();
+  private readonly hist = { buckets: new Array<number>(BUCKETS_S.length).fill(0), sum: 0, count: 0 };
+
+  inc(name: CounterName, by = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+  }
+
+  get(name: CounterName): number {
+    return this.counters.get(name) ?? 0;
+  }
+
+  gauge(name: string, help: string, read: () => number): void {
+    this.gauges.set(name, { help, read });
+  }
+
+  /** series write latency (one whole batch write, retries included) */
+  observeWriteLatency(ms: number): void {
+    const s = ms / 1000;
+    this.hist.sum += s;
+    this.hist.count++;
+    for (let i = 0; i < BUCKETS_S.length; i++) if (s <= BUCKETS_S[i]) this.hist.buckets[i]++;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const [name, help] of Object.entries(COUNTERS) as [CounterName, string][]) {
+      lines.push(`# HELP orlink_ingest_${name} ${help}`, `# TYPE orlink_ingest_${name} counter`, `orlink_ingest_${name} ${this.get(name)}`);
+    }
+    for (const [name, g] of this.gauges) {
+      let v = NaN;
+      try { v = g.read(); } catch { /* reported as NaN */ }
+      lines.push(`# HELP orlink_ingest_${name} ${g.help}`, `# TYPE orlink_ingest_${name} gauge`, `orlink_ingest_${name} ${v}`);
+    }
+    const h = 'orlink_ingest_series_write_seconds';
+    lines.push(`# HELP ${h} Latency of one batch write to the series backend`, `# TYPE ${h} histogram`);
+    BUCKETS_S.forEach((b, i) => lines.push(`${h}_bucket{le="${b}"} ${this.hist.buckets[i]}`));
+    lines.push(`${h}_bucket{le="+Inf"} ${this.hist.count}`, `${h}_sum ${this.hist.sum}`, `${h}_count ${this.hist.count}`);
+    return lines.join('\n') + '\n';
+  }
+}

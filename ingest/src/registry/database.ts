@@ -1,0 +1,54 @@
+/**
+ * The ingest sqlite database (better-sqlite3): registry, cases, dedupe keys, dead letters.
+ * Migrations are numbered; `schema_version` records the applied ones; each runs in a transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: string[] = [
+  // 1: registry
+  `CREATE TABLE sites (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE rooms (id TEXT PRIMARY KEY, site_id TEXT NOT NULL REFERENCES sites(id), name TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE beds (id TEXT PRIMARY KEY, room_id TEXT NOT NULL REFERENCES rooms(id), name TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE gateways (id TEXT PRIMARY KEY, bed_id TEXT NOT NULL REFERENCES beds(id), credential_hash TEXT NOT NULL,
+     last_seen INTEGER, online INTEGER, status_json TEXT, created_at INTEGER NOT NULL);
+   CREATE TABLE devices (id TEXT PRIMARY KEY, gateway_id TEXT REFERENCES gateways(id), bed_id TEXT REFERENCES beds(id),
+     vendor TEXT, model TEXT, serial TEXT, firmware TEXT, profile TEXT, transport TEXT, asset_tag TEXT, created_at INTEGER NOT NULL);`,
+  // 2: cases
+  `CREATE TABLE cases (id TEXT PRIMARY KEY, bed_id TEXT NOT NULL REFERENCES beds(id), start INTEGER NOT NULL, end INTEGER,
+     status TEXT NOT NULL CHECK (status IN ('open','closed')), external_ids TEXT NOT NULL DEFAULT '{}', created_at INTEGER NOT NULL);
+   CREATE INDEX cases_bed ON cases(bed_id, start);`,
+  // 3: dedupe + dead letters
+  `CREATE TABLE dedupe (gateway_id TEXT NOT NULL, boot_id TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
+     PRIMARY KEY (gateway_id, boot_id, seq)) WITHOUT ROWID;
+   CREATE INDEX dedupe_age ON dedupe(received_at);
+   CREATE TABLE dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, topic TEXT NOT NULL, code TEXT NOT NULL,
+     reason TEXT NOT NULL, gateway_id TEXT, payload BLOB NOT NULL);`,
+];
+
+export function openDb(file: string): Db {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: Db): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
+  let current = row.v ?? 0;
+  for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v - 1]);
+      db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(v, Date.now());
+    })();
+    current = v;
+  }
+  return current;
+}

@@ -1,0 +1,164 @@
+/**
+ * The orlink InfluxDB layout (ARCHITECTURE §5, decisions in docs/ingest.md): canonical
+ * observations of one Envelope → points, and stored rows → canonical observations.
+ *   numeric        tags site,room,bed,device,mdc  fields value(float, absent when null), vendor, flags(int),
+ *                  unit, code(int), label, t_device(int)
+ *   wave           tags site,room,bed,device,mdc  fields rate, n(int), scale, offset, data(base64 zigzag-delta
+ *                  varints), gaps("i,j"), unit, vendor, flags(int), code(int), label   — one point per block at t0
+ *   alarm          tags site,room,bed,device,mdc  fields text, priority, source, phase, vendor, code(int), unmapped(bool)
+ *   setting        tags site,room,bed,device,name fields value(float) | text(string) | absent(bool), unit, vendor
+ *   device_status  tags site,room,bed,device      fields link, model, firmware, clock_offset_ms, frames, errors
+ *   gateway_health tags site,room,bed,gateway     fields online(bool), status(JSON string), outbox_depth(int)
+ * `mdc` tag = MDC reference id, or the vendor code when unmapped (flags then carry `unmapped`).
+ * A null numeric value is stored without a value field and with the `invalid` flag; read back as null.
+ */
+import type { Envelope } from '../../../schemas/src/envelope.js';
+import {
+  FLAG, bitsToFlags, flagsToBits, intToSample, sampleToInt, type AlarmObs, type Flag,
+} from '../../../schemas/src/observation.js';
+import type { FieldValue, Located, SeriesPoint, StoredAlarm, StoredNumeric, StoredSetting, StoredWave } from './types.js';
+import { packInts, unpackInts } from './wave-pack.js';
+
+export const INT_FIELDS: ReadonlySet<string> = new Set(['flags', 'n', 'code', 't_device', 'clock_offset_ms', 'frames', 'errors', 'outbox_depth']);
+
+export interface Where { site: string; room: string; bed: string }
+
+const paramTag = (mdc: string | null, vendorCode: string | undefined) => mdc || vendorCode || '_unknown';
+
+function put(fields: Record<string, FieldValue>, k: string, v: FieldValue | null | undefined): void {
+  if (v === undefined || v === null || v === '') return;
+  fields[k] = v;
+}
+
+export function envelopeToPoints(env: Envelope, where: Where): SeriesPoint[] {
+  const out: SeriesPoint[] = [];
+  for (const d of env.devices) {
+    const tags = { site: where.site, room: where.room, bed: where.bed, device: d.deviceId };
+    for (const n of d.numerics) {
+      let flags = flagsToBits(n.flags);
+      if (n.value === null || !Number.isFinite(n.value)) flags |= FLAG.invalid;
+      if (!n.mdc) flags |= FLAG.unmapped;
+      const fields: Record<string, FieldValue> = { vendor: n.vendorCode ?? '', flags, unit: n.unit ?? '' };
+      if (n.value !== null && Number.isFinite(n.value)) fields.value = n.value;
+      put(fields, 'code', n.code);
+      put(fields, 'label', n.label);
+      put(fields, 't_device', n.tDevice);
+      out.push({ measurement: 'numeric', tags: { ...tags, mdc: paramTag(n.mdc, n.vendorCode) }, fields, time: n.t });
+    }
+    for (const w of d.waves) {
+      const ints: number[] = new Array(w.samples.length);
+      const gaps: number[] = [];
+      let prev = 0;
+      for (let i = 0; i < w.samples.length; i++) {
+        const s = w.samples[i];
+        if (s === null || s === undefined || !Number.isFinite(s)) { gaps.push(i); ints[i] = prev; continue; }
+        prev = ints[i] = sampleToInt(s, w.scale, w.offset);
+      }
+      let flags = flagsToBits(w.flags);
+      if (!w.mdc) flags |= FLAG.unmapped;
+      const fields: Record<string, FieldValue> = {
+        rate: w.rateHz, n: w.samples.length, scale: w.scale, offset: w.offset, data: packInts(ints),
+        unit: w.unit ?? '', vendor: w.vendorCode ?? '', flags,
+      };
+      put(fields, 'gaps', gaps.join(','));
+      put(fields, 'code', w.code);
+      put(fields, 'label', w.label);
+      out.push({ measurement: 'wave', tags: { ...tags, mdc: paramTag(w.mdc, w.vendorCode) }, fields, time: w.t0 });
+    }
+    for (const a of d.alarms) {
+      const fields: Record<string, FieldValue> = { text: a.text, priority: a.priority, source: a.source, phase: a.phase };
+      put(fields, 'vendor', a.vendorCode);
+      put(fields, 'code', a.code);
+      if (!a.mdc) fields.unmapped = true;
+      const key = a.mdc || a.vendorCode || `text:${a.text.slice(0, 64)}`;
+      out.push({ measurement: 'alarm', tags: { ...tags, mdc: key }, fields, time: a.t });
+    }
+    for (const s of d.settings) {
+      const fields: Record<string, FieldValue> = {};
+      if (typeof s.value === 'number' && Number.isFinite(s.value)) fields.value = s.value;
+      else if (typeof s.value === 'string') fields.text = s.value;
+      else fields.absent = true;
+      put(fields, 'unit', s.unit);
+      put(fields, 'vendor', s.vendorCode);
+      out.push({ measurement: 'setting', tags: { ...tags, name: s.name }, fields, time: s.t });
+    }
+    if (d.status) {
+      const st = d.status;
+      const fields: Record<string, FieldValue> = { link: st.link || 'unknown' };
+      put(fields, 'model', st.model);
+      put(fields, 'firmware', st.firmware);
+      put(fields, 'clock_offset_ms', st.clockOffsetMs);
+      put(fields, 'frames', st.frames);
+      put(fields, 'errors', st.errors);
+      out.push({ measurement: 'device_status', tags, fields, time: env.sentAt });
+    }
+  }
+  return out;
+}
+
+export function gatewayHealthPoint(where: Where, gatewayId: string, status: Record<string, unknown>, t: number): SeriesPoint {
+  const online = status.online === true || status.state === 'online' || status.status === 'online';
+  const fields: Record<string, FieldValue> = { online, status: JSON.stringify(status).slice(0, 16_384) };
+  const depth = status.outboxDepth ?? status.outbox_depth;
+  if (typeof depth === 'number') fields.outbox_depth = depth;
+  return { measurement: 'gateway_health', tags: { ...where, gateway: gatewayId }, fields, time: t };
+}
+
+/** One stored row: time + tags + fields as the query endpoint (or the memory store) returns them. */
+export type Row = Record<string, unknown> & { time: number };
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+function located(r: Row): Located {
+  return { site: String(r.site ?? ''), room: String(r.room ?? ''), bed: String(r.bed ?? ''), device: String(r.device ?? '') };
+}
+
+export function rowToNumeric(r: Row): StoredNumeric {
+  const bits = num(r.flags) ?? 0;
+  const unmapped = (bits & FLAG.unmapped) !== 0;
+  const o: StoredNumeric = {
+    kind: 'numeric', mdc: unmapped ? null : String(r.mdc), code: num(r.code) ?? null, value: num(r.value) ?? null,
+    unit: String(r.unit ?? ''), t: r.time, vendorCode: String(r.vendor ?? ''), ...located(r),
+  };
+  if (num(r.t_device) !== undefined) o.tDevice = num(r.t_device);
+  if (str(r.label)) o.label = str(r.label);
+  const flags: Flag[] = bitsToFlags(bits);
+  if (flags.length) o.flags = flags;
+  return o;
+}
+
+export function rowToWave(r: Row): StoredWave {
+  const bits = num(r.flags) ?? 0;
+  const scale = num(r.scale) ?? 1;
+  const offset = num(r.offset) ?? 0;
+  const ints = unpackInts(String(r.data ?? ''));
+  const gaps = new Set(String(r.gaps ?? '').split(',').filter(Boolean).map(Number));
+  const o: StoredWave = {
+    kind: 'wave', mdc: bits & FLAG.unmapped ? null : String(r.mdc), code: num(r.code) ?? null, unit: String(r.unit ?? ''),
+    t0: r.time, rateHz: num(r.rate) ?? 0, samples: ints.map((v, i) => (gaps.has(i) ? null : intToSample(v, scale, offset))),
+    scale, offset, vendorCode: String(r.vendor ?? ''), ...located(r),
+  };
+  if (str(r.label)) o.label = str(r.label);
+  const flags = bitsToFlags(bits);
+  if (flags.length) o.flags = flags;
+  return o;
+}
+
+export function rowToAlarm(r: Row): StoredAlarm {
+  const o: StoredAlarm = {
+    kind: 'alarm', mdc: r.unmapped === true ? null : String(r.mdc), code: num(r.code) ?? null, text: String(r.text ?? ''),
+    priority: String(r.priority) as AlarmObs['priority'], source: String(r.source) as AlarmObs['source'],
+    phase: String(r.phase) as AlarmObs['phase'], t: r.time, ...located(r),
+  };
+  if (str(r.vendor)) o.vendorCode = str(r.vendor);
+  return o;
+}
+
+export function rowToSetting(r: Row): StoredSetting {
+  const value = num(r.value) ?? (typeof r.text === 'string' ? r.text : null);
+  const o: StoredSetting = { kind: 'setting', name: String(r.name), value, t: r.time, ...located(r) };
+  if (str(r.unit)) o.unit = str(r.unit);
+  if (str(r.vendor)) o.vendorCode = str(r.vendor);
+  return o;
+}

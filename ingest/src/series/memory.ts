@@ -1,0 +1,59 @@
+/**
+ * In-memory series store for unit tests and `series.kind: memory`. Same semantics as InfluxDB:
+ * same measurement + tag set + time = one point, fields merged (overwrite). Points go through the
+ * same line-protocol check (a point with no valid field is skipped) and rows through the same decoding.
+ */
+import { INT_FIELDS, rowToAlarm, rowToNumeric, rowToSetting, rowToWave, type Row } from './layout.js';
+import { toLine } from './line-protocol.js';
+import type { FieldValue, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, WriteResult } from './types.js';
+import { assembleSorted } from './sort.js';
+
+export class MemorySeriesStore implements SeriesStore {
+  readonly kind = 'memory';
+  private readonly points = new Map<string, { measurement: string; tags: Record<string, string>; fields: Record<string, FieldValue>; time: number }>();
+  private closed = false;
+
+  async open(): Promise<void> {}
+
+  async write(points: readonly SeriesPoint[]): Promise<WriteResult> {
+    let written = 0;
+    for (const p of points) {
+      if (toLine(p, INT_FIELDS) === null) continue;
+      const tags = Object.fromEntries(Object.entries(p.tags).filter(([, v]) => v !== ''));
+      const key = `${p.measurement}|${Object.keys(tags).sort().map((k) => `${k}=${tags[k]}`).join(',')}|${Math.trunc(p.time)}`;
+      const fields = Object.fromEntries(Object.entries(p.fields).filter(([, v]) => typeof v !== 'number' || Number.isFinite(v)));
+      for (const k of Object.keys(fields)) if (INT_FIELDS.has(k)) fields[k] = Math.trunc(fields[k] as number);
+      const prev = this.points.get(key);
+      this.points.set(key, { measurement: p.measurement, tags, fields: { ...prev?.fields, ...fields }, time: Math.trunc(p.time) });
+      written++;
+    }
+    return { points: written, skipped: points.length - written };
+  }
+
+  /** number of distinct stored points (tests) */
+  size(measurement?: string): number {
+    let n = 0;
+    for (const p of this.points.values()) if (!measurement || p.measurement === measurement) n++;
+    return n;
+  }
+
+  async query(q: SeriesQuery): Promise<SeriesResult> {
+    const kinds = q.kinds ?? ['numeric', 'wave', 'alarm', 'setting'];
+    const out: SeriesResult = { numerics: [], waves: [], alarms: [], settings: [] };
+    for (const p of this.points.values()) {
+      if (p.tags.bed !== q.bed || p.time < q.from || p.time > q.to) continue;
+      if (!kinds.includes(p.measurement as never)) continue;
+      if (q.mdcs?.length && p.measurement !== 'setting' && !q.mdcs.includes(p.tags.mdc)) continue;
+      const row = { ...p.tags, ...p.fields, time: p.time } as Row;
+      if (p.measurement === 'numeric') out.numerics.push(rowToNumeric(row));
+      else if (p.measurement === 'wave') out.waves.push(rowToWave(row));
+      else if (p.measurement === 'alarm') out.alarms.push(rowToAlarm(row));
+      else if (p.measurement === 'setting') out.settings.push(rowToSetting(row));
+    }
+    return assembleSorted(out);
+  }
+
+  async ping(): Promise<boolean> { return !this.closed; }
+
+  async close(): Promise<void> { this.closed = true; }
+}

@@ -1,0 +1,173 @@
+/**
+ * `orlink ingest` configuration: TypeBox schema, defaults < file (YAML/JSON) < env, frozen.
+ * Secrets (InfluxDB password/token, the ingest broker account's password) come only from env
+ * variables or files named by env (`*_FILE`); a secret found in the config file is an error.
+ * Every problem is reported at once in one IngestConfigError.
+ */
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import YAML from 'yaml';
+
+const Port = (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def });
+
+export const IngestConfigSchema = Type.Object({
+  http: Type.Object({
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Port(8080),
+  }, { default: {} }),
+  db: Type.Object({
+    /** sqlite file for registry, cases, dedupe and dead letters; ':memory:' for tests. */
+    path: Type.String({ default: './data/ingest.sqlite' }),
+    dedupeRetentionDays: Type.Number({ minimum: 1, default: 7 }),
+  }, { default: {} }),
+  series: Type.Object({
+    kind: Type.Union([Type.Literal('influx-v1'), Type.Literal('influx-v2'), Type.Literal('memory')], { default: 'influx-v1' }),
+    url: Type.String({ default: 'http://127.0.0.1:8086' }),
+    database: Type.String({ minLength: 1, default: 'orlink' }),
+    retentionPolicy: Type.String({ minLength: 1, default: 'raw' }),
+    retentionDuration: Type.String({ pattern: '^(INF|[0-9]+[hdw])$', default: '30d' }),
+    createDatabase: Type.Boolean({ default: true }),
+    username: Type.Optional(Type.String()),
+    org: Type.String({ default: 'orlink' }),
+    bucket: Type.String({ default: 'orlink/raw' }),
+    maxLinesPerRequest: Type.Integer({ minimum: 1, default: 5000 }),
+    concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+    requestTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    retryMinMs: Type.Integer({ minimum: 1, default: 100 }),
+    retryMaxMs: Type.Integer({ minimum: 1, default: 5_000 }),
+    retryAttempts: Type.Integer({ minimum: 1, default: 5 }),
+  }, { default: {} }),
+  broker: Type.Object({
+    kind: Type.Union([Type.Literal('embedded'), Type.Literal('external')], { default: 'embedded' }),
+    host: Type.String({ default: '127.0.0.1' }),
+    /** embedded listener port; 0 = any free port (reported by startIngest). */
+    port: Port(1883),
+    /** external broker URL (mqtt://host:port). */
+    url: Type.Optional(Type.String()),
+    /** the ingest service account (the embedded broker creates it; password from env or random). */
+    username: Type.String({ default: 'orlink-ingest' }),
+  }, { default: {} }),
+  mqtt: Type.Object({
+    prefix: Type.String({ default: 'orlink/v1', pattern: '^[^#+]+[^/#+]$' }),
+    clientId: Type.String({ minLength: 1, default: 'orlink-ingest-1' }),
+    keepaliveS: Type.Integer({ minimum: 5, default: 30 }),
+    batchMaxEnvelopes: Type.Integer({ minimum: 1, default: 64 }),
+    maxPending: Type.Integer({ minimum: 1, default: 512 }),
+    publishVitals: Type.Boolean({ default: true }),
+  }, { default: {} }),
+  timeline: Type.Object({
+    maxWaveWindowMs: Type.Integer({ minimum: 1000, default: 300_000 }),
+    maxWindowMs: Type.Integer({ minimum: 1000, default: 7 * 24 * 3600_000 }),
+  }, { default: {} }),
+  log: Type.Object({
+    level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  }, { default: {} }),
+}, { additionalProperties: false });
+
+export type IngestConfigBase = Static<typeof IngestConfigSchema>;
+
+/** Secrets never come from the file. */
+export interface IngestSecrets {
+  influxPassword?: string;
+  influxToken?: string;
+  brokerPassword?: string;
+}
+
+export type IngestConfig = Readonly<IngestConfigBase & { secrets: IngestSecrets }>;
+
+export class IngestConfigError extends Error {
+  readonly code = 'ING_ERR_CONFIG';
+  readonly problems: string[];
+  constructor(problems: string[], options?: { cause?: unknown }) {
+    super(`invalid ingest config:\n  ${problems.join('\n  ')}`, options);
+    this.name = 'IngestConfigError';
+    this.problems = problems;
+  }
+}
+
+/** env name → config path (non-secret overrides). */
+const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number']> = {
+  ORLINK_INGEST_HTTP_HOST: ['http', 'host', 'string'],
+  ORLINK_INGEST_HTTP_PORT: ['http', 'port', 'number'],
+  ORLINK_INGEST_DB_PATH: ['db', 'path', 'string'],
+  ORLINK_INGEST_SERIES_KIND: ['series', 'kind', 'string'],
+  ORLINK_INGEST_INFLUX_URL: ['series', 'url', 'string'],
+  ORLINK_INGEST_INFLUX_DATABASE: ['series', 'database', 'string'],
+  ORLINK_INGEST_BROKER_KIND: ['broker', 'kind', 'string'],
+  ORLINK_INGEST_BROKER_PORT: ['broker', 'port', 'number'],
+  ORLINK_INGEST_BROKER_URL: ['broker', 'url', 'string'],
+  ORLINK_INGEST_LOG_LEVEL: ['log', 'level', 'string'],
+};
+
+const SECRET_ENV: Record<keyof IngestSecrets, string> = {
+  influxPassword: 'ORLINK_INGEST_INFLUX_PASSWORD',
+  influxToken: 'ORLINK_INGEST_INFLUX_TOKEN',
+  brokerPassword: 'ORLINK_INGEST_BROKER_PASSWORD',
+};
+
+const SECRET_KEYS = ['password', 'token', 'secret'];
+
+function findSecrets(v: unknown, at: string, out: string[]): void {
+  if (!v || typeof v !== 'object') return;
+  for (const [k, val] of Object.entries(v)) {
+    if (SECRET_KEYS.some((s) => k.toLowerCase().includes(s))) out.push(`${at}/${k}: secrets are read from env or *_FILE only`);
+    else findSecrets(val, `${at}/${k}`, out);
+  }
+}
+
+export interface LoadOptions {
+  file?: string;
+  /** parsed file content instead of a file (tests, programmatic use). */
+  input?: unknown;
+  env?: Record<string, string | undefined>;
+}
+
+export function loadIngestConfig(opts: LoadOptions = {}): IngestConfig {
+  const problems: string[] = [];
+  const env = opts.env ?? process.env;
+  let raw: unknown = opts.input ?? {};
+  if (opts.file) {
+    try {
+      raw = YAML.parse(readFileSync(opts.file, 'utf8')) ?? {};
+    } catch (err) {
+      throw new IngestConfigError([`${opts.file}: ${(err as Error).message}`], { cause: err });
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new IngestConfigError(['config root must be a mapping']);
+  const merged = structuredClone(raw) as Record<string, Record<string, unknown>>;
+  findSecrets(merged, '', problems);
+  for (const [name, [section, key, type]] of Object.entries(ENV_OVERRIDES)) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    const sec = (merged[section] ??= {});
+    if (type === 'number') {
+      const n = Number(v);
+      if (!Number.isFinite(n)) problems.push(`${name}: not a number: ${v}`);
+      else sec[key] = n;
+    } else sec[key] = v;
+  }
+  const withDefaults = Value.Default(IngestConfigSchema, merged) as IngestConfigBase;
+  for (const e of Value.Errors(IngestConfigSchema, withDefaults)) problems.push(`${e.path || '/'}: ${e.message}`);
+  const secrets: IngestSecrets = {};
+  for (const [k, name] of Object.entries(SECRET_ENV) as [keyof IngestSecrets, string][]) {
+    if (env[name]) secrets[k] = env[name];
+    else if (env[`${name}_FILE`]) {
+      try { secrets[k] = readFileSync(env[`${name}_FILE`] as string, 'utf8').trim(); } catch (err) {
+        problems.push(`${name}_FILE: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (withDefaults.broker?.kind === 'external' && !withDefaults.broker.url) problems.push('/broker/url: required when broker.kind is external');
+  if (withDefaults.series?.kind === 'influx-v2' && !secrets.influxToken) problems.push(`${SECRET_ENV.influxToken}: required for series.kind influx-v2`);
+  if (problems.length) throw new IngestConfigError(problems);
+  return deepFreeze({ ...withDefaults, secrets }) as IngestConfig;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
