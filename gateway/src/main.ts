@@ -1,0 +1,205 @@
+/**
+ * Gateway composition root: `orlink gateway --config FILE [--record FILE]`.
+ * devices → sessions → batcher → outbox → MQTT publisher; status retained with an LWT.
+ * `startGateway()` is the programmatic entry used by tests and the demo.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { GatewayConfig, MqttTlsConfig } from '../../schemas/src/gateway-config.js';
+import { loadConfig } from './config.js';
+import { GatewayError, GW_ERR, isGatewayError } from './errors.js';
+import { createLogger } from './log.js';
+import { createOutbox } from './outbox/index.js';
+import type { Outbox } from './outbox/outbox.js';
+import { Batcher } from './batch/batcher.js';
+import { DeviceSession, sessionOptions } from './session/device-session.js';
+import { createLink } from './transports/index.js';
+import type { LinkFactory } from './transports/link.js';
+import type { DeviceProtocol } from './protocols/protocol.js';
+import { HexlogRecorder, recordPaths } from './record/hexlog-recorder.js';
+import { MqttPublisher } from './publish/mqtt-publisher.js';
+import type { BackoffOptions } from './session/backoff.js';
+import { gatewayTopics, type GatewayTopics } from './publish/topics.js';
+import { deviceStatusDoc, gatewayVersion, offlineStatus, STATUS_SCHEMA, type GatewayStatus } from './status/gateway-status.js';
+
+export type { GatewayStatus };
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Protocols by name; default: the registry (gateway/src/protocols/registry.ts). */
+  protocols?: Record<string, DeviceProtocol>;
+  linkFactory?: LinkFactory;
+  /** Capture file (overrides config.record). */
+  record?: string;
+  /** How long close() waits for PUBACKs of the outbox backlog. */
+  drainMs?: number;
+  /** Session tick (ms); tests shorten it. */
+  tickMs?: number;
+  /** Reconnect backoff of the MQTT publisher (default 0.5 s doubling to 30 s). */
+  mqttBackoff?: BackoffOptions;
+}
+
+export interface RunningGateway {
+  readonly bootId: string;
+  readonly topics: GatewayTopics;
+  readonly outbox: Outbox;
+  status(): GatewayStatus;
+  /** Write the pending batch to the outbox now (tests, demo). */
+  flush(): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+async function resolveProtocol(name: string, given?: Record<string, DeviceProtocol>): Promise<DeviceProtocol> {
+  const p = given?.[name] ?? (await import('./protocols/registry.js')).loadProtocol(name);
+  const proto = await p;
+  if (!proto) throw new GatewayError(GW_ERR.PROTOCOL_UNKNOWN, 'fatal', `unknown protocol '${name}'`);
+  return proto;
+}
+
+export async function startGateway(config: Readonly<GatewayConfig>, opts: StartOptions = {}): Promise<RunningGateway> {
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const log = logger.child({ component: 'gateway', gatewayId: config.gatewayId });
+  const protocols = new Map<string, DeviceProtocol>();
+  for (const d of config.devices) if (!protocols.has(d.protocol)) protocols.set(d.protocol, await resolveProtocol(d.protocol, opts.protocols));
+
+  // protocol-specific options are validated by the driver itself: fail at start, not at first connect
+  const optionProblems: string[] = [];
+  for (const d of config.devices) {
+    try { protocols.get(d.protocol)!.createSession(sessionOptions(d)); } catch (err) {
+      optionProblems.push(`/devices/${config.devices.indexOf(d)}/options (${d.id}): ${(err as Error).message}`);
+    }
+  }
+  if (optionProblems.length) {
+    throw new GatewayError(GW_ERR.CONFIG, 'fatal', `invalid device options:\n  ${optionProblems.join('\n  ')}`, { details: optionProblems });
+  }
+
+  const bootId = randomUUID();
+  const startedAt = Date.now();
+  const topics = gatewayTopics({ ...config, topicPrefix: config.mqtt.topicPrefix });
+  const ids = { gatewayId: config.gatewayId, site: config.site, room: config.room, bed: config.bed, bootId };
+  const outbox = createOutbox(config.outbox);
+  await outbox.open();
+  if (outbox.stats.truncatedBytes) log.warn({ truncatedBytes: outbox.stats.truncatedBytes }, 'outbox had a torn tail: truncated');
+
+  const recorders = new Map<string, HexlogRecorder>();
+  const recordFile = opts.record ?? config.record;
+  try {
+    for (const [id, file] of recordFile ? recordPaths(recordFile, config.devices.map((d) => d.id)) : []) {
+      const dev = config.devices.find((d) => d.id === id)!;
+      const rec = new HexlogRecorder(file, { deviceId: id, protocol: dev.protocol, gatewayId: config.gatewayId });
+      recorders.set(id, rec);
+      await rec.open();
+    }
+  } catch (err) {
+    await Promise.all([...recorders.values()].map((r) => r.close()));
+    await outbox.close();
+    throw new GatewayError(GW_ERR.RECORD_IO, 'fatal', `cannot open capture file ${recordFile}`, { cause: err });
+  }
+
+  let publisher: MqttPublisher | undefined;
+  const sessions: DeviceSession[] = [];
+  const batcher = new Batcher({
+    gatewayId: config.gatewayId, bootId, intervalMs: config.mqtt.publishIntervalMs, outbox, logger,
+    devices: () => sessions.map((s) => s.status()),
+    configuredProfile: (id) => config.devices.find((d) => d.id === id)?.profile,
+  });
+  for (const dev of config.devices) {
+    sessions.push(new DeviceSession({
+      config: dev, protocol: protocols.get(dev.protocol)!, linkFactory: opts.linkFactory ?? createLink, logger,
+      sink: (id, obs) => batcher.add(id, obs), recorder: recorders.get(dev.id),
+      onChange: () => publisher?.statusChanged(), ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
+    }));
+  }
+
+  const status = (): GatewayStatus => ({
+    schema: STATUS_SCHEMA, online: true, ...ids, version: gatewayVersion(), startedAt, t: Date.now(),
+    devices: sessions.map((s) => deviceStatusDoc(s.status())),
+    outbox: { kind: outbox.kind, ...outbox.depth(), ...outbox.stats },
+    mqtt: { ...(publisher?.stats ?? { connected: false, connects: 0, published: 0, acked: 0, resent: 0 }) },
+    batcher: { ...batcher.stats },
+  });
+
+  publisher = new MqttPublisher({
+    url: config.mqtt.url, clientId: `${config.gatewayId}-${bootId.slice(0, 8)}`, keepaliveS: config.mqtt.keepaliveS,
+    maxInflight: config.mqtt.maxInflight, connectTimeoutMs: config.mqtt.connectTimeoutMs, topics, outbox, logger,
+    status, statusIntervalMs: config.mqtt.statusIntervalMs, willPayload: offlineStatus(ids, 'lwt'),
+    ...(opts.mqttBackoff ? { backoff: opts.mqttBackoff } : {}),
+    ...(config.mqtt.tls ? { tls: readTls(config.mqtt.tls) } : {}),
+    ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
+    ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
+  });
+  outbox.onChange((ev) => { if (ev.type === 'drop') publisher?.statusChanged(); });
+  publisher.start();
+  batcher.start();
+  for (const s of sessions) s.start();
+  log.info({ bootId, devices: config.devices.length, outbox: outbox.kind, backlog: outbox.depth().records, version: gatewayVersion() }, 'gateway started');
+
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= (async () => {
+    log.info('gateway stopping');
+    await Promise.all(sessions.map((s) => s.stop()));
+    await batcher.stop();
+    await publisher!.stop({ drainMs: opts.drainMs ?? 3000, goodbye: offlineStatus(ids, 'shutdown', Date.now()) });
+    await Promise.all([...recorders.values()].map((r) => r.close()));
+    const depth = outbox.depth();
+    await outbox.close();
+    log.info({ unacked: depth.records }, 'gateway stopped');
+  })());
+
+  return { bootId, topics, outbox, status, flush: () => batcher.flush(), close };
+}
+
+function readTls(t: MqttTlsConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean } {
+  const read = (f: string | undefined) => (f ? readFileSync(f) : undefined);
+  const out: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean } = { rejectUnauthorized: t.rejectUnauthorized };
+  const ca = read(t.caFile); const cert = read(t.certFile); const key = read(t.keyFile);
+  if (ca) out.ca = ca;
+  if (cert) out.cert = cert;
+  if (key) out.key = key;
+  return out;
+}
+
+function parseArgs(argv: string[]): { config?: string; record?: string; help?: boolean; error?: string } {
+  const out: { config?: string; record?: string; help?: boolean; error?: string } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (flag === '--help' || flag === '-h') out.help = true;
+    else if (flag === '--config' || flag === '-c') out.config = inline ?? argv[++i];
+    else if (flag === '--record') out.record = inline ?? argv[++i];
+    else out.error = `unknown argument '${a}'`;
+  }
+  return out;
+}
+
+const USAGE = 'usage: orlink gateway --config FILE [--record FILE]\n';
+
+/** `orlink gateway ...`: runs until SIGINT/SIGTERM; returns the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.help) { process.stdout.write(USAGE); return 0; }
+  if (args.error || !args.config) { process.stderr.write(`orlink gateway: ${args.error ?? '--config is required'}\n${USAGE}`); return 2; }
+  let config: Readonly<GatewayConfig>;
+  try { config = loadConfig(args.config); } catch (err) {
+    process.stderr.write(`orlink gateway: ${(err as Error).message}\n`);
+    return isGatewayError(err, GW_ERR.CONFIG) ? 2 : 1;
+  }
+  const logger = createLogger(config.log.level);
+  let gw: RunningGateway;
+  try { gw = await startGateway(config, { ...(args.record ? { record: args.record } : {}), logger }); } catch (err) {
+    logger.fatal({ err }, 'gateway failed to start');
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      logger.info({ signal: sig }, 'signal received');
+      process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await gw.close();
+  return 0;
+}

@@ -1,0 +1,13 @@
+/** Default link factory: a serial port or a TCP client, chosen by `transport.kind`. */
+import type { TransportConfig } from '../../../schemas/src/gateway-config.js';
+import type { DeviceProtocol } from '../protocols/protocol.js';
+import type { Link, LinkFactory } from './link.js';
+import { SerialLink, serialSettings } from './serial.js';
+import { TcpLink } from './tcp.js';
+
+export type { Link, LinkFactory, LinkCloseInfo, LinkEvents } from './link.js';
+export { SerialLink, TcpLink, serialSettings };
+export { listSerialPorts } from './serial.js';
+
+export const createLink: LinkFactory = (transport: TransportConfig, protocol: DeviceProtocol): Link =>
+  transport.kind === 'serial' ? new SerialLink(serialSettings(transport, protocol.serialDefaults)) : new TcpLink(transport);

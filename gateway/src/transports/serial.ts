@@ -1,0 +1,109 @@
+/**
+ * Serial link over serialport 13. Settings come from the device config, falling back to the
+ * protocol's serialDefaults (e.g. DRI 19200 8E1 RTS/CTS). `listSerialPorts()` tolerates machines
+ * without udev (`spawn udevadm ENOENT`).
+ */
+import { EventEmitter } from 'node:events';
+import { SerialPort } from 'serialport';
+import type { SerialTransportConfig } from '../../../schemas/src/gateway-config.js';
+import type { DeviceProtocol } from '../protocols/protocol.js';
+import { GatewayError, GW_ERR } from '../errors.js';
+import type { Link, LinkEvents } from './link.js';
+
+export interface SerialSettings {
+  path: string;
+  baudRate: number;
+  dataBits: 7 | 8;
+  parity: 'none' | 'even' | 'odd';
+  stopBits: 1 | 2;
+  rtscts: boolean;
+}
+
+export function serialSettings(cfg: SerialTransportConfig, defaults: DeviceProtocol['serialDefaults']): SerialSettings {
+  return {
+    path: cfg.path,
+    baudRate: cfg.baudRate ?? defaults.baudRate,
+    dataBits: cfg.dataBits ?? defaults.dataBits,
+    parity: cfg.parity ?? defaults.parity,
+    stopBits: cfg.stopBits ?? defaults.stopBits,
+    rtscts: cfg.rtscts ?? defaults.rtscts,
+  };
+}
+
+export function describeSerial(s: SerialSettings): string {
+  return `serial:${s.path}@${s.baudRate}-${s.dataBits}${s.parity[0].toUpperCase()}${s.stopBits}${s.rtscts ? '-rtscts' : ''}`;
+}
+
+export class SerialLink extends EventEmitter implements Link {
+  readonly description: string;
+  private port: SerialPort | undefined;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(private readonly settings: SerialSettings) {
+    super();
+    this.description = describeSerial(settings);
+  }
+
+  open(): Promise<void> {
+    const s = this.settings;
+    const port = new SerialPort({
+      path: s.path, baudRate: s.baudRate, dataBits: s.dataBits, parity: s.parity, stopBits: s.stopBits,
+      rtscts: s.rtscts, autoOpen: false,
+    });
+    return new Promise((resolve, reject) => {
+      port.open((err) => {
+        if (err) {
+          reject(new GatewayError(GW_ERR.TRANSPORT_OPEN, 'transient', `cannot open ${this.description}`, { cause: err }));
+          return;
+        }
+        this.port = port;
+        let lastError: Error | undefined;
+        port.on('data', (d: Buffer) => this.emit('data', d));
+        port.on('error', (e: Error) => {
+          lastError = e;
+          this.emit('error', new GatewayError(GW_ERR.TRANSPORT_IO, 'transient', `${this.description} failed`, { cause: e }));
+        });
+        this.closed = new Promise((done) => port.once('close', (e?: Error | null) => {
+          this.port = undefined;
+          const error = e ?? lastError;
+          this.emit('close', { byUs: this.closing, ...(error ? { error } : {}) });
+          done();
+        }));
+        resolve();
+      });
+    });
+  }
+
+  write(bytes: Uint8Array): void {
+    if (!this.port?.isOpen) {
+      this.emit('error', new GatewayError(GW_ERR.TRANSPORT_CLOSED, 'transient', `write on closed ${this.description}`));
+      return;
+    }
+    this.port.write(Buffer.from(bytes));
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const port = this.port;
+    if (port?.isOpen) {
+      // let queued writes (a driver's stop request) reach the wire, but never wait forever on a stalled port
+      await Promise.race([new Promise<void>((r) => port.drain(() => r())), new Promise<void>((r) => setTimeout(r, 500).unref())]);
+      if (port.isOpen) await new Promise<void>((r) => port.close(() => r()));
+    }
+    await this.closed;
+  }
+
+  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.on(event, listener); }
+  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.off(event, listener); }
+}
+
+/** Ports present on this machine; [] (not a crash) when udev is missing. */
+export async function listSerialPorts(): Promise<{ path: string; manufacturer?: string; serialNumber?: string }[]> {
+  try {
+    return (await SerialPort.list()).map((p) => ({ path: p.path, manufacturer: p.manufacturer, serialNumber: p.serialNumber }));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException)?.code === 'ENOENT' || /udevadm|ENOENT/.test(String((err as Error)?.message))) return [];
+    throw err;
+  }
+}
