@@ -33,7 +33,7 @@ export async function caseTimeline(c: Case, reader: SeriesReader, o: TimelineOpt
   });
   const numerics = new Map<string, Timeline['numerics'][number]>();
   for (const n of res.numerics) {
-    const key = `${n.device}\u0000${n.mdc ?? n.vendorCode}\u0000${n.label ?? ''}`;
+    const key = `${n.device}\u0000${n.mdc ?? ''}\u0000${n.vendorCode}\u0000${n.label ?? ''}`;
     let g = numerics.get(key);
     if (!g) {
       g = { mdc: n.mdc, code: n.code, vendorCode: n.vendorCode, unit: n.unit, device: n.device, points: [] };
@@ -44,7 +44,7 @@ export async function caseTimeline(c: Case, reader: SeriesReader, o: TimelineOpt
   }
   const waves = new Map<string, Timeline['waves'][number]>();
   for (const w of res.waves) {
-    const key = `${w.device}\u0000${w.mdc ?? w.vendorCode}`;
+    const key = `${w.device}\u0000${w.mdc ?? ''}\u0000${w.vendorCode}`;
     let g = waves.get(key);
     if (!g) waves.set(key, (g = { mdc: w.mdc, vendorCode: w.vendorCode, unit: w.unit, device: w.device, rateHz: w.rateHz, blocks: [] }));
     g.blocks.push({ t0: w.t0, samples: w.samples });

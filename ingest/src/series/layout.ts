@@ -1,10 +1,12 @@
 /**
  * The orlink InfluxDB layout (ARCHITECTURE §5, decisions in docs/ingest.md): canonical
  * observations of one Envelope → points, and stored rows → canonical observations.
- *   numeric        tags site,room,bed,device,mdc  fields value(float, absent when null), vendor, flags(int),
+ *   numeric        tags site,room,bed,device,mdc,vendor  fields value(float, absent when null), flags(int),
  *                  unit, code(int), label, t_device(int)
- *   wave           tags site,room,bed,device,mdc  fields rate, n(int), scale, offset, data(base64 zigzag-delta
- *                  varints), gaps("i,j"), unit, vendor, flags(int), code(int), label   — one point per block at t0
+ *   wave           tags site,room,bed,device,mdc,vendor  fields rate, n(int), scale, offset, data(base64 zigzag-delta
+ *                  varints), gaps("i,j"), unit, flags(int), code(int), label   — one point per block at t0
+ * `vendor` (the device's own channel id) is a TAG: two channels that map to one MDC code (P1 and P2 both
+ * labelled with a generic pressure, two temperatures of one site) are two series, never overwriting each other.
  *   alarm          tags site,room,bed,device,mdc  fields text, priority, source, phase, vendor, code(int), unmapped(bool)
  *   setting        tags site,room,bed,device,name fields value(float) | text(string) | absent(bool), unit, vendor
  *   device_status  tags site,room,bed,device      fields link, model, firmware, clock_offset_ms, frames, errors
@@ -38,12 +40,12 @@ export function envelopeToPoints(env: Envelope, where: Where): SeriesPoint[] {
       let flags = flagsToBits(n.flags);
       if (n.value === null || !Number.isFinite(n.value)) flags |= FLAG.invalid;
       if (!n.mdc) flags |= FLAG.unmapped;
-      const fields: Record<string, FieldValue> = { vendor: n.vendorCode ?? '', flags, unit: n.unit ?? '' };
+      const fields: Record<string, FieldValue> = { flags, unit: n.unit ?? '' };
       if (n.value !== null && Number.isFinite(n.value)) fields.value = n.value;
       put(fields, 'code', n.code);
       put(fields, 'label', n.label);
       put(fields, 't_device', n.tDevice);
-      out.push({ measurement: 'numeric', tags: { ...tags, mdc: paramTag(n.mdc, n.vendorCode) }, fields, time: n.t });
+      out.push({ measurement: 'numeric', tags: { ...tags, mdc: paramTag(n.mdc, n.vendorCode), vendor: n.vendorCode || '_' }, fields, time: n.t });
     }
     for (const w of d.waves) {
       const ints: number[] = new Array(w.samples.length);
@@ -58,12 +60,12 @@ export function envelopeToPoints(env: Envelope, where: Where): SeriesPoint[] {
       if (!w.mdc) flags |= FLAG.unmapped;
       const fields: Record<string, FieldValue> = {
         rate: w.rateHz, n: w.samples.length, scale: w.scale, offset: w.offset, data: packInts(ints),
-        unit: w.unit ?? '', vendor: w.vendorCode ?? '', flags,
+        unit: w.unit ?? '', flags,
       };
       put(fields, 'gaps', gaps.join(','));
       put(fields, 'code', w.code);
       put(fields, 'label', w.label);
-      out.push({ measurement: 'wave', tags: { ...tags, mdc: paramTag(w.mdc, w.vendorCode) }, fields, time: w.t0 });
+      out.push({ measurement: 'wave', tags: { ...tags, mdc: paramTag(w.mdc, w.vendorCode), vendor: w.vendorCode || '_' }, fields, time: w.t0 });
     }
     for (const a of d.alarms) {
       const fields: Record<string, FieldValue> = { text: a.text, priority: a.priority, source: a.source, phase: a.phase };
@@ -119,7 +121,7 @@ export function rowToNumeric(r: Row): StoredNumeric {
   const unmapped = (bits & FLAG.unmapped) !== 0;
   const o: StoredNumeric = {
     kind: 'numeric', mdc: unmapped ? null : String(r.mdc), code: num(r.code) ?? null, value: num(r.value) ?? null,
-    unit: String(r.unit ?? ''), t: r.time, vendorCode: String(r.vendor ?? ''), ...located(r),
+    unit: String(r.unit ?? ''), t: r.time, vendorCode: r.vendor === '_' ? '' : String(r.vendor ?? ''), ...located(r),
   };
   if (num(r.t_device) !== undefined) o.tDevice = num(r.t_device);
   if (str(r.label)) o.label = str(r.label);
@@ -137,7 +139,7 @@ export function rowToWave(r: Row): StoredWave {
   const o: StoredWave = {
     kind: 'wave', mdc: bits & FLAG.unmapped ? null : String(r.mdc), code: num(r.code) ?? null, unit: String(r.unit ?? ''),
     t0: r.time, rateHz: num(r.rate) ?? 0, samples: ints.map((v, i) => (gaps.has(i) ? null : intToSample(v, scale, offset))),
-    scale, offset, vendorCode: String(r.vendor ?? ''), ...located(r),
+    scale, offset, vendorCode: r.vendor === '_' ? '' : String(r.vendor ?? ''), ...located(r),
   };
   if (str(r.label)) o.label = str(r.label);
   const flags = bitsToFlags(bits);
