@@ -1,0 +1,18 @@
+/** Nonin pulse oximeters, serial data formats 2, 7 and 8. See README.md. */
+import type { DeviceProtocol } from '../protocol.js';
+import { NoninSession } from './session.js';
+import { NoninStreamDecoder, PROTOCOL_NAME } from './stream-decoder.js';
+
+export const nonin: DeviceProtocol = {
+  name: PROTOCOL_NAME,
+  serialDefaults: { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false },
+  createDecoder: (opts) => new NoninStreamDecoder(opts),
+  createSession: (opts) => new NoninSession(opts),
+};
+
+export { NoninStreamDecoder, noninProfiles, profileFormat, type NoninDecoderOptions } from './stream-decoder.js';
+export { NoninSession } from './session.js';
+export { NoninFramer } from './framer.js';
+export { NoninDecoder, DEFAULT_STATUS_POLICY, STATUS_BITS } from './decoder.js';
+export * from './frame.js';
+export { encodePacket, encodeSecond, type NoninValues } from './encode.js';

@@ -1,0 +1,91 @@
+/**
+ * Nonin session: the oximeter streams by itself. Devices whose profile sets params.selectFormat
+ * (3150 WristOx2, Onyx II 9560) are first sent the select-format command (STX 70 02 <prefix>
+ * <format> ETX); it is repeated every 5 s, at most params.selectRetries times (default 5), until a
+ * valid frame arrives. The first byte after a command is checked for ACK (06) / NAK (15) and
+ * counted (commandReplies(); a NAK also as error 'nak'); a NAK does not stop the stream.
+ */
+import type { Observation } from '../../../../schemas/src/observation.js';
+import type { SessionDriver, SessionIO, SessionOptions, StreamDecoder } from '../protocol.js';
+import { ACK, encodeSelectFormat, NAK } from './frame.js';
+import { NoninStreamDecoder, type NoninDecoderOptions } from './stream-decoder.js';
+
+const RETRY_MS = 5000;
+
+export class NoninSession implements SessionDriver {
+  private readonly dec: NoninStreamDecoder;
+  private readonly select: boolean;
+  private readonly retries: number;
+  private readonly prefix: number;
+  private io?: SessionIO;
+  private sent = 0;
+  private lastSent?: number;
+  private awaitReply = false;
+  private frames = 0;
+  private lastFrame?: number;
+  private readonly replies = { ack: 0, nak: 0 };
+  private readonly now: () => number;
+
+  constructor(opts: SessionOptions & Pick<NoninDecoderOptions, 'profiles'> = {}) {
+    this.now = opts.now ?? Date.now;
+    const fmt = opts.options?.dataFormat;
+    this.dec = new NoninStreamDecoder({ ...opts, timeBase: opts.timeBase ?? 'gateway', ...(fmt === 2 || fmt === 7 || fmt === 8 ? { dataFormat: fmt } : {}) });
+    const params = this.dec.profile.params ?? {};
+    this.select = opts.options?.selectFormat === undefined ? params.selectFormat === true : opts.options.selectFormat === true;
+    this.retries = typeof params.selectRetries === 'number' ? params.selectRetries : 5;
+    this.prefix = typeof params.selectFormatPrefix === 'number' ? params.selectFormatPrefix : 0x02;
+  }
+
+  start(io: SessionIO): void {
+    this.io = io;
+    if (this.select) this.sendSelect(this.now());
+  }
+
+  onBytes(chunk: Uint8Array, rxTimeMs: number): Observation[] {
+    // the reply is the first byte after a command (diagnostic: a stream byte may look like one)
+    if (this.awaitReply && chunk.length) {
+      this.awaitReply = false;
+      if (chunk[0] === ACK) this.replies.ack++;
+      else if (chunk[0] === NAK) {
+        this.replies.nak++;
+        this.dec.countError('nak');
+      }
+    }
+    const obs = this.dec.push(chunk, rxTimeMs);
+    const frames = this.dec.stats().frames;
+    if (frames > this.frames) {
+      this.frames = frames;
+      this.lastFrame = rxTimeMs;
+    }
+    return obs;
+  }
+
+  tick(nowMs: number): void {
+    if (!this.select || !this.io || this.lastFrame !== undefined || this.lastSent === undefined) return;
+    if (this.sent < this.retries && nowMs - this.lastSent >= RETRY_MS) this.sendSelect(nowMs);
+  }
+
+  stop(): void {
+    this.io = undefined;
+  }
+
+  decoder(): StreamDecoder {
+    return this.dec;
+  }
+
+  /** Replies to the select-format command seen before the first frame. */
+  commandReplies(): { ack: number; nak: number; sent: number } {
+    return { ...this.replies, sent: this.sent };
+  }
+
+  lastFrameAt(): number | undefined {
+    return this.lastFrame;
+  }
+
+  private sendSelect(nowMs: number): void {
+    this.io?.write(encodeSelectFormat(this.dec.format, this.prefix));
+    this.sent++;
+    this.lastSent = nowMs;
+    this.awaitReply = true;
+  }
+}

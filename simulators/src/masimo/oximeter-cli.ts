@@ -1,0 +1,164 @@
+/**
+ * Command line shared by `orlink sim masimo` and `orlink sim nonin`: link (--serial PATH | --pty |
+ * --tcp HOST:PORT), --seed, --clock-offset-ms, --fault (comma list), --record-truth FILE,
+ * --data-dir, --synthetic-numerics, plus one device option (--model / --format). Runs until
+ * SIGINT/SIGTERM or the abort signal; events as JSON lines on stdout, pino logs on stderr.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import pino from 'pino';
+import { SIM_ERR, SimError } from '../errors.js';
+import { openPtyPair } from '../link/pty.js';
+import { TcpDeviceServer } from '../link/tcp-link.js';
+import { closeSerialLink, openSerialLink, type SerialLinkOptions } from '../link/serial-link.js';
+import type { RunIo } from '../main.js';
+import { serveSerial } from '../serve-serial.js';
+import type { OxiDeviceBase } from './device-base.js';
+import type { OxiProduced } from './truth.js';
+
+/** Masimo ASCII 1 and Nonin: 9600 8N1, no flow control. */
+export const OXIMETER_LINK: SerialLinkOptions = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false };
+
+export interface OxiArgs {
+  link: { kind: 'serial'; path: string } | { kind: 'pty' } | { kind: 'tcp'; host: string; port: number };
+  seed: number;
+  clockOffsetMs: number;
+  faults: string[];
+  recordTruth?: string;
+  dataDir?: string;
+  realNumerics: boolean;
+  device?: string;
+  help: boolean;
+}
+
+export interface OxiCliSpec {
+  name: string;
+  deviceFlag: '--model' | '--format';
+  deviceValues: readonly string[];
+  faults: readonly string[];
+  usage: string;
+  create(a: OxiArgs, log: pino.Logger): OxiDeviceBase;
+}
+
+export function parseOxiArgs(argv: string[], spec: Pick<OxiCliSpec, 'name' | 'deviceFlag' | 'deviceValues' | 'faults'>): OxiArgs {
+  const errors: string[] = [];
+  const out: OxiArgs = { link: { kind: 'pty' }, seed: 1, clockOffsetMs: 0, faults: [], realNumerics: true, help: false };
+  let links = 0;
+  let seenName = false;
+  const int = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n)) { errors.push(`${flag} needs an integer`); return 0; }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string | undefined => argv[++i];
+    if (a === spec.deviceFlag) {
+      const v = next() ?? '';
+      if (spec.deviceValues.includes(v)) out.device = v; else errors.push(`${a} must be one of ${spec.deviceValues.join('|')}`);
+      continue;
+    }
+    switch (a) {
+      case '--help': case '-h': out.help = true; break;
+      case '--serial': { const p = next(); if (!p) errors.push('--serial needs a PATH'); else out.link = { kind: 'serial', path: p }; links++; break; }
+      case '--pty': out.link = { kind: 'pty' }; links++; break;
+      case '--tcp': {
+        const m = /^(.*):(\d+)$/.exec(next() ?? '');
+        if (!m) errors.push('--tcp needs HOST:PORT'); else out.link = { kind: 'tcp', host: m[1] || '127.0.0.1', port: Number(m[2]) };
+        links++;
+        break;
+      }
+      case '--seed': out.seed = int(a, next()); break;
+      case '--clock-offset-ms': out.clockOffsetMs = int(a, next()); break;
+      case '--record-truth': { const f = next(); if (!f) errors.push('--record-truth needs a FILE'); else out.recordTruth = f; break; }
+      case '--data-dir': { const d = next(); if (!d) errors.push('--data-dir needs a DIR'); else out.dataDir = d; break; }
+      case '--synthetic-numerics': out.realNumerics = false; break;
+      case '--fault':
+        for (const f of (next() ?? '').split(',')) {
+          if (spec.faults.includes(f)) out.faults.push(f); else errors.push(`unknown fault '${f}' (${spec.faults.join(', ')})`);
+        }
+        break;
+      default:
+        if (a === spec.name && !seenName) seenName = true;
+        else errors.push(`unknown argument '${a}'`);
+    }
+  }
+  if (!out.help && links !== 1) errors.push('give exactly one of --serial PATH, --pty, --tcp HOST:PORT');
+  if (errors.length) throw new SimError(SIM_ERR.USAGE, errors.join('; '));
+  return out;
+}
+
+function waitForStop(signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    const onSig = (s: NodeJS.Signals): void => { cleanup(); resolve(s); };
+    const onAbort = (): void => { cleanup(); resolve('abort'); };
+    const cleanup = (): void => {
+      process.off('SIGINT', onSig); process.off('SIGTERM', onSig);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    process.once('SIGINT', onSig);
+    process.once('SIGTERM', onSig);
+    if (signal?.aborted) onAbort(); else signal?.addEventListener('abort', onAbort);
+  });
+}
+
+export async function runOxiCli(spec: OxiCliSpec, argv: string[], io: RunIo = {}): Promise<number> {
+  const out = io.stdout ?? process.stdout;
+  let args: OxiArgs;
+  try { args = parseOxiArgs(argv, spec); } catch (e) {
+    process.stderr.write(`orlink sim: ${(e as Error).message}\n${spec.usage}`);
+    return 2;
+  }
+  if (args.help) { out.write(spec.usage); return 0; }
+  const log = (io.logger ?? pino(pino.destination(2))).child({ component: `sim-${spec.name}` });
+  const emit = (o: object): void => { out.write(`${JSON.stringify(o)}\n`); };
+  const closers: (() => Promise<void>)[] = [];
+  let truth: WriteStream | undefined;
+  let device: OxiDeviceBase | undefined;
+  try {
+    device = spec.create(args, log);
+    const dev = device;
+    if (args.recordTruth) {
+      const ts = createWriteStream(args.recordTruth, { flags: 'a' });
+      truth = ts;
+      await new Promise<void>((resolve, reject) => { ts.once('open', () => resolve()); ts.once('error', reject); });
+      dev.on('produced', (r: OxiProduced) => { ts.write(`${JSON.stringify(r)}\n`); });
+    }
+    dev.start();
+    if (args.link.kind === 'tcp') {
+      const server = new TcpDeviceServer(args.link.host, args.link.port);
+      const addr = await server.listen();
+      server.on('client', (sock) => dev.attach(sock));
+      closers.push(() => server.close());
+      emit({ event: 'listening', protocol: spec.name, tcp: `${addr.host}:${addr.port}`, host: addr.host, port: addr.port });
+    } else {
+      if (args.link.kind === 'pty') {
+        const pair = await openPtyPair();
+        closers.push(() => pair.close());
+        // a pty ignores line settings: the shared reopening service (GE defaults) is fine here
+        const serving = serveSerial(pair.devicePath, dev, log);
+        closers.unshift(() => serving.stop());
+        await serving.opened;
+        emit({ event: 'listening', protocol: spec.name, hostPath: pair.hostPath, devicePath: pair.devicePath });
+      } else {
+        // a real port: the oximeters' own line settings, 9600 8N1
+        const port = await openSerialLink(args.link.path, OXIMETER_LINK);
+        closers.unshift(() => closeSerialLink(port));
+        dev.attach(port);
+        emit({ event: 'listening', protocol: spec.name, devicePath: args.link.path });
+      }
+    }
+    const why = await waitForStop(io.signal);
+    log.info({ why, stats: dev.stats() }, 'stopping');
+    return 0;
+  } catch (e) {
+    const err = e as SimError;
+    log.error({ err, code: err.code }, 'simulator failed');
+    process.stderr.write(`orlink sim: ${err.message}\n`);
+    return 1;
+  } finally {
+    await device?.close();
+    for (const c of closers) await c().catch(() => undefined);
+    if (truth) await new Promise<void>((resolve) => truth!.end(() => resolve()));
+    emit({ event: 'stopped', stats: device?.stats() ?? null });
+  }
+}
