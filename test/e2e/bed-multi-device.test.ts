@@ -1,0 +1,130 @@
+/**
+ * One OR bed as it really is: ONE gateway reading a patient monitor (simulated GE S/5 / CARESCAPE,
+ * DRI), an anesthesia workstation (simulated Dräger Atlan, MEDIBUS) and a pulse oximeter
+ * (simulated Masimo Radical-7), each on its own serial line (socat pty pairs). Each device must be
+ * identified and mapped by its own firmware profile, and all of them must land in ONE case
+ * timeline from Debian's InfluxDB with the values the simulators put on the wire.
+ * GE and Masimo carry the device clock (exact times); MEDIBUS frames carry no time, so its values
+ * are matched within the link latency (≤ 250 ms), as in test/e2e/draeger-medibus.test.ts.
+ */
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startTestInfluxd } from '../helpers/influxdb.js';
+import { freePort } from '../../ingest/src/series/influxd-launcher.js';
+import { startIngest } from '../../ingest/src/main.js';
+import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
+import { buildConfig } from '../../gateway/src/config.js';
+import { startGateway } from '../../gateway/src/main.js';
+import { openPtyPair } from '../../simulators/src/link/pty.js';
+import { serveSerial } from '../../simulators/src/serve-serial.js';
+import { GeDriSimulator } from '../../simulators/src/ge-dri/simulator.js';
+import { MedibusSimulator } from '../../simulators/src/draeger-medibus/simulator.js';
+import { MasimoSimulator } from '../../simulators/src/masimo/simulator.js';
+
+interface Numeric { kind: string; mdc: string | null; vendorCode: string; value: number | null; t: number }
+interface Timeline { numerics: { mdc: string | null; vendorCode: string; device: string; points: [number, number | null][] }[] }
+
+const RUN_MS = 8_000;
+const MEDIBUS_SLACK_MS = 250;
+
+t.test('monitor + workstation + oximeter behind one gateway land in one case timeline', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orlink-e2e-bed-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const logger = pino({ level: 'warn' });
+  const influx = await startTestInfluxd(t);
+  const ingest = await startIngest(loadIngestConfig({
+    input: {
+      http: { host: '127.0.0.1', port: await freePort() },
+      db: { path: join(dir, 'ingest.sqlite') },
+      series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase('bed'), retentionDuration: '30d' },
+      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
+      log: { level: 'warn' },
+    },
+    env: {},
+  }), { logger });
+  t.teardown(() => ingest.close());
+  const api = async <T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> => {
+    const res = await ingest.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
+    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
+    return res.json() as T;
+  };
+  const password = `secret-${Math.random().toString(36).slice(2)}`;
+  await api('POST', '/sites', { id: 'main', name: 'Test hospital' });
+  await api('POST', '/rooms', { id: 'OR3', siteId: 'main', name: 'OR 3' });
+  await api('POST', '/beds', { id: 'or3-bed', roomId: 'OR3', name: 'OR 3 table' });
+  await api('POST', '/gateways', { id: 'gw-or3', bedId: 'or3-bed', password });
+
+  const truth = new Map<string, Numeric[]>([['or3-monitor', []], ['or3-atlan', []], ['or3-spo2', []]]);
+  let recording = true;
+  const keep = (device: string) => (r: { kind: string }) => {
+    if (recording && r.kind === 'numeric') truth.get(device)!.push(r as Numeric);
+  };
+  const monitor = new GeDriSimulator({ seed: 31, logger, onProduced: keep('or3-monitor') });
+  const atlan = new MedibusSimulator({ seed: 32, onProduced: keep('or3-atlan') });
+  const oximeter = new MasimoSimulator({ model: 'radical7', seed: 33, onProduced: keep('or3-spo2') });
+  const sims = [monitor, atlan, oximeter];
+  const ptys = [];
+  for (const sim of sims) {
+    const pty = await openPtyPair();
+    t.teardown(() => pty.close());
+    ptys.push(pty);
+    sim.start();
+    t.teardown(() => sim.close());
+    const serial = serveSerial(pty.devicePath, sim, logger);
+    t.teardown(() => serial.stop());
+    await serial.opened;
+  }
+
+  const gateway = await startGateway(buildConfig({
+    gatewayId: 'gw-or3', site: 'main', room: 'OR3', bed: 'or3-bed',
+    mqtt: { url: ingest.mqttUrl, username: 'gw-or3', publishIntervalMs: 500 },
+    outbox: { kind: 'file', dir: join(dir, 'outbox') },
+    devices: [
+      { id: 'or3-monitor', protocol: 'ge-dri', profile: 'auto', transport: { kind: 'serial', path: ptys[0].hostPath }, options: { intervalS: 1 } },
+      { id: 'or3-atlan', protocol: 'draeger-medibus', profile: 'auto', transport: { kind: 'serial', path: ptys[1].hostPath } },
+      { id: 'or3-spo2', protocol: 'masimo', profile: 'auto', transport: { kind: 'serial', path: ptys[2].hostPath } },
+    ],
+    log: { level: 'warn' },
+  }, { ORLINK_MQTT_PASSWORD: password }), { logger });
+  t.teardown(() => gateway.close());
+  const started = Date.now();
+  await new Promise((r) => setTimeout(r, RUN_MS));
+  recording = false;
+  for (const sim of sims) await sim.close();
+
+  // Each device identified and mapped by its own profile.
+  const status = new Map(gateway.status().devices.map((d) => [d.id, d]));
+  t.match(status.get('or3-monitor')?.profile, /^ge\//, `monitor profile ${status.get('or3-monitor')?.profile}`);
+  t.match(status.get('or3-atlan')?.profile, /^draeger\/atlan\//, `workstation profile ${status.get('or3-atlan')?.profile}`);
+  t.equal(status.get('or3-spo2')?.model, 'Radical-7', 'oximeter model recognised');
+
+  const kase = await api<{ id: string }>('POST', '/cases', { bed: 'or3-bed', start: started - 60_000 });
+  const url = `/cases/${kase.id}/timeline?from=${started - 60_000}&to=${Date.now() + 5_000}`;
+  const find = (tl: Timeline, device: string, n: Numeric, slack: number) =>
+    tl.numerics.filter((x) => x.device === device && x.mdc === n.mdc && x.vendorCode === n.vendorCode)
+      .flatMap((x) => x.points).find(([ts, v]) => Math.abs(ts - n.t) <= slack && v === n.value);
+  const slackOf = (device: string) => (device === 'or3-atlan' ? MEDIBUS_SLACK_MS : 0);
+  const missing = (tl: Timeline) => [...truth].flatMap(([device, list]) =>
+    list.filter((n) => n.value !== null && !find(tl, device, n, slackOf(device))).map((n) => `${device} ${n.vendorCode}=${n.value}@${n.t}`));
+
+  let tl!: Timeline;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    tl = await api<Timeline>('GET', url);
+    if (missing(tl).length === 0 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  for (const [device, list] of truth) {
+    const mapped = list.filter((n) => n.mdc !== null && n.value !== null);
+    t.ok(mapped.length >= 10, `${device}: ${mapped.length} mapped values produced`);
+  }
+  t.same(missing(tl).slice(0, 8), [], 'every produced value of all three devices is in the one case timeline, exact');
+  const devices = new Set(tl.numerics.map((n) => n.device));
+  t.same([...devices].sort(), ['or3-atlan', 'or3-monitor', 'or3-spo2'], 'one timeline holds the three devices');
+  for (const mdc of ['MDC_ECG_HEART_RATE', 'MDC_VENT_PRESS_AWAY_END_EXP_POS', 'MDC_PULS_OXIM_SAT_O2']) {
+    t.ok(tl.numerics.some((n) => n.mdc === mdc && n.points.some((p) => p[1] !== null)), `${mdc} present`);
+  }
+});
