@@ -8,6 +8,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: s
   sim: { summary: 'run a device simulator (sim ge-dri --serial PATH | --pty | --tcp HOST:PORT)', load: () => import('../simulators/src/main.js') },
   decode: { summary: 'decode a capture to canonical NDJSON (--protocol NAME [--input FILE|-])', load: () => import('./decode.js') },
   demo: { summary: 'InfluxDB + ingest + two simulated ORs on this machine', load: () => import('./demo.js') },
+  'mqtt-auth': { summary: 'Mosquitto password + ACL files from the registry (--db FILE | --config FILE) --out DIR', load: () => import('./mqtt-auth.js') },
   bench: { summary: 'run the benchmark harness (see bench/README.md)', load: () => import('../bench/run.js') },
 };
 

@@ -47,6 +47,14 @@ export const IngestConfigSchema = Type.Object({
     url: Type.Optional(Type.String()),
     /** the ingest service account (the embedded broker creates it; password from env or random). */
     username: Type.String({ default: 'orlink-ingest' }),
+    /** external broker only: 4 = MQTT 3.1.1, 5 = MQTT 5 (aedes speaks only 3.1.1). */
+    protocolVersion: Type.Union([Type.Literal(4), Type.Literal(5)], { default: 4 }),
+    /** external broker only: subscribe to data as `$share/{shareGroup}/...` so N ingest replicas share the load. */
+    shareGroup: Type.Optional(Type.String({ minLength: 1, pattern: '^[^/#+]+$' })),
+    /** MQTT 5: how long the broker keeps ingest's session (and its queued QoS 1 messages) after a disconnect. */
+    sessionExpiryS: Type.Integer({ minimum: 1, maximum: 4294967295, default: 7 * 86400 }),
+    /** embedded broker: PUBACK a gateway's data publish only after it is stored (false = aedes' PUBACK on receipt). */
+    ackAfterWrite: Type.Boolean({ default: true }),
   }, { default: {} }),
   mqtt: Type.Object({
     prefix: Type.String({ default: 'orlink/v1', pattern: '^[^#+]+[^/#+]$' }),
@@ -97,6 +105,8 @@ const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number']> = {
   ORLINK_INGEST_BROKER_KIND: ['broker', 'kind', 'string'],
   ORLINK_INGEST_BROKER_PORT: ['broker', 'port', 'number'],
   ORLINK_INGEST_BROKER_URL: ['broker', 'url', 'string'],
+  ORLINK_INGEST_BROKER_SHARE_GROUP: ['broker', 'shareGroup', 'string'],
+  ORLINK_INGEST_MQTT_CLIENT_ID: ['mqtt', 'clientId', 'string'],
   ORLINK_INGEST_LOG_LEVEL: ['log', 'level', 'string'],
 };
 
@@ -159,6 +169,8 @@ export function loadIngestConfig(opts: LoadOptions = {}): IngestConfig {
     }
   }
   if (withDefaults.broker?.kind === 'external' && !withDefaults.broker.url) problems.push('/broker/url: required when broker.kind is external');
+  if (withDefaults.broker?.kind === 'embedded' && withDefaults.broker.protocolVersion === 5) problems.push('/broker/protocolVersion: the embedded aedes broker speaks MQTT 3.1.1 only (4)');
+  if (withDefaults.broker?.kind === 'embedded' && withDefaults.broker.shareGroup) problems.push('/broker/shareGroup: shared subscriptions need an external broker (aedes has none)');
   if (withDefaults.series?.kind === 'influx-v2' && !secrets.influxToken) problems.push(`${SECRET_ENV.influxToken}: required for series.kind influx-v2`);
   if (problems.length) throw new IngestConfigError(problems);
   return deepFreeze({ ...withDefaults, secrets }) as IngestConfig;

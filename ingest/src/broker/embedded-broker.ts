@@ -4,13 +4,19 @@
  * ACL: a gateway publishes only under `{prefix}/{site}/{room}/{bed}/{gatewayId}/` of its own bed
  * and subscribes only there (config topic); the service account may publish/subscribe anywhere.
  * Persistence is aedes' in-memory default: sessions survive subscriber reconnects, not a process
- * restart (see docs/ingest.md; use an external broker with persistence for that).
+ * restart. Therefore, with `intake` set, a `.../data` publish is not queued in aedes at all before
+ * it is durable: `authorizePublish` hands it to the intake (decode, dedupe, InfluxDB write) and
+ * calls back — which is when aedes writes the PUBACK — only after the intake stored it. A SIGKILL
+ * of the process then loses nothing the gateway was told is safe (docs/mqtt.md).
  */
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { parseTopic } from '../mqtt/topics.js';
 import type { GatewayLocation, RegistryStore } from '../registry/registry-store.js';
+
+const isDataTopic = (prefix: string, topic: string) => topic.endsWith('/data') && parseTopic(prefix, topic)?.kind === 'data';
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -19,6 +25,11 @@ export interface EmbeddedBrokerOptions {
   serviceAccount: { username: string; password: string };
   registry: RegistryStore;
   logger: Logger;
+  /**
+   * ack-after-write for data publishes: resolves true when the message is stored (PUBACK may go),
+   * false when it must not be acknowledged (the client's connection is then closed, it resends).
+   */
+  intake?: { submit(topic: string, payload: Uint8Array, alive?: () => boolean): Promise<boolean> };
 }
 
 type Principal = { role: 'ingest' } | { role: 'gateway'; loc: GatewayLocation };
@@ -40,7 +51,7 @@ export class EmbeddedBroker {
   private closing: Promise<void> | null = null;
   private boundPort = 0;
   /** counters for /metrics */
-  readonly stats = { authFailures: 0, publishDenied: 0, subscribeDenied: 0 };
+  readonly stats = { authFailures: 0, publishDenied: 0, subscribeDenied: 0, intakeRefused: 0 };
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {}
 
@@ -66,10 +77,22 @@ export class EmbeddedBroker {
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
-        if (this.mayUse(client, packet.topic)) return done(null);
-        this.stats.publishDenied++;
-        log.warn({ clientId: client.id, topic: packet.topic }, 'publish denied');
-        done(new Error('publish not authorized'));
+        if (!this.mayUse(client, packet.topic)) {
+          this.stats.publishDenied++;
+          log.warn({ clientId: client.id, topic: packet.topic }, 'publish denied');
+          return done(new Error('publish not authorized'));
+        }
+        const intake = this.opts.intake;
+        if (!intake || !isDataTopic(this.opts.prefix, packet.topic)) return done(null);
+        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+        intake.submit(packet.topic, payload, () => !client.closed).then(
+          (stored) => {
+            if (stored) return done(null);
+            this.stats.intakeRefused++;
+            done(new Error('not stored, not acknowledged'));
+          },
+          (err) => { log.error({ err }, 'intake failed'); done(err as Error); },
+        );
       },
       authorizeSubscribe: (client, sub, done) => {
         if (this.mayUse(client, sub.topic)) return done(null, sub);
@@ -111,6 +134,15 @@ export class EmbeddedBroker {
     if (p.role === 'ingest') return !topic.startsWith('$SYS');
     const own = `${this.opts.prefix}/${p.loc.site}/${p.loc.room}/${p.loc.bed}/${p.loc.gatewayId}/`;
     return topic.startsWith(own) && !topic.includes('+') && !topic.includes('#');
+  }
+
+  /** publish from the broker itself (vitals); aedes delivers it to matching subscribers */
+  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): void {
+    const aedes = this.aedes;
+    if (!aedes || this.closing) return;
+    aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: opts.qos, retain: opts.retain, dup: false }, (err) => {
+      if (err) this.opts.logger.warn({ err: err.message }, 'broker publish failed');
+    });
   }
 
   close(): Promise<void> {

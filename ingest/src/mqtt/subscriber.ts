@@ -11,6 +11,13 @@
  * after the series write succeeded, and only on the same connection the message came on (after a
  * reconnect the broker redelivers, the dedupe table absorbs it). When `maxPending` messages wait,
  * the callback is held back: mqtt.js stops reading, TCP backpressure reaches the broker.
+ *
+ * MQTT 5 (`protocolVersion: 5`, external brokers): the same override is used. mqtt.js does honour
+ * `customHandleAcks` for MQTT 5, but it holds the packet pump until that callback fires
+ * (handlers/publish.js), i.e. one message per InfluxDB write; the override keeps batching. The
+ * session must outlive a disconnect, so MQTT 5 connects with `clean: false` and a
+ * `sessionExpiryInterval`. With `shareGroup`, data is subscribed as `$share/{group}/{filter}`.
+ * `kinds: ['status']` (embedded broker): data arrives through the broker's durable intake instead.
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -32,6 +39,24 @@ export interface SubscriberOptions {
   logger: Logger;
   /** start() fails when no session is established within this time (default 30 s) */
   startTimeoutMs?: number;
+  /** 4 (MQTT 3.1.1, default) or 5 */
+  protocolVersion?: 4 | 5;
+  /** subscribe as `$share/{shareGroup}/{prefix}/+/+/+/+/data` (and `/status`): replicas share the load */
+  shareGroup?: string;
+  /** MQTT 5 session expiry (default 7 days) */
+  sessionExpiryS?: number;
+  /** which topics to subscribe (default both) */
+  kinds?: readonly ('data' | 'status')[];
+}
+
+/** the subscription filters of a subscriber */
+export function subscriptionFilters(o: Pick<SubscriberOptions, 'prefix' | 'shareGroup' | 'kinds'>): string[] {
+  const kinds = o.kinds ?? ['data', 'status'];
+  const share = (f: string) => (o.shareGroup ? `$share/${o.shareGroup}/${f}` : f);
+  const out: string[] = [];
+  if (kinds.includes('data')) out.push(share(dataFilter(o.prefix)));
+  if (kinds.includes('status')) out.push(share(statusFilter(o.prefix)));
+  return out;
 }
 
 interface Pending extends InMessage { messageId?: number; qos: number; gen: number }
@@ -57,9 +82,11 @@ export class Subscriber {
   /** resolves at the first CONNACK + SUBACK; reconnects by itself afterwards */
   async start(): Promise<void> {
     const o = this.opts;
+    const v5 = o.protocolVersion === 5;
     const client = mqtt.connect(o.url, {
-      protocolVersion: 4, clean: false, clientId: o.clientId, username: o.username, password: o.password,
+      protocolVersion: v5 ? 5 : 4, clean: false, clientId: o.clientId, username: o.username, password: o.password,
       keepalive: o.keepaliveS, reconnectPeriod: 1000, connectTimeout: 10_000, resubscribe: false,
+      ...(v5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS ?? 7 * 86400 } } : {}),
     });
     this.client = client;
     client.handleMessage = (packet: IPublishPacket, cb: (err?: Error) => void) => this.onPublish(packet, cb);
@@ -69,9 +96,14 @@ export class Subscriber {
       client.on('connect', () => {
         this.gen++;
         o.logger.info({ gen: this.gen }, 'mqtt subscriber connected');
-        client.subscribe({ [dataFilter(o.prefix)]: { qos: 1 }, [statusFilter(o.prefix)]: { qos: 1 } }, (err, granted) => {
+        const filters = Object.fromEntries(subscriptionFilters(o).map((f) => [f, { qos: 1 as const }]));
+        client.subscribe(filters, (err, granted) => {
           if (err) { o.logger.error({ err: err.message }, 'subscribe failed'); reject(err); return; }
-          if (granted?.some((g) => g.qos === 128)) { reject(new Error('subscription refused by broker')); return; }
+          if (granted?.some((g) => g.qos >= 128)) {
+            o.logger.error({ granted }, 'subscription refused by broker');
+            reject(new IngestError('ING_ERR_BROKER', 'fatal', 'subscription refused by broker (ACL?)'));
+            return;
+          }
           resolve();
         });
       });

@@ -27,6 +27,8 @@ const MIGRATIONS: string[] = [
    CREATE INDEX dedupe_age ON dedupe(received_at);
    CREATE TABLE dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, topic TEXT NOT NULL, code TEXT NOT NULL,
      reason TEXT NOT NULL, gateway_id TEXT, payload BLOB NOT NULL);`,
+  // 4: Mosquitto-compatible credential (PBKDF2-SHA512 `$7$` hash) for `orlink mqtt-auth` (docs/mqtt.md)
+  `ALTER TABLE gateways ADD COLUMN mqtt_hash TEXT;`,
 ];
 
 export function openDb(file: string): Db {

@@ -21,6 +21,8 @@ export interface Device {
   transport: string | null;
   assetTag: string | null;
 }
+/** A gateway's broker account for an external broker's password/ACL files (`orlink mqtt-auth`). */
+export interface MqttCredential { location: GatewayLocation; mosquittoHash: string | null }
 /** Where a gateway publishes: the topic segments after the prefix. */
 export interface GatewayLocation { site: string; room: string; bed: string; gatewayId: string }
 
@@ -37,6 +39,10 @@ export interface RegistryStore {
   getGateway(id: string): Gateway | null;
   listGateways(): Gateway[];
   verifyGateway(id: string, password: string): Promise<boolean>;
+  /** replaces a gateway's credential (scrypt and Mosquitto hash); false when unknown */
+  setGatewayPassword?(id: string, password: string): Promise<boolean>;
+  /** every gateway with its topic location and Mosquitto `$7$` hash (null: set before migration 4) */
+  listMqttCredentials?(): MqttCredential[];
   locateGateway(id: string): GatewayLocation | null;
   /** status message: last seen, online/offline, status JSON */
   updateGatewayStatus(id: string, at: number, online: boolean | null, status: Record<string, unknown> | null): void;

@@ -4,14 +4,14 @@ import { IngestError } from '../errors.js';
 import { DeadLetterStore } from '../mqtt/dead-letter.js';
 import { DedupeStore } from '../mqtt/dedupe.js';
 import { migrate, openDb } from './database.js';
-import { hashPassword, verifyPassword } from './password.js';
+import { hashPassword, mosquittoHash, verifyMosquittoHash, verifyPassword } from './password.js';
 import { SqliteRegistry } from './sqlite-registry.js';
 
 t.test('migrations are recorded and idempotent', async (t) => {
   const db = openDb(':memory:');
   t.teardown(() => db.close());
-  t.equal(migrate(db), 3);
-  t.equal((db.prepare('SELECT COUNT(*) AS n FROM schema_version').get() as { n: number }).n, 3);
+  t.equal(migrate(db), 4);
+  t.equal((db.prepare('SELECT COUNT(*) AS n FROM schema_version').get() as { n: number }).n, 4);
 });
 
 t.test('scrypt hashes verify and are salted', async (t) => {
@@ -88,4 +88,37 @@ t.test('dedupe and dead letters persist in the database', async (t) => {
   for (let i = 0; i < 5; i++) dl.add({ topic: 't', code: 'C', reason: `r${i}`, payload: Buffer.from([i]) });
   t.equal(dl.count(), 3, 'bounded');
   t.same(dl.list().map((x) => [x.reason, x.payload[0]]), [['r4', 4], ['r3', 3], ['r2', 2]]);
+});
+
+t.test('Mosquitto $7$ hashes: compatible with mosquitto_passwd, salted, verified', async (t) => {
+  // made by Debian's `mosquitto_passwd -b pw alice secret1` (2.0.11)
+  const fromMosquitto = '$7$101$QFC4QmldlqQHLPbn$Xl/zpyHzexzA9csJCAvGU8/BIbZesxb9HSa7tmP/XoOUWduQ76t6ee8Ncf/CrEexom0lhcDKhp5dgQ5dP2JigQ==';
+  t.equal(await verifyMosquittoHash('secret1', fromMosquitto), true);
+  t.equal(await verifyMosquittoHash('secret2', fromMosquitto), false);
+  const h = await mosquittoHash('pw-1', 1000);
+  t.match(h, /^\$7\$1000\$[A-Za-z0-9+/]{16}\$[A-Za-z0-9+/]{86}==$/);
+  t.not(h, await mosquittoHash('pw-1', 1000), 'salted');
+  t.equal(await verifyMosquittoHash('pw-1', h), true);
+  t.equal(await verifyMosquittoHash('pw-1', 'scrypt$1$2$3$4$5'), false);
+});
+
+t.test('registry keeps a Mosquitto hash beside the scrypt one; password change updates both', async (t) => {
+  const db = openDb(':memory:');
+  t.teardown(() => db.close());
+  const r = new SqliteRegistry(db);
+  r.createSite({ id: 's', name: 'S' });
+  r.createRoom({ id: 'r', siteId: 's', name: 'R' });
+  r.createBed({ id: 'b', roomId: 'r', name: 'B' });
+  const g = await r.createGateway({ id: 'g', bedId: 'b', password: 'first-pass' });
+  t.notMatch(JSON.stringify(g), /\$7\$|scrypt/, 'no hash in the public gateway object');
+  const [c] = r.listMqttCredentials();
+  t.same(c.location, { gatewayId: 'g', site: 's', room: 'r', bed: 'b' });
+  t.equal(await verifyMosquittoHash('first-pass', c.mosquittoHash as string), true);
+  t.equal(await r.setGatewayPassword('g', 'second-pass'), true);
+  t.equal(await r.setGatewayPassword('nope', 'x'), false);
+  t.equal(await r.verifyGateway('g', 'second-pass'), true);
+  t.equal(await r.verifyGateway('g', 'first-pass'), false);
+  t.equal(await verifyMosquittoHash('second-pass', r.listMqttCredentials()[0].mosquittoHash as string), true);
+  db.prepare('UPDATE gateways SET mqtt_hash = NULL').run();
+  t.equal(r.listMqttCredentials()[0].mosquittoHash, null, 'gateways from before migration 4 have none');
 });

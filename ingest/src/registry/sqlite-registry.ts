@@ -1,8 +1,8 @@
 /** RegistryStore on the ingest sqlite database. Conflicts and missing parents raise coded errors. */
 import { IngestError } from '../errors.js';
 import type { Db } from './database.js';
-import { hashPassword, verifyPassword } from './password.js';
-import type { Bed, Device, Gateway, GatewayLocation, RegistryStore, Room, Site } from './registry-store.js';
+import { hashPassword, mosquittoHash, verifyPassword } from './password.js';
+import type { Bed, Device, Gateway, GatewayLocation, MqttCredential, RegistryStore, Room, Site } from './registry-store.js';
 
 interface GatewayRow { id: string; bed_id: string; credential_hash: string; last_seen: number | null; online: number | null; status_json: string | null }
 interface DeviceRow {
@@ -71,9 +71,21 @@ export class SqliteRegistry implements RegistryStore {
   }
 
   async createGateway(g: { id: string; bedId: string; password: string }): Promise<Gateway> {
-    const hash = await hashPassword(g.password);
-    this.insert('INSERT INTO gateways (id, bed_id, credential_hash, created_at) VALUES (?, ?, ?, ?)', [g.id, g.bedId, hash, Date.now()], `gateway ${g.id}`);
+    const [hash, mqtt] = await Promise.all([hashPassword(g.password), mosquittoHash(g.password)]);
+    this.insert('INSERT INTO gateways (id, bed_id, credential_hash, mqtt_hash, created_at) VALUES (?, ?, ?, ?, ?)', [g.id, g.bedId, hash, mqtt, Date.now()], `gateway ${g.id}`);
     return this.getGateway(g.id) as Gateway;
+  }
+
+  async setGatewayPassword(id: string, password: string): Promise<boolean> {
+    const [hash, mqtt] = await Promise.all([hashPassword(password), mosquittoHash(password)]);
+    return this.db.prepare('UPDATE gateways SET credential_hash = ?, mqtt_hash = ? WHERE id = ?').run(hash, mqtt, id).changes === 1;
+  }
+
+  listMqttCredentials(): MqttCredential[] {
+    const rows = this.db.prepare(
+      'SELECT g.id AS gatewayId, b.id AS bed, r.id AS room, r.site_id AS site, g.mqtt_hash AS mqttHash FROM gateways g JOIN beds b ON b.id = g.bed_id JOIN rooms r ON r.id = b.room_id ORDER BY g.id',
+    ).all() as (GatewayLocation & { mqttHash: string | null })[];
+    return rows.map(({ mqttHash, ...location }) => ({ location, mosquittoHash: mqttHash }));
   }
 
   getGateway(id: string): Gateway | null {

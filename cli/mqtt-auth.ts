@@ -1,0 +1,78 @@
+/**
+ * `orlink mqtt-auth (--db INGEST_SQLITE | --config ingest.yaml) --out DIR` — writes DIR/passwd and
+ * DIR/acl for an external Mosquitto 2 from the ingest registry (docs/mqtt.md). Reload Mosquitto
+ * afterwards (SIGHUP). Passwords of the service accounts come from env (or `<NAME>_FILE`):
+ * ORLINK_INGEST_BROKER_PASSWORD (required) and ORLINK_RECORD_BROKER_PASSWORD (optional: without it
+ * no record-system account is written).
+ */
+import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadIngestConfig } from '../schemas/src/ingest-config.js';
+import { buildMosquittoAuth } from '../ingest/src/broker/mosquitto-auth.js';
+import { openDb } from '../ingest/src/registry/database.js';
+import { SqliteRegistry } from '../ingest/src/registry/sqlite-registry.js';
+
+const USAGE = `usage: orlink mqtt-auth (--db INGEST_SQLITE | --config ingest.yaml) --out DIR
+         [--prefix orlink/v1] [--ingest-user orlink-ingest] [--record-user orlink-record]
+  env: ORLINK_INGEST_BROKER_PASSWORD (required), ORLINK_RECORD_BROKER_PASSWORD (optional), or *_FILE
+`;
+
+function secret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  if (env[name]) return env[name];
+  const file = env[`${name}_FILE`];
+  return file ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+function writeAtomic(file: string, content: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const opts: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') { process.stdout.write(USAGE); return 0; }
+    const m = /^--(db|config|out|prefix|ingest-user|record-user)(?:=(.*))?$/.exec(a);
+    if (!m) { process.stderr.write(`orlink mqtt-auth: unknown argument ${a}\n${USAGE}`); return 2; }
+    const v = m[2] ?? argv[++i];
+    if (v === undefined) { process.stderr.write(`orlink mqtt-auth: ${a} needs a value\n`); return 2; }
+    opts[m[1]] = v;
+  }
+  if (!opts.out || (!opts.db === !opts.config)) { process.stderr.write(USAGE); return 2; }
+  let dbPath = opts.db;
+  let prefix = opts.prefix ?? 'orlink/v1';
+  let ingestUser = opts['ingest-user'] ?? 'orlink-ingest';
+  try {
+    if (opts.config) {
+      const c = loadIngestConfig({ file: opts.config, env });
+      dbPath = path.resolve(c.db.path); // as `orlink ingest` opens it: relative to the working directory
+      prefix = opts.prefix ?? c.mqtt.prefix;
+      ingestUser = opts['ingest-user'] ?? c.broker.username;
+    }
+    const ingestPw = secret(env, 'ORLINK_INGEST_BROKER_PASSWORD');
+    if (!ingestPw) { process.stderr.write('orlink mqtt-auth: ORLINK_INGEST_BROKER_PASSWORD (or _FILE) is required\n'); return 2; }
+    const recordPw = secret(env, 'ORLINK_RECORD_BROKER_PASSWORD');
+    const db = openDb(dbPath as string);
+    let files;
+    try {
+      files = await buildMosquittoAuth({
+        prefix, gateways: new SqliteRegistry(db).listMqttCredentials(), ingest: { username: ingestUser, password: ingestPw },
+        ...(recordPw ? { record: { username: opts['record-user'] ?? 'orlink-record', password: recordPw } } : {}),
+      });
+    } finally {
+      db.close();
+    }
+    writeAtomic(path.join(opts.out, 'passwd'), files.passwd);
+    writeAtomic(path.join(opts.out, 'acl'), files.acl);
+    for (const s of files.skipped) process.stderr.write(`orlink mqtt-auth: skipped gateway ${s.id}: ${s.reason}\n`);
+    if (!recordPw) process.stderr.write('orlink mqtt-auth: no ORLINK_RECORD_BROKER_PASSWORD: no record-system account written\n');
+    process.stdout.write(`${JSON.stringify({ out: opts.out, accounts: files.accounts.length, skipped: files.skipped.length })}\n`);
+    return files.skipped.length ? 1 : 0;
+  } catch (err) {
+    process.stderr.write(`orlink mqtt-auth: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
