@@ -55,7 +55,12 @@ export function toHexlog(chunks: CaptureChunk[], comment?: string): string {
 
 const USAGE = 'usage: orlink decode --protocol NAME [--input FILE|-] [--format raw|hexlog] [--profile ID]\n';
 
-interface DecoderExtras { recordCounts?(): Record<string, number>; unmapped?(): Record<string, number> }
+interface DecoderExtras {
+  recordCounts?(): Record<string, number>;
+  unmapped?(): Record<string, number>;
+  /** Host → device bytes, for protocols whose answers need the request (Dräger MEDIBUS ESC T). */
+  pushTx?(chunk: Uint8Array): Observation[] | void;
+}
 
 async function readInput(path: string): Promise<Buffer> {
   if (path !== '-') return readFileSync(path);
@@ -74,7 +79,10 @@ export function decodeCapture(decoder: StreamDecoder, data: Buffer, format: Capt
     const parsed = parseHexlog(data.toString('latin1'));
     badLines = parsed.badLines;
     for (const c of parsed.chunks) {
-      if (c.dir === 'TX') txChunks++;
+      if (c.dir === 'TX') {
+        txChunks++;
+        for (const o of (decoder as StreamDecoder & DecoderExtras).pushTx?.(c.bytes) ?? []) emit(o);
+      }
       else for (const o of decoder.push(c.bytes)) emit(o);
     }
   } else for (const o of decoder.push(data)) emit(o);

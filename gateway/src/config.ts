@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import {
-  GatewayConfigSchema, SerialTransportSchema, TcpTransportSchema,
+  GatewayConfigSchema, SerialTransportSchema, TcpTransportSchema, TcpServerTransportSchema, IntelliVueLanTransportSchema,
   GATEWAY_CONFIG_DEFAULTS, DEVICE_CONFIG_DEFAULTS, type GatewayConfig,
 } from '../../schemas/src/gateway-config.js';
 import { GatewayError, GW_ERR } from './errors.js';
@@ -100,8 +100,9 @@ export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = 
     const seen = new Set<string>();
     cfg.devices.forEach((d: any, i: number) => {
       const tr = d?.transport;
-      const schema = tr?.kind === 'serial' ? SerialTransportSchema : tr?.kind === 'tcp' ? TcpTransportSchema : undefined;
-      if (!schema) problems.push(`/devices/${i}/transport/kind: expected 'serial' or 'tcp'`);
+      const schema = tr?.kind === 'serial' ? SerialTransportSchema : tr?.kind === 'tcp' ? TcpTransportSchema
+        : tr?.kind === 'tcp-server' ? TcpServerTransportSchema : tr?.kind === 'intellivue-lan' ? IntelliVueLanTransportSchema : undefined;
+      if (!schema) problems.push(`/devices/${i}/transport/kind: expected 'serial', 'tcp', 'tcp-server' or 'intellivue-lan'`);
       else for (const e of Value.Errors(schema, tr)) problems.push(`/devices/${i}/transport${e.path}: ${e.message}`);
       if (typeof d?.id === 'string') {
         if (seen.has(d.id)) problems.push(`/devices/${i}/id: duplicate device id '${d.id}'`);

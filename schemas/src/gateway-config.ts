@@ -23,7 +23,28 @@ export const TcpTransportSchema = Type.Object({
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
 }, { additionalProperties: false });
 
-export const TransportConfigSchema = Type.Union([SerialTransportSchema, TcpTransportSchema]);
+/** The device connects to the gateway (HL7/MLLP monitors): listen on host:port, one device connection at a time. */
+export const TcpServerTransportSchema = Type.Object({
+  kind: Type.Literal('tcp-server'),
+  host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  /** Remote addresses allowed to connect (e.g. the monitor's IP); empty/absent = any. */
+  allow: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+}, { additionalProperties: false });
+
+/**
+ * Philips IntelliVue LAN (Data Export over UDP: one datagram = one message) to host:port
+ * (port default 24105). Served by the generic datagram link gateway/src/transports/udp.ts.
+ */
+export const IntelliVueLanTransportSchema = Type.Object({
+  kind: Type.Literal('intellivue-lan'),
+  host: Type.String({ minLength: 1 }),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  /** Local UDP port to bind (default: any). */
+  localPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+}, { additionalProperties: false });
+
+export const TransportConfigSchema = Type.Union([SerialTransportSchema, TcpTransportSchema, TcpServerTransportSchema, IntelliVueLanTransportSchema]);
 
 export const DeviceConfigSchema = Type.Object({
   id: Id,
@@ -94,6 +115,8 @@ export const GatewayConfigSchema = Type.Object({
 
 export type SerialTransportConfig = Static<typeof SerialTransportSchema>;
 export type TcpTransportConfig = Static<typeof TcpTransportSchema>;
+export type TcpServerTransportConfig = Static<typeof TcpServerTransportSchema>;
+export type IntelliVueLanTransportConfig = Static<typeof IntelliVueLanTransportSchema>;
 export type TransportConfig = Static<typeof TransportConfigSchema>;
 export type DeviceConfig = Static<typeof DeviceConfigSchema>;
 export type MqttConfig = Static<typeof MqttConfigSchema>;

@@ -88,6 +88,50 @@ export const MatchSchema = Type.Object({
   firmware: Type.Optional(Type.String()),
 }, { additionalProperties: false });
 
+/** HL7 v2 / MLLP senders (protocol 'hl7-mllp'): session role, ACK policy, code systems, sentinels. */
+export const Hl7ProfileSchema = Type.Object({
+  /** Gateway role: 'server' = the monitor connects to the gateway (GE, PCD-01); 'client' = gateway connects out (Mindray PDS). */
+  role: Type.Optional(Type.Union([Type.Literal('server'), Type.Literal('client')])),
+  /** ACK policy: original mode (MSA AA/AE/AR), enhanced (CA/CE/CR), none, or auto (from MSH-15/16). */
+  ack: Type.Optional(Type.Union([Type.Literal('original'), Type.Literal('enhanced'), Type.Literal('none'), Type.Literal('auto')])),
+  /** HL7 version the sender uses (ACKs echo the message's own MSH-12). */
+  version: Type.Optional(Type.String()),
+  /** Time zone of stamps without an offset: 'UTC', '+0100' or an IANA name. */
+  timeZone: Type.Optional(Type.String()),
+  /** OBX-5 values that mean "absent" (exact numeric match) and textual prefixes (Mindray '-100'). */
+  sentinels: Type.Optional(Type.Array(Type.Number())),
+  sentinelPrefixes: Type.Optional(Type.Array(Type.String())),
+  /** Coding system assumed when OBX-3.3 is empty (Mindray PDS: '99MNDRY'). */
+  defaultSystem: Type.Optional(Type.String()),
+  /** Coding-system aliases → the key prefix used in `numerics` (e.g. {"MDC":"MDC","99MNDRY":"MNDRY"}). */
+  systems: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** Unit code / reference id / text in OBX-6 → UCUM. */
+  units: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** Auto-identification: regular expressions on MSH-3, MSH-4 and OBX-18 (any match counts). */
+  identify: Type.Optional(Type.Object({
+    sendingApp: Type.Optional(Type.String()),
+    facility: Type.Optional(Type.String()),
+    equipment: Type.Optional(Type.String()),
+  }, { additionalProperties: false })),
+  /** Client role: heartbeat period (s) and the heartbeat message's MSH-10. */
+  heartbeatS: Type.Optional(Type.Number({ minimum: 0 })),
+  heartbeatControlId: Type.Optional(Type.String()),
+  /** Default TCP port of the sender (documentation and simulator default). */
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+}, { additionalProperties: false });
+
+/** Dräger MEDIBUS settings / alarms maps (optional; other protocols ignore them). */
+export const SettingMapSchema = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  unit: Type.Optional(Ucum),
+  note: Type.Optional(Type.String()),
+}, { additionalProperties: false });
+
+export const AlarmMapSchema = Type.Object({
+  source: Type.Union([Type.Literal('physiological'), Type.Literal('technical')]),
+  note: Type.Optional(Type.String()),
+}, { additionalProperties: false });
+
 export const ProfileSchema = Type.Object({
   $schema: Type.Optional(Type.String()),
   id: Type.String({ pattern: '^[a-z0-9-]+(/[a-z0-9._-]+)+$' }),
@@ -104,6 +148,11 @@ export const ProfileSchema = Type.Object({
   params: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean()]))),
   numerics: Type.Record(Type.String(), NumericMapSchema),
   waves: Type.Optional(Type.Record(Type.String(), WaveMapSchema)),
+  /** Device settings by vendor code (Dräger MEDIBUS 'set.XX') → canonical name + UCUM unit. */
+  settings: Type.Optional(Type.Record(Type.String(), SettingMapSchema)),
+  /** Alarms by vendor code (Dräger 'alarm.cp1.XX'): technical vs physiological, decided by code. */
+  alarms: Type.Optional(Type.Record(Type.String(), AlarmMapSchema)),
+  hl7: Type.Optional(Hl7ProfileSchema),
 }, { additionalProperties: false });
 
 export type LabelVariant = Static<typeof LabelVariantSchema>;
@@ -112,3 +161,6 @@ export type WaveMap = Static<typeof WaveMapSchema>;
 export type ProfileLink = Static<typeof LinkSchema>;
 export type ProfileRequests = Static<typeof RequestsSchema>;
 export type Profile = Static<typeof ProfileSchema>;
+export type SettingMap = Static<typeof SettingMapSchema>;
+export type AlarmMap = Static<typeof AlarmMapSchema>;
+export type Hl7ProfileParams = Static<typeof Hl7ProfileSchema>;

@@ -12,6 +12,11 @@ type SimCli = { run(argv: string[], io?: RunIo): Promise<number> };
 
 const SIMULATORS: Record<string, () => Promise<SimCli>> = {
   'ge-dri': () => import('./ge-dri/cli.js'),
+  'draeger-medibus': () => import('./draeger-medibus/cli.js'),
+  'philips-intellivue': () => import('./philips-intellivue/cli.js'),
+  'hl7-mllp': () => import('./hl7-mllp/cli.js'),
+  masimo: () => import('./masimo/cli.js'),
+  nonin: () => import('./nonin/cli.js'),
 };
 
 export function simulatorNames(): string[] {

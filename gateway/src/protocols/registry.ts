@@ -6,6 +6,11 @@ import type { DeviceProtocol } from './protocol.js';
 
 const LOADERS: Record<string, () => Promise<DeviceProtocol>> = {
   'ge-dri': async () => (await import('./ge-dri/index.js')).geDri,
+  'draeger-medibus': async () => (await import('./draeger-medibus/index.js')).draegerMedibus,
+  'philips-intellivue': async () => (await import('./philips-intellivue/index.js')).philipsIntelliVue,
+  'hl7-mllp': async () => (await import('./hl7-mllp/index.js')).hl7Mllp,
+  masimo: async () => (await import('./masimo/index.js')).masimo,
+  nonin: async () => (await import('./nonin/index.js')).nonin,
 };
 
 export function protocolNames(): string[] {

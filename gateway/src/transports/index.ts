@@ -4,10 +4,14 @@ import type { DeviceProtocol } from '../protocols/protocol.js';
 import type { Link, LinkFactory } from './link.js';
 import { SerialLink, serialSettings } from './serial.js';
 import { TcpLink } from './tcp.js';
+import { TcpServerLink } from './tcp-server.js';
+import { UdpLink } from './udp.js';
 
 export type { Link, LinkFactory, LinkCloseInfo, LinkEvents } from './link.js';
-export { SerialLink, TcpLink, serialSettings };
+export { SerialLink, TcpLink, TcpServerLink, UdpLink, serialSettings };
 export { listSerialPorts } from './serial.js';
 
 export const createLink: LinkFactory = (transport: TransportConfig, protocol: DeviceProtocol): Link =>
-  transport.kind === 'serial' ? new SerialLink(serialSettings(transport, protocol.serialDefaults)) : new TcpLink(transport);
+  transport.kind === 'serial' ? new SerialLink(serialSettings(transport, protocol.serialDefaults))
+    : transport.kind === 'tcp-server' ? new TcpServerLink(transport)
+      : transport.kind === 'intellivue-lan' ? new UdpLink({ host: transport.host, port: transport.port ?? 24105, ...(transport.localPort !== undefined ? { localPort: transport.localPort } : {}) }) : new TcpLink(transport);
