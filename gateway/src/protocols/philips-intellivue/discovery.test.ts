@@ -1,0 +1,32 @@
+import dgram from 'node:dgram';
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { ConnectIndicationListener, type DiscoveredMonitor } from './discovery.js';
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timeout');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+t.test('loopback listener reports each real Connect Indication once; garbage counted', async (t) => {
+  const l = new ConnectIndicationListener({ port: 0, now: () => 1 });
+  const { host, port } = await l.start();
+  t.equal(host, '127.0.0.1');
+  t.teardown(() => l.close());
+  const seen: DiscoveredMonitor[] = [];
+  l.on('monitor', (m: DiscoveredMonitor) => seen.push(m));
+  const tx = dgram.createSocket('udp4');
+  await new Promise<void>((r) => tx.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => tx.close());
+  const hex = readFileSync(new URL('./testdata/connect_indication_866062_koshsky.hex', import.meta.url), 'utf8').split('\n').filter((x) => !x.startsWith('#')).join('').replace(/[^0-9a-f]/gi, '');
+  const ci = Buffer.from(hex, 'hex');
+  tx.send(Buffer.from([1, 2, 3]), port, '127.0.0.1');
+  tx.send(ci, port, '127.0.0.1');
+  tx.send(ci, port, '127.0.0.1');
+  await until(() => l.counters.datagrams === 3);
+  t.same(seen, [{ model: '866062', serial: 'DE351A4061', firmware: 'L.01.18', ip: '192.168.247.101', mac: '00:09:fb:88:c1:bd', dataExportPort: 24105, wireless: false, from: '127.0.0.1', lastSeen: 1 }]);
+  t.same(l.counters, { datagrams: 3, announcements: 2, bad: 1 });
+});

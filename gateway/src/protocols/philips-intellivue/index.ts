@@ -1,0 +1,25 @@
+/**
+ * Philips IntelliVue Data Export protocol driver (LAN UDP 24105 and MIB/RS-232). See README.md.
+ */
+import type { DeviceProtocol } from '../protocol.js';
+import { IntelliVueSession } from './session.js';
+import { IntelliVueStreamDecoder, PROTOCOL_NAME } from './stream-decoder.js';
+
+export const philipsIntelliVue: DeviceProtocol = {
+  name: PROTOCOL_NAME,
+  serialDefaults: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false },
+  createDecoder: (opts) => new IntelliVueStreamDecoder(opts),
+  createSession: (opts) => new IntelliVueSession(opts),
+};
+
+export { IntelliVueStreamDecoder, intelliVueProfiles, PROTOCOL_NAME, type Framing, type IntelliVueDecoderOptions } from './stream-decoder.js';
+export { IntelliVueSession, resolveSettings, type IntelliVueSettings, type SessionState } from './session.js';
+export { IntelliVueDecoder, stateFlags } from './decoder.js';
+export { IntelliVueError, GW_ERR_INTELLIVUE } from './errors.js';
+export { MibFramer } from './framer.js';
+export { fcs16, frameMessage, frameBytes, stuff } from './fcs.js';
+export { decodeFloat, encodeFloat } from './float.js';
+export * from './requests.js';
+export * from './nomenclature.js';
+export { ConnectIndicationListener, CONNECT_INDICATION_PORT, type DiscoveredMonitor } from './discovery.js';
+export type { ConnectInfo, SessionEvent } from './vendor-types.js';
