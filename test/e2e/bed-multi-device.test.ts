@@ -8,14 +8,8 @@
  * are matched within the link latency (≤ 250 ms), as in test/e2e/draeger-medibus.test.ts.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { startTestInfluxd } from '../helpers/influxdb.js';
-import { freePort } from '../../ingest/src/series/influxd-launcher.js';
-import { startIngest } from '../../ingest/src/main.js';
-import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
+import { startIngestRig } from '../helpers/ingest-rig.js';
 import { buildConfig } from '../../gateway/src/config.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { openPtyPair } from '../../simulators/src/link/pty.js';
@@ -31,31 +25,9 @@ const RUN_MS = 8_000;
 const MEDIBUS_SLACK_MS = 250;
 
 t.test('monitor + workstation + oximeter behind one gateway land in one case timeline', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orlink-e2e-bed-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const logger = pino({ level: 'warn' });
-  const influx = await startTestInfluxd(t);
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: await freePort() },
-      db: { path: join(dir, 'ingest.sqlite') },
-      series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase('bed'), retentionDuration: '30d' },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
-      log: { level: 'warn' },
-    },
-    env: {},
-  }), { logger });
-  t.teardown(() => ingest.close());
-  const api = async <T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> => {
-    const res = await ingest.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json() as T;
-  };
-  const password = `secret-${Math.random().toString(36).slice(2)}`;
-  await api('POST', '/sites', { id: 'main', name: 'Test hospital' });
-  await api('POST', '/rooms', { id: 'OR3', siteId: 'main', name: 'OR 3' });
-  await api('POST', '/beds', { id: 'or3-bed', roomId: 'OR3', name: 'OR 3 table' });
-  await api('POST', '/gateways', { id: 'gw-or3', bedId: 'or3-bed', password });
+  const rig = await startIngestRig(t, 'bed');
+  const { dir, logger, ingest, api } = rig;
+  const password = await rig.registerBed({ room: 'OR3', bed: 'or3-bed', gatewayId: 'gw-or3' });
 
   const truth = new Map<string, Numeric[]>([['or3-monitor', []], ['or3-atlan', []], ['or3-spo2', []]]);
   let recording = true;

@@ -8,14 +8,8 @@
  * sample), and samples must be contiguous and complete in order.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { startTestInfluxd } from '../helpers/influxdb.js';
-import { freePort } from '../../ingest/src/series/influxd-launcher.js';
-import { startIngest } from '../../ingest/src/main.js';
-import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
+import { startIngestRig } from '../helpers/ingest-rig.js';
 import { buildConfig } from '../../gateway/src/config.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { openPtyPair } from '../../simulators/src/link/pty.js';
@@ -31,29 +25,9 @@ const RUN_MS = 7_000;
 const NUMERIC_SLACK_MS = 250;
 
 t.test('Atlan simulator → gateway → aedes → ingest → InfluxDB → case timeline', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orlink-e2e-medibus-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const logger = pino({ level: process.env.E2E_LOG ?? 'warn' });
-  const influx = await startTestInfluxd(t);
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: await freePort() }, db: { path: join(dir, 'ingest.sqlite') },
-      series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase('medibus'), retentionDuration: '30d' },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() }, log: { level: 'warn' },
-    },
-    env: {},
-  }), { logger });
-  t.teardown(() => ingest.close());
-  const api = async <T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> => {
-    const res = await ingest.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json() as T;
-  };
-  const password = `secret-${Math.random().toString(36).slice(2)}`;
-  await api('POST', '/sites', { id: 'main', name: 'Test hospital' });
-  await api('POST', '/rooms', { id: 'OR7', siteId: 'main', name: 'OR 7' });
-  await api('POST', '/beds', { id: 'or7-bed', roomId: 'OR7', name: 'OR 7 table' });
-  await api('POST', '/gateways', { id: 'gw-or7', bedId: 'or7-bed', password });
+  const rig = await startIngestRig(t, 'medibus');
+  const { dir, logger, ingest, api } = rig;
+  const password = await rig.registerBed({ room: 'OR7', bed: 'or7-bed', gatewayId: 'gw-or7' });
   await api('POST', '/devices', { id: 'or7-atlan', gatewayId: 'gw-or7', bedId: 'or7-bed', vendor: 'Draeger', model: 'Atlan (simulated)', profile: 'auto', transport: 'serial (pty)' });
 
   const produced: Produced[] = [];

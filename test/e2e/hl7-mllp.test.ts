@@ -7,14 +7,9 @@
  * by a second gateway that connects out (tcp transport), heartbeats and sends no ACK.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { startTestInfluxd } from '../helpers/influxdb.js';
+import { startIngestRig, until } from '../helpers/ingest-rig.js';
 import { freePort } from '../../ingest/src/series/influxd-launcher.js';
-import { startIngest } from '../../ingest/src/main.js';
-import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
 import { buildConfig } from '../../gateway/src/config.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { Hl7Monitor } from '../../simulators/src/hl7-mllp/simulator.js';
@@ -26,40 +21,11 @@ interface Timeline { numerics: TimelineNumeric[] }
 
 const MESSAGES = 6;
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 t.test('GE B40 (monitor = client) and Mindray PDS (monitor = server) → gateways → ingest → InfluxDB → case timelines, exact', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orlink-e2e-hl7-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const logger = pino({ level: 'warn' });
-  const influx = await startTestInfluxd(t);
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: await freePort() },
-      db: { path: join(dir, 'ingest.sqlite') },
-      series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase('hl7'), retentionDuration: '30d' },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
-      log: { level: 'warn' },
-    },
-    env: {},
-  }), { logger });
-  t.teardown(() => ingest.close());
-  const api = async <T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> => {
-    const res = await ingest.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json() as T;
-  };
-  const password = `secret-${Math.random().toString(36).slice(2)}`;
-  await api('POST', '/sites', { id: 'main', name: 'Test hospital' });
-  await api('POST', '/rooms', { id: 'OR3', siteId: 'main', name: 'OR 3' });
-  await api('POST', '/beds', { id: 'or3-bed', roomId: 'OR3', name: 'OR 3 table' });
-  await api('POST', '/gateways', { id: 'gw-or3', bedId: 'or3-bed', password });
+  const rig = await startIngestRig(t, 'hl7');
+  const { dir, logger, ingest, api } = rig;
+  const password = await rig.registerBed({ room: 'OR3', bed: 'or3-bed', gatewayId: 'gw-or3' });
   await api('POST', '/devices', { id: 'or3-b40', gatewayId: 'gw-or3', bedId: 'or3-bed', vendor: 'GE', model: 'B40 (simulated)', profile: 'auto', transport: 'tcp-server' });
 
   const port = await freePort();

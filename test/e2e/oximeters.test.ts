@@ -10,14 +10,8 @@
  * clock, every value and pleth sample exact.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { startTestInfluxd } from '../helpers/influxdb.js';
-import { freePort } from '../../ingest/src/series/influxd-launcher.js';
-import { startIngest } from '../../ingest/src/main.js';
-import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
+import { startIngestRig, until } from '../helpers/ingest-rig.js';
 import { buildConfig } from '../../gateway/src/config.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { openPtyPair } from '../../simulators/src/link/pty.js';
@@ -34,40 +28,11 @@ interface Timeline {
 
 const RUN_MS = 7_000;
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 t.test('Masimo + Nonin on two ptys → one gateway → aedes → ingest → InfluxDB → case timeline', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orlink-e2e-oxi-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const logger = pino({ level: 'warn' });
-  const influx = await startTestInfluxd(t);
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: await freePort() },
-      db: { path: join(dir, 'ingest.sqlite') },
-      series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase('oxi'), retentionDuration: '30d' },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
-      log: { level: 'warn' },
-    },
-    env: {},
-  }), { logger });
-  t.teardown(() => ingest.close());
-  const api = async <T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> => {
-    const res = await ingest.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json() as T;
-  };
-  const password = `secret-${Math.random().toString(36).slice(2)}`;
-  await api('POST', '/sites', { id: 'main', name: 'Test hospital' });
-  await api('POST', '/rooms', { id: 'OR5', siteId: 'main', name: 'OR 5' });
-  await api('POST', '/beds', { id: 'or5-bed', roomId: 'OR5', name: 'OR 5 table' });
-  await api('POST', '/gateways', { id: 'gw-or5', bedId: 'or5-bed', password });
+  const rig = await startIngestRig(t, 'oxi');
+  const { dir, logger, ingest, api } = rig;
+  const password = await rig.registerBed({ room: 'OR5', bed: 'or5-bed', gatewayId: 'gw-or5' });
   await api('POST', '/devices', { id: 'or5-masimo', gatewayId: 'gw-or5', bedId: 'or5-bed', vendor: 'Masimo', model: 'Radical-7 (simulated)', profile: 'auto', transport: 'serial (pty)' });
   await api('POST', '/devices', { id: 'or5-nonin', gatewayId: 'gw-or5', bedId: 'or5-bed', vendor: 'Nonin', model: 'Onyx II 9560 (simulated)', profile: 'nonin/onyx-ii-9560/format7', transport: 'serial (pty)' });
 

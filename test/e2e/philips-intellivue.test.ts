@@ -6,14 +6,8 @@
  * time, every wave sample at its place on the sample clock, and the standing alarm once.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { startTestInfluxd } from '../helpers/influxdb.js';
-import { freePort } from '../../ingest/src/series/influxd-launcher.js';
-import { startIngest } from '../../ingest/src/main.js';
-import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
+import { startIngestRig, until } from '../helpers/ingest-rig.js';
 import { buildConfig } from '../../gateway/src/config.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { openPtyPair } from '../../simulators/src/link/pty.js';
@@ -30,40 +24,11 @@ interface Timeline {
 
 const RUN_MS = 6_000;
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 t.test('IntelliVue LAN + serial simulators → gateway → aedes → ingest → InfluxDB → case timeline, exact', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orlink-e2e-iv-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const logger = pino({ level: 'warn' });
-  const influx = await startTestInfluxd(t);
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: await freePort() },
-      db: { path: join(dir, 'ingest.sqlite') },
-      series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase('iv'), retentionDuration: '30d' },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
-      log: { level: 'warn' },
-    },
-    env: {},
-  }), { logger });
-  t.teardown(() => ingest.close());
-  const api = async <T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> => {
-    const res = await ingest.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json() as T;
-  };
-  const password = `secret-${Math.random().toString(36).slice(2)}`;
-  await api('POST', '/sites', { id: 'main', name: 'Test hospital' });
-  await api('POST', '/rooms', { id: 'OR7', siteId: 'main', name: 'OR 7' });
-  await api('POST', '/beds', { id: 'or7-bed', roomId: 'OR7', name: 'OR 7 table' });
-  await api('POST', '/gateways', { id: 'gw-or7', bedId: 'or7-bed', password });
+  const rig = await startIngestRig(t, 'iv');
+  const { dir, logger, ingest, api } = rig;
+  const password = await rig.registerBed({ room: 'OR7', bed: 'or7-bed', gatewayId: 'gw-or7' });
   await api('POST', '/devices', { id: 'or7-mx800', gatewayId: 'gw-or7', bedId: 'or7-bed', vendor: 'Philips', model: 'IntelliVue MX800 (simulated)', profile: 'auto', transport: 'udp' });
   await api('POST', '/devices', { id: 'or7-mp70', gatewayId: 'gw-or7', bedId: 'or7-bed', vendor: 'Philips', model: 'IntelliVue MP70 (simulated)', profile: 'auto', transport: 'serial (pty)' });
 
