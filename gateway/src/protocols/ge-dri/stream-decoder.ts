@@ -10,7 +10,7 @@ import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
 import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
-import { DeviceClock } from './clock.js';
+import { DeviceClock } from '../common/device-clock.js';
 import { DriDecoder } from './decoder.js';
 import { DriFramer } from './framer.js';
 import { DRI_LEVEL_YEAR, HEADER_SIZE, INVALID_LIMIT, SPECIAL_MARKERS, WAVE_ID } from './layout.js';

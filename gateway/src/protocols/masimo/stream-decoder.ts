@@ -8,7 +8,7 @@ import type { Profile } from '../../../../schemas/src/profile.js';
 import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
-import { DeviceClock } from '../ge-dri/clock.js';
+import { DeviceClock } from '../common/device-clock.js';
 import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
 import { DEFAULT_POLICY, MasimoDecoder, modelFromKeys, type ExcPolicy } from './decoder.js';
 import { LineFramer } from './line-framer.js';

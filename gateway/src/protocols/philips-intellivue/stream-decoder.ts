@@ -12,7 +12,7 @@ import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper, UNMAPPED_UNIT } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
 import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
-import { MonitorClock } from './clock.js';
+import { DeviceClock } from '../common/device-clock.js';
 import { IntelliVueDecoder } from './decoder.js';
 import { MibFramer } from './framer.js';
 import { UnknownMessage } from './messages.js';
@@ -51,7 +51,7 @@ export class IntelliVueStreamDecoder implements StreamDecoder {
   private readonly framer = new MibFramer();
   readonly decoder = new IntelliVueDecoder();
   private readonly profiles: ProfileSet;
-  private readonly clock: MonitorClock;
+  private readonly clock: DeviceClock;
   private profile?: Profile;
   private mapper?: ProfileMapper;
   private ident?: DeviceIdentity;
@@ -64,7 +64,7 @@ export class IntelliVueStreamDecoder implements StreamDecoder {
   constructor(private readonly opts: IntelliVueDecoderOptions = {}) {
     this.framing = opts.framing;
     this.profiles = opts.profiles ?? intelliVueProfiles();
-    this.clock = new MonitorClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000);
+    this.clock = new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000);
     if (opts.profileId && opts.profileId !== 'auto') this.useProfile(matchProfile(this.profiles, { protocol: PROTOCOL_NAME }, opts.profileId));
   }
 

@@ -1,5 +1,6 @@
 /**
- * Device clock → observation time. 'device': t is the device clock as sent (r_time s → ms).
+ * Device clock → observation time, shared by every protocol whose device states its own time (GE DRI
+ * r_time, IntelliVue TIME_ABS, Masimo line time). 'device': t is the device clock as sent.
  * 'gateway': the offset gateway-rx minus device time is tracked (median of the last 15 records);
  * while |offset| <= toleranceMs the device time is used as is, beyond it the offset rounded to
  * whole seconds is applied and the reading flagged 'clock-offset'. A sudden change of the offset
