@@ -6,6 +6,9 @@
  * whole seconds is applied and the reading flagged 'clock-offset'. A sudden change of the offset
  * by more than the tolerance (device or gateway clock jumped) restarts the estimate and flags
  * 'clock-jump' on the readings of that record.
+ * The whole-second correction, once applied, is latched until the estimate moves more than a second
+ * away from it: an offset near x.5 s (a device clock of whole seconds read with link latency) would
+ * otherwise round to x and x+1 on alternate records and move readings back and forth by a second.
  */
 import type { Flag } from '../../../../schemas/src/observation.js';
 
@@ -14,6 +17,7 @@ const WINDOW = 15;
 export class DeviceClock {
   private readonly samples: number[] = [];
   private jumped = false;
+  private applied: number | undefined;
 
   constructor(private readonly mode: 'device' | 'gateway', private readonly toleranceMs = 5000) {}
 
@@ -25,6 +29,7 @@ export class DeviceClock {
     const est = this.estimate();
     if (est !== undefined && Math.abs(off - est) > this.toleranceMs) {
       this.samples.length = 0;
+      this.applied = undefined;
       this.jumped = true;
     }
     this.samples.push(off);
@@ -41,8 +46,12 @@ export class DeviceClock {
   toT(deviceMs: number): { t: number; flags: Flag[] } {
     const flags: Flag[] = this.jumped ? ['clock-jump'] : [];
     const est = this.mode === 'gateway' ? this.estimate() : undefined;
-    if (est === undefined || Math.abs(est) <= this.toleranceMs) return { t: deviceMs, flags };
+    if (est === undefined || Math.abs(est) <= this.toleranceMs) {
+      this.applied = undefined;
+      return { t: deviceMs, flags };
+    }
+    if (this.applied === undefined || Math.abs(est - this.applied) > 1000) this.applied = Math.round(est / 1000) * 1000;
     flags.push('clock-offset');
-    return { t: deviceMs + Math.round(est / 1000) * 1000, flags };
+    return { t: deviceMs + this.applied, flags };
   }
 }
