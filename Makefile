@@ -3,7 +3,7 @@ SHELL := /bin/bash
 DEBIAN_PKGS := influxdb influxdb-client mosquitto mosquitto-clients socat
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
-.PHONY: demo test typecheck unit deps system-deps bench faults clean
+.PHONY: demo test typecheck unit deps system-deps bench faults soak clean
 
 # Debian packages the demo and the tests start themselves (none of them runs as a service).
 system-deps:
@@ -39,6 +39,14 @@ test: deps typecheck unit
 
 bench: deps
 	node bin/orlink.js bench
+
+# Long versions of the fault scenarios (test/faults; `make test` runs the short ones). docs/reliability.md
+faults: deps
+	ORLINK_FAULTS=long scripts/run-tests.sh --timeout=1800 test/faults/*.test.ts
+
+# One hour at a 50-bed load with periodic faults; JSON report in bench/results/ (SOAK_ARGS to change).
+soak: deps
+	npx tsx bench/soak.ts $(SOAK_ARGS)
 
 clean:
 	rm -rf .data .tap

@@ -1,0 +1,171 @@
+/**
+ * The audit: what the simulators put on the wire (their `produced` truth) against what InfluxDB
+ * holds, read back directly with InfluxQL (not through ingest, so ingest cannot hide anything).
+ *
+ * Numerics: a reading's identity is (device, vendor channel, device timestamp); InfluxDB keeps the
+ * device timestamp of every point in the `t_device` field, so a reading stored twice at two times
+ * (a replay re-stamped) is visible as a duplicate even though InfluxDB overwrites same-time points.
+ *   produced   distinct readings the simulator emitted
+ *   stored     points of that device in InfluxDB
+ *   lost       produced readings with no point
+ *   duplicated points beyond the first for one reading
+ *   invented   points whose identity no simulator produced
+ *   mismatched points whose value, mdc or time differs from the produced reading
+ * Waves: identity = (device, channel, sample index on the channel's own sample clock); the same
+ * categories count samples.
+ */
+import { rowsOf } from '../../../ingest/src/series/influxql.js';
+import { rowToWave, type Row } from '../../../ingest/src/series/layout.js';
+import type { Produced, ProducedNumeric, ProducedWave } from '../../../simulators/src/index.js';
+
+export interface AuditCounts { produced: number; stored: number; lost: number; duplicated: number; invented: number; mismatched: number }
+export interface AuditResult {
+  numerics: AuditCounts;
+  waves: AuditCounts;
+  /** Points whose time differs from t_device (re-stamped), with the clock flags they carry. */
+  restamped: number;
+  restampedUnflagged: number;
+  /** Stored points without a value (device sent the parameter as invalid): not readings. */
+  absent: number;
+  /** Identity keys (`vendor|tDevice`) of the lost numerics (at most 100 000). */
+  lostKeys: string[];
+  examples: string[];
+}
+
+export interface AuditTarget {
+  influxUrl: string;
+  database: string;
+  deviceId: string;
+  produced: readonly Produced[];
+  /** Expected stored time of a produced numeric (default: its device time). */
+  expectTime?: (n: ProducedNumeric) => number;
+  /** A stored time away from the expected one is no mismatch when the point carries a clock flag. */
+  flaggedRestampOk?: boolean;
+  /** With flaggedRestampOk: the whole-clock steps (ms) a flagged wave block may have moved by. */
+  waveShiftsMs?: number[];
+}
+
+const CLOCK_BITS = (1 << 10) | (1 << 11);
+
+async function query(influxUrl: string, db: string, q: string): Promise<Row[]> {
+  const res = await fetch(`${influxUrl}/query?db=${encodeURIComponent(db)}&epoch=ms`, {
+    method: 'POST', body: new URLSearchParams({ q }), signal: AbortSignal.timeout(20_000),
+  });
+  const json = (await res.json()) as { error?: string; results?: { error?: string; series?: { name: string; columns: string[]; values: unknown[][] }[] }[] };
+  if (json.error || json.results?.[0]?.error) throw new Error(`influx query failed: ${json.error ?? json.results?.[0]?.error}`);
+  return rowsOf((json.results?.[0] ?? { statement_id: 0 }) as Parameters<typeof rowsOf>[0]);
+}
+
+const zero = (): AuditCounts => ({ produced: 0, stored: 0, lost: 0, duplicated: 0, invented: 0, mismatched: 0 });
+
+export async function audit(t: AuditTarget): Promise<AuditResult> {
+  const nums = t.produced.filter((r): r is ProducedNumeric => r.kind === 'numeric');
+  const waves = t.produced.filter((r): r is ProducedWave => r.kind === 'wave');
+  const out: AuditResult = { numerics: zero(), waves: zero(), restamped: 0, restampedUnflagged: 0, absent: 0, lostKeys: [], examples: [] };
+  const ex = (s: string) => { if (out.examples.length < 12) out.examples.push(s); };
+  const dev = t.deviceId.replace(/'/g, "\\'");
+  // generous window: clock-jump scenarios may re-stamp by ±1 h
+  const times = [...nums.map((n) => n.t), ...waves.map((w) => w.t0)];
+  const from = (times.length ? Math.min(...times) : Date.now()) - 3 * 3600_000;
+  const to = (times.length ? Math.max(...times) : Date.now()) + 3 * 3600_000;
+  const range = `time >= ${from}ms AND time <= ${to}ms`;
+
+  // ---- numerics
+  const want = new Map<string, ProducedNumeric>();
+  for (const n of nums) want.set(`${n.vendorCode}|${n.t}`, n);
+  out.numerics.produced = want.size;
+  const rows = await query(t.influxUrl, t.database, `SELECT * FROM "numeric" WHERE "device" = '${dev}' AND ${range}`);
+  const seen = new Map<string, number>();
+  for (const r of rows) {
+    // a point without a value is the device's "invalid/absent" marker, not a reading
+    if (typeof r.value !== 'number') { out.absent++; continue; }
+    out.numerics.stored++;
+    const vendor = r.vendor === '_' ? '' : String(r.vendor ?? '');
+    const tDev = typeof r.t_device === 'number' ? r.t_device : r.time;
+    const key = `${vendor}|${tDev}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+    const p = want.get(key);
+    if (!p) { out.numerics.invented++; ex(`numeric invented ${key} @${r.time} value=${String(r.value)}`); continue; }
+    if ((seen.get(key) ?? 0) > 1) { out.numerics.duplicated++; ex(`numeric duplicated ${key} @${r.time}`); continue; }
+    const expT = t.expectTime ? t.expectTime(p) : p.t;
+    const flags = typeof r.flags === 'number' ? r.flags : 0;
+    if (r.time !== p.t) {
+      out.restamped++;
+      if (!(flags & CLOCK_BITS)) out.restampedUnflagged++;
+    }
+    const mdcOk = !p.mdc || r.mdc === p.mdc;
+    const timeOk = r.time === expT || (t.flaggedRestampOk === true && (flags & CLOCK_BITS) !== 0);
+    if (r.value !== p.value || !mdcOk || !timeOk) {
+      out.numerics.mismatched++;
+      ex(`numeric mismatch ${key}: stored ${String(r.value)} ${String(r.mdc)} @${r.time}, produced ${p.value} ${p.mdc} @${expT}`);
+    }
+  }
+  for (const [key] of want) {
+    if (seen.has(key)) continue;
+    out.numerics.lost++;
+    if (out.lostKeys.length < 100_000) out.lostKeys.push(key);
+    ex(`numeric lost ${key}`);
+  }
+
+  // ---- waves, per channel on the sample clock (index = round(t0·rate/1000) + i)
+  const wantS = new Map<string, number>();
+  for (const w of waves) {
+    const base = Math.round((w.t0 * w.rateHz) / 1000);
+    w.samples.forEach((s, i) => wantS.set(`${w.mdc}|${base + i}`, s));
+  }
+  out.waves.produced = wantS.size;
+  if (waves.length) {
+    const wrows = await query(t.influxUrl, t.database, `SELECT * FROM "wave" WHERE "device" = '${dev}' AND ${range}`);
+    const seenS = new Set<string>();
+    for (const r of wrows) {
+      const w = rowToWave(r);
+      const mdc = w.mdc ?? w.vendorCode;
+      let base = Math.round((w.t0 * w.rateHz) / 1000);
+      const flagged = (w.flags ?? []).some((f) => f === 'clock-offset' || f === 'clock-jump');
+      if (t.flaggedRestampOk && flagged && !wantS.has(`${mdc}|${base}`)) {
+        // the shift whose sample positions hold the block's values (a whole-second correction of a
+        // step can be the step ± 1 s: r_time has 1 s resolution)
+        const first = w.samples.findIndex((v) => v !== null);
+        const shift = (t.waveShiftsMs ?? []).find((ms) => {
+          const b = Math.round(((w.t0 - ms) * w.rateHz) / 1000);
+          return wantS.has(`${mdc}|${b}`) && (first < 0 || wantS.get(`${mdc}|${b + first}`) === w.samples[first]);
+        });
+        if (shift !== undefined) { base = Math.round(((w.t0 - shift) * w.rateHz) / 1000); out.restamped++; }
+      }
+      w.samples.forEach((s, i) => {
+        if (s === null) return;
+        out.waves.stored++;
+        const key = `${mdc}|${base + i}`;
+        if (seenS.has(key)) { out.waves.duplicated++; ex(`wave sample duplicated ${key}`); return; }
+        seenS.add(key);
+        const p = wantS.get(key);
+        if (p === undefined) { out.waves.invented++; ex(`wave sample invented ${key}`); return; }
+        if (Math.abs(p - s) > 1e-9 * Math.max(1, Math.abs(p))) { out.waves.mismatched++; ex(`wave sample mismatch ${key}: ${s} vs ${p}`); }
+      });
+    }
+    for (const key of wantS.keys()) if (!seenS.has(key)) out.waves.lost++;
+    if (out.waves.lost) ex(`wave samples lost: ${out.waves.lost}`);
+  }
+  return out;
+}
+
+/** Sum of several audits (one per bed). */
+export function sumAudits(list: AuditResult[]): AuditResult {
+  const add = (a: AuditCounts, b: AuditCounts): AuditCounts => ({
+    produced: a.produced + b.produced, stored: a.stored + b.stored, lost: a.lost + b.lost,
+    duplicated: a.duplicated + b.duplicated, invented: a.invented + b.invented, mismatched: a.mismatched + b.mismatched,
+  });
+  return list.reduce((acc, r) => ({
+    numerics: add(acc.numerics, r.numerics), waves: add(acc.waves, r.waves),
+    restamped: acc.restamped + r.restamped, restampedUnflagged: acc.restampedUnflagged + r.restampedUnflagged, absent: acc.absent + r.absent,
+    lostKeys: [...acc.lostKeys, ...r.lostKeys].slice(0, 100_000),
+    examples: [...acc.examples, ...r.examples].slice(0, 12),
+  }), { numerics: zero(), waves: zero(), restamped: 0, restampedUnflagged: 0, absent: 0, lostKeys: [], examples: [] });
+}
+
+/** One line of the audit table (docs/reliability.md). */
+export function auditLine(scenario: string, a: AuditResult, extra = ''): string {
+  const n = a.numerics; const w = a.waves;
+  return `| ${scenario} | ${n.produced} | ${n.stored} | ${n.lost} | ${n.duplicated} | ${n.invented} | ${n.mismatched} | `
+    + `${w.produced} | ${w.lost} | ${w.duplicated} | ${w.invented} | ${w.mismatched} | ${extra} |`;
+}
