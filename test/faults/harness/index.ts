@@ -5,7 +5,6 @@ import { FaultRig, type RigOptions } from './rig.js';
 import { auditLine, type AuditResult } from './audit.js';
 
 /** Reason used where a gateway joins a wave stream already running (GE driver finding, see docs/reliability.md). */
-export const GE_WAVE_JOIN_TODO = 'GE DRI driver anchors a joined wave stream on the whole-second r_time: blocks land up to 1 s off (gateway/src/protocols/ge-dri, other owner)';
 
 
 export { FaultRig, clean, cleanNumerics, type Bed, type RigOptions } from './rig.js';

@@ -25,7 +25,8 @@ t.test('start sends PHDB + wave requests at every configured level, then the mon
   t.same(first.filter((r) => r.kind === 'phdb').map((r) => r.kind === 'phdb' && [r.driLevel, r.intervalS, r.classMask, r.recordType]),
     [[9, 10, 14, 1], [8, 10, 14, 1], [7, 10, 14, 1]]);
   t.same(first.filter((r) => r.kind === 'wave').map((r) => r.kind === 'wave' && [r.driLevel, r.reqType, r.waveIds]),
-    [[9, 0, [1, 8]], [8, 0, [1, 8]], [7, 0, [1, 8]]]);
+    [[9, 1, []], [8, 1, []], [7, 1, []], [9, 0, [1, 8]], [8, 0, [1, 8]], [7, 0, [1, 8]]],
+    'a running wave stream is stopped first, so the monitor restarts it on a whole second');
   s.tick(now + 1000);
   t.same(c.requests(), [], 'nothing re-sent within the retry window');
   now += 5000;
@@ -52,7 +53,7 @@ t.test('auto profile: defaults of the best GE profile, sent at every level a GE 
   s.start(c.io);
   const reqs = c.requests();
   t.same(reqs.filter((r) => r.kind === 'phdb').map((r) => r.kind === 'phdb' && [r.driLevel, r.intervalS, r.classMask]), [[10, 5, 14], [9, 5, 14], [8, 5, 14], [7, 5, 14]]);
-  t.same(reqs.find((r) => r.kind === 'wave'), { kind: 'wave', reqType: 0, waveIds: [1, 8, 9], driLevel: 10 }, 'ECG1 + PLETH + CO2');
+  t.same(reqs.find((r) => r.kind === 'wave' && r.reqType === 0), { kind: 'wave', reqType: 0, waveIds: [1, 8, 9], driLevel: 10 }, 'ECG1 + PLETH + CO2');
 });
 
 t.test('rejects wave configs beyond the monitor limits with a clear error', async (t) => {

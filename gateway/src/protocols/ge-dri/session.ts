@@ -95,6 +95,13 @@ export class GeDriSession implements SessionDriver {
 
   start(io: SessionIO): void {
     this.io = io;
+    // Stop a wave stream the monitor may still be running for an earlier connection (gateway
+    // restart, watchdog reopen) so that it restarts on a whole second of its clock: r_time has 1 s
+    // resolution, and a stream joined mid-way can only be placed to within a second. Whether a
+    // real S/5 realigns on a restart is unverified (README, [U]); the fault suite checks ours.
+    if (this.settings.waveIds.length) {
+      for (const level of this.levels()) this.write(encodeWaveRequest({ reqType: WF_REQ.contStop, waveIds: [], driLevel: level }));
+    }
     this.sendRequests(this.now());
   }
 
