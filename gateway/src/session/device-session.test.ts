@@ -15,7 +15,7 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-function setup(over: Partial<DeviceConfig> = {}, failOpens = 0) {
+function setup(over: Partial<DeviceConfig> = {}, failOpens = 0, now?: () => number) {
   const links: MemoryLink[] = [];
   const got: Observation[] = [];
   const states: string[] = [];
@@ -26,7 +26,7 @@ function setup(over: Partial<DeviceConfig> = {}, failOpens = 0) {
   };
   let pendingFails = failOpens;
   const s = new DeviceSession({
-    config, protocol: fakeProtocol, logger: silentLogger(), tickMs: 20,
+    config, protocol: fakeProtocol, logger: silentLogger(), tickMs: 20, ...(now ? { now } : {}),
     backoff: { baseMs: 5, maxMs: 40 },
     linkFactory: () => {
       const l = new MemoryLink(`l${links.length}`);
@@ -99,6 +99,29 @@ t.test('lost link → down → reopen; counters accumulate across connections', 
   t.equal(st.errors, 1);
   t.equal(st.reconnects, 1);
   t.equal(st.lastError, 'GW_ERR_TRANSPORT_IO');
+  await s.stop();
+});
+
+t.test('watchdog: a step of the wall clock is not silence (the watchdog runs on a monotonic clock)', async (t) => {
+  let step = 0;
+  const { s, links, cur } = setup({ watchdogMs: 300 }, 0, () => Date.now() + step);
+  s.start();
+  await until(() => s.status().link === 'identifying');
+  cur().deviceSend(Buffer.from('N hr 70\n'));
+  await until(() => s.status().link === 'streaming');
+  for (const jump of [3_600_000, -7_200_000]) { // to +1 h, then to −1 h of the clock the link opened on
+    step += jump;
+    await new Promise((r) => setTimeout(r, 60)); // a few ticks between the step and the next frame
+    for (let i = 0; i < 6; i++) { // frames keep coming for 6 × 100 ms, twice the watchdog
+      cur().deviceSend(Buffer.from(`N hr ${70 + i}\n`));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  t.equal(s.status().watchdogTrips, 0, 'no reopen on ±1 h steps while frames arrive');
+  t.equal(links.length, 1);
+  // and an hour behind the clock the link opened on, it still notices real silence
+  await until(() => s.status().watchdogTrips >= 1, 3000);
+  t.pass('silence after the steps still trips the watchdog');
   await s.stop();
 });
 

@@ -6,6 +6,7 @@
  * A fresh protocol driver per connection; driver.tick() about once a second; every byte can be
  * teed to a recorder. The runner never knows vendor terms (gateway/src/protocols/protocol.ts).
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { DeviceConfig } from '../../../schemas/src/gateway-config.js';
 import type { LinkState } from '../../../schemas/src/envelope.js';
@@ -48,6 +49,8 @@ export interface DeviceSessionOptions {
   logger: Logger;
   recorder?: ByteTap;
   now?: () => number;
+  /** Monotonic ms for the watchdog (default performance.now): a step of the wall clock must not look like silence. */
+  mono?: () => number;
   tickMs?: number;
   backoff?: BackoffOptions;
   /** Called when link state, identity or profile changes (status republish on change). */
@@ -67,6 +70,11 @@ export class DeviceSession {
   private link: Link | undefined;
   private driver: SessionDriver | undefined;
   private openedAt = 0;
+  /** Watchdog bookkeeping on the monotonic clock: when the link opened, and when lastFrameAt() last moved. */
+  private openedMono = 0;
+  private lastFrameSeen: number | undefined;
+  private lastFrameMono = 0;
+  private readonly mono: () => number;
   private tickTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -85,6 +93,7 @@ export class DeviceSession {
   constructor(private readonly o: DeviceSessionOptions) {
     this.backoff = new Backoff(o.backoff);
     this.now = o.now ?? Date.now;
+    this.mono = o.mono ?? (() => performance.now());
     this.log = o.logger.child({ component: 'session', deviceId: o.config.id, protocol: o.protocol.name });
   }
 
@@ -170,6 +179,8 @@ export class DeviceSession {
     }
     this.driver = driver;
     this.openedAt = this.now();
+    this.openedMono = this.mono();
+    this.lastFrameSeen = undefined;
     link.on('data', (chunk) => this.onData(link, driver, chunk));
     this.log.info({ link: link.description }, 'link open');
     this.o.recorder?.note(`link open ${link.description}`);
@@ -196,6 +207,7 @@ export class DeviceSession {
       try { this.o.sink(this.id, obs); } catch (err) { this.log.error({ err }, 'observation sink failed'); }
     }
     this.refreshIdentity(driver);
+    this.noteFrame(driver);
     if (this.state === 'identifying' && driver.lastFrameAt() !== undefined) {
       this.backoff.reset();
       this.setState('streaming');
@@ -207,14 +219,24 @@ export class DeviceSession {
     const now = this.now();
     this.guard('tick', () => driver.tick(now));
     this.refreshIdentity(driver);
-    const last = Math.max(driver.lastFrameAt() ?? 0, this.openedAt);
-    if (now - last > this.o.config.watchdogMs) {
+    this.noteFrame(driver);
+    const silentMs = this.mono() - Math.max(this.lastFrameMono, this.openedMono);
+    if (silentMs > this.o.config.watchdogMs) {
       this.c.watchdogTrips++;
       this.lastError = 'watchdog';
-      this.log.warn({ silentMs: now - last, watchdogMs: this.o.config.watchdogMs }, 'no valid frame: reopening link');
+      this.log.warn({ silentMs, watchdogMs: this.o.config.watchdogMs }, 'no valid frame: reopening link');
       this.o.recorder?.note('watchdog: no valid frame, reopening link');
       this.setState('stalled');
       void this.teardown(false).then(() => this.scheduleReconnect());
+    }
+  }
+
+  /** The driver's lastFrameAt() moved: a valid frame (or a driver-declared sign of life) just now. */
+  private noteFrame(driver: SessionDriver): void {
+    const lf = driver.lastFrameAt();
+    if (lf !== undefined && lf !== this.lastFrameSeen) {
+      this.lastFrameSeen = lf;
+      this.lastFrameMono = this.mono();
     }
   }
 

@@ -4,6 +4,7 @@ import { frameRecord } from './frame.js';
 import { DriFramer } from './framer.js';
 import { geDri } from './index.js';
 import { parseRequest, type HostRequest } from './requests.js';
+import { GeDriSession } from './session.js';
 
 function capture(): { io: { write(b: Uint8Array): void }; requests(): HostRequest[] } {
   const framer = new DriFramer();
@@ -45,6 +46,23 @@ t.test('start sends PHDB + wave requests at every configured level, then the mon
   t.same(stop, [{ kind: 'wave', reqType: 1, waveIds: [], driLevel: 8 }, { kind: 'phdb', recordType: 1, intervalS: 0, classMask: 0, driLevel: 8 }]);
   s.stop();
   t.same(c.requests(), [], 'stop is idempotent');
+});
+
+t.test('a wall clock that steps back does not stall the refresh', async (t) => {
+  let wall = T * 1000;
+  const s = new GeDriSession({ profileId: 'ge/s5/dri-2003', now: () => wall, options: { waves: ['ECG1'], intervalS: 1 } });
+  const c = capture();
+  s.start(c.io);
+  c.requests();
+  s.onBytes(frameRecord(encodePhdbRecord({ time: T, driLevel: 8, classes: { basic: { spo2: { fields: { spo2: 9700 } } } } })), wall);
+  wall -= 3_600_000; // −1 h step
+  s.tick(wall);
+  wall += 59_000;
+  s.tick(wall);
+  t.same(c.requests(), [], 'no refresh within refreshS');
+  wall += 1000;
+  s.tick(wall);
+  t.same(c.requests().map((r) => r.kind), ['phdb', 'wave'], 'refresh refreshS after the step, not an hour later');
 });
 
 t.test('auto profile: defaults of the best GE profile, sent at every level a GE profile names', async (t) => {

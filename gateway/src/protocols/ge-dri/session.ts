@@ -4,6 +4,8 @@
  * wave request, re-sends both every `refreshS` (and sooner while no frame has arrived yet), and on
  * stop() sends the wave STOP and the PHDB stop. Before the monitor has answered, requests go out
  * at every configured DRI level (as VSCapture does); once its level is known, at that level only.
+ * A wall clock that stepped back (bad NTP, an operator) restarts the refresh interval instead of
+ * stalling it for the size of the step (the runner's watchdog measures silence on a monotonic clock).
  */
 import type { Observation } from '../../../../schemas/src/observation.js';
 import type { Profile } from '../../../../schemas/src/profile.js';
@@ -117,6 +119,7 @@ export class GeDriSession implements SessionDriver {
 
   tick(nowMs: number): void {
     if (!this.io || this.lastSent === undefined) return;
+    if (nowMs < this.lastSent) this.lastSent = nowMs; // the wall clock went back: do not wait for it to catch up
     const due = this.lastFrame === undefined ? NO_ANSWER_RETRY_MS : this.settings.refreshS * 1000;
     if (nowMs - this.lastSent >= due) this.sendRequests(nowMs);
   }
