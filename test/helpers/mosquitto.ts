@@ -7,7 +7,7 @@
  * (re-reads password and ACL files), `start()` after a stop/kill reuses port, config and data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,8 @@ export interface MosquittoOptions {
   /** extra config lines */
   extra?: string[];
   maxQueuedMessages?: number;
+  /** config, log and persistence under this dir (kept; the caller removes it); default a new temp dir */
+  dir?: string;
 }
 
 export interface TestMosquitto {
@@ -43,8 +45,10 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startTestMosquitto(t: Test, o: MosquittoOptions = {}): Promise<TestMosquitto> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'orlink-mosq-'));
+/** Start a Mosquitto whose stop() the test registers itself (the fault rig); see startTestMosquitto. */
+export async function launchMosquitto(o: MosquittoOptions = {}): Promise<TestMosquitto> {
+  const dir = o.dir ?? mkdtempSync(path.join(os.tmpdir(), 'orlink-mosq-'));
+  mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const confFile = path.join(dir, 'mosquitto.conf');
   const logFile = path.join(dir, 'mosquitto.log');
@@ -91,7 +95,12 @@ export async function startTestMosquitto(t: Test, o: MosquittoOptions = {}): Pro
     },
     reload() { child?.kill('SIGHUP'); },
   };
-  t.teardown(async () => { await api.stop(); rmSync(dir, { recursive: true, force: true }); });
   await api.start();
+  return api;
+}
+
+export async function startTestMosquitto(t: Test, o: MosquittoOptions = {}): Promise<TestMosquitto> {
+  const api = await launchMosquitto(o);
+  t.teardown(async () => { await api.stop(); if (!o.dir) rmSync(api.dir, { recursive: true, force: true }); });
   return api;
 }

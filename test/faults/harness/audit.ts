@@ -30,6 +30,8 @@ export interface AuditResult {
   /** Identity keys (`vendor|tDevice`) of the lost numerics (at most 100 000). */
   lostKeys: string[];
   examples: string[];
+  /** the rig's broker (aedes | mosquitto), set by FaultRig.audit/auditAll */
+  broker?: string;
 }
 
 export interface AuditTarget {
@@ -123,13 +125,7 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
       let base = Math.round((w.t0 * w.rateHz) / 1000);
       const flagged = (w.flags ?? []).some((f) => f === 'clock-offset' || f === 'clock-jump');
       if (t.flaggedRestampOk && flagged && !wantS.has(`${mdc}|${base}`)) {
-        // the shift whose sample positions hold the block's values (a whole-second correction of a
-        // step can be the step ± 1 s: r_time has 1 s resolution)
-        const first = w.samples.findIndex((v) => v !== null);
-        const shift = (t.waveShiftsMs ?? []).find((ms) => {
-          const b = Math.round(((w.t0 - ms) * w.rateHz) / 1000);
-          return wantS.has(`${mdc}|${b}`) && (first < 0 || wantS.get(`${mdc}|${b + first}`) === w.samples[first]);
-        });
+        const shift = pickWaveShift(wantS, mdc, w, t.waveShiftsMs ?? []);
         if (shift !== undefined) { base = Math.round(((w.t0 - shift) * w.rateHz) / 1000); out.restamped++; }
       }
       w.samples.forEach((s, i) => {
@@ -143,10 +139,42 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
         if (Math.abs(p - s) > 1e-9 * Math.max(1, Math.abs(p))) { out.waves.mismatched++; ex(`wave sample mismatch ${key}: ${s} vs ${p}`); }
       });
     }
-    for (const key of wantS.keys()) if (!seenS.has(key)) out.waves.lost++;
-    if (out.waves.lost) ex(`wave samples lost: ${out.waves.lost}`);
+    const lostBy = new Map<string, { first: number; last: number; n: number }>();
+    for (const key of wantS.keys()) {
+      if (seenS.has(key)) continue;
+      out.waves.lost++;
+      const [mdc, idx] = [key.slice(0, key.lastIndexOf('|')), Number(key.slice(key.lastIndexOf('|') + 1))];
+      const r = lostBy.get(mdc) ?? { first: idx, last: idx, n: 0 };
+      r.first = Math.min(r.first, idx); r.last = Math.max(r.last, idx); r.n++;
+      lostBy.set(mdc, r);
+    }
+    const rate = new Map(waves.map((w) => [w.mdc, w.rateHz]));
+    const where = [...lostBy].map(([mdc, r]) => `${mdc} ${r.n} in [${r.first}..${r.last}] from t_device ${Math.round((r.first * 1000) / (rate.get(mdc) ?? 1))}`);
+    if (out.waves.lost) ex(`wave samples lost: ${out.waves.lost} (${where.join('; ')})`);
   }
   return out;
+}
+
+/**
+ * The shift (ms) a flagged wave block moved by: of the candidates whose first position was produced,
+ * the one under which most of the block's samples equal the produced ones (a whole-second correction
+ * of a step can be the step ± 1 s: r_time has 1 s resolution). Not the first sample alone: a
+ * near-periodic wave (the simulator's ECG at 60/min repeats every second) often matches one sample
+ * 1 s away, and the block would be audited 1 s off its place.
+ */
+export function pickWaveShift(
+  wantS: ReadonlyMap<string, number>, mdc: string, w: { t0: number; rateHz: number; samples: readonly (number | null)[] }, shiftsMs: readonly number[],
+): number | undefined {
+  let best: number | undefined;
+  let bestHits = -1;
+  for (const ms of shiftsMs) {
+    const b = Math.round(((w.t0 - ms) * w.rateHz) / 1000);
+    if (!wantS.has(`${mdc}|${b}`)) continue;
+    let hits = 0;
+    w.samples.forEach((v, i) => { if (v !== null && wantS.get(`${mdc}|${b + i}`) === v) hits++; });
+    if (hits > bestHits) { best = ms; bestHits = hits; }
+  }
+  return best;
 }
 
 /** Sum of several audits (one per bed). */
@@ -166,6 +194,6 @@ export function sumAudits(list: AuditResult[]): AuditResult {
 /** One line of the audit table (docs/reliability.md). */
 export function auditLine(scenario: string, a: AuditResult, extra = ''): string {
   const n = a.numerics; const w = a.waves;
-  return `| ${scenario} | ${n.produced} | ${n.stored} | ${n.lost} | ${n.duplicated} | ${n.invented} | ${n.mismatched} | `
+  return `| ${a.broker ?? ''} | ${scenario} | ${n.produced} | ${n.stored} | ${n.lost} | ${n.duplicated} | ${n.invented} | ${n.mismatched} | `
     + `${w.produced} | ${w.lost} | ${w.duplicated} | ${w.invented} | ${w.mismatched} | ${extra} |`;
 }

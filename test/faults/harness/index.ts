@@ -4,10 +4,15 @@ import type { Test } from 'tap';
 import { FaultRig, type RigOptions } from './rig.js';
 import { auditLine, type AuditResult } from './audit.js';
 
-/** Reason used where a gateway joins a wave stream already running (GE driver finding, see docs/reliability.md). */
+/**
+ * Reason used where a gateway (re)starts its GE session while the monitor's wave stream runs (gateway
+ * SIGKILL + restart, watchdog reopen): intermittently (≈1 run in 3, aedes and Mosquitto alike) the
+ * whole-second wave block around the restart is not stored. Open, GE driver (docs/reliability.md).
+ */
+export const JOINED_WAVES_TODO = 'intermittent: one whole-second wave block lost around a GE session restart (open, docs/reliability.md)';
 
 
-export { FaultRig, clean, cleanNumerics, type Bed, type RigOptions } from './rig.js';
+export { FaultRig, BROKERS, clean, cleanNumerics, type Bed, type BrokerKind, type RigOptions } from './rig.js';
 export { audit, auditLine, sumAudits, type AuditResult, type AuditCounts } from './audit.js';
 export { TcpFaultProxy, HttpFaultProxy } from './proxies.js';
 export { pollUntil, runFor, LONG, OrlinkChild } from './processes.js';

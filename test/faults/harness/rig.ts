@@ -1,8 +1,10 @@
 /**
  * The fault rig: the real path with every piece separately killable.
  *   GE S/5 simulator (test process, truth recorded) → socat pty → gateway (child process or in
- *   process) → [TcpFaultProxy] → embedded aedes in ingest (child process) → ingest →
- *   [HttpFaultProxy] → Debian's influxd (child process).
+ *   process) → [TcpFaultProxy] → broker → ingest (child process) → [HttpFaultProxy] → Debian's
+ *   influxd (child process). The broker is ingest's embedded aedes (`broker: 'aedes'`, default) or
+ *   Debian's Mosquitto as a child process (`broker: 'mosquitto'`: persistence under the rig's dir,
+ *   password + ACL files generated from ingest's registry, ingest with `broker.kind: external`).
  * Everything on loopback with free ports under one temp dir; close() reaps every process.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,10 +21,19 @@ import { GeDriSimulator, openPtyPair, serveSerial, type Produced, type PtyPair, 
 import { HttpFaultProxy, TcpFaultProxy } from './proxies.js';
 import { OrlinkChild, pollUntil } from './processes.js';
 import { audit, sumAudits, type AuditResult } from './audit.js';
+import { launchMosquitto, type TestMosquitto } from '../../helpers/mosquitto.js';
+import { mosquittoStoredMessages, writeMosquittoAuth, type BrokerAccount } from './mosquitto-rig.js';
+
+export type BrokerKind = 'aedes' | 'mosquitto';
+/** The brokers every scenario runs on (ORLINK_FAULTS_BROKERS=aedes,mosquitto narrows it). */
+export const BROKERS: BrokerKind[] = (process.env.ORLINK_FAULTS_BROKERS ?? 'aedes,mosquitto')
+  .split(',').map((x) => x.trim()).filter((x): x is BrokerKind => x === 'aedes' || x === 'mosquitto');
 
 export interface RigOptions {
   name: string;
   beds: number;
+  /** default: $ORLINK_FAULTS_BROKER or aedes */
+  broker?: BrokerKind;
   waves?: string[];
   gatewayMode?: 'process' | 'in-process';
   /** each gateway reaches the broker through its own TcpFaultProxy */
@@ -64,6 +75,11 @@ export class FaultRig {
   ingestUrl = '';
   brokerPort = 0;
   readonly brokerPassword = randomBytes(12).toString('hex');
+  readonly broker: BrokerKind;
+  /** broker: 'mosquitto' only */
+  mosquitto?: TestMosquitto;
+  /** a test account that may read and write every orlink topic (mosquitto); aedes: the ingest account */
+  private testAccount: BrokerAccount = { username: 'orlink-ingest', password: this.brokerPassword };
   readonly beds: Bed[] = [];
   readonly log: Logger;
   private statusClient: mqtt.MqttClient | null = null;
@@ -73,7 +89,12 @@ export class FaultRig {
   constructor(readonly o: RigOptions) {
     this.dir = mkdtempSync(join(tmpdir(), `orlink-fault-${o.name}-`));
     this.log = o.logger ?? pino({ level: 'warn' });
+    const env = process.env.ORLINK_FAULTS_BROKER;
+    this.broker = o.broker ?? (env === 'mosquitto' ? 'mosquitto' : 'aedes');
   }
+
+  /** Credentials of the test's own MQTT clients (status watcher, spies). */
+  get testClient(): BrokerAccount { return this.testAccount; }
 
   get influxUrl(): string { return this.influx.url; }
 
@@ -86,14 +107,27 @@ export class FaultRig {
       this.cleanups.push(() => this.influxProxy?.close());
     }
     const httpPort = await freePort();
-    this.brokerPort = await freePort();
     this.ingestUrl = `http://127.0.0.1:${httpPort}`;
+    if (this.broker === 'mosquitto') {
+      this.testAccount = { username: 'fault-test', password: randomBytes(12).toString('hex') };
+      await this.syncMosquittoAuth();
+      const authDir = join(this.dir, 'mosquitto-auth');
+      this.mosquitto = await launchMosquitto({ dir: join(this.dir, 'mosquitto'), passwordFile: join(authDir, 'passwd'), aclFile: join(authDir, 'acl'), extra: ['sys_interval 1'] });
+      const m = this.mosquitto;
+      this.cleanups.push(() => m.stop());
+      this.brokerPort = m.port;
+    } else {
+      this.brokerPort = await freePort();
+    }
     const cfg = join(this.dir, 'ingest.yaml');
     writeFileSync(cfg, YAML.stringify({
       http: { host: '127.0.0.1', port: httpPort },
-      db: { path: join(this.dir, 'ingest.sqlite') },
+      db: { path: this.dbPath },
       series: { kind: 'influx-v1', url: this.influxProxy?.url ?? this.influx.url, database: this.database, retryMaxMs: 1000 },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: this.brokerPort },
+      broker: this.broker === 'mosquitto'
+        ? { kind: 'external', url: this.mosquitto!.url }
+        : { kind: 'embedded', host: '127.0.0.1', port: this.brokerPort },
+      ...(this.broker === 'mosquitto' ? { mqtt: { clientId: `orlink-ingest-fault-${this.o.name}` } } : {}),
       log: { level: 'warn' },
     }));
     this.ingest = new OrlinkChild('ingest', cfg, join(this.dir, 'ingest.log'), { ORLINK_INGEST_BROKER_PASSWORD: this.brokerPassword });
@@ -101,6 +135,17 @@ export class FaultRig {
     await this.startIngest();
     await this.api('POST', '/sites', { id: 'main', name: 'Fault hospital' });
     for (let i = 0; i < this.o.beds; i++) await this.addBed(i);
+    if (this.mosquitto) {
+      // the registry now holds every gateway: password + ACL files regenerated, Mosquitto reloaded
+      await this.syncMosquittoAuth();
+      this.mosquitto.reload();
+      const last = this.beds[this.beds.length - 1];
+      const ok = await pollUntil(() => mqtt.connectAsync(this.mosquitto!.url, {
+        username: last.gatewayId, password: last.password, clientId: `fault-auth-${process.pid}`, reconnectPeriod: 0, connectTimeout: 2000,
+      }).then(async (c) => { await c.endAsync(true); return true; }, () => false), { timeoutMs: 15_000, intervalMs: 100 });
+      if (!ok) throw new Error(`Mosquitto did not accept the registered gateways: ${this.mosquitto.log().slice(-2000)}`);
+    }
+    for (const b of this.beds) await this.startGateway(b);
     this.watchStatus();
     // every monitor streaming (its gateway opened the port and requested) before the scenario starts
     const streaming = await pollUntil(() => this.beds.every((b) => b.produced.length > 0), { timeoutMs: 40_000, intervalMs: 100 });
@@ -162,7 +207,22 @@ export class FaultRig {
     }
     writeFileSync(b.configPath, YAML.stringify(this.gatewayFile(b)));
     this.beds.push(b);
-    await this.startGateway(b);
+  }
+
+  /** Messages Mosquitto holds (queued for ingest's session, in flight, retained); mosquitto only. */
+  async mosquittoStored(): Promise<number> {
+    if (!this.mosquitto) throw new Error('not a Mosquitto rig');
+    return mosquittoStoredMessages(this.mosquitto.url, this.testAccount);
+  }
+
+  get dbPath(): string { return join(this.dir, 'ingest.sqlite'); }
+
+  /** Mosquitto's password and ACL files from ingest's registry (as `orlink mqtt-auth` writes them). */
+  async syncMosquittoAuth(): Promise<void> {
+    await writeMosquittoAuth({
+      dir: join(this.dir, 'mosquitto-auth'), dbPath: this.dbPath,
+      ingest: { username: 'orlink-ingest', password: this.brokerPassword }, test: this.testAccount,
+    });
   }
 
   gatewayFile(b: Bed): Record<string, unknown> {
@@ -212,7 +272,7 @@ export class FaultRig {
 
   private watchStatus(): void {
     const c = mqtt.connect(`mqtt://127.0.0.1:${this.brokerPort}`, {
-      username: 'orlink-ingest', password: this.brokerPassword, clientId: `fault-watch-${process.pid}-${this.o.name}`,
+      username: this.testAccount.username, password: this.testAccount.password, clientId: `fault-watch-${process.pid}-${this.o.name}`,
       reconnectPeriod: 300, connectTimeout: 3000,
     });
     c.on('connect', () => c.subscribe('orlink/v1/+/+/+/+/status', { qos: 0 }));
@@ -236,13 +296,13 @@ export class FaultRig {
   auditOptions: Pick<Parameters<typeof audit>[0], 'expectTime' | 'flaggedRestampOk' | 'waveShiftsMs'> = {};
 
   async audit(b: Bed): Promise<AuditResult> {
-    return audit({ influxUrl: this.influx.url, database: this.database, deviceId: b.deviceId, produced: b.produced, ...this.auditOptions });
+    return { ...(await audit({ influxUrl: this.influx.url, database: this.database, deviceId: b.deviceId, produced: b.produced, ...this.auditOptions })), broker: this.broker };
   }
 
   async auditAll(): Promise<AuditResult> {
     const all: AuditResult[] = [];
     for (const b of this.beds) all.push(await this.audit(b)); // one bed at a time: bounded memory in the soak
-    return sumAudits(all);
+    return { ...sumAudits(all), broker: this.broker };
   }
 
   /** Poll the audit until `done(result)` holds or the deadline passes; returns the last result. */
