@@ -60,8 +60,8 @@ t.test('Atlan simulator → gateway → aedes → ingest → InfluxDB → case t
 
   const numerics = produced.filter((r): r is ProducedNumeric => r.kind === 'numeric');
   const waves = produced.filter((r): r is ProducedWave => r.kind === 'wave');
-  t.ok(numerics.length >= 60, `simulator answered CP1 polls (${numerics.length} values)`);
-  t.ok(waves.length >= 20, `simulator streamed realtime blocks (${waves.length})`);
+  t.ok(numerics.length >= 30, `simulator answered CP1 polls (${numerics.length} values)`);
+  t.ok(waves.length >= 10, `simulator streamed realtime blocks (${waves.length})`);
   t.same(sim.stats().rxErrors, {}, 'every gateway frame verified by the device');
   // The simulator's first ICC goes out before the gateway opened the pty, so the first ESC R may
   // be refused (as on the real Atlan) until the repeated ICC is acknowledged; then nothing is.
@@ -96,7 +96,7 @@ t.test('Atlan simulator → gateway → aedes → ingest → InfluxDB → case t
     const blocks = [...(got[0]?.blocks ?? [])].sort((a, b) => a.t0 - b.t0);
     const gotSamples = blocks.flatMap((b) => b.samples);
     const wantSamples = want.flatMap((w) => w.samples);
-    t.ok(wantSamples.length >= 200, `${mdc}: ${wantSamples.length} samples produced`);
+    t.ok(wantSamples.length >= 100, `${mdc}: ${wantSamples.length} samples produced (≥ 2 s of stream)`);
     t.same(gotSamples.slice(0, wantSamples.length), wantSamples, `${mdc}: every produced sample stored, in order, same value`);
     t.ok(Math.abs((blocks[0]?.t0 ?? 0) - (want[0]?.t0 ?? 0)) <= 300, `${mdc}: first sample within 300 ms of the device time (${(blocks[0]?.t0 ?? 0) - (want[0]?.t0 ?? 0)} ms)`);
     const gaps = blocks.slice(1).filter((b, i) => b.t0 !== blocks[i]!.t0 + blocks[i]!.samples.length * 20).length;

@@ -76,8 +76,8 @@ t.test('Masimo + Nonin on two ptys → one gateway → aedes → ingest → Infl
   const mNum = truth.masimo.filter((r): r is OxiProducedNumeric => r.kind === 'numeric');
   const nNum = truth.nonin.filter((r): r is OxiProducedNumeric => r.kind === 'numeric');
   const nWave = truth.nonin.filter((r): r is OxiProducedWave => r.kind === 'wave');
-  t.ok(mNum.length >= 5 * 10, `Masimo produced ${mNum.length} values`);
-  t.ok(nNum.length >= 15 * 10, `Nonin produced ${nNum.length} values after the switch`);
+  t.ok(mNum.length >= 3 * 10, `Masimo produced ${mNum.length} values`);
+  t.ok(nNum.length >= 6 * 10, `Nonin produced ${nNum.length} values after the switch`);
 
   const kase = await api<{ id: string }>('POST', '/cases', { bed: 'or5-bed', start: started - 60_000 });
   const url = `/cases/${kase.id}/timeline?from=${started - 60_000}&to=${Date.now() + 5_000}`;
