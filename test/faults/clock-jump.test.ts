@@ -24,10 +24,13 @@ const HOLD_MS = LONG ? 60_000 : 4_000;
 const HOUR = 3_600_000;
 
 async function flaggedPoints(influxUrl: string, db: string, device: string, bit: number): Promise<number> {
-  const q = `SELECT "flags" FROM "numeric" WHERE "device" = '${device}' AND time > now() - 3h AND time < now() + 3h`;
+  // numerics AND wave blocks: the step is flagged on the readings of the record or publish interval
+  // it fell into, which may hold only wave blocks
+  const where = `"device" = '${device}' AND time > now() - 3h AND time < now() + 3h`;
+  const q = `SELECT "flags" FROM "numeric" WHERE ${where}; SELECT "flags" FROM "wave" WHERE ${where}`;
   const res = await fetch(`${influxUrl}/query?db=${db}&epoch=ms`, { method: 'POST', body: new URLSearchParams({ q }), signal: AbortSignal.timeout(10_000) });
   const j = (await res.json()) as { results?: { series?: { values: [number, number][] }[] }[] };
-  return (j.results?.[0]?.series?.[0]?.values ?? []).filter(([, f]) => (f & bit) !== 0).length;
+  return (j.results ?? []).flatMap((r) => r.series?.[0]?.values ?? []).filter(([, f]) => (f & bit) !== 0).length;
 }
 
 t.test('audit: a shifted wave block is placed by all its samples, not by its first one', async (t) => {
