@@ -3,7 +3,7 @@
  * MEDIBUS workstation until SIGINT/SIGTERM (or the injected abort signal). Events go to stdout as
  * JSON lines ({"event":"listening",...}); logs (pino JSON) to stderr.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import pino from 'pino';
 import { SIM_ERR, SimError } from '../errors.js';
 import { openPtyPair } from '../link/pty.js';
@@ -12,6 +12,7 @@ import type { RunIo } from '../main.js';
 import { serveSerial } from '../serve-serial.js';
 import type { Produced } from '../ge-dri/truth.js';
 import { MedibusSimulator } from './simulator.js';
+import { openTruthFile, waitForStop } from '../cli-common.js';
 
 export const USAGE = `usage: orlink sim draeger-medibus (--serial PATH | --pty | --tcp HOST:PORT) [options]
   --seed N              physiology randomness (default 1)
@@ -62,16 +63,6 @@ export function parseArgs(argv: string[]): MedibusSimArgs {
   return out;
 }
 
-function waitForStop(signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve) => {
-    const onSig = (s: NodeJS.Signals): void => { cleanup(); resolve(s); };
-    const onAbort = (): void => { cleanup(); resolve('abort'); };
-    const cleanup = (): void => { process.off('SIGINT', onSig); process.off('SIGTERM', onSig); signal?.removeEventListener('abort', onAbort); };
-    process.once('SIGINT', onSig);
-    process.once('SIGTERM', onSig);
-    if (signal?.aborted) onAbort(); else signal?.addEventListener('abort', onAbort);
-  });
-}
 
 export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
@@ -88,10 +79,9 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   let truth: WriteStream | undefined;
   try {
     if (args.recordTruth) {
-      const ts = createWriteStream(args.recordTruth, { flags: 'a' });
-      truth = ts;
-      await new Promise<void>((resolve, reject) => { ts.once('open', () => resolve()); ts.once('error', reject); });
-      sim.on('produced', (r: Produced) => { ts.write(`${JSON.stringify(r)}\n`); });
+      const ts = await openTruthFile(args.recordTruth);
+      truth = ts.stream;
+      sim.on('produced', (r: Produced) => { ts.write(r); });
     }
     sim.start();
     if (args.link.kind === 'tcp') {

@@ -3,7 +3,7 @@
  * or a TCP port, until SIGINT/SIGTERM (or the injected abort signal). Events for scripts go to
  * stdout as JSON lines ({"event":"listening",...}); logs (pino JSON) go to stderr.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { SIM_USAGE, parseSimArgs, type SimArgs } from '../cli-args.js';
@@ -18,20 +18,8 @@ import { GeDriReplay, loadCapture } from './replay.js';
 import { TcpDeviceServer } from '../link/tcp-link.js';
 
 import type { RunIo } from '../main.js';
+import { openTruthFile, waitForStop } from '../cli-common.js';
 
-function waitForStop(signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve) => {
-    const onSig = (s: NodeJS.Signals): void => { cleanup(); resolve(s); };
-    const onAbort = (): void => { cleanup(); resolve('abort'); };
-    const cleanup = (): void => {
-      process.off('SIGINT', onSig); process.off('SIGTERM', onSig);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    process.once('SIGINT', onSig);
-    process.once('SIGTERM', onSig);
-    if (signal?.aborted) onAbort(); else signal?.addEventListener('abort', onAbort);
-  });
-}
 
 export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
@@ -59,10 +47,9 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   });
   try {
     if (args.recordTruth) {
-      const ts = createWriteStream(args.recordTruth, { flags: 'a' });
-      truth = ts;
-      await new Promise<void>((resolve, reject) => { ts.once('open', () => resolve()); ts.once('error', reject); });
-      sim.on('produced', (r: Produced) => { ts.write(`${JSON.stringify(r)}\n`); });
+      const ts = await openTruthFile(args.recordTruth);
+      truth = ts.stream;
+      sim.on('produced', (r: Produced) => { ts.write(r); });
     }
     sim.on('fault', (f: object) => log.info({ fault: f }, 'fault injected'));
     const device: LinkServer & { start(): void; close(): Promise<void> } = args.replay

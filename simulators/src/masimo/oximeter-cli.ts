@@ -4,7 +4,7 @@
  * --data-dir, --synthetic-numerics, plus one device option (--model / --format). Runs until
  * SIGINT/SIGTERM or the abort signal; events as JSON lines on stdout, pino logs on stderr.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import pino from 'pino';
 import { SIM_ERR, SimError } from '../errors.js';
 import { openPtyPair } from '../link/pty.js';
@@ -14,6 +14,7 @@ import type { RunIo } from '../main.js';
 import { serveSerial } from '../serve-serial.js';
 import type { OxiDeviceBase } from './device-base.js';
 import type { OxiProduced } from './truth.js';
+import { openTruthFile, waitForStop } from '../cli-common.js';
 
 /** Masimo ASCII 1 and Nonin: 9600 8N1, no flow control. */
 export const OXIMETER_LINK: SerialLinkOptions = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false };
@@ -87,19 +88,6 @@ export function parseOxiArgs(argv: string[], spec: Pick<OxiCliSpec, 'name' | 'de
   return out;
 }
 
-function waitForStop(signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve) => {
-    const onSig = (s: NodeJS.Signals): void => { cleanup(); resolve(s); };
-    const onAbort = (): void => { cleanup(); resolve('abort'); };
-    const cleanup = (): void => {
-      process.off('SIGINT', onSig); process.off('SIGTERM', onSig);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    process.once('SIGINT', onSig);
-    process.once('SIGTERM', onSig);
-    if (signal?.aborted) onAbort(); else signal?.addEventListener('abort', onAbort);
-  });
-}
 
 export async function runOxiCli(spec: OxiCliSpec, argv: string[], io: RunIo = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
@@ -118,10 +106,9 @@ export async function runOxiCli(spec: OxiCliSpec, argv: string[], io: RunIo = {}
     device = spec.create(args, log);
     const dev = device;
     if (args.recordTruth) {
-      const ts = createWriteStream(args.recordTruth, { flags: 'a' });
-      truth = ts;
-      await new Promise<void>((resolve, reject) => { ts.once('open', () => resolve()); ts.once('error', reject); });
-      dev.on('produced', (r: OxiProduced) => { ts.write(`${JSON.stringify(r)}\n`); });
+      const ts = await openTruthFile(args.recordTruth);
+      truth = ts.stream;
+      dev.on('produced', (r: OxiProduced) => { ts.write(r); });
     }
     dev.start();
     if (args.link.kind === 'tcp') {

@@ -13,6 +13,7 @@ import { serveSerial } from '../serve-serial.js';
 import { SerialMonitorLink, UdpMonitorServer } from './links.js';
 import { IntelliVueMonitor } from './monitor.js';
 import type { Produced } from './truth.js';
+import { waitForStop } from '../cli-common.js';
 
 export const USAGE = `usage: orlink sim philips-intellivue (--lan [--port N] [--announce-port N] | --serial PATH | --pty) [options]
   --port N                  UDP port on 127.0.0.1 (default 0 = any; a real monitor uses 24105)
@@ -29,16 +30,6 @@ export const USAGE = `usage: orlink sim philips-intellivue (--lan [--port N] [--
   --record-truth FILE       append what went on the wire as canonical NDJSON
 `;
 
-function waitForStop(signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve) => {
-    const onSig = (s: NodeJS.Signals): void => { cleanup(); resolve(s); };
-    const onAbort = (): void => { cleanup(); resolve('abort'); };
-    const cleanup = (): void => { process.off('SIGINT', onSig); process.off('SIGTERM', onSig); signal?.removeEventListener('abort', onAbort); };
-    process.once('SIGINT', onSig);
-    process.once('SIGTERM', onSig);
-    if (signal?.aborted) onAbort(); else signal?.addEventListener('abort', onAbort);
-  });
-}
 
 export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
