@@ -6,6 +6,9 @@
  */
 import { IngestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { INT_FIELDS } from './layout.js';
+import { toLine } from './line-protocol.js';
+import type { SeriesPoint, WriteResult } from './types.js';
 
 export interface SenderOptions {
   writeUrl: string;
@@ -103,4 +106,16 @@ export class LineSender {
       this.sem.release();
     }
   }
+}
+
+/** Serialise points to line protocol (skipping those with no field) and send them; the write of
+ * every InfluxDB flavour (v1 /write, v2 /api/v2/write) differs only in the sender's URL and auth. */
+export async function writePoints(sender: LineSender, points: readonly SeriesPoint[], signal?: AbortSignal): Promise<WriteResult> {
+  const lines: string[] = [];
+  for (const p of points) {
+    const l = toLine(p, INT_FIELDS);
+    if (l !== null) lines.push(l);
+  }
+  if (lines.length) await sender.send(lines, signal);
+  return { points: lines.length, skipped: points.length - lines.length };
 }

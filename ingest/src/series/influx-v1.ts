@@ -5,10 +5,8 @@
  */
 import { IngestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { LineSender } from './http-sender.js';
+import { LineSender, writePoints } from './http-sender.js';
 import { quoteIdent, runQuery } from './influxql.js';
-import { INT_FIELDS } from './layout.js';
-import { toLine } from './line-protocol.js';
 import type { SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, WriteResult } from './types.js';
 
 export interface InfluxV1Options {
@@ -73,14 +71,8 @@ export class InfluxV1Store implements SeriesStore {
     } else if (rpErr) throw new IngestError('ING_ERR_SERIES_FATAL', 'fatal', `CREATE RETENTION POLICY: ${rpErr}`);
   }
 
-  async write(points: readonly SeriesPoint[], signal?: AbortSignal): Promise<WriteResult> {
-    const lines: string[] = [];
-    for (const p of points) {
-      const l = toLine(p, INT_FIELDS);
-      if (l !== null) lines.push(l);
-    }
-    if (lines.length) await this.sender.send(lines, signal);
-    return { points: lines.length, skipped: points.length - lines.length };
+  write(points: readonly SeriesPoint[], signal?: AbortSignal): Promise<WriteResult> {
+    return writePoints(this.sender, points, signal);
   }
 
   async query(q: SeriesQuery): Promise<SeriesResult> {

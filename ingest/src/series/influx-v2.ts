@@ -6,10 +6,8 @@
  */
 import { IngestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { LineSender } from './http-sender.js';
+import { LineSender, writePoints } from './http-sender.js';
 import { runQuery } from './influxql.js';
-import { INT_FIELDS } from './layout.js';
-import { toLine } from './line-protocol.js';
 import type { SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, WriteResult } from './types.js';
 
 export interface InfluxV2Options {
@@ -59,14 +57,8 @@ export class InfluxV2Store implements SeriesStore {
     }
   }
 
-  async write(points: readonly SeriesPoint[], signal?: AbortSignal): Promise<WriteResult> {
-    const lines: string[] = [];
-    for (const p of points) {
-      const l = toLine(p, INT_FIELDS);
-      if (l !== null) lines.push(l);
-    }
-    if (lines.length) await this.sender.send(lines, signal);
-    return { points: lines.length, skipped: points.length - lines.length };
+  write(points: readonly SeriesPoint[], signal?: AbortSignal): Promise<WriteResult> {
+    return writePoints(this.sender, points, signal);
   }
 
   async query(q: SeriesQuery): Promise<SeriesResult> {
