@@ -148,8 +148,8 @@ t.test('queued messages of a closed connection are answered without processing',
 t.test('long outage: keepalive drops the held connection, the resend waits, stale copies are pruned', async (t) => {
   const s = await setup(t);
   const closes: number[] = [];
-  const attempt = async (id: string) => {
-    const c = await mqtt.connectAsync(s.broker.url, { protocolVersion: 4, username: 'gw1', password: 'secret-1', clientId: id, reconnectPeriod: 0, keepalive: 1 });
+  const attempt = async (id: string, keepalive = 1) => {
+    const c = await mqtt.connectAsync(s.broker.url, { protocolVersion: 4, username: 'gw1', password: 'secret-1', clientId: id, reconnectPeriod: 0, keepalive });
     c.on('close', () => closes.push(Date.now()));
     c.on('error', () => undefined);
     return { c, acks: [1, 2, 3].map((i) => c.publishAsync(TOPIC, bytes(i, 60 + i), { qos: 1 }).then(() => true, () => false)) };
@@ -159,7 +159,8 @@ t.test('long outage: keepalive drops the held connection, the resend waits, stal
   await until(() => closes.length === 1, 10_000, 'first connection dropped by keepalive (socket not read while held)');
   const second = await attempt('gw1-2');
   await until(() => closes.length === 2, 10_000, 'second connection dropped too');
-  const third = await attempt('gw1-3');
+  // the live connection: a keepalive that a loaded machine cannot outlast before the gate opens
+  const third = await attempt('gw1-3', 60);
   await until(() => s.intake.stats.abandoned >= 3, 10_000, "the second connection's copies pruned");
   s.writer.openGate();
   t.same(await Promise.all(third.acks), [true, true, true], 'the live connection gets its PUBACKs');
