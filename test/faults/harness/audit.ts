@@ -67,9 +67,13 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   const ex = (s: string) => { if (out.examples.length < 12) out.examples.push(s); };
   const dev = t.deviceId.replace(/'/g, "\\'");
   // generous window: clock-jump scenarios may re-stamp by ±1 h
-  const times = [...nums.map((n) => n.t), ...waves.map((w) => w.t0)];
-  const from = (times.length ? Math.min(...times) : Date.now()) - 3 * 3600_000;
-  const to = (times.length ? Math.max(...times) : Date.now()) + 3 * 3600_000;
+  // (a loop, not Math.min(...times): an hour of 50 beds is millions of readings, beyond the call stack)
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const n of nums) { if (n.t < lo) lo = n.t; if (n.t > hi) hi = n.t; }
+  for (const w of waves) { if (w.t0 < lo) lo = w.t0; if (w.t0 > hi) hi = w.t0; }
+  const from = (Number.isFinite(lo) ? lo : Date.now()) - 3 * 3600_000;
+  const to = (Number.isFinite(hi) ? hi : Date.now()) + 3 * 3600_000;
   const range = `time >= ${from}ms AND time <= ${to}ms`;
 
   // ---- numerics
