@@ -70,8 +70,9 @@ for (const broker of BROKERS) {
     // the counters reach the operator: the status the gateway publishes carries them
     const published = await pollUntil(() => {
       const s = rig.publishedStatus(b);
-      return s && s.outbox.droppedReadings === dropped ? s : undefined;
+      // at least what was counted at the end of the scenario (a record may still be dropped after it)
+      return s && s.outbox.droppedReadings >= dropped ? s : undefined;
     }, { timeoutMs: 30_000 }); // the status is republished every 5 s once the link is back
-    t.ok(published, `the published MQTT status reports droppedReadings = ${dropped}`);
+    t.ok(published, `the published MQTT status reports droppedReadings ≥ ${dropped}`);
   });
 }
