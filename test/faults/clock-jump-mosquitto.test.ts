@@ -1,7 +1,7 @@
 /**
  * The gateway clock scenario (clock-jump.test.ts, owned with the GE driver's clock work) on
  * Mosquitto: the same file, imported with the rig's default broker switched to Mosquitto, so both
- * variants stay one scenario (its waves `todo` is inherited). Skipped when
+ * variants stay one scenario. Skipped when
  * ORLINK_FAULTS_BROKERS leaves Mosquitto out.
  */
 import t from 'tap';

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickWaveShift } from './harness/audit.js';
-import { assertAudit, cleanNumerics, LONG, runFor, startRig } from './harness/index.js';
+import { assertAudit, clean, LONG, runFor, startRig } from './harness/index.js';
 
 // Wave blocks after a step: the GE driver applies the estimated offset in whole seconds, so a flagged
 // block moves by the step, or the step ± 1 s. Found by this scenario (docs/reliability.md, Findings):
@@ -66,7 +66,7 @@ t.test('gateway clock jumps +1 h and −1 h', async (t) => {
   }
   await rig.stopDevices();
   rig.auditOptions = { flaggedRestampOk: true, waveShiftsMs: [HOUR, HOUR + 1000, HOUR - 1000, -HOUR, -HOUR + 1000, -HOUR - 1000] };
-  const a = await rig.settle(cleanNumerics, 30_000);
+  const a = await rig.settle(clean, 30_000);
   // identity is (device, channel, device time); the stored time may move with the gateway clock,
   // but only on flagged readings (flaggedRestampOk), and those are counted and reported
   const jumpFlagged = await flaggedPoints(rig.influxUrl, rig.database, b.deviceId, 1 << 11);

@@ -11,12 +11,9 @@ import { assertAudit, BROKERS, clean, LONG, pollUntil, runFor, startRig } from '
 
 const KILLS = LONG ? 6 : 2;
 const UP_MS = LONG ? 15_000 : 3_000;
-// Depends on ingest/src/broker (other owner): the embedded broker must PUBACK a gateway only
-// after the InfluxDB write. Set ORLINK_FAULTS_INGEST_KILL_TODO=reason to mark it todo meanwhile.
-const TODO = process.env.ORLINK_FAULTS_INGEST_KILL_TODO || false;
 
 for (const broker of BROKERS) {
-  t.test(`ingest SIGKILL mid-batch, restarted [${broker}]`, { todo: TODO }, async (t) => {
+  t.test(`ingest SIGKILL mid-batch, restarted [${broker}]`, async (t) => {
     const rig = await startRig(t, { name: 'ingest-kill', broker, beds: 2, gatewayMode: 'in-process', influxProxy: true });
     const proxy = rig.influxProxy!;
     await runFor(UP_MS);

@@ -58,6 +58,21 @@ async function query(influxUrl: string, db: string, q: string): Promise<Row[]> {
   return rowsOf((json.results?.[0] ?? { statement_id: 0 }) as Parameters<typeof rowsOf>[0]);
 }
 
+/**
+ * One measurement of one device over [from, to], read in 15-minute slices: an hour of a bed is
+ * ~10^5 numeric rows, and one response that size is slow to build and parse (the soak's audit).
+ */
+async function queryRange(influxUrl: string, db: string, measurement: string, dev: string, from: number, to: number): Promise<Row[]> {
+  const SLICE = 15 * 60_000;
+  const out: Row[] = [];
+  for (let a = from; a <= to; a += SLICE) {
+    const b = Math.min(to, a + SLICE - 1);
+    const rows = await query(influxUrl, db, `SELECT * FROM "${measurement}" WHERE "device" = '${dev}' AND time >= ${a}ms AND time <= ${b}ms`);
+    for (const r of rows) out.push(r);
+  }
+  return out;
+}
+
 const zero = (): AuditCounts => ({ produced: 0, stored: 0, lost: 0, duplicated: 0, invented: 0, mismatched: 0 });
 
 export async function audit(t: AuditTarget): Promise<AuditResult> {
@@ -74,13 +89,12 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   for (const w of waves) { if (w.t0 < lo) lo = w.t0; if (w.t0 > hi) hi = w.t0; }
   const from = (Number.isFinite(lo) ? lo : Date.now()) - 3 * 3600_000;
   const to = (Number.isFinite(hi) ? hi : Date.now()) + 3 * 3600_000;
-  const range = `time >= ${from}ms AND time <= ${to}ms`;
 
   // ---- numerics
   const want = new Map<string, ProducedNumeric>();
   for (const n of nums) want.set(`${n.vendorCode}|${n.t}`, n);
   out.numerics.produced = want.size;
-  const rows = await query(t.influxUrl, t.database, `SELECT * FROM "numeric" WHERE "device" = '${dev}' AND ${range}`);
+  const rows = await queryRange(t.influxUrl, t.database, 'numeric', dev, from, to);
   const seen = new Map<string, number>();
   for (const r of rows) {
     // a point without a value is the device's "invalid/absent" marker, not a reading
@@ -121,7 +135,7 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   }
   out.waves.produced = wantS.size;
   if (waves.length) {
-    const wrows = await query(t.influxUrl, t.database, `SELECT * FROM "wave" WHERE "device" = '${dev}' AND ${range}`);
+    const wrows = await queryRange(t.influxUrl, t.database, 'wave', dev, from, to);
     const seenS = new Set<string>();
     for (const r of wrows) {
       const w = rowToWave(r);

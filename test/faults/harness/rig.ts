@@ -7,7 +7,7 @@
  *   password + ACL files generated from ingest's registry, ingest with `broker.kind: external`).
  * Everything on loopback with free ports under one temp dir; close() reaps every process.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -197,6 +197,13 @@ export class FaultRig {
     });
     b.sim.start();
     this.cleanups.push(() => b.sim.close());
+    const trace = process.env.ORLINK_FAULTS_TRACE;
+    if (trace) {
+      const tr = (o: Record<string, unknown>) => appendFileSync(trace, `${JSON.stringify({ at: Date.now(), bed: b.bed, ...o })}\n`);
+      b.sim.on('request', (r: unknown) => tr({ ev: 'request', r }));
+      b.sim.on('fault', (f: unknown) => tr({ ev: 'fault', f }));
+      b.sim.on('produced', (p: { kind: string; t0?: number; vendorWaveId?: number }) => { if (p.kind === 'wave') tr({ ev: 'wave', t0: p.t0, id: p.vendorWaveId }); });
+    }
     b.serial = serveSerial(b.pty.devicePath, b.sim, this.log.child({ component: 'sim-serial', or: b.room }));
     await b.serial.opened;
     this.cleanups.push(() => b.serial.stop());
@@ -246,7 +253,8 @@ export class FaultRig {
   async startGateway(b: Bed): Promise<void> {
     if (this.o.gatewayMode === 'in-process') {
       const config = buildConfig(this.gatewayFile(b), { ORLINK_MQTT_PASSWORD: b.password });
-      b.gateway = await startGateway(config, { logger: this.log.child({ component: 'gateway', or: b.room }), mqttBackoff: { baseMs: 200, maxMs: 2000 } });
+      const gwLog = process.env.ORLINK_FAULTS_TRACE ? pino({ level: 'debug' }, pino.destination({ dest: `${process.env.ORLINK_FAULTS_TRACE}.gw`, sync: true })) : this.log;
+      b.gateway = await startGateway(config, { logger: gwLog.child({ component: 'gateway', or: b.room }), mqttBackoff: { baseMs: 200, maxMs: 2000 } });
       const gw = b.gateway;
       this.cleanups.push(() => gw.close());
       return;
