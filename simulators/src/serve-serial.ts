@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { SerialPort } from 'serialport';
 import type { Duplex } from 'node:stream';
-import { closeSerialLink, openSerialLink } from './link/serial-link.js';
+import { closeSerialLink, openSerialLink, type SerialLinkOptions } from './link/serial-link.js';
 
 export interface SerialService { opened: Promise<void>; stop(): Promise<void> }
 /** Anything that serves a link: GeDriSimulator, GeDriReplay. */
@@ -14,7 +14,8 @@ export interface LinkServer { attach(link: Duplex): void }
 const REOPEN_DELAY_MS = 1000;
 const MAX_BACKOFF_MS = 10_000;
 
-export function serveSerial(path: string, sim: LinkServer, log: Logger): SerialService {
+/** `line`: the device's line settings on a real port (default DRI 19200 8E1; a pty ignores them). */
+export function serveSerial(path: string, sim: LinkServer, log: Logger, line: SerialLinkOptions = {}): SerialService {
   let stopping = false;
   let port: SerialPort | null = null;
   let timer: NodeJS.Timeout | undefined;
@@ -28,7 +29,7 @@ export function serveSerial(path: string, sim: LinkServer, log: Logger): SerialS
     let first = true;
     while (!stopping) {
       try {
-        const p = await openSerialLink(path);
+        const p = await openSerialLink(path, line);
         port = p;
         backoff = REOPEN_DELAY_MS;
         const closed = new Promise<void>((r) => p.once('close', () => r()));

@@ -3,16 +3,15 @@
  * MEDIBUS workstation until SIGINT/SIGTERM (or the injected abort signal). Events go to stdout as
  * JSON lines ({"event":"listening",...}); logs (pino JSON) to stderr.
  */
-import type { WriteStream } from 'node:fs';
 import pino from 'pino';
 import { SIM_ERR, SimError } from '../errors.js';
-import { openPtyPair } from '../link/pty.js';
-import { TcpDeviceServer } from '../link/tcp-link.js';
+import type { SerialLinkOptions } from '../link/serial-link.js';
 import type { RunIo } from '../main.js';
-import { serveSerial } from '../serve-serial.js';
-import type { Produced } from '../ge-dri/truth.js';
 import { MedibusSimulator } from './simulator.js';
-import { openTruthFile, waitForStop } from '../cli-common.js';
+import { runSimCli, serveChosenLink } from '../cli-common.js';
+
+/** MEDIBUS RS-232: 9600 bit/s, 8 data bits, even parity, 1 stop bit, no handshake. */
+const MEDIBUS_LINE: SerialLinkOptions = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1, rtscts: false };
 
 export const USAGE = `usage: orlink sim draeger-medibus (--serial PATH | --pty | --tcp HOST:PORT) [options]
   --seed N              physiology randomness (default 1)
@@ -73,49 +72,11 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   }
   if (args.help) { out.write(USAGE); return 0; }
   const log = (io.logger ?? pino(pino.destination(2))).child({ component: 'sim-draeger-medibus' });
-  const emit = (o: object): void => { out.write(`${JSON.stringify(o)}\n`); };
   const sim = new MedibusSimulator({ seed: args.seed, deviceName: args.deviceName, interleaveEvery: args.interleaveEvery, logger: log });
-  const closers: (() => Promise<void>)[] = [];
-  let truth: WriteStream | undefined;
-  try {
-    if (args.recordTruth) {
-      const ts = await openTruthFile(args.recordTruth);
-      truth = ts.stream;
-      sim.on('produced', (r: Produced) => { ts.write(r); });
-    }
-    sim.start();
-    if (args.link.kind === 'tcp') {
-      const server = new TcpDeviceServer(args.link.host, args.link.port);
-      const addr = await server.listen();
-      server.on('client', (sock) => { log.info({ remote: `${String(sock.remoteAddress)}:${String(sock.remotePort)}` }, 'host connected'); sim.attach(sock); });
-      closers.push(() => server.close());
-      emit({ event: 'listening', protocol: 'draeger-medibus', tcp: `${addr.host}:${addr.port}`, host: addr.host, port: addr.port });
-    } else {
-      let devicePath: string;
-      let hostPath: string | undefined;
-      if (args.link.kind === 'pty') {
-        const pair = await openPtyPair();
-        closers.push(() => pair.close());
-        devicePath = pair.devicePath;
-        hostPath = pair.hostPath;
-      } else devicePath = args.link.path;
-      const serving = serveSerial(devicePath, sim, log);
-      closers.unshift(() => serving.stop());
-      await serving.opened;
-      emit({ event: 'listening', protocol: 'draeger-medibus', ...(hostPath ? { hostPath } : {}), devicePath });
-    }
-    const why = await waitForStop(io.signal);
-    log.info({ why, stats: sim.stats() }, 'stopping');
-    return 0;
-  } catch (e) {
-    const err = e as SimError;
-    log.error({ err, code: err.code }, 'simulator failed');
-    process.stderr.write(`orlink sim: ${err.message}\n`);
-    return 1;
-  } finally {
-    await sim.close();
-    for (const c of closers) await c().catch(() => undefined);
-    if (truth) await new Promise<void>((resolve) => truth!.end(() => resolve()));
-    emit({ event: 'stopped', stats: sim.stats() });
-  }
+  // a pty ignores line settings; a real port gets MEDIBUS' 9600 8E1
+  return runSimCli({
+    protocol: 'draeger-medibus', io, log, recordTruth: args.recordTruth, device: sim,
+    serve: (closers) => serveChosenLink(args.link, sim, log, closers, MEDIBUS_LINE),
+    report: () => sim.stats(),
+  });
 }

@@ -4,17 +4,12 @@
  * --data-dir, --synthetic-numerics, plus one device option (--model / --format). Runs until
  * SIGINT/SIGTERM or the abort signal; events as JSON lines on stdout, pino logs on stderr.
  */
-import type { WriteStream } from 'node:fs';
 import pino from 'pino';
 import { SIM_ERR, SimError } from '../errors.js';
-import { openPtyPair } from '../link/pty.js';
-import { TcpDeviceServer } from '../link/tcp-link.js';
-import { closeSerialLink, openSerialLink, type SerialLinkOptions } from '../link/serial-link.js';
+import type { SerialLinkOptions } from '../link/serial-link.js';
 import type { RunIo } from '../main.js';
-import { serveSerial } from '../serve-serial.js';
 import type { OxiDeviceBase } from './device-base.js';
-import type { OxiProduced } from './truth.js';
-import { openTruthFile, waitForStop } from '../cli-common.js';
+import { runSimCli, serveChosenLink } from '../cli-common.js';
 
 /** Masimo ASCII 1 and Nonin: 9600 8N1, no flow control. */
 export const OXIMETER_LINK: SerialLinkOptions = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false };
@@ -98,54 +93,16 @@ export async function runOxiCli(spec: OxiCliSpec, argv: string[], io: RunIo = {}
   }
   if (args.help) { out.write(spec.usage); return 0; }
   const log = (io.logger ?? pino(pino.destination(2))).child({ component: `sim-${spec.name}` });
-  const emit = (o: object): void => { out.write(`${JSON.stringify(o)}\n`); };
-  const closers: (() => Promise<void>)[] = [];
-  let truth: WriteStream | undefined;
-  let device: OxiDeviceBase | undefined;
-  try {
-    device = spec.create(args, log);
-    const dev = device;
-    if (args.recordTruth) {
-      const ts = await openTruthFile(args.recordTruth);
-      truth = ts.stream;
-      dev.on('produced', (r: OxiProduced) => { ts.write(r); });
-    }
-    dev.start();
-    if (args.link.kind === 'tcp') {
-      const server = new TcpDeviceServer(args.link.host, args.link.port);
-      const addr = await server.listen();
-      server.on('client', (sock) => dev.attach(sock));
-      closers.push(() => server.close());
-      emit({ event: 'listening', protocol: spec.name, tcp: `${addr.host}:${addr.port}`, host: addr.host, port: addr.port });
-    } else {
-      if (args.link.kind === 'pty') {
-        const pair = await openPtyPair();
-        closers.push(() => pair.close());
-        // a pty ignores line settings: the shared reopening service (GE defaults) is fine here
-        const serving = serveSerial(pair.devicePath, dev, log);
-        closers.unshift(() => serving.stop());
-        await serving.opened;
-        emit({ event: 'listening', protocol: spec.name, hostPath: pair.hostPath, devicePath: pair.devicePath });
-      } else {
-        // a real port: the oximeters' own line settings, 9600 8N1
-        const port = await openSerialLink(args.link.path, OXIMETER_LINK);
-        closers.unshift(() => closeSerialLink(port));
-        dev.attach(port);
-        emit({ event: 'listening', protocol: spec.name, devicePath: args.link.path });
-      }
-    }
-    const why = await waitForStop(io.signal);
-    log.info({ why, stats: dev.stats() }, 'stopping');
-    return 0;
-  } catch (e) {
-    const err = e as SimError;
-    log.error({ err, code: err.code }, 'simulator failed');
-    process.stderr.write(`orlink sim: ${err.message}\n`);
+  let dev: OxiDeviceBase;
+  try { dev = spec.create(args, log); } catch (e) {
+    log.error({ err: e }, 'simulator failed');
+    process.stderr.write(`orlink sim: ${(e as Error).message}\n`);
     return 1;
-  } finally {
-    await device?.close();
-    for (const c of closers) await c().catch(() => undefined);
-    if (truth) await new Promise<void>((resolve) => truth!.end(() => resolve()));
-    emit({ event: 'stopped', stats: device?.stats() ?? null });
   }
+  return runSimCli({
+    protocol: spec.name, io, log, recordTruth: args.recordTruth, device: dev,
+    // a real port gets the oximeters' 9600 8N1 (a pty ignores line settings)
+    serve: (closers) => serveChosenLink(args.link, dev, log, closers, OXIMETER_LINK),
+    report: () => dev.stats(),
+  });
 }

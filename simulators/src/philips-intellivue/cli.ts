@@ -4,16 +4,15 @@
  * scripts go to stdout as JSON lines ({"event":"listening",...}); logs (pino JSON) to stderr.
  * LAN binds and announces on 127.0.0.1 only.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { openPtyPair } from '../link/pty.js';
+import type { SerialLinkOptions } from '../link/serial-link.js';
 import type { RunIo } from '../main.js';
-import { serveSerial } from '../serve-serial.js';
 import { SerialMonitorLink, UdpMonitorServer } from './links.js';
 import { IntelliVueMonitor } from './monitor.js';
-import type { Produced } from './truth.js';
-import { waitForStop } from '../cli-common.js';
+import { runSimCli, serveChosenLink, type SimLinkChoice } from '../cli-common.js';
+
+const INTELLIVUE_LINE: SerialLinkOptions = { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false };
 
 export const USAGE = `usage: orlink sim philips-intellivue (--lan [--port N] [--announce-port N] | --serial PATH | --pty) [options]
   --port N                  UDP port on 127.0.0.1 (default 0 = any; a real monitor uses 24105)
@@ -60,46 +59,19 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
     ...(typeof v.model === 'string' ? { model: v.model } : {}),
     faults: { refuse: !!v.refuse, demo: !!v.demo, alarm: !!v.alarm, spo2Unavailable: !!v['spo2-unavailable'], keepAliveTimeoutMs: num('keep-alive-timeout-ms') },
   });
-  const closers: (() => Promise<void>)[] = [];
-  let truth: WriteStream | undefined;
-  try {
-    if (typeof v['record-truth'] === 'string') {
-      const ts = createWriteStream(v['record-truth'], { flags: 'a' });
-      truth = ts;
-      await new Promise<void>((resolve, reject) => { ts.once('open', () => resolve()); ts.once('error', reject); });
-      monitor.on('produced', (r: Produced) => { ts.write(`${JSON.stringify(r)}\n`); });
-    }
-    if (v.lan) {
-      const server = new UdpMonitorServer(monitor, { port: num('port') ?? 0, announcePort: num('announce-port'), model: typeof v.model === 'string' ? v.model : undefined });
-      const addr = await server.listen();
-      closers.push(() => server.close());
-      emit({ event: 'listening', protocol: 'philips-intellivue', udp: `${addr.host}:${addr.port}`, host: addr.host, port: addr.port });
-    } else {
-      const link = new SerialMonitorLink(monitor);
-      let devicePath = typeof v.serial === 'string' ? v.serial : '';
-      let hostPath: string | undefined;
-      if (v.pty) {
-        const pair = await openPtyPair();
-        closers.push(() => pair.close());
-        devicePath = pair.devicePath;
-        hostPath = pair.hostPath;
+  return runSimCli({
+    protocol: 'philips-intellivue', io, log, recordTruth: typeof v['record-truth'] === 'string' ? v['record-truth'] : undefined,
+    device: monitor, report: () => monitor.counters, reportKey: 'counters',
+    serve: async (closers) => {
+      if (v.lan) {
+        const server = new UdpMonitorServer(monitor, { port: num('port') ?? 0, announcePort: num('announce-port'), model: typeof v.model === 'string' ? v.model : undefined });
+        const addr = await server.listen();
+        closers.push(() => server.close());
+        return { udp: `${addr.host}:${addr.port}`, host: addr.host, port: addr.port };
       }
-      const serving = serveSerial(devicePath, link, log);
-      closers.unshift(() => serving.stop());
-      await serving.opened;
-      emit({ event: 'listening', protocol: 'philips-intellivue', devicePath, ...(hostPath ? { hostPath } : {}) });
-    }
-    const why = await waitForStop(io.signal);
-    log.info({ why, counters: monitor.counters }, 'stopping');
-    return 0;
-  } catch (e) {
-    log.error({ err: e }, 'simulator failed');
-    process.stderr.write(`orlink sim: ${(e as Error).message}\n`);
-    return 1;
-  } finally {
-    monitor.close();
-    for (const c of closers) await c().catch(() => undefined);
-    if (truth) await new Promise<void>((resolve) => truth!.end(() => resolve()));
-    emit({ event: 'stopped', counters: monitor.counters });
-  }
+      // MIB/RS-232 on a real port: 115200 8N1 (a pty ignores line settings)
+      const link: SimLinkChoice = v.pty ? { kind: 'pty' } : { kind: 'serial', path: String(v.serial) };
+      return serveChosenLink(link, new SerialMonitorLink(monitor), log, closers, INTELLIVUE_LINE);
+    },
+  });
 }
