@@ -11,6 +11,7 @@ import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
 import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
 import { DeviceClock } from '../common/device-clock.js';
+import { ProfiledDecoder } from '../common/profiled-decoder.js';
 import { DriDecoder } from './decoder.js';
 import { DriFramer } from './framer.js';
 import { DRI_LEVEL_YEAR, HEADER_SIZE, INVALID_LIMIT, SPECIAL_MARKERS, WAVE_ID } from './layout.js';
@@ -32,23 +33,18 @@ export function geDriProfiles(): ProfileSet {
 
 const TECHNICAL = /lead|probe|sensor|disconn|check|replace|battery|cable|fail|error|no .* module|off\b/i;
 
-export class GeDriStreamDecoder implements StreamDecoder {
+export class GeDriStreamDecoder extends ProfiledDecoder implements StreamDecoder {
   private readonly framer: DriFramer;
   private readonly profiles: ProfileSet;
-  private readonly clock: DeviceClock;
-  private profile?: Profile;
-  private mapper?: ProfileMapper;
   private decoder?: DriDecoder;
-  private ident?: DeviceIdentity;
   private readonly decodeErrors: Record<string, number> = {};
   private readonly records: Record<string, number> = {};
-  private lastFrame?: number;
   private level?: number;
 
   constructor(private readonly opts: GeDriDecoderOptions = {}) {
+    super(new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000));
     this.framer = new DriFramer({ maxRecordBytes: opts.maxRecordBytes });
     this.profiles = opts.profiles ?? geDriProfiles();
-    this.clock = new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000);
     if (opts.profileId && opts.profileId !== 'auto') this.useProfile(matchProfile(this.profiles, { protocol: PROTOCOL_NAME }, opts.profileId));
   }
 
@@ -155,34 +151,8 @@ export class GeDriStreamDecoder implements StreamDecoder {
     return { ...this.records };
   }
 
-  unmapped(): Record<string, number> {
-    return this.mapper?.unmapped() ?? {};
-  }
-
   /** DRI level of the first record, once seen. */
   driLevel(): number | undefined {
     return this.level;
-  }
-
-  identity(): DeviceIdentity | undefined {
-    return this.ident;
-  }
-
-  profileId(): string | undefined {
-    return this.profile?.id;
-  }
-
-  activeProfile(): Profile | undefined {
-    return this.profile;
-  }
-
-  /** Device clock minus gateway clock (ms), when known. */
-  clockOffsetMs(): number | undefined {
-    const e = this.clock.estimate();
-    return e === undefined ? undefined : -e;
-  }
-
-  lastFrameAt(): number | undefined {
-    return this.lastFrame;
   }
 }

@@ -9,6 +9,7 @@ import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
 import { DeviceClock } from '../common/device-clock.js';
+import { ProfiledDecoder } from '../common/profiled-decoder.js';
 import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
 import { DEFAULT_POLICY, MasimoDecoder, modelFromKeys, type ExcPolicy } from './decoder.js';
 import { LineFramer } from './line-framer.js';
@@ -38,22 +39,17 @@ function policyFrom(p: Profile): ExcPolicy {
   };
 }
 
-export class MasimoStreamDecoder implements StreamDecoder {
+export class MasimoStreamDecoder extends ProfiledDecoder implements StreamDecoder {
   private readonly framer: LineFramer;
   private readonly profiles: ProfileSet;
-  private readonly clock: DeviceClock;
-  private profile?: Profile;
-  private mapper?: ProfileMapper;
   private decoder?: MasimoDecoder;
-  private ident?: DeviceIdentity;
   private readonly errors: Record<string, number> = {};
   private frames = 0;
-  private lastFrame?: number;
 
   constructor(private readonly opts: MasimoDecoderOptions = {}) {
+    super(new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000));
     this.framer = new LineFramer({ maxLineBytes: opts.maxLineBytes });
     this.profiles = opts.profiles ?? masimoProfiles();
-    this.clock = new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000);
     if (opts.profileId && opts.profileId !== 'auto') this.useProfile(matchProfile(this.profiles, { protocol: PROTOCOL_NAME }, opts.profileId));
   }
 
@@ -103,26 +99,5 @@ export class MasimoStreamDecoder implements StreamDecoder {
     const errors = { ...s.errors };
     for (const [k, v] of Object.entries(this.errors)) errors[k] = (errors[k] ?? 0) + v;
     return { frames: this.frames, bytes: s.bytes, errors };
-  }
-
-  unmapped(): Record<string, number> {
-    return this.mapper?.unmapped() ?? {};
-  }
-
-  identity(): DeviceIdentity | undefined {
-    return this.ident;
-  }
-
-  profileId(): string | undefined {
-    return this.profile?.id;
-  }
-
-  clockOffsetMs(): number | undefined {
-    const e = this.clock.estimate();
-    return e === undefined ? undefined : -e;
-  }
-
-  lastFrameAt(): number | undefined {
-    return this.lastFrame;
   }
 }

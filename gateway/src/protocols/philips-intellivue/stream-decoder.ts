@@ -13,6 +13,7 @@ import { ProfileMapper, UNMAPPED_UNIT } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
 import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
 import { DeviceClock } from '../common/device-clock.js';
+import { ProfiledDecoder } from '../common/profiled-decoder.js';
 import { IntelliVueDecoder } from './decoder.js';
 import { MibFramer } from './framer.js';
 import { UnknownMessage } from './messages.js';
@@ -46,25 +47,20 @@ export function detectFraming(chunk: Uint8Array): Framing | undefined {
   return SPDU_FIRST.has(chunk[0]) && chunk.length >= 2 ? 'lan' : undefined;
 }
 
-export class IntelliVueStreamDecoder implements StreamDecoder {
+export class IntelliVueStreamDecoder extends ProfiledDecoder implements StreamDecoder {
   private framing?: Framing;
   private readonly framer = new MibFramer();
   readonly decoder = new IntelliVueDecoder();
   private readonly profiles: ProfileSet;
-  private readonly clock: DeviceClock;
-  private profile?: Profile;
-  private mapper?: ProfileMapper;
-  private ident?: DeviceIdentity;
   private datagrams = 0;
   private bytes = 0;
-  private lastFrame?: number;
   /** Session events of the last push (the session driver reads them). */
   events: SessionEvent[] = [];
 
   constructor(private readonly opts: IntelliVueDecoderOptions = {}) {
+    super(new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000));
     this.framing = opts.framing;
     this.profiles = opts.profiles ?? intelliVueProfiles();
-    this.clock = new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000);
     if (opts.profileId && opts.profileId !== 'auto') this.useProfile(matchProfile(this.profiles, { protocol: PROTOCOL_NAME }, opts.profileId));
   }
 
@@ -182,31 +178,6 @@ export class IntelliVueStreamDecoder implements StreamDecoder {
 
   recordCounts(): Record<string, number> {
     return { ...this.decoder.messages };
-  }
-
-  unmapped(): Record<string, number> {
-    return this.mapper?.unmapped() ?? {};
-  }
-
-  identity(): DeviceIdentity | undefined {
-    return this.ident;
-  }
-
-  profileId(): string | undefined {
-    return this.profile?.id;
-  }
-
-  activeProfile(): Profile | undefined {
-    return this.profile;
-  }
-
-  clockOffsetMs(): number | undefined {
-    const e = this.clock.estimate();
-    return e === undefined ? undefined : -e;
-  }
-
-  lastFrameAt(): number | undefined {
-    return this.lastFrame;
   }
 
   /** The medium, once known (given or detected). */
