@@ -66,6 +66,12 @@ export interface SessionDriver {
   decoder(): StreamDecoder;
   /** ms timestamp of the last valid frame, for the watchdog. */
   lastFrameAt(): number | undefined;
+  /**
+   * The link is going away (closed by the peer, watchdog, gateway stop): hand out what the driver
+   * holds for a later frame (an open wave block, a realtime cycle in progress) instead of
+   * dropping readings that already arrived. Called once, before the driver is discarded.
+   */
+  flush?(): Observation[];
 }
 
 export interface SessionOptions extends DecoderOptions {

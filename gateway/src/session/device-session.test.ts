@@ -102,6 +102,24 @@ t.test('lost link → down → reopen; counters accumulate across connections', 
   await s.stop();
 });
 
+t.test('what the driver holds when the link goes away is flushed to the sink, not dropped', async (t) => {
+  const { s, got, cur, links } = setup();
+  s.start();
+  await until(() => s.status().link === 'identifying');
+  cur().deviceSend(Buffer.from('N hr 70\nH ecg 1.5\n'));
+  await until(() => got.length === 1);
+  t.same(got.map((o) => (o as { vendorCode?: string }).vendorCode), ['hr'], 'the held reading is not out yet');
+  cur().drop();
+  await until(() => got.length === 2);
+  t.match(got[1], { kind: 'numeric', vendorCode: 'ecg', value: 1.5 }, 'flushed when the peer closed the link');
+  await until(() => links.length === 2 && s.status().link === 'identifying');
+  cur().deviceSend(Buffer.from('H ecg 1.6\n'));
+  await until(() => s.status().frames === 3);
+  await s.stop();
+  t.match(got[2], { vendorCode: 'ecg', value: 1.6 }, 'and on stop()');
+  t.equal(s.status().observations, 3, 'flushed readings are counted');
+});
+
 t.test('watchdog: a step of the wall clock is not silence (the watchdog runs on a monotonic clock)', async (t) => {
   let step = 0;
   const { s, links, cur } = setup({ watchdogMs: 300 }, 0, () => Date.now() + step);

@@ -259,6 +259,12 @@ export class DeviceSession {
     const driver = this.driver;
     const link = this.link;
     if (driver) {
+      // readings the driver still holds arrived before the link went away: they are published
+      const held = this.guard('flush', () => driver.flush?.());
+      if (held && held.length) {
+        this.c.observations += held.length;
+        try { this.o.sink(this.id, held); } catch (err) { this.log.error({ err }, 'observation sink failed'); }
+      }
       if (stopDriver) this.guard('stop', () => driver.stop());
       const st = driver.decoder().stats();
       this.base.frames += st.frames;

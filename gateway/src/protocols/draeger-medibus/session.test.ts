@@ -113,3 +113,33 @@ t.test('NOP keep-alive when idle (slow poll)', async (t) => {
   r.advance(1100);
   t.same(r.take(), [encodeCommand(CMD.NOP).toString('hex')], 'and again');
 });
+
+t.test('link going away: flush() hands out the realtime samples already read (open blocks, cycle in progress)', async (t) => {
+  const { ManualClock } = await import('../../../../simulators/src/ge-dri/clock.js');
+  const { memoryLinkPair } = await import('../../../../simulators/src/link/memory-link.js');
+  const { MedibusSimulator } = await import('../../../../simulators/src/draeger-medibus/simulator.js');
+  const settle = async (): Promise<void> => { for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r)); };
+  const clock = new ManualClock(Date.UTC(2026, 9, 2, 17, 41, 5, 0));
+  const { device, host } = memoryLinkPair();
+  const sim = new MedibusSimulator({ seed: 7, clock, waveBlockSamples: 1 });
+  let produced = 0;
+  sim.on('produced', (r: { kind: string; samples?: number[] }) => { if (r.kind === 'wave') produced += r.samples!.length; });
+  sim.attach(device);
+  sim.start();
+  t.teardown(async () => { await sim.close(); device.destroy(); host.destroy(); });
+  const session = new MedibusSession({ now: () => clock.now() });
+  let emitted = 0;
+  host.on('data', (c: Buffer) => { for (const o of session.onBytes(c, clock.now())) if (o.kind === 'wave') emitted += o.samples.length; });
+  session.start({ write: (b) => host.write(b) });
+  for (let ms = 0; ms < 10_300; ms += 100) {
+    clock.advance(100);
+    if (ms % 250 === 0) session.tick(clock.now());
+    await settle();
+  }
+  t.ok(produced > 1000, `the workstation streamed realtime samples (${produced})`);
+  t.ok(emitted < produced, `some are held in open blocks before the flush (${produced - emitted})`);
+  const flushed = session.flush().filter((o) => o.kind === 'wave');
+  for (const o of flushed) if (o.kind === 'wave') emitted += o.samples.length;
+  t.equal(emitted, produced, 'after flush() every sample the device sent has been emitted');
+  t.same(session.flush(), [], 'a second flush has nothing left');
+});

@@ -89,6 +89,9 @@ export class MedibusSession implements SessionDriver {
     this.io = undefined;
   }
 
+  /** The link is going away: the realtime cycle in progress and the open wave blocks. */
+  flush(): Observation[] { return this.dec.flush(); }
+
   decoder(): StreamDecoder { return this.dec; }
   lastFrameAt(): number | undefined { return this.lastFrame; }
   state(): Phase { return this.phase; }

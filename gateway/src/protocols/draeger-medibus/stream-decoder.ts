@@ -57,6 +57,8 @@ export class MedibusStreamDecoder implements StreamDecoder {
   private offset?: number;
   private lastFrame?: number;
   private cyclesLeft = 0;
+  /** receive time of the last chunk (the time of a cycle cut short by flush()) */
+  private lastRx?: number;
 
   constructor(private readonly opts: MedibusDecoderOptions = {}) {
     this.rx = new MedibusFramer({ maxFrameBytes: opts.maxFrameBytes });
@@ -100,6 +102,7 @@ export class MedibusStreamDecoder implements StreamDecoder {
     const frames: Frame[] = [];
     // Cycles still to come in this chunk: the chunk's receive time is that of its LAST cycle.
     this.cyclesLeft = 0;
+    this.lastRx = rxTimeMs;
     for (const b of chunk) if ((b & 0xf0) === 0xd0 && b !== 0xd0) this.cyclesLeft++;
     for (const ev of this.rx.push(chunk)) {
       if (ev.kind === 'rt') {
@@ -116,6 +119,23 @@ export class MedibusStreamDecoder implements StreamDecoder {
       this.frame(ev.frame, rxTimeMs, obs);
     }
     return { obs, frames };
+  }
+
+  /**
+   * End of the stream (the link is going away): the realtime cycle in progress and every open wave
+   * block, as observations, so samples that arrived are not lost with the link. A cycle cut short
+   * is counted (`rt-short-cycle`) and keeps the values it has, at the last receive time.
+   */
+  flush(): Observation[] {
+    const obs: Observation[] = [];
+    const rts: RtEvent[] = [];
+    this.rt.flush(rts);
+    this.cyclesLeft = 0;
+    for (const r of rts) this.realtime(r, this.lastRx, obs);
+    const w: WaveObs[] = [];
+    this.waves.flush(w);
+    obs.push(...w);
+    return obs;
   }
 
   private time(rxTimeMs?: number): number {

@@ -1,7 +1,9 @@
 /**
  * A tiny line protocol for tests of the runtime (not a vendor protocol):
  *   device → gateway:  "ID vendor model fw\n" | "N <vendorCode> <value>\n" | "W <vendorCode> <rateHz> <s1,s2,...>\n"
- *                      "A <text>\n" (alarm start) | "S <name> <value>\n"; anything else is a `garbage` error
+ *                      "A <text>\n" (alarm start) | "S <name> <value>\n"
+ *                      "H <vendorCode> <value>\n": a numeric the driver holds until flush() (as a
+ *                      MEDIBUS open wave block is held); anything else is a `garbage` error
  *   gateway → device:  "START\n" on start, "POLL\n" on each tick, "STOP\n" on stop
  */
 import type { Observation } from '../../../../schemas/src/observation.js';
@@ -20,6 +22,8 @@ class FakeDecoder implements StreamDecoder {
   private st: DecodeStats = { frames: 0, bytes: 0, errors: {} };
   private id: DeviceIdentity | undefined;
   last: number | undefined;
+  /** 'H' readings, handed out only by the driver's flush() */
+  held: Observation[] = [];
   constructor(private readonly now: () => number, private readonly forcedProfile?: string) {}
 
   push(chunk: Uint8Array, rx = this.now()): Observation[] {
@@ -40,6 +44,8 @@ class FakeDecoder implements StreamDecoder {
         const m = MAP[a];
         const samples = c.split(',').map(Number);
         out.push({ kind: 'wave', mdc: m?.mdc ?? null, code: m?.code ?? null, unit: m?.unit ?? '', t0: rx, rateHz: Number(b), samples, scale: 0.01, offset: 0, vendorCode: a });
+      } else if (k === 'H' && a && b !== undefined && Number.isFinite(Number(b))) {
+        this.held.push({ kind: 'numeric', mdc: null, code: null, value: Number(b), unit: '', t: rx, vendorCode: a, flags: ['unmapped'] });
       } else if (k === 'A' && a) {
         out.push({ kind: 'alarm', mdc: null, code: null, text: line.slice(2), priority: 'high', source: 'physiological', phase: 'start', t: rx });
       } else if (k === 'S' && a && b !== undefined) {
@@ -72,6 +78,7 @@ export class FakeDriver implements SessionDriver {
   stop(): void { this.io?.write(Buffer.from('STOP\n')); }
   decoder(): StreamDecoder { return this.dec; }
   lastFrameAt(): number | undefined { return this.dec.last; }
+  flush(): Observation[] { return this.dec.held.splice(0); }
 }
 
 export const fakeProtocol: DeviceProtocol = {
