@@ -46,7 +46,7 @@ faults: deps
 
 # One hour at a 50-bed load with periodic faults; JSON report in bench/results/ (SOAK_ARGS to change).
 soak: deps
-	npx tsx bench/soak.ts $(SOAK_ARGS)
+	node --max-old-space-size=12288 --import=tsx bench/soak.ts $(SOAK_ARGS)
 
 clean:
 	rm -rf .data .tap
