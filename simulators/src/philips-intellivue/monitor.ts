@@ -4,7 +4,7 @@
  * the real MP20 capture (or RF when refusing), sends the MDS create event, and serves extended
  * polls: numerics every 1 s, waves every 256 ms, alerts every 1 s, for the poll's TIME_PD_POLL.
  * Long replies are split into RORLS + RORS at `maxReplyBytes`. Static attributes (label, unit,
- * scale, sample period) are sent with the first reply of an association only.
+ * scale, sample period) are sent with the first reply of an association that carries the object.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -52,7 +52,8 @@ export class IntelliVueMonitor extends EventEmitter {
   private readonly model: PhysiologyModel;
   private readonly log?: Logger;
   private associated = false;
-  private staticSent = { nu: false, sa: false };
+  /** static attributes sent in this association: numerics (all at once), waves (per handle) */
+  private staticSent = { nu: false, sa: new Set<number>() };
   private polls = new Map<number, ActivePoll>();
   private sources = new Map<number, WaveSource>();
   private waveSample = new Map<number, number>();
@@ -208,8 +209,6 @@ export class IntelliVueMonitor extends EventEmitter {
   private waves(t: number): { objects: PollObject[]; relTime: number } {
     // A continuous sample clock per wave: reply k starts at waveStart + k × 256 ms.
     this.waveStartMs ??= t;
-    const withStatic = !this.staticSent.sa;
-    this.staticSent.sa = true;
     const k = Math.floor((t - this.waveStartMs) / WAVE_PERIOD_MS);
     const t0 = this.waveStartMs + k * WAVE_PERIOD_MS;
     const objects: PollObject[] = [];
@@ -221,7 +220,10 @@ export class IntelliVueMonitor extends EventEmitter {
       if (from !== undefined && from >= (k + 1) * n) continue; // already sent this period
       this.waveSample.set(w.handle, (k + 1) * n);
       const ints = Array.from(src.next(n, t0), (v) => w.toInt(v));
-      const avas: PollObject['avas'] = withStatic ? this.waveStatic(w, n) : [];
+      // with the first reply of the association that carries this wave (not merely the first wave
+      // reply: one whose period a previous poll already sent carries no wave at all)
+      const avas: PollObject['avas'] = this.staticSent.sa.has(w.handle) ? [] : this.waveStatic(w, n);
+      this.staticSent.sa.add(w.handle);
       avas.push([ATTR.SA_VAL_OBS, saObs(w.physioId, ints, this.state())]);
       objects.push({ handle: w.handle, avas });
       this.emit('produced', { kind: 'wave', vendorCode: `0x${w.physioId.toString(16).padStart(4, '0').toUpperCase()}`, unit: w.unit, t0, rateHz: w.rateHz, samples: ints.map((i) => waveValue(w, i)) } satisfies Produced);
@@ -263,7 +265,7 @@ export class IntelliVueMonitor extends EventEmitter {
 
   private endAssociation(): void {
     this.associated = false;
-    this.staticSent = { nu: false, sa: false };
+    this.staticSent = { nu: false, sa: new Set() };
     for (const p of this.polls.values()) clearInterval(p.timer);
     this.polls.clear();
     clearInterval(this.keepAliveTimer);

@@ -32,6 +32,8 @@ export interface AuditResult {
   examples: string[];
   /** the rig's broker (aedes | mosquitto), set by FaultRig.audit/auditAll */
   broker?: string;
+  /** AuditTarget.excluded: readings (values; wave samples) given, and how many of them were stored */
+  excluded?: { numerics: { produced: number; stored: number }; waves: { produced: number; stored: number } };
 }
 
 export interface AuditTarget {
@@ -45,6 +47,17 @@ export interface AuditTarget {
   flaggedRestampOk?: boolean;
   /** With flaggedRestampOk: the whole-clock steps (ms) a flagged wave block may have moved by. */
   waveShiftsMs?: number[];
+  /**
+   * A wave channel's identity: its MDC code (default; GE truth) or the device's own channel id
+   * (`vendorCode`: simulators whose wave truth carries no MDC code, e.g. IntelliVue).
+   */
+  waveKey?: 'mdc' | 'vendor';
+  /**
+   * Readings that went (or may have gone) on the wire but whose delivery the scenario does not
+   * vouch for (e.g. an HL7 message never acknowledged): a stored point of one is neither invented
+   * nor, when absent, lost; it is still checked for duplicates and value. Counted in `excluded`.
+   */
+  excluded?: readonly Produced[];
 }
 
 const CLOCK_BITS = (1 << 10) | (1 << 11);
@@ -62,7 +75,7 @@ async function query(influxUrl: string, db: string, q: string): Promise<Row[]> {
  * One measurement of one device over [from, to], read in 15-minute slices: an hour of a bed is
  * ~10^5 numeric rows, and one response that size is slow to build and parse (the soak's audit).
  */
-async function queryRange(influxUrl: string, db: string, measurement: string, dev: string, from: number, to: number): Promise<Row[]> {
+export async function queryRange(influxUrl: string, db: string, measurement: string, dev: string, from: number, to: number): Promise<Row[]> {
   const SLICE = 15 * 60_000;
   const out: Row[] = [];
   for (let a = from; a <= to; a += SLICE) {
@@ -79,6 +92,9 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   const nums = t.produced.filter((r): r is ProducedNumeric => r.kind === 'numeric');
   const waves = t.produced.filter((r): r is ProducedWave => r.kind === 'wave');
   const out: AuditResult = { numerics: zero(), waves: zero(), restamped: 0, restampedUnflagged: 0, absent: 0, lostKeys: [], examples: [] };
+  const exNums = (t.excluded ?? []).filter((r): r is ProducedNumeric => r.kind === 'numeric');
+  const exWaves = (t.excluded ?? []).filter((r): r is ProducedWave => r.kind === 'wave');
+  const waveId = (w: { mdc?: string | null; vendorCode?: string }): string => String((t.waveKey === 'vendor' ? w.vendorCode : w.mdc) ?? w.vendorCode);
   const ex = (s: string) => { if (out.examples.length < 12) out.examples.push(s); };
   const dev = t.deviceId.replace(/'/g, "\\'");
   // generous window: clock-jump scenarios may re-stamp by ±1 h
@@ -94,6 +110,9 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   const want = new Map<string, ProducedNumeric>();
   for (const n of nums) want.set(`${n.vendorCode}|${n.t}`, n);
   out.numerics.produced = want.size;
+  const maybe = new Map<string, ProducedNumeric>();
+  for (const n of exNums) if (!want.has(`${n.vendorCode}|${n.t}`)) maybe.set(`${n.vendorCode}|${n.t}`, n);
+  if (t.excluded) out.excluded = { numerics: { produced: maybe.size, stored: 0 }, waves: { produced: 0, stored: 0 } };
   const rows = await queryRange(t.influxUrl, t.database, 'numeric', dev, from, to);
   const seen = new Map<string, number>();
   for (const r of rows) {
@@ -104,9 +123,10 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
     const tDev = typeof r.t_device === 'number' ? r.t_device : r.time;
     const key = `${vendor}|${tDev}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
-    const p = want.get(key);
+    const p = want.get(key) ?? maybe.get(key);
     if (!p) { out.numerics.invented++; ex(`numeric invented ${key} @${r.time} value=${String(r.value)}`); continue; }
     if ((seen.get(key) ?? 0) > 1) { out.numerics.duplicated++; ex(`numeric duplicated ${key} @${r.time}`); continue; }
+    if (out.excluded && !want.has(key)) out.excluded.numerics.stored++;
     const expT = t.expectTime ? t.expectTime(p) : p.t;
     const flags = typeof r.flags === 'number' ? r.flags : 0;
     if (r.time !== p.t) {
@@ -131,15 +151,21 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   const wantS = new Map<string, number>();
   for (const w of waves) {
     const base = Math.round((w.t0 * w.rateHz) / 1000);
-    w.samples.forEach((s, i) => wantS.set(`${w.mdc}|${base + i}`, s));
+    w.samples.forEach((s, i) => wantS.set(`${waveId(w)}|${base + i}`, s));
   }
   out.waves.produced = wantS.size;
-  if (waves.length) {
+  const maybeS = new Map<string, number>();
+  for (const w of exWaves) {
+    const base = Math.round((w.t0 * w.rateHz) / 1000);
+    w.samples.forEach((s, i) => { const k = `${waveId(w)}|${base + i}`; if (!wantS.has(k)) maybeS.set(k, s); });
+  }
+  if (out.excluded) out.excluded.waves.produced = maybeS.size;
+  if (waves.length || exWaves.length) {
     const wrows = await queryRange(t.influxUrl, t.database, 'wave', dev, from, to);
     const seenS = new Set<string>();
     for (const r of wrows) {
       const w = rowToWave(r);
-      const mdc = w.mdc ?? w.vendorCode;
+      const mdc = t.waveKey === 'vendor' ? w.vendorCode : w.mdc ?? w.vendorCode;
       let base = Math.round((w.t0 * w.rateHz) / 1000);
       const flagged = (w.flags ?? []).some((f) => f === 'clock-offset' || f === 'clock-jump');
       if (t.flaggedRestampOk && flagged && !wantS.has(`${mdc}|${base}`)) {
@@ -152,8 +178,9 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
         const key = `${mdc}|${base + i}`;
         if (seenS.has(key)) { out.waves.duplicated++; ex(`wave sample duplicated ${key}`); return; }
         seenS.add(key);
-        const p = wantS.get(key);
+        const p = wantS.get(key) ?? maybeS.get(key);
         if (p === undefined) { out.waves.invented++; ex(`wave sample invented ${key}`); return; }
+        if (out.excluded && !wantS.has(key)) out.excluded.waves.stored++;
         if (Math.abs(p - s) > 1e-9 * Math.max(1, Math.abs(p))) { out.waves.mismatched++; ex(`wave sample mismatch ${key}: ${s} vs ${p}`); }
       });
     }
@@ -166,7 +193,7 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
       r.first = Math.min(r.first, idx); r.last = Math.max(r.last, idx); r.n++;
       lostBy.set(mdc, r);
     }
-    const rate = new Map(waves.map((w) => [w.mdc, w.rateHz]));
+    const rate = new Map(waves.map((w) => [waveId(w), w.rateHz]));
     const where = [...lostBy].map(([mdc, r]) => `${mdc} ${r.n} in [${r.first}..${r.last}] from t_device ${Math.round((r.first * 1000) / (rate.get(mdc) ?? 1))}`);
     if (out.waves.lost) ex(`wave samples lost: ${out.waves.lost} (${where.join('; ')})`);
   }

@@ -49,6 +49,27 @@ export interface RigOptions {
   gatewayEnv?: Record<string, string>;
   seed?: number;
   logger?: Logger;
+  /**
+   * More devices on each bed's gateway beside its GE monitor (harness/multi-devices.ts): created
+   * after the bed's GE monitor, registered with ingest, added to the gateway's devices; their
+   * truth and audit are the caller's (audit()/auditAll() cover the GE monitor only).
+   */
+  extraDevices?: (bed: Bed, rig: FaultRig) => Promise<ExtraDevice[]>;
+}
+
+/** A device beside the bed's GE monitor, read by the same gateway (see RigOptions.extraDevices). */
+export interface ExtraDevice {
+  id: string;
+  /** POST /devices fields besides id, gatewayId, bedId */
+  registry: { vendor: string; model: string; profile: string; transport: string };
+  /** its entry in the gateway config's `devices` */
+  gatewayDevice: Record<string, unknown>;
+  /** called once after the bed's gateway first started (e.g. an HL7 sender dials the gateway) */
+  started?(): Promise<void>;
+  /** its truth window closes and it stops (no more truth); what is in flight must still arrive */
+  stop(): Promise<void>;
+  /** release everything (rig teardown); idempotent */
+  close(): Promise<void>;
 }
 
 export interface Bed {
@@ -64,6 +85,8 @@ export interface Bed {
   outboxDir: string;
   child?: OrlinkChild;
   gateway?: RunningGateway;
+  /** RigOptions.extraDevices (empty without) */
+  extras: ExtraDevice[];
 }
 
 export class FaultRig {
@@ -146,6 +169,7 @@ export class FaultRig {
       if (!ok) throw new Error(`Mosquitto did not accept the registered gateways: ${this.mosquitto.log().slice(-2000)}`);
     }
     for (const b of this.beds) await this.startGateway(b);
+    for (const b of this.beds) for (const e of b.extras) await e.started?.();
     this.watchStatus();
     // every monitor streaming (its gateway opened the port and requested) before the scenario starts
     const streaming = await pollUntil(() => this.beds.every((b) => b.produced.length > 0), { timeoutMs: 40_000, intervalMs: 100 });
@@ -182,7 +206,7 @@ export class FaultRig {
     const b = {
       index: i, site: 'main', room: `OR${n}`, bed: `or${n}-bed`, gatewayId: `gw-or${n}`, deviceId: `or${n}-s5`,
       password: randomBytes(9).toString('hex'), ptyDir: join(this.dir, `pty${n}`), produced: [],
-      outboxDir: join(this.dir, 'outbox', `gw-or${n}`), configPath: join(this.dir, `gw-or${n}.yaml`),
+      outboxDir: join(this.dir, 'outbox', `gw-or${n}`), configPath: join(this.dir, `gw-or${n}.yaml`), extras: [],
     } as unknown as Bed;
     await this.api('POST', '/rooms', { id: b.room, siteId: b.site, name: `Operating room ${n}` });
     await this.api('POST', '/beds', { id: b.bed, roomId: b.room, name: `OR ${n} table` });
@@ -211,6 +235,13 @@ export class FaultRig {
       b.proxy = new TcpFaultProxy({ host: '127.0.0.1', port: this.brokerPort });
       await b.proxy.start();
       this.cleanups.push(() => b.proxy?.close());
+    }
+    if (this.o.extraDevices) {
+      b.extras = await this.o.extraDevices(b, this);
+      for (const e of b.extras) {
+        this.cleanups.push(() => e.close());
+        await this.api('POST', '/devices', { id: e.id, gatewayId: b.gatewayId, bedId: b.bed, ...e.registry });
+      }
     }
     writeFileSync(b.configPath, YAML.stringify(this.gatewayFile(b)));
     this.beds.push(b);
@@ -245,7 +276,7 @@ export class FaultRig {
         id: b.deviceId, protocol: 'ge-dri', profile: 'auto', transport: { kind: 'serial', path: b.pty.hostPath },
         options: { waves: this.o.waves ?? ['ECG1', 'PLETH'], intervalS: 1 },
         ...(this.o.watchdogMs ? { watchdogMs: this.o.watchdogMs } : {}),
-      }],
+      }, ...b.extras.map((e) => e.gatewayDevice)],
       log: { level: 'warn' },
     };
   }
@@ -297,7 +328,10 @@ export class FaultRig {
 
   /** Stop every simulator: no more truth; what is in flight must still arrive. */
   async stopDevices(): Promise<void> {
-    for (const b of this.beds) await b.sim.close();
+    for (const b of this.beds) {
+      await b.sim.close();
+      await Promise.all(b.extras.map((e) => e.stop()));
+    }
   }
 
   /** Audit options for every bed (e.g. flaggedRestampOk in the clock scenario). */
