@@ -69,7 +69,6 @@ export class DeviceSession {
   private state: LinkState = 'down';
   private link: Link | undefined;
   private driver: SessionDriver | undefined;
-  private openedAt = 0;
   /** Watchdog bookkeeping on the monotonic clock: when the link opened, and when lastFrameAt() last moved. */
   private openedMono = 0;
   private lastFrameSeen: number | undefined;
@@ -178,7 +177,6 @@ export class DeviceSession {
       return;
     }
     this.driver = driver;
-    this.openedAt = this.now();
     this.openedMono = this.mono();
     this.lastFrameSeen = undefined;
     link.on('data', (chunk) => this.onData(link, driver, chunk));
@@ -201,11 +199,7 @@ export class DeviceSession {
     const t = this.now();
     this.c.bytesRx += chunk.length;
     this.o.recorder?.rx(chunk);
-    const obs = this.guard('onBytes', () => driver.onBytes(chunk, t));
-    if (obs && obs.length) {
-      this.c.observations += obs.length;
-      try { this.o.sink(this.id, obs); } catch (err) { this.log.error({ err }, 'observation sink failed'); }
-    }
+    this.publish(this.guard('onBytes', () => driver.onBytes(chunk, t)));
     this.refreshIdentity(driver);
     this.noteFrame(driver);
     if (this.state === 'identifying' && driver.lastFrameAt() !== undefined) {
@@ -229,6 +223,13 @@ export class DeviceSession {
       this.setState('stalled');
       void this.teardown(false).then(() => this.scheduleReconnect());
     }
+  }
+
+  /** Observations of the driver to the sink (counted); a failing sink never ends the session. */
+  private publish(obs: Observation[] | undefined): void {
+    if (!obs || obs.length === 0) return;
+    this.c.observations += obs.length;
+    try { this.o.sink(this.id, obs); } catch (err) { this.log.error({ err }, 'observation sink failed'); }
   }
 
   /** The driver's lastFrameAt() moved: a valid frame (or a driver-declared sign of life) just now. */
@@ -260,11 +261,7 @@ export class DeviceSession {
     const link = this.link;
     if (driver) {
       // readings the driver still holds arrived before the link went away: they are published
-      const held = this.guard('flush', () => driver.flush?.());
-      if (held && held.length) {
-        this.c.observations += held.length;
-        try { this.o.sink(this.id, held); } catch (err) { this.log.error({ err }, 'observation sink failed'); }
-      }
+      this.publish(this.guard('flush', () => driver.flush?.()));
       if (stopDriver) this.guard('stop', () => driver.stop());
       const st = driver.decoder().stats();
       this.base.frames += st.frames;

@@ -27,8 +27,6 @@ export interface AuditResult {
   restampedUnflagged: number;
   /** Stored points without a value (device sent the parameter as invalid): not readings. */
   absent: number;
-  /** Identity keys (`vendor|tDevice`) of the lost numerics (at most 100 000). */
-  lostKeys: string[];
   examples: string[];
   /** the rig's broker (aedes | mosquitto), set by FaultRig.audit/auditAll */
   broker?: string;
@@ -91,7 +89,7 @@ const zero = (): AuditCounts => ({ produced: 0, stored: 0, lost: 0, duplicated: 
 export async function audit(t: AuditTarget): Promise<AuditResult> {
   const nums = t.produced.filter((r): r is ProducedNumeric => r.kind === 'numeric');
   const waves = t.produced.filter((r): r is ProducedWave => r.kind === 'wave');
-  const out: AuditResult = { numerics: zero(), waves: zero(), restamped: 0, restampedUnflagged: 0, absent: 0, lostKeys: [], examples: [] };
+  const out: AuditResult = { numerics: zero(), waves: zero(), restamped: 0, restampedUnflagged: 0, absent: 0, examples: [] };
   const exNums = (t.excluded ?? []).filter((r): r is ProducedNumeric => r.kind === 'numeric');
   const exWaves = (t.excluded ?? []).filter((r): r is ProducedWave => r.kind === 'wave');
   const waveId = (w: { mdc?: string | null; vendorCode?: string }): string => String((t.waveKey === 'vendor' ? w.vendorCode : w.mdc) ?? w.vendorCode);
@@ -143,7 +141,6 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   for (const [key] of want) {
     if (seen.has(key)) continue;
     out.numerics.lost++;
-    if (out.lostKeys.length < 100_000) out.lostKeys.push(key);
     ex(`numeric lost ${key}`);
   }
 
@@ -231,9 +228,8 @@ export function sumAudits(list: AuditResult[]): AuditResult {
   return list.reduce((acc, r) => ({
     numerics: add(acc.numerics, r.numerics), waves: add(acc.waves, r.waves),
     restamped: acc.restamped + r.restamped, restampedUnflagged: acc.restampedUnflagged + r.restampedUnflagged, absent: acc.absent + r.absent,
-    lostKeys: [...acc.lostKeys, ...r.lostKeys].slice(0, 100_000),
     examples: [...acc.examples, ...r.examples].slice(0, 12),
-  }), { numerics: zero(), waves: zero(), restamped: 0, restampedUnflagged: 0, absent: 0, lostKeys: [], examples: [] });
+  }), { numerics: zero(), waves: zero(), restamped: 0, restampedUnflagged: 0, absent: 0, examples: [] });
 }
 
 /** One line of the audit table (docs/reliability.md). */

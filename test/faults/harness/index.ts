@@ -4,7 +4,7 @@ import type { Test } from 'tap';
 import { FaultRig, type RigOptions } from './rig.js';
 import { auditLine, type AuditResult } from './audit.js';
 
-export { FaultRig, BROKERS, clean, cleanNumerics, type Bed, type BrokerKind, type ExtraDevice, type RigOptions } from './rig.js';
+export { FaultRig, BROKERS, clean, type Bed, type BrokerKind, type ExtraDevice, type RigOptions } from './rig.js';
 export { audit, auditLine, sumAudits, type AuditResult, type AuditCounts } from './audit.js';
 export { TcpFaultProxy, HttpFaultProxy } from './proxies.js';
 export { pollUntil, runFor, LONG, OrlinkChild } from './processes.js';

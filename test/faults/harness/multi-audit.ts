@@ -161,7 +161,7 @@ export async function auditHostStamped(t: HostStampedTarget): Promise<HostStampe
   const w = tally(want.waves, maybe.waves, haveW, t.toleranceMs, 'wave sample', ex, skew);
   const count = (c: Classes) => [...c.values()].reduce((k, l) => k + l.length, 0);
   return {
-    numerics: n.counts, waves: w.counts, restamped: 0, restampedUnflagged: 0, absent, lostKeys: [], examples, skew,
+    numerics: n.counts, waves: w.counts, restamped: 0, restampedUnflagged: 0, absent, examples, skew,
     lostAt: { numerics: n.lostAt, waves: w.lostAt },
     ...(t.excluded ? { excluded: { numerics: { produced: count(maybe.nums), stored: n.excludedStored }, waves: { produced: count(maybe.waves), stored: w.excludedStored } } } : {}),
   };

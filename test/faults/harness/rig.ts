@@ -364,5 +364,3 @@ export class FaultRig {
 
 export const clean = (a: AuditResult): boolean =>
   a.numerics.lost === 0 && a.waves.lost === 0 && a.numerics.produced > 0;
-/** Settled on numerics only (scenarios whose wave assertions are todo). */
-export const cleanNumerics = (a: AuditResult): boolean => a.numerics.lost === 0 && a.numerics.produced > 0;
