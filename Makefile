@@ -1,6 +1,6 @@
 # orlink — the two commands a newcomer needs are `make demo` and `make test` (see README.md).
 SHELL := /bin/bash
-DEBIAN_PKGS := influxdb influxdb-client mosquitto mosquitto-clients socat
+DEBIAN_PKGS := influxdb influxdb-client mosquitto mosquitto-clients socat python3-hl7
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
 .PHONY: demo test typecheck unit deps system-deps bench faults soak clean
@@ -11,6 +11,7 @@ system-deps:
 	for bin in influxd:influxdb mosquitto:mosquitto socat:socat; do \
 	  command -v $${bin%%:*} >/dev/null 2>&1 || missing="$$missing $${bin##*:}"; \
 	done; \
+	python3 -c 'import hl7' >/dev/null 2>&1 || missing="$$missing python3-hl7"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \

@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { IngestConfig } from '../../schemas/src/ingest-config.js';
 import type { RegistryStore } from './registry/registry-store.js';
+import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
 import { errorHandler } from './routes/common.js';
 import { opsRoutes } from './routes/ops.js';
@@ -44,6 +45,7 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
   opsRoutes(app, services, opts.status ?? {});
   registryRoutes(app, services);
   caseRoutes(app, services, opts.config);
+  auditRoutes(app, services);
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   if (owned) {
     app.addHook('onClose', async () => {

@@ -3,6 +3,7 @@
  * Constructors only; `createServices` opens the sqlite database (migrations) and builds the rest.
  */
 import type { IngestConfig } from '../../schemas/src/ingest-config.js';
+import { AuditLog } from './audit/audit-log.js';
 import { CaseStore } from './cases/case-store.js';
 import { Metrics } from './metrics.js';
 import { DeadLetterStore } from './mqtt/dead-letter.js';
@@ -15,6 +16,7 @@ import type { SeriesStore } from './series/types.js';
 
 export interface Services {
   db: Db;
+  audit: AuditLog;
   registry: RegistryStore;
   cases: CaseStore;
   dedupe: DedupeStore;
@@ -36,6 +38,7 @@ export function createServices(config: IngestConfig, overrides: { series?: Serie
   const metrics = overrides.metrics ?? new Metrics();
   return {
     db,
+    audit: new AuditLog(db),
     registry: overrides.registry ?? new SqliteRegistry(db),
     cases: new CaseStore(db),
     dedupe: new DedupeStore(db),

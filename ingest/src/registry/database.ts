@@ -29,6 +29,10 @@ const MIGRATIONS: string[] = [
      reason TEXT NOT NULL, gateway_id TEXT, payload BLOB NOT NULL);`,
   // 4: Mosquitto-compatible credential (PBKDF2-SHA512 `$7$` hash) for `orlink mqtt-auth` (docs/mqtt.md)
   `ALTER TABLE gateways ADD COLUMN mqtt_hash TEXT;`,
+  // 5: audit log of registry and case changes (ingest/src/audit/audit-log.ts)
+  `CREATE TABLE audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, ip TEXT,
+     action TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}');
+   CREATE INDEX audit_entity ON audit_log(entity, entity_id, id);`,
 ];
 
 export function openDb(file: string): Db {

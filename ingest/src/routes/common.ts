@@ -32,3 +32,11 @@ export function errorHandler(err: FastifyError | IngestError | Error, req: Fasti
 export function notFound(what: string): IngestError {
   return new IngestError('ING_ERR_NOT_FOUND', 'data', `${what} not found`);
 }
+
+/**
+ * The actor a request's changes are audited under. No REST authentication exists yet, so the actor
+ * is "anonymous" with the client's address; the trust-boundary work replaces it with the token's owner.
+ */
+export function actorOf(req: FastifyRequest): { id: string; ip: string } {
+  return { id: 'anonymous', ip: req.ip };
+}
