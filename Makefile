@@ -11,7 +11,7 @@ system-deps:
 	for bin in influxd:influxdb mosquitto:mosquitto socat:socat; do \
 	  command -v $${bin%%:*} >/dev/null 2>&1 || missing="$$missing $${bin##*:}"; \
 	done; \
-	python3 -c 'import hl7' >/dev/null 2>&1 || missing="$$missing python3-hl7"; \
+	/usr/bin/python3 -c 'import hl7' >/dev/null 2>&1 || missing="$$missing python3-hl7"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
