@@ -23,10 +23,11 @@ export const SIM_USAGE = `usage: orlink sim ge-dri (--serial PATH | --pty | --tc
   --fault NAME          garbage | checksum | silence | disconnect | clock-jump (repeatable)
   --record-truth FILE   write what went on the wire as canonical NDJSON
   --replay CAPTURE      play a real capture (raw or hexlog) instead of simulated physiology
-  --scenario FILE       patient/case (YAML or JSON: agent, baseline, nibpIntervalMin, ...)
-  --data-dir DIR        PhysioNet recordings (default ../shared/data/physionet)
+  --scenario FILE       patient/case (YAML or JSON: agent, baseline, nibpIntervalMin, events, ...)
+  --data-dir DIR        play real PhysioNet recordings from DIR (waves and s00001 numerics) instead
+                        of the built-in synthetic physiology (default: $ORLINK_PHYSIONET_DIR if set)
   --dri-level N         DRI level the monitor answers with (default 10)
-  --synthetic-numerics  baseline + random walk only (no s00001 numerics)
+  --synthetic-numerics  with --data-dir: keep the synthetic numerics (no s00001 trend)
 With --pty it prints {"event":"listening","hostPath":...} on stdout: open hostPath in the gateway.
 Stops cleanly on SIGINT/SIGTERM.
 `;

@@ -5,7 +5,7 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { execFileSync } from 'node:child_process';
 import { run } from './main.js';
@@ -91,7 +91,7 @@ t.test('over a socat pty pair: prints hostPath, serves the gateway side', { skip
   t.equal(await s.done, 0);
 });
 
-const RAW = '/work/shared/captures/ge-datex-dri/ge_dri2009_pycollect_raw.raw';
+const RAW = resolve(import.meta.dirname, '../../../shared/captures/ge-datex-dri/ge_dri2009_pycollect_raw.raw');
 t.test('--replay a real capture over TCP; bad capture → exit 1', { skip: existsSync(RAW) ? false : 'capture not found' }, async (t) => {
   const s = start(['ge-dri', '--tcp', '127.0.0.1:0', '--replay', RAW]);
   const ev = await s.first;

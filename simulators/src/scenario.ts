@@ -2,15 +2,18 @@
  * `--scenario FILE` (YAML or JSON): the patient and case the simulator plays.
  *   agent: SEV            # SEV | ISO | DES | HAL | ENF
  *   nibpIntervalMin: 3
- *   realNumerics: true    # drive HR/SpO2/ART/RR/NIBP by the s00001 numerics
+ *   realNumerics: true    # with --data-dir: drive HR/SpO2/ART/RR/NIBP by the s00001 numerics
  *   trendStartMinute: 620
  *   baseline: { hr: 88, artSys: 105, etco2: 38 }
+ *   events:               # seconds after the start; magnitudes not given are drawn from the seed
+ *     - { kind: induction, atS: 120, bpDropPct: 30, hrDelta: -8 }
+ *     - { kind: desaturation, atS: 900, nadir: 85, holdS: 45 }
  * Every error is reported at once (SIM_ERR_PHYSIO_CONFIG).
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { SIM_ERR, SimError } from './errors.js';
-import { AGENTS, VITALS, type Agent, type VitalKey } from './physiology/index.js';
+import { AGENTS, VITALS, checkEvents, type Agent, type PhysioEvent, type VitalKey } from './physiology/index.js';
 
 export interface Scenario {
   agent?: Agent;
@@ -18,9 +21,10 @@ export interface Scenario {
   realNumerics?: boolean;
   trendStartMinute?: number;
   baseline?: Partial<Record<VitalKey, number>>;
+  events?: PhysioEvent[];
 }
 
-const KEYS = new Set(['agent', 'nibpIntervalMin', 'realNumerics', 'trendStartMinute', 'baseline']);
+const KEYS = new Set(['agent', 'nibpIntervalMin', 'realNumerics', 'trendStartMinute', 'baseline', 'events']);
 
 export function parseScenario(text: string): Scenario {
   let doc: unknown;
@@ -45,6 +49,10 @@ export function parseScenario(text: string): Scenario {
         out.baseline[k as VitalKey] = v;
       }
     }
+  }
+  if (o.events !== undefined) {
+    const bad = checkEvents(o.events);
+    if (bad.length) errors.push(...bad); else out.events = o.events as PhysioEvent[];
   }
   if (errors.length) throw new SimError(SIM_ERR.PHYSIO_CONFIG, `scenario: ${errors.join('; ')}`);
   return out;

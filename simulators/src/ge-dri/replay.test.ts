@@ -2,13 +2,14 @@
 // records (times shifted to the device clock), paced by r_time, looping with time moving on.
 import t from 'tap';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { memoryLinkPair } from '../link/memory-link.js';
 import { ManualClock } from './clock.js';
 import { GeDriReplay, captureBytes, loadCapture } from './replay.js';
 import { TestHost, decodePhdbNumerics } from './test-host.js';
 import { readRecordHeader } from './test-host.js';
 
-const CAP = process.env.ORLINK_CAPTURES_DIR ?? '/work/shared/captures';
+const CAP = process.env.ORLINK_CAPTURES_DIR ?? resolve(import.meta.dirname, '../../../../shared/captures');
 const RAW = `${CAP}/ge-datex-dri/ge_dri2009_pycollect_raw.raw`;
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 

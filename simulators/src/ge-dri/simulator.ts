@@ -10,23 +10,26 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { NumericTrend, PhysiologyModel, Rng, defaultDataDir, recording, type PhysiologyOptions, type RecordingName } from '../physiology/index.js';
+import { NumericTrend, PhysiologyModel, Rng, configuredDataDir, recording, requireDataDir, type PhysiologyOptions, type RecordingName } from '../physiology/index.js';
 import { DriFramer, encodePhdbRecord, encodeWaveRecord, frameRecord, parseRequest, type HostRequest, type PhdbClass } from './codec.js';
 import { realClock, type SimClock } from './clock.js';
 import { corruptFrame, type FaultOptions } from './faults.js';
 import { buildPhdb } from './phdb-builder.js';
 import { physical, type Produced, type ProducedWave } from './truth.js';
 import { planWaves, type WavePlan } from './wave-plan.js';
-import { existsSync } from 'node:fs';
 
 export interface GeDriSimulatorOptions {
   seed?: number;
-  /** A model, or options for one (default: baseline physiology driven by the s00001 numerics). */
+  /** A model, or options for one (default: the synthetic baseline physiology). */
   physiology?: PhysiologyModel | PhysiologyOptions;
-  /** Drive the default model with the real s00001 numerics (default true when the data exist). */
+  /** With recordings: drive the default model with the real s00001 numerics (default true). */
   realNumerics?: boolean;
   /** Minute of the s00001 numerics the simulation starts at (default 620, all of HR/SpO2/PR valid). */
   trendStartMinute?: number;
+  /**
+   * PhysioNet recordings directory: real ECG/ART/PLETH/RESP loops and s00001 numerics instead of
+   * the synthetic model (default: $ORLINK_PHYSIONET_DIR, else none). Missing → SIM_ERR_DATA_DIR at start.
+   */
   dataDir?: string;
   clockOffsetMs?: number;
   driLevel?: number;            // default 10 (DRI 2009, as the real captures)
@@ -62,8 +65,9 @@ function sameIds(a: number[], b: number[]): boolean {
 }
 
 export class GeDriSimulator extends EventEmitter {
-  /** The physiology in use (replaced in start() by one driven by the s00001 numerics, see options). */
+  /** The physiology in use (replaced in start() by one driven by the s00001 numerics when recordings are configured). */
   model: PhysiologyModel;
+  private dataDir: string | undefined;
   private readonly clock: SimClock;
   private readonly opts: GeDriSimulatorOptions;
   private readonly rng: Rng;
@@ -104,11 +108,13 @@ export class GeDriSimulator extends EventEmitter {
   /** Begin operating: faults armed; requests from an attached link are served. */
   start(): void {
     if (this.started || this.closed) return;
-    this.started = true;
     const o = this.opts;
-    const dataDir = o.dataDir ?? defaultDataDir();
+    const dataDir = configuredDataDir(o.dataDir);
+    if (dataDir !== undefined) requireDataDir(dataDir);   // fatal: fails the start, nothing armed
+    this.started = true;
     const wantTrend = !(o.physiology instanceof PhysiologyModel) && o.physiology?.trend === undefined && o.realNumerics !== false;
-    if (existsSync(dataDir)) {
+    if (dataDir !== undefined) {
+      this.dataDir = dataDir;
       if (wantTrend) this.model = new PhysiologyModel({ seed: o.seed ?? 1, ...(o.physiology as PhysiologyOptions | undefined), trend: NumericTrend.load(dataDir, { startMinute: o.trendStartMinute ?? 620 }) });
       for (const r of PRELOAD) recording(r, dataDir);   // read the waveform files now, not on the first wave request
     }
@@ -206,7 +212,7 @@ export class GeDriSimulator extends EventEmitter {
     if (prev && req.reqType !== 1 && sameIds(prev.requested, req.waveIds)) return;
     this.stopWaves();
     if (req.reqType === 1 || req.waveIds.length === 0) return;
-    const plan = planWaves(req.waveIds, { model: this.model, seed: this.opts.seed ?? 1, ...(this.opts.dataDir ? { dataDir: this.opts.dataDir } : {}) });
+    const plan = planWaves(req.waveIds, { model: this.model, seed: this.opts.seed ?? 1, ...(this.dataDir ? { dataDir: this.dataDir } : {}) });
     this.s.rejectedWaves += plan.rejected.length;
     if (plan.waves.length === 0) return;
     const originHost = this.nextWholeDeviceSecondHost();

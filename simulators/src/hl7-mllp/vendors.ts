@@ -3,8 +3,8 @@
  * containment numbering, the OBX-3 codes each vendor really uses (with its quirks: GE EtCO2 as
  * MDC_CONC_AWAY_CO2_EXP, Comen 149522 labelled MDC_PULS_RATE for the SpO2 pulse rate, Mindray
  * PDS private ids and -100 sentinels) and what the gateway must publish for each (the truth).
- * Source: shared/protocols/hl7-oru-mllp.md §4. Where the digest is silent (GE NIBP VMD number,
- * Mindray ECG VMD) the numbering here is an assumption, marked `assumed`.
+ * Source: the vendor notes of docs/hl7-mllp.md (Mapping decisions). Where they are silent (GE NIBP
+ * VMD number, Mindray ECG VMD) the numbering here is an assumption, marked `assumed`.
  */
 import type { VitalKey } from '../physiology/index.js';
 

@@ -4,7 +4,7 @@
  *   socat -d -d pty,raw,echo=0,link=<dir>/device pty,raw,echo=0,link=<dir>/host
  * Ready when socat logs "starting data transfer loop" and both links exist (deadline applies).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ export interface PtyOptions {
   dir?: string;
   timeoutMs?: number;
   socatPath?: string;
+  /** How to start socat (default child_process.spawn); `orlink demo`/`bench` pass one that owns it. */
+  spawn?: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 }
 
 export async function openPtyPair(opts: PtyOptions = {}): Promise<PtyPair> {
@@ -33,7 +35,7 @@ export async function openPtyPair(opts: PtyOptions = {}): Promise<PtyPair> {
   const cleanup = (): void => { if (ownDir) rmSync(dir, { recursive: true, force: true }); };
   let child: ChildProcess;
   try {
-    child = spawn(opts.socatPath ?? 'socat', ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${hostPath}`], {
+    child = (opts.spawn ?? spawn)(opts.socatPath ?? 'socat', ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${hostPath}`], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
   } catch (e) {

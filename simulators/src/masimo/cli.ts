@@ -9,8 +9,9 @@ export const MASIMO_USAGE = `usage: orlink sim masimo --model radical7|rad8|radi
   --clock-offset-ms N   device clock minus true time (default 0)
   --fault NAME          garbage | dashes | sensor-off (comma list or repeated)
   --record-truth FILE   append what went on the wire as canonical NDJSON
-  --data-dir DIR        PhysioNet recordings (default ../shared/data/physionet)
-  --synthetic-numerics  baseline + random walk only (no s00001 numerics)
+  --data-dir DIR        drive SpO2/pulse rate with the real s00001 numerics from DIR
+                        (default: $ORLINK_PHYSIONET_DIR if set, else the synthetic physiology)
+  --synthetic-numerics  with --data-dir: keep the synthetic numerics
 ASCII 1 lines at 9600 8N1, one per second. With --pty it prints {"event":"listening","hostPath":...}.
 `;
 

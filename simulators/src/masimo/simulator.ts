@@ -2,16 +2,16 @@
  * Simulated Masimo Radical-7 / Rad-8 / Radical-5 / Root in ASCII 1 mode: one line per second at
  * whole device seconds, in the chosen model's key set and number shapes, encoded with the
  * gateway's own line codec (the decoder's inverse). SpO2 and pulse rate come from the shared
- * physiology model (real s00001 numerics when present), the rainbow parameters from seeded walks.
+ * physiology model (real s00001 numerics when a recordings directory is configured), the rainbow
+ * parameters from seeded walks.
  * Every value that goes out readable is emitted as truth ('produced'), as printed.
  * Faults: garbage (a line of noise before every Nth line), dashes (every Nth line has no values),
  * sensor-off (EXC 0x020 with dashed values for durationMs of every everyMs; alarm start/end).
  */
-import { existsSync } from 'node:fs';
 import { encodeLine, formatValue, masimoProfiles, parseValue } from '../../../gateway/src/protocols/masimo/index.js';
 import { matchProfile } from '../../../gateway/src/profiles/match.js';
 import type { Profile } from '../../../schemas/src/profile.js';
-import { defaultDataDir, NumericTrend, PhysiologyModel, Rng, type PhysiologyOptions } from '../physiology/index.js';
+import { configuredDataDir, NumericTrend, PhysiologyModel, requireDataDir, Rng, type PhysiologyOptions } from '../physiology/index.js';
 import { OxiDeviceBase, type DeviceBaseOptions } from './device-base.js';
 import { ExtraVitals } from './extra-vitals.js';
 import { MODEL_PROFILE, MODEL_TOKENS, type MasimoModel } from './models.js';
@@ -39,8 +39,9 @@ export interface MasimoSimulatorOptions extends DeviceBaseOptions {
   serial?: string;
   faults?: MasimoFaults;
   physiology?: PhysiologyModel | PhysiologyOptions;
-  /** Drive SpO2/pulse rate with the real s00001 numerics when the data exist (default true). */
+  /** With recordings: drive SpO2/pulse rate with the real s00001 numerics (default true). */
   realNumerics?: boolean;
+  /** PhysioNet recordings directory (default: $ORLINK_PHYSIONET_DIR, else synthetic only); missing → SIM_ERR_DATA_DIR. */
   dataDir?: string;
 }
 
@@ -62,8 +63,9 @@ export class MasimoSimulator extends OxiDeviceBase {
     this.profile = matchProfile(masimoProfiles(), { protocol: 'masimo' }, MODEL_PROFILE[this.model]);
     if (o.physiology instanceof PhysiologyModel) this.physio = o.physiology;
     else {
-      const dataDir = o.dataDir ?? defaultDataDir();
-      const trend = o.realNumerics !== false && existsSync(dataDir) ? NumericTrend.load(dataDir, { startMinute: 620 }) : null;
+      const dataDir = configuredDataDir(o.dataDir);
+      if (dataDir !== undefined) requireDataDir(dataDir);
+      const trend = o.realNumerics !== false && dataDir !== undefined ? NumericTrend.load(dataDir, { startMinute: 620 }) : null;
       this.physio = new PhysiologyModel({ seed, trend, ...(o.physiology ?? {}) });
     }
     this.extras = new ExtraVitals(seed);

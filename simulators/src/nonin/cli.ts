@@ -7,8 +7,9 @@ export const NONIN_USAGE = `usage: orlink sim nonin --format 2|7|8 (--serial PAT
   --seed N              physiology and fault randomness (default 1)
   --fault NAME          garbage | checksum | missing | sensor-off (comma list or repeated)
   --record-truth FILE   append what went on the wire as canonical NDJSON
-  --data-dir DIR        PhysioNet recordings (PLETH of a103l, resampled to 75 Hz)
-  --synthetic-numerics  baseline + random walk only (no s00001 numerics)
+  --data-dir DIR        play the real PLETH of a103l (resampled to 75 Hz) and s00001 numerics from
+                        DIR (default: $ORLINK_PHYSIONET_DIR if set, else the synthetic physiology)
+  --synthetic-numerics  with --data-dir: keep the synthetic numerics
 Format #2/#7: 75 frames/s; #8: 4 bytes/s. Answers the select-format command (ACK) and switches.
 `;
 

@@ -1,6 +1,7 @@
 /**
- * Simulated Nonin oximeter in data format #2, #7 (75 frames/s, 25-frame packets every 1/3 s, real
- * PLETH recording resampled to 75 Hz) or #8 (one 4-byte frame per second), encoded with the
+ * Simulated Nonin oximeter in data format #2, #7 (75 frames/s, 25-frame packets every 1/3 s, the
+ * synthetic pleth at 75 Hz, or with a recordings directory the real PLETH recording resampled to
+ * 75 Hz) or #8 (one 4-byte frame per second), encoded with the
  * gateway's own codec. Accepts the select-format command (STX 70 02 xx fmt ETX → ACK and switch;
  * anything else framed by STX…ETX → NAK). Packets are sent at their end, aligned to whole device
  * seconds; truth carries the simulator's own frame-clock time (the device sends no clock).
@@ -8,11 +9,10 @@
  * frame: the packet is lost, no truth), missing (markers 127/511 in every 5th packet), sensor-off
  * (SNSD + missing markers for durationMs of every everyMs; alarm start/end).
  */
-import { existsSync } from 'node:fs';
 import { ACK, encodePacket, encodeSecond, NAK, noninProfiles, parseSelectFormat, STATUS, STX, ETX, type DataFormat, type NoninValues } from '../../../gateway/src/protocols/nonin/index.js';
 import { matchProfile } from '../../../gateway/src/profiles/match.js';
 import type { Profile } from '../../../schemas/src/profile.js';
-import { defaultDataDir, NumericTrend, PhysiologyModel, RecordedLoop, recording, robustRange, Rng, type PhysiologyOptions } from '../physiology/index.js';
+import { configuredDataDir, createWaveSource, NumericTrend, PhysiologyModel, RecordedLoop, recording, requireDataDir, robustRange, Rng, type PhysiologyOptions, type WaveSource } from '../physiology/index.js';
 import { OxiDeviceBase, type DeviceBaseOptions } from '../masimo/device-base.js';
 import type { OxiProduced } from '../masimo/truth.js';
 
@@ -42,7 +42,9 @@ export interface NoninSimulatorOptions extends DeviceBaseOptions {
   firmware?: number;
   faults?: NoninFaults;
   physiology?: PhysiologyModel | PhysiologyOptions;
+  /** With recordings: drive HR/SpO2 with the real s00001 numerics (default true). */
   realNumerics?: boolean;
+  /** PhysioNet recordings directory (default: $ORLINK_PHYSIONET_DIR, else synthetic); missing → SIM_ERR_DATA_DIR. */
   dataDir?: string;
 }
 
@@ -51,7 +53,8 @@ export class NoninSimulator extends OxiDeviceBase {
   private profile: Profile;
   private readonly physio: PhysiologyModel;
   private readonly rng: Rng;
-  private readonly pleth: RecordedLoop | null;
+  /** The recorded loop (with a recordings directory), else the synthetic pleth (0..100). */
+  private readonly pleth: { loop: RecordedLoop } | { source: WaveSource };
   private readonly plethRange: { lo: number; hi: number };
   private lastStatus = 0;
   private cmd: number[] = [];
@@ -63,18 +66,19 @@ export class NoninSimulator extends OxiDeviceBase {
     this.fmt = fmt;
     this.profile = matchProfile(noninProfiles(), { protocol: 'nonin' }, FORMAT_PROFILE[fmt]);
     const seed = o.seed ?? 1;
-    const dataDir = o.dataDir ?? defaultDataDir();
-    const have = existsSync(dataDir);
+    const dataDir = configuredDataDir(o.dataDir);
+    if (dataDir !== undefined) requireDataDir(dataDir);
     if (o.physiology instanceof PhysiologyModel) this.physio = o.physiology;
-    else this.physio = new PhysiologyModel({ seed, trend: o.realNumerics !== false && have ? NumericTrend.load(dataDir, { startMinute: 620 }) : null, ...(o.physiology ?? {}) });
+    else this.physio = new PhysiologyModel({ seed, trend: o.realNumerics !== false && dataDir !== undefined ? NumericTrend.load(dataDir, { startMinute: 620 }) : null, ...(o.physiology ?? {}) });
     this.rng = Rng.keyed(seed, 'nonin');
-    if (have) {
+    if (dataDir !== undefined) {
       const r = recording('pleth', dataDir);
-      this.pleth = new RecordedLoop(r.samples, r.fs, 75);
-      this.plethRange = robustRange(this.pleth.loop);
+      const loop = new RecordedLoop(r.samples, r.fs, 75);
+      this.pleth = { loop };
+      this.plethRange = robustRange(loop.loop);
     } else {
-      this.pleth = null;
-      this.plethRange = { lo: -1, hi: 1 };
+      this.pleth = { source: createWaveSource('pleth', 75, { model: this.physio, seed }) };
+      this.plethRange = { lo: 0, hi: 100 };
     }
   }
 
@@ -124,7 +128,7 @@ export class NoninSimulator extends OxiDeviceBase {
     if (this.fmt === 8) bytes = encodeSecond({ HR: vals.HR, SPO2: vals.SPO2 }, status);
     else {
       const max = this.fmt === 2 ? 255 : 65535;
-      const x = this.pleth ? this.pleth.next(25) : new Float64Array(25);
+      const x = 'loop' in this.pleth ? this.pleth.loop.next(25) : this.pleth.source.next(25, tDevice);
       const { lo, hi } = this.plethRange;
       samples = off ? new Array<number>(25).fill(0) : Array.from(x, (s) => Math.max(0, Math.min(max, Math.round(((s - lo) / (hi - lo || 1)) * max * 0.9 + max * 0.05))));
       bytes = encodePacket(this.fmt, vals, samples, status, this.o.firmware ?? 0x30);

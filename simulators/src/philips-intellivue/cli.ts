@@ -27,6 +27,8 @@ export const USAGE = `usage: orlink sim philips-intellivue (--lan [--port N] [--
   --spo2-unavailable        SpO2 NaN + UNAVAILABLE
   --keep-alive-timeout-ms N abort an association idle this long
   --record-truth FILE       append what went on the wire as canonical NDJSON
+  --data-dir DIR            play real PhysioNet recordings for the waves from DIR instead of the
+                            built-in synthetic physiology (default: $ORLINK_PHYSIONET_DIR if set)
 `;
 
 
@@ -38,7 +40,7 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
       lan: { type: 'boolean' }, serial: { type: 'string' }, pty: { type: 'boolean' }, port: { type: 'string' }, 'announce-port': { type: 'string' },
       seed: { type: 'string' }, model: { type: 'string' }, 'clock-offset-ms': { type: 'string' }, 'max-reply-bytes': { type: 'string' },
       refuse: { type: 'boolean' }, demo: { type: 'boolean' }, alarm: { type: 'boolean' }, 'spo2-unavailable': { type: 'boolean' },
-      'keep-alive-timeout-ms': { type: 'string' }, 'record-truth': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'keep-alive-timeout-ms': { type: 'string' }, 'record-truth': { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     } }));
   } catch (e) {
     process.stderr.write(`orlink sim: ${(e as Error).message}\n${USAGE}`);
@@ -54,11 +56,19 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   }
   const log = (io.logger ?? pino(pino.destination(2))).child({ component: 'sim-philips-intellivue' });
   const emit = (o: object): void => { out.write(`${JSON.stringify(o)}\n`); };
-  const monitor = new IntelliVueMonitor({
-    seed: num('seed') ?? 1, clockOffsetMs: num('clock-offset-ms') ?? 0, logger: log, maxReplyBytes: num('max-reply-bytes'),
-    ...(typeof v.model === 'string' ? { model: v.model } : {}),
-    faults: { refuse: !!v.refuse, demo: !!v.demo, alarm: !!v.alarm, spo2Unavailable: !!v['spo2-unavailable'], keepAliveTimeoutMs: num('keep-alive-timeout-ms') },
-  });
+  let monitor: IntelliVueMonitor;
+  try {
+    monitor = new IntelliVueMonitor({
+      seed: num('seed') ?? 1, clockOffsetMs: num('clock-offset-ms') ?? 0, logger: log, maxReplyBytes: num('max-reply-bytes'),
+      ...(typeof v.model === 'string' ? { model: v.model } : {}),
+      ...(typeof v['data-dir'] === 'string' ? { dataDir: v['data-dir'] } : {}),
+      faults: { refuse: !!v.refuse, demo: !!v.demo, alarm: !!v.alarm, spo2Unavailable: !!v['spo2-unavailable'], keepAliveTimeoutMs: num('keep-alive-timeout-ms') },
+    });
+  } catch (e) {
+    log.error({ err: e }, 'simulator failed');
+    process.stderr.write(`orlink sim: ${(e as Error).message}\n`);
+    return 1;
+  }
   return runSimCli({
     protocol: 'philips-intellivue', io, log, recordTruth: typeof v['record-truth'] === 'string' ? v['record-truth'] : undefined,
     device: monitor, report: () => monitor.counters, reportKey: 'counters',

@@ -13,7 +13,7 @@ import {
 } from '../../../gateway/src/protocols/philips-intellivue/encode.js';
 import { ABORT, REFUSE, RELEASE_RESPONSE, encodeRoer, parseHostRequest, waveTextId, type HostRequest } from '../../../gateway/src/protocols/philips-intellivue/requests.js';
 import { ATTR, MOC, MSMT } from '../../../gateway/src/protocols/philips-intellivue/nomenclature.js';
-import { PhysiologyModel, createWaveSource, defaultDataDir, type WaveSource } from '../physiology/index.js';
+import { PhysiologyModel, configuredDataDir, createWaveSource, requireDataDir, type WaveSource } from '../physiology/index.js';
 import { NUMERIC_OBJECTS, WAVES, quantise, waveValue, type WavePlan } from './plan.js';
 import { AARE, type Produced } from './truth.js';
 
@@ -39,6 +39,7 @@ export interface MonitorOptions {
   faults?: MonitorFaults;
   now?: () => number;
   logger?: Logger;
+  /** PhysioNet recordings for the waves (default: $ORLINK_PHYSIONET_DIR, else synthetic); missing → SIM_ERR_DATA_DIR. */
   dataDir?: string;
 }
 
@@ -50,6 +51,7 @@ const WAVE_PERIOD_MS = 256;
 export class IntelliVueMonitor extends EventEmitter {
   private readonly now: () => number;
   private readonly model: PhysiologyModel;
+  private readonly dataDir: string | undefined;
   private readonly log?: Logger;
   private associated = false;
   /** static attributes sent in this association: numerics (all at once), waves (per handle) */
@@ -71,6 +73,8 @@ export class IntelliVueMonitor extends EventEmitter {
     this.now = opts.now ?? Date.now;
     this.log = opts.logger;
     this.model = new PhysiologyModel({ seed: opts.seed ?? 1 });
+    this.dataDir = configuredDataDir(opts.dataDir);
+    if (this.dataDir !== undefined) requireDataDir(this.dataDir);
     this.bootMs = this.deviceNow();
     this.relBase = 0x00100000;
   }
@@ -241,7 +245,7 @@ export class IntelliVueMonitor extends EventEmitter {
   private source(w: WavePlan): WaveSource {
     let s = this.sources.get(w.handle);
     if (!s) {
-      s = createWaveSource(w.kind, w.rateHz, { model: this.model, seed: this.opts.seed ?? 1, dataDir: this.opts.dataDir ?? defaultDataDir() });
+      s = createWaveSource(w.kind, w.rateHz, { model: this.model, seed: this.opts.seed ?? 1, ...(this.dataDir !== undefined ? { dataDir: this.dataDir } : {}) });
       this.sources.set(w.handle, s);
     }
     return s;

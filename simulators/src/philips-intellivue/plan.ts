@@ -1,7 +1,7 @@
 /**
  * What the simulated IntelliVue exports: numeric objects (physio ids, units, resolution, the
  * canonical vital they come from) and wave objects (rate, scale, recording). The ids/units are
- * Philips nomenclature (shared/protocols/philips-intellivue.md §1.8); the ints the wire carries are
+ * Philips nomenclature (see docs/philips-intellivue.md); the ints the wire carries are
  * quantised here so the produced truth equals what a decoder must output.
  */
 import type { VitalKey, WaveKind } from '../physiology/index.js';

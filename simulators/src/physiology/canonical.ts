@@ -1,10 +1,10 @@
 /**
  * The canonical vitals the physiology model produces: MDC reference id + UCUM unit
- * (shared/protocols/mdc.md), with the default baseline of an anaesthetised adult and the
+ * (ISO/IEEE 11073-10101 nomenclature), with the default baseline of an anaesthetised adult and the
  * random-walk parameters (stationary sd, mean-reversion time constant, hard bounds).
  * BIS, State/Response Entropy and ambient pressure have no verified numeric MDC code: the ids
  * used for them are the project-local ones of firmware-profiles/ge (MDC_X_GE_*), and where the
- * digest allows several codes the choice follows those profiles (see docs/simulators.md).
+ * nomenclature allows several codes the choice follows those profiles (see docs/simulators.md).
  */
 export type VitalKey =
   | 'hr' | 'spo2' | 'pulseRate' | 'artSys' | 'artDia' | 'artMean' | 'artPulseRate' | 'cvp'

@@ -1,13 +1,16 @@
 // Physiology: seeded determinism (independent of call pattern), trend-driven values, NIBP cycle,
-// derived values, seamless recorded loops and model-driven synthetic waves.
+// derived values, seamless recorded loops and model-driven synthetic waves. The real recordings
+// are the developers' copy beside the repository (or $ORLINK_PHYSIONET_DIR), passed explicitly.
 import t from 'tap';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
-  PhysiologyModel, NumericTrend, RecordedLoop, makeLoop, createWaveSource, defaultDataDir, VITAL_KEYS, Rng, expShape,
+  PhysiologyModel, NumericTrend, RecordedLoop, makeLoop, createWaveSource, VITAL_KEYS, Rng, expShape,
 } from './index.js';
 
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0);
-const hasData = existsSync(defaultDataDir());
+const DATA = process.env.ORLINK_PHYSIONET_DIR ?? resolve(import.meta.dirname, '../../../../shared/data/physionet');
+const hasData = existsSync(DATA);
 
 t.test('Rng: same seed, same stream; different keys differ', async (t) => {
   const a = Rng.keyed(7, 'hr'); const b = Rng.keyed(7, 'hr'); const c = Rng.keyed(7, 'spo2');
@@ -27,6 +30,16 @@ t.test('vitals: deterministic by seed, whatever the call pattern', async (t) => 
   t.same(s1, s2);
   t.not(m3.at(T0 + 600_000).values.hr, s1[4]!.hr, 'another seed gives other values');
   t.equal(s1[0]!.hr, 72, 'the walk starts at the baseline');
+});
+
+t.test('vitals: asking back (within the kept 128 s or beyond) equals asking in order', async (t) => {
+  // one NIBP cycle for the whole test (taken at 0 and cached), so only these questions move the walk
+  const inOrder = new PhysiologyModel({ seed: 12, startMs: T0, nibpIntervalMin: 60 });
+  const want = new Map<number, unknown>();
+  for (let s = 0; s <= 900; s++) want.set(s, inOrder.at(T0 + s * 1000).values);
+  const zigzag = new PhysiologyModel({ seed: 12, startMs: T0, nibpIntervalMin: 60 });
+  const order = [0, 900, 899, 850, 773, 890, 771, 600, 5, 640, 513, 900, 12];   // 1..127 steps back (kept), 129 and more (replayed)
+  t.same(order.map((s) => zigzag.at(T0 + s * 1000 + 500).values), order.map((s) => want.get(s)));
 });
 
 t.test('vitals: bounds, derived values, NIBP every N minutes', async (t) => {
@@ -53,7 +66,7 @@ t.test('vitals: bounds, derived values, NIBP every N minutes', async (t) => {
 });
 
 t.test('vitals driven by the real s00001 numerics', { skip: hasData ? false : 'no PhysioNet data' }, async (t) => {
-  const trend = NumericTrend.load(defaultDataDir(), { startMinute: 620 });
+  const trend = NumericTrend.load(DATA, { startMinute: 620 });
   t.equal(trend.minutes, 1936);
   const m = new PhysiologyModel({ seed: 1, trend, startMs: T0 });
   const hr0 = trend.minuteValue('hr', 620);
@@ -64,7 +77,7 @@ t.test('vitals driven by the real s00001 numerics', { skip: hasData ? false : 'n
   t.equal(m.at(T0).values.spo2, trend.minuteValue('spo2', 620));
   t.equal(m.at(T0).values.artSys, 118, 'ABP absent in the trend → the walk (baseline at t=0)');
   // NIBP: s00001 measured at minute 1460; start there and the first cycle uses it
-  const m2 = new PhysiologyModel({ seed: 1, trend: NumericTrend.load(defaultDataDir(), { startMinute: 1460 }), startMs: T0 });
+  const m2 = new PhysiologyModel({ seed: 1, trend: NumericTrend.load(DATA, { startMinute: 1460 }), startMs: T0 });
   t.equal(m2.at(T0).values.nibpSys, 135);
   t.equal(m2.at(T0).values.nibpDia, 61);
   // looping: minute 1936 is minute 0
@@ -81,7 +94,7 @@ t.test('makeLoop: cross-faded wrap without a step', async (t) => {
 
 t.test('recorded loops: rate, contiguity, looping', { skip: hasData ? false : 'no PhysioNet data' }, async (t) => {
   const m = new PhysiologyModel({ seed: 3, startMs: T0 });
-  const ecg = createWaveSource('ecg1', 300, { model: m, seed: 3 });
+  const ecg = createWaveSource('ecg1', 300, { model: m, seed: 3, dataDir: DATA });
   const a = ecg.next(300, T0); const b = ecg.next(300, T0 + 1000);
   t.equal(a.length, 300);
   t.ok(Array.from(a).concat(Array.from(b)).every((v) => Math.abs(v) < 5), 'ECG mV within ±5');
@@ -89,13 +102,13 @@ t.test('recorded loops: rate, contiguity, looping', { skip: hasData ? false : 'n
   t.equal(loop.loop.length, 100);
   const two = loop.next(200);
   t.same(Array.from(two.subarray(0, 100)), Array.from(two.subarray(100)), 'wraps with its period');
-  const art = createWaveSource('art', 100, { model: m, seed: 3 });
+  const art = createWaveSource('art', 100, { model: m, seed: 3, dataDir: DATA });
   const w = art.next(1000, T0);
   const v = m.at(T0).values;
   const sorted = Array.from(w).sort((p, q) => p - q);
   t.ok(Math.abs(sorted[Math.floor(sorted.length * 0.5)]! - (v.artDia! + v.artSys!) / 2) < 40, 'ART wave spans the model dia..sys');
   t.ok(sorted[0]! > 10 && sorted[sorted.length - 1]! < 250);
-  const pleth = createWaveSource('pleth', 100, { model: m, seed: 3 }).next(500, T0);
+  const pleth = createWaveSource('pleth', 100, { model: m, seed: 3, dataDir: DATA }).next(500, T0);
   t.ok(Math.max(...pleth) <= 101 && Math.min(...pleth) >= -1, 'PLETH 0..100 %');
 });
 

@@ -39,3 +39,32 @@ export class Rng {
 
   int(lo: number, hiExclusive: number): number { return lo + Math.floor(this.next() * (hiExclusive - lo)); }
 }
+
+function mix32(h: number): number {
+  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** 32-bit hash of (seed, stream, i); `i` may exceed 32 bits (times in ms, grid indices). */
+function hash3(seed: number, stream: number, i: number): number {
+  const hi = Math.floor(i / 4294967296) >>> 0;
+  let h = mix32((seed >>> 0) ^ Math.imul(stream | 0, 0x9e3779b9));
+  h = mix32(h ^ (i >>> 0));
+  return mix32(h ^ hi ^ 0x27d4eb2d);
+}
+
+/**
+ * Uniform in [0, 1) as a pure function of (seed, stream, i): random access and no state, so a
+ * value keyed by time is the same whoever asks for it and in whatever order.
+ */
+export function hashUnit(seed: number, stream: number, i: number): number {
+  return hash3(seed, stream, i) / 4294967296;
+}
+
+/** Zero-mean, unit-variance noise at grid point i of a stream: triangular, from the two 16-bit halves of one hash. */
+export function hashNoise(seed: number, stream: number, i: number): number {
+  const h = hash3(seed, stream, i);
+  return (((h >>> 16) + (h & 0xffff)) / 65536 - 1) * Math.sqrt(6);
+}

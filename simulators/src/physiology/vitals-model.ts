@@ -1,11 +1,14 @@
 /**
  * Vitals in canonical terms as a deterministic function of (seed, options, time): real 1/min
  * numerics where the trend has them, otherwise a baseline plus a seeded mean-reverting random walk
- * (Ornstein–Uhlenbeck, 1 s steps), plus the derived values (MAP, MAC, minute volume, ...).
- * Same seed + same options + same times → same values, whatever the call pattern.
+ * (Ornstein–Uhlenbeck, 1 s steps), plus scenario events (induction, desaturation) and the derived
+ * values (MAP, MAC, minute volume, ...). Same seed + same options + same times → same values,
+ * whatever the call pattern; the last HISTORY_S seconds of the walk are kept, so callers that ask
+ * slightly out of order (waves a block behind the numerics) cost no recomputation.
  */
 import { SIM_ERR, SimError } from '../errors.js';
 import { AGENTS, N2O_MAC, VITALS, VITAL_KEYS, type Agent, type VitalKey } from './canonical.js';
+import { checkEvents, EventTimeline, type PhysioEvent } from './events.js';
 import { Rng } from './random.js';
 import type { NumericTrend } from './trend.js';
 
@@ -20,6 +23,8 @@ export interface PhysiologyOptions {
   agent?: Agent;
   /** Model time origin, device-clock ms (default: the first time asked). */
   startMs?: number;
+  /** Scenario events (times from the model's start); magnitudes not given are drawn from the seed. */
+  events?: PhysioEvent[];
 }
 
 export interface VitalsSnapshot {
@@ -33,6 +38,8 @@ export interface VitalsSnapshot {
 const WALKED: VitalKey[] = VITAL_KEYS.filter((k) => VITALS[k].sd > 0);
 const EXTRA_WALKS = ['pulseNoise', 'nibpSysOff', 'nibpDiaOff'] as const;
 const MAX_STEPS = 7 * 86400;   // the walk restarts weekly: bounds the work of a far jump
+const WALK_NAMES: string[] = [...WALKED, ...EXTRA_WALKS];
+const HISTORY_S = 128;         // walk states kept for asking back in time
 
 export class PhysiologyModel {
   readonly seed: number;
@@ -43,7 +50,9 @@ export class PhysiologyModel {
   private startMs: number | undefined;
   private step = 0;
   private nibpCache: { at: number; sys: number; dia: number; mean: number } | undefined;
-  private walk = new Map<string, { x: number; rng: Rng; sd: number; tau: number }>();
+  private walk: { x: number; rng: Rng; sd: number; tau: number }[] = [];
+  private readonly history = new Float64Array(HISTORY_S * WALK_NAMES.length);
+  private readonly events: EventTimeline | null;
 
   constructor(opts: PhysiologyOptions = {}) {
     this.seed = opts.seed ?? 1;
@@ -57,7 +66,16 @@ export class PhysiologyModel {
     this.nibpIntervalMs = (opts.nibpIntervalMin ?? 5) * 60000;
     if (!(this.nibpIntervalMs > 0)) throw new SimError(SIM_ERR.PHYSIO_CONFIG, 'nibpIntervalMin must be > 0');
     this.startMs = opts.startMs;
+    const bad = opts.events === undefined ? [] : checkEvents(opts.events);
+    if (bad.length) throw new SimError(SIM_ERR.PHYSIO_CONFIG, bad.join('; '));
+    this.events = opts.events?.length ? new EventTimeline(opts.events, this.seed) : null;
     this.resetWalk();
+  }
+
+  /** The model's time origin, device ms: fixed by the first call (or `startMs`), `tMs` if none yet. */
+  anchor(tMs: number): number {
+    this.startMs ??= tMs;
+    return this.startMs;
   }
 
   /** MDC reference id of a vital (agent gases follow the configured agent). */
@@ -80,11 +98,14 @@ export class PhysiologyModel {
       return Number.isNaN(tr) ? this.base[k] + (walk.get(k) ?? 0) : tr;
     };
     for (const k of WALKED) values[k] = pick(k);
-    values.hr = pick('hr');
-    values.spo2 = pick('spo2');
-    values.pulseRate = Number.isNaN(fromTrend('pulseRate')) ? values.hr + (walk.get('pulseNoise') ?? 0) : fromTrend('pulseRate');
-    values.artSys = pick('artSys');
-    values.artDia = Math.min(pick('artDia'), values.artSys - 15);
+    const ev = { hr: pick('hr'), spo2: pick('spo2'), artSys: pick('artSys'), artDia: pick('artDia') };
+    const hr0 = ev.hr;
+    this.events?.apply(ev, elapsed);
+    values.hr = ev.hr;
+    values.spo2 = ev.spo2;
+    values.pulseRate = Number.isNaN(fromTrend('pulseRate')) ? values.hr + (walk.get('pulseNoise') ?? 0) : fromTrend('pulseRate') + ev.hr - hr0;
+    values.artSys = ev.artSys;
+    values.artDia = Math.min(ev.artDia, values.artSys - 15);
     const trMean = fromTrend('artMean');
     values.artMean = Number.isNaN(trMean) ? values.artDia + (values.artSys - values.artDia) / 3 : trMean;
     values.artPulseRate = values.hr;
@@ -118,6 +139,15 @@ export class PhysiologyModel {
   }
 
   private nibpAt(takenAt: number): { sys: number; dia: number; mean: number } {
+    const n = this.measuredNibpAt(takenAt);
+    if (!this.events) return n;
+    const ev = { hr: 0, spo2: 100, artSys: n.sys, artDia: n.dia };
+    this.events.apply(ev, takenAt - this.startMs!);
+    const f = ev.artSys / n.sys;
+    return { sys: ev.artSys, dia: ev.artDia, mean: n.mean * f };
+  }
+
+  private measuredNibpAt(takenAt: number): { sys: number; dia: number; mean: number } {
     const elapsed = takenAt - this.startMs!;
     if (this.trend) {
       // the nearest measured trend minute within half a cycle
@@ -144,20 +174,31 @@ export class PhysiologyModel {
 
   private resetWalk(): void {
     this.step = 0;
-    this.walk = new Map();
-    for (const k of WALKED) this.walk.set(k, { x: 0, rng: Rng.keyed(this.seed, k), sd: VITALS[k].sd, tau: VITALS[k].tauS });
-    for (const k of EXTRA_WALKS) this.walk.set(k, { x: 0, rng: Rng.keyed(this.seed, k), sd: k === 'pulseNoise' ? 1 : 4, tau: 60 });
+    this.walk = WALK_NAMES.map((k) => (k in VITALS
+      ? { x: 0, rng: Rng.keyed(this.seed, k), sd: VITALS[k as VitalKey].sd, tau: VITALS[k as VitalKey].tauS }
+      : { x: 0, rng: Rng.keyed(this.seed, k), sd: k === 'pulseNoise' ? 1 : 4, tau: 60 }));
+    this.history.fill(0, 0, WALK_NAMES.length);
   }
 
-  /** Walk deviations at `elapsedMs` (1 s steps from the origin; going back restarts the walk). */
+  /**
+   * Walk deviations at `elapsedMs` (1 s steps from the origin). Going back up to HISTORY_S steps
+   * reads the kept states; further back restarts the walk from the origin.
+   */
   private walkAt(elapsedMs: number): Map<string, number> {
     const target = Math.max(0, Math.floor(elapsedMs / 1000)) % MAX_STEPS;
-    if (target < this.step) this.resetWalk();
+    if (target < this.step - (HISTORY_S - 1)) this.resetWalk();
+    const n = WALK_NAMES.length;
     for (; this.step < target; this.step++) {
-      for (const w of this.walk.values()) w.x += -w.x / w.tau + w.sd * Math.sqrt(2 / w.tau) * w.rng.gauss();
+      const row = ((this.step + 1) % HISTORY_S) * n;
+      for (let i = 0; i < n; i++) {
+        const w = this.walk[i]!;
+        w.x += -w.x / w.tau + w.sd * Math.sqrt(2 / w.tau) * w.rng.gauss();
+        this.history[row + i] = w.x;
+      }
     }
+    const row = (target % HISTORY_S) * n;
     const out = new Map<string, number>();
-    for (const [k, w] of this.walk) out.set(k, w.x);
+    for (let i = 0; i < n; i++) out.set(WALK_NAMES[i]!, this.history[row + i]!);
     return out;
   }
 }

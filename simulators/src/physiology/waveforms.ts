@@ -1,30 +1,29 @@
 /**
- * Waveform sources in physical units, one per kind of wave, each producing contiguous blocks:
- * recorded loops (ECG, ABP, RESP, PLETH) scaled to the model where a numeric governs them (the ART
- * wave spans the model's dia..sys), and synthetic shapes driven by the model (capnogram, gases,
- * airway pressure/flow/volume, CVP, EEG noise). `next(n, t0Ms)` = the n samples from t0Ms.
+ * Waveform sources in physical units, one per kind of wave, each producing contiguous blocks
+ * (`next(n, t0Ms)` = the n samples from t0Ms). By default everything is synthetic and driven by the
+ * model: ECG, ART, PLETH and RESP by the beat-to-beat physiology model (synthetic-*.ts, one shared
+ * rhythm per patient), capnogram, gases, airway pressure/flow/volume, CVP and EEG by the shapes
+ * below. With a recordings directory (ctx.dataDir or ORLINK_PHYSIONET_DIR) ECG, ART, PLETH and
+ * RESP play the real PhysioNet recordings instead (recorded-waves.ts).
  */
-import { RecordedLoop, robustRange } from './recorded-loop.js';
-import { recording, type RecordingName } from './recordings.js';
+import { configuredDataDir } from './recordings.js';
+import { recordedWaveSource } from './recorded-waves.js';
 import { Rng } from './random.js';
+import { SyntheticEcg } from './synthetic-ecg.js';
+import { SyntheticArterial, SyntheticPleth } from './synthetic-pulse.js';
+import { SyntheticResp } from './synthetic-resp.js';
+import type { EcgLead } from './ecg-leads.js';
 import type { PhysiologyModel } from './vitals-model.js';
 
 export type WaveKind = 'ecg1' | 'ecg2' | 'ecg3' | 'art' | 'cvp' | 'pleth' | 'resp' | 'co2' | 'o2' | 'n2o' | 'aa' | 'awp' | 'flow' | 'vol' | 'eeg';
 
 export interface WaveSource { readonly rateHz: number; next(n: number, t0Ms: number): Float64Array }
 
+/** dataDir: play real recordings from there (default: $ORLINK_PHYSIONET_DIR, else synthetic). */
 export interface WaveContext { model: PhysiologyModel; seed: number; dataDir?: string; channel?: number }
 
-function loopOf(name: RecordingName, rateHz: number, dataDir?: string): RecordedLoop {
-  const r = recording(name, dataDir);
-  return new RecordedLoop(r.samples, r.fs, rateHz);
-}
-
-class ScaledLoop implements WaveSource {
-  readonly rateHz: number;
-  constructor(private readonly loop: RecordedLoop, private readonly map: (x: Float64Array, t0Ms: number) => Float64Array) { this.rateHz = loop.rateHz; }
-  next(n: number, t0Ms: number): Float64Array { return this.map(this.loop.next(n), t0Ms); }
-}
+/** The ECG lead each ECG channel shows when synthetic (the recordings: MCL1, II and a V lead). */
+export const SYNTHETIC_ECG_LEADS: Record<'ecg1' | 'ecg2' | 'ecg3', EcgLead> = { ecg1: 'MCL1', ecg2: 'II', ecg3: 'V5' };
 
 /** Phase of breathing (0..1) and of the heart beat, integrated sample by sample from the model. */
 class Breath implements WaveSource {
@@ -69,23 +68,15 @@ class EegNoise implements WaveSource {
 }
 
 export function createWaveSource(kind: WaveKind, rateHz: number, ctx: WaveContext): WaveSource {
-  const m = ctx.model;
+  const dataDir = configuredDataDir(ctx.dataDir);
+  const recorded = dataDir === undefined ? null : recordedWaveSource(kind, rateHz, ctx, dataDir);
+  if (recorded) return recorded;
+  const sctx = { model: ctx.model, seed: ctx.seed };
   switch (kind) {
-    case 'ecg1': return new ScaledLoop(loopOf('ecgMcl1', rateHz, ctx.dataDir), (x) => x);
-    case 'ecg2': return new ScaledLoop(loopOf('ecgII', rateHz, ctx.dataDir), (x) => x);
-    case 'ecg3': return new ScaledLoop(loopOf('ecgV', rateHz, ctx.dataDir), (x) => x);
-    case 'resp': return new ScaledLoop(loopOf('resp', rateHz, ctx.dataDir), (x) => x);
-    case 'pleth': return new ScaledLoop(loopOf('pleth', rateHz, ctx.dataDir), (x) => x.map((v) => v * 100));
-    case 'art': {
-      const loop = loopOf('abp', rateHz, ctx.dataDir);
-      const { lo, hi } = robustRange(loop.loop);
-      return new ScaledLoop(loop, (x, t0) => {
-        const v = m.at(t0).values;
-        const sys = v.artSys ?? 120;
-        const dia = v.artDia ?? 70;
-        return x.map((s) => dia + ((s - lo) / (hi - lo)) * (sys - dia));
-      });
-    }
+    case 'ecg1': case 'ecg2': case 'ecg3': return new SyntheticEcg(SYNTHETIC_ECG_LEADS[kind], rateHz, sctx);
+    case 'art': return new SyntheticArterial(rateHz, sctx);
+    case 'pleth': return new SyntheticPleth(rateHz, sctx);
+    case 'resp': return new SyntheticResp(rateHz, sctx);
     case 'cvp': return new Breath(rateHz, ctx, (p, h, v) => (v.cvp ?? 8) + 1.5 * Math.sin(2 * Math.PI * p) + 0.8 * Math.sin(2 * Math.PI * h) + 0.4 * Math.sin(4 * Math.PI * h));
     case 'co2': return new Breath(rateHz, ctx, (p, _h, v) => {
       const amb = v.ambientPressure ?? 760;

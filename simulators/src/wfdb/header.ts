@@ -1,6 +1,6 @@
 /**
  * WFDB header (.hea) parser: record line, signal lines, segment lines of a multi-segment record.
- * Reference: the WFDB "header(5)" format, as summarised in shared/data/physionet/PROVENANCE.md.
+ * Reference: the WFDB "header(5)" format (PhysioNet's WFDB documentation).
  */
 import { SIM_ERR, SimError } from '../errors.js';
 

@@ -2,7 +2,7 @@
  * Multi-segment WFDB records (MIMIC style): a master header lists segments ('~' = gap), the first
  * usually a layout header (0 samples, all signals with file '~'). Each segment is an ordinary
  * record whose own gain/baseline apply. Also assembles a folder that has only the layout and the
- * segment headers (as shared/data/physionet/multi-segment/* does) by the segments' base times.
+ * segment headers (as the MIMIC copies the tests read do) by the segments' base times.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,10 +1,12 @@
-// WFDB reader on the real PhysioNet records in /work/shared/data/physionet: header fields, sample
-// counts, the header checksums (16-bit sum of adc values) and physiologically plausible ranges.
+// WFDB reader on the real PhysioNet records (the developers' copy in ../shared/data/physionet
+// beside the repository, or $ORLINK_PHYSIONET_DIR): header fields, sample counts, the header
+// checksums (16-bit sum of adc values) and physiologically plausible ranges.
 import t from 'tap';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { readRecord, readSegmentsByTime, signalJoined, signalSpans, decodeSamples, requireSignal } from './index.js';
 
-const D = process.env.ORLINK_PHYSIONET_DIR ?? '/work/shared/data/physionet';
+const D = process.env.ORLINK_PHYSIONET_DIR ?? resolve(import.meta.dirname, '../../../../shared/data/physionet');
 
 function checksum(a: ArrayLike<number>): number {
   let s = 0;
