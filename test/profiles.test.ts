@@ -1,15 +1,15 @@
 /**
- * Walks every firmware-profiles/**\/testcases/<case>/ directory: decodes the capture with the
- * protocol named in case.json through `orlink decode` (in process) and compares the NDJSON with
- * expected.ndjson, record by record. A new case needs no new code. Also: every profile validates.
+ * Walks every firmware-profiles/**\/testcases/<case>/ directory: decodes the capture named by
+ * case.json (a real one under ../shared/captures, or the case's own synthetic capture.bin /
+ * capture.hexlog) with the protocol named in case.json through `orlink decode` (in process) and
+ * compares the NDJSON with expected.ndjson, record by record. A new case needs no new code. Also:
+ * every profile validates.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import t from 'tap';
-import { run } from '../cli/decode.js';
 import { DEFAULT_PROFILE_DIR, loadProfiles, validateProfile } from '../gateway/src/profiles/load.js';
-
-interface CaseJson { protocol: string; format?: 'raw' | 'hexlog'; profile?: string; expect?: { frames?: number; errors?: Record<string, number>; profile?: string } }
+import { decodeCase, readCase, type CaseDecode } from './helpers/golden-case.js';
 
 function findCases(dir: string): string[] {
   const out: string[] = [];
@@ -46,18 +46,15 @@ t.ok(cases.length >= 3, `${cases.length} golden testcases`);
 
 for (const dir of cases) {
   t.test(relative(DEFAULT_PROFILE_DIR, dir), async (t) => {
-    const cj = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as CaseJson;
-    const capture = ['capture.bin', 'capture.hexlog'].map((n) => join(dir, n)).find((p) => existsSync(p));
-    if (!capture) {
-      t.fail('no capture.bin or capture.hexlog');
+    const cj = readCase(dir);
+    let res: CaseDecode;
+    try {
+      res = await decodeCase(dir);
+    } catch (err) {
+      t.fail((err as Error).message);
       return;
     }
-    const argv = ['--protocol', cj.protocol, '--input', capture];
-    if (cj.format) argv.push('--format', cj.format);
-    if (cj.profile) argv.push('--profile', cj.profile);
-    let out = '';
-    let err = '';
-    const code = await run(argv, { out: (l) => { out += l; }, err: (l) => { err += l; } });
+    const { code, out, err, summary } = res;
     t.equal(code, 0, err);
     const got = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
     const want = readFileSync(join(dir, 'expected.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -71,7 +68,6 @@ for (const dir of cases) {
     }
     if (firstDiff >= 0) t.same(got[firstDiff], want[firstDiff], `first difference at line ${firstDiff + 1}`);
     else t.pass(`${got.length} observations equal expected.ndjson`);
-    const summary = (JSON.parse(err.trim().split('\n').pop()!) as { summary: Record<string, unknown> }).summary;
     if (cj.expect?.frames !== undefined) t.equal(summary.frames, cj.expect.frames, 'frames');
     if (cj.expect?.errors) t.same(summary.errors, cj.expect.errors, 'errors by kind');
     if (cj.expect?.profile) t.equal(summary.profile, cj.expect.profile, 'profile auto-selected');

@@ -1,6 +1,6 @@
 /**
  * Capture recorder: writes every byte a device session receives (`RX`) and sends (`TX`) as the
- * hexlog text format of ARCHITECTURE §2, so `orlink decode` can replay a field problem:
+ * hexlog text format (record/README.md), so `orlink decode` can replay a field problem:
  *   # comments (device, protocol, link, gateway time; `# t=<ISO>` marks when traffic resumes)
  *   RX 10 02 fe ...   (one received chunk per line)
  *   TX 10 02 ...      (one written chunk per line)

@@ -1,27 +1,22 @@
-// Hand checks on the real Atlan A350 XL captures (the values behind the golden expected.ndjson),
+// Hand checks on the real Atlan A350 XL captures (in ../shared/captures, named by the case.json
+// files under firmware-profiles/draeger/testcases; the values behind the golden expected.ndjson),
 // and the decode output contract checked with shared/tools/check-decode-output.
 import { execFileSync } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import t from 'tap';
-import { run } from '../../../../cli/decode.js';
 import type { Observation, WaveObs } from '../../../../schemas/src/observation.js';
+import { decodeCase, REPO_ROOT } from '../../../../test/helpers/golden-case.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const CASES = join(ROOT, 'firmware-profiles/draeger/testcases');
-
-async function decode(file: string): Promise<{ obs: Observation[]; summary: Record<string, unknown>; raw: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(['--protocol', 'draeger-medibus', '--input', file], { out: (l) => { out += l; }, err: (l) => { err += l; } });
+async function decode(testcase: string): Promise<{ obs: Observation[]; summary: Record<string, unknown>; raw: string }> {
+  const { code, out, err, lines, summary } = await decodeCase(`draeger/testcases/${testcase}`);
   if (code !== 0) throw new Error(err);
-  return { obs: out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Observation), summary: (JSON.parse(err.trim().split('\n').pop()!) as { summary: Record<string, unknown> }).summary, raw: out };
+  return { obs: lines.map((l) => JSON.parse(l) as Observation), summary, raw: out };
 }
 
 const samples = (obs: Observation[], vc: string): number[] => obs.filter((o): o is WaveObs => o.kind === 'wave' && o.vendorCode === vc).flatMap((w) => w.samples as number[]);
 
 t.test('real Atlan session: identification, realtime config from ESC S, streams from the host ESC T', async (t) => {
-  const { obs, summary, raw } = await decode(join(CASES, 'atlan-a350xl-session/capture.hexlog'));
+  const { obs, summary, raw } = await decode('atlan-a350xl-session');
   t.same(summary.identity, { vendor: 'Draeger', model: 'A3XX', firmware: '02.11:06.00', serial: '5555' });
   t.equal(summary.profile, 'draeger/atlan/a350');
   t.same(summary.errors, {});
@@ -42,12 +37,12 @@ t.test('real Atlan session: identification, realtime config from ESC S, streams 
   t.match(w, { mdc: 'MDC_PRESS_AWAY', unit: 'mbar', rateHz: 50, offset: -21 }, 'honest unit: mbar');
   t.ok(Math.abs(w.scale - 142 / 4095) < 1e-12, 'scale from the device ESC S answer');
   t.match(obs[0], { kind: 'setting', name: 'breathPhase', value: 'inspiration' }, 'C6 breath marker');
-  const checked = execFileSync(join(ROOT, '../shared/tools/check-decode-output'), { input: raw }).toString();
+  const checked = execFileSync(join(REPO_ROOT, '../shared/tools/check-decode-output'), { input: raw }).toString();
   t.match(checked, /0 not conforming/);
 });
 
 t.test('real Atlan single frames: date/time without space, NAK, interleaved ESC R, empty CP1', async (t) => {
-  const { obs, summary } = await decode(join(CASES, 'atlan-a350xl-misc-frames/capture.hexlog'));
+  const { obs, summary } = await decode('atlan-a350xl-misc-frames');
   t.same(summary.errors, {});
   t.equal(summary.frames, 8);
   t.match(summary.records, { 'ans:datetime': 1, 'ans:device-id': 2, 'ans:data-cp1': 1, 'ans:nak': 2, 'cmd:device-id': 1, 'cmd:icc': 1 });

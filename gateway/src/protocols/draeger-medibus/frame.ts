@@ -1,5 +1,5 @@
 /**
- * MEDIBUS frame codec, symmetric, the only place that knows the checksum (digest §3.2):
+ * MEDIBUS frame codec, symmetric, the only place that knows the checksum (README §Wire format):
  *   command   ESC(1B) <cmd> [args…] <CS hi><CS lo> CR(0D)
  *   response  SOH(01) <echo of cmd> [data…] <CS hi><CS lo> CR(0D)
  * CS = sum of all bytes from ESC/SOH through the last data byte, mod 256, two upper-case hex chars.
@@ -10,7 +10,7 @@ export const CR = 0x0d;
 export const ETX = 0x03;
 export const NAK = 0x15;
 
-/** Command characters used by the driver (digest §3.3). */
+/** Command characters used by the driver (README §Wire format, command set). */
 export const CMD = {
   ALARMS_CP3: 0x23,
   DATA_CP1: 0x24,

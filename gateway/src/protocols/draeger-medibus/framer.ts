@@ -3,7 +3,7 @@
  * order: verified frames (commands and responses) and runs of realtime bytes (bit 7 set, which
  * never belong to a frame and may arrive anywhere, even inside a frame).
  * A command (ESC …) may arrive in the middle of a response (SOH …): the response is suspended,
- * the command completes at its CR, then the response continues (real Atlan, digest §3.2).
+ * the command completes at its CR, then the response continues (real Atlan, README §Quirks handled).
  * Capped: a frame longer than maxFrameBytes is dropped ('oversize') and the framer waits for the
  * next ESC/SOH. Error kinds: garbage (7-bit bytes outside a frame), checksum, short, bad-char,
  * oversize, truncated (a frame restarted before its CR). Never throws on input.

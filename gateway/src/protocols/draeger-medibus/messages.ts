@@ -1,5 +1,5 @@
 /**
- * Parsers for the data of MEDIBUS responses (digest §3.3/3.5), vendor terms only. Every parser is
+ * Parsers for the data of MEDIBUS responses (README §Files, §Vendor codes), vendor terms only. Every parser is
  * total: malformed items are counted and skipped, the good items of the same answer are kept.
  */
 const hex2 = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0');

@@ -1,5 +1,5 @@
 /**
- * MEDIBUS realtime (waveform) data, digest §3.6: the configuration records (ESC S answer), the
+ * MEDIBUS realtime (waveform) data (README §Wire format): the configuration records (ESC S answer), the
  * configure request (ESC T), and the 8-bit byte stream that shares the line with the 7-bit frames:
  *   0xD0|mask            sync byte: bits 0–3 = streams 1–4 that follow in this cycle; new cycle
  *   0xC0|cmd, arg≥0xC0   sync command: C1/C2/C3 enable, C4/C5 stream masks 5–8/9–12,

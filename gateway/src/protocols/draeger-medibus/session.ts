@@ -1,5 +1,5 @@
 /**
- * Active MEDIBUS session, symmetric (digest §3.2–3.4): both sides send commands and answer the
+ * Active MEDIBUS session, symmetric (README §Session): both sides send commands and answer the
  * other's. The driver answers every device command at once (ICC/NOP acknowledged, ESC R with an
  * empty id, any other request with an empty answer), even in the middle of a device response.
  * Own requests go out one at a time: ICC → device id (→ profile) → [ESC S → ESC T → enable

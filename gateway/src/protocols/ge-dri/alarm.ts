@@ -1,5 +1,5 @@
 /**
- * Alarm records (r_maintype 4) — digest §2.7 marks the layout [S, not verified]. Assumed layout of
+ * Alarm records (r_maintype 4) — layout stated by public sources, not verified (README §Alarms). Assumed layout of
  * `dri_al_msg`: i16 reserved, i16 sound_on_off, i16 reserved2, i16 reserved3, then 5 × al_disp
  * { char text[80]; i16 text_changed; i16 color } (84 bytes). A subrecord that does not fit this
  * size is reported as 'alarm-layout' and counted, never guessed at.

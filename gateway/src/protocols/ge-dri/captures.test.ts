@@ -1,22 +1,24 @@
 /**
- * Hand checks on the REAL captures (copies under firmware-profiles/ge/testcases): the values the
- * golden expected.ndjson files freeze were checked here against physiology and the digest.
+ * Hand checks on the REAL captures (in ../shared/captures, named by the case.json files under
+ * firmware-profiles/ge/testcases): the values the golden expected.ndjson files freeze were checked
+ * here against physiology and the digest.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { parseHexlog } from '../../../../cli/decode.js';
+import { caseInput } from '../../../../test/helpers/golden-case.js';
 import type { NumericObs, Observation, WaveObs } from '../../../../schemas/src/observation.js';
 import { GeDriStreamDecoder } from './stream-decoder.js';
 import { randInt, rng } from './test-rng.js';
 
-const tc = (p: string): string => fileURLToPath(new URL(`../../../../firmware-profiles/ge/testcases/${p}`, import.meta.url));
+/** The bytes the golden case decodes (raw captures as published; LNhealth records framed as its case.json says). */
+const capture = (c: string): Buffer => caseInput(`ge/testcases/${c}`).data;
 const nums = (obs: Observation[], vc: string): NumericObs[] => obs.filter((o): o is NumericObs => o.kind === 'numeric' && o.vendorCode === vc);
 const values = (obs: Observation[], vc: string): number[] => nums(obs, vc).map((o) => o.value).filter((v): v is number => v !== null);
 const range = (v: number[]): [number, number] => [Math.min(...v), Math.max(...v)];
 
 t.test('pycollect DRI level 10 session (db02): plausible vitals', async (t) => {
   const d = new GeDriStreamDecoder();
-  const obs = d.push(readFileSync(tc('pycollect-dri2009-db02/capture.bin')));
+  const obs = d.push(capture('pycollect-dri2009-db02'));
   t.equal(d.profileId(), 'ge/carescape-b650/dri-2009');
   t.same(d.recordCounts(), { phdb: 107, wave: 106 });
   t.same(d.stats().errors, {}, 'all 213 checksums right');
@@ -38,8 +40,7 @@ t.test('pycollect DRI level 10 session (db02): plausible vitals', async (t) => {
 
 t.test('LNhealth S/5 level 8 records: labels and markers as the digest says', async (t) => {
   const d = new GeDriStreamDecoder();
-  const obs = d.push(readFileSync(tc('lnhealth-s5-dri2003/capture.hexlog'), 'latin1').split('\n')
-    .filter((l) => l.startsWith('RX ')).map((l) => Buffer.from(l.slice(3).replace(/\s+/g, ''), 'hex')).reduce((a, b) => Buffer.concat([a, b])));
+  const obs = d.push(Buffer.concat(parseHexlog(capture('lnhealth-s5-dri2003').toString('latin1')).chunks.filter((c) => c.dir === 'RX').map((c) => c.bytes)));
   t.equal(d.profileId(), 'ge/s5/dri-2003');
   t.same(d.identity(), { vendor: 'GE', protocolLevel: '2003', serial: 'plug-35588' }, 'DRI level 8, plug id from the header');
   const one = (vc: string): NumericObs => nums(obs, vc)[0];
@@ -63,7 +64,7 @@ t.test('LNhealth S/5 level 8 records: labels and markers as the digest says', as
 });
 
 t.test('corrupted real capture: errors counted, every intact frame still decodes (seeded)', async (t) => {
-  const clean = readFileSync(tc('pycollect-dri2009-raw/capture.bin'));
+  const clean = capture('pycollect-dri2009-raw');
   const r = rng(99);
   for (let round = 0; round < 20; round++) {
     const bytes = Buffer.from(clean);

@@ -13,7 +13,7 @@ import type { DecodedRecord, VendorWave } from './vendor-types.js';
 import { WaveClock } from './wave-clock.js';
 
 export interface DriDecoderOptions {
-  /** Sample rate per wave id when the profile overrides the digest's table. */
+  /** Sample rate per wave id when the profile overrides the WAVES table of layout.ts. */
   waveRates?: Record<number, number>;
   /** Clock disagreement (ms) after which a wave channel re-anchors. */
   waveReanchorMs?: number;

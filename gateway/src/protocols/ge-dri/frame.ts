@@ -1,7 +1,7 @@
 /**
  * DRI frame codec, symmetric and the only place that knows the checksum and the byte stuffing:
  *   0x7E | stuff( record || sum8(record) ) | 0x7E      with 0x7E → 7D 5E and 0x7D → 7D 5D.
- * The checksum is the 8-bit sum of the UNSTUFFED record bytes and is itself stuffed (digest §2.2).
+ * The checksum is the 8-bit sum of the UNSTUFFED record bytes and is itself stuffed (README §Wire format).
  */
 export const FLAG = 0x7e;
 export const ESC = 0x7d;

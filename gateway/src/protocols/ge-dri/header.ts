@@ -1,5 +1,5 @@
 /**
- * The 40-byte `datex_hdr` (little-endian), read and written in one place (digest §2.3):
+ * The 40-byte `datex_hdr` (little-endian), read and written in one place (README §Wire format):
  * r_len i16 | r_nbr u8 | r_dri_level u8 | plug_id u16 | r_time u32 | reserved u8,u8,u16 |
  * r_maintype i16 | sr_desc[8] {sr_offset i16, sr_type u8} (list ends at sr_type 0xFF).
  */

@@ -1,5 +1,5 @@
 /**
- * label_info tables (digest §2.4). Pure lookups: the decoder turns label codes into site names,
+ * label_info tables (codes of the PHDB group labels, README §Wire format). Pure lookups: the decoder turns label codes into site names,
  * the profile maps site names to MDC variants.
  */
 export const PRESSURE_LABELS: Record<number, string> = {

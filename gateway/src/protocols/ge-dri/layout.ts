@@ -1,7 +1,8 @@
 /**
  * The single table of the GE Datex-Ohmeda DRI record layout, shared by the decoder and the encoder
- * (and so by the simulator). Offsets follow the protocol digest (§2.3–2.6); where the real captures
- * showed more (ext1 P7/P8 at DRI level 10, ext3 aa2/delp/cpp positions), see README.md.
+ * (and so by the simulator). Offsets follow the public DRI descriptions (README §Wire format); where
+ * the real captures showed more (ext1 P7/P8 at DRI level 10, ext3 aa2/delp/cpp positions), see
+ * README §What the real captures taught.
  */
 export type PhdbClass = 'basic' | 'ext1' | 'ext2' | 'ext3';
 export const PHDB_CLASSES: readonly PhdbClass[] = ['basic', 'ext1', 'ext2', 'ext3'];
@@ -31,7 +32,7 @@ export const PHYSDATA_SIZE = 270;
 export const SUBRECORD_PHYSDATA_OFFSET = 4;
 export const SUBRECORD_MARKER_OFFSET = 274;
 export const SUBRECORD_CLASS_OFFSET = 276;
-/** Max record (header + data) per the digest: 1450 payload + 40 header. */
+/** Max record (header + data): 1450 payload + 40 header (README §Wire format). */
 export const MAX_RECORD_BYTES = 1490;
 
 export const MAIN_TYPE = { phdb: 0, wave: 1, alarm: 4 } as const;

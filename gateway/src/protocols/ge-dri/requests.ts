@@ -1,5 +1,5 @@
 /**
- * Host → monitor requests (digest §2.5), encoded and parsed here so the gateway session and the
+ * Host → monitor requests (README §Wire format), encoded and parsed here so the gateway session and the
  * simulator share one definition. All records are UNFRAMED; frame them with frameRecord().
  *   PHDB: 40-byte header (r_len 49, maintype 0, sr_desc[0] = {0, 0}) + phdb_req
  *         { u8 phdb_rcrd_type; i16 tx_interval (0 = stop, -1 = once); u32 phdb_class_bf; i16 reserved }

@@ -137,7 +137,7 @@ function tFor(msg: Hl7Message, seg: Segment, s: Hl7Settings, tDefault: number, e
 }
 
 /**
- * Philips Efficia alerts (digest §4.4, partial real example only [S]): OBR-4 ALARM, OBX type TX,
+ * Philips Efficia alerts (README §Alarms; one partial real example only [S]): OBR-4 ALARM, OBX type TX,
  * OBX-3 `<id>^<Red|Yellow|Cyan> Alarm^MDIL-ALERT`, OBX-5 the alarm text. Each message states the
  * alarms active now: published with phase 'update'.
  */

@@ -19,7 +19,7 @@ export interface DecodedLine {
   errors: string[];
 }
 
-/** EXC bits (Rad-8 operator's manual, via the digest §5.1). */
+/** EXC bits (Rad-8 operator's manual; README §EXC policy). */
 export const EXC_BITS: Record<number, BitDef> = {
   0x001: { text: 'No sensor', priority: 'medium', source: 'technical' },
   0x002: { text: 'Defective sensor', priority: 'medium', source: 'technical' },
@@ -95,7 +95,7 @@ export class MasimoDecoder {
   }
 }
 
-/** Model from the line's key set (digest §5.1); Root prints the Radical-7 set → profile override. */
+/** Model from the line's key set (README §Model identification); Root prints the Radical-7 set → profile override. */
 export function modelFromKeys(keys: Iterable<string>): 'Radical-7' | 'Rad-8' | 'Radical-5' {
   const k = new Set(keys);
   if (k.has('SPHB') || k.has('PVI') || k.has('SPOC') || k.has('EXC1')) return 'Radical-7';

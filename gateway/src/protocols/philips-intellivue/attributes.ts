@@ -1,5 +1,5 @@
 /**
- * AttributeList → typed object attributes (digest §1.5, §1.6, §1.9). Unknown attributes are skipped
+ * AttributeList → typed object attributes (README §Layers, §Values). Unknown attributes are skipped
  * by their length; a malformed attribute value is counted by the caller (ShortRead) and skipped.
  */
 import { decodeFloat, type DecodedFloat } from './float.js';

@@ -1,14 +1,20 @@
-/** The real captures end to end through the StreamDecoder (golden NDJSON lives in firmware-profiles/philips/testcases). */
+/**
+ * The real captures end to end through the StreamDecoder. They live in ../shared/captures; the case.json
+ * files under firmware-profiles/philips/testcases name them (the golden NDJSON lives there too).
+ */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import t from 'tap';
+import { parseHexlog } from '../../../../cli/decode.js';
 import type { NumericObs, WaveObs } from '../../../../schemas/src/observation.js';
+import { caseInput, capturePaths } from '../../../../test/helpers/golden-case.js';
 import { IntelliVueStreamDecoder } from './stream-decoder.js';
 
-const tc = (p: string): URL => new URL(`../../../../firmware-profiles/philips/testcases/${p}`, import.meta.url);
+const SHARED = resolve(import.meta.dirname, '../../../../../shared/captures/philips-intellivue');
 
 t.test('whole JVSCapture serial file: 2887 FCS-valid frames, truncated tail pending', async (t) => {
   const d = new IntelliVueStreamDecoder({ now: () => 0 });
-  const obs = d.push(readFileSync(tc('jvscapture-m8000-serial/full-capture.raw')));
+  const obs = d.push(readFileSync(capturePaths('philips/testcases/jvscapture-m8000-serial')[0]));
   t.same(d.stats(), { frames: 2887, bytes: 1641592, errors: {} });
   t.same(d.recordCounts(), { AC: 1, ROIV: 1, RORLS: 1086, RORS: 1799 });
   t.same(d.identity(), { vendor: 'Philips', model: 'M8000' });
@@ -39,9 +45,9 @@ t.test('MP20 LAN datagrams: demo flag, ROER counted, RORLS parts reassembled', a
   const d = new IntelliVueStreamDecoder({ now: () => 0 });
   const events: string[] = [];
   let first: NumericObs[] = [];
-  for (const line of readFileSync(tc('mpsimulator-mp20-lan/capture.hexlog'), 'latin1').split('\n')) {
-    if (!line.startsWith('RX ')) continue;
-    const obs = d.push(Buffer.from(line.slice(3).replace(/ /g, ''), 'hex'));
+  for (const chunk of parseHexlog(caseInput('philips/testcases/mpsimulator-mp20-lan').data.toString('latin1')).chunks) {
+    if (chunk.dir !== 'RX') continue;
+    const obs = d.push(chunk.bytes);
     events.push(...d.events.map((e) => (e.kind === 'poll-result' ? `poll-${e.objType}-${e.parts}` : e.kind)));
     if (!first.length) first = obs.filter((o): o is NumericObs => o.kind === 'numeric');
   }
@@ -63,7 +69,7 @@ t.test('real Connect Indications identify model, serial and SW revision and pick
     ['connect_indication_866062_koshsky.hex', { vendor: 'Philips', model: '866062', firmware: 'L.01.18', serial: 'DE351A4061' }, 'philips/intellivue-mx/data-export', { ip: '192.168.247.101', mac: '00:09:fb:88:c1:bd' }],
   ] as const;
   for (const [file, ident, profile, net] of cases) {
-    const hex = readFileSync(new URL(`./testdata/${file}`, import.meta.url), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('').replace(/[^0-9a-fA-F]/g, '');
+    const hex = readFileSync(resolve(SHARED, file), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('').replace(/[^0-9a-fA-F]/g, '');
     const d = new IntelliVueStreamDecoder({ framing: 'lan', now: () => 0 });
     t.same(d.push(Buffer.from(hex, 'hex')), []);
     const { vendor: _v, ...info } = ident;

@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import t from 'tap';
 import { decodeFloat, encodeFloat } from './float.js';
 import { fcs16, frameBytes, frameMessage } from './fcs.js';
 import { encodeAarq, encodeMdsCreateResult, encodePoll, encodeSetRtsaPrio, parseAarq, parseHostRequest, waveTextId } from './requests.js';
 
-const vectors = readFileSync(new URL('./testdata/fcs_and_float_unit_vectors.txt', import.meta.url), 'utf8');
-const lanPayloads = new Map(readFileSync(new URL('./testdata/mp20_requests.hex', import.meta.url), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ') as [string, string]));
+// Third-party vectors and captures, read where they live (../shared beside the checkout), never copied.
+const SHARED = resolve(import.meta.dirname, '../../../../../shared/captures/philips-intellivue');
+const vectors = readFileSync(resolve(SHARED, 'fcs_and_float_unit_vectors.txt'), 'utf8');
+/** Every MP20 LAN payload by name; the tests below pick the host->monitor requests. */
+const lanPayloads = new Map(readFileSync(resolve(SHARED, 'mp20_lan_udp_payloads_mpsimulator.hex'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ') as [string, string]));
 
 t.test('FCS/stuffing vectors of the mdpnp unit test (file parsed, not retyped)', async (t) => {
   const lines = vectors.split('\n').filter((l) => l.startsWith('FCS '));

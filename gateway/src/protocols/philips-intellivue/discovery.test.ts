@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConnectIndicationListener, type DiscoveredMonitor } from './discovery.js';
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
@@ -21,7 +22,7 @@ t.test('loopback listener reports each real Connect Indication once; garbage cou
   const tx = dgram.createSocket('udp4');
   await new Promise<void>((r) => tx.bind(0, '127.0.0.1', () => r()));
   t.teardown(() => tx.close());
-  const hex = readFileSync(new URL('./testdata/connect_indication_866062_koshsky.hex', import.meta.url), 'utf8').split('\n').filter((x) => !x.startsWith('#')).join('').replace(/[^0-9a-f]/gi, '');
+  const hex = readFileSync(resolve(import.meta.dirname, '../../../../../shared/captures/philips-intellivue/connect_indication_866062_koshsky.hex'), 'utf8').split('\n').filter((x) => !x.startsWith('#')).join('').replace(/[^0-9a-f]/gi, '');
   const ci = Buffer.from(hex, 'hex');
   tx.send(Buffer.from([1, 2, 3]), port, '127.0.0.1');
   tx.send(ci, port, '127.0.0.1');

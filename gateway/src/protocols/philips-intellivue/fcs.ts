@@ -1,5 +1,5 @@
 /**
- * MIB/RS-232 framing of the Data Export port (digest §1.1): C0 | 11 01 LEN | data | FCS lo hi | C1,
+ * MIB/RS-232 framing of the Data Export port (README §Wire format): C0 | 11 01 LEN | data | FCS lo hi | C1,
  * with 0x7D transparency over header, data and FCS; FCS = PPP FCS-16 (RFC 1662) over header + data.
  */
 export const BOF = 0xc0;

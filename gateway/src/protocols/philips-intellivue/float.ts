@@ -1,5 +1,5 @@
 /**
- * FLOAT-Type (digest §1.7): signed 8-bit exponent, signed 24-bit mantissa, value = m × 10^e.
+ * FLOAT-Type (README §Values): signed 8-bit exponent, signed 24-bit mantissa, value = m × 10^e.
  * Special values are never numbers: NaN, NRes, +INF, -INF (and the reserved 0x00800001).
  */
 export type FloatSpecial = 'nan' | 'nres' | '+inf' | '-inf' | 'reserved';

@@ -1,5 +1,5 @@
 /**
- * Session + presentation layer of one Data Export message (digest §1.2): session SPDUs
+ * Session + presentation layer of one Data Export message (README §Layers): session SPDUs
  * (CN/AC/RF/FN/DN/AB) and data SPpdus carrying ROapdus (ROIV/RORS/ROER/RORLS). Throws ShortRead on
  * truncated input (the decoder counts it).
  */

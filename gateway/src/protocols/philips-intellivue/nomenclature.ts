@@ -1,4 +1,4 @@
-/** Data Export nomenclature used by this driver (digest §1.2–1.9). Names follow the PIPG. */
+/** Data Export nomenclature used by this driver (README). Names follow the PIPG. */
 
 export const SPDU = { CN: 0x0d, AC: 0x0e, RF: 0x0c, FN: 0x09, DN: 0x0a, AB: 0x19, DATA: 0xe1 } as const;
 export const RO = { ROIV: 1, RORS: 2, ROER: 3, RORLS: 5 } as const;
@@ -49,21 +49,21 @@ export const ATTR = {
   PCOL_SUPPORT: 0xf101,
 } as const;
 
-/** Measurement state bits (digest §1.6). */
+/** Measurement state bits (README §Values). */
 export const MSMT = {
   INVALID: 0x8000, QUESTIONABLE: 0x4000, UNAVAILABLE: 0x2000, CALIBRATION_ONGOING: 0x1000,
   TEST_DATA: 0x0800, DEMO_DATA: 0x0400, VALIDATED: 0x0080, EARLY_INDICATION: 0x0040,
   MSMT_ONGOING: 0x0020, IN_ALARM: 0x0002, AL_INHIBITED: 0x0001,
 } as const;
 
-/** Poll profile extension options (AARQ), digest §1.3. */
+/** Poll profile extension options (AARQ, README §Session). */
 export const POLL_EXT = {
   PERIOD_NU_1SEC: 0x80000000, PERIOD_NU_AVG_12SEC: 0x40000000, PERIOD_NU_AVG_60SEC: 0x20000000,
   PERIOD_NU_AVG_300SEC: 0x10000000, PERIOD_RTSA: 0x08000000, ENUM: 0x04000000, NU_PRIO_LIST: 0x02000000,
   DYN_MODALITIES: 0x01000000,
 } as const;
 
-/** NOM_PART_DIM unit code → UCUM (digest §1.8). Unknown codes are published as `{philips-dim-0xNNNN}`. */
+/** NOM_PART_DIM unit code → UCUM (README §Values). Unknown codes are published as `{philips-dim-0xNNNN}`. */
 export const UNIT_UCUM: Record<number, string> = {
   0x0200: '1', 0x0220: '%', 0x0aa0: '/min', 0x0ae0: '/min', 0x0f20: 'mm[Hg]', 0x0f03: 'kPa',
   0x0f40: 'cm[H2O]', 0x0f72: 'mbar', 0x17a0: 'Cel', 0x1140: '[degF]', 0x0652: 'mL', 0x0c00: 'L/min',

@@ -1,5 +1,5 @@
 /**
- * Host → monitor messages (digest §1.3, §1.4). The AARQ keeps the known-good byte layout of the
+ * Host → monitor messages (README §Session). The AARQ keeps the known-good byte layout of the
  * LAN association request (MPSimulator/VSCaptureMP `aarq_msg_wave_ext_poll2`); only the poll
  * profile fields (min poll period, MTUs, PollProfileExt options) are patched, so lengths never
  * change. All other messages are built from their structures.

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import t from 'tap';
 import type { NumericObs, Observation } from '../../../../schemas/src/observation.js';
-import { run } from '../../../../cli/decode.js';
+import { decodeCase } from '../../../../test/helpers/golden-case.js';
 import { alertList, mdsCreateEvent, nuObs, pollReplyMessages, type PollObject } from './encode.js';
 import { frameMessage } from './fcs.js';
 import { ATTR, MOC } from './nomenclature.js';
@@ -59,10 +59,9 @@ for (const seed of [1, 2, 3, 42, 4242]) {
 
 t.test('orlink decode output of both golden captures passes shared/tools/check-decode-output', async (t) => {
   const tool = resolve(import.meta.dirname, '../../../../../shared/tools/check-decode-output');
-  for (const c of ['jvscapture-m8000-serial/capture.bin', 'mpsimulator-mp20-lan/capture.hexlog']) {
-    let out = '';
-    const code = await run(['--protocol', 'philips-intellivue', '--input', resolve(import.meta.dirname, '../../../../firmware-profiles/philips/testcases', c)], { out: (l) => { out += l; }, err: () => undefined });
-    t.equal(code, 0);
+  for (const c of ['jvscapture-m8000-serial', 'mpsimulator-mp20-lan']) {
+    const { code, out, err } = await decodeCase(`philips/testcases/${c}`);
+    t.equal(code, 0, err);
     const res = execFileSync('/usr/bin/python3', [tool], { input: out, encoding: 'utf8' });
     t.match(res, /numeric/, c);
     t.match(res, /wave/, c);

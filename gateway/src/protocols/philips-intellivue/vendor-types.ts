@@ -59,7 +59,7 @@ export type SessionEvent =
   | { kind: 'set-result'; invokeId: number }
   | { kind: 'request'; invokeId: number; command: number };
 
-/** What a Connect Indication tells about the monitor (digest §1.1). */
+/** What a Connect Indication tells about the monitor (README §Discovery). */
 export interface ConnectInfo {
   model?: string;
   serial?: string;
