@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { encodePhdbRecord, encodePhdbRequest, frameRecord } from '../gateway/src/protocols/ge-dri/index.js';
-import { detectFormat, parseHexlog, run } from './decode.js';
+import { capturePaths } from '../test/helpers/golden-case.js';
+import type { NumericObs } from '../schemas/src/observation.js';
+import type { StreamDecoder } from '../gateway/src/protocols/protocol.js';
+import { decodeCapture, detectFormat, parseHexlog, run } from './decode.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const CHECKER = '/work/shared/tools/check-decode-output';
+const CHECKER = join(root, '../shared/tools/check-decode-output');
 
 async function decode(argv: string[]): Promise<{ code: number; out: string; summary: Record<string, unknown> | undefined; err: string }> {
   let out = '';
@@ -48,6 +51,25 @@ t.test('hexlog: only RX decoded, TX counted, split chunks joined by the framer',
   t.equal(forced.summary?.frames, 0, 'forced raw: the text is not DRI bytes');
 });
 
+t.test('end of the capture: the decoder is flushed once, its observations come last, the summary after it', async (t) => {
+  const calls: string[] = [];
+  let held = 0;
+  const obs = (value: number): NumericObs => ({ kind: 'numeric', mdc: 'MDC_PULS_OXIM_SAT_O2', code: 150456, value, unit: '%', t: 0, vendorCode: 'SPO2' });
+  const dec: StreamDecoder = {
+    push: (c) => { calls.push('push'); held += c.length; return [obs(1)]; },
+    flush: () => { calls.push('flush'); const o = [obs(held)]; held = 0; return o; },
+    stats: () => { calls.push('stats'); const errors: Record<string, number> = held ? { held } : {}; return { frames: 1, bytes: 3, errors }; },
+    identity: () => undefined, profileId: () => undefined, clockOffsetMs: () => undefined,
+  };
+  const got: unknown[] = [];
+  const summary = decodeCapture(dec, Buffer.from('RX 01 02\nRX 03\n'), 'hexlog', (o) => got.push(o.kind === 'numeric' ? o.value : o.kind));
+  t.same(got, [1, 1, 3]);
+  t.same(calls, ['push', 'push', 'flush', 'stats']);
+  t.same(summary.errors, {}, 'stats read after flush');
+  const { flush: _, ...noFlush } = dec;
+  t.same(decodeCapture(noFlush, Buffer.from([1, 2]), 'raw', () => {}).frames, 1, 'a decoder without flush() is fine');
+});
+
 t.test('usage errors', async (t) => {
   t.equal((await decode([])).code, 2);
   t.equal((await decode(['--protocol', 'nope', '--input', '/dev/null'])).code, 2);
@@ -59,7 +81,7 @@ t.test('usage errors', async (t) => {
 });
 
 t.test('the orlink binary output passes check-decode-output on a real capture', async (t) => {
-  const cap = join(root, 'firmware-profiles/ge/testcases/pycollect-dri2009-raw/capture.bin');
+  const [cap] = capturePaths('ge/testcases/pycollect-dri2009-raw');
   const dec = spawnSync(process.execPath, [join(root, 'bin/orlink.js'), 'decode', '--protocol', 'ge-dri', '--input', cap], { encoding: 'utf8', timeout: 60_000 });
   t.equal(dec.status, 0, dec.stderr);
   t.match(dec.stderr, /"frames":21/);

@@ -86,6 +86,8 @@ export function decodeCapture(decoder: StreamDecoder, data: Buffer, format: Capt
       else for (const o of decoder.push(c.bytes)) emit(o);
     }
   } else for (const o of decoder.push(data)) emit(o);
+  // end of the capture: what the decoder still holds comes out (or is counted) before the summary
+  for (const o of decoder.flush?.() ?? []) emit(o);
   const extras = decoder as StreamDecoder & DecoderExtras;
   const stats = decoder.stats();
   return {

@@ -46,6 +46,11 @@ export interface StreamDecoder {
   profileId(): string | undefined;
   /** Device clock minus gateway clock, ms, when known. */
   clockOffsetMs(): number | undefined;
+  /**
+   * End of the stream (link going, end of a capture): returns what the decoder still holds for a
+   * later frame and counts what it can never decode. Called once, after the last push.
+   */
+  flush?(): Observation[];
 }
 
 /** What a session driver may do to the link. */

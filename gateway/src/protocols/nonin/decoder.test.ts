@@ -13,11 +13,13 @@ function handPacket(data: Record<number, number>, status = 0x82, plethBase = 100
   for (let n = 1; n <= 25; n++) out.push(encodeFrame(2, { status: status | (n === 1 ? 1 : 0), pleth: plethBase + n, data: data[n] ?? 0 }));
   return Buffer.concat(out);
 }
+/** These tests decode #2 on purpose: with no profile the format would be detected (auto-format.test.ts). */
+const P2 = { profileId: 'nonin/oem-iii/format2' };
 const nums = (obs: Observation[]): Record<string, NumericObs> => Object.fromEntries(obs.filter((o): o is NumericObs => o.kind === 'numeric').map((o) => [o.vendorCode, o]));
 
 t.test('#2 packet: 9-bit HR, SpO2 slots, firmware, 75 Hz pleth flagged uncalibrated', async (t) => {
   // HR 300 = MSB 2, LSB 44; SpO2 97; rev 0x31; SpO2-D 96, fast 95, B2B 94; E-HR 72; E-SpO2 93, E-SpO2-D 92; HR-D 128 = 1/0; E-HR-D 511 missing
-  const d = new NoninStreamDecoder();
+  const d = new NoninStreamDecoder(P2);
   const obs = d.push(handPacket({ 1: 2, 2: 44, 3: 97, 4: 0x31, 9: 96, 10: 95, 11: 94, 14: 0, 15: 72, 16: 93, 17: 92, 20: 1, 21: 0, 22: 3, 23: 127 }));
   const n = nums(obs);
   t.same(Object.fromEntries(Object.entries(n).map(([k, v]) => [k, v.value])), {
@@ -38,7 +40,7 @@ t.test('encodePacket agrees with the hand-built packet', async (t) => {
 });
 
 t.test('status bits → flags and technical alarms; missing markers → null', async (t) => {
-  const d = new NoninStreamDecoder();
+  const d = new NoninStreamDecoder(P2);
   const base = { 1: 0, 2: 80, 3: 96 };
   d.push(handPacket(base));
   const art = d.push(handPacket(base, 0x80 | 0x20 | 0x04));
@@ -52,7 +54,7 @@ t.test('status bits → flags and technical alarms; missing markers → null', a
 });
 
 t.test('lost frame → the packet is counted and skipped, the next is flagged discontinuity; time stays on the frame clock', async (t) => {
-  const d = new NoninStreamDecoder();
+  const d = new NoninStreamDecoder(P2);
   const p = (hr: number): Buffer => handPacket({ 1: 0, 2: hr, 3: 97 });
   const a = d.push(p(70));
   const broken = p(71);
@@ -65,7 +67,7 @@ t.test('lost frame → the packet is counted and skipped, the next is flagged di
   t.equal(nums(c).HR.t, 667, 'third packet at 2 × 1/3 s');
   t.same(nums(c).HR.flags, ['discontinuity']);
   t.same(d.stats().errors, { 'packet-short': 1 });
-  const g = new NoninStreamDecoder();
+  const g = new NoninStreamDecoder(P2);
   t.same(g.push(Buffer.concat([p(70).subarray(10 * 5), p(71)])).length > 0, true);
   t.same(g.stats().errors, { 'before-sync': 15 }, 'frames before the first SYNC are counted');
 });
@@ -111,14 +113,14 @@ t.test('session: select-format command for profiles that need it, retried until 
 });
 
 t.test('decode output passes shared/tools/check-decode-output', async (t) => {
-  const d = new NoninStreamDecoder();
+  const d = new NoninStreamDecoder(P2);
   const nd = d.push(Buffer.concat([handPacket({ 1: 0, 2: 80, 3: 96 }), handPacket({ 1: 3, 2: 127, 3: 127 }, 0xc0)])).map((o) => JSON.stringify(o)).join('\n') + '\n';
   const tool = resolve(import.meta.dirname, '../../../../../shared/tools/check-decode-output');
   t.match(execFileSync('/usr/bin/python3', [tool], { input: nd, encoding: 'utf8' }), /wave/);
 });
 
 t.test('session time: anchored on the first receive time, re-anchored (discontinuity) after a stall', async (t) => {
-  const d = new NoninStreamDecoder();
+  const d = new NoninStreamDecoder(P2);
   const p = (): Buffer => handPacket({ 1: 0, 2: 70, 3: 97 });
   const rx0 = 1_000_000;
   t.equal(nums(d.push(p(), rx0)).HR.t, rx0 - 333, 'first packet starts one packet before it arrived');

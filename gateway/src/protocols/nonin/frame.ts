@@ -46,6 +46,20 @@ export function checkFrame(format: DataFormat, b: Uint8Array, at: number): 'ok' 
   return sum(b, at, at + 4) === b[at + 4] ? 'ok' : 'checksum';
 }
 
+/** STATUS byte of the #2/#7 frame at `b[at..]`. */
+export function frameStatus(format: 2 | 7, b: Uint8Array, at: number): number {
+  return format === 2 ? b[at + 1] : b[at];
+}
+
+/**
+ * A #8 frame that could come from a device: the shape fits and the values are in range (HR is 9
+ * bits, so HR_MSB <= 3; SpO2 0..100 or the missing marker 127). #8 has no checksum: stream format
+ * detection uses this stricter test, the #8 framer only the shape.
+ */
+export function plausibleFormat8(b: Uint8Array, at: number): boolean {
+  return checkFrame(8, b, at) === 'ok' && b[at + 1] <= 0x03 && (b[at + 3] <= 100 || b[at + 3] === SPO2_MISSING);
+}
+
 export function readFrame(format: 2 | 7, b: Uint8Array, at: number): NoninFrame {
   return format === 2
     ? { status: b[at + 1], pleth: b[at + 2], data: b[at + 3] }

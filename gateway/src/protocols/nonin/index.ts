@@ -10,7 +10,11 @@ export const nonin: DeviceProtocol = {
   createSession: (opts) => new NoninSession(opts),
 };
 
-export { NoninStreamDecoder, noninProfiles, profileFormat, type NoninDecoderOptions } from './stream-decoder.js';
+export { NoninStreamDecoder, noninProfiles, profileFormat, profileForFormat, type NoninDecoderOptions } from './stream-decoder.js';
+export { AutoFormat, DETECT_BUDGET } from './auto-format.js';
+export { ProofTracker, PROOF_FRAMES_8, PROOF_SPAN, type Proof } from './detect.js';
+export { NoninFormatDecoder } from './format-decoder.js';
+export { GW_ERR_NONIN, NoninError } from './errors.js';
 export { NoninSession } from './session.js';
 export { NoninFramer } from './framer.js';
 export { NoninDecoder, DEFAULT_STATUS_POLICY, STATUS_BITS } from './decoder.js';

@@ -1,27 +1,27 @@
 /**
- * Nonin StreamDecoder: framer (data format from the profile) → packet decoder → profile mapping.
- * Nonin sends no clock, so time comes from the frame counter: packet/frame n starts at
- * anchor + n / rate (75 Hz for #2/#7, 1 Hz for #8). The anchor is the receive time of the first
- * packet minus its duration (sessions), or 0 when no receive times are given (`orlink decode`:
- * t is then ms since the start of the capture). When the frame clock and the receive time drift
- * apart by more than params.reanchorMs (default 1000; serial buffering, lost frames) the clock is
- * re-anchored and the readings flagged 'discontinuity'.
+ * Nonin StreamDecoder. The device sends no identity, so the data format comes from:
+ *   a profile id  → that profile (its params.dataFormat, or the dataFormat option);
+ *   `auto` (or no id) with the dataFormat option → the highest-priority profile of that format;
+ *   `auto` alone  → the stream: auto-format.ts finds the format (detect.ts) and then decodes with
+ *                   the highest-priority profile of it. Until then identity() and profileId()
+ *                   are undefined and nothing is published.
+ * Decoding and time (frame clock anchored on receive): format-decoder.ts.
  */
-import type { Flag, Observation } from '../../../../schemas/src/observation.js';
+import type { Observation } from '../../../../schemas/src/observation.js';
 import type { Profile } from '../../../../schemas/src/profile.js';
+import { GW_ERR_PROFILE, ProfileError } from '../../profiles/errors.js';
 import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
-import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
 import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
-import { DEFAULT_STATUS_POLICY, NoninDecoder, type NoninPacket } from './decoder.js';
-import { DATA_FORMATS, FRAME_RATE_HZ, FRAMES_PER_PACKET, readFormat8, readFrame, type DataFormat } from './frame.js';
-import { NoninFramer } from './framer.js';
+import { AutoFormat } from './auto-format.js';
+import { NoninFormatDecoder } from './format-decoder.js';
+import { DATA_FORMATS, type DataFormat } from './frame.js';
 
 export const PROTOCOL_NAME = 'nonin';
 
 export interface NoninDecoderOptions extends DecoderOptions {
   profiles?: ProfileSet;
-  /** Overrides the profile's params.dataFormat. */
+  /** Overrides the profile's params.dataFormat; with `auto`, picks the profile and skips detection. */
   dataFormat?: DataFormat;
 }
 
@@ -36,66 +36,65 @@ export function profileFormat(p: Profile): DataFormat {
   return DATA_FORMATS.includes(f as DataFormat) ? (f as DataFormat) : 2;
 }
 
+/** The highest-priority Nonin profile whose data format is `f`, if any. */
+export function profileForFormat(set: ProfileSet, f: DataFormat): Profile | undefined {
+  const subset = new Map([...set.profiles].filter(([, p]) => p.protocol === PROTOCOL_NAME && profileFormat(p) === f));
+  if (!subset.size) return undefined;
+  try {
+    return matchProfile({ dir: set.dir, profiles: subset }, { protocol: PROTOCOL_NAME, vendor: 'Nonin' });
+  } catch (err) {
+    if (err instanceof ProfileError) return undefined;
+    throw err;
+  }
+}
+
 export class NoninStreamDecoder implements StreamDecoder {
-  readonly format: DataFormat;
-  readonly profile: Profile;
-  private readonly framer: NoninFramer;
-  private readonly mapper: ProfileMapper;
-  private readonly dec: NoninDecoder;
-  private readonly rate: number;
-  private readonly reanchorMs: number;
-  private anchor?: number;
-  private ident: DeviceIdentity;
-  private lastFrame?: number;
-  private packets = 0;
+  private readonly fixed?: NoninFormatDecoder;
+  private readonly auto?: AutoFormat;
   private readonly extraErrors: Record<string, number> = {};
 
-  constructor(private readonly opts: NoninDecoderOptions = {}) {
+  constructor(opts: NoninDecoderOptions = {}) {
     const set = opts.profiles ?? noninProfiles();
-    this.profile = matchProfile(set, { protocol: PROTOCOL_NAME, vendor: 'Nonin' }, opts.profileId);
-    this.format = opts.dataFormat ?? profileFormat(this.profile);
-    this.framer = new NoninFramer(this.format);
-    this.mapper = new ProfileMapper(this.profile);
-    const num = (k: string, d: number): number => (typeof this.profile.params?.[k] === 'number' ? (this.profile.params[k] as number) : d);
-    this.dec = new NoninDecoder({
-      invalidMask: num('statusInvalidMask', DEFAULT_STATUS_POLICY.invalidMask),
-      artifactMask: num('statusArtifactMask', DEFAULT_STATUS_POLICY.artifactMask),
-      questionableMask: num('statusQuestionableMask', DEFAULT_STATUS_POLICY.questionableMask),
-      hrMode: this.profile.params?.hrBytes === '16bit' || (this.format === 7 && this.profile.params?.hrBytes === undefined) ? '16bit' : '9bit',
-      hrMissing: num('hrMissing', DEFAULT_STATUS_POLICY.hrMissing),
-      spo2Missing: num('spo2Missing', DEFAULT_STATUS_POLICY.spo2Missing),
-    });
-    this.rate = this.format === 8 ? 1 : FRAME_RATE_HZ;
-    this.reanchorMs = num('reanchorMs', 1000);
-    this.ident = { vendor: 'Nonin', model: this.profile.models[0], protocolLevel: `format-${this.format}` };
+    if (opts.profileId && opts.profileId !== 'auto') {
+      const profile = matchProfile(set, { protocol: PROTOCOL_NAME, vendor: 'Nonin' }, opts.profileId);
+      this.fixed = new NoninFormatDecoder(profile, opts.dataFormat ?? profileFormat(profile), { now: opts.now });
+      return;
+    }
+    const profiles: Partial<Record<DataFormat, Profile>> = {};
+    for (const f of opts.dataFormat !== undefined ? [opts.dataFormat] : DATA_FORMATS) {
+      const p = profileForFormat(set, f);
+      if (p) profiles[f] = p;
+    }
+    if (!Object.keys(profiles).length) {
+      throw new ProfileError(GW_ERR_PROFILE.NOT_FOUND, `no firmware profile for protocol '${PROTOCOL_NAME}'${opts.dataFormat !== undefined ? ` with dataFormat ${opts.dataFormat}` : ''}`);
+    }
+    if (opts.dataFormat !== undefined) this.fixed = new NoninFormatDecoder(profiles[opts.dataFormat]!, opts.dataFormat, { now: opts.now, identifyModel: false });
+    else this.auto = new AutoFormat({ profiles, now: opts.now });
+  }
+
+  /** The data format in use; undefined while `auto` has not found it. */
+  get format(): DataFormat | undefined {
+    return this.fixed?.format ?? this.auto!.format;
+  }
+
+  /** The profile in use; undefined while `auto` has not found the format. */
+  get profile(): Profile | undefined {
+    return this.fixed?.profile ?? this.auto!.profile;
+  }
+
+  /** True when the format is found in the stream (profile `auto`, no dataFormat option). */
+  get detecting(): boolean {
+    return this.auto !== undefined;
   }
 
   push(chunk: Uint8Array, rxTimeMs?: number): Observation[] {
-    const out: Observation[] = [];
-    for (const fr of this.framer.push(chunk)) {
-      this.lastFrame = rxTimeMs ?? this.opts.now?.() ?? Date.now();
-      const p = this.format === 8 ? this.dec.frame8(readFormat8(fr, 0)) : this.dec.frame(readFrame(this.format, fr, 0));
-      if (p) out.push(...this.map(p, rxTimeMs));
-    }
-    return out;
+    return (this.fixed ?? this.auto!).push(chunk, rxTimeMs);
   }
 
-  private map(p: NoninPacket, rxTimeMs: number | undefined): Observation[] {
-    this.packets++;
-    const frames = this.format === 8 ? 1 : FRAMES_PER_PACKET;
-    const flags: Flag[] = p.gap ? ['discontinuity'] : [];
-    const startOf = (a: number): number => a + (p.frameIndex * 1000) / this.rate;
-    if (this.anchor === undefined) this.anchor = (rxTimeMs ?? 0) - ((p.frameIndex + (rxTimeMs === undefined ? 0 : frames)) * 1000) / this.rate;
-    else if (rxTimeMs !== undefined && Math.abs(startOf(this.anchor) + (frames * 1000) / this.rate - rxTimeMs) > this.reanchorMs) {
-      this.anchor = rxTimeMs - ((p.frameIndex + frames) * 1000) / this.rate;
-      if (!flags.includes('discontinuity')) flags.push('discontinuity');
-    }
-    const t = Math.round(startOf(this.anchor));
-    if (p.firmware !== undefined && this.ident.firmware !== String(p.firmware)) this.ident = { ...this.ident, firmware: String(p.firmware) };
-    const out: Observation[] = p.readings.map((r) => this.mapper.numeric({ vendorCode: r.vendorCode, value: r.value, flags: [...r.flags, ...flags], t }));
-    if (p.pleth) out.push(this.mapper.wave({ vendorCode: 'PLETH', ints: p.pleth, rateHz: this.rate, t0: t, flags: [...flags] }));
-    for (const a of p.alarms) out.push({ ...a, t });
-    return out;
+  /** The link is going: with `auto`, bytes held undecided are counted 'format-undetermined'. */
+  flush(): Observation[] {
+    this.auto?.flush();
+    return [];
   }
 
   /** Problems seen by the session (e.g. 'nak' to a command), reported with the decoder's. */
@@ -104,26 +103,26 @@ export class NoninStreamDecoder implements StreamDecoder {
   }
 
   stats(): DecodeStats {
-    const s = this.framer.stats();
+    const s = (this.fixed ?? this.auto!).stats();
     const errors = { ...s.errors };
-    for (const [k, v] of [...Object.entries(this.dec.errors), ...Object.entries(this.extraErrors)]) errors[k] = (errors[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(this.extraErrors)) errors[k] = (errors[k] ?? 0) + v;
     return { frames: s.frames, bytes: s.bytes, errors };
   }
 
   recordCounts(): Record<string, number> {
-    return { packets: this.packets };
+    return { packets: this.fixed?.packets ?? this.auto!.packets() };
   }
 
   unmapped(): Record<string, number> {
-    return this.mapper.unmapped();
+    return (this.fixed ?? this.auto!).unmapped();
   }
 
   identity(): DeviceIdentity | undefined {
-    return this.ident;
+    return (this.fixed ?? this.auto!).identity();
   }
 
   profileId(): string | undefined {
-    return this.profile.id;
+    return this.profile?.id;
   }
 
   clockOffsetMs(): number | undefined {
@@ -131,6 +130,6 @@ export class NoninStreamDecoder implements StreamDecoder {
   }
 
   lastFrameAt(): number | undefined {
-    return this.lastFrame;
+    return (this.fixed ?? this.auto!).lastFrameAt();
   }
 }
