@@ -59,3 +59,24 @@ t.test('messages published while ingest is down are stored after its restart', a
   const r = await series.query({ bed: 'bed1', from: base, to: base + 5000, kinds: ['numeric'] });
   t.same(r.numerics.map((n) => [n.t, n.value]), [[base, 80], [base + 1000, 81], [base + 2000, 82]]);
 });
+
+t.test('with an external broker the case topic goes out on the subscriber connection, retained', async (t) => {
+  const ing = await startIngest(config, { logger: silent, series: new MemorySeriesStore() });
+  t.teardown(() => ing.close());
+  const rec = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, clientId: 'record-ext', reconnectPeriod: 0 });
+  t.teardown(() => rec.endAsync(true));
+  const got: { topic: string; msg: { caseId: string | null; change: string } }[] = [];
+  rec.on('message', (topic, payload) => got.push({ topic, msg: JSON.parse(payload.toString()) }));
+  await rec.subscribeAsync('orlink/v1/+/+/+/case', { qos: 1 });
+  const res = await fetch(`${ing.url}/cases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bed: 'bed1' }) });
+  const c = (await res.json()) as { id: string };
+  await until(() => got.some((g) => g.msg.caseId === c.id), 10_000, 'case message');
+  t.match(got.find((g) => g.msg.caseId === c.id), { topic: 'orlink/v1/s1/or1/bed1/case', msg: { change: 'open' } });
+  const late = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, clientId: 'record-ext-late', reconnectPeriod: 0 });
+  t.teardown(() => late.endAsync(true));
+  const retained: { caseId: string }[] = [];
+  late.on('message', (_topic, payload, packet) => { if (packet.retain) retained.push(JSON.parse(payload.toString())); });
+  await late.subscribeAsync('orlink/v1/s1/or1/bed1/case', { qos: 1 });
+  await until(() => retained.length > 0, 10_000, 'retained case message');
+  t.equal(retained[0].caseId, c.id);
+});

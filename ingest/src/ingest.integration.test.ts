@@ -41,6 +41,8 @@ const influxCount = async (q: string): Promise<number> => {
 };
 
 const base = Math.floor((Date.now() - 300_000) / 1000) * 1000;
+/** the case opened on bed7 by the second test (one open case per bed) */
+let openCaseId = '';
 const TOPIC = 'orlink/v1/st1/or7/bed7/gw7/data';
 const env = (seq: number, t: number, hr: number, art: number | null): Envelope => ({
   gatewayId: 'gw7', bootId: 'boot-1', seq, sentAt: t + 10, devices: [{
@@ -100,6 +102,7 @@ t.test('envelopes → InfluxDB → timeline with exact values; dedupe; dead lett
   // late binding: the case is created after the data
   const c = await api('POST', '/cases', { bed: 'bed7', start: base - 500 });
   t.equal(c.status, 201);
+  openCaseId = c.body.id;
   const tl = await api('GET', `/cases/${c.body.id}/timeline?from=${base - 500}&to=${base + 10_000}`);
   t.equal(tl.status, 200);
   const hr = tl.body.numerics.find((n: { mdc: string }) => n.mdc === 'MDC_ECG_HEART_RATE');
@@ -124,6 +127,8 @@ t.test('envelopes → InfluxDB → timeline with exact values; dedupe; dead lett
   await gw.publishAsync(TOPIC, Buffer.from(encodeEnvelope(env(5, base + 4000, 64, 94.5))), { qos: 1 });
   await until(() => vitals.some((v) => (v.numerics as Record<string, { value: number }>).MDC_ECG_HEART_RATE?.value === 64), 5000, 'vitals 2');
   t.equal(vitals.at(-1)?.caseId, c.body.id, 'vitals carry the open case');
+  t.equal(vitals.at(-1)?.caseSince, base - 500, 'and since when it is bound to the bed');
+  t.equal((vitals.at(-1)?.numerics as Record<string, { caseId: string | null }>).MDC_ECG_HEART_RATE.caseId, c.body.id, 'each reading carries the case of its own time');
 
   // ACL: wrong password; publish outside the own bed prefix
   const bad = await mqtt.connectAsync(ing.mqttUrl, { protocolVersion: 4, username: 'gw7', password: 'wrong', reconnectPeriod: 0 }).catch((e) => e);
@@ -164,7 +169,9 @@ t.test('InfluxDB stopped: no PUBACK to the gateway until it is back, then everyt
   await influx.start();
   await Promise.all(pubs);
   t.equal(m.get('envelopes_written_total'), written + 3, 'PUBACKs came after the write');
-  const c = await api('POST', '/cases', { bed: 'bed7', start: base + 10_000, end: base + 13_000 });
+  // bed7 still has the open case of the previous test: the window case for the new data replaces it from there on
+  const c = await api('POST', '/cases', { bed: 'bed7', start: base + 10_000, end: base + 13_000, replaces: { caseId: openCaseId, action: 'close' } });
+  t.equal(c.status, 201);
   const tl = await api('GET', `/cases/${c.body.id}/timeline`);
   const hr = tl.body.numerics.find((n: { mdc: string }) => n.mdc === 'MDC_ECG_HEART_RATE');
   t.same(hr.points, [[base + 10_000, 70], [base + 11_000, 71], [base + 12_000, 72]]);

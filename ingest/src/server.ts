@@ -15,6 +15,7 @@ import type { IngestConfig } from '../../schemas/src/ingest-config.js';
 import { build } from './app.js';
 import { DurableIntake } from './broker/durable-intake.js';
 import { EmbeddedBroker } from './broker/embedded-broker.js';
+import { startCasePublisher } from './cases/case-topic.js';
 import { IngestError, isTransient } from './errors.js';
 import { BatchProcessor } from './mqtt/processor.js';
 import { Subscriber } from './mqtt/subscriber.js';
@@ -111,6 +112,14 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
     });
     cleanups.push(() => subscriber.close());
     await subscriber.start();
+    // retained `{prefix}/{site}/{room}/{bed}/case`: every case binding change, and the state of each bed now
+    const embedded = broker;
+    cleanups.push(startCasePublisher({
+      prefix: config.mqtt.prefix, cases: services.cases, registry: services.registry, logger: logger.child({ component: 'case-topic' }),
+      publish: embedded
+        ? (topic, payload) => embedded.publish(topic, payload, { qos: 1, retain: true })
+        : (topic, payload) => subscriber.publish(topic, payload, { qos: 1, retain: true }),
+    }));
     services.metrics.gauge('pending_messages', 'Messages received and not yet acknowledged', () => subscriber.pending + (intake?.pending ?? 0));
     services.metrics.gauge('dead_letters', 'Rows in the dead-letter store', () => services.deadLetters.count());
     if (broker) {

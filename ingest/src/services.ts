@@ -36,11 +36,12 @@ export interface RuntimeStatus {
 export function createServices(config: IngestConfig, overrides: { series?: SeriesStore; registry?: RegistryStore; metrics?: Metrics } = {}): Services {
   const db = openDb(config.db.path);
   const metrics = overrides.metrics ?? new Metrics();
+  const audit = new AuditLog(db);
   return {
     db,
-    audit: new AuditLog(db),
+    audit,
     registry: overrides.registry ?? new SqliteRegistry(db),
-    cases: new CaseStore(db),
+    cases: new CaseStore(db, Date.now, audit),
     dedupe: new DedupeStore(db),
     deadLetters: new DeadLetterStore(db),
     metrics,

@@ -172,6 +172,11 @@ export class Subscriber {
     this.stats.acked++;
   }
 
+  /** publish on the subscriber's connection (external broker: the retained case topic); mqtt.js queues it while offline */
+  publish(topic: string, payload: string, opts: { qos: 0 | 1; retain: boolean }): void {
+    this.client?.publish(topic, payload, opts, (err) => { if (err) this.opts.logger.warn({ err: err.message, topic }, 'publish failed'); });
+  }
+
   /** stops processing (un-acked messages stay with the broker), disconnects */
   close(): Promise<void> {
     if (!this.closing) {

@@ -1,44 +1,78 @@
-/** Cases (POST /cases, GET /cases/:id, POST /cases/:id/close, timeline) and GET /beds/:bed/latest. */
+/**
+ * Cases (POST /cases, GET/PATCH /cases/:id, POST /cases/:id/close|move, timeline) and
+ * GET /beds/:bed/latest. The wrong-patient rules live in the case store; every change is audited
+ * there, in the change's transaction, under the request's actor.
+ */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { IngestConfig } from '../../../schemas/src/ingest-config.js';
+import type { Replaces } from '../cases/case-store.js';
 import type { Services } from '../services.js';
-import { EpochMs, Id, notFound } from './common.js';
+import {
+  CaseBody, CaseParams, CloseCaseRequest, CorrectCaseRequest, CreateCaseRequest, LatestBody, MoveCaseRequest, TimelineBody,
+} from './case-schemas.js';
+import { actorOf, EpochMs, ErrorBody, Id, notFound } from './common.js';
 import { caseTimeline } from './timeline.js';
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 export function caseRoutes(app: FastifyInstance, s: Services, config: IngestConfig): void {
   const tags = ['cases'];
   app.post('/cases', {
     schema: {
-      tags, summary: 'open a case on a bed (start defaults to now; with end it is created closed)',
-      body: Type.Object({
-        bed: Id, start: Type.Optional(EpochMs), end: Type.Optional(EpochMs),
-        externalIds: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 200 }))),
-      }, { additionalProperties: false }),
+      tags, summary: 'open a case on a bed (start defaults to now; with end it is recorded closed)',
+      description: 'Refused (409) when the bed has an open case or the window overlaps another case on the bed, unless `replaces` '
+        + 'names the open case: it is closed where the new case starts, in the same transaction.',
+      body: CreateCaseRequest, response: { 201: CaseBody, ...errors },
     },
   }, async (req, reply) => {
-    const b = req.body as { bed: string; start?: number; end?: number; externalIds?: Record<string, string> };
-    return reply.status(201).send(s.cases.create({ bedId: b.bed, start: b.start, end: b.end, externalIds: b.externalIds }));
+    const b = req.body as { bed: string; start?: number; end?: number; externalIds?: Record<string, string>; replaces?: Replaces };
+    const c = s.cases.create({ bedId: b.bed, start: b.start, end: b.end, externalIds: b.externalIds, replaces: b.replaces }, actorOf(req));
+    return reply.status(201).send(c);
   });
-  app.get('/cases/:id', { schema: { tags, params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
+  app.get('/cases/:id', { schema: { tags, params: CaseParams, response: { 200: CaseBody, 404: ErrorBody } } }, async (req) => {
     const { id } = req.params as { id: string };
     return s.cases.get(id) ?? Promise.reject(notFound(`case ${id}`));
   });
-  app.post('/cases/:id/close', {
-    schema: { tags, params: Type.Object({ id: Type.String({ maxLength: 64 }) }), body: Type.Optional(Type.Object({ end: Type.Optional(EpochMs) })) },
+  app.patch('/cases/:id', {
+    schema: {
+      tags, summary: 'correct the case window (start; end of a closed case)',
+      description: 'Re-binds the first binding from `start` and the last to `end`; checked for overlaps like a new case. Stored data is not touched: it is found by bed and time.',
+      params: CaseParams, body: CorrectCaseRequest, response: { 200: CaseBody, ...errors },
+    },
   }, async (req) => {
     const { id } = req.params as { id: string };
-    return s.cases.close(id, (req.body as { end?: number } | undefined)?.end);
+    return s.cases.correct(id, req.body as { start?: number; end?: number }, actorOf(req));
+  });
+  app.post('/cases/:id/close', {
+    schema: { tags, summary: 'close an open case (end defaults to now)', params: CaseParams, body: CloseCaseRequest, response: { 200: CaseBody, ...errors } },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    return s.cases.close(id, (req.body as { end?: number } | undefined)?.end, actorOf(req));
+  });
+  app.post('/cases/:id/move', {
+    schema: {
+      tags, summary: 'the case moves with its patient to another bed from `at` (default now)',
+      description: 'Its earlier data stays bound to the earlier bed. Refused (409) when the target bed has an open case (unless `replaces` closes it) or the window overlaps.',
+      params: CaseParams, body: MoveCaseRequest, response: { 200: CaseBody, ...errors },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const b = req.body as { bed: string; at?: number; replaces?: Replaces };
+    return s.cases.move(id, { bedId: b.bed, at: b.at, replaces: b.replaces }, actorOf(req));
   });
   app.get('/cases/:id/timeline', {
     schema: {
-      tags, summary: 'numerics, waves (windows ≤ timeline.maxWaveWindowMs only), alarms and settings of the case bed',
-      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      tags, summary: 'numerics, waves (windows ≤ timeline.maxWaveWindowMs only), alarms and settings of the case beds, each over its binding',
+      params: CaseParams,
       querystring: Type.Object({
         from: Type.Optional(EpochMs), to: Type.Optional(EpochMs),
         params: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated MDC ids (or vendor codes of unmapped parameters)' })),
       }),
+      response: { 200: TimelineBody, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
     },
+    // the schema documents the response; large point and sample arrays serialize faster with JSON.stringify
+    serializerCompiler: () => (data) => JSON.stringify(data),
   }, async (req) => {
     const { id } = req.params as { id: string };
     const q = req.query as { from?: number; to?: number; params?: string };
@@ -52,8 +86,10 @@ export function caseRoutes(app: FastifyInstance, s: Services, config: IngestConf
   app.get('/beds/:bed/latest', {
     schema: {
       tags: ['live'], summary: 'latest value of each numeric parameter of the bed within the look-back window',
+      description: "Each reading carries the case bound to the bed at the reading's own time; `caseId`/`caseSince` tell the case bound now and since when.",
       params: Type.Object({ bed: Id }),
       querystring: Type.Object({ windowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 600_000 }) }),
+      response: { 200: LatestBody, 404: ErrorBody, 503: ErrorBody },
     },
   }, async (req) => {
     const { bed } = req.params as { bed: string };
@@ -63,9 +99,13 @@ export function caseRoutes(app: FastifyInstance, s: Services, config: IngestConf
     const res = await s.series.query({ bed, from: now - windowMs, to: now + 60_000, kinds: ['numeric'] });
     const latest = new Map<string, (typeof res.numerics)[number]>();
     for (const n of res.numerics) latest.set(`${n.device}\u0000${n.mdc ?? n.vendorCode}`, n);
+    const current = s.cases.bindingAt(bed, now);
     return {
-      bed, caseId: s.cases.coveringCase(bed, now)?.id ?? null, t: now,
-      numerics: [...latest.values()].map((n) => ({ mdc: n.mdc, code: n.code, vendorCode: n.vendorCode, device: n.device, t: n.t, value: n.value, unit: n.unit, ...(n.flags ? { flags: n.flags } : {}) })),
+      bed, caseId: current?.caseId ?? null, caseSince: current?.since ?? null, t: now,
+      numerics: [...latest.values()].map((n) => ({
+        mdc: n.mdc, code: n.code, vendorCode: n.vendorCode, device: n.device, t: n.t, value: n.value, unit: n.unit,
+        ...(n.flags ? { flags: n.flags } : {}), caseId: s.cases.caseIdAt(bed, n.t),
+      })),
     };
   });
 }

@@ -1,11 +1,14 @@
 /**
- * Case timeline: the case's bed data from start to end (or now) — late binding, so data recorded
- * before the case was created is included. Numerics grouped per (device, parameter) as [t, value]
- * pairs; waves as blocks, only when the window is ≤ timeline.maxWaveWindowMs (default 5 min).
+ * Case timeline: the data of the case's beds from start to end (or now), each bed over its
+ * binding window [from, to) — late binding, so data recorded before the case was created is
+ * included; after a move the earlier bed's data up to the move, the later bed's from then on.
+ * One series query per binding, merged: numerics grouped per (device, parameter) as [t, value]
+ * pairs (a monitor that moved with the patient stays one series); waves as blocks, only when the
+ * window is ≤ timeline.maxWaveWindowMs (default 5 min).
  */
 import type { Case } from '../cases/case-store.js';
 import { IngestError } from '../errors.js';
-import type { SeriesReader, SeriesResult } from '../series/types.js';
+import type { SeriesQuery, SeriesReader, SeriesResult } from '../series/types.js';
 
 export interface TimelineOptions { from?: number; to?: number; params?: string[]; maxWaveWindowMs: number; maxWindowMs: number; now: number }
 
@@ -27,10 +30,17 @@ export async function caseTimeline(c: Case, reader: SeriesReader, o: TimelineOpt
   if (to < from) throw new IngestError('ING_ERR_BAD_REQUEST', 'data', 'window is empty or outside the case');
   if (to - from > o.maxWindowMs) throw new IngestError('ING_ERR_BAD_REQUEST', 'data', `window longer than ${o.maxWindowMs} ms`);
   const withWaves = to - from <= o.maxWaveWindowMs;
-  const res = await reader.query({
-    bed: c.bedId, from, to, mdcs: o.params?.length ? o.params : undefined,
-    kinds: withWaves ? ['numeric', 'wave', 'alarm', 'setting'] : ['numeric', 'alarm', 'setting'],
-  });
+  const kinds: SeriesQuery['kinds'] = withWaves ? ['numeric', 'wave', 'alarm', 'setting'] : ['numeric', 'alarm', 'setting'];
+  const mdcs = o.params?.length ? o.params : undefined;
+  // bindings are half-open and times are integer ms: a binding ending at `to` holds data up to to - 1
+  const windows = c.bindings
+    .map((b) => ({ bed: b.bed, from: Math.max(from, b.from), to: b.to === null ? to : Math.min(to, b.to - 1) }))
+    .filter((w) => w.to >= w.from);
+  const parts = await Promise.all(windows.map((w) => reader.query({ ...w, mdcs, kinds })));
+  const res: SeriesResult = {
+    numerics: parts.flatMap((p) => p.numerics), waves: parts.flatMap((p) => p.waves),
+    alarms: parts.flatMap((p) => p.alarms), settings: parts.flatMap((p) => p.settings),
+  };
   const numerics = new Map<string, Timeline['numerics'][number]>();
   for (const n of res.numerics) {
     const key = `${n.device}\u0000${n.mdc ?? ''}\u0000${n.vendorCode}\u0000${n.label ?? ''}`;
