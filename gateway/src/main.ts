@@ -13,7 +13,7 @@ import { createLogger } from './log.js';
 import { createOutbox } from './outbox/index.js';
 import type { Outbox } from './outbox/outbox.js';
 import { Batcher } from './batch/batcher.js';
-import { DeviceSession, sessionOptions } from './session/device-session.js';
+import { DeviceSession, sessionOptions, type DeviceSessionStatus } from './session/device-session.js';
 import { createLink } from './transports/index.js';
 import type { LinkFactory } from './transports/link.js';
 import type { DeviceProtocol } from './protocols/protocol.js';
@@ -21,7 +21,7 @@ import { HexlogRecorder, recordPaths } from './record/hexlog-recorder.js';
 import { MqttPublisher } from './publish/mqtt-publisher.js';
 import type { BackoffOptions } from './session/backoff.js';
 import { gatewayTopics, type GatewayTopics } from './publish/topics.js';
-import { deviceStatusDoc, gatewayVersion, offlineStatus, STATUS_SCHEMA, type GatewayStatus } from './status/gateway-status.js';
+import { deviceStatusDoc, gatewayVersion, identityMismatchOf, offlineStatus, STATUS_SCHEMA, type GatewayStatus } from './status/gateway-status.js';
 
 export type { GatewayStatus };
 
@@ -104,17 +104,26 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
     devices: () => sessions.map((s) => s.status()),
     configuredProfile: (id) => config.devices.find((d) => d.id === id)?.profile,
   });
+  // a device that reports another identity than its `expect` block: marked in the status, warned once per change
+  const mismatchLogged = new Map<string, string>();
+  const checkIdentity = (st: DeviceSessionStatus) => {
+    const m = identityMismatchOf(st, config.devices.find((d) => d.id === st.id)?.expect);
+    const key = JSON.stringify(m);
+    if ((mismatchLogged.get(st.id) ?? '[]') === key) return;
+    mismatchLogged.set(st.id, key);
+    if (m.length) log.warn({ deviceId: st.id, mismatch: m }, 'device identity differs from the configured expectation');
+  };
   for (const dev of config.devices) {
     sessions.push(new DeviceSession({
       config: dev, protocol: protocols.get(dev.protocol)!, linkFactory: opts.linkFactory ?? createLink, logger,
       sink: (id, obs) => batcher.add(id, obs), recorder: recorders.get(dev.id),
-      onChange: () => publisher?.statusChanged(), ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
+      onChange: (st) => { checkIdentity(st); publisher?.statusChanged(); }, ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
     }));
   }
 
   const status = (): GatewayStatus => ({
     schema: STATUS_SCHEMA, online: true, ...ids, version: gatewayVersion(), startedAt, t: Date.now(),
-    devices: sessions.map((s) => deviceStatusDoc(s.status())),
+    devices: sessions.map((s) => deviceStatusDoc(s.status(), config.devices.find((d) => d.id === s.id)?.expect)),
     outbox: { kind: outbox.kind, ...outbox.depth(), ...outbox.stats },
     mqtt: { ...(publisher?.stats ?? { connected: false, connects: 0, published: 0, acked: 0, resent: 0 }) },
     batcher: { ...batcher.stats },

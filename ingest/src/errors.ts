@@ -1,5 +1,5 @@
 /**
- * Coded ingest errors (CONVENTIONS rule 4). `kind` decides the handling:
+ * Coded ingest errors (one errors.ts per area, `ING_ERR_*`, cause kept). `kind` decides the handling:
  * data → counted/dead-lettered, never ends a stream; transient → retried with backoff; fatal → fail start / health.
  */
 export type IngestErrorKind = 'data' | 'transient' | 'fatal';
@@ -18,7 +18,10 @@ export type IngestErrorCode =
   | 'ING_ERR_CONFLICT'
   | 'ING_ERR_BAD_REQUEST'
   | 'ING_ERR_BROKER'
-  | 'ING_ERR_CLOSED';
+  | 'ING_ERR_CLOSED'
+  | 'ING_ERR_GATEWAY_RETIRED'
+  | 'ING_ERR_DEVICE_WRONG_GATEWAY'
+  | 'ING_ERR_DEVICE_RETIRED';
 
 export class IngestError extends Error {
   readonly code: IngestErrorCode;

@@ -16,6 +16,8 @@ export const COUNTERS = {
   series_retries_total: 'Retried series write requests (5xx/429/network)',
   series_write_failures_total: 'Batch writes that failed and will be retried as a whole',
   vitals_published_total: 'vitals messages published',
+  device_wrong_gateway_total: 'Device batches refused: the device is registered to another gateway',
+  device_retired_total: 'Device batches refused: the device is retired',
 } as const;
 
 export type CounterName = keyof typeof COUNTERS;

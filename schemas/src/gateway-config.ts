@@ -46,6 +46,12 @@ export const IntelliVueLanTransportSchema = Type.Object({
 
 export const TransportConfigSchema = Type.Union([SerialTransportSchema, TcpTransportSchema, TcpServerTransportSchema, IntelliVueLanTransportSchema]);
 
+export const DeviceExpectSchema = Type.Object({
+  serial: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  model: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  firmware: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+}, { additionalProperties: false });
+
 export const DeviceConfigSchema = Type.Object({
   id: Id,
   protocol: Type.String({ minLength: 1 }),
@@ -57,6 +63,11 @@ export const DeviceConfigSchema = Type.Object({
   watchdogMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   timeBase: Type.Union([Type.Literal('gateway'), Type.Literal('device')], { default: 'gateway' }),
   clockToleranceMs: Type.Integer({ minimum: 0, default: 5_000 }),
+  /**
+   * The identity this device should report (e.g. from the asset register). When the device says
+   * otherwise, the status marks the device `identityMismatch` (schemas/src/device-identity.ts rule).
+   */
+  expect: Type.Optional(DeviceExpectSchema),
 }, { additionalProperties: false });
 
 export const MqttTlsSchema = Type.Object({
@@ -109,7 +120,7 @@ export const GatewayConfigSchema = Type.Object({
       Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
     ], { default: 'info' }),
   }, { additionalProperties: false, default: {} }),
-  /** Path of a hexlog capture of every byte (ARCHITECTURE §2); one file per device if several. */
+  /** Path of a hexlog capture of every byte (format: gateway/src/record/README.md); one file per device if several. */
   record: Type.Optional(Type.String({ minLength: 1 })),
 }, { additionalProperties: false });
 
@@ -119,6 +130,7 @@ export type TcpServerTransportConfig = Static<typeof TcpServerTransportSchema>;
 export type IntelliVueLanTransportConfig = Static<typeof IntelliVueLanTransportSchema>;
 export type TransportConfig = Static<typeof TransportConfigSchema>;
 export type DeviceConfig = Static<typeof DeviceConfigSchema>;
+export type DeviceExpect = Static<typeof DeviceExpectSchema>;
 export type MqttConfig = Static<typeof MqttConfigSchema>;
 export type MqttTlsConfig = Static<typeof MqttTlsSchema>;
 export type OutboxConfig = Static<typeof OutboxConfigSchema>;

@@ -1,7 +1,7 @@
 /**
- * Canonical observations (ARCHITECTURE §3): what every decoder produces after profile mapping,
- * what the gateway publishes and what `orlink decode` prints (one JSON object per line).
- * Absent values are `null`, never NaN, 0 or a vendor sentinel.
+ * Canonical observations: what every decoder produces after profile mapping, what the gateway
+ * publishes and what `orlink decode` prints (one JSON object per line); the wire form is in
+ * docs/decisions.md §Wire contract. Absent values are `null`, never NaN, 0 or a vendor sentinel.
  */
 
 /** Flags of a reading. On the wire and in InfluxDB they travel as a bit set (FLAG). */

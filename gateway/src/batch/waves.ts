@@ -1,5 +1,5 @@
 /**
- * Wave block shaping for the wire (ARCHITECTURE §4): contiguous fragments of one channel within a
+ * Wave block shaping for the wire (docs/gateway.md §Batching): contiguous fragments of one channel within a
  * publish interval are merged, then cut into blocks of at most 1 s (floor(rateHz) samples).
  */
 import type { WaveObs } from '../../../schemas/src/observation.js';

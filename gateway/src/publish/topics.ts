@@ -1,4 +1,4 @@
-/** MQTT topics of one gateway (ARCHITECTURE §4). Prefix configurable, default orlink/v1. */
+/** MQTT topics of one gateway (docs/mqtt.md §Topics). Prefix configurable, default orlink/v1. */
 export interface GatewayTopics {
   data: string;   // Envelope, QoS 1
   status: string; // retained JSON, LWT marks offline

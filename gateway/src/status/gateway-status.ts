@@ -3,7 +3,9 @@
  * a minimal `{ online: false, ... }` for the same topic when the gateway dies without a goodbye.
  */
 import { readFileSync } from 'node:fs';
+import { identityDifferences, type IdentityDifference } from '../../../schemas/src/device-identity.js';
 import type { LinkState } from '../../../schemas/src/envelope.js';
+import type { DeviceExpect } from '../../../schemas/src/gateway-config.js';
 import type { DeviceSessionStatus } from '../session/device-session.js';
 import type { OutboxDepth, OutboxStats } from '../outbox/outbox.js';
 import type { BatcherStats } from '../batch/batcher.js';
@@ -30,6 +32,8 @@ export interface DeviceStatusDoc {
   bytesTx: number;
   lastFrameAt?: number;
   lastError?: string;
+  /** the fields where the device reports something else than the config's `expect` (absent: none) */
+  identityMismatch?: IdentityDifference[];
 }
 
 export interface PublisherStats {
@@ -69,7 +73,12 @@ export function gatewayVersion(): string {
   return cachedVersion;
 }
 
-export function deviceStatusDoc(s: DeviceSessionStatus): DeviceStatusDoc {
+/** The device's `expect` block against what it reports (empty when nothing is expected or reported). */
+export function identityMismatchOf(s: Pick<DeviceSessionStatus, 'identity'>, expect?: DeviceExpect): IdentityDifference[] {
+  return expect && s.identity ? identityDifferences(expect, s.identity) : [];
+}
+
+export function deviceStatusDoc(s: DeviceSessionStatus, expect?: DeviceExpect): DeviceStatusDoc {
   const d: DeviceStatusDoc = {
     id: s.id, protocol: s.protocol, link: s.link, frames: s.frames, errors: s.errors, errorsByKind: s.errorsByKind,
     reconnects: s.reconnects, watchdogTrips: s.watchdogTrips, bytesRx: s.bytesRx, bytesTx: s.bytesTx,
@@ -83,6 +92,8 @@ export function deviceStatusDoc(s: DeviceSessionStatus): DeviceStatusDoc {
   if (s.clockOffsetMs !== undefined) d.clockOffsetMs = s.clockOffsetMs;
   if (s.lastFrameAt !== undefined) d.lastFrameAt = s.lastFrameAt;
   if (s.lastError) d.lastError = s.lastError;
+  const mismatch = identityMismatchOf(s, expect);
+  if (mismatch.length) d.identityMismatch = mismatch;
   return d;
 }
 

@@ -8,13 +8,19 @@
  * it is durable: `authorizePublish` hands it to the intake (decode, dedupe, InfluxDB write) and
  * calls back — which is when aedes writes the PUBACK — only after the intake stored it. A SIGKILL
  * of the process then loses nothing the gateway was told is safe (docs/mqtt.md).
+ *
+ * Registry changes end sessions (docs/api.md, registry lifecycle): when a gateway's password is set
+ * or revoked, or the gateway is retired or moved, its open sessions are closed at once so it must
+ * log in again (and is refused, or gets the ACL of its new location). A login whose password check
+ * overlapped such a change is refused. For a move or retirement the kicked session's will is not
+ * published and the retained status under the old topic is cleared.
  */
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { parseTopic } from '../mqtt/topics.js';
-import type { GatewayLocation, RegistryStore } from '../registry/registry-store.js';
+import type { GatewayLocation, RegistryChange, RegistryStore } from '../registry/registry-store.js';
 
 const isDataTopic = (prefix: string, topic: string) => topic.endsWith('/data') && parseTopic(prefix, topic)?.kind === 'data';
 
@@ -48,10 +54,17 @@ export class EmbeddedBroker {
   private aedes: Aedes | null = null;
   private server: net.Server | null = null;
   private readonly principals = new WeakMap<Client, Principal>();
+  /** open sessions per gateway id (closed ones are pruned when the set is used) */
+  private readonly sessions = new Map<string, Set<Client>>();
+  /** registry changes per gateway id: a login whose check overlapped one is refused */
+  private readonly changes = new Map<string, number>();
+  /** sessions closed for a move or retirement: no publish (their will included) is authorized */
+  private readonly silenced = new WeakSet<Client>();
+  private unsubscribe: (() => void) | null = null;
   private closing: Promise<void> | null = null;
   private boundPort = 0;
   /** counters for /metrics */
-  readonly stats = { authFailures: 0, publishDenied: 0, subscribeDenied: 0, intakeRefused: 0 };
+  readonly stats = { authFailures: 0, publishDenied: 0, subscribeDenied: 0, intakeRefused: 0, sessionsClosed: 0 };
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {}
 
@@ -77,6 +90,7 @@ export class EmbeddedBroker {
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
+        if (this.silenced.has(client)) return done(new Error('session closed by a registry change'));
         if (!this.mayUse(client, packet.topic)) {
           this.stats.publishDenied++;
           log.warn({ clientId: client.id, topic: packet.topic }, 'publish denied');
@@ -102,6 +116,9 @@ export class EmbeddedBroker {
     });
     aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'broker client error'));
     this.aedes = aedes;
+    this.unsubscribe = this.opts.registry.onChange((c) => {
+      try { this.onRegistryChange(c); } catch (err) { log.error({ err, gatewayId: c.id }, 'registry change handling failed'); }
+    });
     const server = net.createServer(aedes.handle);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -121,11 +138,44 @@ export class EmbeddedBroker {
       this.principals.set(client, { role: 'ingest' });
       return true;
     }
+    const changesBefore = this.changes.get(username) ?? 0;
     if (!(await this.opts.registry.verifyGateway(username, pw))) return false;
+    if ((this.changes.get(username) ?? 0) !== changesBefore) return false; // rotated/revoked/moved while verifying
     const loc = this.opts.registry.locateGateway(username);
     if (!loc) return false;
     this.principals.set(client, { role: 'gateway', loc });
+    let set = this.sessions.get(username);
+    if (!set) this.sessions.set(username, (set = new Set()));
+    for (const c of set) if (c.closed) set.delete(c);
+    set.add(client);
     return true;
+  }
+
+  private onRegistryChange(c: RegistryChange): void {
+    if (c.entity !== 'gateway' || c.change === 'created' || c.change === 'updated') return;
+    this.changes.set(c.id, (this.changes.get(c.id) ?? 0) + 1);
+    const gone = c.change === 'moved' ? c.from : c.change === 'retired' ? c.location : null;
+    const closed = this.closeSessions(c.id, gone !== null);
+    this.opts.logger.info({ gatewayId: c.id, change: c.change, sessionsClosed: closed }, 'gateway registry change: sessions closed');
+    // the retained status under a topic the gateway no longer owns would show a ghost: cleared
+    if (gone) this.publish(`${this.opts.prefix}/${gone.site}/${gone.room}/${gone.bed}/${gone.gatewayId}/status`, Buffer.alloc(0), { qos: 1, retain: true });
+  }
+
+  /** closes every open session of a gateway; `silence`: refuse its will and any publish still in flight */
+  private closeSessions(gatewayId: string, silence: boolean): number {
+    const set = this.sessions.get(gatewayId);
+    if (!set) return 0;
+    let n = 0;
+    for (const client of set) {
+      if (!client.closed) {
+        if (silence) this.silenced.add(client);
+        client.close();
+        n++;
+      }
+    }
+    this.sessions.delete(gatewayId);
+    this.stats.sessionsClosed += n;
+    return n;
   }
 
   private mayUse(client: Client, topic: string): boolean {
@@ -147,6 +197,8 @@ export class EmbeddedBroker {
 
   close(): Promise<void> {
     if (!this.closing) {
+      this.unsubscribe?.();
+      this.unsubscribe = null;
       this.closing = (async () => {
         const aedes = this.aedes;
         if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -25,6 +25,11 @@ export class DedupeStore {
     })();
   }
 
+  /** runs `fn` in one sqlite transaction (the dedupe keys and the dead letters of refused devices commit together) */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   prune(olderThan: number): number {
     return this.db.prepare('DELETE FROM dedupe WHERE received_at < ?').run(olderThan).changes;
   }

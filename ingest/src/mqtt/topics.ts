@@ -1,4 +1,4 @@
-/** Topic grammar (ARCHITECTURE §4): `{prefix}/{site}/{room}/{bed}/{gatewayId}/{data|status}`, `{prefix}/{site}/{room}/{bed}/vitals`. */
+/** Topic grammar (docs/mqtt.md §Topics): `{prefix}/{site}/{room}/{bed}/{gatewayId}/{data|status}`, `{prefix}/{site}/{room}/{bed}/vitals`. */
 export interface ParsedTopic { site: string; room: string; bed: string; gatewayId: string; kind: 'data' | 'status' }
 
 export const dataFilter = (prefix: string) => `${prefix}/+/+/+/+/data`;

@@ -8,7 +8,7 @@ import path from 'node:path';
 
 export type Db = Database.Database;
 
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: string[] = [
   // 1: registry
   `CREATE TABLE sites (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
    CREATE TABLE rooms (id TEXT PRIMARY KEY, site_id TEXT NOT NULL REFERENCES sites(id), name TEXT NOT NULL, created_at INTEGER NOT NULL);
@@ -33,6 +33,37 @@ const MIGRATIONS: string[] = [
   `CREATE TABLE audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, ip TEXT,
      action TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}');
    CREATE INDEX audit_entity ON audit_log(entity, entity_id, id);`,
+  // case bindings (ingest/src/cases/bindings.ts): a case's beds over time, [from_t, to_t), at most one open case per bed.
+  // Databases from before the rule may hold several open cases on a bed: the newest stays open, each older one is closed
+  // where the next newer one starts (the case coveringCase() already reported from then on), and the closing is audited.
+  `CREATE TABLE case_bindings (case_id TEXT NOT NULL REFERENCES cases(id), seq INTEGER NOT NULL, bed_id TEXT NOT NULL REFERENCES beds(id),
+     from_t INTEGER NOT NULL, to_t INTEGER, CHECK (to_t IS NULL OR to_t >= from_t), PRIMARY KEY (case_id, seq));
+   CREATE TEMP TABLE legacy_open_ends AS SELECT o.id AS id, o.bed_id AS bed_id, o.start AS start,
+     (SELECT MIN(n.start) FROM cases n WHERE n.bed_id = o.bed_id AND n.status = 'open' AND n.id <> o.id
+        AND (n.start > o.start OR (n.start = o.start AND (n.created_at > o.created_at OR (n.created_at = o.created_at AND n.id > o.id))))) AS new_end
+     FROM cases o WHERE o.status = 'open';
+   DELETE FROM legacy_open_ends WHERE new_end IS NULL;
+   UPDATE cases SET end = (SELECT e.new_end FROM legacy_open_ends e WHERE e.id = cases.id), status = 'closed' WHERE id IN (SELECT id FROM legacy_open_ends);
+   INSERT INTO audit_log (at, actor, ip, action, entity, entity_id, detail)
+     SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'system', NULL, 'case.close', 'case', id,
+       json_object('bed', bed_id, 'from', start, 'to', new_end, 'reason', 'migration: a newer open case on the same bed')
+     FROM legacy_open_ends ORDER BY bed_id, start;
+   DROP TABLE legacy_open_ends;
+   INSERT INTO case_bindings (case_id, seq, bed_id, from_t, to_t) SELECT id, 0, bed_id, start, end FROM cases;
+   CREATE UNIQUE INDEX case_bindings_open_bed ON case_bindings(bed_id) WHERE to_t IS NULL;
+   CREATE INDEX case_bindings_bed ON case_bindings(bed_id, from_t);
+   CREATE UNIQUE INDEX cases_open_bed ON cases(bed_id) WHERE status = 'open';`,
+  // registry lifecycle (docs/api.md "Registry lifecycle"): notes, retirement, password revocation, and the identity a
+  // device last reported with the fields that differ from the registry (JSON; NULL = none)
+  `ALTER TABLE gateways ADD COLUMN notes TEXT;
+   ALTER TABLE gateways ADD COLUMN retired_at INTEGER;
+   ALTER TABLE gateways ADD COLUMN retired_reason TEXT;
+   ALTER TABLE gateways ADD COLUMN password_revoked_at INTEGER;
+   ALTER TABLE devices ADD COLUMN notes TEXT;
+   ALTER TABLE devices ADD COLUMN retired_at INTEGER;
+   ALTER TABLE devices ADD COLUMN retired_reason TEXT;
+   ALTER TABLE devices ADD COLUMN reported_identity TEXT;
+   ALTER TABLE devices ADD COLUMN identity_mismatch TEXT;`,
 ];
 
 export function openDb(file: string): Db {

@@ -1,29 +1,46 @@
-/** Registry CRUD for biomedical engineers: sites, rooms, beds, gateways (with password), devices. */
+/**
+ * Registry for biomedical engineers: sites, rooms, beds, gateways (with password), devices —
+ * create, list, get here; update, move, retire and credentials in registry-lifecycle.ts. Every
+ * change is audited; responses go through the schemas of registry-schemas.ts (no hash can leak).
+ */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { Device } from '../registry/registry-store.js';
 import type { Services } from '../services.js';
-import { Id, notFound } from './common.js';
-
-const Name = Type.String({ minLength: 1, maxLength: 200 });
-const Opt = (max = 200) => Type.Optional(Type.String({ maxLength: max }));
+import { actorOf, Id, notFound } from './common.js';
+import { registryLifecycleRoutes } from './registry-lifecycle.js';
+import {
+  BedBody, CreateBed, CreateDevice, CreateGateway, CreateRoom, CreateSite, DeviceBody, DeviceQuery, Errors, GatewayBody, IdParams,
+  RoomBody, SiteBody,
+} from './registry-schemas.js';
 
 export function registryRoutes(app: FastifyInstance, s: Services): void {
   const r = s.registry;
   const tags = ['registry'];
-  app.post('/sites', { schema: { tags, body: Type.Object({ id: Id, name: Name }, { additionalProperties: false }) } }, async (req, reply) =>
-    reply.status(201).send(r.createSite(req.body as { id: string; name: string })));
-  app.get('/sites', { schema: { tags } }, async () => r.listSites());
+  const created = (req: Parameters<typeof actorOf>[0], entity: string, id: string, after: Record<string, unknown>) =>
+    s.audit.record(actorOf(req), 'registry.create', entity, id, { after });
+  const tx = <T>(fn: () => T): T => s.db.transaction(fn)();
 
-  app.post('/rooms', { schema: { tags, body: Type.Object({ id: Id, siteId: Id, name: Name }, { additionalProperties: false }) } }, async (req, reply) =>
-    reply.status(201).send(r.createRoom(req.body as { id: string; siteId: string; name: string })));
-  app.get('/rooms', { schema: { tags, querystring: Type.Object({ siteId: Type.Optional(Id) }) } }, async (req) =>
+  app.post('/sites', { schema: { tags, body: CreateSite, response: { 201: SiteBody, ...Errors } } }, async (req, reply) => {
+    const b = req.body as { id: string; name: string };
+    return reply.status(201).send(tx(() => { const site = r.createSite(b); created(req, 'site', b.id, b); return site; }));
+  });
+  app.get('/sites', { schema: { tags, response: { 200: Type.Array(SiteBody) } } }, async () => r.listSites());
+
+  app.post('/rooms', { schema: { tags, body: CreateRoom, response: { 201: RoomBody, ...Errors } } }, async (req, reply) => {
+    const b = req.body as { id: string; siteId: string; name: string };
+    return reply.status(201).send(tx(() => { const room = r.createRoom(b); created(req, 'room', b.id, b); return room; }));
+  });
+  app.get('/rooms', { schema: { tags, querystring: Type.Object({ siteId: Type.Optional(Id) }), response: { 200: Type.Array(RoomBody) } } }, async (req) =>
     r.listRooms((req.query as { siteId?: string }).siteId));
 
-  app.post('/beds', { schema: { tags, body: Type.Object({ id: Id, roomId: Id, name: Name }, { additionalProperties: false }) } }, async (req, reply) =>
-    reply.status(201).send(r.createBed(req.body as { id: string; roomId: string; name: string })));
-  app.get('/beds', { schema: { tags, querystring: Type.Object({ roomId: Type.Optional(Id) }) } }, async (req) =>
+  app.post('/beds', { schema: { tags, body: CreateBed, response: { 201: BedBody, ...Errors } } }, async (req, reply) => {
+    const b = req.body as { id: string; roomId: string; name: string };
+    return reply.status(201).send(tx(() => { const bed = r.createBed(b); created(req, 'bed', b.id, b); return bed; }));
+  });
+  app.get('/beds', { schema: { tags, querystring: Type.Object({ roomId: Type.Optional(Id) }), response: { 200: Type.Array(BedBody) } } }, async (req) =>
     r.listBeds((req.query as { roomId?: string }).roomId));
-  app.get('/beds/:bed', { schema: { tags, params: Type.Object({ bed: Id }) } }, async (req) => {
+  app.get('/beds/:bed', { schema: { tags, params: Type.Object({ bed: Id }), response: { 200: BedBody, ...Errors } } }, async (req) => {
     const { bed } = req.params as { bed: string };
     return r.getBed(bed) ?? Promise.reject(notFound(`bed ${bed}`));
   });
@@ -31,32 +48,32 @@ export function registryRoutes(app: FastifyInstance, s: Services): void {
   app.post('/gateways', {
     schema: {
       tags, summary: 'register a gateway; the password is stored as a scrypt hash and is its MQTT password (username = id)',
-      body: Type.Object({ id: Id, bedId: Id, password: Type.String({ minLength: 8, maxLength: 200 }) }, { additionalProperties: false }),
+      body: CreateGateway, response: { 201: GatewayBody, ...Errors },
     },
   }, async (req, reply) => {
-    const b = req.body as { id: string; bedId: string; password: string };
+    const b = req.body as { id: string; bedId: string; password: string; notes?: string };
     if (!r.getBed(b.bedId)) throw notFound(`bed ${b.bedId}`);
-    return reply.status(201).send(await r.createGateway(b));
+    const g = await r.createGateway(b);
+    created(req, 'gateway', b.id, { bedId: b.bedId, notes: b.notes ?? null }); // never the password
+    return reply.status(201).send(g);
   });
-  app.get('/gateways', { schema: { tags } }, async () => r.listGateways());
-  app.get('/gateways/:id', { schema: { tags, params: Type.Object({ id: Id }) } }, async (req) => {
+  app.get('/gateways', { schema: { tags, response: { 200: Type.Array(GatewayBody) } } }, async () => r.listGateways());
+  app.get('/gateways/:id', { schema: { tags, params: IdParams, response: { 200: GatewayBody, ...Errors } } }, async (req) => {
     const { id } = req.params as { id: string };
     return r.getGateway(id) ?? Promise.reject(notFound(`gateway ${id}`));
   });
 
-  app.post('/devices', {
-    schema: {
-      tags,
-      body: Type.Object({
-        id: Id, gatewayId: Type.Optional(Id), bedId: Type.Optional(Id), vendor: Opt(), model: Opt(), serial: Opt(),
-        firmware: Opt(), profile: Opt(), transport: Opt(), assetTag: Opt(),
-      }, { additionalProperties: false }),
-    },
-  }, async (req, reply) => reply.status(201).send(r.createDevice(req.body as { id: string })));
-  app.get('/devices', { schema: { tags, querystring: Type.Object({ bedId: Type.Optional(Id), gatewayId: Type.Optional(Id) }) } }, async (req) =>
-    r.listDevices(req.query as { bedId?: string; gatewayId?: string }));
-  app.get('/devices/:id', { schema: { tags, params: Type.Object({ id: Id }) } }, async (req) => {
+  app.post('/devices', { schema: { tags, body: CreateDevice, response: { 201: DeviceBody, ...Errors } } }, async (req, reply) => {
+    const b = req.body as Partial<Device> & { id: string };
+    return reply.status(201).send(tx(() => { const d = r.createDevice(b); created(req, 'device', b.id, b); return d; }));
+  });
+  app.get('/devices', {
+    schema: { tags, querystring: DeviceQuery, response: { 200: Type.Array(DeviceBody) } },
+  }, async (req) => r.listDevices(req.query as { bedId?: string; gatewayId?: string; mismatch?: boolean }));
+  app.get('/devices/:id', { schema: { tags, params: IdParams, response: { 200: DeviceBody, ...Errors } } }, async (req) => {
     const { id } = req.params as { id: string };
     return r.getDevice(id) ?? Promise.reject(notFound(`device ${id}`));
   });
+
+  registryLifecycleRoutes(app, s);
 }

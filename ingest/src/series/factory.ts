@@ -1,4 +1,4 @@
-/** Chooses the series backend by `series.kind` (CONVENTIONS rule 3). */
+/** Chooses the series backend by `series.kind` (docs/ingest.md §Series backends). */
 import type { IngestConfig } from '../../../schemas/src/ingest-config.js';
 import { IngestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';

@@ -1,5 +1,5 @@
 /**
- * The orlink InfluxDB layout (ARCHITECTURE §5, decisions in docs/ingest.md): canonical
+ * The orlink InfluxDB layout (docs/ingest.md §InfluxDB layout, docs/decisions.md): canonical
  * observations of one Envelope → points, and stored rows → canonical observations.
  *   numeric        tags site,room,bed,device,mdc,vendor  fields value(float, absent when null), flags(int),
  *                  unit, code(int), label, t_device(int)

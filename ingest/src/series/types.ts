@@ -1,5 +1,5 @@
 /**
- * The series boundary (ARCHITECTURE §5): writers take points in the orlink layout, readers return
+ * The series boundary (docs/ingest.md §Series backends): writers take points in the orlink layout, readers return
  * canonical observations. Implementations: influx-v1, influx-v2, memory — one abstract suite.
  */
 import type { AlarmObs, NumericObs, SettingObs, WaveObs } from '../../../schemas/src/observation.js';

@@ -1,0 +1,45 @@
+/** `orlink mqtt-auth` writes accounts only for active gateways: retired and revoked ones are omitted (not "skipped"). */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { openDb } from '../ingest/src/registry/database.js';
+import { SqliteRegistry } from '../ingest/src/registry/sqlite-registry.js';
+import { run } from './mqtt-auth.js';
+
+t.test('retired and revoked gateways get no Mosquitto account; a rotated one keeps its account with the new hash', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'orlink-mqtt-auth-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'ingest.sqlite');
+  const db = openDb(file);
+  const r = new SqliteRegistry(db);
+  r.createSite({ id: 's', name: 'S' });
+  r.createRoom({ id: 'r', siteId: 's', name: 'R' });
+  r.createBed({ id: 'b', roomId: 'r', name: 'B' });
+  for (const id of ['active', 'retired', 'revoked', 'rotated']) await r.createGateway({ id, bedId: 'b', password: `${id}-password` });
+  r.retireGateway('retired', 'replaced');
+  r.revokeGatewayPassword('revoked');
+  const before = r.listMqttCredentials().find((c) => c.location.gatewayId === 'rotated')?.mosquittoHash;
+  await r.setGatewayPassword('rotated', 'rotated-password-2');
+  db.close();
+
+  const out = path.join(dir, 'auth');
+  mkdirSync(out);
+  const stderr: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => { stderr.push(String(s)); return true; }) as typeof process.stderr.write;
+  let code: number;
+  try {
+    code = await run(['--db', file, '--out', out], { ORLINK_INGEST_BROKER_PASSWORD: 'svc', ORLINK_RECORD_BROKER_PASSWORD: 'rec' });
+  } finally {
+    process.stderr.write = write;
+  }
+  t.equal(code, 0, 'nothing skipped: omitting a retired or revoked gateway is not an error');
+  const users = readFileSync(path.join(out, 'passwd'), 'utf8').trim().split('\n').map((l) => l.split(':')[0]);
+  t.same(users, ['orlink-ingest', 'orlink-record', 'active', 'rotated']);
+  const acl = readFileSync(path.join(out, 'acl'), 'utf8');
+  t.notMatch(acl, /user retired|user revoked/);
+  const rotatedLine = readFileSync(path.join(out, 'passwd'), 'utf8').split('\n').find((l) => l.startsWith('rotated:'));
+  t.not(rotatedLine?.slice('rotated:'.length), before, 'the rotated gateway has its new hash');
+  t.notMatch(stderr.join(''), /skipped/);
+});
