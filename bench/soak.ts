@@ -8,7 +8,7 @@
  *   npx tsx bench/soak.ts [--beds 50] [--minutes 60] [--fault-every 120] [--waves ECG1,PLETH|none] [--out FILE]
  * Not part of `make test` (`make soak`).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -17,6 +17,7 @@ import { FaultRig, type Bed } from '../test/faults/harness/rig.js';
 import { outboxBytes } from '../test/faults/harness/outbox-files.js';
 import { pollUntil, runFor } from '../test/faults/harness/processes.js';
 import { sumAudits, type AuditResult } from '../test/faults/harness/audit.js';
+import { runGuarded, type ProcessGroup } from '../cli/process-group.js';
 
 interface Args { beds: number; minutes: number; faultEveryS: number; waves: string[]; out?: string }
 
@@ -91,20 +92,26 @@ const FAULTS: Fault[] = [
       const port = rig.influx.port;
       await rig.influx.stop();
       await runFor(10_000);
-      rig.influx = await startInfluxd({ dir: join(rig.dir, 'influxdb'), port });
+      rig.influx = await startInfluxd({ dir: join(rig.dir, 'influxdb'), port, spawn: rig.o.spawn });
     },
   },
 ];
 
-async function main(): Promise<void> {
+const log = pino({ level: 'warn' });
+
+async function main(group: ProcessGroup): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const log = pino({ level: 'warn' });
+  // the simulators play the developers' PhysioNet copy beside the repository when present (else the synthetic model)
+  const physionet = fileURLToPath(new URL('../../shared/data/physionet', import.meta.url));
+  if (!process.env.ORLINK_PHYSIONET_DIR && existsSync(physionet)) process.env.ORLINK_PHYSIONET_DIR = physionet;
   const rig = new FaultRig({
     name: 'soak', beds: args.beds, gatewayMode: 'process', brokerProxy: true, influxProxy: true, waves: args.waves,
     publishIntervalMs: 1000, logger: log,
+    spawn: group.spawn, // every child process (influxd, ingest, gateways, socat) is owned by the group
   });
+  // the rig stops in its own order; whatever it misses, the group kills after (cli/process-group.ts)
   const stop = async () => { await rig.close(); };
-  process.once('SIGINT', () => { void stop().then(() => process.exit(130)); });
+  group.defer('fault rig', stop);
   const startedAt = Date.now();
   const samples: Record<string, unknown>[] = [];
   const faults: { at: number; name: string; bed: string; ms: number }[] = [];
@@ -179,6 +186,7 @@ async function main(): Promise<void> {
     writeReport();
     await stop();
   }
+  return 0;
 
   function writeReport(): void {
     const sorted = [...latencies].sort((a, b) => a - b);
@@ -199,4 +207,5 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+// a signal, a crash or a failure stops every process the soak started before it exits (coded one-line error)
+runGuarded({ verb: 'soak', logger: log }, main).then((code) => process.exit(code));

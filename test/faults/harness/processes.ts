@@ -2,7 +2,7 @@
  * Child processes of the fault rig (`node bin/orlink.js ingest|gateway --config FILE`), logs to a
  * file in the rig's temp dir, SIGKILL-able, always reaped in teardown; plus polling helpers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +16,8 @@ export class OrlinkChild {
   constructor(
     readonly verb: 'ingest' | 'gateway', readonly configPath: string, readonly logPath: string,
     private readonly env: Record<string, string>, private readonly nodeArgs: string[] = [],
+    /** how to start the child (default child_process.spawn; the soak passes its ProcessGroup's) */
+    private readonly spawner: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess = spawn,
   ) {}
 
   get pid(): number | undefined { return this.child?.pid; }
@@ -24,10 +26,14 @@ export class OrlinkChild {
   start(): void {
     if (this.running) throw new Error(`${this.verb} already running`);
     const fd = openSync(this.logPath, 'a');
-    const child = spawn(process.execPath, [...this.nodeArgs, BIN, this.verb, '--config', this.configPath], {
-      env: { ...process.env, ...this.env }, stdio: ['ignore', fd, fd],
-    });
-    closeSync(fd);
+    let child: ChildProcess;
+    try {
+      child = this.spawner(process.execPath, [...this.nodeArgs, BIN, this.verb, '--config', this.configPath], {
+        env: { ...process.env, ...this.env }, stdio: ['ignore', fd, fd],
+      });
+    } finally {
+      closeSync(fd);
+    }
     this.starts++;
     this.child = child;
     this.exited = new Promise<void>((r) => child.once('exit', () => r()));
