@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import {
   GatewayConfigSchema, SerialTransportSchema, TcpTransportSchema, TcpServerTransportSchema, IntelliVueLanTransportSchema,
-  GATEWAY_CONFIG_DEFAULTS, DEVICE_CONFIG_DEFAULTS, type GatewayConfig,
+  GATEWAY_CONFIG_DEFAULTS, DEVICE_CONFIG_DEFAULTS, senderProblems, type GatewayConfig,
 } from '../../schemas/src/gateway-config.js';
 import { GatewayError, GW_ERR } from './errors.js';
 
@@ -109,6 +109,7 @@ export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = 
         seen.add(d.id);
       }
     });
+    problems.push(...senderProblems(cfg.devices));
   }
   if (isObj(cfg.outbox) && typeof cfg.outbox.segmentBytes === 'number' && typeof cfg.outbox.maxBytes === 'number'
     && cfg.outbox.segmentBytes * 2 > cfg.outbox.maxBytes) {

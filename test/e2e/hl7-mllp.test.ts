@@ -33,7 +33,7 @@ t.test('GE B40 (monitor = client) and Mindray PDS (monitor = server) → gateway
     gatewayId: 'gw-or3', site: 'main', room: 'OR3', bed: 'or3-bed',
     mqtt: { url: ingest.mqttUrl, username: 'gw-or3' },
     outbox: { kind: 'file', dir: join(dir, 'outbox') },
-    devices: [{ id: 'or3-b40', protocol: 'hl7-mllp', profile: 'auto', transport: { kind: 'tcp-server', host: '127.0.0.1', port }, options: { acceptBeds: ['OR3^^BED1'] } }],
+    devices: [{ id: 'or3-b40', protocol: 'hl7-mllp', profile: 'auto', transport: { kind: 'tcp-server', host: '127.0.0.1', port, allow: ['127.0.0.1'] }, options: { acceptBeds: ['OR3^^BED1'] } }],
     log: { level: 'warn' },
   }, { ORLINK_MQTT_PASSWORD: password }), { logger });
   t.teardown(() => gateway.close());

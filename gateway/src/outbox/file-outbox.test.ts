@@ -135,3 +135,35 @@ t.test('kill -9 while appending: every record reported durable survives, no garb
   const seqs = recs.map((r) => r.seq);
   t.same(seqs, [...seqs].sort((a, b) => a - b), 'in order');
 });
+
+for (const umask of [0, 0o277]) {
+t.test(`owner-only on disk whatever the umask (${umask.toString(8)}): dirs 0700, segments and ack 0600; an old wide outbox tightened`, async (t) => {
+  const base = tmp(t);
+  fs.chmodSync(base, 0o755);
+  const old = process.umask(umask);
+  t.teardown(() => { process.umask(old); });
+  const mode = (f: string) => fs.statSync(f).mode & 0o777;
+  const dir = path.join(base, 'var', 'outbox');
+  const ob = new FileOutbox({ dir, maxBytes: 1 << 20, segmentBytes: 1024, ackPersistMs: 1 });
+  await ob.open();
+  const seqs: number[] = [];
+  for (let i = 0; i < 40; i++) seqs.push(await ob.append(enc(`reading-${i}`.padEnd(60, '.'))));
+  ob.ack(seqs[0]);
+  await ob.close();
+  t.equal(mode(path.join(base, 'var')), 0o700, 'created parent 0700');
+  t.equal(mode(dir), 0o700, 'outbox dir 0700');
+  t.equal(mode(base), 0o755, 'an existing parent is left alone');
+  const files = fs.readdirSync(dir);
+  t.ok(segFiles(dir).length >= 2 && files.includes('ack'), `segments and ack written (${files.join(', ')})`);
+  for (const f of files) t.equal(mode(path.join(dir, f)), 0o600, `${f} 0600`);
+
+  // an outbox left by an older version with 0755/0644
+  fs.chmodSync(dir, 0o755);
+  for (const f of files) fs.chmodSync(path.join(dir, f), 0o644);
+  const again = new FileOutbox({ dir, maxBytes: 1 << 20, segmentBytes: 1024 });
+  await again.open();
+  await again.close();
+  t.equal(mode(dir), 0o700, 'dir tightened on open');
+  for (const f of segFiles(dir)) t.equal(mode(path.join(dir, f)), 0o600, `${f} tightened on open`);
+});
+}

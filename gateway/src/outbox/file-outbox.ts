@@ -3,6 +3,8 @@
  * (record-codec.ts) in one directory, an `ack` file holding the delivered watermark, group commit
  * (one fdatasync per batch of concurrent appends), torn tails truncated on open, fully acked
  * segments deleted, and a byte bound that drops the OLDEST segment (counted). docs/outbox.md.
+ * Owner-only: the directory 0700, segment and ack files 0600 (private-fs.ts; an outbox left by an
+ * older version with wider modes is tightened on open).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +12,7 @@ import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { GatewayError, GW_ERR } from '../errors.js';
 import { encodeRecord, decodeRecordAt, HEADER_BYTES } from './record-codec.js';
+import { mkdirPrivate, openPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-fs.js';
 import {
   ChangeListeners, emptyStats,
   type AppendOptions, type Outbox, type OutboxDepth, type OutboxRecord, type OutboxStats, type PayloadSource,
@@ -25,6 +28,11 @@ export interface FileOutboxOptions {
   fsync?: boolean;
   /** Debounce of the ack-file write (ms). */
   ackPersistMs?: number;
+}
+
+/** Best effort on what an older version left (not ours to chmod → left as it is, still readable). */
+function tighten(fn: () => void): void {
+  try { fn(); } catch { /* not the owner */ }
 }
 
 interface Rec { seq: number; off: number; len: number; readings: number; acked: boolean }
@@ -58,7 +66,7 @@ export class FileOutbox implements Outbox {
   async open(): Promise<void> {
     if (this.state !== 'new') return;
     try {
-      fs.mkdirSync(this.opts.dir, { recursive: true });
+      if (!mkdirPrivate(this.opts.dir)) tighten(() => fs.chmodSync(this.opts.dir, PRIVATE_DIR_MODE));
       const watermark = this.readAck();
       const files = fs.readdirSync(this.opts.dir).filter((f) => SEG_RE.test(f)).sort();
       for (const f of files) this.loadSegment(path.join(this.opts.dir, f), watermark);
@@ -206,7 +214,7 @@ export class FileOutbox implements Outbox {
 
   private newSegment(firstSeq: number): Segment {
     const file = path.join(this.opts.dir, `seg-${String(firstSeq).padStart(16, '0')}.ob`);
-    const fd = fs.openSync(file, 'a+');
+    const fd = openPrivate(file, 'a+');
     if (this.opts.fsync) this.syncDir(); // the new file's directory entry must survive power loss too
     const seg: Segment = { firstSeq, file, fd, bytes: 0, recs: [], unacked: 0, writable: true };
     this.segments.push(seg);
@@ -257,6 +265,7 @@ export class FileOutbox implements Outbox {
     }
     seg.bytes = off;
     seg.fd = fs.openSync(file, 'r');
+    tighten(() => fs.fchmodSync(seg.fd, PRIVATE_FILE_MODE));
     this.totalBytes += off;
     this.segments.push(seg);
   }
@@ -290,7 +299,7 @@ export class FileOutbox implements Outbox {
     b.writeBigUInt64LE(BigInt(this.watermark()), 0);
     b.writeUInt32LE(crc32(b.subarray(0, 8)), 8);
     const tmp = path.join(this.opts.dir, 'ack.tmp');
-    const fd = fs.openSync(tmp, 'w');
+    const fd = openPrivate(tmp, 'w');
     try { fs.writeSync(fd, b); if (this.opts.fsync) fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
     fs.renameSync(tmp, path.join(this.opts.dir, 'ack'));
     this.ackDirty = false;

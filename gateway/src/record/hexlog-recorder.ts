@@ -5,9 +5,14 @@
  *   RX 10 02 fe ...   (one received chunk per line)
  *   TX 10 02 ...      (one written chunk per line)
  * Lines are buffered and flushed every `flushMs` (and at close). Write errors are counted, never thrown.
+ * Privacy: the file is created 0600 (a directory it creates 0700, modes set explicitly); for
+ * `hl7-mllp` the patient segments are redacted in both directions before anything is written
+ * (hl7-redactor.ts) unless `keepPhi` (`--record-phi`, lab use only) says otherwise.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { mkdirPrivate, openPrivate } from '../outbox/private-fs.js';
+import { Hl7Redactor } from './hl7-redactor.js';
 
 export interface RecorderMeta {
   deviceId: string;
@@ -21,7 +26,12 @@ export interface RecorderOptions {
   now?: () => number;
   /** Drop (and count) lines beyond this many buffered bytes when the disk cannot keep up. */
   maxBufferedBytes?: number;
+  /** Keep HL7 patient segments in clear (`--record-phi`): lab use only. Default false = redacted. */
+  keepPhi?: boolean;
 }
+
+/** Protocols whose bytes are HL7 v2 text and get patient segments redacted. */
+const HL7_PROTOCOLS = new Set(['hl7-mllp']);
 
 /** One capture file per device: the given path for one device, `name.<deviceId>.ext` for several. */
 export function recordPaths(file: string, deviceIds: readonly string[]): Map<string, string> {
@@ -44,21 +54,25 @@ export class HexlogRecorder {
   private timer: NodeJS.Timeout | undefined;
   private lastTraffic = 0;
   private readonly opts: Required<RecorderOptions>;
-  readonly counters = { rxChunks: 0, txChunks: 0, bytes: 0, droppedLines: 0, writeErrors: 0 };
+  private readonly redact: { RX: Hl7Redactor; TX: Hl7Redactor } | undefined;
+  readonly counters = { rxChunks: 0, txChunks: 0, bytes: 0, droppedLines: 0, writeErrors: 0, redactedSegments: 0 };
 
   constructor(private readonly file: string, private readonly meta: RecorderMeta, opts: RecorderOptions = {}) {
-    this.opts = { flushMs: 250, now: Date.now, maxBufferedBytes: 8 * 1024 * 1024, ...opts };
+    this.opts = { flushMs: 250, now: Date.now, maxBufferedBytes: 8 * 1024 * 1024, keepPhi: false, ...opts };
+    this.redact = HL7_PROTOCOLS.has(meta.protocol) && !this.opts.keepPhi ? { RX: new Hl7Redactor(), TX: new Hl7Redactor() } : undefined;
   }
 
   async open(): Promise<void> {
     if (this.fd !== undefined) return;
-    await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
-    this.fd = fs.openSync(this.file, 'a');
+    mkdirPrivate(path.dirname(this.file));
+    this.fd = openPrivate(this.file, 'a');
     const m = this.meta;
     this.push('# orlink hexlog v1\n');
     this.push(`# device: ${m.deviceId}\n# protocol: ${m.protocol}\n`);
     if (m.gatewayId) this.push(`# gateway: ${m.gatewayId}\n`);
     if (m.link) this.push(`# link: ${m.link}\n`);
+    if (this.redact) this.push('# phi: redacted (HL7 patient segments: PID PD1 MRG NK1 GT1 IN1-3 PV2, PV1 except PV1-1..3)\n');
+    else if (HL7_PROTOCOLS.has(m.protocol)) this.push('# phi: KEPT (--record-phi): lab use only, this file holds patient data\n');
     this.push(`# gateway-time: ${new Date(this.opts.now()).toISOString()}\n`);
     this.timer = setInterval(() => this.flush(), this.opts.flushMs);
     this.timer.unref();
@@ -85,6 +99,10 @@ export class HexlogRecorder {
   async close(): Promise<void> {
     if (this.fd === undefined) return;
     if (this.timer) clearInterval(this.timer);
+    for (const dir of ['RX', 'TX'] as const) {
+      const held = this.redact?.[dir].end();
+      if (held?.length) this.push(hexLine(dir, held));
+    }
     this.flush();
     const fd = this.fd;
     this.fd = undefined;
@@ -98,7 +116,10 @@ export class HexlogRecorder {
     this.lastTraffic = now;
     if (dir === 'RX') this.counters.rxChunks++; else this.counters.txChunks++;
     this.counters.bytes += chunk.length;
-    this.push(hexLine(dir, chunk));
+    const r = this.redact?.[dir];
+    const bytes = r ? r.push(chunk) : chunk; // the head of an unfinished segment comes with the next chunk
+    if (r) this.counters.redactedSegments = this.redact!.RX.stats.segments + this.redact!.TX.stats.segments;
+    if (bytes.length) this.push(hexLine(dir, bytes));
   }
 
   private push(line: string): void {

@@ -117,6 +117,7 @@ export class DeviceSession {
     const st = this.driver?.decoder().stats();
     const errorsByKind = { ...this.base.errors };
     for (const [k, v] of Object.entries(st?.errors ?? {})) errorsByKind[k] = (errorsByKind[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(this.link?.counts?.() ?? {})) errorsByKind[k] = (errorsByKind[k] ?? 0) + v;
     const s: DeviceSessionStatus = {
       id: this.id, protocol: this.o.protocol.name, link: this.state,
       frames: this.base.frames + (st?.frames ?? 0),
@@ -150,7 +151,7 @@ export class DeviceSession {
     this.setState('connecting');
     let link: Link;
     try {
-      link = this.o.linkFactory(this.o.config.transport, this.o.protocol);
+      link = this.o.linkFactory(this.o.config.transport, this.o.protocol, { logger: this.log });
       this.link = link;
       link.on('error', (err) => this.onLinkError(link, err));
       link.on('close', (info) => this.onLinkClose(link, info));
@@ -270,7 +271,11 @@ export class DeviceSession {
     }
     if (link) {
       try { await link.close(); } catch (err) { this.log.warn({ err }, 'link close failed'); }
-      if (this.link === link) this.link = undefined;
+      if (this.link === link) {
+        // the link's own counts (refused senders) outlive it, like the driver's
+        for (const [k, v] of Object.entries(link.counts?.() ?? {})) this.base.errors[k] = (this.base.errors[k] ?? 0) + v;
+        this.link = undefined;
+      }
     }
   }
 

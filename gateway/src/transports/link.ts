@@ -3,6 +3,7 @@
  * double). A link reports an I/O `error` and its `close` as distinct events: `close` fires
  * exactly once per successful open(), with `byUs` telling a requested close from a lost link.
  */
+import type { Logger } from 'pino';
 import type { TransportConfig } from '../../../schemas/src/gateway-config.js';
 import type { DeviceProtocol } from '../protocols/protocol.js';
 
@@ -26,9 +27,14 @@ export interface Link {
   write(bytes: Uint8Array): void;
   /** Idempotent; resolves once the link is closed. */
   close(): Promise<void>;
+  /** Events of the link itself counted by kind (e.g. refused senders); the session adds them to errorsByKind. */
+  counts?(): Record<string, number>;
   on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this;
   off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this;
 }
 
+/** What the session hands a link: its logger (child with the device's bindings). */
+export interface LinkContext { logger?: Logger }
+
 /** Creates a fresh link for each (re)connection attempt. */
-export type LinkFactory = (transport: TransportConfig, protocol: DeviceProtocol) => Link;
+export type LinkFactory = (transport: TransportConfig, protocol: DeviceProtocol, ctx?: LinkContext) => Link;

@@ -1,6 +1,8 @@
 import t from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { createLogger } from '../log.js';
 import { TcpServerLink } from './tcp-server.js';
 import { linkSuite } from './link.suite.js';
 import { createLink } from './index.js';
@@ -44,8 +46,17 @@ t.test('tcp-server link passes the abstract link suite (device = TCP client)', a
   });
 });
 
-t.test('a reconnecting device replaces the stale connection; refused hosts counted', async (t) => {
-  const link = new TcpServerLink({ kind: 'tcp-server', host: '127.0.0.1', port: 0 });
+/** A pino logger writing JSON lines into `lines`. */
+function captureLogger(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[]; raw: string[] } {
+  const raw: string[] = [];
+  const dest = new Writable({ write(chunk, _enc, cb) { raw.push(String(chunk)); cb(); } });
+  const logger = createLogger('info', dest);
+  return { logger, raw, get lines() { return raw.map((l) => JSON.parse(l) as Record<string, unknown>); } };
+}
+
+t.test('a second sender is refused at once while the first keeps streaming (never evicted)', async (t) => {
+  const cap = captureLogger();
+  const link = new TcpServerLink({ kind: 'tcp-server', host: '127.0.0.1', port: 0 }, { logger: cap.logger });
   await link.open();
   const port = link.address()!.port;
   const got: string[] = [];
@@ -57,25 +68,68 @@ t.test('a reconnecting device replaces the stale connection; refused hosts count
   a.sock.write('one');
   await until(() => got.join('') === 'one');
   const b = await connect(port);
-  await until(() => link.counters.replaced === 1);
-  b.sock.write('two');
+  const bClosed = once(b.sock, 'close');
+  b.sock.write('EVIL-VALUE-FROM-B');
+  await bClosed;
+  t.equal(link.counters.secondSenderRefused, 1, 'second connection refused');
+  t.same(link.counts(), { 'second-sender-refused': 1 });
+  a.sock.write('two');
   await until(() => got.join('') === 'onetwo');
   link.write(Buffer.from('ack'));
-  await until(() => Buffer.concat(b.rx).toString() === 'ack');
-  t.equal(closes.length, 0, 'replacing is not a hang-up');
-  await link.close();
-  await link.close();
-  t.same(closes, [{ byUs: true }]);
+  await until(() => Buffer.concat(a.rx).toString() === 'ack');
+  t.equal(Buffer.concat(b.rx).length, 0, 'nothing sent to the refused sender');
+  t.notOk(got.join('').includes('EVIL'), 'nothing of the refused connection delivered');
+  // a third and fourth try from the same address: counted, logged once a minute
+  for (let i = 0; i < 2; i++) { const c = await connect(port); await once(c.sock, 'close'); }
+  t.equal(link.counters.secondSenderRefused, 3);
+  const refusals = cap.lines.filter((l) => l.reason === 'second-sender-refused');
+  t.equal(refusals.length, 1, 'throttled: one log line per address and minute');
+  t.match(refusals[0], { level: 40, peer: '127.0.0.1', activePeer: '127.0.0.1', msg: /second sender refused/ });
+  t.notOk(cap.raw.join('').includes('EVIL'), 'message content never logged');
+  a.sock.write('three');
+  await until(() => got.join('') === 'onetwothree', 2000);
+  t.equal(closes.length, 0, 'the active monitor was never disconnected');
+  // the monitor hangs up: the link closes (the session listens again after its backoff)
   a.sock.destroy();
+  await until(() => closes.length === 1);
+  t.same(closes, [{ byUs: false }]);
+  await link.close();
   b.sock.destroy();
+});
 
-  const strict = new TcpServerLink({ kind: 'tcp-server', host: '127.0.0.1', port: 0, allow: ['10.9.9.9'] });
+t.test('allow-list: addresses and CIDR subnets; others refused, counted and logged', async (t) => {
+  const cap = captureLogger();
+  const strict = new TcpServerLink({ kind: 'tcp-server', host: '127.0.0.1', port: 0, allow: ['10.9.9.9', '192.168.0.0/16'] }, { logger: cap.logger });
   await strict.open();
   const c = net.createConnection({ host: '127.0.0.1', port: strict.address()!.port });
   c.on('error', () => {});
   await once(c, 'close');
   t.equal(strict.counters.refused, 1);
+  t.equal(strict.counters.accepted, 0);
+  t.same(strict.counts(), { 'sender-not-allowed': 1 });
+  t.match(cap.lines.find((l) => l.reason === 'sender-not-allowed'), { peer: '127.0.0.1', msg: /not in transport.allow/ });
   await strict.close();
+
+  for (const allow of [['127.0.0.1'], ['127.0.0.0/8'], ['10.0.0.1', '127.0.0.1']]) {
+    const open = new TcpServerLink({ kind: 'tcp-server', host: '127.0.0.1', port: 0, allow });
+    await open.open();
+    const got: string[] = [];
+    open.on('data', (d) => got.push(d.toString()));
+    const d = await connect(open.address()!.port);
+    d.sock.write('hi');
+    await until(() => got.join('') === 'hi');
+    t.equal(open.counters.accepted, 1, `allowed by ${allow.join(',')}`);
+    d.sock.destroy();
+    await open.close();
+  }
+  // an entry that is not an address never matches (fails closed, never "any")
+  const typo = new TcpServerLink({ kind: 'tcp-server', host: '127.0.0.1', port: 0, allow: ['monitor-3.local'] });
+  await typo.open();
+  const e = net.createConnection({ host: '127.0.0.1', port: typo.address()!.port });
+  e.on('error', () => {});
+  await once(e, 'close');
+  t.equal(typo.counters.refused, 1, 'host names are not resolved: refused');
+  await typo.close();
 });
 
 t.test('createLink builds a tcp-server link; busy port → GW_ERR_TRANSPORT_OPEN', async (t) => {

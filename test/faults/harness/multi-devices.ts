@@ -233,7 +233,7 @@ export async function hl7Sender(ctx: DeviceContext): Promise<MultiDevice> {
   return {
     id, name: 'GE B40 (HL7 v2 MLLP)', protocol: 'hl7-mllp', truth, audit: { mode: 'exact' }, faultsAt,
     registry: { vendor: 'GE', model: 'B40 (simulated)', profile: 'auto', transport: 'tcp-server' },
-    gatewayDevice: { id, protocol: 'hl7-mllp', profile: 'auto', transport: { kind: 'tcp-server', host: '127.0.0.1', port }, options: { acceptBeds: [pv1] } },
+    gatewayDevice: { id, protocol: 'hl7-mllp', profile: 'auto', transport: { kind: 'tcp-server', host: '127.0.0.1', port, allow: ['127.0.0.1'] }, options: { acceptBeds: [pv1] } },
     async started() { await mon.connect('127.0.0.1', proxy.port); },
     async stop() { truth.end(); await pollUntil(acked, { timeoutMs: 3000, intervalMs: 50 }); await closeSim(); },
     async close() { await closeSim(); await proxy.close(); },

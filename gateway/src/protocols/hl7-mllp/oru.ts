@@ -5,6 +5,10 @@
  * OBX-4 containment (MDS.VMD.CHAN) is kept in vendorCode (`MDC:150456@1.3.2`) so that two
  * channels of one parameter stay apart. Time: OBX-14, else OBR-7 of the group, else MSH-7, else
  * the receive time; stamps without an offset use the profile's time zone.
+ * Free text from the wire is bounded before it becomes an observation: string values, alarm
+ * texts and labels at MAX_TEXT_CHARS, unknown unit text at MAX_UNIT_CHARS (cut, counted
+ * `text-truncated`); a code longer than MAX_CODE_CHARS is never cut (two codes would merge): the
+ * OBX is dropped and counted `code-too-long`. Values are never logged.
  */
 import type { AlarmObs, Flag, Observation, SettingObs } from '../../../../schemas/src/observation.js';
 import type { ProfileMapper } from '../../profiles/map.js';
@@ -17,6 +21,21 @@ const PART_DEC = /^(\d{1,5})::(\d{1,5})$/;
 const PART_HEX = /^([0-9A-Fa-f]{4})-([0-9A-Fa-f]{4})$/;
 
 export interface OruResult { observations: Observation[]; errors: string[] }
+
+/** Longest free text published (OBX string value, alarm text, label). */
+export const MAX_TEXT_CHARS = 256;
+/** Longest unit text published for a unit the profile does not know (`{text}`). */
+export const MAX_UNIT_CHARS = 64;
+/** Longest vendorCode (code key + OBX-4 channel). */
+export const MAX_CODE_CHARS = 128;
+
+/** `s` cut to `max` UTF-16 units (never inside a surrogate pair), counted 'text-truncated' in `errors`. */
+export function boundText(s: string, max: number, errors: string[]): string {
+  if (s.length <= max) return s;
+  errors.push('text-truncated');
+  const c = s.charCodeAt(max - 1);
+  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? max - 1 : max);
+}
 
 /** OBX-3 → profile key, or undefined when the OBX has no usable code. */
 export function codeKey(id: string, system: string, s: Hl7Settings): string | undefined {
@@ -31,8 +50,8 @@ export function codeKey(id: string, system: string, s: Hl7Settings): string | un
   return `${alias}:${code}`;
 }
 
-/** OBX-6 → UCUM; undefined when empty; `{text}` (counted) when unknown. */
-export function unitOf(parts: string[], s: Hl7Settings): { unit?: string; unknown?: boolean } {
+/** OBX-6 → UCUM; undefined when empty; `{text}` (counted, text cut at MAX_UNIT_CHARS) when unknown. */
+export function unitOf(parts: string[], s: Hl7Settings): { unit?: string; unknown?: boolean; truncated?: boolean } {
   const [id = '', text = '', system = ''] = parts.map((p) => p.trim());
   if (!id && !text) return {};
   if (system.toUpperCase() === 'UCUM' && id) return { unit: id };
@@ -40,7 +59,10 @@ export function unitOf(parts: string[], s: Hl7Settings): { unit?: string; unknow
   const key = hex ? String(parseInt(hex[1], 16) * 65536 + parseInt(hex[2], 16)) : id;
   const u = s.units[key] ?? s.units[id] ?? s.units[text];
   if (u) return { unit: u };
-  return { unit: `{${(text || id).replace(/[{}]/g, '')}}`, unknown: true };
+  const shown = (text || id).replace(/[{}]/g, '');
+  const cut: string[] = [];
+  const unit = `{${boundText(shown, MAX_UNIT_CHARS, cut)}}`;
+  return cut.length ? { unit, unknown: true, truncated: true } : { unit, unknown: true };
 }
 
 function isSentinel(raw: string, v: number, s: Hl7Settings): boolean {
@@ -87,7 +109,13 @@ function decodeObx(msg: Hl7Message, seg: Segment, s: Hl7Settings, mapper: Profil
     return undefined;
   }
   const [id = '', text = '', system = ''] = comps(msg, seg, 3);
-  if (system.toUpperCase() === 'MDIL-ALERT') return alert(id, text, rawValue, tFor(msg, seg, s, tDefault, errors));
+  if (system.toUpperCase() === 'MDIL-ALERT') {
+    if (id.length > MAX_CODE_CHARS) {
+      errors.push('code-too-long');
+      return undefined;
+    }
+    return alert(id, boundText(text, MAX_TEXT_CHARS, errors), boundText(rawValue, MAX_TEXT_CHARS, errors), tFor(msg, seg, s, tDefault, errors));
+  }
   const key = codeKey(id, system, s);
   if (!key) {
     errors.push('no-code');
@@ -95,10 +123,15 @@ function decodeObx(msg: Hl7Message, seg: Segment, s: Hl7Settings, mapper: Profil
   }
   const chan = channel(comp(msg, seg, 4));
   const vendorCode = chan ? `${key}@${chan}` : key;
+  if (vendorCode.length > MAX_CODE_CHARS) {
+    errors.push('code-too-long');
+    return undefined;
+  }
   const t = tFor(msg, seg, s, tDefault, errors);
   if (type !== 'NM' && type !== 'SN' && type !== '') {
     const m = mapper.profile.numerics[key];
-    const set: SettingObs = { kind: 'setting', name: m?.mdc ?? key, value: rawValue === '' || status === 'X' ? null : rawValue, t, vendorCode };
+    const value = rawValue === '' || status === 'X' ? null : boundText(rawValue, MAX_TEXT_CHARS, errors);
+    const set: SettingObs = { kind: 'setting', name: m?.mdc ?? key, value, t, vendorCode };
     return set;
   }
   const flags: Flag[] = [];
@@ -106,7 +139,7 @@ function decodeObx(msg: Hl7Message, seg: Segment, s: Hl7Settings, mapper: Profil
   // SN (structured numeric) is `<comparator>^<num>`: take the number.
   const numText = type === 'SN' ? comp(msg, seg, 5, 2).trim() : rawValue;
   if (status === 'X' || numText === '') flags.push('invalid');
-  else if (!NUMBER.test(numText)) {
+  else if (!NUMBER.test(numText) || !Number.isFinite(Number(numText))) { // 1e400 overflows to Infinity: not a value
     errors.push('bad-value');
     flags.push('invalid');
   } else {
@@ -114,10 +147,11 @@ function decodeObx(msg: Hl7Message, seg: Segment, s: Hl7Settings, mapper: Profil
     if (isSentinel(numText, v, s)) flags.push('invalid');
     else value = v;
   }
-  const obs = mapper.numeric({ vendorCode: key, value, flags, t, tDevice: t, ...(text ? { label: text } : {}) });
+  const obs = mapper.numeric({ vendorCode: key, value, flags, t, tDevice: t, ...(text ? { label: boundText(text, MAX_TEXT_CHARS, errors) } : {}) });
   obs.vendorCode = vendorCode;
   const u = unitOf(comps(msg, seg, 6), s);
   if (u.unknown) errors.push('unknown-unit');
+  if (u.truncated) errors.push('text-truncated');
   if (obs.code === null && obs.mdc === null) {
     if (u.unit) obs.unit = u.unit;
   } else if (u.unit && u.unit !== obs.unit) {

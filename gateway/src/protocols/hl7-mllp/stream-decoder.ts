@@ -82,7 +82,9 @@ export class Hl7StreamDecoder implements StreamDecoder {
     if (msg.skipped) this.count('junk-before-msh');
     const msh = msg.segments[0];
     const type = `${comp(msg, msh, 9, 1)}^${comp(msg, msh, 9, 2)}`;
-    this.records[type] = (this.records[type] ?? 0) + 1;
+    // message types are wire text: a sender cannot grow this map (at most 32 kinds of ≤ 16 chars, then 'other')
+    const typeKey = type.length <= 16 && (type in this.records || Object.keys(this.records).length < 32) ? type : 'other';
+    this.records[typeKey] = (this.records[typeKey] ?? 0) + 1;
     const version = comp(msg, msh, 12);
     if (!/^2\.\d/.test(version)) {
       this.count('bad-version');
@@ -150,7 +152,7 @@ export class Hl7StreamDecoder implements StreamDecoder {
     const p = identifyProfile(this.profiles, header) ?? matchProfile(this.profiles, { protocol: PROTOCOL_NAME });
     this.useProfile(p);
     const eui = [comp(msg, msh, 3, 2), ...equipment.map((e) => e.split('^')[0])].find((e) => /^[0-9A-Fa-f]{16}$/.test(e));
-    this.ident = { vendor: p.vendor, protocolLevel: comp(msg, msh, 12) };
+    this.ident = { vendor: p.vendor, protocolLevel: comp(msg, msh, 12).slice(0, 16) };
     const model = p.models.find((m) => header.sendingApp.toUpperCase().includes(m.toUpperCase()) || equipment.some((e) => e.toUpperCase().includes(m.toUpperCase())));
     if (model) this.ident.model = model;
     if (eui) this.ident.serial = eui.toUpperCase();
