@@ -13,8 +13,9 @@ const opts = (database: string): InfluxV1Options => ({
 });
 
 t.test('abstract series suite against real influxd 1.6', async (t) => {
-  seriesSuite(t, async () => {
-    const store = new InfluxV1Store(opts(`suite_${Math.random().toString(36).slice(2, 8)}`));
+  seriesSuite(t, async (o) => {
+    const db = `suite_${Math.random().toString(36).slice(2, 8)}`;
+    const store = new InfluxV1Store(o?.bulk ? { ...opts(db), maxLinesPerRequest: 5000 } : opts(db));
     await store.open();
     return { store, cleanup: () => store.close() };
   });

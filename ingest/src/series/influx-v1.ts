@@ -6,8 +6,8 @@
 import { IngestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { LineSender, writePoints } from './http-sender.js';
-import { quoteIdent, runQuery } from './influxql.js';
-import type { SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, WriteResult } from './types.js';
+import { quoteIdent, runLatest, runQuery } from './influxql.js';
+import type { LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
 
 export interface InfluxV1Options {
   url: string;
@@ -75,9 +75,16 @@ export class InfluxV1Store implements SeriesStore {
     return writePoints(this.sender, points, signal);
   }
 
-  async query(q: SeriesQuery): Promise<SeriesResult> {
-    const params = new URLSearchParams({ db: this.opts.database, rp: this.opts.retentionPolicy, epoch: 'ms' });
-    return runQuery(`${this.base}/query?${params}`, this.headers, q, this.opts.requestTimeoutMs);
+  private get queryUrl(): string {
+    return `${this.base}/query?${new URLSearchParams({ db: this.opts.database, rp: this.opts.retentionPolicy, epoch: 'ms' })}`;
+  }
+
+  query(q: SeriesQuery): Promise<SeriesResult> {
+    return runQuery(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
+  }
+
+  latestNumerics(q: LatestQuery): Promise<StoredNumeric[]> {
+    return runLatest(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
   }
 
   async ping(): Promise<boolean> {

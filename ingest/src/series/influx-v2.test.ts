@@ -2,7 +2,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
+import { startTestInfluxd } from '../../../test/helpers/influxdb.js';
 import { InfluxV2Store } from './influx-v2.js';
+import { seriesSuite } from './series.suite.js';
 
 interface Seen { method: string; url: string; auth?: string; body: string }
 
@@ -66,7 +68,7 @@ t.test('query through the v1-compat /query endpoint; open() checks the bucket', 
   const r = await store.query({ bed: 'b', from: 0, to: 2000, kinds: ['numeric'] });
   t.same(r.numerics, [{ kind: 'numeric', mdc: 'MDC_X', code: null, value: 5, unit: '%', t: 1000, vendorCode: 'x', site: 's', room: 'r', bed: 'b', device: 'd' }]);
   const q = f.seen.find((s) => s.url.startsWith('/query'));
-  t.equal(q?.url, '/query?db=orlink&rp=raw&epoch=ms');
+  t.equal(q?.url, '/query?db=orlink&rp=raw&epoch=ms&chunked=true&chunk_size=5000', 'answers chunked');
   t.equal(q?.auth, 'Token tok-1');
   t.match(decodeURIComponent(q?.body.replace(/\+/g, ' ') ?? ''), /SELECT \* FROM "numeric" WHERE "bed" = 'b' AND time >= 0ms AND time <= 2000ms/);
 });
@@ -75,4 +77,35 @@ t.test('open() fails fatally when the bucket is missing', async (t) => {
   const f = await fake(t, (_req, res) => { res.end(JSON.stringify({ buckets: [] })); });
   const err = await new InfluxV2Store(opts(f.url)).open().catch((e) => e);
   t.equal(err.kind, 'fatal');
+});
+
+t.test('abstract series suite through a fake 2.x front of a real influxd 1.6', async (t) => {
+  // the front does what a 2.x server with a DBRP mapping does: Token auth, /api/v2/write to the
+  // bucket "<db>/raw", InfluxQL on the v1-compatible /query (passed through, answer streamed back)
+  const influx = await startTestInfluxd(t);
+  const front = await fake(t, (req, res) => {
+    void (async () => {
+      if (req.url === '/health') { res.end('{"status":"pass"}'); return; } // no auth on 2.x
+      if (req.auth !== 'Token tok-1') { res.writeHead(401); res.end('{"code":"unauthorized"}'); return; }
+      const url = new URL(req.url, 'http://front');
+      let target: string;
+      if (url.pathname === '/api/v2/buckets') { res.end(JSON.stringify({ buckets: [{ name: url.searchParams.get('name') }] })); return; }
+      if (url.pathname === '/api/v2/write') {
+        const [db, rp] = (url.searchParams.get('bucket') ?? '').split('/');
+        target = `/write?${new URLSearchParams({ db, rp, precision: url.searchParams.get('precision') ?? 'ns' })}`;
+      } else if (url.pathname === '/query') target = req.url;
+      else { res.writeHead(404); res.end(); return; }
+      const up = await fetch(`${influx.url}${target}`, { method: req.method, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: req.body });
+      res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
+      for await (const chunk of up.body ?? []) res.write(chunk);
+      res.end();
+    })().catch((err) => { res.writeHead(500); res.end(String(err)); });
+  });
+  seriesSuite(t, async (o) => {
+    const db = await influx.createDatabase('v2suite');
+    await fetch(`${influx.url}/query`, { method: 'POST', body: new URLSearchParams({ q: `CREATE RETENTION POLICY "raw" ON "${db}" DURATION 30d REPLICATION 1 DEFAULT` }) });
+    const store = new InfluxV2Store({ ...opts(front.url), bucket: `${db}/raw`, database: db, maxLinesPerRequest: o?.bulk ? 5000 : 3, requestTimeoutMs: 10_000 });
+    await store.open();
+    return { store, cleanup: () => store.close() };
+  });
 });

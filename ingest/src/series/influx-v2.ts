@@ -7,8 +7,8 @@
 import { IngestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { LineSender, writePoints } from './http-sender.js';
-import { runQuery } from './influxql.js';
-import type { SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, WriteResult } from './types.js';
+import { runLatest, runQuery } from './influxql.js';
+import type { LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
 
 export interface InfluxV2Options {
   url: string;
@@ -61,9 +61,16 @@ export class InfluxV2Store implements SeriesStore {
     return writePoints(this.sender, points, signal);
   }
 
-  async query(q: SeriesQuery): Promise<SeriesResult> {
-    const params = new URLSearchParams({ db: this.opts.database, rp: this.opts.retentionPolicy, epoch: 'ms' });
-    return runQuery(`${this.base}/query?${params}`, this.headers, q, this.opts.requestTimeoutMs);
+  private get queryUrl(): string {
+    return `${this.base}/query?${new URLSearchParams({ db: this.opts.database, rp: this.opts.retentionPolicy, epoch: 'ms' })}`;
+  }
+
+  query(q: SeriesQuery): Promise<SeriesResult> {
+    return runQuery(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
+  }
+
+  latestNumerics(q: LatestQuery): Promise<StoredNumeric[]> {
+    return runLatest(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
   }
 
   async ping(): Promise<boolean> {

@@ -4,8 +4,8 @@
  * its own process group; `stop()` sends SIGTERM to the group, SIGKILL after a timeout, and awaits exit.
  * Product code: `orlink demo` and the tests use it.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { chmodSync, fchmodSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { IngestError } from '../errors.js';
@@ -17,6 +17,8 @@ export interface InfluxdOptions {
   binary?: string;
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /** How to start influxd (default child_process.spawn); a verb passes its ProcessGroup's, which owns it. */
+  spawn?: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 }
 
 export interface InfluxdHandle {
@@ -94,18 +96,28 @@ async function pingOnce(url: string): Promise<boolean> {
 export async function startInfluxd(opts: InfluxdOptions): Promise<InfluxdHandle> {
   const bindHost = opts.bindHost ?? '127.0.0.1';
   const dir = path.resolve(opts.dir);
-  mkdirSync(dir, { recursive: true });
+  // owner-only (every stored reading lives here): 0700 dirs, 0600 files, set explicitly (umask untrusted)
+  for (const d of [dir, path.join(dir, 'meta'), path.join(dir, 'data'), path.join(dir, 'wal')]) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
+  }
   const port = opts.port ?? (await freePort(bindHost));
   let rpcPort = await freePort(bindHost);
   while (rpcPort === port) rpcPort = await freePort(bindHost);
   const confPath = path.join(dir, 'influxdb.conf');
-  writeFileSync(confPath, influxdConfig(dir, bindHost, port, rpcPort));
+  writeFileSync(confPath, influxdConfig(dir, bindHost, port, rpcPort), { mode: 0o600 });
+  chmodSync(confPath, 0o600);
   const logPath = path.join(dir, 'influxd.log');
-  const logFd = openSync(logPath, 'a');
-  const child = spawn(opts.binary ?? '/usr/bin/influxd', ['-config', confPath], {
-    detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, INFLUXDB_REPORTING_DISABLED: 'true' },
-  });
-  closeSync(logFd);
+  const logFd = openSync(logPath, 'a', 0o600);
+  fchmodSync(logFd, 0o600);
+  let child: ChildProcess;
+  try {
+    child = (opts.spawn ?? spawn)(opts.binary ?? '/usr/bin/influxd', ['-config', confPath], {
+      detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, INFLUXDB_REPORTING_DISABLED: 'true' },
+    });
+  } finally {
+    closeSync(logFd);
+  }
   let exited = false;
   let exitInfo = '';
   const exitPromise = new Promise<void>((resolve) => {

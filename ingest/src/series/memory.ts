@@ -5,7 +5,7 @@
  */
 import { INT_FIELDS, rowToAlarm, rowToNumeric, rowToSetting, rowToWave, type Row } from './layout.js';
 import { toLine } from './line-protocol.js';
-import type { FieldValue, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, WriteResult } from './types.js';
+import type { FieldValue, LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
 import { assembleSorted } from './sort.js';
 
 export class MemorySeriesStore implements SeriesStore {
@@ -50,7 +50,25 @@ export class MemorySeriesStore implements SeriesStore {
       else if (p.measurement === 'alarm') out.alarms.push(rowToAlarm(row));
       else if (p.measurement === 'setting') out.settings.push(rowToSetting(row));
     }
-    return assembleSorted(out);
+    const sorted = assembleSorted(out);
+    if (q.limit !== undefined) {
+      const n = Math.max(0, Math.trunc(q.limit));
+      for (const list of [sorted.numerics, sorted.waves, sorted.alarms, sorted.settings]) if (list.length > n) list.length = n;
+    }
+    return sorted;
+  }
+
+  async latestNumerics(q: LatestQuery): Promise<StoredNumeric[]> {
+    const newest = new Map<string, { tags: Record<string, string>; fields: Record<string, FieldValue>; time: number }>();
+    for (const p of this.points.values()) {
+      if (p.measurement !== 'numeric' || p.tags.bed !== q.bed || p.time < q.from || p.time > q.to) continue;
+      if (q.mdcs?.length && !q.mdcs.includes(p.tags.mdc)) continue;
+      const series = Object.keys(p.tags).sort().map((k) => `${k}=${p.tags[k]}`).join(',');
+      const prev = newest.get(series);
+      if (!prev || p.time > prev.time) newest.set(series, p);
+    }
+    const out = [...newest.values()].map((p) => rowToNumeric({ ...p.tags, ...p.fields, time: p.time } as Row));
+    return assembleSorted({ numerics: out, waves: [], alarms: [], settings: [] }).numerics;
   }
 
   async ping(): Promise<boolean> { return !this.closed; }

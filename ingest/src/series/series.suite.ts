@@ -1,10 +1,12 @@
 /**
- * Abstract suite every SeriesStore passes (memory, influx-v1 against a real influxd).
- * `make` returns a fresh, opened store on an empty database.
+ * Abstract suite every SeriesStore passes (memory, influx-v1 against a real influxd, influx-v2
+ * against a fake 2.x front of a real influxd). `make` returns a fresh, opened store on an empty
+ * database; `bulk` asks for one that writes large batches (the large-result case writes 150k points).
  */
 import type { Test } from 'tap';
 import type { Envelope } from '../../../schemas/src/envelope.js';
 import { envelopeToPoints, type Where } from './layout.js';
+import type { NumericObs } from '../../../schemas/src/observation.js';
 import type { SeriesStore } from './types.js';
 
 export interface SuiteTarget { store: SeriesStore; cleanup(): Promise<void> }
@@ -35,7 +37,7 @@ export function sampleEnvelope(base: number, seq = 1): Envelope {
   };
 }
 
-export function seriesSuite(t: Test, make: () => Promise<SuiteTarget>): void {
+export function seriesSuite(t: Test, make: (o?: { bulk?: boolean }) => Promise<SuiteTarget>): void {
   const base = Math.floor((Date.now() - 120_000) / 1000) * 1000;
 
   t.test('numerics round trip exactly, absent as null, unmapped as mdc null', async (t) => {
@@ -115,6 +117,87 @@ export function seriesSuite(t: Test, make: () => Promise<SuiteTarget>): void {
     t.equal(r.numerics.length, 5);
     t.equal(r.waves.length, 2);
     t.equal(r.numerics.find((n) => n.mdc === 'MDC_ECG_HEART_RATE' && n.t === base)?.value, 99);
+  });
+
+  t.test('limit: the earliest items of each kind by time', async (t) => {
+    const { store, cleanup } = await make();
+    t.teardown(cleanup);
+    for (let i = 0; i < 4; i++) await store.write(envelopeToPoints(sampleEnvelope(base + i * 2000, i + 1), where));
+    const r = await store.query({ bed: 'bed=1', from: base, to: base + 60_000, limit: 3 });
+    t.equal(r.numerics.length, 3);
+    t.ok(r.numerics.every((n) => n.t === base), 'the 4 numerics at base are the earliest: 3 of them');
+    t.same(r.waves.map((w) => w.t0), [base, base + 1000, base + 2000]);
+    t.same(r.alarms.map((a) => a.t), [base + 10, base + 2010, base + 4010]);
+    t.same(r.settings.map((x) => x.t), [base + 20, base + 20, base + 2020]);
+    const all = await store.query({ bed: 'bed=1', from: base, to: base + 60_000, limit: 1000 });
+    t.equal(all.numerics.length, 20, 'a limit above the count returns everything');
+  });
+
+  t.test('latest numerics: the newest point of each series in the window, whatever its value', async (t) => {
+    const { store, cleanup } = await make();
+    t.teardown(cleanup);
+    await store.write(envelopeToPoints(sampleEnvelope(base), where));
+    await store.write(envelopeToPoints(sampleEnvelope(base), { ...where, bed: 'other' }));
+    const hr = (value: number | null, at: number, vendorCode = 'hr'): NumericObs =>
+      ({ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value, unit: '/min', t: at, vendorCode });
+    const env = sampleEnvelope(base, 2);
+    env.devices[0] = { ...env.devices[0], numerics: [hr(null, base + 3000), hr(55, base + 2000, 'hr2')], waves: [], alarms: [], settings: [] };
+    await store.write(envelopeToPoints(env, where));
+
+    const r = await store.latestNumerics({ bed: 'bed=1', from: base, to: base + 5000 });
+    t.same(r.map((n) => [n.vendorCode, n.t, n.value]), [
+      ['p1.sys', base, 121.5], ['spo2', base, null], ['vend x', base, 4.25], ['hr2', base + 2000, 55], ['hr', base + 3000, null],
+    ], 'one per series (two vendor channels of one MDC stay two), sorted by time');
+    const newestHr = r.find((n) => n.vendorCode === 'hr');
+    t.strictSame(newestHr?.flags, ['invalid'], 'a newest point without a value is null and flagged, not an older value');
+    t.same(newestHr && { mdc: newestHr.mdc, unit: newestHr.unit, device: newestHr.device, bed: newestHr.bed, room: newestHr.room, site: newestHr.site },
+      { mdc: 'MDC_ECG_HEART_RATE', unit: '/min', device: 'mon 1', bed: 'bed=1', room: 'OR,1', site: 'site A' });
+    const art = r.find((n) => n.vendorCode === 'p1.sys');
+    t.equal(art?.label, 'ART "a",\\b\nc');
+    t.equal(art?.tDevice, base - 20);
+    t.strictSame(r.find((n) => n.vendorCode === 'vend x')?.flags, ['unmapped']);
+    t.equal(r.find((n) => n.vendorCode === 'vend x')?.mdc, null);
+
+    const earlier = await store.latestNumerics({ bed: 'bed=1', from: base + 1, to: base + 2500 });
+    t.same(earlier.map((n) => [n.vendorCode, n.t, n.value, n.flags]), [['hr', base + 1000, 73, ['artifact']], ['hr2', base + 2000, 55, undefined]], 'window bounds inclusive');
+    t.same((await store.latestNumerics({ bed: 'bed=1', from: base, to: base + 5000, mdcs: ['vend x'] })).map((n) => n.value), [4.25]);
+    t.same(await store.latestNumerics({ bed: 'nobed', from: base, to: base + 5000 }), []);
+  });
+
+  t.test('large result: 150k numerics in one query, complete and in order; limit; latest', async (t) => {
+    const { store, cleanup } = await make({ bulk: true });
+    t.teardown(cleanup);
+    const params = ['a', 'b', 'c', 'd', 'e'];
+    const seconds = 30_000;
+    const t0 = base - 40_000_000;
+    const valueOf = (k: number, i: number) => k * 1000 + (i % 997) / 4;
+    for (let i = 0; i < seconds; i += 2000) {
+      const numerics: NumericObs[] = [];
+      for (let j = i; j < i + 2000; j++) {
+        params.forEach((p, k) => numerics.push({ kind: 'numeric', mdc: `MDC_${p}`, code: k, value: valueOf(k, j), unit: '1', t: t0 + j * 1000, vendorCode: p }));
+      }
+      const env = { gatewayId: 'gw1', bootId: 'b', seq: i, sentAt: t0, devices: [{ deviceId: 'big', profileId: 'p', numerics, waves: [], alarms: [], settings: [] }] };
+      const res = await store.write(envelopeToPoints(env, where));
+      t.equal(res.points, 10_000, `batch ${i / 2000}`, { diagnostic: false });
+    }
+    const to = t0 + seconds * 1000;
+    const r = await store.query({ bed: 'bed=1', from: t0, to, kinds: ['numeric'] });
+    t.equal(r.numerics.length, params.length * seconds, 'every point');
+    let ordered = true;
+    let exact = true;
+    for (let i = 0; i < r.numerics.length; i++) {
+      const n = r.numerics[i];
+      if (i > 0 && r.numerics[i - 1].t > n.t) ordered = false;
+      const k = params.indexOf(n.vendorCode);
+      if (n.value !== valueOf(k, (n.t - t0) / 1000) || n.device !== 'big') exact = false;
+    }
+    t.ok(ordered, 'sorted by time');
+    t.ok(exact, 'every value exact');
+    const page = await store.query({ bed: 'bed=1', from: t0, to, kinds: ['numeric'], limit: 60_000 });
+    t.equal(page.numerics.length, 60_000);
+    t.equal(page.numerics[59_999].t, t0 + 11_999_000, 'the earliest 60k: 12,000 s of 5 parameters');
+    const latest = await store.latestNumerics({ bed: 'bed=1', from: t0, to });
+    t.same(latest.map((n) => [n.vendorCode, n.t, n.value]), params.map((p, k) => [p, to - 1000, valueOf(k, seconds - 1)]));
   });
 
   t.test('ping answers', async (t) => {

@@ -44,6 +44,21 @@ export interface SeriesQuery {
   /** MDC ids (or vendor codes of unmapped params); undefined = all */
   mdcs?: string[];
   kinds?: ('numeric' | 'wave' | 'alarm' | 'setting')[];
+  /**
+   * At most this many items per kind: the earliest by time (items sharing the time of the last one
+   * may be cut anywhere among them — callers page on time, see routes/timeline.ts). Undefined = all:
+   * then the caller bounds the window.
+   */
+  limit?: number;
+}
+
+/** The newest numeric of each series of a bed within [from, to] (GET /beds/:bed/latest). */
+export interface LatestQuery {
+  bed: string;
+  from: number;
+  to: number;
+  /** MDC ids (or vendor codes of unmapped params); undefined = all */
+  mdcs?: string[];
 }
 
 export interface Located { device: string; site: string; room: string; bed: string }
@@ -63,6 +78,12 @@ export interface SeriesResult {
 export interface SeriesReader {
   /** Results sorted by time (t / t0) ascending. */
   query(q: SeriesQuery): Promise<SeriesResult>;
+  /**
+   * One numeric per stored series (device, mdc, vendor channel, site, room): its newest point in the
+   * window, whatever the value (a newest point without a value comes back as null, flagged invalid).
+   * Sorted by time ascending. Reads one point per series, not the window.
+   */
+  latestNumerics(q: LatestQuery): Promise<StoredNumeric[]>;
 }
 
 export type SeriesStore = SeriesWriter & SeriesReader;
