@@ -42,4 +42,8 @@ t.test('retired and revoked gateways get no Mosquitto account; a rotated one kee
   const rotatedLine = readFileSync(path.join(out, 'passwd'), 'utf8').split('\n').find((l) => l.startsWith('rotated:'));
   t.not(rotatedLine?.slice('rotated:'.length), before, 'the rotated gateway has its new hash');
   t.notMatch(stderr.join(''), /skipped/);
+  const conf = readFileSync(path.join(out, 'mosquitto.conf'), 'utf8');
+  t.match(conf, `password_file ${path.join(out, 'passwd-clients')}`, 'the snippet names the per-listener files by absolute path');
+  t.match(conf, 'max_packet_size 1048576', 'the default broker.limits.maxPacketBytes');
+  t.same(readFileSync(path.join(out, 'passwd-clients'), 'utf8').trim().split('\n').map((l) => l.split(':')[0]), ['orlink-record', 'active', 'rotated']);
 });

@@ -1,19 +1,27 @@
 /**
  * `orlink mqtt-auth (--db INGEST_SQLITE | --config ingest.yaml) --out DIR` — writes DIR/passwd and
- * DIR/acl for an external Mosquitto 2 from the ingest registry (docs/mqtt.md). Reload Mosquitto
+ * DIR/acl for an external Mosquitto 2 from the ingest registry (docs/mqtt.md), the same accounts split
+ * per listener (passwd-clients, acl-clients, passwd-ingest, acl-ingest) and DIR/mosquitto.conf: the
+ * broker limits Mosquitto can enforce and two listeners that bind client ids to logins
+ * (ingest/src/broker/mosquitto-conf.ts, docs/security.md "Broker limits"). Reload Mosquitto
  * afterwards (SIGHUP). Passwords of the service accounts come from env (or `<NAME>_FILE`):
  * ORLINK_INGEST_BROKER_PASSWORD (required) and ORLINK_RECORD_BROKER_PASSWORD (optional: without it
  * no record-system account is written).
  */
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadIngestConfig } from '../schemas/src/ingest-config.js';
+import { brokerLimitDefaults, loadIngestConfig } from '../schemas/src/ingest-config.js';
 import { buildMosquittoAuth } from '../ingest/src/broker/mosquitto-auth.js';
+import { AUTH_FILES, buildMosquittoConf, parseListener } from '../ingest/src/broker/mosquitto-conf.js';
 import { openDb } from '../ingest/src/registry/database.js';
 import { SqliteRegistry } from '../ingest/src/registry/sqlite-registry.js';
 
 const USAGE = `usage: orlink mqtt-auth (--db INGEST_SQLITE | --config ingest.yaml) --out DIR
          [--prefix orlink/v1] [--ingest-user orlink-ingest] [--record-user orlink-record]
+         [--listener 1883[@ADDRESS]] [--ingest-listener 1884@127.0.0.1]
+         [--max-queued-messages 100000] [--max-queued-bytes 1073741824]
+  writes DIR/passwd, DIR/acl (all accounts), the per-listener files and DIR/mosquitto.conf
+  (limits from the --config file's broker.limits, else the defaults)
   env: ORLINK_INGEST_BROKER_PASSWORD (required), ORLINK_RECORD_BROKER_PASSWORD (optional), or *_FILE
 `;
 
@@ -35,7 +43,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') { process.stdout.write(USAGE); return 0; }
-    const m = /^--(db|config|out|prefix|ingest-user|record-user)(?:=(.*))?$/.exec(a);
+    const m = /^--(db|config|out|prefix|ingest-user|record-user|listener|ingest-listener|max-queued-messages|max-queued-bytes)(?:=(.*))?$/.exec(a);
     if (!m) { process.stderr.write(`orlink mqtt-auth: unknown argument ${a}\n${USAGE}`); return 2; }
     const v = m[2] ?? argv[++i];
     if (v === undefined) { process.stderr.write(`orlink mqtt-auth: ${a} needs a value\n`); return 2; }
@@ -45,12 +53,23 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   let dbPath = opts.db;
   let prefix = opts.prefix ?? 'orlink/v1';
   let ingestUser = opts['ingest-user'] ?? 'orlink-ingest';
+  let limits = brokerLimitDefaults();
   try {
+    const clients = parseListener(opts.listener ?? '1883');
+    const ingestListener = parseListener(opts['ingest-listener'] ?? '1884@127.0.0.1');
+    const queued = (name: string, def: number) => {
+      const v = opts[name] === undefined ? def : Number(opts[name]);
+      if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: not a non-negative integer: ${opts[name]}`);
+      return v;
+    };
+    const maxQueuedMessages = queued('max-queued-messages', 100_000);
+    const maxQueuedBytes = queued('max-queued-bytes', 1_073_741_824);
     if (opts.config) {
       const c = loadIngestConfig({ file: opts.config, env });
       dbPath = path.resolve(c.db.path); // as `orlink ingest` opens it: relative to the working directory
       prefix = opts.prefix ?? c.mqtt.prefix;
       ingestUser = opts['ingest-user'] ?? c.broker.username;
+      limits = c.broker.limits;
     }
     const ingestPw = secret(env, 'ORLINK_INGEST_BROKER_PASSWORD');
     if (!ingestPw) { process.stderr.write('orlink mqtt-auth: ORLINK_INGEST_BROKER_PASSWORD (or _FILE) is required\n'); return 2; }
@@ -65,8 +84,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     } finally {
       db.close();
     }
-    writeAtomic(path.join(opts.out, 'passwd'), files.passwd);
-    writeAtomic(path.join(opts.out, 'acl'), files.acl);
+    const dir = path.resolve(opts.out);
+    const conf = buildMosquittoConf({ dir, limits, clients, ingest: ingestListener, maxQueuedMessages, maxQueuedBytes });
+    writeAtomic(path.join(dir, 'passwd'), files.passwd);
+    writeAtomic(path.join(dir, 'acl'), files.acl);
+    writeAtomic(path.join(dir, AUTH_FILES.clientsPasswd), files.clients.passwd);
+    writeAtomic(path.join(dir, AUTH_FILES.clientsAcl), files.clients.acl);
+    writeAtomic(path.join(dir, AUTH_FILES.ingestPasswd), files.ingest.passwd);
+    writeAtomic(path.join(dir, AUTH_FILES.ingestAcl), files.ingest.acl);
+    writeAtomic(path.join(dir, 'mosquitto.conf'), conf);
     for (const s of files.skipped) process.stderr.write(`orlink mqtt-auth: skipped gateway ${s.id}: ${s.reason}\n`);
     if (!recordPw) process.stderr.write('orlink mqtt-auth: no ORLINK_RECORD_BROKER_PASSWORD: no record-system account written\n');
     process.stdout.write(`${JSON.stringify({ out: opts.out, accounts: files.accounts.length, skipped: files.skipped.length })}\n`);

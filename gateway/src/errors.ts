@@ -14,6 +14,7 @@ export const GW_ERR = {
   OUTBOX_IO: 'GW_ERR_OUTBOX_IO',           // transient or fatal: disk trouble
   OUTBOX_CLOSED: 'GW_ERR_OUTBOX_CLOSED',   // fatal: append after close
   OUTBOX_TOO_LARGE: 'GW_ERR_OUTBOX_TOO_LARGE', // data: one record larger than the outbox bound
+  ENVELOPE_TOO_LARGE: 'GW_ERR_ENVELOPE_TOO_LARGE', // data: an envelope above mqtt.maxEnvelopeBytes (the broker's packet limit)
   OUTBOX_CORRUPT: 'GW_ERR_OUTBOX_CORRUPT', // data: bad record found on open (truncated, counted)
   MQTT: 'GW_ERR_MQTT',                     // transient: broker unreachable / connection lost
   RECORD_IO: 'GW_ERR_RECORD_IO',           // transient: capture file write failed

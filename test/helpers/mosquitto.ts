@@ -6,7 +6,7 @@
  * and its dir removed by the test that started it. `kill()` is a SIGKILL, `reload()` a SIGHUP
  * (re-reads password and ACL files), `start()` after a stop/kill reuses port, config and data.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -24,6 +24,14 @@ export interface MosquittoOptions {
   maxQueuedMessages?: number;
   /** config, log and persistence under this dir (kept; the caller removes it); default a new temp dir */
   dir?: string;
+  /** How to start mosquitto (default child_process.spawn; the soak passes its ProcessGroup's). */
+  spawn?: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+  /**
+   * Listeners and authentication defined by the caller (e.g. the mosquitto.conf `orlink mqtt-auth`
+   * generates): `lines` replace the helper's listener and password/ACL lines, `port` is the listener
+   * to wait for (passwordFile/aclFile are then ignored).
+   */
+  listenerConfig?: { port: number; lines: string[] };
 }
 
 export interface TestMosquitto {
@@ -49,21 +57,21 @@ function portOpen(port: number): Promise<boolean> {
 export async function launchMosquitto(o: MosquittoOptions = {}): Promise<TestMosquitto> {
   const dir = o.dir ?? mkdtempSync(path.join(os.tmpdir(), 'orlink-mosq-'));
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = o.listenerConfig?.port ?? await freePort();
   const confFile = path.join(dir, 'mosquitto.conf');
   const logFile = path.join(dir, 'mosquitto.log');
+  const own = !o.listenerConfig;
   writeFileSync(confFile, [
-    `listener ${port} 127.0.0.1`,
+    ...(own ? [`listener ${port} 127.0.0.1`] : []),
     // started as root, mosquitto would switch to user `mosquitto`, which cannot read our temp files
     `user ${os.userInfo().username}`,
     'persistence true', `persistence_location ${dir}/`, 'autosave_interval 1',
     `max_queued_messages ${o.maxQueuedMessages ?? 100_000}`, 'max_inflight_messages 64',
-    o.passwordFile ? `password_file ${o.passwordFile}` : 'allow_anonymous true',
-    ...(o.passwordFile ? ['allow_anonymous false'] : []),
-    ...(o.aclFile ? [`acl_file ${o.aclFile}`] : []),
+    ...(!own ? [] : o.passwordFile ? [`password_file ${o.passwordFile}`, 'allow_anonymous false'] : ['allow_anonymous true']),
+    ...(own && o.aclFile ? [`acl_file ${o.aclFile}`] : []),
     `log_dest file ${logFile}`, 'log_type error', 'log_type warning', 'log_type notice', 'log_type information',
     'connection_messages true', 'log_timestamp_format %H:%M:%S',
-    ...(o.extra ?? []), '',
+    ...(o.extra ?? []), ...(o.listenerConfig?.lines ?? []), '',
   ].join('\n'));
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
@@ -72,7 +80,7 @@ export async function launchMosquitto(o: MosquittoOptions = {}): Promise<TestMos
     log: () => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } },
     async start() {
       if (child) return;
-      const c = spawn(MOSQUITTO_BIN, ['-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const c = (o.spawn ?? spawn)(MOSQUITTO_BIN, ['-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       c.stderr?.on('data', (d) => { stderr += d; });
       child = c;

@@ -18,7 +18,7 @@ const status = (id: string, link: DeviceSessionStatus['link'] = 'streaming'): De
   watchdogTrips: 0, bytesRx: 0, bytesTx: 0, profile: 'ge/s5', identity: { vendor: 'ge', model: 's5', firmware: '1.0' }, clockOffsetMs: -20.4,
 });
 
-async function setup(opts: { maxBytes?: number; segmentBytes?: number; maxPending?: number } = {}) {
+async function setup(opts: { maxBytes?: number; segmentBytes?: number; maxPending?: number; maxEnvelopeBytes?: number } = {}) {
   const outbox = new MemoryOutbox({ maxBytes: opts.maxBytes ?? 1 << 24, segmentBytes: opts.segmentBytes ?? 1 << 20 });
   await outbox.open();
   let statuses = [status('mon1'), status('vent1', 'connecting')];
@@ -28,6 +28,7 @@ async function setup(opts: { maxBytes?: number; segmentBytes?: number; maxPendin
     mono: () => mono,
     gatewayId: 'gw1', bootId: 'boot-a', intervalMs: 20, outbox, devices: () => statuses, logger: silentLogger(),
     now: () => now, heartbeatMs: 10_000, ...(opts.maxPending ? { maxPending: opts.maxPending } : {}),
+    ...(opts.maxEnvelopeBytes ? { maxEnvelopeBytes: opts.maxEnvelopeBytes } : {}),
   });
   const envs = async () => (await outbox.peek(0, 1000)).map((r) => ({ seq: r.seq, readings: r.readings, env: decodeEnvelope(r.payload) }));
   return { outbox, b, envs, setStatuses: (s: DeviceSessionStatus[]) => { statuses = s; }, tick: (ms: number) => { now += ms; mono += ms; }, jumpWall: (ms: number) => { now += ms; } };
@@ -99,6 +100,34 @@ t.test('an envelope too large for the outbox is split, nothing lost', async (t) 
   t.same(all, Array.from({ length: 200 }, (_, i) => i));
   t.ok(b.stats.splits > 0);
   t.equal(b.stats.droppedObservations, 0);
+});
+
+t.test('envelopes stay under mqtt.maxEnvelopeBytes (the broker packet limit): split, nothing lost', async (t) => {
+  const { b, envs, outbox } = await setup({ maxEnvelopeBytes: 4096 });
+  b.add('mon1', [...Array.from({ length: 400 }, (_, i) => num(i, T0 + i)), wave(250)]);
+  const seqs = await b.flush();
+  const recs = await outbox.peek(0, 1000);
+  t.ok(seqs.length > 2, `${seqs.length} envelopes`);
+  t.ok(recs.every((r) => r.payload.length <= 4096), `largest ${Math.max(...recs.map((r) => r.payload.length))} bytes`);
+  const all = (await envs()).flatMap((e) => e.env.devices.flatMap((d) => d.numerics.map((n) => n.value)));
+  t.same(all, Array.from({ length: 400 }, (_, i) => i), 'every reading once, in order');
+  t.equal((await envs()).flatMap((e) => e.env.devices.flatMap((d) => d.waves)).reduce((n, w) => n + w.samples.length, 0), 250);
+  t.equal(b.stats.droppedObservations, 0);
+  t.ok(b.stats.splits > 0);
+  // one observation that alone exceeds the limit cannot be split: dropped and counted, never sent
+  const one = await setup({ maxEnvelopeBytes: 4096 });
+  one.b.add('mon1', [wave(5000, T0, 10_000)]);
+  t.same(await one.b.flush(), []);
+  t.equal(one.b.stats.appendErrors, 1);
+  t.equal(one.b.stats.droppedObservations, 1);
+});
+
+t.test('the default envelope cap leaves room for topic and header under the broker default', async (t) => {
+  const { MAX_ENVELOPE_BYTES } = await import('../../../schemas/src/gateway-config.js');
+  const { brokerLimitDefaults } = await import('../../../schemas/src/ingest-config.js');
+  // topic: prefix + site/room/bed/gateway ids (≤ 64 chars each) + '/data'; header ≤ 5 + 2 + 2 bytes
+  const worstTopic = 'orlink/v1'.length + 4 * 65 + '/data'.length;
+  t.ok(MAX_ENVELOPE_BYTES + worstTopic + 9 <= brokerLimitDefaults().maxPacketBytes);
 });
 
 t.test('timer flushes and stop() writes the last batch', async (t) => {

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { encodeEnvelope, type DeviceBatch, type DeviceStatusMsg } from '../../../schemas/src/envelope.js';
 import type { Observation } from '../../../schemas/src/observation.js';
-import { isGatewayError } from '../errors.js';
+import { GatewayError, GW_ERR, isGatewayError } from '../errors.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { DeviceSessionStatus } from '../session/device-session.js';
 import { shapeWaves } from './waves.js';
@@ -31,6 +31,8 @@ export interface BatcherOptions {
   mono?: () => number;
   /** Wall vs monotonic disagreement that counts as a clock jump (default 1000 ms). */
   clockJumpMs?: number;
+  /** Largest envelope written (mqtt.maxEnvelopeBytes, below the broker's packet limit); larger ones are split. */
+  maxEnvelopeBytes?: number;
 }
 
 export interface BatcherStats {
@@ -101,22 +103,26 @@ export class Batcher {
     return this.appendItems(items, statuses, 0);
   }
 
-  /** Appends one envelope; if the outbox refuses it as too large, splits it in halves. */
+  /** Appends one envelope; if it is too large (outbox segment or mqtt.maxEnvelopeBytes), splits it in halves. */
   private async appendItems(items: Item[], statuses: DeviceSessionStatus[], depth: number): Promise<number[]> {
     const devices = this.buildBatches(items, statuses);
     const readings = devices.reduce((n, d) => n + d.numerics.length + d.waves.length + d.alarms.length + d.settings.length, 0);
     const sentAt = this.now();
     try {
-      const seq = await this.o.outbox.append(
-        (s) => encodeEnvelope({ gatewayId: this.o.gatewayId, bootId: this.o.bootId, seq: s, sentAt, devices }),
-        { readings },
-      );
+      const max = this.o.maxEnvelopeBytes ?? Infinity;
+      const seq = await this.o.outbox.append((s) => {
+        const bytes = encodeEnvelope({ gatewayId: this.o.gatewayId, bootId: this.o.bootId, seq: s, sentAt, devices });
+        // the broker closes the connection on a larger packet: such an envelope could never be delivered
+        if (bytes.length > max) throw new GatewayError(GW_ERR.ENVELOPE_TOO_LARGE, 'data', `envelope of ${bytes.length} bytes exceeds mqtt.maxEnvelopeBytes ${max}`);
+        return bytes;
+      }, { readings });
       this.stats.envelopes++;
       this.stats.observations += readings;
       this.lastWrite = sentAt;
       return [seq];
     } catch (err) {
-      if (isGatewayError(err, 'GW_ERR_OUTBOX_TOO_LARGE') && items.length > 1 && depth < 20) {
+      const tooLarge = isGatewayError(err, 'GW_ERR_OUTBOX_TOO_LARGE') || isGatewayError(err, 'GW_ERR_ENVELOPE_TOO_LARGE');
+      if (tooLarge && items.length > 1 && depth < 20) {
         this.stats.splits++;
         const mid = Math.ceil(items.length / 2);
         const a = await this.appendItems(items.slice(0, mid), statuses, depth + 1);

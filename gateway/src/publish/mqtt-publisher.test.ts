@@ -91,3 +91,37 @@ t.test('broker unreachable: records stay in the outbox; stop() returns', async (
   t.equal(pub.stats.connects, 0);
   t.match(pub.stats.lastError, /ECONNREFUSED/);
 });
+
+t.test('an outbox record above maxPayloadBytes is dropped unsent (the broker would close the connection on it)', async (t) => {
+  const seen: number[] = [];
+  let closes = 0;
+  const aedes = await Aedes.createBroker({
+    authorizePublish: (_client, packet, cb) => {
+      if (packet.topic.endsWith('/data')) seen.push((packet.payload as Buffer).length);
+      cb(null);
+    },
+  });
+  aedes.on('clientDisconnect', () => { closes++; });
+  const server = net.createServer(aedes.handle).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const outbox = new MemoryOutbox({ maxBytes: 1 << 20, segmentBytes: 1 << 16 });
+  await outbox.open();
+  for (const size of [100, 5000, 200]) await outbox.append(Buffer.alloc(size, 1));
+  const pub = new MqttPublisher({
+    url: `mqtt://127.0.0.1:${port}`, clientId: 'g-pub-cap', keepaliveS: 30, maxInflight: 4, connectTimeoutMs: 2000, maxPayloadBytes: 1000,
+    topics: gatewayTopics({ topicPrefix: 'orlink/v1', site: 's', room: 'r', bed: 'b', gatewayId: 'g' }),
+    outbox, logger: silentLogger(), status: () => ({ online: true }), statusIntervalMs: 60_000, willPayload: '{"online":false}',
+  });
+  t.teardown(async () => {
+    await pub.stop();
+    await new Promise<void>((r) => aedes.close(() => r()));
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  pub.start();
+  await until('drained', () => outbox.depth().records === 0);
+  t.same(seen, [100, 200], 'the oversize record never reached the broker');
+  t.equal(pub.stats.droppedTooLarge, 1);
+  t.equal(pub.stats.acked, 2);
+  t.equal(closes, 0, 'the connection stayed up');
+});

@@ -30,6 +30,11 @@ export interface MqttPublisherOptions {
   willPayload: string;
   backoff?: BackoffOptions;
   now?: () => number;
+  /**
+   * Largest payload sent (mqtt.maxEnvelopeBytes). An outbox record above it (written before the limit
+   * was lowered) is dropped with an error log: the broker would close the connection every time.
+   */
+  maxPayloadBytes?: number;
   /** TLS material for mqtts:// (PEM contents, not paths). */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
 }
@@ -192,6 +197,13 @@ export class MqttPublisher {
       const fresh = recs.filter((r) => !this.inflight.has(r.seq));
       if (!fresh.length) { this.checkDrained(); return; }
       for (const rec of fresh) {
+        if (rec.payload.length > (this.o.maxPayloadBytes ?? Infinity)) {
+          this.cursor = rec.seq + 1;
+          this.o.outbox.ack(rec.seq);
+          this.stats.droppedTooLarge = (this.stats.droppedTooLarge ?? 0) + 1;
+          this.log.error({ seq: rec.seq, bytes: rec.payload.length, maxBytes: this.o.maxPayloadBytes }, 'outbox record larger than mqtt.maxEnvelopeBytes: dropped unsent');
+          continue;
+        }
         this.inflight.add(rec.seq);
         this.cursor = rec.seq + 1;
         if (rec.seq <= this.maxPublished) this.stats.resent++;

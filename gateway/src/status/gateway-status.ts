@@ -42,6 +42,8 @@ export interface PublisherStats {
   published: number;
   acked: number;
   resent: number;
+  /** outbox records above mqtt.maxEnvelopeBytes dropped unsent (the broker would close the connection on each try) */
+  droppedTooLarge?: number;
   lastPublishAt?: number;
   lastAckAt?: number;
   lastError?: string;

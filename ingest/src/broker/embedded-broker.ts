@@ -1,8 +1,8 @@
 /**
  * Embedded aedes 1.x broker (MQTT 3.1.1 only) on a loopback port. Authentication: each gateway
  * with its registry id + password (scrypt hash in the registry), plus one ingest service account.
- * ACL: a gateway publishes only under `{prefix}/{site}/{room}/{bed}/{gatewayId}/` of its own bed
- * and subscribes only there (config topic); the service account may publish/subscribe anywhere.
+ * ACL: a gateway publishes only `{prefix}/{site}/{room}/{bed}/{gatewayId}/data` and `/status` of its
+ * own bed and subscribes only to its `/config`; the service account may publish/subscribe anywhere.
  * Persistence is aedes' in-memory default: sessions survive subscriber reconnects, not a process
  * restart. Therefore, with `intake` set, a `.../data` publish is not queued in aedes at all before
  * it is durable: `authorizePublish` hands it to the intake (decode, dedupe, InfluxDB write) and
@@ -14,13 +14,25 @@
  * log in again (and is refused, or gets the ACL of its new location). A login whose password check
  * overlapped such a change is refused. For a move or retirement the kicked session's will is not
  * published and the retained status under the old topic is cleared.
+ *
+ * Limits (docs/security.md "Broker limits", `broker.limits`): a packet above `maxPacketBytes` closes
+ * the connection as soon as its header arrives (packet-size-guard.ts); a gateway may publish retained
+ * only on its own status topic, a status (or will) above `maxStatusBytes` is refused; per gateway, a
+ * message and byte rate (held back, not refused), an in-flight cap and a session cap
+ * (publish-limits.ts); client ids are bound to the login (client-id.ts); failed logins lock out the
+ * user name and the address for a growing time (login-guard.ts). Every refusal is counted
+ * (`mqtt_*_total`) and logged with the gateway id (never a password).
  */
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { brokerLimitDefaults, type BrokerLimits } from '../../../schemas/src/ingest-config.js';
+import { Metrics } from '../metrics.js';
 import { parseTopic } from '../mqtt/topics.js';
 import type { GatewayLocation, RegistryChange, RegistryStore } from '../registry/registry-store.js';
+import { BrokerPolicy, Refusal, remoteAddress, type Will } from './broker-policy.js';
+import { guardSocket } from './packet-size-guard.js';
 
 const isDataTopic = (prefix: string, topic: string) => topic.endsWith('/data') && parseTopic(prefix, topic)?.kind === 'data';
 
@@ -35,7 +47,13 @@ export interface EmbeddedBrokerOptions {
    * ack-after-write for data publishes: resolves true when the message is stored (PUBACK may go),
    * false when it must not be acknowledged (the client's connection is then closed, it resends).
    */
-  intake?: { submit(topic: string, payload: Uint8Array, alive?: () => boolean): Promise<boolean> };
+  intake?: { submit(topic: string, payload: Uint8Array, alive?: () => boolean, lane?: string): Promise<boolean> };
+  /** `broker.limits` (absent keys: the schema defaults) */
+  limits?: Partial<BrokerLimits>;
+  /** client ids only the service account may use (ingest's `mqtt.clientId`) */
+  reservedClientIds?: readonly string[];
+  /** counters `mqtt_*_total` (default: a private Metrics, see `metrics`) */
+  metrics?: Metrics;
 }
 
 type Principal = { role: 'ingest' } | { role: 'gateway'; loc: GatewayLocation };
@@ -63,10 +81,22 @@ export class EmbeddedBroker {
   private unsubscribe: (() => void) | null = null;
   private closing: Promise<void> | null = null;
   private boundPort = 0;
+  /** the will each connecting client announced (preConnect sees the CONNECT packet, authenticate does not) */
+  private readonly wills = new WeakMap<Client, Will | null>();
+  private readonly limits: BrokerLimits;
+  private readonly policy: BrokerPolicy;
+  readonly metrics: Metrics;
   /** counters for /metrics */
   readonly stats = { authFailures: 0, publishDenied: 0, subscribeDenied: 0, intakeRefused: 0, sessionsClosed: 0 };
 
-  constructor(private readonly opts: EmbeddedBrokerOptions) {}
+  constructor(private readonly opts: EmbeddedBrokerOptions) {
+    this.limits = { ...brokerLimitDefaults(), ...opts.limits };
+    this.metrics = opts.metrics ?? new Metrics();
+    this.policy = new BrokerPolicy(this.limits, {
+      serviceUsername: opts.serviceAccount.username, reserved: new Set(opts.reservedClientIds ?? []),
+      isGateway: (id) => opts.registry.getGateway(id) !== null,
+    }, this.metrics, opts.logger);
+  }
 
   get port(): number { return this.boundPort; }
   get url(): string { return `mqtt://${this.opts.host}:${this.boundPort}`; }
@@ -82,34 +112,35 @@ export class EmbeddedBroker {
   async start(): Promise<void> {
     const log = this.opts.logger;
     const aedes = await Aedes.createBroker({
+      preConnect: (client, packet, done) => {
+        const w = packet.will;
+        this.wills.set(client, w ? { topic: w.topic, payload: Buffer.from(w.payload ?? ''), retain: w.retain === true } : null);
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
-          (ok) => { if (ok) done(null, true); else { this.stats.authFailures++; done(authError('bad username or password', 4), null); } },
-          (err) => { log.error({ err }, 'broker authenticate failed'); done(authError('server unavailable', 3), null); },
+          () => done(null, true),
+          (err) => {
+            if (err instanceof Refusal) return done(authError(err.message, err.returnCode), null);
+            log.error({ err }, 'broker authenticate failed');
+            done(authError('server unavailable', 3), null);
+          },
         );
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
         if (this.silenced.has(client)) return done(new Error('session closed by a registry change'));
-        if (!this.mayUse(client, packet.topic)) {
+        if (!this.mayUse(client, packet.topic, 'publish')) {
           this.stats.publishDenied++;
           log.warn({ clientId: client.id, topic: packet.topic }, 'publish denied');
           return done(new Error('publish not authorized'));
         }
-        const intake = this.opts.intake;
-        if (!intake || !isDataTopic(this.opts.prefix, packet.topic)) return done(null);
-        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-        intake.submit(packet.topic, payload, () => !client.closed).then(
-          (stored) => {
-            if (stored) return done(null);
-            this.stats.intakeRefused++;
-            done(new Error('not stored, not acknowledged'));
-          },
-          (err) => { log.error({ err }, 'intake failed'); done(err as Error); },
-        );
+        const p = this.principals.get(client);
+        if (p?.role !== 'gateway') return this.forward(client, packet, done);
+        this.limitGatewayPublish(client, p.loc, packet, done);
       },
       authorizeSubscribe: (client, sub, done) => {
-        if (this.mayUse(client, sub.topic)) return done(null, sub);
+        if (this.mayUse(client, sub.topic, 'subscribe')) return done(null, sub);
         this.stats.subscribeDenied++;
         done(new Error('subscribe not authorized'));
       },
@@ -119,7 +150,14 @@ export class EmbeddedBroker {
     this.unsubscribe = this.opts.registry.onChange((c) => {
       try { this.onRegistryChange(c); } catch (err) { log.error({ err, gatewayId: c.id }, 'registry change handling failed'); }
     });
-    const server = net.createServer(aedes.handle);
+    const server = net.createServer((socket) => {
+      guardSocket(socket, this.limits.maxPacketBytes, (bad) => {
+        const client = (socket as net.Socket & { client?: Client }).client;
+        const p = client ? this.principals.get(client) : undefined;
+        this.policy.oversize(socket, bad, { gatewayId: p?.role === 'gateway' ? p.loc.gatewayId : undefined, account: p?.role, clientId: client?.id });
+      });
+      aedes.handle(socket);
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -130,25 +168,100 @@ export class EmbeddedBroker {
     log.info({ host: this.opts.host, port: this.boundPort }, 'embedded broker listening');
   }
 
-  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
-    if (!username || !password) return false;
-    const pw = password.toString('utf8');
-    if (username === this.opts.serviceAccount.username) {
-      if (!safeEqual(pw, this.opts.serviceAccount.password)) return false;
-      this.principals.set(client, { role: 'ingest' });
-      return true;
+  /** the ack-after-write path for data (when an intake is set); anything else is acknowledged by aedes at once */
+  private forward(client: Client, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    const intake = this.opts.intake;
+    if (!intake || !isDataTopic(this.opts.prefix, packet.topic)) return done(null);
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const p = this.principals.get(client);
+    intake.submit(packet.topic, payload, () => !client.closed, p?.role === 'gateway' ? p.loc.gatewayId : undefined).then(
+      (stored) => {
+        if (stored) return done(null);
+        this.stats.intakeRefused++;
+        done(new Error('not stored, not acknowledged'));
+      },
+      (err) => { this.opts.logger.error({ err }, 'intake failed'); done(err as Error); },
+    );
+  }
+
+  /** retain and status-size rules, then the per-gateway in-flight cap and rate (held, not refused) */
+  private limitGatewayPublish(client: Client, loc: GatewayLocation, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    const v = this.policy.checkPublish(client, loc.gatewayId, packet, this.statusTopic(loc));
+    if ('error' in v) return done(v.error);
+    const finish = (err?: Error | null) => { v.release(); done(err); };
+    if (v.waitMs <= 0) return this.forward(client, packet, finish);
+    setTimeout(() => {
+      if (client.closed || this.closing) return finish(new Error('connection closed'));
+      this.forward(client, packet, finish);
+    }, v.waitMs);
+  }
+
+  /** resolves when the login is accepted; rejects with a Refusal (CONNACK code) otherwise */
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
+    const ip = remoteAddress(client);
+    const user = username ?? '';
+    let verdict;
+    try {
+      verdict = this.policy.beginLogin(user, ip);
+    } catch (err) {
+      this.stats.authFailures++;
+      throw err;
     }
-    const changesBefore = this.changes.get(username) ?? 0;
-    if (!(await this.opts.registry.verifyGateway(username, pw))) return false;
-    if ((this.changes.get(username) ?? 0) !== changesBefore) return false; // rotated/revoked/moved while verifying
-    const loc = this.opts.registry.locateGateway(username);
-    if (!loc) return false;
-    this.principals.set(client, { role: 'gateway', loc });
-    let set = this.sessions.get(username);
-    if (!set) this.sessions.set(username, (set = new Set()));
-    for (const c of set) if (c.closed) set.delete(c);
+    let p: Principal | null;
+    try {
+      p = await this.verify(username, password);
+    } catch (err) {
+      if (verdict.allowed) verdict.release();
+      throw err;
+    }
+    if (!p) {
+      this.stats.authFailures++;
+      throw this.policy.loginFailed(user, ip, verdict, client.id);
+    }
+    this.policy.loginSucceeded(user, ip, verdict);
+    this.policy.checkClientId(p.role === 'ingest' ? { kind: 'service' } : { kind: 'gateway', id: p.loc.gatewayId }, client, user);
+    if (p.role === 'ingest') {
+      this.principals.set(client, p);
+      return;
+    }
+    this.policy.checkWill(this.wills.get(client), p.loc, this.statusTopic(p.loc));
+    this.limitSessions(client, p.loc.gatewayId);
+    this.principals.set(client, p);
+    let set = this.sessions.get(p.loc.gatewayId);
+    if (!set) this.sessions.set(p.loc.gatewayId, (set = new Set()));
     set.add(client);
-    return true;
+  }
+
+  /** the account behind a user name and password, or null (no side effects) */
+  private async verify(username: string | undefined, password: Buffer | undefined): Promise<Principal | null> {
+    if (!username || !password) return null;
+    const pw = password.toString('utf8');
+    if (username === this.opts.serviceAccount.username) return safeEqual(pw, this.opts.serviceAccount.password) ? { role: 'ingest' } : null;
+    const changesBefore = this.changes.get(username) ?? 0;
+    if (!(await this.opts.registry.verifyGateway(username, pw))) return null;
+    if ((this.changes.get(username) ?? 0) !== changesBefore) return null; // rotated/revoked/moved while verifying
+    const loc = this.opts.registry.locateGateway(username);
+    return loc ? { role: 'gateway', loc } : null;
+  }
+
+  /** at most `maxSessions` open sessions per gateway: the oldest give way (their wills are not published) */
+  private limitSessions(client: Client, gatewayId: string): void {
+    const set = this.sessions.get(gatewayId);
+    if (!set) return;
+    for (const c of set) if (c.closed) set.delete(c);
+    // a session with the same client id is taken over by aedes itself
+    const others = [...set].filter((c) => c.id !== client.id);
+    for (const old of others.slice(0, Math.max(0, others.length - this.limits.maxSessions + 1))) {
+      this.silenced.add(old);
+      set.delete(old);
+      old.close();
+      this.stats.sessionsClosed++;
+      this.policy.sessionLimited(gatewayId, old.id, client.id);
+    }
+  }
+
+  private statusTopic(loc: GatewayLocation): string {
+    return `${this.opts.prefix}/${loc.site}/${loc.room}/${loc.bed}/${loc.gatewayId}/status`;
   }
 
   private onRegistryChange(c: RegistryChange): void {
@@ -178,12 +291,13 @@ export class EmbeddedBroker {
     return n;
   }
 
-  private mayUse(client: Client, topic: string): boolean {
+  /** the topic ACL (as the generated Mosquitto ACL): a gateway publishes its own data and status, reads its own config */
+  private mayUse(client: Client, topic: string, action: 'publish' | 'subscribe'): boolean {
     const p = this.principals.get(client);
     if (!p) return false;
     if (p.role === 'ingest') return !topic.startsWith('$SYS');
     const own = `${this.opts.prefix}/${p.loc.site}/${p.loc.room}/${p.loc.bed}/${p.loc.gatewayId}/`;
-    return topic.startsWith(own) && !topic.includes('+') && !topic.includes('#');
+    return action === 'publish' ? topic === `${own}data` || topic === `${own}status` : topic === `${own}config`;
   }
 
   /** publish from the broker itself (vitals); aedes delivers it to matching subscribers */

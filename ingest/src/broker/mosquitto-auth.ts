@@ -8,6 +8,10 @@
  *    write vitals and config.
  *  - a record-system account: read `{prefix}/+/+/+/vitals` only.
  * Ids that cannot be a Mosquitto user name or a topic level are skipped and reported.
+ *
+ * `passwd`/`acl` hold every account (one listener). For the two-listener setup of the generated
+ * mosquitto.conf (mosquitto-conf.ts: client ids bound to user names, docs/security.md) the same
+ * lines are also split: `clients` (gateways + record system) and `ingest` (the service account only).
  */
 import type { MqttCredential } from '../registry/registry-store.js';
 import { mosquittoHash } from '../registry/password.js';
@@ -24,9 +28,15 @@ export interface MosquittoAuthInput {
   generatedAt?: Date;
 }
 
+export interface AuthFilePair { passwd: string; acl: string }
+
 export interface MosquittoAuthFiles {
   passwd: string;
   acl: string;
+  /** gateways and the record system: the listener with use_username_as_clientid */
+  clients: AuthFilePair;
+  /** the ingest service account only: its own listener */
+  ingest: AuthFilePair;
   accounts: string[];
   skipped: { id: string; reason: string }[];
 }
@@ -38,6 +48,7 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
   const p = i.prefix;
   const passwd: string[] = [];
   const acl: string[] = [];
+  const ingest: { passwd: string[]; acl: string[] } = { passwd: [], acl: [] };
   const accounts: string[] = [];
   const skipped: { id: string; reason: string }[] = [];
   const service = [i.ingest, ...(i.record ? [i.record] : [])];
@@ -50,6 +61,10 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
   acl.push(`user ${i.ingest.username}`, `topic read ${p}/+/+/+/+/data`, `topic read ${p}/+/+/+/+/status`,
     `topic write ${p}/+/+/+/vitals`, `topic write ${p}/+/+/+/+/config`, '');
   accounts.push(i.ingest.username);
+  ingest.passwd.push(passwd[0]);
+  ingest.acl.push(...acl);
+  const firstClientPasswd = passwd.length;
+  const firstClientAcl = acl.length;
   if (i.record) {
     passwd.push(`${i.record.username}:${await mosquittoHash(i.record.password)}`);
     acl.push(`user ${i.record.username}`, `topic read ${p}/+/+/+/vitals`, '');
@@ -66,5 +81,9 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
     acl.push(`user ${l.gatewayId}`, `topic write ${own}/data`, `topic write ${own}/status`, `topic read ${own}/config`, '');
     accounts.push(l.gatewayId);
   }
-  return { passwd: `${passwd.join('\n')}\n`, acl: `${stamp}${acl.join('\n')}`, accounts, skipped };
+  const file = (pw: string[], a: string[]): AuthFilePair => ({ passwd: pw.length ? `${pw.join('\n')}\n` : '', acl: `${stamp}${a.join('\n')}` });
+  return {
+    ...file(passwd, acl), accounts, skipped,
+    clients: file(passwd.slice(firstClientPasswd), acl.slice(firstClientAcl)), ingest: file(ingest.passwd, ingest.acl),
+  };
 }
