@@ -3,7 +3,7 @@ SHELL := /bin/bash
 DEBIAN_PKGS := influxdb influxdb-client mosquitto mosquitto-clients socat python3-hl7
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
-.PHONY: demo test typecheck unit deps system-deps bench faults soak clean
+.PHONY: demo test typecheck unit deps system-deps bench faults soak fuzz clean
 
 # Debian packages the demo and the tests start themselves (none of them runs as a service).
 system-deps:
@@ -48,6 +48,11 @@ faults: deps
 # One hour at a 50-bed load with periodic faults; JSON report in bench/results/ (SOAK_ARGS to change).
 soak: deps
 	node --max-old-space-size=12288 --import=tsx bench/soak.ts $(SOAK_ARGS)
+
+# Mutation fuzzer (test/fuzz/README.md): 1,000,000 cases per protocol, at most an hour; JSON report in
+# bench/results/fuzz-<time>.json, failing inputs in test/fuzz/crashers/ (FUZZ_ARGS, e.g. "--cases 100000 --only nonin").
+fuzz: $(NODE_MODULES_STAMP)
+	node --expose-gc --import=tsx test/fuzz/run.ts $(FUZZ_ARGS)
 
 clean:
 	rm -rf .data .tap

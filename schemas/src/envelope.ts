@@ -71,13 +71,19 @@ function packWave(w: WaveObs) {
   };
 }
 
+/** Absent (null) instead of NaN / ±Infinity: a canonical number is finite or null. */
+const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
 function unpackWave(m: any): WaveObs {
+  if (!(m.rateHz > 0) || !Number.isFinite(m.rateHz) || !Number.isFinite(m.scale) || m.scale === 0 || !Number.isFinite(m.offset)) {
+    throw new EnvelopeError(`wave ${m.vendorCode}: rate_hz ${m.rateHz}, scale ${m.scale}, offset ${m.offset} (rate > 0, scale != 0, all finite)`);
+  }
   const gaps = new Set<number>((m.gaps ?? []).map(Number));
   const samples: (number | null)[] = new Array(m.deltas?.length ?? 0);
   let acc = 0;
   for (let i = 0; i < samples.length; i++) {
     acc += Number(m.deltas[i]);
-    samples[i] = gaps.has(i) ? null : intToSample(acc, m.scale, m.offset);
+    samples[i] = gaps.has(i) ? null : finiteOrNull(intToSample(acc, m.scale, m.offset));
   }
   const w: WaveObs = {
     kind: 'wave', mdc: m.mdc || null, code: m.code || null, unit: m.unit, t0: Number(m.t0),
@@ -98,15 +104,29 @@ function packNumeric(n: NumericObs) {
 }
 
 function unpackNumeric(m: any): NumericObs {
+  const value = m.absent ? null : finiteOrNull(m.value);
   const n: NumericObs = {
-    kind: 'numeric', mdc: m.mdc || null, code: m.code || null, value: m.absent ? null : m.value,
+    kind: 'numeric', mdc: m.mdc || null, code: m.code || null, value,
     unit: m.unit, t: Number(m.t), vendorCode: m.vendorCode,
   };
   if (Number(m.tDevice)) n.tDevice = Number(m.tDevice);
   if (m.label) n.label = m.label;
   const flags: Flag[] = bitsToFlags(m.flags);
+  if (value === null && !m.absent && !flags.includes('invalid')) flags.push('invalid'); // NaN / ±Infinity sent
   if (flags.length) n.flags = flags;
   return n;
+}
+
+const ALARM_ENUMS = { priority: ['low', 'medium', 'high'], source: ['physiological', 'technical'], phase: ['start', 'update', 'end'] } as const;
+
+function unpackAlarm(a: any): AlarmObs {
+  for (const [k, allowed] of Object.entries(ALARM_ENUMS)) {
+    if (!(allowed as readonly string[]).includes(a[k])) throw new EnvelopeError(`alarm ${k} ${JSON.stringify(String(a[k]).slice(0, 40))} is not one of ${allowed.join(', ')}`);
+  }
+  return {
+    kind: 'alarm', mdc: a.mdc || null, code: a.code || null, text: a.text, priority: a.priority,
+    source: a.source, phase: a.phase, t: Number(a.t), ...(a.vendorCode ? { vendorCode: a.vendorCode } : {}),
+  };
 }
 
 export function encodeEnvelope(env: Envelope): Uint8Array {
@@ -132,7 +152,12 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
   return EnvelopeType.encode(EnvelopeType.fromObject(msg)).finish();
 }
 
-/** Decode and validate; throws EnvelopeError for malformed bytes or an unknown schema version. */
+/**
+ * Decode and validate; throws EnvelopeError for malformed bytes, an unknown schema version, or
+ * observations that break the canonical shape (an alarm enum outside its set; a wave whose rate,
+ * scale or offset cannot place its samples). A NaN / ±Infinity value arrives as absent (null;
+ * numerics flagged `invalid`).
+ */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   let m: any;
   try {
@@ -148,12 +173,9 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       deviceId: d.deviceId, profileId: d.profileId,
       numerics: d.numerics.map(unpackNumeric),
       waves: d.waves.map(unpackWave),
-      alarms: d.alarms.map((a: any): AlarmObs => ({
-        kind: 'alarm', mdc: a.mdc || null, code: a.code || null, text: a.text, priority: a.priority,
-        source: a.source, phase: a.phase, t: Number(a.t), ...(a.vendorCode ? { vendorCode: a.vendorCode } : {}),
-      })),
+      alarms: d.alarms.map(unpackAlarm),
       settings: d.settings.map((s: any): SettingObs => ({
-        kind: 'setting', name: s.name, value: s.isText ? s.text : s.value, t: Number(s.t),
+        kind: 'setting', name: s.name, value: s.isText ? s.text : finiteOrNull(s.value), t: Number(s.t),
         ...(s.unit ? { unit: s.unit } : {}), ...(s.vendorCode ? { vendorCode: s.vendorCode } : {}),
       })),
       ...(d.status ? { status: d.status } : {}),

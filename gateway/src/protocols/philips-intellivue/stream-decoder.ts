@@ -170,7 +170,9 @@ export class IntelliVueStreamDecoder extends ProfiledDecoder implements StreamDe
   }
 
   stats(): DecodeStats {
-    const s = this.framing !== 'lan' ? this.framer.stats() : { frames: this.datagrams, bytes: this.bytes, errors: {} };
+    // LAN: bytes that went to the framer before the framing was known (counted garbage) still count
+    const f = this.framer.stats();
+    const s = this.framing !== 'lan' ? f : { frames: this.datagrams, bytes: this.bytes + f.bytes, errors: f.errors };
     const errors: Record<string, number> = { ...s.errors };
     for (const [k, v] of Object.entries(this.decoder.errors)) errors[k] = (errors[k] ?? 0) + v;
     return { frames: s.frames, bytes: s.bytes, errors };
