@@ -22,6 +22,7 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import type { BatchProcessor, InMessage } from './processor.js';
 import { dataFilter, statusFilter } from './topics.js';
 
@@ -47,6 +48,10 @@ export interface SubscriberOptions {
   sessionExpiryS?: number;
   /** which topics to subscribe (default both) */
   kinds?: readonly ('data' | 'status')[];
+  /** a status document larger than this is acknowledged and dropped, never stored (broker.limits.maxStatusBytes) */
+  maxStatusBytes?: number;
+  /** counts `mqtt_status_too_large_total` */
+  metrics?: Metrics;
 }
 
 /** the subscription filters of a subscriber */
@@ -125,6 +130,13 @@ export class Subscriber {
   private onPublish(packet: IPublishPacket, cb: (err?: Error) => void): void {
     this.stats.received++;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (payload.length > (this.opts.maxStatusBytes ?? Infinity) && packet.topic.endsWith('/status')) {
+      // an external broker cannot cap one topic's size: refused here, before the registry (docs/security.md)
+      this.opts.metrics?.inc('mqtt_status_too_large_total');
+      this.opts.logger.warn({ topic: packet.topic, bytes: payload.length, maxBytes: this.opts.maxStatusBytes }, 'status document too large: dropped, not stored');
+      cb(); // PUBACK: refusing it for good, a redelivery would be dropped again
+      return;
+    }
     this.queue.push({ topic: packet.topic, payload, messageId: packet.messageId, qos: packet.qos, gen: this.gen });
     const release = () => cb(packet.qos === 0 ? undefined : DEFERRED_ACK);
     if (this.queue.length < this.opts.maxPending) release();
