@@ -5,12 +5,14 @@
  * per process, and the raw /write ceiling of the same influxd for the same points. Writes one JSON
  * file to bench/results/ and a summary to stdout. Measures only: nothing here asserts on time.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import pino from 'pino';
-import { startStack, type Stack } from '../cli/stack.js';
+import { startStack } from '../cli/stack.js';
+import { runGuarded, type ProcessGroup } from '../cli/process-group.js';
+import { CLI_ERR, CliError } from '../cli/errors.js';
 import { InfluxHttp } from './influx-http.js';
 import { LatencyProber } from './latency-prober.js';
 import { MachineMeter, ProcSampler, findPidByArg, mean, max, type ProcFigures } from './proc-sampler.js';
@@ -20,6 +22,8 @@ import { METHODS } from './methods.js';
 import { USAGE, parse } from './args.js';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+/** The developers' PhysioNet copy beside the repository: the simulators play it when present. */
+const PHYSIONET = fileURLToPath(new URL('../../shared/data/physionet', import.meta.url));
 const PROBE_INTERVAL_MS = 100;
 const DRAIN_MAX_S = 20;
 
@@ -36,12 +40,12 @@ export async function run(argv: string[]): Promise<number> {
   const a = parse(argv);
   if (a === 'help') { process.stdout.write(USAGE); return 0; }
   if (typeof a === 'string') { process.stderr.write(`orlink bench: ${a}\n${USAGE}`); return 2; }
+  if (!process.env.ORLINK_PHYSIONET_DIR && existsSync(PHYSIONET)) process.env.ORLINK_PHYSIONET_DIR = PHYSIONET;   // real recordings, not the synthetic model
   // hard bound for the whole run: start-up, warm-up, window, drain, ceiling, each with its budget
   const budgetMs = (120 + a.warmup + a.seconds + DRAIN_MAX_S + 120) * 1000;
   const deadline = Date.now() + budgetMs;
   rmSync(a.dir, { recursive: true, force: true });
   const logger = pino({ level: a.level }, pino.destination(2));
-  let stack: Stack | undefined;
   let prober: LatencyProber | undefined;
   let sampler: ProcSampler | undefined;
   let hardTimer: NodeJS.Timeout | undefined;
@@ -56,9 +60,10 @@ export async function run(argv: string[]): Promise<number> {
   const seenMdc = new Map<string, number>();
   const bedsProducing = new Set<string>();
 
-  const body = async (): Promise<number> => {
+  const body = async (group: ProcessGroup): Promise<number> => {
     out.write(`orlink bench: starting InfluxDB, ingest and ${a.beds} ORs (gateway processes) under ${a.dir} ...\n`);
-    stack = await startStack({
+    const stack = await startStack({
+      group, // owns influxd, the ptys' socat and the gateway processes (cli/process-group.ts)
       dir: a.dir, ors: a.beds, logger, gatewayMode: 'process', waves: a.waves,
       ...(a.publishIntervalMs ? { publishIntervalMs: a.publishIntervalMs } : {}),
       onProduced: (or, r) => {
@@ -89,7 +94,9 @@ export async function run(argv: string[]): Promise<number> {
       return best ? best[0].slice(kind.length + 1) : prefer;
     };
     prober = new LatencyProber(influx, st.database, pick('numeric', 'MDC_ECG_HEART_RATE'), pick('wave', 'MDC_ECG_ELEC_POTL_II'), t0 - 60_000, PROBE_INTERVAL_MS);
-    const metrics = async () => parseProm(await (await fetch(`${st.ingest.url}/metrics`, { signal: AbortSignal.timeout(5000) })).text());
+    const metrics = async () => parseProm(await (await fetch(`${st.ingest.url}/metrics`, {
+      headers: { authorization: `Bearer ${st.adminToken}` }, signal: AbortSignal.timeout(5000),
+    })).text());
     const m0 = await metrics();
     const targets = st.ors.filter((o) => o.child?.pid).map((o) => ({ name: o.gatewayId, pid: o.child!.pid as number }));
     targets.push({ name: 'harness', pid: process.pid });
@@ -186,20 +193,18 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   };
 
-  try {
-    const hard = new Promise<never>((_, reject) => { hardTimer = setTimeout(() => reject(new Error(`hard deadline of ${budgetMs / 1000} s reached`)), budgetMs); });
-    return await Promise.race([body(), hard]);
-  } catch (err) {
-    process.stderr.write(`orlink bench failed: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    clearTimeout(hardTimer);
-    sampler?.stop();
-    await prober?.stop();
-    if (stack) {
+  // Whatever ends the run (failure, deadline, crash, signal), the group stops every process the
+  // bench started before it exits; a failure is reported as one coded line.
+  return runGuarded({ verb: 'bench', logger, forceExitAfterMs: 5000 }, async (group) => {
+    group.defer('deadline, sampler and prober', async () => { clearTimeout(hardTimer); sampler?.stop(); await prober?.stop(); });
+    try {
+      const hard = new Promise<never>((_, reject) => { hardTimer = setTimeout(() => reject(new CliError(CLI_ERR.RUN, `hard deadline of ${budgetMs / 1000} s reached`)), budgetMs); });
+      return await Promise.race([body(group), hard]);
+    } finally {
+      clearTimeout(hardTimer);
       out.write('stopping the stack ...\n');
-      await within(stack.close().catch((err: Error) => process.stderr.write(`stack close failed: ${err.message}\n`)), 60_000);
+      await group.close();
       out.write('stopped.\n');
     }
-  }
+  });
 }

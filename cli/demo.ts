@@ -1,12 +1,15 @@
 /**
  * `orlink demo`: a real InfluxDB, ingest with the embedded broker, and two simulated ORs (a GE S/5
- * simulator on a pty read by its own gateway), a case opened per OR, the URLs to look at and a
- * live line of vitals per OR until Ctrl-C, which stops everything.
+ * simulator on a pty read by its own gateway), a case opened per OR, the URLs to look at with an
+ * admin API token (made at start as `orlink admin create-token` makes one) and a ready curl line,
+ * and a live line of vitals per OR until Ctrl-C, which stops everything.
  */
 import { resolve } from 'node:path';
 import { rmSync } from 'node:fs';
-import pino from 'pino';
-import { startStack, type Stack } from './stack.js';
+import pino, { type Logger } from 'pino';
+import { startStack } from './stack.js';
+import { runGuarded, type ProcessGroup } from './process-group.js';
+import { CLI_ERR, CliError } from './errors.js';
 
 const USAGE = `usage: orlink demo [--ors N] [--dir DIR] [--keep-data] [--log-level LEVEL]
   --ors N        simulated operating rooms (default 2)
@@ -60,14 +63,15 @@ export async function run(argv: string[]): Promise<number> {
   if (!keep) rmSync(dir, { recursive: true, force: true });
 
   const logger = pino({ level }, pino.destination(2));
+  // Whatever ends the demo (start-up failure, crash, Ctrl-C, SIGTERM, SIGHUP), every process it
+  // started is stopped before it exits (cli/process-group.ts).
+  return runGuarded({ verb: 'demo', logger, forceExitAfterMs: 5000 }, (group) => runDemo(group, dir, ors, logger));
+}
+
+async function runDemo(group: ProcessGroup, dir: string, ors: number, logger: Logger): Promise<number> {
   process.stdout.write(`starting InfluxDB, ingest and ${ors} simulated ORs under ${dir} ...\n`);
-  let stack: Stack;
-  try {
-    stack = await startStack({ dir, ors, logger, waves: ['ECG1', 'INVP1', 'PLETH', 'CO2'] });
-  } catch (err) {
-    process.stderr.write(`demo failed to start: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const stack = await startStack({ dir, ors, logger, group, waves: ['ECG1', 'INVP1', 'PLETH', 'CO2'] })
+    .catch((err: unknown) => { throw new CliError(CLI_ERR.START, 'the demo could not start', { cause: err }); });
   const cases: { room: string; bed: string; id: string }[] = [];
   for (const or of stack.ors) {
     const c = await stack.api<{ id: string }>('POST', '/cases', { bed: or.bed, start: Date.now() - 60_000 });
@@ -77,12 +81,15 @@ export async function run(argv: string[]): Promise<number> {
   const out = process.stdout;
   out.write(`\norlink demo is running. Where to look:\n`);
   out.write(`  ingest REST      ${stack.ingest.url}   (OpenAPI: ${stack.ingest.url}/docs/json, health: ${stack.ingest.url}/health, metrics: ${stack.ingest.url}/metrics)\n`);
+  out.write(`  API token        ${stack.adminToken}   (admin, expires in 7 days; every route but /health/live needs it)\n`);
   out.write(`  MQTT broker      ${stack.ingest.mqttUrl}   (vitals: orlink/v1/+/+/+/vitals; gateway status: orlink/v1/+/+/+/+/status)\n`);
   out.write(`  InfluxDB         ${stack.influxUrl}   database '${stack.database}':\n`);
   out.write(`                   influx -host 127.0.0.1 -port ${new URL(stack.influxUrl).port} -database ${stack.database} -execute 'SELECT * FROM numeric ORDER BY time DESC LIMIT 10'\n`);
   for (const c of cases) {
     out.write(`  ${c.room} case       ${stack.ingest.url}/cases/${c.id}/timeline   (latest: ${stack.ingest.url}/beds/${c.bed}/latest)\n`);
   }
+  const first = cases[0];
+  out.write(`  try it           curl -H 'Authorization: Bearer ${stack.adminToken}' '${stack.ingest.url}/beds/${first.bed}/latest'\n`);
   out.write(`Ctrl-C stops everything.\n\n`);
 
   let stopping = false;
@@ -98,16 +105,13 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (!stopping) out.write(`${new Date().toISOString().slice(11, 19)} ${lines.join('\n         ')}\n`);
   }, 2000);
+  group.defer('live line', () => { stopping = true; clearInterval(timer); });
 
-  await new Promise<void>((done) => {
-    const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); done(); };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  stopping = true;
-  clearInterval(timer);
-  out.write('\nstopping gateways, simulators, ingest and InfluxDB ...\n');
-  await stack.close();
-  out.write('stopped.\n');
+  // from here a signal is the way to stop: exit 0 once the group (and so the stack) is closed
+  group.signalIsStop = true;
+  const how = await group.interrupted;
+  if (how.kind === 'signal') out.write('\nstopping gateways, simulators, ingest and InfluxDB ...\n');
+  await group.close();
+  if (how.kind === 'signal') out.write('stopped.\n');
   return 0;
 }

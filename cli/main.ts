@@ -1,5 +1,5 @@
 /**
- * `orlink <verb>`: one binary for every process (ARCHITECTURE §2). Each verb lives in its own
+ * `orlink <verb>`: one binary for every process (README.md §The orlink command). Each verb lives in its own
  * module, imported only when used so that `orlink decode` does not load fastify or aedes.
  */
 const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
@@ -9,6 +9,9 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: s
   decode: { summary: 'decode a capture to canonical NDJSON (--protocol NAME [--input FILE|-])', load: () => import('./decode.js') },
   demo: { summary: 'InfluxDB + ingest + two simulated ORs on this machine', load: () => import('./demo.js') },
   'mqtt-auth': { summary: 'Mosquitto password + ACL files from the registry (--db FILE | --config FILE) --out DIR', load: () => import('./mqtt-auth.js') },
+  admin: { summary: 'REST API tokens on the server: create-token | list-tokens | revoke-token (--config FILE | --db FILE)', load: () => import('./admin.js') },
+  backup: { summary: 'SQLite + InfluxDB backup with a checksummed manifest, ingest may run (--config FILE --out DIR)', load: () => import('./backup.js') },
+  restore: { summary: 'verify a backup and restore it into an empty target, ingest stopped (--config FILE --from DIR [--force])', load: () => import('./restore.js') },
   bench: { summary: 'run the benchmark harness (see bench/README.md)', load: () => import('../bench/run.js') },
 };
 

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import YAML from 'yaml';
@@ -16,6 +16,10 @@ import { loadIngestConfig } from '../schemas/src/ingest-config.js';
 import { buildConfig } from '../gateway/src/config.js';
 import { startGateway, type RunningGateway } from '../gateway/src/main.js';
 import { GeDriSimulator, openPtyPair, serveSerial, type Produced, type PtyPair, type SerialService } from '../simulators/src/index.js';
+import { ProcessGroup } from './process-group.js';
+import { FailAt, type FailStage } from './fail-at.js';
+import { createToken } from './admin.js';
+import { CLI_ERR, CliError } from './errors.js';
 
 const BIN = fileURLToPath(new URL('../bin/orlink.js', import.meta.url));
 
@@ -37,6 +41,11 @@ export interface StackOptions {
   /** InfluxDB retention of raw data (default 30d). */
   retention?: string;
   gatewayLogLevel?: string;
+  /**
+   * Owns every process and in-process piece the stack starts (default: a group of its own). A verb
+   * passes the group it guards (cli/process-group.ts), so a signal or crash stops all of it.
+   */
+  group?: ProcessGroup;
 }
 
 export interface OrRig {
@@ -58,24 +67,32 @@ export interface Stack {
   database: string;
   ingest: RunningIngest;
   ors: OrRig[];
-  /** REST call against ingest (in-process inject): JSON in, JSON out; throws on >= 400. */
+  /** REST call against ingest (in-process inject) with `adminToken`: JSON in, JSON out; throws on >= 400. */
   api<T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T>;
+  /** An admin API token made at start as `orlink admin create-token` makes one (expires in 7 days). */
+  adminToken: string;
+  /** Closes the stack's ProcessGroup (the verb's, when it passed one): everything in it stops. */
   close(): Promise<void>;
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
   const log = o.logger.child({ component: 'stack' });
   const site = o.site ?? 'main';
-  const cleanups: (() => Promise<void>)[] = [];
-  const close = async () => {
-    for (const c of cleanups.reverse()) await c().catch((err) => log.warn({ err }, 'cleanup failed'));
-    cleanups.length = 0;
+  // child processes (influxd, socat, gateway processes) are owned by the group from their spawn on;
+  // in-process pieces are deferred to it as they start; close() stops both (see process-group.ts)
+  const group = o.group ?? new ProcessGroup({ name: 'stack', logger: o.logger });
+  const close = () => group.close();
+  const failAt = FailAt.fromEnv();
+  /** Start-up passed `stage`: go on unless the group is stopping (signal, crash) or a test injects a failure here. */
+  const checkpoint = (stage: FailStage): void => {
+    if (group.stopping) throw new CliError(CLI_ERR.STOPPING, `start-up abandoned after stage '${stage}': everything is stopping`);
+    failAt?.pass(stage);
   };
   try {
     mkdirSync(o.dir, { recursive: true });
-    const influx = await startInfluxd({ dir: join(o.dir, 'influxdb') });
-    cleanups.push(() => influx.stop());
+    const influx = await startInfluxd({ dir: join(o.dir, 'influxdb'), spawn: group.spawn });
     log.info({ url: influx.url }, 'influxdb ready');
+    checkpoint('influxd');
 
     const database = 'orlink';
     const ingestConfig = loadIngestConfig({
@@ -84,16 +101,21 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         db: { path: join(o.dir, 'ingest.sqlite') },
         series: { kind: 'influx-v1', url: influx.url, database, retentionDuration: o.retention ?? '30d' },
         broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
+        // one token for the set-up and the demo's live line (one request per OR every 2 s)
+        auth: { rateLimit: { perCaller: Math.max(600, o.ors * 60) } },
         log: { level: 'warn' },
       },
       env: {},
     });
     const ingest = await startIngest(ingestConfig, { logger: o.logger.child({ component: 'ingest' }) });
-    cleanups.push(() => ingest.close());
+    group.defer('ingest', () => ingest.close());
     log.info({ url: ingest.url, mqtt: ingest.mqttUrl }, 'ingest ready');
+    checkpoint('ingest');
 
+    const { token: adminToken } = createToken(ingest.services.tokens, { name: 'stack-admin', role: 'admin', expiresDays: 7 });
+    const headers = { authorization: `Bearer ${adminToken}` };
     const api = async <T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> => {
-      const res = await ingest.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
+      const res = await ingest.app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as object }) });
       if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
       return res.json() as T;
     };
@@ -115,8 +137,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         profile: 'auto', transport: 'serial (pty)',
       });
 
-      const pty = await openPtyPair();
-      cleanups.push(() => pty.close());
+      const ptyDir = join(o.dir, 'pty', room);
+      mkdirSync(ptyDir, { recursive: true });
+      const pty = await openPtyPair({ dir: ptyDir, spawn: group.spawn });
+      // socat is owned by the group from its spawn; this closer stops it in the orderly sequence too
+      // (after its gateway and simulator, before ingest), the group only if that fails
+      group.defer(`pty ${room}`, () => pty.close());
+      checkpoint('pty');
       const rig = { index: i, site, room, bed, gatewayId, deviceId, pty } as OrRig;
       rig.sim = new GeDriSimulator({
         seed: (o.seed ?? 1) + i,
@@ -125,10 +152,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         onProduced: (r) => o.onProduced?.(rig, r),
       });
       rig.sim.start();
-      cleanups.push(() => rig.sim.close());
+      group.defer(`sim ${room}`, () => rig.sim.close());
       rig.serial = serveSerial(pty.devicePath, rig.sim, o.logger.child({ component: 'sim-serial', or: room }));
+      group.defer(`sim-serial ${room}`, () => rig.serial.stop());
       await rig.serial.opened;
-      cleanups.push(() => rig.serial.stop());
+      checkpoint('sim');
 
       const gatewayFile = {
         gatewayId, site, room, bed,
@@ -150,32 +178,26 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       if (o.gatewayMode === 'process') {
         const cfgPath = join(o.dir, `${gatewayId}.yaml`);
         writeFileSync(cfgPath, YAML.stringify(gatewayFile));
-        const child = spawn(process.execPath, [BIN, 'gateway', '--config', cfgPath], {
+        const child = group.spawn(process.execPath, [BIN, 'gateway', '--config', cfgPath], {
           env: { ...process.env, ORLINK_MQTT_PASSWORD: password },
           stdio: ['ignore', 'ignore', 'inherit'],
         });
         rig.child = child;
-        cleanups.push(() => stopChild(child));
+        group.defer(gatewayId, () => group.stop(child)); // in order: before its simulator and ingest
       } else {
         const config = buildConfig(gatewayFile, { ORLINK_MQTT_PASSWORD: password });
         rig.gateway = await startGateway(config, { logger: o.logger.child({ component: 'gateway', or: room }) });
         const gw = rig.gateway;
-        cleanups.push(() => gw.close());
+        group.defer(gatewayId, () => gw.close());
       }
       ors.push(rig);
+      checkpoint('gateway');
     }
-    return { influxUrl: influx.url, database, ingest, ors, api, close };
+    checkpoint('ready');
+    return { influxUrl: influx.url, database, ingest, ors, api, adminToken, close };
   } catch (err) {
     await close();
     throw err;
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}

@@ -15,7 +15,8 @@ const minimal = {
 t.test('sample config validates', async (t) => {
   const cfg = loadConfig(path.join(here, '..', 'gateway.sample.yaml'), {});
   t.equal(cfg.gatewayId, 'gw-or3-bed1');
-  t.equal(cfg.devices.length, 2);
+  t.equal(cfg.devices.length, 3);
+  t.same(cfg.devices[2].transport, { kind: 'tcp-server', host: '0.0.0.0', port: 2575, allow: ['10.1.20.31'] }, 'the MLLP listener shows its allow-list');
   t.equal(cfg.devices[1].profile, 'auto', 'device default applied');
   t.equal(cfg.devices[1].watchdogMs, 10_000);
   t.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.mqtt) && Object.isFrozen(cfg.devices[0].transport));
@@ -69,4 +70,37 @@ t.test('unreadable and non-YAML files are GW_ERR_CONFIG', async (t) => {
   t.throws(() => loadConfig(path.join(dir, 'bad.yaml'), {}), { code: 'GW_ERR_CONFIG' });
   writeFileSync(path.join(dir, 'list.yaml'), '- 1\n- 2\n');
   t.throws(() => loadConfig(path.join(dir, 'list.yaml'), {}), { code: 'GW_ERR_CONFIG' });
+});
+
+t.test('a listening (tcp-server) device needs an allow-list of senders or an explicit allowAnySender', async (t) => {
+  const mllp = (transport: Record<string, unknown>) => ({
+    ...minimal, devices: [{ id: 'or3-b40', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '0.0.0.0', port: 2575, ...transport } }],
+  });
+  const err = t.throws(() => buildConfig(mllp({}), {})) as unknown as GatewayError;
+  t.equal(err.code, 'GW_ERR_CONFIG');
+  t.match((err.details as string[]).join('\n'), /\/devices\/0\/transport\/allow: device 'or3-b40' listens \(tcp-server\) without an allow-list.*set transport\.allow to the monitor's IP.*allowAnySender: true/);
+  t.match(err.message, "device 'or3-b40'", 'the message names the device');
+  t.throws(() => buildConfig(mllp({ allow: [] }), {}), { code: 'GW_ERR_CONFIG' }, 'an empty list is no list');
+  t.throws(() => buildConfig(mllp({ allowAnySender: false }), {}), { code: 'GW_ERR_CONFIG' });
+
+  t.same(buildConfig(mllp({ allow: ['10.1.20.31', '10.1.21.0/28', 'fd00::31'] }), {}).devices[0].transport, {
+    kind: 'tcp-server', host: '0.0.0.0', port: 2575, allow: ['10.1.20.31', '10.1.21.0/28', 'fd00::31'],
+  });
+  t.equal((buildConfig(mllp({ allowAnySender: true }), {}).devices[0].transport as { allowAnySender?: boolean }).allowAnySender, true);
+
+  const bad = t.throws(() => buildConfig(mllp({ allow: ['10.1.20.31', 'monitor-3.local', '10.0.0.0/33'] }), {})) as unknown as GatewayError;
+  const d = (bad.details as string[]).join('\n');
+  t.match(d, "/devices/0/transport/allow/1: device 'or3-b40': 'monitor-3.local' is not an IP address");
+  t.match(d, '/devices/0/transport/allow/2');
+  t.notMatch(d, '/allow/0');
+  const both = t.throws(() => buildConfig(mllp({ allow: ['10.1.20.31'], allowAnySender: true }), {})) as unknown as GatewayError;
+  t.match((both.details as string[]).join('\n'), '/devices/0/transport/allowAnySender');
+  // other transports are not concerned
+  t.doesNotThrow(() => buildConfig(minimal, {}));
+});
+
+t.test('recordPhi is a boolean, absent by default', async (t) => {
+  t.equal(buildConfig(minimal, {}).recordPhi, undefined);
+  t.equal(buildConfig({ ...minimal, recordPhi: true }, {}).recordPhi, true);
+  t.throws(() => buildConfig({ ...minimal, recordPhi: 'yes' }, {}), { code: 'GW_ERR_CONFIG' });
 });

@@ -1,5 +1,5 @@
 /**
- * Gateway composition root: `orlink gateway --config FILE [--record FILE]`.
+ * Gateway composition root: `orlink gateway --config FILE [--record FILE [--record-phi]]`.
  * devices → sessions → batcher → outbox → MQTT publisher; status retained with an LWT.
  * `startGateway()` is the programmatic entry used by tests and the demo.
  */
@@ -32,6 +32,8 @@ export interface StartOptions {
   linkFactory?: LinkFactory;
   /** Capture file (overrides config.record). */
   record?: string;
+  /** Keep HL7 patient segments in the capture (overrides config.recordPhi): lab use only. */
+  recordPhi?: boolean;
   /** How long close() waits for PUBACKs of the outbox backlog. */
   drainMs?: number;
   /** Session tick (ms); tests shorten it. */
@@ -84,10 +86,15 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
 
   const recorders = new Map<string, HexlogRecorder>();
   const recordFile = opts.record ?? config.record;
+  const keepPhi = opts.recordPhi ?? config.recordPhi ?? false;
+  if (recordFile && keepPhi) log.warn({ record: recordFile }, 'capture keeps patient data (--record-phi / recordPhi): lab use only');
+  for (const d of config.devices) {
+    if (d.transport.kind === 'tcp-server' && d.transport.allowAnySender) log.warn({ deviceId: d.id, port: d.transport.port }, 'listener accepts any sender (allowAnySender): set transport.allow to the monitor address outside a test bench');
+  }
   try {
     for (const [id, file] of recordFile ? recordPaths(recordFile, config.devices.map((d) => d.id)) : []) {
       const dev = config.devices.find((d) => d.id === id)!;
-      const rec = new HexlogRecorder(file, { deviceId: id, protocol: dev.protocol, gatewayId: config.gatewayId });
+      const rec = new HexlogRecorder(file, { deviceId: id, protocol: dev.protocol, gatewayId: config.gatewayId }, { keepPhi });
       recorders.set(id, rec);
       await rec.open();
     }
@@ -101,6 +108,7 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
   const sessions: DeviceSession[] = [];
   const batcher = new Batcher({
     gatewayId: config.gatewayId, bootId, intervalMs: config.mqtt.publishIntervalMs, outbox, logger,
+    maxEnvelopeBytes: config.mqtt.maxEnvelopeBytes,
     devices: () => sessions.map((s) => s.status()),
     configuredProfile: (id) => config.devices.find((d) => d.id === id)?.profile,
   });
@@ -132,6 +140,7 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
   publisher = new MqttPublisher({
     url: config.mqtt.url, clientId: `${config.gatewayId}-${bootId.slice(0, 8)}`, keepaliveS: config.mqtt.keepaliveS,
     maxInflight: config.mqtt.maxInflight, connectTimeoutMs: config.mqtt.connectTimeoutMs, topics, outbox, logger,
+    maxPayloadBytes: config.mqtt.maxEnvelopeBytes,
     status, statusIntervalMs: config.mqtt.statusIntervalMs, willPayload: offlineStatus(ids, 'lwt'),
     ...(opts.mqttBackoff ? { backoff: opts.mqttBackoff } : {}),
     ...(config.mqtt.tls ? { tls: readTls(config.mqtt.tls) } : {}),
@@ -169,20 +178,22 @@ function readTls(t: MqttTlsConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer; 
   return out;
 }
 
-function parseArgs(argv: string[]): { config?: string; record?: string; help?: boolean; error?: string } {
-  const out: { config?: string; record?: string; help?: boolean; error?: string } = {};
+function parseArgs(argv: string[]): { config?: string; record?: string; recordPhi?: boolean; help?: boolean; error?: string } {
+  const out: { config?: string; record?: string; recordPhi?: boolean; help?: boolean; error?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     if (flag === '--help' || flag === '-h') out.help = true;
     else if (flag === '--config' || flag === '-c') out.config = inline ?? argv[++i];
     else if (flag === '--record') out.record = inline ?? argv[++i];
+    else if (flag === '--record-phi' && inline === undefined) out.recordPhi = true;
     else out.error = `unknown argument '${a}'`;
   }
   return out;
 }
 
-const USAGE = 'usage: orlink gateway --config FILE [--record FILE]\n';
+const USAGE = 'usage: orlink gateway --config FILE [--record FILE [--record-phi]]\n'
+  + '  --record-phi  keep HL7 patient data (PID, PV1 names/ids, …) in the capture: lab use only\n';
 
 /** `orlink gateway ...`: runs until SIGINT/SIGTERM; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
@@ -196,7 +207,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.log.level);
   let gw: RunningGateway;
-  try { gw = await startGateway(config, { ...(args.record ? { record: args.record } : {}), logger }); } catch (err) {
+  try { gw = await startGateway(config, { ...(args.record ? { record: args.record } : {}), ...(args.recordPhi ? { recordPhi: true } : {}), logger }); } catch (err) {
     logger.fatal({ err }, 'gateway failed to start');
     return 1;
   }

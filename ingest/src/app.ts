@@ -1,18 +1,22 @@
 /**
  * build(opts) returns the Fastify app (no listen): registry, cases, timelines, health, metrics,
- * OpenAPI at /docs/json. Services (db, stores) are created from config unless passed in; the app
- * closes what it created.
+ * API tokens, OpenAPI at /docs/json. Every route declares its roles (`config: allow([...])`); the
+ * auth hook, installed before any route, enforces them (auth/auth-hook.ts). Services (db, stores)
+ * are created from config unless passed in; the app closes what it created.
  */
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { IngestConfig } from '../../schemas/src/ingest-config.js';
+import { installAuth, openapiAccess } from './auth/auth-hook.js';
+import { allow, ROLES } from './auth/roles.js';
 import type { RegistryStore } from './registry/registry-store.js';
 import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
 import { errorHandler } from './routes/common.js';
 import { opsRoutes } from './routes/ops.js';
 import { registryRoutes } from './routes/registry.js';
+import { tokenRoutes } from './routes/tokens.js';
 import type { SeriesStore } from './series/types.js';
 import { createServices, type RuntimeStatus, type Services } from './services.js';
 
@@ -27,7 +31,8 @@ export interface BuildOptions {
 }
 
 export async function build(opts: BuildOptions): Promise<FastifyInstance> {
-  const logger = (opts.logger ?? pino({ level: opts.config.log.level })).child({ component: 'http' });
+  const root = opts.logger ?? pino({ level: opts.config.log.level });
+  const logger = root.child({ component: 'http' });
   const owned = !opts.services;
   const services = opts.services ?? createServices(opts.config, { series: opts.series, registry: opts.registry });
   if (owned) await services.series.open();
@@ -35,18 +40,26 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
     loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1_048_576,
   }) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler);
+  await installAuth(app, services, opts.config.auth.rateLimit, root);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'orlink ingest API', version: '1', description: 'Registry, cases, timelines, health and metrics (docs/api.md).' },
-      tags: [{ name: 'registry' }, { name: 'cases' }, { name: 'live' }, { name: 'ops' }],
+      info: {
+        title: 'orlink ingest API', version: '1',
+        description: 'Registry, cases, timelines, health and metrics (docs/api.md). Every operation but /health/live needs an API token '
+          + '(`Authorization: Bearer orl_<id>_<secret>`); the roles allowed are in its description and in `x-roles`.',
+      },
+      tags: [{ name: 'registry' }, { name: 'cases' }, { name: 'live' }, { name: 'ops' }, { name: 'auth' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'orl_<id>_<secret>', description: 'API token (docs/api.md "Authentication")' } } },
     },
+    transform: openapiAccess,
   });
   opsRoutes(app, services, opts.status ?? {});
   registryRoutes(app, services);
   caseRoutes(app, services, opts.config);
   auditRoutes(app, services);
-  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  tokenRoutes(app, services);
+  app.get('/docs/json', { config: allow(ROLES), schema: { hide: true } }, async () => app.swagger());
   if (owned) {
     app.addHook('onClose', async () => {
       await services.series.close();

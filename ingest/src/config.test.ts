@@ -42,3 +42,17 @@ t.test('influx-v2 requires a token', async (t) => {
   t.throws(() => loadIngestConfig({ input: { series: { kind: 'influx-v2' } }, env: {} }), /ORLINK_INGEST_INFLUX_TOKEN/);
   t.equal(loadIngestConfig({ input: { series: { kind: 'influx-v2' } }, env: { ORLINK_INGEST_INFLUX_TOKEN: 't' } }).secrets.influxToken, 't');
 });
+
+t.test('auth: defaults, limits, unknown keys refused, no "token" keys', async (t) => {
+  const c = loadIngestConfig({ input: {}, env: {} });
+  t.same(c.auth, { defaultExpiryDays: 90, maxExpiryDays: 365, rateLimit: { windowMs: 60_000, perCaller: 600, failedAuthPerIp: 60 } });
+  t.equal(loadIngestConfig({ input: { auth: { rateLimit: { perCaller: 50 } } }, env: {} }).auth.rateLimit.failedAuthPerIp, 60, 'partial section: defaults for the rest');
+  const problems = (input: unknown) => {
+    try { loadIngestConfig({ input, env: {} }); return ''; } catch (e) { return (e as IngestConfigError).problems.join('\n'); }
+  };
+  t.match(problems({ auth: { bogus: 1 } }), '/auth/bogus: Unexpected property', 'unknown key in auth');
+  t.match(problems({ auth: { rateLimit: { perMinute: 1 } } }), '/auth/rateLimit/perMinute: Unexpected property', 'unknown key in auth.rateLimit');
+  t.match(problems({ auth: { defaultExpiryDays: 400 } }), /defaultExpiryDays: longer than auth.maxExpiryDays/);
+  t.match(problems({ auth: { rateLimit: { perCaller: 0 } } }), /perCaller/);
+  t.match(problems({ auth: { adminToken: 'x' } }), /auth\/adminToken: secrets are read from env/, 'a token never goes in the file');
+});

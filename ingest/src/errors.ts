@@ -21,7 +21,14 @@ export type IngestErrorCode =
   | 'ING_ERR_CLOSED'
   | 'ING_ERR_GATEWAY_RETIRED'
   | 'ING_ERR_DEVICE_WRONG_GATEWAY'
-  | 'ING_ERR_DEVICE_RETIRED';
+  | 'ING_ERR_DEVICE_RETIRED'
+  // intake integrity (mqtt/intake-integrity.ts): dead-letter codes of data errors
+  | 'ING_ERR_ENVELOPE_OVER_CAP'
+  | 'ING_ERR_SERIES_BUDGET'
+  | 'ING_ERR_READING_CONFLICT'
+  | 'ING_ERR_UNAUTHENTICATED'
+  | 'ING_ERR_FORBIDDEN'
+  | 'ING_ERR_RATE_LIMITED';
 
 export class IngestError extends Error {
   readonly code: IngestErrorCode;

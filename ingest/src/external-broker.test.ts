@@ -11,6 +11,7 @@ import mqtt from 'mqtt';
 import t from 'tap';
 import { encodeEnvelope } from '../../schemas/src/envelope.js';
 import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
+import { bearer, mintToken } from './auth/test-tokens.js';
 import { startIngest } from './main.js';
 import { envelope, silent, until } from './mqtt/test-fixtures.js';
 import { freePort } from './series/influxd-launcher.js';
@@ -35,11 +36,12 @@ const config = loadIngestConfig({
   },
   env: {},
 });
+const admin = bearer(mintToken(config.db.path, 'admin'));
 
 t.test('messages published while ingest is down are stored after its restart', async (t) => {
   const series = new MemorySeriesStore();
   const first = await startIngest(config, { logger: silent, series });
-  const post = (url: string, body: object) => fetch(`${first.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (url: string, body: object) => fetch(`${first.url}${url}`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   await post('/sites', { id: 's1', name: 'S' });
   await post('/rooms', { id: 'or1', siteId: 's1', name: 'R' });
   await post('/beds', { id: 'bed1', roomId: 'or1', name: 'B' });
@@ -68,7 +70,7 @@ t.test('with an external broker the case topic goes out on the subscriber connec
   const got: { topic: string; msg: { caseId: string | null; change: string } }[] = [];
   rec.on('message', (topic, payload) => got.push({ topic, msg: JSON.parse(payload.toString()) }));
   await rec.subscribeAsync('orlink/v1/+/+/+/case', { qos: 1 });
-  const res = await fetch(`${ing.url}/cases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bed: 'bed1' }) });
+  const res = await fetch(`${ing.url}/cases`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ bed: 'bed1' }) });
   const c = (await res.json()) as { id: string };
   await until(() => got.some((g) => g.msg.caseId === c.id), 10_000, 'case message');
   t.match(got.find((g) => g.msg.caseId === c.id), { topic: 'orlink/v1/s1/or1/bed1/case', msg: { change: 'open' } });

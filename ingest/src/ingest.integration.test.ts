@@ -11,6 +11,7 @@ import t from 'tap';
 import { startTestInfluxd } from '../../test/helpers/influxdb.js';
 import { encodeEnvelope, type Envelope } from '../../schemas/src/envelope.js';
 import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
+import { bearer, mintToken } from './auth/test-tokens.js';
 import { startIngest } from './main.js';
 import { silent, until } from './mqtt/test-fixtures.js';
 
@@ -28,9 +29,10 @@ const config = loadIngestConfig({
 });
 const ing = await startIngest(config, { logger: silent });
 t.teardown(() => ing.close());
+const admin = bearer(mintToken(ing.services, 'admin'));
 
 const api = async (method: string, url: string, body?: unknown) => {
-  const res = await fetch(`${ing.url}${url}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${ing.url}${url}`, { method, headers: { ...admin, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
   const text = await res.text();
   return { status: res.status, body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text };
 };

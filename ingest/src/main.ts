@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  const logger = pino({ level: config.log.level, redact: ['*.password', '*.token', 'patient', '*.patient'] });
+  const logger = pino({ level: config.log.level, redact: ['*.password', '*.token', 'patient', '*.patient', 'req.headers.authorization', '*.authorization'] });
   let running: RunningIngest;
   try {
     running = await startIngest(config, { logger });

@@ -70,6 +70,7 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
       prefix: config.mqtt.prefix, registry: services.registry, cases: services.cases, series: services.series,
       dedupe: services.dedupe, deadLetters: services.deadLetters, metrics: services.metrics,
       logger: logger.child({ component: 'processor' }), retryMinMs: config.series.retryMinMs, retryMaxMs: config.series.retryMaxMs,
+      intake: config.intake, reader: services.series,
     });
     let broker: EmbeddedBroker | null = null;
     let intake: DurableIntake | null = null;
@@ -80,6 +81,7 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
       if (config.broker.ackAfterWrite) {
         intake = new DurableIntake({
           processor, batchMaxEnvelopes: config.mqtt.batchMaxEnvelopes, logger: logger.child({ component: 'intake' }),
+          batchMaxBytes: config.broker.limits.intakeBatchMaxBytes, concurrency: config.broker.limits.intakeConcurrency,
           onVitals: (vitals) => {
             if (!config.mqtt.publishVitals) return;
             for (const v of vitals) broker?.publish(v.topic, v.payload, { qos: 0, retain: true });
@@ -91,6 +93,7 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
         host: config.broker.host, port: config.broker.port, prefix: config.mqtt.prefix,
         serviceAccount: { username: config.broker.username, password }, registry: services.registry, logger: logger.child({ component: 'broker' }),
         ...(intake ? { intake } : {}),
+        limits: config.broker.limits, reservedClientIds: [config.mqtt.clientId], metrics: services.metrics,
       });
       await broker.start();
       cleanups.push(() => broker?.close());
@@ -109,6 +112,7 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
       protocolVersion: config.broker.protocolVersion, sessionExpiryS: config.broker.sessionExpiryS,
       ...(config.broker.shareGroup ? { shareGroup: config.broker.shareGroup } : {}),
       kinds: intake ? ['status'] : ['data', 'status'],
+      maxStatusBytes: config.broker.limits.maxStatusBytes, metrics: services.metrics,
     });
     cleanups.push(() => subscriber.close());
     await subscriber.start();

@@ -4,6 +4,7 @@
  */
 import type { IngestConfig } from '../../schemas/src/ingest-config.js';
 import { AuditLog } from './audit/audit-log.js';
+import { ApiTokenStore } from './auth/token-store.js';
 import { CaseStore } from './cases/case-store.js';
 import { Metrics } from './metrics.js';
 import { DeadLetterStore } from './mqtt/dead-letter.js';
@@ -17,6 +18,8 @@ import type { SeriesStore } from './series/types.js';
 export interface Services {
   db: Db;
   audit: AuditLog;
+  /** REST API tokens (auth/token-store.ts) */
+  tokens: ApiTokenStore;
   registry: RegistryStore;
   cases: CaseStore;
   dedupe: DedupeStore;
@@ -40,6 +43,7 @@ export function createServices(config: IngestConfig, overrides: { series?: Serie
   return {
     db,
     audit,
+    tokens: new ApiTokenStore(db, audit, { defaultExpiryDays: config.auth.defaultExpiryDays, maxExpiryDays: config.auth.maxExpiryDays }),
     registry: overrides.registry ?? new SqliteRegistry(db),
     cases: new CaseStore(db, Date.now, audit),
     dedupe: new DedupeStore(db),

@@ -3,7 +3,11 @@
  * gateway; `gateway/src/config.ts` loads it (defaults < file < env), validates it and freezes it.
  * Leaf module: imports nothing from the repo.
  */
+import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
+
+/** default envelope cap: 1 MiB (the broker's default max packet size) minus 8 KiB for topic and header */
+export const MAX_ENVELOPE_BYTES = 1_048_576 - 8_192;
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 
@@ -23,14 +27,56 @@ export const TcpTransportSchema = Type.Object({
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
 }, { additionalProperties: false });
 
-/** The device connects to the gateway (HL7/MLLP monitors): listen on host:port, one device connection at a time. */
+/**
+ * The device connects to the gateway (HL7/MLLP monitors): listen on host:port, ONE sender at a
+ * time (a second connection while one is active is refused, never swapped in). `allow` is required
+ * (senderProblems below) unless `allowAnySender: true` says on purpose that anyone may send.
+ */
 export const TcpServerTransportSchema = Type.Object({
   kind: Type.Literal('tcp-server'),
   host: Type.String({ minLength: 1, default: '127.0.0.1' }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
-  /** Remote addresses allowed to connect (e.g. the monitor's IP); empty/absent = any. */
+  /** Sender addresses allowed to connect: the monitor's IP (`10.1.20.31`) or a subnet (`10.1.20.0/28`). */
   allow: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  /** Accept any sender (simulator, test bench): logged as a warning at start. Not with `allow`. */
+  allowAnySender: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
+
+/** `allow` entry → [address, prefix length, family] or undefined when it is not an IP address or CIDR subnet. */
+export function parseAllowEntry(entry: string): { address: string; prefix?: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', bits, extra] = entry.trim().split('/');
+  const v = isIP(address);
+  if (!v || extra !== undefined) return undefined;
+  const family = v === 4 ? 'ipv4' : 'ipv6';
+  if (bits === undefined) return { address, family };
+  const prefix = /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+  return prefix <= (v === 4 ? 32 : 128) ? { address, prefix, family } : undefined;
+}
+
+/**
+ * Listening transports must say who may send (a security probe evicted a monitor and injected
+ * values through an open MLLP port): every `tcp-server` device needs a non-empty `allow` of IP
+ * addresses / CIDR subnets, or an explicit `allowAnySender: true`. One message per problem.
+ */
+export function senderProblems(devices: unknown): string[] {
+  if (!Array.isArray(devices)) return [];
+  const out: string[] = [];
+  devices.forEach((d: { id?: unknown; transport?: { kind?: unknown; allow?: unknown; allowAnySender?: unknown } } | null, i) => {
+    const tr = d?.transport;
+    if (tr?.kind !== 'tcp-server') return;
+    const name = typeof d?.id === 'string' ? d.id : `#${i}`;
+    const allow = Array.isArray(tr.allow) ? tr.allow : [];
+    if (tr.allowAnySender === true && allow.length) {
+      out.push(`/devices/${i}/transport/allowAnySender: device '${name}' sets both allow and allowAnySender: keep allow (the monitor's address) and remove allowAnySender`);
+    } else if (tr.allowAnySender !== true && !allow.length) {
+      out.push(`/devices/${i}/transport/allow: device '${name}' listens (tcp-server) without an allow-list of senders: set transport.allow to the monitor's IP address(es), e.g. allow: ["10.1.20.31"], or allowAnySender: true for a simulator or test bench only`);
+    }
+    allow.forEach((a, j) => {
+      if (typeof a === 'string' && !parseAllowEntry(a)) out.push(`/devices/${i}/transport/allow/${j}: device '${name}': '${a}' is not an IP address or CIDR subnet (host names are not resolved)`);
+    });
+  });
+  return out;
+}
 
 /**
  * Philips IntelliVue LAN (Data Export over UDP: one datagram = one message) to host:port
@@ -90,6 +136,12 @@ export const MqttConfigSchema = Type.Object({
   keepaliveS: Type.Integer({ minimum: 0, maximum: 65_535, default: 30 }),
   /** In-flight window: QoS 1 publishes awaiting PUBACK. */
   maxInflight: Type.Integer({ minimum: 1, maximum: 65_535, default: 32 }),
+  /**
+   * Largest envelope (MQTT payload) the batcher writes; bigger ones are split. Stay below the
+   * broker's max packet size (ingest `broker.limits.maxPacketBytes`, default 1 MiB; the topic and
+   * header take < 8 KiB): a larger packet makes the broker close the connection.
+   */
+  maxEnvelopeBytes: Type.Integer({ minimum: 4_096, maximum: 268_435_455, default: MAX_ENVELOPE_BYTES }),
   statusIntervalMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
   connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
   /** TLS settings for mqtts:// URLs. */
@@ -122,6 +174,11 @@ export const GatewayConfigSchema = Type.Object({
   }, { additionalProperties: false, default: {} }),
   /** Path of a hexlog capture of every byte (format: gateway/src/record/README.md); one file per device if several. */
   record: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Keep patient data (HL7 PID, PV1 names/ids, NK1, GT1, IN1 …) in the capture: lab use only, never
+   * on a ward. Default false: those fields are redacted before the bytes reach the file.
+   */
+  recordPhi: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
 export type SerialTransportConfig = Static<typeof SerialTransportSchema>;
@@ -140,7 +197,7 @@ export type GatewayConfig = Static<typeof GatewayConfigSchema>;
 export const GATEWAY_CONFIG_DEFAULTS = {
   mqtt: {
     url: 'mqtt://127.0.0.1:1883', topicPrefix: 'orlink/v1', publishIntervalMs: 1_000, keepaliveS: 30,
-    maxInflight: 32, statusIntervalMs: 5_000, connectTimeoutMs: 10_000,
+    maxInflight: 32, maxEnvelopeBytes: MAX_ENVELOPE_BYTES, statusIntervalMs: 5_000, connectTimeoutMs: 10_000,
   },
   outbox: { kind: 'file', dir: './outbox', maxBytes: 512 * 1024 * 1024, segmentBytes: 8 * 1024 * 1024, fsync: true },
   devices: [],

@@ -11,6 +11,45 @@ import YAML from 'yaml';
 
 const Port = (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def });
 
+/**
+ * Broker limits (docs/security.md "Broker limits", docs/mqtt.md). The embedded aedes broker enforces
+ * all of them; `orlink mqtt-auth` writes what Mosquitto 2 can express (max_packet_size) into its
+ * generated mosquitto.conf; the subscriber applies `maxStatusBytes` with either broker.
+ */
+export const BrokerLimitsSchema = Type.Object({
+  /** a whole MQTT packet (header + topic + payload); larger → connection closed. The gateway's mqtt.maxEnvelopeBytes must stay below. */
+  maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 268_435_455, default: 1_048_576 }),
+  /** a gateway status document (and its will); larger → refused, not stored in the registry */
+  maxStatusBytes: Type.Integer({ minimum: 256, default: 65_536 }),
+  /** per gateway (all its sessions): publishes per second beyond the burst are held back (no PUBACK, socket not read) */
+  publishesPerSecond: Type.Number({ minimum: 0.1, default: 100 }),
+  publishBurst: Type.Integer({ minimum: 1, default: 200 }),
+  /** per gateway: payload bytes per second beyond a burst of max(this, maxPacketBytes) are held back */
+  bytesPerSecond: Type.Integer({ minimum: 1024, default: 262_144 }),
+  /** per gateway: publishes waiting for their PUBACK at once; one more closes that connection */
+  maxInflight: Type.Integer({ minimum: 1, default: 64 }),
+  /** per gateway: open sessions (distinct client ids); a new login beyond it closes the oldest */
+  maxSessions: Type.Integer({ minimum: 1, default: 2 }),
+  /** failed MQTT logins per user name (and per user name + address) before a lockout */
+  loginMaxFailures: Type.Integer({ minimum: 1, default: 5 }),
+  /** failed MQTT logins per source address (any user name) before a lockout */
+  loginMaxFailuresPerAddress: Type.Integer({ minimum: 1, default: 20 }),
+  /** first lockout; each further failure after it doubles it up to loginLockoutMaxMs */
+  loginLockoutMs: Type.Integer({ minimum: 1, default: 1_000 }),
+  loginLockoutMaxMs: Type.Integer({ minimum: 1, default: 60_000 }),
+  /** failures are forgotten after this long without a new one */
+  loginForgetMs: Type.Integer({ minimum: 1000, default: 15 * 60_000 }),
+  /** embedded broker intake: batches stored at once (one gateway is in at most one of them) */
+  intakeConcurrency: Type.Integer({ minimum: 1, maximum: 16, default: 2 }),
+  /** embedded broker intake: payload bytes per batch (a batch holds at least one envelope) */
+  intakeBatchMaxBytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+}, { default: {}, additionalProperties: false });
+
+export type BrokerLimits = Static<typeof BrokerLimitsSchema>;
+
+/** the defaults of every broker limit */
+export const brokerLimitDefaults = (): BrokerLimits => Value.Default(BrokerLimitsSchema, {}) as BrokerLimits;
+
 export const IngestConfigSchema = Type.Object({
   http: Type.Object({
     host: Type.String({ default: '127.0.0.1' }),
@@ -55,6 +94,7 @@ export const IngestConfigSchema = Type.Object({
     sessionExpiryS: Type.Integer({ minimum: 1, maximum: 4294967295, default: 7 * 86400 }),
     /** embedded broker: PUBACK a gateway's data publish only after it is stored (false = aedes' PUBACK on receipt). */
     ackAfterWrite: Type.Boolean({ default: true }),
+    limits: BrokerLimitsSchema,
   }, { default: {} }),
   mqtt: Type.Object({
     prefix: Type.String({ default: 'orlink/v1', pattern: '^[^#+]+[^/#+]$' }),
@@ -64,16 +104,60 @@ export const IngestConfigSchema = Type.Object({
     maxPending: Type.Integer({ minimum: 1, default: 512 }),
     publishVitals: Type.Boolean({ default: true }),
   }, { default: {} }),
+  /** intake integrity (docs/security.md "Intake integrity", docs/ingest.md): caps, time window, content identity */
+  intake: Type.Object({
+    /** numerics + wave samples + alarms + settings in one envelope; beyond: the envelope is dead-lettered whole */
+    maxReadingsPerEnvelope: Type.Integer({ minimum: 1, default: 100_000 }),
+    /** new InfluxDB series (measurement + tags) one gateway may create per hour; beyond: refused per point */
+    maxNewSeriesPerGatewayHour: Type.Integer({ minimum: 1, default: 1_000 }),
+    /** known series kept in memory (all gateways) */
+    maxKnownSeries: Type.Integer({ minimum: 1000, default: 500_000 }),
+    /** a reading more than this ahead of the receive time is quarantined */
+    futureMs: Type.Integer({ minimum: 0, default: 5 * 60_000 }),
+    /** the same for readings the gateway flagged clock-jump / clock-offset (a gateway clock step) */
+    futureFlaggedMs: Type.Integer({ minimum: 0, default: 2 * 3600_000 }),
+    /** a reading more than this older than its envelope's sent_at is quarantined */
+    maxLagBehindSentMs: Type.Integer({ minimum: 0, default: 6 * 3600_000 }),
+    /** an envelope whose sent_at is more than this behind the receive time: all its readings quarantined */
+    maxBacklogMs: Type.Integer({ minimum: 60_000, default: 7 * 86_400_000 }),
+    /** the content-identity index covers this much before now in memory (older: looked up in the series backend) */
+    contentWindowMs: Type.Integer({ minimum: 10_000, default: 5 * 60_000 }),
+    contentMaxEntriesPerBed: Type.Integer({ minimum: 1000, default: 200_000 }),
+    /** one lookup query spans at most this much time */
+    lookupSpanMs: Type.Integer({ minimum: 1000, default: 10 * 60_000 }),
+    /** lookup queries per bed and batch; readings beyond are quarantined as unverified */
+    maxLookupsPerBatch: Type.Integer({ minimum: 1, default: 16 }),
+  }, { default: {}, additionalProperties: false }),
   timeline: Type.Object({
     maxWaveWindowMs: Type.Integer({ minimum: 1000, default: 300_000 }),
     maxWindowMs: Type.Integer({ minimum: 1000, default: 7 * 24 * 3600_000 }),
   }, { default: {} }),
+  /** REST authentication (docs/api.md "Authentication"). Key names avoid "token": such keys are refused as secrets. */
+  auth: Type.Object({
+    /** expiry of a new API token when none is asked for */
+    defaultExpiryDays: Type.Integer({ minimum: 1, default: 90 }),
+    /** the longest expiry a new API token may have */
+    maxExpiryDays: Type.Integer({ minimum: 1, default: 365 }),
+    rateLimit: Type.Object({
+      windowMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+      /** requests per window with one API token */
+      perCaller: Type.Integer({ minimum: 1, default: 600 }),
+      /** failed authentications per window from one client address; beyond: 429 */
+      failedAuthPerIp: Type.Integer({ minimum: 1, default: 60 }),
+    }, { default: {}, additionalProperties: false }),
+  }, { default: {}, additionalProperties: false }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   }, { default: {} }),
 }, { additionalProperties: false });
 
 export type IngestConfigBase = Static<typeof IngestConfigSchema>;
+
+/** config `intake`: envelope cap, series budget, device time window, content identity (docs/security.md "Intake integrity") */
+export type IntakeLimits = IngestConfigBase['intake'];
+
+/** the defaults of every intake limit */
+export const intakeDefaults = (): IntakeLimits => Value.Default(IngestConfigSchema.properties.intake, {}) as IntakeLimits;
 
 /** Secrets never come from the file. */
 export interface IngestSecrets {
@@ -171,6 +255,12 @@ export function loadIngestConfig(opts: LoadOptions = {}): IngestConfig {
   if (withDefaults.broker?.kind === 'external' && !withDefaults.broker.url) problems.push('/broker/url: required when broker.kind is external');
   if (withDefaults.broker?.kind === 'embedded' && withDefaults.broker.protocolVersion === 5) problems.push('/broker/protocolVersion: the embedded aedes broker speaks MQTT 3.1.1 only (4)');
   if (withDefaults.broker?.kind === 'embedded' && withDefaults.broker.shareGroup) problems.push('/broker/shareGroup: shared subscriptions need an external broker (aedes has none)');
+  const lim = withDefaults.broker?.limits;
+  if (lim && lim.loginLockoutMaxMs < lim.loginLockoutMs) problems.push('/broker/limits/loginLockoutMaxMs: shorter than loginLockoutMs');
+  if (lim && lim.maxStatusBytes >= lim.maxPacketBytes) problems.push('/broker/limits/maxStatusBytes: must be below maxPacketBytes');
+  if (withDefaults.auth && withDefaults.auth.defaultExpiryDays > withDefaults.auth.maxExpiryDays) {
+    problems.push('/auth/defaultExpiryDays: longer than auth.maxExpiryDays');
+  }
   if (withDefaults.series?.kind === 'influx-v2' && !secrets.influxToken) problems.push(`${SECRET_ENV.influxToken}: required for series.kind influx-v2`);
   if (problems.length) throw new IngestConfigError(problems);
   return deepFreeze({ ...withDefaults, secrets }) as IngestConfig;

@@ -118,6 +118,6 @@ t.test('S/5 simulator → gateway → aedes → ingest → InfluxDB → case tim
     }
   }
 
-  const metrics = await stack.ingest.app.inject({ method: 'GET', url: '/metrics' });
+  const metrics = await stack.ingest.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${stack.adminToken}` } });
   t.match(metrics.body, /orlink_ingest_dead_lettered_total 0|orlink_ingest_envelopes_dead_lettered_total 0/, 'nothing dead-lettered');
 });

@@ -106,6 +106,6 @@ t.test('IntelliVue LAN + serial simulators → gateway → aedes → ingest → 
   }
   const alarms = tl.alarms.filter((a) => a.device === 'or7-mx800');
   t.same(alarms.map((a) => [a.text, a.phase]), [['**HR HIGH', 'start']], 'the standing alarm stored once');
-  const metrics = await ingest.app.inject({ method: 'GET', url: '/metrics' });
+  const metrics = await ingest.app.inject({ method: 'GET', url: '/metrics', headers: rig.headers });
   t.match(metrics.body, /dead_lettered_total 0/, 'nothing dead-lettered');
 });

@@ -1,7 +1,8 @@
 /**
  * The ingest side of an end-to-end test, on real components: Debian's InfluxDB (a fresh database),
- * ingest with its embedded aedes broker on free loopback ports, a REST helper, and the registry
- * entries a gateway needs (site, room, bed, gateway credentials). Everything is torn down by `t`.
+ * ingest with its embedded aedes broker on free loopback ports, a REST helper (with an admin API
+ * token), and the registry entries a gateway needs (site, room, bed, gateway credentials).
+ * Everything is torn down by `t`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import pino, { type Logger } from 'pino';
 import type { Test } from 'tap';
 import { startTestInfluxd, type TestInfluxd } from './influxdb.js';
 import { freePort } from '../../ingest/src/series/influxd-launcher.js';
+import { bearer, mintToken } from '../../ingest/src/auth/test-tokens.js';
 import { startIngest, type RunningIngest } from '../../ingest/src/main.js';
 import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
 
@@ -18,8 +20,10 @@ export interface IngestRig {
   logger: Logger;
   influx: TestInfluxd;
   ingest: RunningIngest;
-  /** REST call through fastify's inject: JSON in, JSON out; throws on a status ≥ 400. */
+  /** REST call through fastify's inject as admin: JSON in, JSON out; throws on a status ≥ 400. */
   api<T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T>;
+  /** `Authorization` header of the rig's admin token, for calls `api` does not cover (e.g. /metrics text) */
+  headers: { authorization: string };
   /** Registers site 'main' (once), the room, the bed and the gateway; returns the gateway's MQTT password. */
   registerBed(o: { room: string; bed: string; gatewayId: string }): Promise<string>;
 }
@@ -40,8 +44,9 @@ export async function startIngestRig(t: Test, name: string): Promise<IngestRig> 
     env: {},
   }), { logger });
   t.teardown(() => ingest.close());
+  const headers = bearer(mintToken(ingest.services, 'admin', { name: `e2e-${name}` }));
   const api = async <T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> => {
-    const res = await ingest.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
+    const res = await ingest.app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as object }) });
     if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
     return res.json() as T;
   };
@@ -54,7 +59,7 @@ export async function startIngestRig(t: Test, name: string): Promise<IngestRig> 
     await api('POST', '/gateways', { id: o.gatewayId, bedId: o.bed, password });
     return password;
   };
-  return { dir, logger, influx, ingest, api, registerBed };
+  return { dir, logger, influx, ingest, api, headers, registerBed };
 }
 
 /** Poll `cond` every 100 ms until it holds; throws after `ms`. */

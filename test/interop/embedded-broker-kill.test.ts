@@ -18,6 +18,7 @@ import { buildConfig } from '../../gateway/src/config.js';
 import { silentLogger } from '../../gateway/src/log.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { fakeProtocol } from '../../gateway/src/session/testdata/fake-protocol.js';
+import { bearer, mintToken } from '../../ingest/src/auth/test-tokens.js';
 import { freePort } from '../../ingest/src/series/influxd-launcher.js';
 import { startTestInfluxd } from '../helpers/influxdb.js';
 import { startIngestProcess, writeIngestConfig, type IngestProcess } from './ingest-process.js';
@@ -36,8 +37,9 @@ t.test('SIGKILL of ingest with the embedded broker while a gateway streams: no l
   const env = { ORLINK_INGEST_BROKER_PASSWORD: 'svc-pass' };
   let ing: IngestProcess = await startIngestProcess({ configFile, dir, httpPort, env });
   t.teardown(() => ing.kill('SIGTERM'));
+  const admin = bearer(mintToken(path.join(dir, 'ingest.sqlite'), 'admin'));
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${ing.httpUrl}${url}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${ing.httpUrl}${url}`, { method, headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return res.status;
   };
   t.equal(await api('POST', '/sites', { id: 'st1', name: 'S' }), 201);

@@ -1,6 +1,7 @@
 /**
  * `orlink ingest --config FILE` as a CHILD process for kill -9 tests: a YAML config in a temp
- * dir, stdout/stderr appended to `dir/ingest-<n>.log`, ready when its HTTP API answers.
+ * dir, stdout/stderr appended to `dir/ingest-<n>.log`, ready when its HTTP API answers (the open
+ * /health/live; every other route needs an API token: mint one in the sqlite file, auth/test-tokens.ts).
  * kill('SIGKILL') is a real crash: no close(), no flush, no DISCONNECT.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,7 +43,7 @@ export async function startIngestProcess(o: { configFile: string; dir: string; h
   for (;;) {
     if (done) throw new Error(`ingest exited before it was ready: ${await exited}`);
     try {
-      const res = await fetch(`${httpUrl}/health`);
+      const res = await fetch(`${httpUrl}/health/live`);
       await res.arrayBuffer();
       break;
     } catch {

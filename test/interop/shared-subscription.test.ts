@@ -18,6 +18,7 @@ import { buildConfig } from '../../gateway/src/config.js';
 import { silentLogger } from '../../gateway/src/log.js';
 import { startGateway, type RunningGateway } from '../../gateway/src/main.js';
 import { fakeProtocol } from '../../gateway/src/session/testdata/fake-protocol.js';
+import { bearer, mintToken } from '../../ingest/src/auth/test-tokens.js';
 import { openDb } from '../../ingest/src/registry/database.js';
 import { SqliteRegistry } from '../../ingest/src/registry/sqlite-registry.js';
 import { freePort } from '../../ingest/src/series/influxd-launcher.js';
@@ -26,8 +27,10 @@ import { startTestMosquitto } from '../helpers/mosquitto.js';
 import { startIngestProcess, writeIngestConfig, type IngestProcess } from './ingest-process.js';
 import { influxQuery, until } from './interop-util.js';
 
+/** the `metrics` role's token, minted in the shared sqlite file below */
+let metricsAuth: { authorization: string } | undefined;
 const metric = async (url: string, name: string): Promise<number> => {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}/metrics`, { headers: metricsAuth })).text();
   const m = new RegExp(`^orlink_ingest_${name} (\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 };
@@ -46,6 +49,7 @@ t.test('two ingest replicas share the load; SIGKILL + restart of one: no loss, n
       r.createBed({ id: b, roomId: 'or1', name: b });
       await r.createGateway({ id: `gw-${b}`, bedId: b, password: `pw-${b}` });
     }
+    metricsAuth = bearer(mintToken(db, 'metrics'));
     db.close();
   }
   const env = { ORLINK_INGEST_BROKER_PASSWORD: 'ingest-pw' };

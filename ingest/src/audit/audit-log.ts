@@ -6,13 +6,17 @@
  */
 import type { Db } from '../registry/database.js';
 
-/** Who did it: until REST authentication exists the actor is the client address ("anonymous@ip"). */
-export interface AuditActor { id: string; ip?: string }
+/**
+ * Who did it: a REST request's API token (`token:<id>:<name>` with the token's role and the client
+ * address), `cli:<user>` for `orlink admin`, or the system.
+ */
+export interface AuditActor { id: string; role?: string; ip?: string }
 
 export interface AuditEntry {
   id: number;
   at: number;
   actor: string;
+  role: string | null;
   ip: string | null;
   action: string;
   entity: string;
@@ -22,10 +26,10 @@ export interface AuditEntry {
 
 export interface AuditQuery { entity?: string; entityId?: string; action?: string; since?: number; limit?: number }
 
-interface Row { id: number; at: number; actor: string; ip: string | null; action: string; entity: string; entity_id: string; detail: string }
+interface Row { id: number; at: number; actor: string; role: string | null; ip: string | null; action: string; entity: string; entity_id: string; detail: string }
 
 const toEntry = (r: Row): AuditEntry => ({
-  id: r.id, at: r.at, actor: r.actor, ip: r.ip, action: r.action, entity: r.entity, entityId: r.entity_id,
+  id: r.id, at: r.at, actor: r.actor, role: r.role, ip: r.ip, action: r.action, entity: r.entity, entityId: r.entity_id,
   detail: JSON.parse(r.detail) as Record<string, unknown>,
 });
 
@@ -35,13 +39,13 @@ export const SYSTEM_ACTOR: AuditActor = { id: 'system' };
 export class AuditLog {
   private readonly insertStmt;
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
-    this.insertStmt = db.prepare('INSERT INTO audit_log (at, actor, ip, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insertStmt = db.prepare('INSERT INTO audit_log (at, actor, role, ip, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
   record(actor: AuditActor, action: string, entity: string, entityId: string, detail: Record<string, unknown> = {}): AuditEntry {
     const at = this.now();
-    const r = this.insertStmt.run(at, actor.id, actor.ip ?? null, action, entity, entityId, JSON.stringify(detail));
-    return { id: Number(r.lastInsertRowid), at, actor: actor.id, ip: actor.ip ?? null, action, entity, entityId, detail };
+    const r = this.insertStmt.run(at, actor.id, actor.role ?? null, actor.ip ?? null, action, entity, entityId, JSON.stringify(detail));
+    return { id: Number(r.lastInsertRowid), at, actor: actor.id, role: actor.role ?? null, ip: actor.ip ?? null, action, entity, entityId, detail };
   }
 
   /** Newest first. */

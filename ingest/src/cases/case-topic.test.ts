@@ -10,6 +10,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import t, { type Test } from 'tap';
 import { loadIngestConfig } from '../../../schemas/src/ingest-config.js';
+import { bearer, mintToken } from '../auth/test-tokens.js';
 import { startIngest, type RunningIngest } from '../main.js';
 import { silent, until } from '../mqtt/test-fixtures.js';
 import { MemorySeriesStore } from '../series/memory.js';
@@ -22,8 +23,9 @@ const config = loadIngestConfig({
   env: { ORLINK_INGEST_BROKER_PASSWORD: 'svc-password' },
 });
 
+const admin = bearer(mintToken(path.join(dir, 'ingest.sqlite'), 'admin'));
 const api = async (ing: RunningIngest, method: string, url: string, body?: unknown) => {
-  const res = await fetch(`${ing.url}${url}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${ing.url}${url}`, { method, headers: { ...admin, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
   return { status: res.status, body: (await res.json()) as { id: string } & Record<string, unknown> };
 };
 

@@ -3,7 +3,7 @@
  * Migrations are numbered; `schema_version` records the applied ones; each runs in a transaction.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 
 export type Db = Database.Database;
@@ -64,10 +64,40 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE devices ADD COLUMN retired_reason TEXT;
    ALTER TABLE devices ADD COLUMN reported_identity TEXT;
    ALTER TABLE devices ADD COLUMN identity_mismatch TEXT;`,
+  // REST API tokens (ingest/src/auth/token-store.ts): the secret is kept only as SHA-256; every token expires.
+  // The audit log records the role of the token an actor used.
+  `CREATE TABLE api_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('admin','biomed','recorder','viewer','metrics')), site TEXT REFERENCES sites(id),
+     secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, expires_at INTEGER NOT NULL,
+     revoked_at INTEGER, last_used_at INTEGER);
+   ALTER TABLE audit_log ADD COLUMN role TEXT;`,
 ];
 
+/**
+ * The database holds patient-linked data (cases, external ids): owner-only. A directory created
+ * here is 0700; the file is created 0600 before SQLite opens it (SQLite gives -wal/-shm the mode
+ * of the database file) and an existing one is tightened, modes set explicitly (umask untrusted).
+ */
+function privateDbFile(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (let d = dir; first !== undefined; d = path.dirname(d)) {
+    chmodSync(d, 0o700);
+    if (d === path.resolve(first) || path.dirname(d) === d) break;
+  }
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+    chmodSync(file, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try { if (existsSync(f)) chmodSync(f, 0o600); } catch { /* not the owner: left as it is */ }
+  }
+}
+
 export function openDb(file: string): Db {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:' && file !== '') privateDbFile(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -26,7 +26,9 @@ export const CaseBody = Type.Object({
   start: EpochMs,
   end: Nullable(EpochMs),
   status: Type.Union([Type.Literal('open'), Type.Literal('closed')]),
-  externalIds: Type.Record(Type.String(), Type.String()),
+  externalIds: Type.Optional(Type.Record(Type.String(), Type.String(), {
+    description: 'HIS/visit identifiers of the patient: absent for viewer tokens; every response that carries any is audited (case.read-identifiers)',
+  })),
   createdAt: EpochMs,
   bindings: Type.Array(CaseBinding),
 });
@@ -71,6 +73,8 @@ export const TimelineBody = Type.Object({
     unit: Type.Optional(Type.String()), t: EpochMs, vendorCode: Type.Optional(Type.String()), ...Located,
   })),
   wavesOmitted: Type.Optional(Type.String()),
+  nextCursor: Type.Optional(Type.String({ description: 'present when the window holds more than this page: the page held cursor ≤ t < nextCursor' })),
+  next: Type.Optional(Type.String({ description: 'path and query of the next page (same from, to, params, limit; cursor = nextCursor)' })),
 });
 
 export const LatestBody = Type.Object({

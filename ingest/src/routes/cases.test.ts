@@ -8,19 +8,24 @@ import Fastify from 'fastify';
 import t, { type Test } from 'tap';
 import { loadIngestConfig } from '../../../schemas/src/ingest-config.js';
 import { build } from '../app.js';
+import { bearer, mintToken } from '../auth/test-tokens.js';
 import { envelope } from '../mqtt/test-fixtures.js';
 import { envelopeToPoints } from '../series/layout.js';
 import { MemorySeriesStore } from '../series/memory.js';
+import { createServices } from '../services.js';
 import { TimelineBody } from './case-schemas.js';
 
 const config = loadIngestConfig({ input: { db: { path: ':memory:' }, series: { kind: 'memory' }, log: { level: 'silent' } }, env: {} });
 
 async function setup(t: Test) {
   const series = new MemorySeriesStore();
-  const app = await build({ config, series });
-  t.teardown(() => app.close());
+  const services = createServices(config, { series });
+  const app = await build({ config, services });
+  t.teardown(async () => { await app.close(); services.db.close(); });
+  const token = mintToken(services, 'admin', { name: 'case-tests' });
+  const headers = bearer(token);
   const req = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
-    const res = await app.inject({ method, url, ...(payload ? { payload } : {}) });
+    const res = await app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
     return { status: res.statusCode, body: res.json() };
   };
   await req('POST', '/sites', { id: 's', name: 'S' });
@@ -30,7 +35,7 @@ async function setup(t: Test) {
   const record = async (bed: string, from: number, n: number, hr0: number) => {
     for (let i = 0; i < n; i++) await series.write(envelopeToPoints(envelope(i + 1, from + i * 1000, hr0 + i), { site: 's', room: 'r', bed }));
   };
-  return { app, series, req, record };
+  return { app, series, req, record, token, headers };
 }
 
 const base = () => Math.floor(Date.now() / 1000) * 1000 - 60_000;
@@ -142,7 +147,7 @@ t.test('latest: each reading carries the case of its own time; a switch is visib
 });
 
 t.test('every case binding change is audited, without patient identifiers', async (t) => {
-  const { req } = await setup(t);
+  const { req, token } = await setup(t);
   const T = base();
   const a = (await req('POST', '/cases', { bed: 'b1', start: T, externalIds: { mrn: 'P-999', visit: 'V-1' } })).body;
   await req('POST', `/cases/${a.id}/move`, { bed: 'b2', at: T + 1000 });
@@ -150,22 +155,25 @@ t.test('every case binding change is audited, without patient identifiers', asyn
   await req('PATCH', `/cases/${a.id}`, { start: T - 1000 });
   await req('POST', `/cases/${b.id}/close`, { end: T + 3000 });
   await req('POST', '/cases', { bed: 'b1', replaces: { caseId: b.id, action: 'close' } }); // refused: not audited
-  const ofA = (await req('GET', `/audit?entity=case&entityId=${a.id}`)).body as { action: string; actor: string; ip: string; detail: Record<string, unknown> }[];
+  const changes = (await req('GET', `/audit?entity=case&entityId=${a.id}`)).body as { action: string; actor: string; role: string; ip: string; detail: Record<string, unknown> }[];
+  const ofA = changes.filter((e) => e.action !== 'case.read-identifiers');
   t.same(ofA.map((e) => e.action), ['case.correct', 'case.transfer', 'case.move', 'case.open'], 'newest first');
-  t.ok(ofA.every((e) => e.actor === 'anonymous' && e.ip), 'actor and address of the request');
+  const tokenId = /^orl_([0-9a-f]{16})_/.exec(token)?.[1];
+  t.ok(ofA.every((e) => e.actor === `token:${tokenId}:case-tests` && e.role === 'admin' && e.ip), 'actor (the API token), its role and the address of the request');
   t.same(ofA[3].detail, { bed: 'b1', from: T, to: null });
   t.same(ofA[1].detail, { bed: 'b2', from: T + 1000, to: T + 2000, replacedBy: b.id });
-  const ofB = (await req('GET', `/audit?entity=case&entityId=${b.id}`)).body as { action: string; detail: Record<string, unknown> }[];
+  const ofB = ((await req('GET', `/audit?entity=case&entityId=${b.id}`)).body as { action: string; detail: Record<string, unknown> }[])
+    .filter((e) => e.action !== 'case.read-identifiers');
   t.same(ofB.map((e) => e.action), ['case.close', 'case.open']);
   t.same(ofB[0].detail, { bed: 'b2', from: T + 2000, to: T + 3000 });
   t.equal(ofB[1].detail.replaces, a.id);
-  const all = (await req('GET', '/audit?entity=case')).body;
-  t.equal(all.length, 6);
+  const all = (await req('GET', '/audit?entity=case')).body as { action: string }[];
+  t.equal(all.filter((e) => e.action !== 'case.read-identifiers').length, 6);
   t.notMatch(JSON.stringify(all), /P-999|V-1|mrn|visit/);
 });
 
 t.test('the OpenAPI document describes the new routes and the response schemas match the responses', async (t) => {
-  const { app, req, record } = await setup(t);
+  const { app, req, record, headers } = await setup(t);
   const docs = (await req('GET', '/docs/json')).body;
   t.ok(docs.paths['/cases/{id}/move'].post);
   t.ok(docs.paths['/cases/{id}'].patch);
@@ -182,7 +190,7 @@ t.test('the OpenAPI document describes the new routes and the response schemas m
   const T = base();
   await record('b1', T, 3, 60);
   const c = (await req('POST', '/cases', { bed: 'b1', start: T - 1000 })).body;
-  const raw = (await app.inject(`/cases/${c.id}/timeline`)).body;
+  const raw = (await app.inject({ url: `/cases/${c.id}/timeline`, headers })).body;
   const body = JSON.parse(raw);
   body.numerics[0].points.push([T + 5000, null]);
   body.settings.push({ kind: 'setting', name: 'PEEP', value: 5, unit: 'cm[H2O]', t: T, device: 'd', site: 's', room: 'r', bed: 'b1' });

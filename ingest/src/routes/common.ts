@@ -1,6 +1,7 @@
 /** Shared route schemas and the IngestError → HTTP mapping. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditActor } from '../audit/audit-log.js';
 import { IngestError } from '../errors.js';
 
 /** ids appear in MQTT topics and InfluxDB tags: no '/', '+', '#', spaces */
@@ -10,6 +11,7 @@ export const ErrorBody = Type.Object({ error: Type.String(), message: Type.Strin
 
 const STATUS: Record<string, number> = {
   ING_ERR_NOT_FOUND: 404, ING_ERR_CONFLICT: 409, ING_ERR_BAD_REQUEST: 400, ING_ERR_SERIES_QUERY: 503,
+  ING_ERR_UNAUTHENTICATED: 401, ING_ERR_FORBIDDEN: 403, ING_ERR_RATE_LIMITED: 429,
 };
 
 export function errorHandler(err: FastifyError | IngestError | Error, req: FastifyRequest, reply: FastifyReply): void {
@@ -34,9 +36,11 @@ export function notFound(what: string): IngestError {
 }
 
 /**
- * The actor a request's changes are audited under. No REST authentication exists yet, so the actor
- * is "anonymous" with the client's address; the trust-boundary work replaces it with the token's owner.
+ * The actor a request's changes are audited under: its API token (`token:<id>:<name>`), the token's
+ * role and the client's address. Every route but /health/live is authenticated (auth/auth-hook.ts),
+ * so "anonymous" appears only if a handler of the open route ever audited something.
  */
-export function actorOf(req: FastifyRequest): { id: string; ip: string } {
-  return { id: 'anonymous', ip: req.ip };
+export function actorOf(req: FastifyRequest): AuditActor & { ip: string } {
+  const a = req.auth;
+  return a ? { id: `token:${a.tokenId}:${a.name}`, role: a.role, ip: req.ip } : { id: 'anonymous', ip: req.ip };
 }

@@ -2,6 +2,7 @@
 import t, { type Test } from 'tap';
 import { loadIngestConfig } from '../../../schemas/src/ingest-config.js';
 import { build } from '../app.js';
+import { bearer, mintToken } from '../auth/test-tokens.js';
 import { MemorySeriesStore } from '../series/memory.js';
 import { createServices } from '../services.js';
 
@@ -11,8 +12,11 @@ async function setup(t: Test) {
   const services = createServices(config, { series: new MemorySeriesStore() });
   const app = await build({ config, services });
   t.teardown(async () => { await app.close(); services.db.close(); });
+  // the registry is the biomedical engineers' (biomed token); the audit log is for admins
+  const biomed = bearer(mintToken(services, 'biomed'));
+  const admin = bearer(mintToken(services, 'admin'));
   const call = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
-    const res = await app.inject({ method, url, ...(payload ? { payload } : {}) });
+    const res = await app.inject({ method, url, headers: url.startsWith('/audit') ? admin : biomed, ...(payload ? { payload } : {}) });
     return { status: res.statusCode, body: res.body ? res.json() : null };
   };
   for (const [url, body] of [
@@ -25,7 +29,7 @@ async function setup(t: Test) {
     if (r.status !== 201) throw new Error(`${url}: ${r.status} ${JSON.stringify(r.body)}`);
   }
   const audit = async (action: string) => (await call('GET', `/audit?action=${action}`)).body as { entity: string; entityId: string; detail: Record<string, unknown> }[];
-  return { services, app, call, audit };
+  return { services, app, call, audit, biomed };
 }
 
 t.test('PATCH: names and device fields, audited with before/after of the changed fields only', async (t) => {
@@ -127,8 +131,8 @@ t.test('identity mismatch: shown on the device and filterable', async (t) => {
 });
 
 t.test('/docs/json: bodies and response schemas of the lifecycle routes; gateway responses cannot carry a hash', async (t) => {
-  const { app } = await setup(t);
-  const docs = (await app.inject('/docs/json')).json();
+  const { app, biomed } = await setup(t);
+  const docs = (await app.inject({ url: '/docs/json', headers: biomed })).json();
   const routes: [string, string][] = [
     ['patch', '/sites/{id}'], ['patch', '/rooms/{id}'], ['patch', '/beds/{id}'], ['patch', '/devices/{id}'], ['patch', '/gateways/{id}'],
     ['post', '/devices/{id}/move'], ['post', '/gateways/{id}/move'], ['post', '/devices/{id}/retire'], ['post', '/gateways/{id}/retire'],

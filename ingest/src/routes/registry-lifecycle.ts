@@ -3,9 +3,10 @@
  * revocation. The registry binding is authoritative (docs/decisions.md): a move changes where the
  * next readings are stored, and the embedded broker closes the sessions a credential or location
  * change invalidates (it listens to the registry's change events). Each change is audited with
- * the changed fields before/after — never a password.
+ * the changed fields before/after — never a password. Admin and biomed tokens only.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { allow } from '../auth/roles.js';
 import { IngestError } from '../errors.js';
 import type { Changes, DevicePatch } from '../registry/registry-store.js';
 import type { Services } from '../services.js';
@@ -40,7 +41,7 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
   // ---- update ----------------------------------------------------------------------------------
   const rename = (path: string, entity: 'site' | 'room' | 'bed', response: typeof SiteBody | typeof RoomBody | typeof BedBody,
     update: (id: string, p: { name?: string }) => Changes | null, get: (id: string) => unknown) => {
-    app.patch(path, { schema: { tags, summary: `rename a ${entity}`, params: IdParams, body: NamePatch, response: { 200: response, ...Errors } } }, async (req) => {
+    app.patch(path, { config: allow(['admin', 'biomed']), schema: { tags, summary: `rename a ${entity}`, params: IdParams, body: NamePatch, response: { 200: response, ...Errors } } }, async (req) => {
       change(req, 'registry.update', entity, (id) => update(id, req.body as { name: string }));
       return get(idOf(req));
     });
@@ -50,6 +51,7 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
   rename('/beds/:id', 'bed', BedBody, (id, p) => r.updateBed(id, p), (id) => r.getBed(id));
 
   app.patch('/devices/:id', {
+    config: allow(['admin', 'biomed']),
     schema: { tags, summary: 'change registered device fields (null clears one)', params: IdParams, body: DevicePatchBody, response: { 200: DeviceBody, ...Errors } },
   }, async (req) => {
     const p = req.body as DevicePatch;
@@ -61,6 +63,7 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
   });
 
   app.patch('/gateways/:id', {
+    config: allow(['admin', 'biomed']),
     schema: { tags, summary: 'change a gateway\'s notes', params: IdParams, body: GatewayPatchBody, response: { 200: GatewayBody, ...Errors } },
   }, async (req) => {
     const p = req.body as { notes?: string | null };
@@ -71,6 +74,7 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
 
   // ---- move ------------------------------------------------------------------------------------
   app.post('/devices/:id/move', {
+    config: allow(['admin', 'biomed']),
     schema: {
       tags, summary: 'bind a device to another bed and/or gateway; its next readings are stored under the new bed',
       params: IdParams, body: DeviceMoveBody, response: { 200: DeviceBody, ...Errors },
@@ -83,6 +87,7 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
   });
 
   app.post('/gateways/:id/move', {
+    config: allow(['admin', 'biomed']),
     schema: {
       tags, summary: 'move a gateway to another bed: its topic location changes and its MQTT session is closed',
       params: IdParams, body: GatewayMoveBody, response: { 200: GatewayBody, ...Errors },
@@ -94,6 +99,7 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
 
   // ---- retire ----------------------------------------------------------------------------------
   app.post('/devices/:id/retire', {
+    config: allow(['admin', 'biomed']),
     schema: { tags, summary: 'retire a device: kept for history, its readings are refused', params: IdParams, body: DeviceRetireBody, response: { 200: DeviceBody, ...Errors } },
   }, async (req) => {
     const id = idOf(req);
@@ -107,6 +113,7 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
   });
 
   app.post('/gateways/:id/retire', {
+    config: allow(['admin', 'biomed']),
     schema: {
       tags, summary: 'retire a gateway: kept for history, it can no longer log in (its session is closed)',
       params: IdParams, body: GatewayRetireBody, response: { 200: GatewayBody, ...Errors },
@@ -126,6 +133,7 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
 
   // ---- credentials -----------------------------------------------------------------------------
   app.post('/gateways/:id/password', {
+    config: allow(['admin', 'biomed']),
     schema: {
       tags, summary: 'set a new MQTT password: the old one stops working at once and the open session is closed',
       params: IdParams, body: PasswordBody, response: { 200: GatewayBody, ...Errors },
@@ -138,6 +146,7 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
   });
 
   app.post('/gateways/:id/revoke', {
+    config: allow(['admin', 'biomed']),
     schema: {
       tags, summary: 'revoke the MQTT password: no password works until a new one is set; the open session is closed',
       params: IdParams, response: { 200: GatewayBody, ...Errors },

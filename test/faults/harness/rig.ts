@@ -15,6 +15,7 @@ import pino, { type Logger } from 'pino';
 import YAML from 'yaml';
 import mqtt from 'mqtt';
 import { freePort, startInfluxd, type InfluxdHandle } from '../../../ingest/src/series/influxd-launcher.js';
+import { bearer, mintToken } from '../../../ingest/src/auth/test-tokens.js';
 import { buildConfig } from '../../../gateway/src/config.js';
 import { startGateway, type GatewayStatus, type RunningGateway } from '../../../gateway/src/main.js';
 import { GeDriSimulator, openPtyPair, serveSerial, type Produced, type PtyPair, type SerialService } from '../../../simulators/src/index.js';
@@ -22,6 +23,7 @@ import { HttpFaultProxy, TcpFaultProxy } from './proxies.js';
 import { OrlinkChild, pollUntil } from './processes.js';
 import { audit, sumAudits, type AuditResult } from './audit.js';
 import { launchMosquitto, type TestMosquitto } from '../../helpers/mosquitto.js';
+import type { Spawner } from '../../../cli/process-group.js';
 import { mosquittoStoredMessages, writeMosquittoAuth, type BrokerAccount } from './mosquitto-rig.js';
 
 export type BrokerKind = 'aedes' | 'mosquitto';
@@ -49,6 +51,8 @@ export interface RigOptions {
   gatewayEnv?: Record<string, string>;
   seed?: number;
   logger?: Logger;
+  /** How every child process (influxd, mosquitto, socat, ingest, gateways) is started; the soak passes its ProcessGroup's. */
+  spawn?: Spawner;
   /**
    * More devices on each bed's gateway beside its GE monitor (harness/multi-devices.ts): created
    * after the bed's GE monitor, registered with ingest, added to the gateway's devices; their
@@ -108,6 +112,8 @@ export class FaultRig {
   private statusClient: mqtt.MqttClient | null = null;
   private readonly statuses = new Map<string, GatewayStatus>();
   private readonly cleanups: (() => Promise<void> | void)[] = [];
+  /** the rig's admin API token, minted in ingest's sqlite file before ingest first starts */
+  private auth: { authorization: string } = { authorization: '' };
 
   constructor(readonly o: RigOptions) {
     this.dir = mkdtempSync(join(tmpdir(), `orlink-fault-${o.name}-`));
@@ -122,7 +128,7 @@ export class FaultRig {
   get influxUrl(): string { return this.influx.url; }
 
   async start(): Promise<void> {
-    this.influx = await startInfluxd({ dir: join(this.dir, 'influxdb') });
+    this.influx = await startInfluxd({ dir: join(this.dir, 'influxdb'), spawn: this.o.spawn });
     this.cleanups.push(() => this.influx.stop());
     if (this.o.influxProxy) {
       this.influxProxy = new HttpFaultProxy(this.influx.url);
@@ -135,7 +141,7 @@ export class FaultRig {
       this.testAccount = { username: 'fault-test', password: randomBytes(12).toString('hex') };
       await this.syncMosquittoAuth();
       const authDir = join(this.dir, 'mosquitto-auth');
-      this.mosquitto = await launchMosquitto({ dir: join(this.dir, 'mosquitto'), passwordFile: join(authDir, 'passwd'), aclFile: join(authDir, 'acl'), extra: ['sys_interval 1'] });
+      this.mosquitto = await launchMosquitto({ dir: join(this.dir, 'mosquitto'), passwordFile: join(authDir, 'passwd'), aclFile: join(authDir, 'acl'), extra: ['sys_interval 1'], spawn: this.o.spawn });
       const m = this.mosquitto;
       this.cleanups.push(() => m.stop());
       this.brokerPort = m.port;
@@ -151,9 +157,12 @@ export class FaultRig {
         ? { kind: 'external', url: this.mosquitto!.url }
         : { kind: 'embedded', host: '127.0.0.1', port: this.brokerPort },
       ...(this.broker === 'mosquitto' ? { mqtt: { clientId: `orlink-ingest-fault-${this.o.name}` } } : {}),
+      // one token for the set-up (4 calls per bed), the health polls and the metric reads
+      auth: { rateLimit: { perCaller: Math.max(600, this.o.beds * 30) } },
       log: { level: 'warn' },
     }));
-    this.ingest = new OrlinkChild('ingest', cfg, join(this.dir, 'ingest.log'), { ORLINK_INGEST_BROKER_PASSWORD: this.brokerPassword });
+    this.auth = bearer(mintToken(this.dbPath, 'admin', { name: `fault-rig-${this.o.name}` }));
+    this.ingest = new OrlinkChild('ingest', cfg, join(this.dir, 'ingest.log'), { ORLINK_INGEST_BROKER_PASSWORD: this.brokerPassword }, [], this.o.spawn);
     this.cleanups.push(() => this.ingest.stop());
     await this.startIngest();
     await this.api('POST', '/sites', { id: 'main', name: 'Fault hospital' });
@@ -179,14 +188,14 @@ export class FaultRig {
   async startIngest(): Promise<void> {
     this.ingest.start();
     const ok = await pollUntil(async () => {
-      try { return (await fetch(`${this.ingestUrl}/health`, { signal: AbortSignal.timeout(1000) })).status === 200; } catch { return false; }
+      try { return (await fetch(`${this.ingestUrl}/health`, { headers: this.auth, signal: AbortSignal.timeout(1000) })).status === 200; } catch { return false; }
     }, { timeoutMs: 40_000, intervalMs: 100 });
     if (!ok) throw new Error(`ingest did not become healthy: ${this.ingest.logTail()}`);
   }
 
   async api<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.ingestUrl}${path}`, {
-      method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      method, ...(body === undefined ? { headers: this.auth } : { body: JSON.stringify(body), headers: { ...this.auth, 'content-type': 'application/json' } }),
       signal: AbortSignal.timeout(10_000),
     });
     const text = await res.text();
@@ -213,7 +222,7 @@ export class FaultRig {
     await this.api('POST', '/gateways', { id: b.gatewayId, bedId: b.bed, password: b.password });
     await this.api('POST', '/devices', { id: b.deviceId, gatewayId: b.gatewayId, bedId: b.bed, vendor: 'GE', model: 'S/5 (simulated)', profile: 'auto', transport: 'serial (pty)' });
     mkdirSync(b.ptyDir, { recursive: true });
-    b.pty = await openPtyPair({ dir: b.ptyDir });
+    b.pty = await openPtyPair({ dir: b.ptyDir, spawn: this.o.spawn });
     this.cleanups.push(() => b.pty.close());
     b.sim = new GeDriSimulator({
       seed: (this.o.seed ?? 11) + i, trendStartMinute: 620 + 37 * i, logger: this.log.child({ component: 'sim', or: b.room }),
@@ -292,7 +301,7 @@ export class FaultRig {
     }
     if (!b.child) {
       b.child = new OrlinkChild('gateway', b.configPath, join(this.dir, `${b.gatewayId}.log`),
-        { ORLINK_MQTT_PASSWORD: b.password, ...(this.o.gatewayEnv ?? {}) }, this.o.gatewayNodeArgs ?? []);
+        { ORLINK_MQTT_PASSWORD: b.password, ...(this.o.gatewayEnv ?? {}) }, this.o.gatewayNodeArgs ?? [], this.o.spawn);
       const c = b.child;
       this.cleanups.push(() => c.stop());
     }
