@@ -285,3 +285,21 @@ t.test('unknown intake keys are rejected; defaults are applied', async (t) => {
   t.equal(c.intake.maxReadingsPerEnvelope, 100_000);
   t.equal(c.intake.futureMs, 300_000);
 });
+
+t.test('a slot stored without a value is filled by the value that follows; a valueless repeat of a stored value changes nothing (HL7 cuff repeats with sentinels)', async (t) => {
+  const store = new MemorySeriesStore();
+  const s = await make(t, store);
+  const now = s.now();
+  const cuff = now - 60_000; // the measurement time every repeat carries
+  await s.p.process([msg(env(1, now, [dev([hr(cuff, null, ['invalid'])])]))], signal());
+  t.same(await hrValues(store, cuff, cuff + 1), [null], 'first the sentinel: stored without a value');
+  await s.p.process([msg(env(2, now + 1000, [dev([hr(cuff, 83)])]))], signal());
+  t.same(await hrValues(store, cuff, cuff + 1), [83], 'the value fills the slot');
+  t.equal(s.metrics.get('readings_conflicting_total') ?? 0, 0, 'not a conflict');
+  await s.p.process([msg(env(3, now + 2000, [dev([hr(cuff, null, ['invalid'])])]))], signal());
+  t.same(await hrValues(store, cuff, cuff + 1), [83], 'a later sentinel does not blank the stored value');
+  t.equal(s.metrics.get('readings_conflicting_total') ?? 0, 0, 'and is not a conflict either');
+  await s.p.process([msg(env(4, now + 3000, [dev([hr(cuff, 84)])]))], signal());
+  t.same(await hrValues(store, cuff, cuff + 1), [83], 'another value for a filled slot is still a conflict: the stored one stays');
+  t.equal(s.metrics.get('readings_conflicting_total'), 1);
+});

@@ -21,7 +21,7 @@ import type { IngestErrorCode } from '../errors.js';
 import type { SourcedPoint } from '../series/layout.js';
 import type { SeriesPoint, SeriesReader } from '../series/types.js';
 import { ContentIndex, UNVERIFIED, type Stored } from './content-index.js';
-import { CONFLICT_SUFFIX, QUARANTINE_SUFFIX, READING_MEASUREMENTS, contentOf } from './reading-identity.js';
+import { CONFLICT_SUFFIX, QUARANTINE_SUFFIX, READING_MEASUREMENTS, contentOf, isAbsentContent } from './reading-identity.js';
 import { KeyedLock } from './keyed-lock.js';
 import { SeriesBudget, type Reservations } from './series-budget.js';
 import { maxFutureAllowance, timeVerdict, type TimeWindowLimits } from './time-window.js';
@@ -132,6 +132,11 @@ export class IntakeIntegrity {
         const stored = this.index.stored(bed, key, p.time);
         if (stored === undefined) { if (write(src, p, key, content)) a.accepted.push(src); return; }
         if (stored === content) { a.counts.duplicates++; a.accepted.push(src); return; }
+        // a slot stored without a value (sentinel, sensor off) is filled by the value that follows, and a
+        // valueless repeat of a stored value adds nothing: neither is a conflict (HL7 senders repeat a cuff
+        // measurement with its own time, some of those repeats with the sentinel)
+        if (stored !== UNVERIFIED && isAbsentContent(stored) && !isAbsentContent(content)) { if (write(src, p, key, content)) a.accepted.push(src); return; }
+        if (stored !== UNVERIFIED && isAbsentContent(content)) { a.counts.duplicates++; a.accepted.push(src); return; }
         if (stored === UNVERIFIED) {
           a.counts.unverified++;
           this.apartPoint(a, src, apart(p, QUARANTINE_SUFFIX, this.qFields('unverified', env, now)), content, write);

@@ -52,6 +52,12 @@ export function hashDouble(v: number): number {
 }
 
 const ABSENT = 0x7ab5e7;
+const ABSENT_SETTING = fnv32('absent');
+
+/** the content of a reading that carries no value (a sentinel, a sensor off): it fills nothing and overwrites nothing */
+export function isAbsentContent(c: number): boolean {
+  return c === ABSENT || c === ABSENT_SETTING;
+}
 
 export function contentOf(p: SeriesPoint): number {
   const f = p.fields;
