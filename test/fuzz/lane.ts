@@ -22,6 +22,7 @@ export interface SliceOutcome {
   observations: number;
   elapsedMs: number;
   maxCaseMs: number;
+  maxCaseIndex: number;
   stoppedBy: TargetResult['stoppedBy'];
   heap?: HeapReport;
   /** the index a hang / OOM / worker error happened at */
@@ -53,7 +54,7 @@ export class Lane {
     const o = this.o;
     const w = this.w ?? this.spawn();
     const state = this.state!;
-    const out: SliceOutcome = { done: 0, productive: 0, observations: 0, elapsedMs: 0, maxCaseMs: 0, stoppedBy: 'cases', failures: new Map() };
+    const out: SliceOutcome = { done: 0, productive: 0, observations: 0, elapsedMs: 0, maxCaseMs: 0, maxCaseIndex: -1, stoppedBy: 'cases', failures: new Map() };
     const job: WorkerJob = {
       target, seed: o.seed, start: slice.start, end: slice.end, budgetMs: slice.budgetMs, cases: slice.cases,
       heapEvery: o.heapEvery, minimiseMs: o.minimiseMs, maxFailures: o.maxFailures,
@@ -107,10 +108,10 @@ export class Lane {
             break;
           }
           case 'progress':
-            out.done = m.done;
+            Object.assign(out, { done: m.done, productive: m.productive, observations: m.observations });
             break;
           case 'done':
-            Object.assign(out, { done: m.done, productive: m.productive, observations: m.observations, elapsedMs: m.elapsedMs, maxCaseMs: m.maxCaseMs, stoppedBy: m.stoppedBy, heap: m.heap });
+            Object.assign(out, { done: m.done, productive: m.productive, observations: m.observations, elapsedMs: m.elapsedMs, maxCaseMs: m.maxCaseMs, maxCaseIndex: m.maxCaseIndex, stoppedBy: m.stoppedBy, heap: m.heap });
             for (const [sig, n] of Object.entries(m.counts)) { const f = out.failures.get(sig); if (f) f.count = n; }
             finish();
             break;

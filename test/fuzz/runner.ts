@@ -45,6 +45,8 @@ export interface TargetResult {
   seconds: number;
   casesPerSec: number;
   maxCaseMs: number;
+  /** the slowest case (rebuild it with the seed to look at it) */
+  maxCaseIndex: number;
   stoppedBy: 'cases' | 'seconds' | 'failures' | 'hangs' | 'error';
   heap: HeapReport & { growthMb?: number };
   failures: Failure[];
@@ -91,7 +93,7 @@ function caseAt(o: RunOptions, t: FuzzTarget, slice: Slice, index: number, cache
  * hangs, for at most `budgetMs` of case time.
  */
 export async function runTarget(o: RunOptions, lane: Lane, t: FuzzTarget, cases: number, budgetMs: number, given?: FuzzCase[]): Promise<TargetResult> {
-  const res: TargetResult = { target: t.name, group: t.group, cases: 0, productive: 0, observations: 0, seconds: 0, casesPerSec: 0, maxCaseMs: 0, stoppedBy: 'cases', heap: { gc: false, samples: 0 }, failures: [], slow: [] };
+  const res: TargetResult = { target: t.name, group: t.group, cases: 0, productive: 0, observations: 0, seconds: 0, casesPerSec: 0, maxCaseMs: 0, maxCaseIndex: -1, stoppedBy: 'cases', heap: { gc: false, samples: 0 }, failures: [], slow: [] };
   const wire = given?.map(toWire);
   const total = wire ? wire.length : cases;
   const t0 = Date.now();
@@ -107,7 +109,7 @@ export async function runTarget(o: RunOptions, lane: Lane, t: FuzzTarget, cases:
     res.productive += r.productive;
     res.observations += r.observations;
     busyMs += r.elapsedMs;
-    res.maxCaseMs = Math.max(res.maxCaseMs, r.maxCaseMs);
+    if (r.maxCaseMs > res.maxCaseMs) { res.maxCaseMs = r.maxCaseMs; res.maxCaseIndex = r.maxCaseIndex; }
     if (r.heap) res.heap = r.heap;
     for (const [sig, f] of r.failures) {
       const prev = bySig.get(sig);
@@ -124,7 +126,7 @@ export async function runTarget(o: RunOptions, lane: Lane, t: FuzzTarget, cases:
       res.stoppedBy = 'error';
       break;
     }
-    res.cases += 1; // the case it stopped on
+    res.cases += index - start + 1 - r.done; // every case before it ran (progress reports lag), and the one it stopped on
     const c = caseAt(o, t, slice, index, cache);
     const confirm = new Lane({ ...o, minimiseMs: 0 });
     const again = await confirm.run(t.name, { start: 0, end: 1, budgetMs: 60_000, cases: [toWire(c)] }).finally(() => confirm.close());

@@ -42,7 +42,7 @@ export type WorkerMsg =
   | { t: 'ready'; seeds: number }
   | { t: 'failure'; index: number; kind: 'crash' | 'invariant'; message: string; stack: string; signature: string; case: WireCase; bytes: number }
   | { t: 'minimised'; index: number; signature: string; case: WireCase; attempts: number }
-  | { t: 'progress'; done: number }
+  | { t: 'progress'; done: number; productive: number; observations: number }
   | { t: 'done'; done: number; productive: number; observations: number; elapsedMs: number; maxCaseMs: number; maxCaseIndex: number; counts: Record<string, number>; stoppedBy: 'cases' | 'seconds' | 'failures'; heap: HeapReport };
 
 export interface HeapReport { gc: boolean; baselineMb?: number; finalMb?: number; maxMb?: number; samples: number }
@@ -112,7 +112,7 @@ async function runJob(job: WorkerJob): Promise<void> {
     if ((done & 1023) === 1023) await new Promise((r) => setImmediate(r)); // let timers and I/O of the code under test run
     const now = Date.now();
     if (now > deadline) { stoppedBy = 'seconds'; break; }
-    if (now - lastProgress > 1000) { post({ t: 'progress', done }); lastProgress = now; }
+    if (now - lastProgress > 1000) { post({ t: 'progress', done, productive, observations }); lastProgress = now; }
     if (done === warmup || (done > warmup && (done - warmup) % job.heapEvery === 0)) sample();
     const c: FuzzCase = explicit ? explicit[index] : generate(p!, caseRng(job.seed, target.name, index));
     Atomics.store(state, 0, index);
