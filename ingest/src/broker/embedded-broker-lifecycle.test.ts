@@ -116,17 +116,23 @@ t.test('revocation refuses every password and closes the session; a new password
   t.equal(await s.refusal('fresh-password'), 0);
 });
 
-t.test('retired: refused, session closed, retained status cleared', async (t) => {
-  const s = await setup(t);
+/** A gateway online with its retained status and a will; `change` is the registry change that must end its session. */
+async function endSessionBy(s: Awaited<ReturnType<typeof setup>>, change: () => void): Promise<string[]> {
   const gw = await s.connect('secret-1', { will: { topic: `${OLD}/status`, payload: Buffer.from('{"online":false}'), qos: 1, retain: true } });
   await gw.publishAsync(`${OLD}/status`, '{"online":true}', { qos: 1, retain: true });
   await until(async () => (await s.retained(`${OLD}/status`)) === 1, 5000, 'retained status stored');
   const kicked = s.closed(gw);
   const finished = s.gone(gw);
   const published = s.watch(`${OLD}/status`);
-  s.registry.retireGateway('gw1', 'replaced');
+  change();
   await kicked;
   await finished;
+  return published;
+}
+
+t.test('retired: refused, session closed, retained status cleared', async (t) => {
+  const s = await setup(t);
+  const published = await endSessionBy(s, () => s.registry.retireGateway('gw1', 'replaced'));
   t.equal(await s.refusal('secret-1'), BAD_USER_OR_PASSWORD);
   t.equal(await s.retained(`${OLD}/status`), 0, 'retained status cleared');
   t.same(published, [''], 'only the clearing was published: the will of the closed session was not');
@@ -134,15 +140,7 @@ t.test('retired: refused, session closed, retained status cleared', async (t) =>
 
 t.test('move: the session is closed, the new location is the only one allowed, the old retained status is cleared', async (t) => {
   const s = await setup(t);
-  const gw = await s.connect('secret-1', { will: { topic: `${OLD}/status`, payload: Buffer.from('{"online":false}'), qos: 1, retain: true } });
-  await gw.publishAsync(`${OLD}/status`, '{"online":true}', { qos: 1, retain: true });
-  await until(async () => (await s.retained(`${OLD}/status`)) === 1, 5000, 'retained status stored');
-  const kicked = s.closed(gw);
-  const finished = s.gone(gw);
-  const published = s.watch(`${OLD}/status`);
-  s.registry.moveGateway('gw1', 'bed2');
-  await kicked;
-  await finished;
+  const published = await endSessionBy(s, () => s.registry.moveGateway('gw1', 'bed2'));
   await until(async () => (await s.retained(`${OLD}/status`)) === 0, 5000, 'old retained status cleared');
 
   const stale = await s.connect('secret-1');
