@@ -71,6 +71,10 @@ export const MIGRATIONS: string[] = [
      secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, expires_at INTEGER NOT NULL,
      revoked_at INTEGER, last_used_at INTEGER);
    ALTER TABLE audit_log ADD COLUMN role TEXT;`,
+  // The audit log is append-only in the database itself, not only by the absence of an UPDATE/DELETE in the code:
+  // a statement that would change or remove an entry is aborted (docs/security.md "Audit log").
+  `CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
 ];
 
 /**
