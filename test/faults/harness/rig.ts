@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import YAML from 'yaml';
 import mqtt from 'mqtt';
-import { freePort, startInfluxd, type InfluxdHandle } from '../../../ingest/src/series/influxd-launcher.js';
+import { startInfluxd, type InfluxdHandle } from '../../../ingest/src/series/influxd-launcher.js';
+import { stablePort } from '../../helpers/ports.js';
 import { bearer, mintToken } from '../../../ingest/src/auth/test-tokens.js';
 import { buildConfig } from '../../../gateway/src/config.js';
 import { startGateway, type GatewayStatus, type RunningGateway } from '../../../gateway/src/main.js';
@@ -135,7 +136,8 @@ export class FaultRig {
       await this.influxProxy.start();
       this.cleanups.push(() => this.influxProxy?.close());
     }
-    const httpPort = await freePort();
+    // ingest is killed and restarted on these ports: keep them out of the ephemeral range (test/helpers/ports.ts)
+    const httpPort = await stablePort();
     this.ingestUrl = `http://127.0.0.1:${httpPort}`;
     if (this.broker === 'mosquitto') {
       this.testAccount = { username: 'fault-test', password: randomBytes(12).toString('hex') };
@@ -146,7 +148,7 @@ export class FaultRig {
       this.cleanups.push(() => m.stop());
       this.brokerPort = m.port;
     } else {
-      this.brokerPort = await freePort();
+      this.brokerPort = await stablePort();
     }
     const cfg = join(this.dir, 'ingest.yaml');
     writeFileSync(cfg, YAML.stringify({
