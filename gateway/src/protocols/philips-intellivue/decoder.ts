@@ -5,7 +5,7 @@
  * poll reply's absolute stamp) and reassembles RORLS parts until the final RORS.
  */
 import type { Flag } from '../../../../schemas/src/observation.js';
-import { readAttributeList, decodeAbsTime, type AlertEntry, type NuObs, type ObjAttrs, type SaObs } from './attributes.js';
+import { readAttributeList, decodeAbsTime, type AlertEntry, type NuObs, type ObjAttrs, type SaObs, type SaSpec } from './attributes.js';
 import { parseMessage, type DataMsg } from './messages.js';
 import { ACT, ALERT_TYPE, CMD, MSMT, NOTI } from './nomenclature.js';
 import { Reader } from './reader.js';
@@ -16,6 +16,21 @@ export const MAX_LINKED_PARTS = 256;
 export const MAX_PENDING_REPLIES = 16;
 export const MAX_OBJECTS = 4096;
 const TICKS_PER_MS = 8;
+/**
+ * Wave blocks that arrive before their object's static attributes (sample period, SA_SPECN) are held
+ * and emitted once those arrive (README §Layers). Bounds, per object: samples (counted as 16-bit
+ * words: the sample size is part of what is missing), age on the monitor's relative clock; and the
+ * number of objects holding blocks. Beyond a bound the oldest blocks are dropped and counted.
+ */
+export const HELD_WAVE_MAX_SAMPLES = 16_384; // 10 s of a 3-lead 500 Hz compound
+export const HELD_WAVE_MAX_AGE_MS = 10_000;
+export const HELD_WAVE_MAX_OBJECTS = 64;
+
+interface HeldWave { sa: SaObs; rel: number; tsAbs: number | null | undefined; rxMs: number | undefined; samples: number }
+interface HeldObject { context: number; handle: number; blocks: HeldWave[]; samples: number }
+
+type WaveSpecAttrs = ObjAttrs & { samplePeriod: number; saSpec: SaSpec };
+const hasWaveSpec = (c: ObjAttrs): c is WaveSpecAttrs => !!c.samplePeriod && !!c.saSpec;
 
 export interface DeviceInfo { manufacturer?: string; model?: string; firmware?: string; serial?: string; bedLabel?: string }
 
@@ -56,12 +71,17 @@ export class IntelliVueDecoder {
   private readonly linked = new Map<number, PollPart[]>();
   private anchor?: { abs: number; rel: number };
   private readonly activeAlarms = new Map<string, VendorAlarm>();
+  /** Per `context:handle`, in arrival order: wave blocks waiting for the object's static attributes. */
+  private readonly held = new Map<string, HeldObject>();
+  /** Receive time of the message being decoded (held blocks keep it). */
+  private rxMs: number | undefined;
   readonly device: DeviceInfo = {};
   readonly errors: Record<string, number> = {};
   readonly messages: Record<string, number> = {};
 
   /** Decodes one message; malformed input throws (ShortRead/UnknownMessage) for the caller to count. */
-  decode(buf: Buffer): DecodedMessage {
+  decode(buf: Buffer, rxMs?: number): DecodedMessage {
+    this.rxMs = rxMs;
     const out: DecodedMessage = { events: [], numerics: [], waves: [], alarms: [] };
     const m = parseMessage(buf);
     if (m.kind === 'session') {
@@ -199,6 +219,7 @@ export class IntelliVueDecoder {
   }
 
   private emitPoll(p: PollPart, out: DecodedMessage): void {
+    this.expireHeld(p.relTime);
     for (const o of p.objects) {
       const key = `${o.context}:${o.handle}`;
       const c = this.cache.get(key) ?? {};
@@ -219,10 +240,10 @@ export class IntelliVueDecoder {
       const nus: NuObs[] = [...(a.nu ? [a.nu] : []), ...(a.cmpd ?? [])];
       for (const nu of nus) out.numerics.push(this.numeric(nu, o.context, o.handle, label, tDevice));
       const sas: SaObs[] = [...(a.sa ? [a.sa] : []), ...(a.saCmpd ?? [])];
-      for (const sa of sas) {
-        const w = this.wave(sa, o.context, o.handle, c, label, tDevice);
-        if (w) out.waves.push(w);
-      }
+      if (hasWaveSpec(c)) {
+        this.releaseHeld(key, c, label, out); // older blocks first, then this reply's
+        for (const sa of sas) out.waves.push(this.wave(sa, o.context, o.handle, c, label, tDevice));
+      } else for (const sa of sas) this.hold(key, o.context, o.handle, { sa, rel, tsAbs: a.tsAbs, rxMs: this.rxMs, samples: Math.ceil(sa.samples.length / 2) });
       if (a.physAlerts || a.techAlerts) this.alerts([...(a.physAlerts ?? []), ...(a.techAlerts ?? [])], tDevice, out);
     }
   }
@@ -242,11 +263,64 @@ export class IntelliVueDecoder {
     return n;
   }
 
-  private wave(sa: SaObs, context: number, handle: number, c: ObjAttrs, label: string | undefined, t0Device: number | undefined): VendorWave | undefined {
-    if (!c.samplePeriod || !c.saSpec) {
-      this.count('wave-without-spec');
-      return undefined;
+  /** Holds a block of an object whose static attributes are not known yet; drops the oldest beyond the bounds. */
+  private hold(key: string, context: number, handle: number, b: HeldWave): void {
+    let h = this.held.get(key);
+    if (!h) {
+      if (this.held.size >= HELD_WAVE_MAX_OBJECTS) {
+        const oldest = this.held.keys().next().value as string;
+        this.dropHeld(oldest, this.held.get(oldest)!.blocks.length, 'wave-held-overflow');
+      }
+      h = { context, handle, blocks: [], samples: 0 };
+      this.held.set(key, h);
     }
+    h.blocks.push(b);
+    h.samples += b.samples;
+    let n = 0;
+    for (let over = h.samples - HELD_WAVE_MAX_SAMPLES; over > 0 && n < h.blocks.length; n++) over -= h.blocks[n].samples;
+    if (n) this.dropHeld(key, n, 'wave-held-overflow'); // dropHeld keeps h.samples
+  }
+
+  /** Drops held blocks older than HELD_WAVE_MAX_AGE_MS before `rel` (signed tick difference: a reply replayed out of order is not "old"). */
+  private expireHeld(rel: number): void {
+    for (const [key, h] of this.held) {
+      let n = 0;
+      while (n < h.blocks.length && ((rel - h.blocks[n].rel) | 0) > HELD_WAVE_MAX_AGE_MS * TICKS_PER_MS) n++;
+      if (n) this.dropHeld(key, n, 'wave-held-expired');
+    }
+  }
+
+  /** Drops the `n` oldest held blocks of `key`, counting each under `reason`. */
+  private dropHeld(key: string, n: number, reason: string): void {
+    const h = this.held.get(key);
+    if (!h) return;
+    for (const b of h.blocks.splice(0, n)) {
+      h.samples -= b.samples;
+      this.count(reason);
+    }
+    if (!h.blocks.length) this.held.delete(key);
+  }
+
+  /** The static attributes of `key` are known: its held blocks are emitted, oldest first, each with its own time. */
+  private releaseHeld(key: string, c: WaveSpecAttrs, label: string | undefined, out: DecodedMessage): void {
+    const h = this.held.get(key);
+    if (!h) return;
+    this.held.delete(key);
+    for (const b of h.blocks) {
+      const w = this.wave(b.sa, h.context, h.handle, c, label, b.tsAbs ?? this.relToDevice(b.rel));
+      w.held = { rxMs: b.rxMs };
+      out.waves.push(w);
+    }
+  }
+
+  /** Wave blocks currently held (all objects), for stats and tests. */
+  heldWaveBlocks(): number {
+    let n = 0;
+    for (const h of this.held.values()) n += h.blocks.length;
+    return n;
+  }
+
+  private wave(sa: SaObs, context: number, handle: number, c: WaveSpecAttrs, label: string | undefined, t0Device: number | undefined): VendorWave {
     const bytesPer = Math.max(1, Math.ceil(c.saSpec.sampleSize / 8));
     const mask = c.saSpec.significantBits >= 32 ? 0xffffffff : (1 << c.saSpec.significantBits) - 1;
     const flags = stateFlags(sa.state);
@@ -293,8 +367,9 @@ export class IntelliVueDecoder {
     }
   }
 
-  /** Forget association state (a new association may renumber handles). */
+  /** Forget association state (a new association may renumber handles); held wave blocks are dropped and counted. */
   resetAssociation(): void {
+    for (const key of [...this.held.keys()]) this.dropHeld(key, this.held.get(key)!.blocks.length, 'wave-held-association-ended');
     this.cache.clear();
     this.linked.clear();
   }

@@ -90,7 +90,7 @@ export class IntelliVueStreamDecoder extends ProfiledDecoder implements StreamDe
     this.lastFrame = rx;
     let d: DecodedMessage;
     try {
-      d = this.decoder.decode(msg);
+      d = this.decoder.decode(msg, rx);
     } catch (err) {
       if (err instanceof ShortRead) this.decoder.count('short-message');
       else if (err instanceof UnknownMessage) this.decoder.count(`unknown-${err.reason}`);
@@ -101,7 +101,8 @@ export class IntelliVueStreamDecoder extends ProfiledDecoder implements StreamDe
     if (d.events.some((e) => e.kind === 'mds-create' || e.kind === 'connect-indication')) this.identify();
     if (!d.numerics.length && !d.waves.length && !d.alarms.length) return [];
     if (!this.mapper) this.identify();
-    const tDev = d.numerics.find((n) => n.tDevice !== undefined)?.tDevice ?? d.waves.find((w) => w.t0Device !== undefined)?.t0Device;
+    // the clock offset pairs this message's rx with its device time: held (older) wave blocks do not count
+    const tDev = d.numerics.find((n) => n.tDevice !== undefined)?.tDevice ?? d.waves.find((w) => w.t0Device !== undefined && !w.held)?.t0Device;
     if (tDev !== undefined) this.clock.observe(tDev, rxTimeMs);
     return this.map(d, rx);
   }
@@ -121,7 +122,7 @@ export class IntelliVueStreamDecoder extends ProfiledDecoder implements StreamDe
       out.push(o);
     }
     for (const w of d.waves) {
-      const { t, flags } = this.time(w.t0Device, rx);
+      const { t, flags } = this.time(w.t0Device, w.held?.rxMs ?? rx);
       const key = physioKey(w.physioId);
       const m = mapper.profile.waves?.[key];
       const f: Flag[] = [...w.flags, ...flags];

@@ -31,6 +31,11 @@ export interface VendorWave {
   flags: Flag[];
   label?: string;
   t0Device?: number;
+  /**
+   * Set on a block that arrived before its object's static attributes and was held until they came
+   * (decoder.ts, HELD_WAVE_*): `rxMs` is when the block itself was received.
+   */
+  held?: { rxMs: number | undefined };
 }
 
 export interface VendorAlarm {
