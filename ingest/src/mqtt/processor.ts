@@ -338,7 +338,7 @@ export class BatchProcessor {
   }
 
   private vitals(stored: Item[], now: number): VitalsMessage[] {
-    const byBed = new Map<string, { loc: BedLocation; numerics: Record<string, { t: number; value: number | null; unit: string; device: string }> }>();
+    const byBed = new Map<string, { loc: BedLocation; numerics: Record<string, { t: number; value: number | null; unit: string; device: string; flags?: string[] }> }>();
     for (const i of stored) {
       // only readings in the main series (written now or already there): nothing quarantined, conflicting or refused
       for (const s of i.assessed?.accepted ?? []) {
@@ -347,7 +347,8 @@ export class BatchProcessor {
         let v = byBed.get(s.where.bed);
         if (!v) byBed.set(s.where.bed, (v = { loc: s.where, numerics: {} }));
         const prev = v.numerics[n.mdc];
-        if (!prev || prev.t <= n.t) v.numerics[n.mdc] = { t: n.t, value: n.value, unit: n.unit, device: s.device.deviceId };
+        // quality flags (demo, artifact, invalid, …) travel with the value; no key when there are none
+        if (!prev || prev.t <= n.t) v.numerics[n.mdc] = { t: n.t, value: n.value, unit: n.unit, device: s.device.deviceId, ...(n.flags?.length ? { flags: [...n.flags] } : {}) };
       }
     }
     return [...byBed.values()].map(({ loc, numerics }) => ({
