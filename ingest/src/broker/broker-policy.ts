@@ -135,6 +135,20 @@ export class BrokerPolicy {
     }, bad.bytes < 0 ? 'malformed mqtt packet length: connection closed' : 'mqtt packet too large: connection closed');
   }
 
+  /** a client certificate login refused (docs/tls.md): counted, logged, Refusal (CONNACK 5) */
+  certificateRefused(who: { cn: string | undefined; username: string | undefined; ip: string; clientId: string }, reason: string): Refusal {
+    this.metrics.inc('mqtt_cert_refused_total');
+    this.log.warn({ gatewayId: shortName(who.cn), username: shortName(who.username), ip: who.ip, clientId: shortName(who.clientId), reason }, 'mqtt certificate login refused');
+    return new Refusal(5, `not authorized: ${reason}`);
+  }
+
+  /** a TLS handshake on the mqtts listener failed (untrusted or revoked certificate, none where one is required, not TLS) */
+  handshakeFailed(ip: string | undefined, err: Error): void {
+    this.metrics.inc('mqtt_tls_handshake_failures_total');
+    const code = (err as NodeJS.ErrnoException).code;
+    if (this.shouldLog(`tls\0${ip}\0${code}`)) this.log.warn({ ip, code, err: err.message }, 'mqtts handshake failed');
+  }
+
   sessionLimited(gatewayId: string, closed: string, newClientId: string): void {
     this.metrics.inc('mqtt_sessions_limited_total');
     this.log.info({ gatewayId, closed, newClientId, maxSessions: this.limits.maxSessions }, 'gateway session limit: oldest session closed');

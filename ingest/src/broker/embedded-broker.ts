@@ -22,10 +22,18 @@
  * (publish-limits.ts); client ids are bound to the login (client-id.ts); failed logins lock out the
  * user name and the address for a growing time (login-guard.ts). Every refusal is counted
  * (`mqtt_*_total`) and logged with the gateway id (never a password).
+ *
+ * TLS (`tls`, docs/tls.md): a second listener, mqtts, with the same packet-size guard. A client whose
+ * certificate the CA verified (and the CRL does not list) logs in as the gateway named by the
+ * certificate's CN, without a password (a user name, if sent, must equal the CN); the gateway must
+ * exist and not be retired; ACL, client id, will and session rules are those of a password login.
+ * A certificate that did not verify, names an unknown or retired gateway or the service account is
+ * refused (CONNACK 5, `mqtt_cert_refused_total`). Without a certificate the password login applies.
  */
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { brokerLimitDefaults, type BrokerLimits } from '../../../schemas/src/ingest-config.js';
 import { Metrics } from '../metrics.js';
@@ -33,6 +41,7 @@ import { parseTopic } from '../mqtt/topics.js';
 import type { GatewayLocation, RegistryChange, RegistryStore } from '../registry/registry-store.js';
 import { BrokerPolicy, Refusal, remoteAddress, type Will } from './broker-policy.js';
 import { guardSocket } from './packet-size-guard.js';
+import type { TlsServerOptions } from '../tls-files.js';
 
 const isDataTopic = (prefix: string, topic: string) => topic.endsWith('/data') && parseTopic(prefix, topic)?.kind === 'data';
 
@@ -54,6 +63,8 @@ export interface EmbeddedBrokerOptions {
   reservedClientIds?: readonly string[];
   /** counters `mqtt_*_total` (default: a private Metrics, see `metrics`) */
   metrics?: Metrics;
+  /** an mqtts listener as well (ingest/src/tls-files.ts); `clientCerts` other than 'none' enables certificate logins */
+  tls?: TlsServerOptions & { host: string; port: number };
 }
 
 type Principal = { role: 'ingest' } | { role: 'gateway'; loc: GatewayLocation };
@@ -71,6 +82,8 @@ function authError(message: string, returnCode: number): AuthenticateError {
 export class EmbeddedBroker {
   private aedes: Aedes | null = null;
   private server: net.Server | null = null;
+  private tlsServer: tls.Server | null = null;
+  private boundTlsPort = 0;
   private readonly principals = new WeakMap<Client, Principal>();
   /** open sessions per gateway id (closed ones are pruned when the set is used) */
   private readonly sessions = new Map<string, Set<Client>>();
@@ -100,6 +113,12 @@ export class EmbeddedBroker {
 
   get port(): number { return this.boundPort; }
   get url(): string { return `mqtt://${this.opts.host}:${this.boundPort}`; }
+  /** the mqtts listener's port, null without `tls` */
+  get mqttsPort(): number | null { return this.tlsServer ? this.boundTlsPort : null; }
+  get mqttsUrl(): string | null {
+    const h = this.opts.tls?.host ?? '';
+    return this.tlsServer ? `mqtts://${h.includes(':') ? `[${h}]` : h}:${this.boundTlsPort}` : null;
+  }
   get up(): boolean { return this.server?.listening === true && !this.closing; }
   get connectedClients(): number { return this.aedes?.connectedClients ?? 0; }
 
@@ -150,22 +169,31 @@ export class EmbeddedBroker {
     this.unsubscribe = this.opts.registry.onChange((c) => {
       try { this.onRegistryChange(c); } catch (err) { log.error({ err, gatewayId: c.id }, 'registry change handling failed'); }
     });
-    const server = net.createServer((socket) => {
+    const handle = (socket: net.Socket) => {
       guardSocket(socket, this.limits.maxPacketBytes, (bad) => {
         const client = (socket as net.Socket & { client?: Client }).client;
         const p = client ? this.principals.get(client) : undefined;
         this.policy.oversize(socket, bad, { gatewayId: p?.role === 'gateway' ? p.loc.gatewayId : undefined, account: p?.role, clientId: client?.id });
       });
       aedes.handle(socket);
-    });
+    };
+    const server = net.createServer(handle);
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => { server.off('error', reject); resolve(); });
-    });
-    const addr = server.address();
-    this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    this.boundPort = await listen(server, this.opts.port, this.opts.host);
     log.info({ host: this.opts.host, port: this.boundPort }, 'embedded broker listening');
+    if (this.opts.tls) {
+      const { clientCerts, host, port, ...options } = this.opts.tls;
+      const tlsServer = tls.createServer(options, handle);
+      tlsServer.on('tlsClientError', (err, socket) => this.policy.handshakeFailed(socket.remoteAddress, err));
+      this.tlsServer = tlsServer;
+      try {
+        this.boundTlsPort = await listen(tlsServer, port, host);
+      } catch (err) {
+        await this.close(); // the plain listener and aedes are already up
+        throw err;
+      }
+      log.info({ host, port: this.boundTlsPort, clientCerts }, 'embedded broker listening (mqtts)');
+    }
   }
 
   /** the ack-after-write path for data (when an intake is set); anything else is acknowledged by aedes at once */
@@ -198,6 +226,8 @@ export class EmbeddedBroker {
 
   /** resolves when the login is accepted; rejects with a Refusal (CONNACK code) otherwise */
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
+    const byCert = this.certificatePrincipal(client, username);
+    if (byCert?.role === 'gateway') return this.admit(client, byCert, byCert.loc.gatewayId);
     const ip = remoteAddress(client);
     const user = username ?? '';
     let verdict;
@@ -219,6 +249,34 @@ export class EmbeddedBroker {
       throw this.policy.loginFailed(user, ip, verdict, client.id);
     }
     this.policy.loginSucceeded(user, ip, verdict);
+    this.admit(client, p, user);
+  }
+
+  /** a verified client certificate on the mqtts listener: the gateway its CN names (null = no certificate, a password login) */
+  private certificatePrincipal(client: Client, username: string | undefined): Principal | null {
+    const conn = client.conn;
+    if (!(conn instanceof tls.TLSSocket)) return null;
+    const peer = conn.getPeerCertificate();
+    if (!peer || Object.keys(peer).length === 0) return null;
+    const ip = remoteAddress(client);
+    const cnField = peer.subject?.CN as string | string[] | undefined;
+    const cn = Array.isArray(cnField) ? undefined : cnField;
+    const refuse = (reason: string) => {
+      this.stats.authFailures++;
+      return this.policy.certificateRefused({ cn, username, ip, clientId: client.id }, reason);
+    };
+    if (!conn.authorized) throw refuse(`certificate not verified (${String(conn.authorizationError)})`);
+    if (!cn) throw refuse('certificate without a single CN');
+    if (cn === this.opts.serviceAccount.username) throw refuse('the service account does not log in by certificate');
+    if (username && username !== cn) throw refuse('user name differs from the certificate CN');
+    const binding = this.opts.registry.gatewayBinding(cn);
+    if (!binding) throw refuse('no gateway with the certificate CN in the registry');
+    if (binding.retiredAt != null) throw refuse('the gateway is retired');
+    return { role: 'gateway', loc: binding.location };
+  }
+
+  /** a login accepted (password or certificate): client id, will, session cap, then the session is registered */
+  private admit(client: Client, p: Principal, user: string): void {
     this.policy.checkClientId(p.role === 'ingest' ? { kind: 'service' } : { kind: 'gateway', id: p.loc.gatewayId }, client, user);
     if (p.role === 'ingest') {
       this.principals.set(client, p);
@@ -316,10 +374,22 @@ export class EmbeddedBroker {
       this.closing = (async () => {
         const aedes = this.aedes;
         if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
-        const server = this.server;
-        if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const server of [this.server, this.tlsServer]) {
+          if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+        }
       })();
     }
     return this.closing;
   }
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
 }
