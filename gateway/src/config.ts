@@ -12,6 +12,7 @@ import {
   GATEWAY_CONFIG_DEFAULTS, DEVICE_CONFIG_DEFAULTS, senderProblems, type GatewayConfig,
 } from '../../schemas/src/gateway-config.js';
 import { GatewayError, GW_ERR } from './errors.js';
+import { tcpServerTlsProblems } from './transports/tcp-server.js';
 
 export type { GatewayConfig };
 export type Env = Record<string, string | undefined>;
@@ -104,6 +105,7 @@ export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = 
         : tr?.kind === 'tcp-server' ? TcpServerTransportSchema : tr?.kind === 'intellivue-lan' ? IntelliVueLanTransportSchema : undefined;
       if (!schema) problems.push(`/devices/${i}/transport/kind: expected 'serial', 'tcp', 'tcp-server' or 'intellivue-lan'`);
       else for (const e of Value.Errors(schema, tr)) problems.push(`/devices/${i}/transport${e.path}: ${e.message}`);
+      if (tr?.kind === 'tcp-server') problems.push(...tcpServerTlsProblems(tr.tls, `/devices/${i}/transport/tls`, baseDir));
       if (typeof d?.id === 'string') {
         if (seen.has(d.id)) problems.push(`/devices/${i}/id: duplicate device id '${d.id}'`);
         seen.add(d.id);

@@ -40,6 +40,18 @@ export const TcpServerTransportSchema = Type.Object({
   allow: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   /** Accept any sender (simulator, test bench): logged as a warning at start. Not with `allow`. */
   allowAnySender: Type.Optional(Type.Boolean()),
+  /** MLLP over TLS (gateway/src/transports/tcp-server.ts, docs/hl7-mllp.md "TLS"). */
+  tls: Type.Optional(Type.Object({
+    /** server certificate + key (PEM files; relative to the config file) */
+    certFile: Type.String({ minLength: 1 }),
+    keyFile: Type.String({ minLength: 1 }),
+    /** CA the sender's client certificate must chain to (needed for clientCerts optional/required) */
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** none (default): no client certificate asked; optional: one presented must verify; required: must present one that verifies */
+    clientCerts: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')])),
+    /** the client certificate's CN must be one of these (with clientCerts: required) */
+    allowCn: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 /** `allow` entry → [address, prefix length, family] or undefined when it is not an IP address or CIDR subnet. */

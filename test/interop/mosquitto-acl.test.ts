@@ -52,7 +52,7 @@ t.test('mqtt-auth writes $7$ hashes and per-gateway ACLs from the registry', asy
   t.match(passwd, /^gw1:\$7\$20000\$[A-Za-z0-9+/=]{16}\$[A-Za-z0-9+/=]{88}$/m);
   t.notMatch(passwd, /gw1-password|ingest-pw|record-pw/, 'no clear password');
   t.match(acl, /user gw1\ntopic write orlink\/v1\/st1\/or1\/bed1\/gw1\/data\ntopic write orlink\/v1\/st1\/or1\/bed1\/gw1\/status\ntopic read orlink\/v1\/st1\/or1\/bed1\/gw1\/config/);
-  t.match(acl, /user orlink-record\ntopic read orlink\/v1\/\+\/\+\/\+\/vitals\n/);
+  t.match(acl, /user orlink-record\ntopic read orlink\/v1\/\+\/\+\/\+\/vitals\ntopic read orlink\/v1\/\+\/\+\/\+\/case\n/);
 });
 
 t.test('Mosquitto: right password connects, wrong one and unknown user are refused', async (t) => {
@@ -143,4 +143,12 @@ t.test('gateway → Mosquitto → ingest subscriber → InfluxDB, ACL enforced',
   await until(() => vitals > 0, 5000, 'vitals reach the record system').catch((e) => { console.error(mosq.log()); throw e; });
   t.ok(vitals > 0, 'ingest may publish vitals, the record system reads them');
   t.equal(ing.services.registry.getGateway('gw1')?.online, true, 'retained status through Mosquitto');
+
+  // the case switch goes out on ingest's connection (retained) and the record system may read it
+  const cases: { topic: string; body: { caseId: string | null; change: string } }[] = [];
+  record.on('message', (topic, payload) => { if (topic.endsWith('/case')) cases.push({ topic, body: JSON.parse(payload.toString()) }); });
+  await record.subscribeAsync('orlink/v1/+/+/+/case', { qos: 1 });
+  const c = ing.services.cases.create({ bedId: 'bed1' });
+  await until(() => cases.some((m) => m.body.caseId === c.id), 5000, 'case topic reaches the record system');
+  t.match(cases.find((m) => m.body.caseId === c.id), { topic: 'orlink/v1/st1/or1/bed1/case', body: { change: 'open' } }, 'ingest may publish the case topic, the record system reads it');
 });

@@ -5,9 +5,12 @@
  *    too), read its own `/config`; nothing else. Its hash is the `$7$` PBKDF2-SHA512 hash the
  *    registry stored when the password was set (the clear password is never known here).
  *  - the ingest service account: read every gateway's data and status (also as `$share/...`),
- *    write vitals and config.
- *  - a record-system account: read `{prefix}/+/+/+/vitals` only.
+ *    write vitals, the retained case topic and config.
+ *  - a record-system account: read `{prefix}/+/+/+/vitals` and `{prefix}/+/+/+/case` (the case switches) only.
  * Ids that cannot be a Mosquitto user name or a topic level are skipped and reported.
+ * With `certificateLogins` (the mTLS listener of mosquitto-conf.ts: certificate CN = gateway id = user
+ * name) a gateway without a stored hash keeps its ACL block and gets no password line (`certOnly`):
+ * it can log in by certificate only.
  *
  * `passwd`/`acl` hold every account (one listener). For the two-listener setup of the generated
  * mosquitto.conf (mosquitto-conf.ts: client ids bound to user names, docs/security.md) the same
@@ -24,6 +27,8 @@ export interface MosquittoAuthInput {
   ingest: ServiceAccount;
   /** absent: no record-system account */
   record?: ServiceAccount;
+  /** gateways may log in by client certificate (mTLS listener): no hash is not a reason to skip */
+  certificateLogins?: boolean;
   /** stamped into the file headers */
   generatedAt?: Date;
 }
@@ -38,6 +43,8 @@ export interface MosquittoAuthFiles {
   /** the ingest service account only: its own listener */
   ingest: AuthFilePair;
   accounts: string[];
+  /** gateways with an ACL block but no password line (certificate logins only) */
+  certOnly: string[];
   skipped: { id: string; reason: string }[];
 }
 
@@ -51,6 +58,7 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
   const ingest: { passwd: string[]; acl: string[] } = { passwd: [], acl: [] };
   const accounts: string[] = [];
   const skipped: { id: string; reason: string }[] = [];
+  const certOnly: string[] = [];
   const service = [i.ingest, ...(i.record ? [i.record] : [])];
   for (const a of service) {
     if (!SAFE_ID.test(a.username)) throw new Error(`account name '${a.username}' is not usable as a Mosquitto user name`);
@@ -59,7 +67,7 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
 
   passwd.push(`${i.ingest.username}:${await mosquittoHash(i.ingest.password)}`);
   acl.push(`user ${i.ingest.username}`, `topic read ${p}/+/+/+/+/data`, `topic read ${p}/+/+/+/+/status`,
-    `topic write ${p}/+/+/+/vitals`, `topic write ${p}/+/+/+/+/config`, '');
+    `topic write ${p}/+/+/+/vitals`, `topic write ${p}/+/+/+/case`, `topic write ${p}/+/+/+/+/config`, '');
   accounts.push(i.ingest.username);
   ingest.passwd.push(passwd[0]);
   ingest.acl.push(...acl);
@@ -67,7 +75,7 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
   const firstClientAcl = acl.length;
   if (i.record) {
     passwd.push(`${i.record.username}:${await mosquittoHash(i.record.password)}`);
-    acl.push(`user ${i.record.username}`, `topic read ${p}/+/+/+/vitals`, '');
+    acl.push(`user ${i.record.username}`, `topic read ${p}/+/+/+/vitals`, `topic read ${p}/+/+/+/case`, '');
     accounts.push(i.record.username);
   }
   for (const g of i.gateways) {
@@ -75,15 +83,16 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
     const bad = [l.gatewayId, l.site, l.room, l.bed].find((s) => !SAFE_ID.test(s));
     if (bad !== undefined) { skipped.push({ id: l.gatewayId, reason: `'${bad}' is not a safe user name / topic level` }); continue; }
     if (taken.has(l.gatewayId)) { skipped.push({ id: l.gatewayId, reason: 'same name as a service account' }); continue; }
-    if (!g.mosquittoHash) { skipped.push({ id: l.gatewayId, reason: 'no Mosquitto hash: password set before it was stored; set it again' }); continue; }
+    if (!g.mosquittoHash && !i.certificateLogins) { skipped.push({ id: l.gatewayId, reason: 'no Mosquitto hash: password set before it was stored; set it again' }); continue; }
     const own = `${p}/${l.site}/${l.room}/${l.bed}/${l.gatewayId}`;
-    passwd.push(`${l.gatewayId}:${g.mosquittoHash}`);
+    if (g.mosquittoHash) passwd.push(`${l.gatewayId}:${g.mosquittoHash}`);
+    else certOnly.push(l.gatewayId);
     acl.push(`user ${l.gatewayId}`, `topic write ${own}/data`, `topic write ${own}/status`, `topic read ${own}/config`, '');
     accounts.push(l.gatewayId);
   }
   const file = (pw: string[], a: string[]): AuthFilePair => ({ passwd: pw.length ? `${pw.join('\n')}\n` : '', acl: `${stamp}${a.join('\n')}` });
   return {
-    ...file(passwd, acl), accounts, skipped,
+    ...file(passwd, acl), accounts, certOnly, skipped,
     clients: file(passwd.slice(firstClientPasswd), acl.slice(firstClientAcl)), ingest: file(ingest.passwd, ingest.acl),
   };
 }

@@ -9,6 +9,15 @@
  *    chooses (a persistent session per replica, shared subscriptions). No gateway has an account here,
  *    so none can take ingest's id.
  *
+ * With TLS (`tls`, docs/mqtt.md "TLS") two more listeners face the network and every plain one must bind
+ * to loopback (ingest's own connection, local tools):
+ *  - the TLS listener: the clients listener's password logins and ACL, over TLS (mqtts);
+ *  - the mTLS listener: `require_certificate true` + `use_identity_as_username true`: the client
+ *    certificate's CN is the user name (no password file is consulted), so a gateway whose CN is its
+ *    gateway id gets that id's `user` block of the clients ACL; `use_username_as_clientid` binds its
+ *    client id to the CN as well. A CN with no block in the ACL may connect but neither publish nor
+ *    read anything. Revoked certificates: `crlfile`.
+ *
  * `per_listener_settings true` gives each listener its own password_file/acl_file. Global limits:
  * max_packet_size (every protocol version: a larger packet closes the connection), max_inflight_messages
  * (outgoing per client; for MQTT 5 clients also the "receive maximum" Mosquitto announces),
@@ -22,6 +31,19 @@ import type { BrokerLimits } from '../../../schemas/src/ingest-config.js';
 
 export interface Listener { port: number; address?: string }
 
+export interface MosquittoTls {
+  certFile: string;
+  keyFile: string;
+  /** CA that issued the client certificates (mTLS); required with `mtls` */
+  caFile?: string;
+  /** PEM CRL of that CA (mTLS listener) */
+  crlFile?: string;
+  /** TLS listener with password logins */
+  listener: Listener;
+  /** mTLS listener (certificate logins); absent = none */
+  mtls?: Listener;
+}
+
 export interface MosquittoConfInput {
   /** absolute directory holding passwd-clients, acl-clients, passwd-ingest, acl-ingest */
   dir: string;
@@ -30,8 +52,12 @@ export interface MosquittoConfInput {
   ingest: Listener;
   maxQueuedMessages: number;
   maxQueuedBytes: number;
+  /** TLS and mTLS listeners; with it the plain listeners must bind to loopback */
+  tls?: MosquittoTls;
   generatedAt?: Date;
 }
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
 
 export const AUTH_FILES = {
   clientsPasswd: 'passwd-clients', clientsAcl: 'acl-clients', ingestPasswd: 'passwd-ingest', ingestAcl: 'acl-ingest',
@@ -47,9 +73,54 @@ export function parseListener(s: string): Listener {
 
 export function buildMosquittoConf(i: MosquittoConfInput): string {
   if (!path.isAbsolute(i.dir)) throw new Error(`mosquitto.conf needs an absolute directory, got ${i.dir}`);
-  if (i.clients.port === i.ingest.port && i.clients.address === i.ingest.address) throw new Error('the clients and the ingest listener need different ports');
+  const tls = i.tls;
+  const clients: Listener = tls && i.clients.address === undefined ? { ...i.clients, address: '127.0.0.1' } : i.clients;
+  const all: [string, Listener][] = [['clients', clients], ['ingest', i.ingest]];
+  if (tls) {
+    for (const [name, l] of all) {
+      if (!l.address || !LOOPBACK.test(l.address)) throw new Error(`with TLS the plain ${name} listener must bind to loopback, got ${l.address ?? 'all interfaces'}`);
+    }
+    for (const [k, v] of [['certFile', tls.certFile], ['keyFile', tls.keyFile], ['caFile', tls.caFile], ['crlFile', tls.crlFile]] as const) {
+      if (v !== undefined && !path.isAbsolute(v)) throw new Error(`TLS ${k} must be an absolute path, got ${v}`);
+    }
+    if (tls.mtls && !tls.caFile) throw new Error('the mTLS listener needs the CA of the client certificates (caFile)');
+    if (tls.crlFile && !tls.mtls) throw new Error('a CRL applies to client certificates: it needs the mTLS listener');
+    all.push(['TLS', tls.listener]);
+    if (tls.mtls) all.push(['mTLS', tls.mtls]);
+  }
+  for (let a = 0; a < all.length; a++) {
+    for (let b = a + 1; b < all.length; b++) {
+      const [x, y] = [all[a][1], all[b][1]];
+      if (x.port === y.port && (x.address === y.address || !x.address || !y.address)) throw new Error(`the ${all[a][0]} and the ${all[b][0]} listener need different ports`);
+    }
+  }
   const f = (name: string) => path.join(i.dir, name);
   const listen = (l: Listener) => `listener ${l.port}${l.address ? ` ${l.address}` : ''}`;
+  const tlsLines = (t: MosquittoTls) => [`certfile ${t.certFile}`, `keyfile ${t.keyFile}`];
+  const tlsSection = !tls ? [] : [
+    '# gateways and record systems over TLS (mqtts) with their passwords: as the clients listener',
+    listen(tls.listener),
+    ...tlsLines(tls),
+    'use_username_as_clientid true',
+    'allow_anonymous false',
+    `password_file ${f(AUTH_FILES.clientsPasswd)}`,
+    `acl_file ${f(AUTH_FILES.clientsAcl)}`,
+    '',
+    ...(!tls.mtls ? [] : [
+      '# gateways by client certificate (mTLS): the certificate CN is the user name of the clients ACL and the client id;',
+      '# no password file is read here; a revoked certificate is refused at the handshake (crlfile)',
+      listen(tls.mtls),
+      ...tlsLines(tls),
+      `cafile ${tls.caFile}`,
+      ...(tls.crlFile ? [`crlfile ${tls.crlFile}`] : []),
+      'require_certificate true',
+      'use_identity_as_username true',
+      'use_username_as_clientid true',
+      'allow_anonymous false',
+      `acl_file ${f(AUTH_FILES.clientsAcl)}`,
+      '',
+    ]),
+  ];
   return [
     `# generated by orlink mqtt-auth at ${(i.generatedAt ?? new Date()).toISOString()}; do not edit, regenerate`,
     '# Include from the main mosquitto.conf, which must not define listeners, password_file or acl_file itself',
@@ -66,8 +137,8 @@ export function buildMosquittoConf(i: MosquittoConfInput): string {
     '# a retained message is re-sent only if its publisher may still write it (revoked gateways)',
     'check_retain_source true',
     '',
-    '# gateways and record systems: the client id is replaced by the user name (no takeover of another account)',
-    listen(i.clients),
+    `# gateways and record systems: the client id is replaced by the user name (no takeover of another account)${tls ? '; loopback only (TLS below)' : ''}`,
+    listen(clients),
     'use_username_as_clientid true',
     'allow_anonymous false',
     `password_file ${f(AUTH_FILES.clientsPasswd)}`,
@@ -79,5 +150,6 @@ export function buildMosquittoConf(i: MosquittoConfInput): string {
     `password_file ${f(AUTH_FILES.ingestPasswd)}`,
     `acl_file ${f(AUTH_FILES.ingestAcl)}`,
     '',
+    ...tlsSection,
   ].join('\n');
 }

@@ -1,9 +1,9 @@
 /**
  * `orlink sim hl7-mllp --client HOST:PORT | --server PORT [--vendor ge-b40|mindray|mindray-pds|comen|pcd01]
  *  [--seed N] [--interval-ms N] [--sentinel-every N] [--bed PV1-3] [--udp-announce PORT] [--count N]
- *  [--record-truth FILE]`. Events on stdout as JSON lines; runs until SIGINT/SIGTERM or --count.
+ *  [--record-truth FILE] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]`. Events on stdout as JSON lines; runs until SIGINT/SIGTERM or --count.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import pino from 'pino';
 import type { RunIo } from '../main.js';
 import { Hl7Monitor } from './simulator.js';
@@ -18,9 +18,12 @@ export const USAGE = `usage: orlink sim hl7-mllp (--client HOST:PORT | --server 
   --udp-announce PORT   server role: announce on UDP 127.0.0.1:PORT (Mindray PDS discovery)
   --count N             stop after N messages
   --record-truth FILE   write what went on the wire as canonical NDJSON
+  --tls-ca FILE         client role: MLLP over TLS, trusting this CA (PEM) for the gateway's certificate
+  --tls-cert FILE       with --tls-key: the monitor's client certificate (PEM), when the gateway asks for one
+  --tls-key FILE
 `;
 
-interface Args { client?: { host: string; port: number }; server?: number; vendor: string; seed: number; intervalMs: number; sentinelEvery: number; bed?: string; udp?: number; count: number; truth?: string; help: boolean }
+interface Args { client?: { host: string; port: number }; server?: number; vendor: string; seed: number; intervalMs: number; sentinelEvery: number; bed?: string; udp?: number; count: number; truth?: string; tlsCa?: string; tlsCert?: string; tlsKey?: string; help: boolean }
 
 export function parseArgs(argv: string[]): Args {
   const a: Args = { vendor: 'ge-b40', seed: 1, intervalMs: 1000, sentinelEvery: 5, count: 0, help: false };
@@ -50,10 +53,16 @@ export function parseArgs(argv: string[]): Args {
       case '--udp-announce': a.udp = int(k, next()); break;
       case '--count': a.count = int(k, next()); break;
       case '--record-truth': a.truth = next(); break;
+      case '--tls-ca': a.tlsCa = next(); break;
+      case '--tls-cert': a.tlsCert = next(); break;
+      case '--tls-key': a.tlsKey = next(); break;
       default: errors.push(`unknown option '${k}'`);
     }
   }
   if (!a.help && (a.client === undefined) === (a.server === undefined)) errors.push('give exactly one of --client HOST:PORT or --server PORT');
+  if ((a.tlsCa || a.tlsCert || a.tlsKey) && !a.client) errors.push('--tls-* need the client role (--client)');
+  if ((a.tlsCert === undefined) !== (a.tlsKey === undefined)) errors.push('--tls-cert and --tls-key go together');
+  if (a.tlsCert && !a.tlsCa) errors.push('--tls-cert needs --tls-ca');
   if (a.intervalMs !== undefined && a.intervalMs < 100) errors.push('--interval-ms must be >= 100');
   if (!vendorFor(a.vendor, a.server !== undefined ? 'server' : 'client')) errors.push(`unknown vendor '${a.vendor}'`);
   if (errors.length) throw new Error(errors.join('; '));
@@ -71,7 +80,14 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   const style = vendorFor(a.vendor, a.server !== undefined ? 'server' : 'client')!;
   const log = (io.logger ?? pino(pino.destination(2))).child({ component: 'sim-hl7-mllp', vendor: style.name });
   const emit = (o: object): void => { out.write(`${JSON.stringify(o)}\n`); };
-  const mon = new Hl7Monitor({ style, physiology: { seed: a.seed }, intervalMs: a.intervalMs, sentinelEvery: a.sentinelEvery, count: a.count, logger: log, ...(a.bed ? { bed: a.bed } : {}) });
+  let tls: { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined;
+  try {
+    if (a.tlsCa) tls = { ca: readFileSync(a.tlsCa), ...(a.tlsCert && a.tlsKey ? { cert: readFileSync(a.tlsCert), key: readFileSync(a.tlsKey) } : {}) };
+  } catch (e) {
+    process.stderr.write(`orlink sim hl7-mllp: cannot read a TLS file: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const mon = new Hl7Monitor({ style, physiology: { seed: a.seed }, intervalMs: a.intervalMs, sentinelEvery: a.sentinelEvery, count: a.count, logger: log, ...(a.bed ? { bed: a.bed } : {}), ...(tls ? { tls } : {}) });
   let truth: WriteStream | undefined;
   if (a.truth) {
     const ts = createWriteStream(a.truth, { flags: 'a' });

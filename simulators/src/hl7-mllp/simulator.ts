@@ -9,6 +9,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { comp, parseHl7 } from '../../../gateway/src/protocols/hl7-mllp/hl7.js';
 import { MllpFramer, mllpWrap } from '../../../gateway/src/protocols/hl7-mllp/mllp.js';
@@ -27,6 +28,8 @@ export interface Hl7MonitorOptions {
   logger?: Logger;
   /** Stop after this many messages (0 = unbounded until close()). */
   count?: number;
+  /** Client role over TLS (MLLP/TLS): the gateway's CA, and a client certificate when it asks for one (PEM). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export interface Hl7MonitorStats { sent: number; acks: Record<string, number>; connects: number; heartbeats: number }
@@ -64,9 +67,10 @@ export class Hl7Monitor extends EventEmitter {
   private dial(): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed || !this.target) return resolve();
-      const s = net.createConnection(this.target);
+      const t = this.o.tls;
+      const s: net.Socket = t ? tls.connect({ ...this.target, ...t }) : net.createConnection(this.target);
       s.on('error', () => { /* reported as close */ });
-      s.once('connect', () => { this.stats.connects++; this.redialMs = 200; this.attach(s); resolve(); });
+      s.once(t ? 'secureConnect' : 'connect', () => { this.stats.connects++; this.redialMs = 200; this.attach(s); resolve(); });
       s.once('close', () => {
         if (this.sock === s) this.sock = undefined;
         // Like a monitor: retry with a doubling delay capped at 5 s until close().
