@@ -34,3 +34,20 @@ t.test('garbage and unknown versions are typed errors', async (t) => {
   t.throws(() => decodeEnvelope(encodeEnvelope({ ...env, schemaVersion: 99 })), EnvelopeError);
   t.throws(() => decodeEnvelope(new Uint8Array(0)), EnvelopeError);
 });
+
+t.test('a known field with the wrong wire type is a malformed envelope, not a skipped field', async (t) => {
+  const env: Envelope = {
+    gatewayId: 'gw1', bootId: 'b1', seq: 1, sentAt: 1_700_000_000_000, schemaVersion: 1,
+    devices: [{ deviceId: 'mon', profileId: 'p', numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, vendorCode: 'hr', value: 60, unit: '/min', t: 1_700_000_000_000 }], waves: [], alarms: [], settings: [] }],
+  };
+  const good = Buffer.from(encodeEnvelope(env));
+  t.equal(decodeEnvelope(good).devices.length, 1);
+  // devices (field 5, a message: wire type 2) sent as a fixed64 (wire type 1)
+  const at = good.indexOf(0x2a);
+  t.ok(at > 0);
+  const bad = Buffer.concat([good.subarray(0, at), Buffer.from([0x29, 1, 2, 3, 4, 5, 6, 7, 8])]);
+  t.throws(() => decodeEnvelope(bad), /malformed protobuf envelope: Envelope\.devices: wire type 1, declared 2/);
+  // unknown field numbers stay allowed (a newer gateway's additions)
+  const extra = Buffer.concat([good, Buffer.from([0xf8, 0x07, 0x01])]); // field 127, varint 1
+  t.equal(decodeEnvelope(extra).devices.length, 1);
+});

@@ -4,6 +4,7 @@
  */
 import protobuf from 'protobufjs';
 import { fileURLToPath } from 'node:url';
+import { checkWireTypes } from './wire-check.js';
 import {
   type AlarmObs, type NumericObs, type SettingObs, type WaveObs, type Flag,
   bitsToFlags, flagsToBits, intToSample, sampleToInt,
@@ -161,6 +162,7 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   let m: any;
   try {
+    checkWireTypes(EnvelopeType, bytes);
     m = EnvelopeType.toObject(EnvelopeType.decode(bytes), { longs: Number, defaults: true, arrays: true });
   } catch (err) {
     throw new EnvelopeError(`malformed protobuf envelope: ${(err as Error).message}`, { cause: err });
