@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditActor } from '../audit/audit-log.js';
 import { IngestError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 
 /** ids appear in MQTT topics and InfluxDB tags: no '/', '+', '#', spaces */
 export const Id = Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$', description: 'identifier: letters, digits, . _ : - (max 64)' });
@@ -29,6 +30,35 @@ export function errorHandler(err: FastifyError | IngestError | Error, req: Fasti
   const status = fe.statusCode && fe.statusCode >= 400 ? fe.statusCode : 500;
   if (status >= 500) req.log.error({ err }, 'request failed');
   void reply.status(status).send({ error: status >= 500 ? 'ING_ERR_INTERNAL' : 'ING_ERR_BAD_REQUEST', message: err.message });
+}
+
+/** What fastify answers before any route runs (a bad percent-escape, a path parameter over `maxParamLength`): coded and counted like the rest. */
+export function frameworkErrors(metrics: Metrics) {
+  return (err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void => {
+    metrics.inc('rest_bad_request_total');
+    const long = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+    // the URL is not echoed: it may be megabytes of anything
+    void reply.status(long ? 414 : 400).send({
+      error: 'ING_ERR_BAD_REQUEST',
+      message: long ? 'a path parameter is longer than any orlink id (64 characters)' : 'malformed URL: invalid percent-encoding',
+    });
+  };
+}
+
+/** An unknown route: 404 with a code (after authentication: without a token it is a 401 first). */
+export function routeNotFound(req: FastifyRequest, reply: FastifyReply): void {
+  const path = req.url.split('?')[0];
+  void reply.status(404).send({ error: 'ING_ERR_NOT_FOUND', message: `no route ${req.method} ${path.length > 120 ? `${path.slice(0, 120)}…` : path}` });
+}
+
+/** Client errors other than 401/403/429 (counted where they are decided), by class. */
+export function countClientErrors(metrics: Metrics) {
+  return async (_req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const c = reply.statusCode;
+    if (c === 404) metrics.inc('rest_not_found_total');
+    else if (c === 413) metrics.inc('rest_payload_too_large_total');
+    else if (c === 400 || c === 414 || c === 415) metrics.inc('rest_bad_request_total');
+  };
 }
 
 export function notFound(what: string): IngestError {
