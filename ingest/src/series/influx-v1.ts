@@ -6,8 +6,9 @@
 import { IngestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { LineSender, writePoints } from './http-sender.js';
-import { quoteIdent, runLatest, runQuery } from './influxql.js';
-import type { LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
+import { quoteIdent, runAggregate, runLatest, runQuery } from './influxql.js';
+import { runCount } from './influxql-count.js';
+import type { AggregatedNumeric, AggregateQuery, CountQuery, NumericCounts, LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
 
 export interface InfluxV1Options {
   url: string;
@@ -85,6 +86,15 @@ export class InfluxV1Store implements SeriesStore {
 
   latestNumerics(q: LatestQuery): Promise<StoredNumeric[]> {
     return runLatest(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
+  }
+
+  aggregateNumerics(q: AggregateQuery): Promise<AggregatedNumeric[]> {
+    return runAggregate(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
+  }
+
+  /** valid values and device points per bucket, counted by InfluxDB (influxql-count.ts) */
+  countNumerics(q: CountQuery): Promise<NumericCounts> {
+    return runCount(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
   }
 
   async ping(): Promise<boolean> {

@@ -7,8 +7,9 @@
 import { IngestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { LineSender, writePoints } from './http-sender.js';
-import { runLatest, runQuery } from './influxql.js';
-import type { LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
+import { runAggregate, runLatest, runQuery } from './influxql.js';
+import { runCount } from './influxql-count.js';
+import type { AggregatedNumeric, AggregateQuery, CountQuery, NumericCounts, LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
 
 export interface InfluxV2Options {
   url: string;
@@ -71,6 +72,15 @@ export class InfluxV2Store implements SeriesStore {
 
   latestNumerics(q: LatestQuery): Promise<StoredNumeric[]> {
     return runLatest(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
+  }
+
+  aggregateNumerics(q: AggregateQuery): Promise<AggregatedNumeric[]> {
+    return runAggregate(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
+  }
+
+  /** valid values and device points per bucket, counted by InfluxDB (influxql-count.ts) */
+  countNumerics(q: CountQuery): Promise<NumericCounts> {
+    return runCount(this.queryUrl, this.headers, q, this.opts.requestTimeoutMs);
   }
 
   async ping(): Promise<boolean> {

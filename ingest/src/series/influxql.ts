@@ -9,7 +9,7 @@
 import { IngestError } from '../errors.js';
 import { rowToAlarm, rowToNumeric, rowToSetting, rowToWave, type Row } from './layout.js';
 import { assembleSorted } from './sort.js';
-import type { LatestQuery, SeriesQuery, SeriesResult, StoredNumeric } from './types.js';
+import type { AggregatedNumeric, AggregateQuery, LatestQuery, SeriesQuery, SeriesResult, StoredNumeric } from './types.js';
 
 export const quoteIdent = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 export const quoteString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -44,6 +44,38 @@ export function buildSelects(q: SeriesQuery): { kind: Kind; sql: string }[] {
  */
 export function buildLatestSelect(q: LatestQuery): string {
   return `SELECT * FROM ${quoteIdent('numeric')} WHERE ${whereOf(q, true)} GROUP BY * ORDER BY time DESC LIMIT 1`;
+}
+
+/**
+ * Per-bucket means of the numerics, computed by InfluxDB: `GROUP BY time(<bucket>ms)` aligns buckets to
+ * the epoch; `fill(none)` leaves empty buckets out. `mean`/`count` read only the `value` field, so points
+ * without a value (null, flagged invalid) are not counted; unit, code, label and flags are the bucket's
+ * last (`last()` is a selector: with several functions the row's time is the bucket start).
+ */
+export function buildAggregateSelect(q: AggregateQuery): string {
+  const bucket = Math.max(1, Math.trunc(q.bucketMs));
+  const cols = 'mean("value") AS "value", count("value") AS "count", last("unit") AS "unit", last("code") AS "code", '
+    + 'last("label") AS "label", last("flags") AS "flags"';
+  const by = ['device', 'mdc', 'vendor', 'site', 'room'].map(quoteIdent).join(', ');
+  return `SELECT ${cols} FROM ${quoteIdent('numeric')} WHERE ${whereOf(q, true)} GROUP BY time(${bucket}ms), ${by} fill(none)`;
+}
+
+/** A row of an aggregate answer (or of the memory store's arithmetic) → AggregatedNumeric; null for an empty bucket. */
+export function rowToAggregated(r: Row): AggregatedNumeric | null {
+  const count = typeof r.count === 'number' ? r.count : 0;
+  if (!count || typeof r.value !== 'number') return null;
+  const n = rowToNumeric({ ...r, value: r.value });
+  const o: AggregatedNumeric = {
+    mdc: n.mdc, vendorCode: n.vendorCode, code: n.code, unit: n.unit, t: r.time, value: r.value, count,
+    device: n.device, site: n.site, room: n.room, bed: n.bed,
+  };
+  if (n.label) o.label = n.label;
+  return o;
+}
+
+const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+export function sortAggregated(xs: AggregatedNumeric[]): AggregatedNumeric[] {
+  return xs.sort((a, b) => a.t - b.t || cmpStr(a.device, b.device) || cmpStr(a.mdc ?? a.vendorCode, b.mdc ?? b.vendorCode) || cmpStr(a.vendorCode, b.vendorCode));
 }
 
 interface QuerySeries { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }
@@ -160,4 +192,14 @@ export async function runLatest(queryUrl: string, headers: Record<string, string
   const out: StoredNumeric[] = [];
   await streamQuery(queryUrl, headers, [buildLatestSelect(q)], timeoutMs, (_i, res) => forEachRow(res, (r) => out.push(rowToNumeric(r))));
   return assembleSorted({ numerics: out, waves: [], alarms: [], settings: [] }).numerics;
+}
+
+/** Per-bucket means of the numerics in the window (see buildAggregateSelect), sorted by time. */
+export async function runAggregate(queryUrl: string, headers: Record<string, string>, q: AggregateQuery, timeoutMs: number): Promise<AggregatedNumeric[]> {
+  const out: AggregatedNumeric[] = [];
+  await streamQuery(queryUrl, headers, [buildAggregateSelect(q)], timeoutMs, (_i, res) => forEachRow(res, (r) => {
+    const a = rowToAggregated({ ...r, bed: q.bed });
+    if (a) out.push(a);
+  }));
+  return sortAggregated(out);
 }

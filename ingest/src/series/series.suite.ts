@@ -164,6 +164,42 @@ export function seriesSuite(t: Test, make: (o?: { bulk?: boolean }) => Promise<S
     t.same(await store.latestNumerics({ bed: 'nobed', from: base, to: base + 5000 }), []);
   });
 
+  t.test('aggregateNumerics: per-bucket mean and count in the database, epoch-aligned, nulls not counted', async (t) => {
+    const { store, cleanup } = await make();
+    t.teardown(cleanup);
+    const t0 = Math.floor(base / 300_000) * 300_000 - 600_000; // a 5-min boundary
+    const num = (vendorCode: string, mdc: string | null, value: number | null, at: number, flags?: NumericObs['flags']): NumericObs =>
+      ({ kind: 'numeric', mdc, code: mdc ? 1 : null, value, unit: '/min', t: at, vendorCode, ...(flags ? { flags } : {}) });
+    const numerics: NumericObs[] = [];
+    // hr: 1 Hz for 130 s, value = 60 + (s mod 8) / 4 (binary fractions: every mean is exact)
+    for (let s = 0; s < 130; s++) numerics.push(num('hr', 'MDC_ECG_HEART_RATE', 60 + (s % 8) / 4, t0 + s * 1000 + 250));
+    // spo2: a value, a null (invalid) and a flagged value in bucket 0; only nulls in bucket 1
+    numerics.push(num('spo2', 'MDC_PULS_OXIM_SAT_O2', 97, t0 + 10_000), num('spo2', 'MDC_PULS_OXIM_SAT_O2', null, t0 + 20_000),
+      num('spo2', 'MDC_PULS_OXIM_SAT_O2', 91, t0 + 30_000, ['artifact']), num('spo2', 'MDC_PULS_OXIM_SAT_O2', null, t0 + 70_000));
+    numerics.push(num('vx', null, 2.5, t0 + 5000), num('vx', null, 3.5, t0 + 6000));
+    const env = { gatewayId: 'gw1', bootId: 'b', seq: 1, sentAt: t0, devices: [{ deviceId: 'mon 1', profileId: 'p', numerics, waves: [], alarms: [], settings: [] }] };
+    await store.write(envelopeToPoints(env, where));
+    await store.write(envelopeToPoints({ ...env, seq: 2 }, { ...where, bed: 'other' }));
+
+    const m = await store.aggregateNumerics({ bed: 'bed=1', from: t0, to: t0 + 200_000, bucketMs: 60_000 });
+    const hrMean = (from: number, to: number) => { let sum = 0; for (let s = from; s < to; s++) sum += 60 + (s % 8) / 4; return sum / (to - from); };
+    t.same(m.filter((a) => a.vendorCode === 'hr').map((a) => [a.t, a.value, a.count]),
+      [[t0, hrMean(0, 60), 60], [t0 + 60_000, hrMean(60, 120), 60], [t0 + 120_000, hrMean(120, 130), 10]], 'one row per minute, last minute partial');
+    t.same(m.filter((a) => a.vendorCode === 'spo2').map((a) => [a.t, a.value, a.count]), [[t0, 94, 2]],
+      'nulls not counted, flagged values averaged in, a bucket of nulls only is absent');
+    const vx = m.find((a) => a.vendorCode === 'vx');
+    t.same(vx && [vx.mdc, vx.value, vx.count, vx.unit, vx.device, vx.bed, vx.site, vx.room], [null, 3, 2, '/min', 'mon 1', 'bed=1', 'site A', 'OR,1'], 'unmapped stays mdc null');
+    t.ok(m.every((a, i) => i === 0 || m[i - 1].t <= a.t), 'sorted by time');
+
+    const w = await store.aggregateNumerics({ bed: 'bed=1', from: t0 + 30_000, to: t0 + 89_999, bucketMs: 60_000, mdcs: ['MDC_ECG_HEART_RATE'] });
+    t.same(w.map((a) => [a.t, a.value, a.count]), [[t0, hrMean(30, 60), 30], [t0 + 60_000, hrMean(60, 90), 30]], 'window clips the buckets; mdc filter');
+    const five = await store.aggregateNumerics({ bed: 'bed=1', from: t0 - 1000, to: t0 + 200_000, bucketMs: 300_000, mdcs: ['MDC_ECG_HEART_RATE'] });
+    t.same(five.map((a) => [a.t, a.value, a.count]), [[t0, hrMean(0, 130), 130]], '5-min buckets start at multiples of 5 min');
+    const one = await store.aggregateNumerics({ bed: 'bed=1', from: t0, to: t0 + 2999, bucketMs: 1000, mdcs: ['MDC_ECG_HEART_RATE'] });
+    t.same(one.map((a) => [a.t, a.value, a.count]), [[t0, 60, 1], [t0 + 1000, 60.25, 1], [t0 + 2000, 60.5, 1]], '1 s buckets');
+    t.same(await store.aggregateNumerics({ bed: 'nobed', from: t0, to: t0 + 200_000, bucketMs: 60_000 }), []);
+  });
+
   t.test('large result: 150k numerics in one query, complete and in order; limit; latest', async (t) => {
     const { store, cleanup } = await make({ bulk: true });
     t.teardown(cleanup);

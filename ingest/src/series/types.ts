@@ -63,6 +63,35 @@ export interface LatestQuery {
 
 export interface Located { device: string; site: string; room: string; bed: string }
 
+/** Numerics averaged in the database over fixed buckets (timeline `resolution`, docs/api.md "Timeline"). */
+export interface AggregateQuery {
+  bed: string;
+  from: number;
+  to: number;
+  /** MDC ids (or vendor codes of unmapped params); undefined = all */
+  mdcs?: string[];
+  /** bucket length, ms (≥ 1): buckets start at multiples of it since the epoch */
+  bucketMs: number;
+}
+
+/**
+ * One bucket of one numeric series (device, mdc, vendor channel): the mean of the stored values with
+ * time in [t, t + bucketMs) ∩ [from, to], and how many there were. Points without a value (null,
+ * flagged invalid) are not counted; other flags are not looked at (a flagged value is averaged in).
+ * Empty buckets are absent. `unit`, `code`, `label`: of the bucket's last point.
+ */
+export interface AggregatedNumeric extends Located {
+  mdc: string | null;
+  vendorCode: string;
+  code: number | null;
+  unit: string;
+  label?: string;
+  /** bucket start, epoch ms */
+  t: number;
+  value: number;
+  count: number;
+}
+
 export type StoredNumeric = NumericObs & Located;
 export type StoredWave = WaveObs & Located;
 export type StoredAlarm = AlarmObs & Located;
@@ -86,4 +115,47 @@ export interface SeriesReader {
   latestNumerics(q: LatestQuery): Promise<StoredNumeric[]>;
 }
 
-export type SeriesStore = SeriesWriter & SeriesReader;
+/** Reads numerics averaged by the backend (a separate interface: readers that only page raw data need not have it). */
+export interface SeriesAggregator {
+  /** Per-bucket means computed by the backend (InfluxQL GROUP BY time), sorted by t, device, parameter. */
+  aggregateNumerics(q: AggregateQuery): Promise<AggregatedNumeric[]>;
+}
+
+/** Valid numerics counted per fixed bucket by the backend (billing and QC reports, docs/reports.md). */
+export interface CountQuery {
+  bed: string;
+  from: number;
+  to: number;
+  /** MDC ids (or vendor codes of unmapped params) of the `series` counts; undefined = all. `devices` always counts all. */
+  mdcs?: string[];
+  /** bucket length, ms (≥ 1): buckets start at multiples of it since the epoch */
+  bucketMs: number;
+  /** flag bits (FLAG, schemas/src/observation.ts): a point carrying any of them is not a valid value */
+  excludeFlags: number;
+}
+
+/** One bucket of one numeric series: its valid values (a value, none of `excludeFlags`) in [t, t + bucketMs) ∩ [from, to]. */
+export interface NumericBucketCount extends Located {
+  /** the `mdc` tag: MDC id, or the vendor code when unmapped */
+  param: string;
+  /** the device's own channel id (`vendor` tag) */
+  vendor: string;
+  t: number;
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+/** One bucket of one device: how many numeric points it stored, whatever their flags or value. */
+export interface DeviceBucketCount extends Located { t: number; points: number }
+
+export interface NumericCounts { series: NumericBucketCount[]; devices: DeviceBucketCount[] }
+
+/** Counts computed by the backend (InfluxQL COUNT … GROUP BY time): one request per bed window. */
+export interface SeriesCounter {
+  /** Both lists sorted by t, device, param/vendor; empty buckets absent. */
+  countNumerics(q: CountQuery): Promise<NumericCounts>;
+}
+
+export type SeriesStore = SeriesWriter & SeriesReader & SeriesAggregator & SeriesCounter;
