@@ -12,13 +12,16 @@
  *   - file a reading under ITS `caseId` (the case of the reading's own time), not the bed's current
  *     `caseId`: around a patient change the last reading of the previous patient still arrives.
  *
- * Run (any broker; a record-system account reads `+/+/+/vitals` only, see docs/mqtt.md):
+ * Run (any broker; the read-only record-system account `orlink-record` reads `+/+/+/vitals` and
+ * `+/+/+/case` only: Mosquitto via `orlink mqtt-auth`, the embedded broker with `broker.record.enabled`
+ * and the same ORLINK_RECORD_BROKER_PASSWORD, see docs/mqtt.md):
  *   ORLINK_RECORD_BROKER_PASSWORD=… npx tsx docs/examples/vitals-subscriber.ts \
  *     --url mqtt://127.0.0.1:1883 --username orlink-record [--prefix orlink/v1] [--site st1]
  * It prints one line per reading and runs until Ctrl-C. The password is read from the environment,
  * never from the command line (it would show in the process list). Use `mqtts://` off the host.
  * The test suite imports the functions below and runs them against a loopback broker only.
  */
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -95,6 +98,7 @@ export interface FollowOptions {
   prefix?: string;
   /** One site only (a record system of one hospital); default every site. */
   site?: string;
+  /** Default `<username>-<8 random hex digits>`: the embedded broker binds client ids to the login (`<username>` or `<username>-…`). */
   clientId?: string;
   /** Reconnect delay (ms) after a lost connection; 0 = do not reconnect. Default 5000. */
   reconnectPeriod?: number;
@@ -107,7 +111,7 @@ export interface FollowOptions {
 export async function followVitals(o: FollowOptions, onVitals: (v: VitalsMessage, topic: string) => void, onSkipped?: (topic: string, err: VitalsFormatError) => void): Promise<MqttClient> {
   const client = await mqtt.connectAsync(o.url, {
     protocolVersion: 4, username: o.username, password: o.password, reconnectPeriod: o.reconnectPeriod ?? 5000,
-    ...(o.clientId ? { clientId: o.clientId } : {}),
+    clientId: o.clientId ?? `${o.username}-${randomBytes(4).toString('hex')}`,
   });
   client.on('message', (topic, payload) => {
     try {

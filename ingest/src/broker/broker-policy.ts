@@ -2,7 +2,8 @@
  * The embedded broker's limit checks in one place (docs/security.md "Broker limits"), separate from
  * aedes wiring and sessions (embedded-broker.ts): failed-login lockout, client id ownership, the will
  * and publish rules for gateways (retain only on the own status topic, status size), the per-gateway
- * in-flight cap and rate, and the oversize-packet report. Each refusal is counted (`mqtt_*_total`)
+ * in-flight cap and rate, the record-system account's refusals (any publish or will, subscriptions
+ * outside `vitals`/`case`), and the oversize-packet report. Each refusal is counted (`mqtt_*_total`)
  * and logged with user name / gateway id and address — never a password. Repeated warnings of one
  * kind and key are logged at most once a minute (the counters carry the rate).
  */
@@ -12,7 +13,7 @@ import type { Logger } from 'pino';
 import type { BrokerLimits } from '../../../schemas/src/ingest-config.js';
 import type { Metrics } from '../metrics.js';
 import type { GatewayLocation } from '../registry/registry-store.js';
-import { mayUseClientId, type ClientIdRules } from './client-id.js';
+import { mayUseClientId, type ClientIdAccount, type ClientIdRules } from './client-id.js';
 import { LoginGuard, type LoginVerdict } from './login-guard.js';
 import { packetTypeName, type OversizePacket } from './packet-size-guard.js';
 import { PublishLimits } from './publish-limits.js';
@@ -77,7 +78,7 @@ export class BrokerPolicy {
   }
 
   /** throws a Refusal (CONNACK 2) when the client id belongs to another account */
-  checkClientId(account: { kind: 'service' } | { kind: 'gateway'; id: string }, client: Client, user: string): void {
+  checkClientId(account: ClientIdAccount, client: Client, user: string): void {
     if (mayUseClientId(account, client.id, this.clientIds)) return;
     this.metrics.inc('mqtt_client_id_refused_total');
     this.log.warn({ username: shortName(user), clientId: shortName(client.id), ip: remoteAddress(client) }, 'mqtt login refused: the client id belongs to another account');
@@ -97,6 +98,26 @@ export class BrokerPolicy {
       this.log.warn({ gatewayId: loc.gatewayId, bytes: will.payload.length, maxBytes: this.limits.maxStatusBytes }, 'mqtt login refused: will larger than a status document');
       throw new Refusal(5, 'not authorized: will too large');
     }
+  }
+
+  /** the record-system account announces no will (it publishes nothing); throws a Refusal (5) */
+  checkRecordWill(will: Will | null | undefined, user: string, client: Client): void {
+    if (!will) return;
+    this.metrics.inc('mqtt_record_publish_denied_total');
+    this.log.warn({ account: 'record', username: shortName(user), clientId: shortName(client.id), topic: shortName(will.topic) }, 'mqtt login refused: the record-system account may not set a will');
+    throw new Refusal(5, 'not authorized: will');
+  }
+
+  /** a publish of the record-system account (read-only): counted and logged; the caller closes the connection */
+  recordPublishDenied(client: Client, topic: string): void {
+    this.metrics.inc('mqtt_record_publish_denied_total');
+    if (this.shouldLog(`recpub\0${client.id}`)) this.log.warn({ account: 'record', clientId: shortName(client.id), topic: shortName(topic) }, 'record-system publish refused: connection closed');
+  }
+
+  /** a subscription of the record-system account outside its ACL: counted and logged; the caller answers SUBACK 0x80 */
+  recordSubscribeDenied(client: Client, topic: string): void {
+    this.metrics.inc('mqtt_record_subscribe_denied_total');
+    if (this.shouldLog(`recsub\0${client.id}\0${topic}`)) this.log.warn({ account: 'record', clientId: shortName(client.id), topic: shortName(topic) }, 'record-system subscription refused (SUBACK 0x80)');
   }
 
   /** a gateway publish (inside its topic ACL): refused, or admitted after `waitMs` (call `release` when answered) */
@@ -152,6 +173,11 @@ export class BrokerPolicy {
   sessionLimited(gatewayId: string, closed: string, newClientId: string): void {
     this.metrics.inc('mqtt_sessions_limited_total');
     this.log.info({ gatewayId, closed, newClientId, maxSessions: this.limits.maxSessions }, 'gateway session limit: oldest session closed');
+  }
+
+  recordSessionLimited(closed: string, newClientId: string, maxSessions: number): void {
+    this.metrics.inc('mqtt_sessions_limited_total');
+    this.log.info({ account: 'record', closed: shortName(closed), newClientId: shortName(newClientId), maxSessions }, 'record-system session limit: oldest session closed');
   }
 
   /** throttles repeated warnings: true at most once per `everyMs` per key */

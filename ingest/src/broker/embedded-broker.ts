@@ -29,6 +29,15 @@
  * exist and not be retired; ACL, client id, will and session rules are those of a password login.
  * A certificate that did not verify, names an unknown or retired gateway or the service account is
  * refused (CONNACK 5, `mqtt_cert_refused_total`). Without a certificate the password login applies.
+ *
+ * Record system (`record`, config `broker.record`, docs/mqtt.md): a third, read-only principal. Its
+ * password is compared in constant time like the service account's, the login lockout applies, and
+ * on mqtts a verified certificate whose CN is the record user name logs in as it. It may subscribe
+ * only to `{prefix}/+/+/+/vitals`, `{prefix}/+/+/+/case` or the same with a literal site/room/bed
+ * level; any other filter (`#`, data/status/config, `$SYS`, ...) gets SUBACK 0x80
+ * (`mqtt_record_subscribe_denied_total`). Any publish closes the connection and a will refuses the
+ * login (`mqtt_record_publish_denied_total`). Its client ids are `<username>` or `<username>-…`
+ * (client-id.ts); at most `record.maxSessions` sessions, a new one beyond closes the oldest.
  */
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { timingSafeEqual } from 'node:crypto';
@@ -42,6 +51,9 @@ import type { GatewayLocation, RegistryChange, RegistryStore } from '../registry
 import { BrokerPolicy, Refusal, remoteAddress, type Will } from './broker-policy.js';
 import { guardSocket } from './packet-size-guard.js';
 import type { TlsServerOptions } from '../tls-files.js';
+
+/** aedes' and mqtt-packet's messages for a client that broke the protocol (not a socket error, not our refusals) */
+const PROTOCOL_ERROR = /not allowed in PUBLISH|empty topic|too many levels|^Cannot parse|^Invalid|^Malformed|^Packet must not|^Packet too short|^Unknown property|^Connect flag|^Will (QoS|Retain)|^Not supported/;
 
 const isDataTopic = (prefix: string, topic: string) => topic.endsWith('/data') && parseTopic(prefix, topic)?.kind === 'data';
 
@@ -65,9 +77,13 @@ export interface EmbeddedBrokerOptions {
   metrics?: Metrics;
   /** an mqtts listener as well (ingest/src/tls-files.ts); `clientCerts` other than 'none' enables certificate logins */
   tls?: TlsServerOptions & { host: string; port: number };
+  /** the read-only record-system account (absent: none, its user name is refused like any unknown one); maxSessions default 4 */
+  record?: { username: string; password: string; maxSessions?: number };
 }
 
-type Principal = { role: 'ingest' } | { role: 'gateway'; loc: GatewayLocation };
+type Principal = { role: 'ingest' } | { role: 'record' } | { role: 'gateway'; loc: GatewayLocation };
+
+const RECORD_TOPICS = new Set(['vitals', 'case']);
 
 const safeEqual = (a: string, b: string) => {
   const x = Buffer.from(a);
@@ -87,6 +103,8 @@ export class EmbeddedBroker {
   private readonly principals = new WeakMap<Client, Principal>();
   /** open sessions per gateway id (closed ones are pruned when the set is used) */
   private readonly sessions = new Map<string, Set<Client>>();
+  /** open sessions of the record-system account */
+  private readonly recordSessions = new Set<Client>();
   /** registry changes per gateway id: a login whose check overlapped one is refused */
   private readonly changes = new Map<string, number>();
   /** sessions closed for a move or retirement: no publish (their will included) is authorized */
@@ -107,6 +125,7 @@ export class EmbeddedBroker {
     this.metrics = opts.metrics ?? new Metrics();
     this.policy = new BrokerPolicy(this.limits, {
       serviceUsername: opts.serviceAccount.username, reserved: new Set(opts.reservedClientIds ?? []),
+      ...(opts.record ? { recordUsername: opts.record.username } : {}),
       isGateway: (id) => opts.registry.getGateway(id) !== null,
     }, this.metrics, opts.logger);
   }
@@ -151,6 +170,7 @@ export class EmbeddedBroker {
         if (this.silenced.has(client)) return done(new Error('session closed by a registry change'));
         if (!this.mayUse(client, packet.topic, 'publish')) {
           this.stats.publishDenied++;
+          if (this.principals.get(client)?.role === 'record') this.policy.recordPublishDenied(client, packet.topic);
           log.warn({ clientId: client.id, topic: packet.topic }, 'publish denied');
           return done(new Error('publish not authorized'));
         }
@@ -161,10 +181,24 @@ export class EmbeddedBroker {
       authorizeSubscribe: (client, sub, done) => {
         if (this.mayUse(client, sub.topic, 'subscribe')) return done(null, sub);
         this.stats.subscribeDenied++;
-        done(new Error('subscribe not authorized'));
+        if (this.principals.get(client)?.role !== 'record') return done(new Error('subscribe not authorized'));
+        // the record system gets SUBACK 0x80 for this filter and keeps its connection (and its other filters)
+        this.policy.recordSubscribeDenied(client, sub.topic);
+        done(null, null);
       },
     });
-    aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'broker client error'));
+    aedes.on('clientError', (client, err) => {
+      // a client that broke the protocol (a wildcard or empty publish topic, too many topic levels, a malformed packet):
+      // aedes closes the connection, we count and log it; a socket going away is not counted
+      // (our own refusals — ACL, limits, registry changes — also end here and are counted where they are decided)
+      if (!PROTOCOL_ERROR.test(err.message)) {
+        log.debug({ clientId: client?.id, err: err.message }, 'broker client error');
+        return;
+      }
+      this.metrics.inc('mqtt_protocol_errors_total');
+      const p = client ? this.principals.get(client) : undefined;
+      log.warn({ clientId: client?.id, gatewayId: p?.role === 'gateway' ? p.loc.gatewayId : undefined, role: p?.role, ip: client ? remoteAddress(client) : undefined, err: err.message }, 'MQTT protocol error: connection closed');
+    });
     this.aedes = aedes;
     this.unsubscribe = this.opts.registry.onChange((c) => {
       try { this.onRegistryChange(c); } catch (err) { log.error({ err, gatewayId: c.id }, 'registry change handling failed'); }
@@ -227,7 +261,7 @@ export class EmbeddedBroker {
   /** resolves when the login is accepted; rejects with a Refusal (CONNACK code) otherwise */
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
     const byCert = this.certificatePrincipal(client, username);
-    if (byCert?.role === 'gateway') return this.admit(client, byCert, byCert.loc.gatewayId);
+    if (byCert) return this.admit(client, byCert, byCert.role === 'gateway' ? byCert.loc.gatewayId : this.opts.record?.username ?? '');
     const ip = remoteAddress(client);
     const user = username ?? '';
     let verdict;
@@ -252,7 +286,7 @@ export class EmbeddedBroker {
     this.admit(client, p, user);
   }
 
-  /** a verified client certificate on the mqtts listener: the gateway its CN names (null = no certificate, a password login) */
+  /** a verified client certificate on the mqtts listener: the gateway (or record-system account) its CN names (null = no certificate, a password login) */
   private certificatePrincipal(client: Client, username: string | undefined): Principal | null {
     const conn = client.conn;
     if (!(conn instanceof tls.TLSSocket)) return null;
@@ -269,6 +303,7 @@ export class EmbeddedBroker {
     if (!cn) throw refuse('certificate without a single CN');
     if (cn === this.opts.serviceAccount.username) throw refuse('the service account does not log in by certificate');
     if (username && username !== cn) throw refuse('user name differs from the certificate CN');
+    if (this.opts.record && cn === this.opts.record.username) return { role: 'record' };
     const binding = this.opts.registry.gatewayBinding(cn);
     if (!binding) throw refuse('no gateway with the certificate CN in the registry');
     if (binding.retiredAt != null) throw refuse('the gateway is retired');
@@ -277,9 +312,16 @@ export class EmbeddedBroker {
 
   /** a login accepted (password or certificate): client id, will, session cap, then the session is registered */
   private admit(client: Client, p: Principal, user: string): void {
-    this.policy.checkClientId(p.role === 'ingest' ? { kind: 'service' } : { kind: 'gateway', id: p.loc.gatewayId }, client, user);
+    this.policy.checkClientId(p.role === 'gateway' ? { kind: 'gateway', id: p.loc.gatewayId } : { kind: p.role === 'ingest' ? 'service' : 'record' }, client, user);
     if (p.role === 'ingest') {
       this.principals.set(client, p);
+      return;
+    }
+    if (p.role === 'record') {
+      this.policy.checkRecordWill(this.wills.get(client), user, client);
+      this.limitRecordSessions(client);
+      this.principals.set(client, p);
+      this.recordSessions.add(client);
       return;
     }
     this.policy.checkWill(this.wills.get(client), p.loc, this.statusTopic(p.loc));
@@ -295,6 +337,7 @@ export class EmbeddedBroker {
     if (!username || !password) return null;
     const pw = password.toString('utf8');
     if (username === this.opts.serviceAccount.username) return safeEqual(pw, this.opts.serviceAccount.password) ? { role: 'ingest' } : null;
+    if (this.opts.record && username === this.opts.record.username) return safeEqual(pw, this.opts.record.password) ? { role: 'record' } : null;
     const changesBefore = this.changes.get(username) ?? 0;
     if (!(await this.opts.registry.verifyGateway(username, pw))) return null;
     if ((this.changes.get(username) ?? 0) !== changesBefore) return null; // rotated/revoked/moved while verifying
@@ -316,6 +359,28 @@ export class EmbeddedBroker {
       this.stats.sessionsClosed++;
       this.policy.sessionLimited(gatewayId, old.id, client.id);
     }
+  }
+
+  /** at most `record.maxSessions` open record-system sessions: the oldest give way */
+  private limitRecordSessions(client: Client): void {
+    const max = this.opts.record?.maxSessions ?? 4;
+    for (const c of this.recordSessions) if (c.closed) this.recordSessions.delete(c);
+    const others = [...this.recordSessions].filter((c) => c.id !== client.id);
+    for (const old of others.slice(0, Math.max(0, others.length - max + 1))) {
+      this.recordSessions.delete(old);
+      old.close();
+      this.stats.sessionsClosed++;
+      this.policy.recordSessionLimited(old.id, client.id, max);
+    }
+  }
+
+  /** record system: `{prefix}/{site|+}/{room|+}/{bed|+}/vitals` or `/case`; no `#`, no partial wildcard, nothing else */
+  private recordMaySubscribe(topic: string): boolean {
+    const head = `${this.opts.prefix}/`;
+    if (!topic.startsWith(head)) return false;
+    const levels = topic.slice(head.length).split('/');
+    if (levels.length !== 4 || !RECORD_TOPICS.has(levels[3])) return false;
+    return levels.slice(0, 3).every((l) => l === '+' || (l.length > 0 && !l.includes('+') && !l.includes('#')));
   }
 
   private statusTopic(loc: GatewayLocation): string {
@@ -354,6 +419,7 @@ export class EmbeddedBroker {
     const p = this.principals.get(client);
     if (!p) return false;
     if (p.role === 'ingest') return !topic.startsWith('$SYS');
+    if (p.role === 'record') return action === 'subscribe' && this.recordMaySubscribe(topic);
     const own = `${this.opts.prefix}/${p.loc.site}/${p.loc.room}/${p.loc.bed}/${p.loc.gatewayId}/`;
     return action === 'publish' ? topic === `${own}data` || topic === `${own}status` : topic === `${own}config`;
   }
