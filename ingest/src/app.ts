@@ -13,7 +13,10 @@ import { allow, ROLES } from './auth/roles.js';
 import type { RegistryStore } from './registry/registry-store.js';
 import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
-import { errorHandler } from './routes/common.js';
+import { countClientErrors, errorHandler, frameworkErrors, routeNotFound } from './routes/common.js';
+import { hisRoutes } from './routes/his.js';
+import { hl7OutRoutes } from './routes/hl7-out.js';
+import { eventRoutes } from './routes/events.js';
 import { opsRoutes } from './routes/ops.js';
 import { registryRoutes } from './routes/registry.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -28,6 +31,8 @@ export interface BuildOptions {
   /** shared services (startIngest passes them); otherwise created from config and closed with the app */
   services?: Services;
   status?: RuntimeStatus;
+  /** serve HTTPS only (config http.tls, read by ingest/src/tls-files.ts) */
+  https?: import('node:https').ServerOptions;
 }
 
 export async function build(opts: BuildOptions): Promise<FastifyInstance> {
@@ -38,8 +43,12 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
   if (owned) await services.series.open();
   const app = Fastify({
     loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1_048_576,
+    ...(opts.https ? { https: opts.https } : {}),
+    frameworkErrors: frameworkErrors(services.metrics),
   }) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(routeNotFound);
+  app.addHook('onResponse', countClientErrors(services.metrics));
   await installAuth(app, services, opts.config.auth.rateLimit, root);
   await app.register(swagger, {
     openapi: {
@@ -57,6 +66,11 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
   opsRoutes(app, services, opts.status ?? {});
   registryRoutes(app, services);
   caseRoutes(app, services, opts.config);
+  (await import('./routes/chart.js')).chartRoutes(app, services, opts.config);
+  eventRoutes(app, services);
+  hisRoutes(app, services, opts.config);
+  hl7OutRoutes(app, services, opts.config);
+  (await import('./routes/reports.js')).reportRoutes(app, services);
   auditRoutes(app, services);
   tokenRoutes(app, services);
   app.get('/docs/json', { config: allow(ROLES), schema: { hide: true } }, async () => app.swagger());

@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     logger.fatal({ err }, 'ingest failed to start');
     return 1;
   }
-  logger.info({ url: running.url, mqttUrl: running.mqttUrl }, 'ingest ready');
+  logger.info({ url: running.url, mqttUrl: running.mqttUrl, ...(running.mqttsUrl ? { mqttsUrl: running.mqttsUrl } : {}) }, 'ingest ready');
   await new Promise<void>((resolve) => {
     const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
     process.on('SIGINT', stop);

@@ -9,6 +9,7 @@
  * so nothing is processed twice. External broker: the subscriber takes data and status.
  */
 import { randomBytes } from 'node:crypto';
+import type tls from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { IngestConfig } from '../../schemas/src/ingest-config.js';
@@ -17,23 +18,34 @@ import { DurableIntake } from './broker/durable-intake.js';
 import { EmbeddedBroker } from './broker/embedded-broker.js';
 import { startCasePublisher } from './cases/case-topic.js';
 import { IngestError, isTransient } from './errors.js';
+import { HisFeed } from './his/his-feed.js';
+import { HisListener } from './his/his-listener.js';
+import { Hl7OutService } from './hl7-out/service.js';
 import { BatchProcessor } from './mqtt/processor.js';
 import { Subscriber } from './mqtt/subscriber.js';
 import type { RegistryStore } from './registry/registry-store.js';
 import { abortableDelay, backoffMs } from './series/http-sender.js';
 import type { SeriesStore } from './series/types.js';
 import { createServices, type Services } from './services.js';
+import { readTlsServerFiles } from './tls-files.js';
 
 export interface RunningIngest {
   url: string;
   mqttPort: number;
   mqttUrl: string;
+  /** the embedded broker's mqtts listener (broker.tls), else null */
+  mqttsPort: number | null;
+  mqttsUrl: string | null;
   app: FastifyInstance;
   services: Services;
   broker: EmbeddedBroker | null;
   /** the embedded broker's ack-after-write path (null with an external broker or ackAfterWrite false) */
   intake: DurableIntake | null;
   subscriber: Subscriber;
+  /** the HIS MLLP listener (his.enabled), else null */
+  his: HisListener | null;
+  /** outbound HL7 PCD-01/PCD-04 (docs/hl7-out.md), null without hl7Out.endpoints */
+  hl7Out: Hl7OutService | null;
   close(): Promise<void>;
 }
 
@@ -58,6 +70,10 @@ function openSeries(services: Services, logger: Logger, signal: AbortSignal): Pr
 
 export async function startServer(config: IngestConfig, o: StartOptions): Promise<RunningIngest> {
   const logger = o.logger;
+  // TLS files first: an unreadable one fails the start before anything is opened
+  const httpsOptions = config.http.tls ? readTlsServerFiles(config.http.tls, '/http/tls') : null;
+  const brokerTls = config.broker.kind === 'embedded' && config.broker.tls
+    ? { ...readTlsServerFiles(config.broker.tls, '/broker/tls'), host: config.broker.tls.host, port: config.broker.tls.port } : null;
   const services = createServices(config, { series: o.series, registry: o.registry });
   const stop = new AbortController();
   const cleanups: (() => Promise<unknown> | unknown)[] = [() => { services.db.close(); }, () => services.series.close()];
@@ -94,6 +110,10 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
         serviceAccount: { username: config.broker.username, password }, registry: services.registry, logger: logger.child({ component: 'broker' }),
         ...(intake ? { intake } : {}),
         limits: config.broker.limits, reservedClientIds: [config.mqtt.clientId], metrics: services.metrics,
+        ...(brokerTls ? { tls: brokerTls } : {}),
+        // broker.record: the read-only record-system account (the config refuses enabled without its password)
+        ...(config.broker.record?.enabled && config.secrets.recordPassword
+          ? { record: { username: config.broker.record.username, password: config.secrets.recordPassword, maxSessions: config.broker.record.maxSessions } } : {}),
       });
       await broker.start();
       cleanups.push(() => broker?.close());
@@ -116,6 +136,26 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
     });
     cleanups.push(() => subscriber.close());
     await subscriber.start();
+    // cases from the HIS (docs/his.md): ADT/SIU over MLLP
+    let his: HisListener | null = null;
+    if (config.his.enabled) {
+      const feed = new HisFeed({
+        db: services.db, cases: services.cases, registry: services.registry, audit: services.audit, config: config.his,
+        metrics: services.metrics, logger: logger.child({ component: 'his' }),
+      });
+      const h = new HisListener(config.his, feed, logger.child({ component: 'his' }));
+      await h.start();
+      his = h;
+      cleanups.push(() => h.close());
+    }
+    // outbound HL7 to record systems (docs/hl7-out.md): stopped before the database closes
+    let hl7Out: Hl7OutService | null = null;
+    if (config.hl7Out.endpoints.length) {
+      const h = new Hl7OutService(config.hl7Out, services, logger.child({ component: 'hl7-out' }));
+      h.start();
+      hl7Out = h;
+      cleanups.push(() => h.close());
+    }
     // retained `{prefix}/{site}/{room}/{bed}/case`: every case binding change, and the state of each bed now
     const embedded = broker;
     cleanups.push(startCasePublisher({
@@ -131,6 +171,7 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
       services.metrics.gauge('broker_clients', 'Clients connected to the embedded broker', () => b.connectedClients);
       services.metrics.gauge('broker_auth_failures', 'Refused MQTT logins', () => b.stats.authFailures);
       services.metrics.gauge('broker_publish_denied', 'Refused publishes (topic ACL)', () => b.stats.publishDenied);
+      services.metrics.gauge('broker_subscribe_denied', 'Refused subscriptions (topic ACL; gateways are disconnected, the record system gets SUBACK 0x80)', () => b.stats.subscribeDenied);
       services.metrics.gauge('broker_intake_not_acked', 'Data publishes answered without PUBACK (shutdown, processing error)', () => b.stats.intakeRefused);
     }
     if (intake) {
@@ -139,21 +180,32 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
       services.metrics.gauge('intake_abandoned', 'Queued publishes dropped unprocessed because their connection was gone', () => i.stats.abandoned);
     }
 
+    const { clientCerts: httpClientCerts, ...https } = httpsOptions ?? { clientCerts: 'none' };
     const app = await build({
-      config, logger, services,
+      config, logger, services, ...(httpsOptions ? { https } : {}),
       status: {
         brokerUp: broker ? () => broker.up : undefined, subscriberConnected: () => subscriber.connected,
         lastWriteError: () => processor.lastWriteError, pending: () => subscriber.pending + (intake?.pending ?? 0),
       },
     });
     cleanups.push(() => app.close());
+    if (httpClientCerts === 'optional') {
+      // a certificate presented must verify; none at all is allowed (the API token is checked either way)
+      app.server.on('secureConnection', (s: tls.TLSSocket) => {
+        if (!s.authorized && Object.keys(s.getPeerCertificate() ?? {}).length > 0) {
+          logger.warn({ component: 'http', ip: s.remoteAddress, reason: String(s.authorizationError) }, 'https client certificate not verified: connection closed');
+          s.destroy();
+        }
+      });
+    }
     await app.listen({ host: config.http.host, port: config.http.port });
     const addr = app.server.address();
     const httpPort = typeof addr === 'object' && addr ? addr.port : config.http.port;
     let closing: Promise<void> | null = null;
     return {
-      url: `http://${config.http.host}:${httpPort}`, mqttPort: broker ? broker.port : Number(new URL(mqttUrl).port || 1883), mqttUrl,
-      app, services, broker, intake, subscriber,
+      url: `${httpsOptions ? 'https' : 'http'}://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${httpPort}`, mqttPort: broker ? broker.port : Number(new URL(mqttUrl).port || 1883), mqttUrl,
+      mqttsPort: broker?.mqttsPort ?? null, mqttsUrl: broker?.mqttsUrl ?? null,
+      app, services, broker, intake, subscriber, his, hl7Out,
       close() {
         closing ??= (async () => { stop.abort(); await unwind(); logger.info('ingest stopped'); })();
         return closing;

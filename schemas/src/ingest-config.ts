@@ -1,13 +1,16 @@
 /**
  * `orlink ingest` configuration: TypeBox schema, defaults < file (YAML/JSON) < env, frozen.
- * Secrets (InfluxDB password/token, the ingest broker account's password) come only from env
+ * Secrets (InfluxDB password/token, the broker service and record-system accounts' passwords) come only from env
  * variables or files named by env (`*_FILE`); a secret found in the config file is an error.
  * Every problem is reported at once in one IngestConfigError.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import YAML from 'yaml';
+import { parseAllowEntry } from './gateway-config.js';
 
 const Port = (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def });
 
@@ -50,10 +53,56 @@ export type BrokerLimits = Static<typeof BrokerLimitsSchema>;
 /** the defaults of every broker limit */
 export const brokerLimitDefaults = (): BrokerLimits => Value.Default(BrokerLimitsSchema, {}) as BrokerLimits;
 
+/**
+ * A TLS listener (docs/tls.md): PEM files, read at start; relative paths are relative to the config
+ * file's directory. `clientCerts`: 'none' = no certificate asked for; 'optional' = asked for, and
+ * one that is presented must verify against `caFile` (and `crlFile`); 'required' = the handshake
+ * fails without a verified certificate.
+ */
+export const TlsServerSchema = Type.Object({
+  certFile: Type.String({ minLength: 1 }),
+  keyFile: Type.String({ minLength: 1 }),
+  /** CA(s) that client certificates must chain to; required unless clientCerts is 'none' */
+  caFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** PEM CRL of that CA: revoked client certificates fail (re-read at restart) */
+  crlFile: Type.Optional(Type.String({ minLength: 1 })),
+  clientCerts: Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], { default: 'none' }),
+  minVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2' }),
+}, { additionalProperties: false });
+
+export type TlsServerConfig = Static<typeof TlsServerSchema>;
+
+/** `broker.tls`: the embedded broker's extra mqtts listener (the plain one stays, on loopback, for ingest itself) */
+export const BrokerTlsSchema = Type.Object({
+  ...TlsServerSchema.properties,
+  host: Type.String({ default: '127.0.0.1' }),
+  /** 0 = any free port (reported by startIngest as mqttsPort) */
+  port: Port(8883),
+}, { additionalProperties: false });
+
+export type BrokerTlsConfig = Static<typeof BrokerTlsSchema>;
+
+const TLS_FILE_KEYS = ['certFile', 'keyFile', 'caFile', 'crlFile'] as const;
+
+/** TLS checks and path resolution (relative to `baseDir`) of one TLS section; problems named by key */
+function checkTls(tls: TlsServerConfig | undefined, at: string, baseDir: string, problems: string[]): void {
+  if (!tls) return;
+  for (const k of TLS_FILE_KEYS) {
+    const v = tls[k];
+    if (typeof v === 'string' && v) tls[k] = path.resolve(baseDir, v);
+  }
+  if (tls.clientCerts !== 'none' && !tls.caFile) problems.push(`${at}/caFile: required when ${at.slice(1).replace(/\//g, '.')}.clientCerts is '${tls.clientCerts}'`);
+  if (tls.crlFile && !tls.caFile) problems.push(`${at}/crlFile: needs caFile (the CRL's CA)`);
+}
+
+const isLoopback = (host: string) => host === 'localhost' || (isIP(host) === 4 ? host.startsWith('127.') : host === '::1');
+
 export const IngestConfigSchema = Type.Object({
   http: Type.Object({
     host: Type.String({ default: '127.0.0.1' }),
     port: Port(8080),
+    /** REST over HTTPS only (docs/tls.md); a client certificate, when asked for, comes in addition to the API token */
+    tls: Type.Optional(TlsServerSchema),
   }, { default: {} }),
   db: Type.Object({
     /** sqlite file for registry, cases, dedupe and dead letters; ':memory:' for tests. */
@@ -95,6 +144,18 @@ export const IngestConfigSchema = Type.Object({
     /** embedded broker: PUBACK a gateway's data publish only after it is stored (false = aedes' PUBACK on receipt). */
     ackAfterWrite: Type.Boolean({ default: true }),
     limits: BrokerLimitsSchema,
+    /** embedded broker: an mqtts listener as well (docs/tls.md); gateways may log in with a client certificate (CN = gateway id) */
+    tls: Type.Optional(BrokerTlsSchema),
+    /**
+     * embedded broker: the read-only record-system account (docs/mqtt.md): reads `vitals` and `case`
+     * only; its password only from ORLINK_RECORD_BROKER_PASSWORD (or _FILE), as for `orlink mqtt-auth`
+     */
+    record: Type.Object({
+      enabled: Type.Boolean({ default: false }),
+      username: Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$', default: 'orlink-record' }),
+      /** open sessions of the account (distinct client ids); a new login beyond it closes the oldest */
+      maxSessions: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+    }, { default: {}, additionalProperties: false }),
   }, { default: {} }),
   mqtt: Type.Object({
     prefix: Type.String({ default: 'orlink/v1', pattern: '^[^#+]+[^/#+]$' }),
@@ -146,9 +207,58 @@ export const IngestConfigSchema = Type.Object({
       failedAuthPerIp: Type.Integer({ minimum: 1, default: 60 }),
     }, { default: {}, additionalProperties: false }),
   }, { default: {}, additionalProperties: false }),
+  /** outbound HL7 to record systems (docs/hl7-out.md): IHE PCD-01 per open case every intervalS, PCD-04 per alarm state change */
+  hl7Out: Type.Object({
+    endpoints: Type.Array(Type.Object({
+      name: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+      host: Type.String({ minLength: 1 }),
+      port: Type.Integer({ minimum: 1, maximum: 65535 }),
+      /** site ids served; absent or empty = every site */
+      sites: Type.Optional(Type.Array(Type.String())),
+      /** PCD-01 interval (seconds; fractions for tests) */
+      intervalS: Type.Number({ minimum: 0.05, default: 60 }),
+      ackTimeoutMs: Type.Integer({ minimum: 10, default: 10_000 }),
+      /** AE answers before a message is dead-lettered (AR: at once; no answer: never) */
+      maxAttempts: Type.Integer({ minimum: 1, default: 5 }),
+      retryMinMs: Type.Integer({ minimum: 1, default: 1_000 }),
+      retryMaxMs: Type.Integer({ minimum: 1, default: 60_000 }),
+      connectTimeoutMs: Type.Integer({ minimum: 10, default: 5_000 }),
+      receivingApp: Type.Optional(Type.String()),
+      receivingFacility: Type.Optional(Type.String()),
+      /** PID-3.4 of the MRN */
+      assigningAuthority: Type.Optional(Type.String()),
+      tls: Type.Optional(Type.Object({
+        caFile: Type.Optional(Type.String()),
+        servername: Type.Optional(Type.String()),
+        rejectUnauthorized: Type.Boolean({ default: true }),
+      }, { additionalProperties: false })),
+    }, { additionalProperties: false }), { default: [] }),
+    /** bytes of messages not yet ACKed (all endpoints); beyond: new messages refused (counted, logged), produced later */
+    queueMaxBytes: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024 }),
+    /** a window (or an alarm) is produced this long after its end, for readings that arrive late */
+    settleMs: Type.Integer({ minimum: 0, default: 5_000 }),
+    /** producer tick (alarms are picked up at this pace) */
+    pollMs: Type.Integer({ minimum: 10, default: 1_000 }),
+  }, { default: {}, additionalProperties: false }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   }, { default: {} }),
+  /** cases from the HIS over MLLP (docs/his.md): ADT + SIU listener, schedule, late binding */
+  his: Type.Object({
+    enabled: Type.Boolean({ default: false }),
+    host: Type.String({ default: '127.0.0.1' }),
+    /** 0 = any free port (reported by startIngest) */
+    port: Port(2575),
+    /** HIS interface engine addresses or CIDR subnets allowed to connect; required when enabled */
+    allow: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    /** `"<PV1-3.1>^<PV1-3.2>^<PV1-3.3>"` (point of care^room^bed) or `"<poc>^<room>"` → registry bed id */
+    locationMap: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { default: {} }),
+    /** also match PL room/bed components against registry room and bed names when no map entry fits */
+    matchRegistryNames: Type.Boolean({ default: false }),
+    /** zone of HL7 times without an offset: 'UTC', '+0100' or an IANA name */
+    timeZone: Type.String({ minLength: 1, default: 'UTC' }),
+    maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 16_777_216, default: 1_048_576 }),
+  }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
 
 export type IngestConfigBase = Static<typeof IngestConfigSchema>;
@@ -164,6 +274,8 @@ export interface IngestSecrets {
   influxPassword?: string;
   influxToken?: string;
   brokerPassword?: string;
+  /** the embedded broker's record-system account (broker.record) */
+  recordPassword?: string;
 }
 
 export type IngestConfig = Readonly<IngestConfigBase & { secrets: IngestSecrets }>;
@@ -198,6 +310,7 @@ const SECRET_ENV: Record<keyof IngestSecrets, string> = {
   influxPassword: 'ORLINK_INGEST_INFLUX_PASSWORD',
   influxToken: 'ORLINK_INGEST_INFLUX_TOKEN',
   brokerPassword: 'ORLINK_INGEST_BROKER_PASSWORD',
+  recordPassword: 'ORLINK_RECORD_BROKER_PASSWORD',
 };
 
 const SECRET_KEYS = ['password', 'token', 'secret'];
@@ -260,6 +373,21 @@ export function loadIngestConfig(opts: LoadOptions = {}): IngestConfig {
   if (lim && lim.maxStatusBytes >= lim.maxPacketBytes) problems.push('/broker/limits/maxStatusBytes: must be below maxPacketBytes');
   if (withDefaults.auth && withDefaults.auth.defaultExpiryDays > withDefaults.auth.maxExpiryDays) {
     problems.push('/auth/defaultExpiryDays: longer than auth.maxExpiryDays');
+  }
+  if (withDefaults.his?.enabled && !withDefaults.his.allow.length) problems.push('/his/allow: required when his.enabled: the HIS interface engine\'s address(es), e.g. allow: ["10.1.5.20"]');
+  withDefaults.his?.allow.forEach((a, j) => { if (!parseAllowEntry(a)) problems.push(`/his/allow/${j}: '${a}' is not an IP address or CIDR subnet`); });
+  const baseDir = opts.file ? path.dirname(path.resolve(opts.file)) : process.cwd();
+  checkTls(withDefaults.http?.tls, '/http/tls', baseDir, problems);
+  checkTls(withDefaults.broker?.tls, '/broker/tls', baseDir, problems);
+  if (withDefaults.broker?.tls && withDefaults.broker.kind !== 'embedded') problems.push('/broker/tls: only for the embedded broker (an external broker has its own TLS config, docs/tls.md)');
+  if (withDefaults.broker?.tls && !isLoopback(withDefaults.broker.host)) {
+    problems.push(`/broker/host: must be a loopback address (127.0.0.1, ::1, localhost) when broker.tls is set: the plain listener is for ingest itself, gateways connect to broker.tls.host:port (got '${withDefaults.broker.host}')`);
+  }
+  const rec = withDefaults.broker?.record;
+  if (rec?.enabled) {
+    if (withDefaults.broker.kind !== 'embedded') problems.push('/broker/record: only for the embedded broker (with Mosquitto, `orlink mqtt-auth` writes the record-system account)');
+    if (rec.username === withDefaults.broker.username) problems.push('/broker/record/username: must differ from broker.username (the service account)');
+    if (!secrets.recordPassword) problems.push(`${SECRET_ENV.recordPassword}: required when broker.record.enabled (or ${SECRET_ENV.recordPassword}_FILE)`);
   }
   if (withDefaults.series?.kind === 'influx-v2' && !secrets.influxToken) problems.push(`${SECRET_ENV.influxToken}: required for series.kind influx-v2`);
   if (problems.length) throw new IngestConfigError(problems);

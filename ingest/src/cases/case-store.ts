@@ -13,6 +13,7 @@ import { SYSTEM_ACTOR, type AuditActor, type AuditLog } from '../audit/audit-log
 import { IngestError } from '../errors.js';
 import type { Db } from '../registry/database.js';
 import { BindingTable, fmtWindow, type BedBinding, type CaseBinding } from './bindings.js';
+import { queryCaseIds, type CaseFilter } from './case-query.js';
 
 export type { CaseBinding } from './bindings.js';
 
@@ -197,6 +198,19 @@ export class CaseStore {
   bedState(bedId: string): { caseId: string | null; since: number | null } {
     const open = this.bindings.openOn(bedId);
     return open ? { caseId: open.caseId, since: open.from } : { caseId: null, since: this.bindings.lastEnd(bedId) };
+  }
+
+  /** The open case whose externalIds carry `key` = `value` (the HIS feed finds a patient's case by MRN), newest first. */
+  openCaseWithExternalId(key: string, value: string): Case | null {
+    const r = this.db.prepare("SELECT id FROM cases WHERE status = 'open' AND json_extract(external_ids, '$.' || json_quote(?)) = ? ORDER BY start DESC LIMIT 1")
+      .get(key, value) as { id: string } | undefined;
+    return r ? this.get(r.id) : null;
+  }
+
+  /** Cases matching a filter (GET /cases), newest first, one page; rules in case-query.ts. */
+  list(filter: CaseFilter): { cases: Case[]; nextCursor?: string } {
+    const page = queryCaseIds(this.db, filter, this.now());
+    return { cases: page.ids.map((id) => this.get(id) as Case), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
   }
 
   /** beds that ever had a case */

@@ -75,6 +75,39 @@ export const MIGRATIONS: string[] = [
   // a statement that would change or remove an entry is aborted (docs/security.md "Audit log").
   `CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
+  // case events (ingest/src/events/event-store.ts): clinical milestones, PACU scores and notes of a case; deleting one
+  // only sets deleted_at (the row stays for the audit trail).
+  `CREATE TABLE case_events (id TEXT PRIMARY KEY, case_id TEXT NOT NULL REFERENCES cases(id), kind TEXT NOT NULL, t INTEGER NOT NULL,
+     text TEXT, data TEXT, bed_id TEXT REFERENCES beds(id), created_at INTEGER NOT NULL, created_by TEXT NOT NULL,
+     updated_at INTEGER, updated_by TEXT, deleted_at INTEGER, deleted_by TEXT);
+   CREATE INDEX case_events_case ON case_events(case_id, t);`,
+  // cases from the HIS (ingest/src/his/, docs/his.md): every received HL7 message (kept, applied or not, before its ACK),
+  // the surgery schedule (SIU) and the visits (ADT). Patient identifiers stay in this owner-only database.
+  `CREATE TABLE his_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, peer TEXT, sender TEXT,
+     control_id TEXT, type TEXT, status TEXT NOT NULL CHECK (status IN ('applied','rejected')), ack_code TEXT NOT NULL,
+     reason TEXT, raw BLOB NOT NULL);
+   CREATE INDEX his_messages_status ON his_messages(status, id);
+   CREATE INDEX his_messages_control ON his_messages(sender, control_id);
+   CREATE TABLE his_schedule (id TEXT PRIMARY KEY, appointment TEXT NOT NULL UNIQUE, external_ids TEXT NOT NULL DEFAULT '{}',
+     patient_key TEXT NOT NULL, site_id TEXT REFERENCES sites(id), room_id TEXT REFERENCES rooms(id), bed_id TEXT REFERENCES beds(id),
+     planned_start INTEGER, planned_end INTEGER, procedure TEXT, surgeon TEXT, anesthetist TEXT,
+     state TEXT NOT NULL CHECK (state IN ('scheduled','cancelled','in-progress','done')), case_id TEXT REFERENCES cases(id),
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+   CREATE INDEX his_schedule_patient ON his_schedule(patient_key, state);
+   CREATE INDEX his_schedule_start ON his_schedule(planned_start);
+   CREATE TABLE his_visits (patient_key TEXT PRIMARY KEY, external_ids TEXT NOT NULL DEFAULT '{}', location TEXT,
+     state TEXT NOT NULL CHECK (state IN ('admitted','cancelled','discharged')), last_case_id TEXT, updated_at INTEGER NOT NULL);`,
+  // outbound HL7 (ingest/src/hl7-out/, docs/hl7-out.md): the durable queue per endpoint (a row is committed before it is
+  // sent; done rows are deleted), what each (endpoint, case, kind) has covered, and the last ACK per endpoint
+  `CREATE TABLE hl7_out_queue (id INTEGER PRIMARY KEY AUTOINCREMENT, endpoint TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('pcd01','pcd04')), control_id TEXT NOT NULL UNIQUE, case_id TEXT,
+     window_from INTEGER, window_to INTEGER, message TEXT NOT NULL, bytes INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('queued','sent','dead')), attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL, created_at INTEGER NOT NULL, sent_at INTEGER, ack_code TEXT, reason TEXT, dead_at INTEGER);
+   CREATE INDEX hl7_out_queue_head ON hl7_out_queue(endpoint, state, id);
+   CREATE TABLE hl7_out_marks (endpoint TEXT NOT NULL, case_id TEXT NOT NULL, kind TEXT NOT NULL, covered_to INTEGER NOT NULL,
+     PRIMARY KEY (endpoint, case_id, kind)) WITHOUT ROWID;
+   CREATE TABLE hl7_out_endpoints (endpoint TEXT PRIMARY KEY, last_ack_at INTEGER, last_ack_code TEXT, acked INTEGER NOT NULL DEFAULT 0);`,
 ];
 
 /**

@@ -34,6 +34,11 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'POST /cases': [A, R], 'GET /cases/:id': [A, R, V], 'PATCH /cases/:id': [A, R],
   'POST /cases/:id/close': [A, R], 'POST /cases/:id/move': [A, R], 'GET /cases/:id/timeline': [A, R, V],
   'GET /beds/:bed/latest': [A, R, V],
+  'GET /cases': [A, R, V], 'GET /cases/:id/chart': [A, R, V], 'GET /cases/:id/billing': [A, R], 'GET /qc': [A, V],
+  'POST /cases/:id/events': [A, R], 'GET /cases/:id/events': [A, R, V],
+  'PATCH /cases/:id/events/:eventId': [A, R], 'DELETE /cases/:id/events/:eventId': [A, R],
+  'GET /hl7-out/status': [A, B], 'GET /hl7-out/dead-letters': [A, B], 'POST /hl7-out/dead-letters/:id/retry': [A],
+  'GET /schedule': [A, R, V], 'POST /schedule/:id/arrive': [A, R], 'GET /his/messages': [A, B],
   'GET /audit': [A],
   'POST /tokens': [A], 'GET /tokens': [A], 'POST /tokens/:id/revoke': [A],
 };

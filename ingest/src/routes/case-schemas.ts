@@ -4,6 +4,7 @@
  * (fast-json-stringify understands it; `anyOf` with null would make it validate every value).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { EventBody } from '../events/event-schemas.js';
 import { EpochMs, Id } from './common.js';
 
 export const Nullable = <T extends TSchema>(s: T) => Type.Unsafe<Static<T> | null>({ ...s, nullable: true });
@@ -72,6 +73,7 @@ export const TimelineBody = Type.Object({
     kind: Type.Literal('setting'), name: Type.String(), value: Type.Union([Type.Number(), Type.String(), Type.Null()]),
     unit: Type.Optional(Type.String()), t: EpochMs, vendorCode: Type.Optional(Type.String()), ...Located,
   })),
+  events: Type.Array(EventBody, { description: 'the case events (not deleted) with t in this page, ordered by t' }),
   wavesOmitted: Type.Optional(Type.String()),
   nextCursor: Type.Optional(Type.String({ description: 'present when the window holds more than this page: the page held cursor ≤ t < nextCursor' })),
   next: Type.Optional(Type.String({ description: 'path and query of the next page (same from, to, params, limit; cursor = nextCursor)' })),

@@ -11,18 +11,21 @@ import type { IngestConfig } from '../../../schemas/src/ingest-config.js';
 import { identifierGuard } from '../auth/identifiers.js';
 import { allow, bedParam, caseParam } from '../auth/roles.js';
 import type { Replaces } from '../cases/case-store.js';
+import { timelineEvents } from '../events/timeline-events.js';
 import type { Services } from '../services.js';
 import {
   CaseBody, CaseParams, CloseCaseRequest, CorrectCaseRequest, CreateCaseRequest, LatestBody, MoveCaseRequest, TimelineBody,
 } from './case-schemas.js';
+import { caseListRoutes } from './case-list.js';
 import { actorOf, EpochMs, ErrorBody, Id, notFound } from './common.js';
-import { caseTimeline, CURSOR_PATTERN, PAGE_LIMIT } from './timeline.js';
+import { caseTimeline, CURSOR_PATTERN, PAGE_LIMIT, RESOLUTIONS, type Resolution } from './timeline.js';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 export function caseRoutes(app: FastifyInstance, s: Services, config: IngestConfig): void {
   const tags = ['cases'];
   const ids = identifierGuard(s.audit);
+  caseListRoutes(app, s);
   type WithReplaces = { bed?: string; replaces?: Replaces };
   app.post('/cases', {
     config: allow(['admin', 'recorder'], (req) => {
@@ -92,6 +95,7 @@ export function caseRoutes(app: FastifyInstance, s: Services, config: IngestConf
         params: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated MDC ids (or vendor codes of unmapped parameters)' })),
         limit: Type.Integer({ minimum: 1, maximum: PAGE_LIMIT.max, default: PAGE_LIMIT.default, description: 'most items of one kind (numeric points, wave blocks, alarms, settings) per page' }),
         cursor: Type.Optional(Type.String({ pattern: CURSOR_PATTERN, description: 'nextCursor of the previous page (with the same from, to, params, limit)' })),
+        resolution: Type.Union((Object.keys(RESOLUTIONS) as Resolution[]).map((r) => Type.Literal(r)), { default: 'raw', description: 'numerics raw, or means per 1 s / 1 min / 5 min computed by the database (docs/api.md "Timeline")' }),
       }),
       response: { 200: TimelineBody, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
     },
@@ -99,17 +103,17 @@ export function caseRoutes(app: FastifyInstance, s: Services, config: IngestConf
     serializerCompiler: () => (data) => JSON.stringify(data),
   }, async (req) => {
     const { id } = req.params as { id: string };
-    const q = req.query as { from?: number; to?: number; params?: string; limit: number; cursor?: string };
+    const q = req.query as { from?: number; to?: number; params?: string; limit: number; cursor?: string; resolution: Resolution };
     const c = s.cases.get(id);
     if (!c) throw notFound(`case ${id}`);
     const tl = await caseTimeline(c, s.series, {
       from: q.from, to: q.to, params: q.params?.split(',').map((p) => p.trim()).filter(Boolean),
       maxWaveWindowMs: config.timeline.maxWaveWindowMs, maxWindowMs: config.timeline.maxWindowMs, now: Date.now(),
-      limit: q.limit, cursor: q.cursor,
-    });
+      limit: q.limit, cursor: q.cursor, resolution: q.resolution,
+    }).then((page) => ({ ...page, events: timelineEvents(s, c.id, page, q.cursor) }));
     if (tl.nextCursor === undefined) return tl;
     // the next page: the same window pinned (an open case's `to` would move), from the cursor on
-    const next = new URLSearchParams({ from: String(tl.from), to: String(tl.to), ...(q.params ? { params: q.params } : {}), limit: String(q.limit), cursor: tl.nextCursor });
+    const next = new URLSearchParams({ from: String(tl.from), to: String(tl.to), ...(q.params ? { params: q.params } : {}), limit: String(q.limit), cursor: tl.nextCursor, ...(q.resolution !== 'raw' ? { resolution: q.resolution } : {}) });
     return { ...tl, next: `${req.url.split('?')[0]}?${next}` };
   });
   app.get('/beds/:bed/latest', {

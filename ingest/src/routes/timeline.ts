@@ -15,7 +15,11 @@
  */
 import type { Case } from '../cases/case-store.js';
 import { IngestError } from '../errors.js';
-import type { SeriesQuery, SeriesReader, SeriesResult } from '../series/types.js';
+import type { SeriesAggregator, SeriesQuery, SeriesReader, SeriesResult } from '../series/types.js';
+
+/** Numeric resolutions: raw points, or means over buckets of this many ms computed by the database. */
+export const RESOLUTIONS = { raw: 0, '1s': 1000, '1m': 60_000, '5m': 300_000 } as const;
+export type Resolution = keyof typeof RESOLUTIONS;
 
 export interface TimelineOptions {
   from?: number; to?: number; params?: string[]; maxWaveWindowMs: number; maxWindowMs: number; now: number;
@@ -23,6 +27,8 @@ export interface TimelineOptions {
   limit: number;
   /** where this page starts (a previous page's nextCursor, opaque); default: the window start */
   cursor?: string;
+  /** numerics as stored (raw, default) or averaged per bucket by the series backend */
+  resolution?: Resolution;
 }
 
 /** Page size: items of one kind (numeric points, wave blocks, alarms, settings) per page. */
@@ -87,7 +93,22 @@ async function readPage(reader: SeriesReader, windows: BedWindow[], base: Pick<S
   return { parts, cut };
 }
 
-export async function caseTimeline(c: Case, reader: SeriesReader, o: TimelineOptions): Promise<Timeline> {
+/** The page's numerics averaged per bucket (value = mean, t = bucket start) over each bed window, as a SeriesResult. */
+async function aggregatedPart(reader: Partial<SeriesAggregator>, windows: BedWindow[], mdcs: string[] | undefined, bucket: number, lo: number, hi: number): Promise<SeriesResult> {
+  if (!reader.aggregateNumerics) throw new IngestError('ING_ERR_BAD_REQUEST', 'data', 'this series backend cannot aggregate: use resolution=raw');
+  const out: SeriesResult = { numerics: [], waves: [], alarms: [], settings: [] };
+  for (const w of windows) {
+    const from = Math.max(w.from, lo);
+    const to = Math.min(w.to, hi);
+    if (to < from) continue;
+    for (const a of await reader.aggregateNumerics({ bed: w.bed, from, to, mdcs, bucketMs: bucket })) {
+      out.numerics.push({ kind: 'numeric', mdc: a.mdc, code: a.code, value: a.value, unit: a.unit, t: a.t, vendorCode: a.vendorCode, device: a.device, site: a.site, room: a.room, bed: a.bed, ...(a.label ? { label: a.label } : {}) });
+    }
+  }
+  return out;
+}
+
+export async function caseTimeline(c: Case, reader: SeriesReader & Partial<SeriesAggregator>, o: TimelineOptions): Promise<Timeline> {
   const caseEnd = c.end ?? o.now;
   const from = Math.max(c.start, o.from ?? c.start);
   const to = Math.min(caseEnd, o.to ?? caseEnd);
@@ -97,13 +118,24 @@ export async function caseTimeline(c: Case, reader: SeriesReader, o: TimelineOpt
   if (cursor < from || cursor > to) throw new IngestError('ING_ERR_BAD_REQUEST', 'data', 'cursor outside the window: pass the from, to and cursor of the previous page');
   const withWaves = to - from <= o.maxWaveWindowMs;
   const kinds: SeriesQuery['kinds'] = withWaves ? ['numeric', 'wave', 'alarm', 'setting'] : ['numeric', 'alarm', 'setting'];
+  const bucket = RESOLUTIONS[o.resolution ?? 'raw'];
+  if (bucket && (to - from) / bucket > o.limit) {
+    throw new IngestError('ING_ERR_BAD_REQUEST', 'data', `resolution ${o.resolution} over ${to - from} ms is more than ${o.limit} points per series: use a coarser resolution or a shorter window`);
+  }
   const mdcs = o.params?.length ? o.params : undefined;
   // bindings are half-open and times are integer ms: a binding ending at `to` holds data up to to - 1
   const windows = c.bindings
     .map((b) => ({ bed: b.bed, from: Math.max(from, b.from), to: b.to === null ? to : Math.min(to, b.to - 1) }))
     .filter((w) => w.to >= w.from)
     .sort((a, b) => a.from - b.from);
-  const { parts, cut } = await readPage(reader, windows, { mdcs, kinds }, cursor, o.limit);
+  // with a resolution, numerics are not paged raw: the page is cut by the other kinds, on a bucket boundary
+  const paged = await readPage(reader, windows, { mdcs, kinds: bucket ? kinds.filter((k) => k !== 'numeric') : kinds }, cursor, o.limit);
+  let { parts, cut } = paged;
+  if (bucket) {
+    const aligned = cut === null ? null : Math.floor(cut / bucket) * bucket;
+    if (aligned !== null && aligned > cursor && aligned < (cut as number)) { parts = parts.map((p) => before(p, aligned)); cut = aligned; }
+    parts.push(await aggregatedPart(reader, windows, mdcs, bucket, cursor, cut === null ? to : cut - 1));
+  }
   const numerics = new Map<string, Timeline['numerics'][number]>();
   const waves = new Map<string, Timeline['waves'][number]>();
   const out: Timeline = { case: c, from, to, numerics: [], waves: [], alarms: [], settings: [] };
