@@ -15,7 +15,7 @@ import pino, { type Logger } from 'pino';
 import YAML from 'yaml';
 import mqtt from 'mqtt';
 import { startInfluxd, type InfluxdHandle } from '../../../ingest/src/series/influxd-launcher.js';
-import { stablePort } from '../../helpers/ports.js';
+import { stablePort } from '../../helpers/stable-port.js';
 import { bearer, mintToken } from '../../../ingest/src/auth/test-tokens.js';
 import { buildConfig } from '../../../gateway/src/config.js';
 import { startGateway, type GatewayStatus, type RunningGateway } from '../../../gateway/src/main.js';
@@ -136,7 +136,7 @@ export class FaultRig {
       await this.influxProxy.start();
       this.cleanups.push(() => this.influxProxy?.close());
     }
-    // ingest is killed and restarted on these ports: keep them out of the ephemeral range (test/helpers/ports.ts)
+    // ingest is killed and restarted on these ports: keep them out of the ephemeral range (test/helpers/stable-port.ts)
     const httpPort = await stablePort();
     this.ingestUrl = `http://127.0.0.1:${httpPort}`;
     if (this.broker === 'mosquitto') {
