@@ -34,6 +34,15 @@ function allowed(path: string): boolean {
 /** A path into the shared folder or one of the shared design notes. */
 const SHARED_REF = /\.\.\/shared\b|\bshared\/(captures|data|protocols|tools)\b|\bARCHITECTURE\.md\b|\bCONVENTIONS\.md\b/;
 
+/**
+ * A section of the shared design notes or of the vendor digests ("<name> §<n>"): refused in EVERY
+ * file, tests, bench and case.json included, because such a section number means nothing inside
+ * the repository (cite docs/protocols/*.md or a driver README instead). The section sign is written
+ * as an escape so that this file does not match itself (nor a grep for the two patterns).
+ */
+const SECT = '\u00a7';
+const SECTION_REF = new RegExp(`\\b(ARCHITECTURE|digest)\\s*${SECT}`, 'i');
+
 function repoFiles(): string[] {
   const r = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`git ls-files failed: ${r.stderr}`);
@@ -58,8 +67,11 @@ const sha256 = (p: string): string => createHash('sha256').update(readFileSync(p
 t.test('the checks themselves: patterns and allowed set', async (t) => {
   for (const s of ['see ../shared/captures/x.raw', 'from shared/protocols/ge-datex-dri.md §2', '/work/shared/tools/check-decode-output',
     'shared/data/physionet', 'ARCHITECTURE.md §4', 'rule 3 of CONVENTIONS.md']) t.match(s, SHARED_REF, s);
-  for (const s of ['the shared physiology model', 'shared subscriptions', 'docs/decisions.md', 'ARCHITECTURE §4 (now docs/mqtt.md)', 'a shared/common helper'])
+  for (const s of ['the shared physiology model', 'shared subscriptions', 'docs/decisions.md', `ARCHITECTURE ${SECT}4 (now docs/mqtt.md)`, 'a shared/common helper'])
     t.notMatch(s, SHARED_REF, s);
+  for (const s of [`ARCHITECTURE ${SECT}4`, `the digest ${SECT}5.2`, `(digest ${SECT}3.6)`, `Digest${SECT}1`]) t.match(s, SECTION_REF, s);
+  for (const s of ['docs/protocols/nonin.md', 'README.md §Frames', 'the digest of the shared notes', `driver README ${SECT}Layers`])
+    t.notMatch(s, SECTION_REF, s);
   for (const p of ['cli/decode.test.ts', 'ingest/src/outbox.suite.ts', 'test/helpers/golden-case.ts', 'bench/run.ts', 'firmware-profiles/ge/testcases/x/case.json'])
     t.ok(allowed(p), p);
   for (const p of ['cli/decode.ts', 'firmware-profiles/ge/testcases/x/capture.hexlog', 'firmware-profiles/README.md', 'docs/decisions.md', 'simulators/src/cli-args.ts'])
@@ -94,6 +106,20 @@ t.test('(b) only tests and the bench refer to ../shared or the shared design not
   }
   t.ok(files.filter((f) => !allowed(f)).length > 100, 'the scan covers the product files');
   t.same(offenders, [], 'cite the repository docs (docs/*.md, protocol READMEs) instead');
+});
+
+t.test('no file of the repository cites a section of the shared notes or digests', async (t) => {
+  const offenders: string[] = [];
+  const files = repoFiles();
+  for (const f of files) {
+    const text = readFileSync(join(ROOT, f));
+    if (text.includes(0)) continue; // binary (captures)
+    text.toString('utf8').split('\n').forEach((l, i) => {
+      if (SECTION_REF.test(l)) offenders.push(`${f}:${i + 1}: ${l.trim().slice(0, 120)}`);
+    });
+  }
+  t.ok(files.some((f) => allowed(f)) && files.some((f) => !allowed(f)), 'the scan covers tests and product files alike');
+  t.same(offenders, [], 'cite docs/protocols/*.md or the driver README (gateway/src/protocols/<name>/README.md)');
 });
 
 t.test('test-only helpers (the named ones and test/helpers/) are imported by tests and the bench only', async (t) => {

@@ -37,7 +37,7 @@ export const CP1_ITEMS: Cp1Item[] = [
   { code: 0x83, key: 'tidalVolume', decimals: 0, mdc: null, unit: '{vendor}' },
 ];
 
-/** The real Atlan A350 XL ESC S answer (digest §3.6). */
+/** The real Atlan A350 XL ESC S answer (docs/protocols/draeger-medibus.md "Realtime waves"). */
 export const ATLAN_RT_CONFIG: RtChannelConfig[] = [
   { code: 0x00, intervalUs: 20000, min: -21, max: 121, maxBin: 0xfff },
   { code: 0x01, intervalUs: 20000, min: -181, max: 181, maxBin: 0xfff },

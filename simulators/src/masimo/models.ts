@@ -1,6 +1,7 @@
 /**
  * How each Masimo model prints its ASCII 1 line (key order and number shapes from the real lines
- * quoted in the digest §5.1): Rad-8 and Radical-7 from real lines, Radical-5 from the key list.
+ * in firmware-profiles/masimo/testcases/, key sets in docs/protocols/masimo.md): Rad-8 and Radical-7 from
+ * real lines, Radical-5 from the key list.
  */
 import type { TokenFormat } from '../../../gateway/src/protocols/masimo/index.js';
 

@@ -3,7 +3,7 @@
  * #2/#7: 25-frame packets (1/3 s) located by the SYNC bit; a packet is used only when exactly 25
  * frames arrived between two SYNC frames (a lost frame would shift every DATA slot), otherwise it
  * is counted ('packet-short' / 'packet-long') and the next wave block is flagged 'discontinuity'.
- * DATA slots by frame number (digest §5.2): 1/2 HR, 3 SpO2, 4 firmware rev, 9 SpO2-D, 10 SpO2 fast,
+ * DATA slots by frame number (README.md §Decoding): 1/2 HR, 3 SpO2, 4 firmware rev, 9 SpO2-D, 10 SpO2 fast,
  * 11 SpO2 beat-to-beat, 14/15 E-HR, 16 E-SpO2, 17 E-SpO2-D, 20/21 HR-D, 22/23 E-HR-D.
  * #8: one frame per second with STATUS, HR, SpO2. Missing markers (HR 511, SpO2 127) → null +
  * 'invalid'. STATUS bits OR-ed over the packet set flags (policy = profile params) and alarms.

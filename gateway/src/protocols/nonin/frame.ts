@@ -1,6 +1,6 @@
 /**
  * Nonin serial frame codec for data formats 2, 7 and 8, symmetric (the simulator encodes with it)
- * and the only place that knows frame shapes and checksums (digest §5.2):
+ * and the only place that knows frame shapes and checksums (README.md §Frames, docs/protocols/nonin.md):
  *   #2: 01 | STATUS | PLETH | DATA | CHK      CHK = (01 + STATUS + PLETH + DATA) & FF, 75 frames/s
  *   #7: STATUS | PLETH_MSB | PLETH_LSB | DATA | CHK   CHK = sum of the 4 bytes & FF (16-bit pleth)
  *   #8: STATUS | HR_MSB | HR_LSB | SPO2       1 frame/s, no checksum (bit 7 set only in STATUS)
