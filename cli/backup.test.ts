@@ -18,6 +18,7 @@ import { envelopeToPoints, gatewayHealthPoint } from '../ingest/src/series/layou
 import { freePort } from '../ingest/src/series/influxd-launcher.js';
 import { createServices, type Services } from '../ingest/src/services.js';
 import { startTestInfluxd, type TestInfluxd } from '../test/helpers/influxdb.js';
+import { onlineStatus } from '../test/helpers/status-docs.js';
 import { parseBindAddress, resolveRpc } from './backup-influx.js';
 import { run as backup, withoutUserinfo, type Io } from './backup.js';
 import { checkInflux, run as restore } from './restore.js';
@@ -90,7 +91,7 @@ async function populate(s: Services): Promise<number> {
       }] };
       points.push(...envelopeToPoints(env, { site: 'site1', room: 'or1', bed }));
     }
-    points.push(gatewayHealthPoint({ site: 'site1', room: 'or1', bed }, `gw-${bed}`, { online: true, outboxDepth: 2 }, T0));
+    points.push(gatewayHealthPoint({ site: 'site1', room: 'or1', bed }, `gw-${bed}`, onlineStatus({ gatewayId: `gw-${bed}`, site: 'site1', room: 'or1', bed }, { outbox: { records: 2, bytes: 900 }, t: T0 }), T0));
   }
   const res = await s.series.write(points);
   return res.points;

@@ -11,6 +11,7 @@ import type { MqttClient } from 'mqtt';
 import { encodeEnvelope, type Envelope } from '../../schemas/src/envelope.js';
 import type { NumericObs } from '../../schemas/src/observation.js';
 import { delta, GOOD, GOOD_DATA, hr, PREFIX, startStack } from './stack.js';
+import { onlineStatus } from '../helpers/status-docs.js';
 
 const MAX_PACKET = 256 * 1024;
 const MAX_STATUS = 4096;
@@ -116,7 +117,7 @@ t.test('a packet over maxPacketBytes, and one announcing 100 MiB: connection clo
 
 t.test('a status document over maxStatusBytes: connection closed, counted, not stored in the registry', async (t) => {
   const c = await attacker();
-  t.equal(await publish(c, `${P}/status`, Buffer.from(JSON.stringify({ online: true, marker: 'small-status' }))), 'acked', 'a small status is taken');
+  t.equal(await publish(c, `${P}/status`, Buffer.from(JSON.stringify({ ...onlineStatus({ gatewayId: 'gw-p', site: 'main', room: 'or5', bed: 'bed5' }), marker: 'small-status' }))), 'acked', 'a small status is taken');
   const { d } = await probe(t, async () => {
     const c2 = await attacker();
     const big = Buffer.from(JSON.stringify({ online: true, marker: 'big-status', pad: 'x'.repeat(MAX_STATUS) }));

@@ -25,6 +25,7 @@ import { freePort } from '../../ingest/src/series/influxd-launcher.js';
 import { encodeEnvelope } from '../../schemas/src/envelope.js';
 import { brokerLimitDefaults, loadIngestConfig } from '../../schemas/src/ingest-config.js';
 import { startTestMosquitto } from '../helpers/mosquitto.js';
+import { onlineStatus } from '../helpers/status-docs.js';
 import { until } from './interop-util.js';
 
 const NOT_AUTHORIZED = 5;
@@ -153,7 +154,7 @@ t.test('broker limits on Mosquitto with the generated mosquitto.conf', { timeout
     const gw1 = await connect(clientsUrl, 'gw1', 'gw1-password');
     await gw1.c.publishAsync(`${P}/bed-gw1/gw1/status`, JSON.stringify({ online: false, pad: 'y'.repeat(limits.maxStatusBytes) }), { qos: 1, retain: true });
     await until(() => metrics.get('mqtt_status_too_large_total') === 1, 10_000, 'dropped by the subscriber');
-    await gw1.c.publishAsync(`${P}/bed-gw1/gw1/status`, JSON.stringify({ online: true, note: 'small' }), { qos: 1, retain: true });
+    await gw1.c.publishAsync(`${P}/bed-gw1/gw1/status`, JSON.stringify({ ...onlineStatus({ gatewayId: 'gw1', site: 's', room: 'or1', bed: 'bed-gw1' }), note: 'small' }), { qos: 1, retain: true });
     await until(() => JSON.stringify(ingest.services.registry.getGateway('gw1')).includes('small'), 10_000, 'the small status stored');
     t.notMatch(JSON.stringify(ingest.services.registry.getGateway('gw1')), /yyyy/, 'the large document never reached the registry');
     t.equal(metrics.get('mqtt_status_too_large_total'), 1);

@@ -28,6 +28,7 @@ import { freePort } from '../../ingest/src/series/influxd-launcher.js';
 import { encodeEnvelope } from '../../schemas/src/envelope.js';
 import { loadIngestConfig } from '../../schemas/src/ingest-config.js';
 import { startTestMosquitto } from '../helpers/mosquitto.js';
+import { onlineStatus } from '../helpers/status-docs.js';
 import { until } from './interop-util.js';
 
 const P = 'orlink/v1/s/or1';
@@ -148,7 +149,7 @@ t.test('certificate logins follow the clients ACL: own data and status stored, n
   const before = metrics.get('envelopes_written_total');
   const gw1v5 = await connect(mtls, { ...certOpts(pki.clients.gw1), protocolVersion: 5 });
   await gw1v5.c.publishAsync(`${P}/bed-gw1/gw1/data`, envelope('gw1', 1), { qos: 1 });
-  await gw1v5.c.publishAsync(`${P}/bed-gw1/gw1/status`, JSON.stringify({ online: true, note: 'mtls' }), { qos: 1, retain: true });
+  await gw1v5.c.publishAsync(`${P}/bed-gw1/gw1/status`, JSON.stringify({ ...onlineStatus({ gatewayId: 'gw1', site: 's', room: 'or1', bed: 'bed-gw1' }), note: 'mtls' }), { qos: 1, retain: true });
   await until(() => metrics.get('envelopes_written_total') === before + 1, 10_000, 'gw1 data stored by ingest');
   await until(() => JSON.stringify(ingest.services.registry.getGateway('gw1')).includes('mtls'), 10_000, 'gw1 status in the registry');
   const denied = await gw1v5.c.publishAsync(`${P}/bed-gw2/gw2/data`, envelope('gw2', 1), { qos: 1 }).then(() => null, (e: { code?: number }) => e);

@@ -1,70 +1,20 @@
 /**
  * The retained status document published on `.../{gatewayId}/status` (JSON). The LWT publishes
  * a minimal `{ online: false, ... }` for the same topic when the gateway dies without a goodbye.
+ * Both shapes are typed from the contract in schemas/src/gateway-status.ts, which ingest checks.
  */
 import { readFileSync } from 'node:fs';
 import { identityDifferences, type IdentityDifference } from '../../../schemas/src/device-identity.js';
-import type { LinkState } from '../../../schemas/src/envelope.js';
 import type { DeviceExpect } from '../../../schemas/src/gateway-config.js';
+import {
+  STATUS_SCHEMA_VERSION, type DeviceStatusDoc, type GatewayStatusOffline, type GatewayStatusOnline, type PublisherStats,
+} from '../../../schemas/src/gateway-status.js';
 import type { DeviceSessionStatus } from '../session/device-session.js';
-import type { OutboxDepth, OutboxStats } from '../outbox/outbox.js';
-import type { BatcherStats } from '../batch/batcher.js';
 
-export const STATUS_SCHEMA = 1;
-
-export interface DeviceStatusDoc {
-  id: string;
-  protocol: string;
-  link: LinkState;
-  linkDescription?: string;
-  profile?: string;
-  vendor?: string;
-  model?: string;
-  firmware?: string;
-  serial?: string;
-  clockOffsetMs?: number;
-  frames: number;
-  errors: number;
-  errorsByKind: Record<string, number>;
-  reconnects: number;
-  watchdogTrips: number;
-  bytesRx: number;
-  bytesTx: number;
-  lastFrameAt?: number;
-  lastError?: string;
-  /** the fields where the device reports something else than the config's `expect` (absent: none) */
-  identityMismatch?: IdentityDifference[];
-}
-
-export interface PublisherStats {
-  connected: boolean;
-  connects: number;
-  published: number;
-  acked: number;
-  resent: number;
-  /** outbox records above mqtt.maxEnvelopeBytes dropped unsent (the broker would close the connection on each try) */
-  droppedTooLarge?: number;
-  lastPublishAt?: number;
-  lastAckAt?: number;
-  lastError?: string;
-}
-
-export interface GatewayStatus {
-  schema: number;
-  online: boolean;
-  gatewayId: string;
-  site: string;
-  room: string;
-  bed: string;
-  version: string;
-  bootId: string;
-  startedAt: number;
-  t: number;
-  devices: DeviceStatusDoc[];
-  outbox: OutboxDepth & OutboxStats & { kind: string };
-  mqtt: PublisherStats;
-  batcher: BatcherStats;
-}
+// the document's shape is the contract in schemas/src/gateway-status.ts (JSON Schema: schemas/json/)
+export const STATUS_SCHEMA = STATUS_SCHEMA_VERSION;
+export type { DeviceStatusDoc, PublisherStats };
+export type GatewayStatus = GatewayStatusOnline;
 
 let cachedVersion: string | undefined;
 export function gatewayVersion(): string {
@@ -101,5 +51,6 @@ export function deviceStatusDoc(s: DeviceSessionStatus, expect?: DeviceExpect): 
 
 /** Payload of the MQTT last will (and of the goodbye on a clean stop). */
 export function offlineStatus(ids: { gatewayId: string; site: string; room: string; bed: string; bootId: string }, reason: 'lwt' | 'shutdown', t?: number): string {
-  return JSON.stringify({ schema: STATUS_SCHEMA, online: false, reason, ...ids, version: gatewayVersion(), ...(t ? { t } : {}) });
+  const doc: GatewayStatusOffline = { schemaVersion: STATUS_SCHEMA, online: false, reason, ...ids, version: gatewayVersion(), ...(t ? { t } : {}) };
+  return JSON.stringify(doc);
 }

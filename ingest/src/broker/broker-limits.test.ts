@@ -10,6 +10,7 @@ import t from 'tap';
 import { brokerLimitDefaults, IngestConfigError, loadIngestConfig } from '../../../schemas/src/ingest-config.js';
 import { GatedWriter, until } from '../mqtt/test-fixtures.js';
 import { brokerRig, dataBytes, GW } from './broker-fixture.js';
+import { onlineStatus } from '../../../test/helpers/status-docs.js';
 import { PacketScanner } from './packet-size-guard.js';
 
 /** bytes of a QoS 1 PUBLISH packet with this topic and payload size */
@@ -123,7 +124,8 @@ t.test('retained only on the own status topic; the topic ACL is data and status 
 
 t.test('status documents above maxStatusBytes are refused and never reach the registry', async (t) => {
   const s = await brokerRig(t, { subscriber: true, limits: { maxStatusBytes: 2048 } });
-  const doc = (bytes: number) => { const base = JSON.stringify({ online: true, pad: '' }); return JSON.stringify({ online: true, pad: 'x'.repeat(bytes - base.length) }); };
+  const up = onlineStatus({ gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' });
+  const doc = (bytes: number) => { const base = JSON.stringify({ ...up, pad: '' }); return JSON.stringify({ ...up, pad: 'x'.repeat(bytes - base.length) }); };
   t.equal(Buffer.byteLength(doc(2048)), 2048);
   const gw = await s.connect('gw1', GW.gw1.password);
   await gw.publishAsync(`${GW.gw1.base}/status`, doc(2048), { qos: 1, retain: true });
@@ -137,7 +139,7 @@ t.test('status documents above maxStatusBytes are refused and never reach the re
   // its will (offline, small) is published on the close; then nothing else arrives
   await until(() => s.metrics.get('status_messages_total') >= 1, 5000, 'settled');
   const gw2 = await s.connect('gw2', GW.gw2.password);
-  await gw2.publishAsync(`${GW.gw2.base}/status`, JSON.stringify({ online: true }), { qos: 1, retain: true });
+  await gw2.publishAsync(`${GW.gw2.base}/status`, JSON.stringify(onlineStatus({ gatewayId: 'gw2', site: 's1', room: 'or1', bed: 'bed2' })), { qos: 1, retain: true });
   await until(() => (s.registry.getGateway('gw2') as { online?: boolean } | null)?.online === true, 5000, 'gw2 status');
   const stored = JSON.stringify(s.registry.getGateway('gw1'));
   t.match(stored, /xxxxx/, 'the registry holds the last accepted document');

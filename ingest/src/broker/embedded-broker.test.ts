@@ -10,6 +10,7 @@ import { encodeEnvelope } from '../../../schemas/src/envelope.js';
 import { BatchProcessor } from '../mqtt/processor.js';
 import { Subscriber } from '../mqtt/subscriber.js';
 import { envelope, fixtureDb, GatedWriter, silent, until } from '../mqtt/test-fixtures.js';
+import { onlineStatus } from '../../../test/helpers/status-docs.js';
 import { DurableIntake } from './durable-intake.js';
 import { EmbeddedBroker } from './embedded-broker.js';
 
@@ -117,7 +118,7 @@ t.test('with the status-only subscriber, data is processed once and status still
   s.writer.openGate();
   const gw = await s.gateway();
   await gw.publishAsync(TOPIC, bytes(1, 70), { qos: 1 });
-  await gw.publishAsync(`${PREFIX}/s1/or1/bed1/gw1/status`, JSON.stringify({ online: true }), { qos: 1, retain: true });
+  await gw.publishAsync(`${PREFIX}/s1/or1/bed1/gw1/status`, JSON.stringify(onlineStatus({ gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' })), { qos: 1, retain: true });
   await until(() => s.metrics.get('status_messages_total') === 1, 5000, 'status processed');
   t.equal(s.metrics.get('envelopes_received_total'), 1, 'data envelope seen once');
   t.equal(s.metrics.get('envelopes_written_total'), 1);

@@ -12,6 +12,7 @@ import { MemorySeriesStore } from '../series/memory.js';
 import type { SeriesPoint, SeriesWriter } from '../series/types.js';
 import { BatchProcessor } from './processor.js';
 import { fixtureDb } from './test-fixtures.js';
+import { onlineStatus, streamingDevice } from '../../../test/helpers/status-docs.js';
 
 const T = 'orlink/v1/s1/or1/bed1/gw1';
 const signal = () => new AbortController().signal;
@@ -164,19 +165,19 @@ t.test('identity check: the status flags a mismatch once, repeats cost nothing, 
   const s = await make(t);
   s.registry.createDevice({ id: 'mon1', gatewayId: 'gw1', serial: 'SN-100', model: 'S/5' });
   s.registry.createDevice({ id: 'mon2', gatewayId: 'gw2', serial: 'SN-200' });
-  const status = (serial: string) => JSON.stringify({
-    online: true, devices: [
-      { id: 'mon1', vendor: 'GE', model: 'S/5', serial, firmware: '3.2', link: 'streaming' },
-      { id: 'mon2', serial: 'other', link: 'streaming' }, // registered to gw2: gw1's report is not taken
-      { id: 'unknown', serial: 'whatever' },
+  const status = (serial: string) => JSON.stringify(onlineStatus({ gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' }, {
+    devices: [
+      streamingDevice('mon1', { identity: { vendor: 'GE', model: 'S/5', serial, firmware: '3.2' } }),
+      streamingDevice('mon2', { identity: { vendor: 'GE', serial: 'other' } }), // registered to gw2: gw1's report is not taken
+      streamingDevice('unknown', { identity: { vendor: 'GE', serial: 'whatever' }, link: 'connecting' }),
     ],
-  });
+  }));
   await s.p.process([msg(`${T}/status`, status('SN-999'))], signal());
   const d = s.registry.getDevice('mon1');
   t.same(d?.identityMismatch.map((m) => [m.field, m.registered, m.reported]), [['serial', 'SN-100', 'SN-999']]);
   t.same(d?.reportedIdentity && { ...d.reportedIdentity, at: 0 }, { vendor: 'GE', model: 'S/5', serial: 'SN-999', firmware: '3.2', gatewayId: 'gw1', at: 0 });
   t.same(s.registry.getDevice('mon2')?.reportedIdentity, null);
-  t.match(s.metrics.render(), /orlink_ingest_device_identity_mismatch 1\n/);
+  t.match(await s.metrics.render(), /orlink_ingest_device_identity_mismatch 1\n/);
   const warn = s.logs.filter((l) => l.msg === 'device identity differs from the registry');
   t.same(warn.map((l) => [l.deviceId, l.field, l.registered, l.reported]), [['mon1', 'serial', 'SN-100', 'SN-999']]);
   const at = d?.reportedIdentity?.at;
@@ -186,5 +187,5 @@ t.test('identity check: the status flags a mismatch once, repeats cost nothing, 
   t.equal(s.logs.filter((l) => l.msg === 'device identity differs from the registry').length, 1, 'warned once');
   await s.p.process([msg(`${T}/status`, status('sn-100'))], signal());
   t.same(s.registry.getDevice('mon1')?.identityMismatch, [], 'the device reports the registered serial again: cleared');
-  t.match(s.metrics.render(), /orlink_ingest_device_identity_mismatch 0\n/);
+  t.match(await s.metrics.render(), /orlink_ingest_device_identity_mismatch 0\n/);
 });

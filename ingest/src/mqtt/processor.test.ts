@@ -5,6 +5,7 @@ import { MemorySeriesStore } from '../series/memory.js';
 import type { SeriesPoint, SeriesWriter } from '../series/types.js';
 import { BatchProcessor } from './processor.js';
 import { envelope, fixtureDb, silent } from './test-fixtures.js';
+import { offlineStatusDoc, onlineStatus } from '../../../test/helpers/status-docs.js';
 
 const T = 'orlink/v1/s1/or1/bed1/gw1';
 
@@ -37,13 +38,21 @@ t.test('topic, gateway and envelope checks dead-letter and ack', async (t) => {
 t.test('status messages update the registry and write gateway_health', async (t) => {
   const store = new MemorySeriesStore();
   const s = await make(store);
-  const out = await s.p.process([msg(`${T}/status`, JSON.stringify({ online: false, outboxDepth: 12 })), msg(`${T}/status`, 'not json'), msg(`${T}/status`, '')], new AbortController().signal);
-  t.same(out.ack, [true, true, true]);
+  const ids = { gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' };
+  const up = onlineStatus(ids, { outbox: { records: 12, bytes: 3400 } });
+  let out = await s.p.process([msg(`${T}/status`, JSON.stringify(up))], new AbortController().signal);
+  t.same(out.ack, [true]);
+  t.equal(s.registry.getGateway('gw1')?.online, true);
+  t.same(s.registry.getGateway('gw1')?.status, up);
+  const will = offlineStatusDoc(ids);
+  out = await s.p.process([msg(`${T}/status`, JSON.stringify(will)), msg(`${T}/status`, 'not json'), msg(`${T}/status`, ''), msg(`${T}/status`, JSON.stringify({ online: false }))], new AbortController().signal);
+  t.same(out.ack, [true, true, true, true]);
   const g = s.registry.getGateway('gw1');
   t.equal(g?.online, false);
-  t.same(g?.status, { online: false, outboxDepth: 12 });
-  t.equal(store.size('gateway_health'), 1);
-  t.equal(s.deadLetters.count(), 1);
+  t.same(g?.status, will);
+  t.equal(store.size('gateway_health'), 2);
+  t.equal(s.deadLetters.count(), 1, 'not JSON: dead-lettered');
+  t.equal(s.metrics.get('status_invalid_total'), 2, 'not JSON, and `{ online: false }` alone (no status document): refused');
 });
 
 t.test('transient failures are retried until success; then acked once', async (t) => {

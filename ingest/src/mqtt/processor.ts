@@ -21,6 +21,7 @@
  */
 import type { Logger } from 'pino';
 import { decodeEnvelope, encodeEnvelope, EnvelopeError, type Envelope } from '../../../schemas/src/envelope.js';
+import { checkGatewayStatus, type StatusProblem } from '../../../schemas/src/gateway-status.js';
 import { intakeDefaults, type IntakeLimits } from '../../../schemas/src/ingest-config.js';
 import type { CaseStore } from '../cases/case-store.js';
 import { IngestError } from '../errors.js';
@@ -113,6 +114,17 @@ export class BatchProcessor {
     this.d.metrics.inc('vitals_published_total', n);
   }
 
+  /** an invalid status document: counted, warned at most once a minute per gateway and problem path */
+  private refuseStatus(gatewayId: string, first: StatusProblem, problems: number): void {
+    this.d.metrics.inc('status_invalid_total');
+    const k = `status\u0000${gatewayId}\u0000${first.path}`;
+    const t = Date.now();
+    if (t - (this.refusalLogged.get(k) ?? -Infinity) < REFUSAL_LOG_EVERY_MS) return;
+    if (this.refusalLogged.size >= 10_000) this.refusalLogged.clear();
+    this.refusalLogged.set(k, t);
+    this.d.logger.warn({ gatewayId, path: first.path, problem: first.message, problems }, 'gateway status refused: does not match the status schema');
+  }
+
   private dead(index: number, ack: boolean[], m: InMessage, code: string, reason: string, gatewayId?: string): void {
     this.d.deadLetters.add({ topic: m.topic, code, reason, gatewayId, payload: m.payload });
     this.d.metrics.inc('envelopes_dead_lettered_total');
@@ -145,12 +157,15 @@ export class BatchProcessor {
         let status: unknown;
         try { status = JSON.parse(Buffer.from(m.payload).toString('utf8')); } catch { status = null; }
         if (!status || typeof status !== 'object' || Array.isArray(status)) {
+          this.refuseStatus(tp.gatewayId, { path: '/', message: 'not a JSON object' }, 1);
           return this.dead(index, ack, m, 'ING_ERR_ENVELOPE', 'status payload is not a JSON object', tp.gatewayId);
         }
-        const s = status as Record<string, unknown>;
-        const online = s.online === true || s.state === 'online' || s.status === 'online' ? true
-          : s.online === false || s.state === 'offline' || s.status === 'offline' ? false : null;
-        this.d.registry.updateGatewayStatus(tp.gatewayId, now, online, s);
+        // the contract (schemas/src/gateway-status.ts): a document that does not match is counted, logged, acked, not stored
+        const checked = checkGatewayStatus(status);
+        if (!checked.ok) { this.refuseStatus(tp.gatewayId, checked.problems[0], checked.problems.length); ack[index] = true; return; }
+        const s = checked.doc;
+        if (s.gatewayId !== tp.gatewayId) { this.refuseStatus(tp.gatewayId, { path: '/gatewayId', message: 'differs from the topic gateway' }, 1); ack[index] = true; return; }
+        this.d.registry.updateGatewayStatus(tp.gatewayId, now, s.online, s);
         try {
           this.identity.observe(tp.gatewayId, s, now);
         } catch (err) {

@@ -10,13 +10,14 @@
  *   alarm          tags site,room,bed,device,mdc  fields text, priority, source, phase, vendor, code(int), unmapped(bool)
  *   setting        tags site,room,bed,device,name fields value(float) | text(string) | absent(bool), unit, vendor
  *   device_status  tags site,room,bed,device      fields link, model, firmware, clock_offset_ms, frames, errors
- *   gateway_health tags site,room,bed,gateway     fields online(bool), status(JSON string), outbox_depth(int)
+ *   gateway_health tags site,room,bed,gateway     fields online(bool), status(JSON string), outbox_depth(int), outbox_bytes(int)
  * `mdc` tag = MDC reference id, or the vendor code when unmapped (flags then carry `unmapped`).
  * A null numeric value is stored without a value field and with the `invalid` flag; read back as null.
  * Readings kept apart by intake integrity (mqtt/intake-integrity.ts) go to `<kind>_quarantine` (+ q_reason,
  * q_received_at, q_sent_at, q_boot, q_seq) and `<kind>_conflict` (+ c_received_at, c_boot, c_seq): same tags.
  */
 import type { DeviceBatch, DeviceStatusMsg, Envelope } from '../../../schemas/src/envelope.js';
+import { outboxDepthOf, type GatewayStatusDoc } from '../../../schemas/src/gateway-status.js';
 import {
   FLAG, bitsToFlags, flagsToBits, intToSample, sampleToInt, type AlarmObs, type Flag, type NumericObs, type Observation,
   type SettingObs, type WaveObs,
@@ -25,7 +26,7 @@ import type { FieldValue, Located, SeriesPoint, StoredAlarm, StoredNumeric, Stor
 import { packInts, unpackInts } from './wave-pack.js';
 
 export const INT_FIELDS: ReadonlySet<string> = new Set([
-  'flags', 'n', 'code', 't_device', 'clock_offset_ms', 'frames', 'errors', 'outbox_depth',
+  'flags', 'n', 'code', 't_device', 'clock_offset_ms', 'frames', 'errors', 'outbox_depth', 'outbox_bytes',
   // readings kept apart by intake integrity (mqtt/intake-integrity.ts): `<kind>_quarantine`, `<kind>_conflict`
   'q_received_at', 'q_sent_at', 'q_seq', 'c_received_at', 'c_seq',
 ]);
@@ -146,11 +147,11 @@ export function storedToPoint(o: StoredNumeric | StoredWave | StoredAlarm | Stor
   return settingPoint(o, tags);
 }
 
-export function gatewayHealthPoint(where: Where, gatewayId: string, status: Record<string, unknown>, t: number): SeriesPoint {
-  const online = status.online === true || status.state === 'online' || status.status === 'online';
-  const fields: Record<string, FieldValue> = { online, status: JSON.stringify(status).slice(0, 16_384) };
-  const depth = status.outboxDepth ?? status.outbox_depth;
-  if (typeof depth === 'number') fields.outbox_depth = depth;
+/** A status document checked against the contract (schemas/src/gateway-status.ts) → its gateway_health point. */
+export function gatewayHealthPoint(where: Where, gatewayId: string, status: GatewayStatusDoc, t: number): SeriesPoint {
+  const fields: Record<string, FieldValue> = { online: status.online, status: JSON.stringify(status).slice(0, 16_384) };
+  const depth = outboxDepthOf(status); // a last will/goodbye carries none
+  if (depth) { fields.outbox_depth = depth.records; fields.outbox_bytes = depth.bytes; }
   return { measurement: 'gateway_health', tags: { ...where, gateway: gatewayId }, fields, time: t };
 }
 
