@@ -23,6 +23,16 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Dest
   return destination ? pino(opts, destination) : pino(opts);
 }
 
+/** Where a gateway is: on every log line of the gateway (registry ids only, never a patient identifier). */
+export interface LogLocation { gatewayId: string; site: string; room: string; bed: string }
+
+/** `logger` with the gateway's id, site, room and bed bound (idempotent: a logger already bound is returned as is). */
+export function withLocation(logger: Logger, c: LogLocation): Logger {
+  const b = logger.bindings();
+  if (b.gatewayId === c.gatewayId && b.site === c.site && b.room === c.room && b.bed === c.bed) return logger;
+  return logger.child({ gatewayId: c.gatewayId, site: c.site, room: c.room, bed: c.bed });
+}
+
 /** A logger that writes nothing (tests, library use without a logger). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });

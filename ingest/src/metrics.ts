@@ -1,8 +1,21 @@
 /**
- * Process metrics in Prometheus text format (no dependency): counters, gauges and one
- * latency histogram. Names follow `orlink_ingest_*`.
+ * Process metrics on a prom-client Registry, exposed in the Prometheus text format by `GET /metrics`.
+ * Names follow `orlink_ingest_*` (fleet series: `orlink_gateway_*`, `orlink_device_*`, see monitoring/).
+ *
+ * - counters (COUNTERS, `inc`/`get`): prom-client Counters; `get` reads a local copy, synchronously.
+ * - `gauge(name, help, read)`: a Gauge whose value is read at scrape time. A name ending in `_total` is a running
+ *   count, not a level, and is exposed as a Counter instead (see `count`).
+ * - `count(name, help, read)`: a Counter whose value is read at scrape time (a count kept elsewhere, e.g. the broker).
+ * - `labelled(...)`: a labelled Gauge or Counter whose series are recomputed at every scrape.
+ * - one Histogram: the latency of a batch write to the series backend.
+ * - process metrics (`collectDefaultMetrics`, prefix `orlink_ingest_`: CPU, memory, handles, event-loop lag, GC),
+ *   registered once per process and appended to every instance's exposition.
+ * A read that throws is exposed as NaN (gauges) or leaves the series out (counters, labelled series); a scrape never fails.
  */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
 const BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const PREFIX = 'orlink_ingest_';
 
 export const COUNTERS = {
   envelopes_received_total: 'Envelopes (data messages) received from MQTT',
@@ -10,6 +23,7 @@ export const COUNTERS = {
   envelopes_deduped_total: 'Duplicate envelopes acknowledged without rewriting',
   envelopes_dead_lettered_total: 'Messages moved to the dead-letter store',
   status_messages_total: 'Gateway status messages processed',
+  status_invalid_total: 'Gateway status documents refused (not stored): not JSON, or not matching schemas/src/gateway-status.ts',
   points_written_total: 'Points stored in the series backend',
   points_skipped_total: 'Points dropped by the serializer (no valid field)',
   series_requests_total: 'HTTP write requests to the series backend',
@@ -53,45 +67,125 @@ export const COUNTERS = {
 
 export type CounterName = keyof typeof COUNTERS;
 
+/** One series of a labelled metric: its label values and its value. */
+export interface LabelledSample<L extends string> { labels: Record<L, string>; value: number }
+
+let processRegistry: Registry | undefined;
+/** The process metrics (CPU, memory, handles, event-loop lag, GC): one collector per process, however many Metrics exist. */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: PREFIX });
+  }
+  return processRegistry;
+}
+
+function readOr(read: () => number, fallback: number): number {
+  try {
+    const v = read();
+    return typeof v === 'number' ? v : fallback;
+  } catch { return fallback; }
+}
+
 export class Metrics {
-  private readonly counters = new Map<CounterName, number>();
-  private readonly gauges = new Map<string, { help: string; read: () => number }>();
-  private readonly hist = { buckets: new Array<number>(BUCKETS_S.length).fill(0), sum: 0, count: 0 };
+  /** this instance's metrics (the process metrics are kept apart, see `render`) */
+  readonly registry = new Registry();
+  private readonly counters = new Map<CounterName, { counter: Counter; value: number }>();
+  private readonly readers = new Map<string, () => number>();
+  private readonly hist: Histogram;
+  private readonly withProcess: boolean;
+  private readonly scrapeHooks: (() => void)[] = [];
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    for (const [name, help] of Object.entries(COUNTERS) as [CounterName, string][]) {
+      this.counters.set(name, { counter: new Counter({ name: PREFIX + name, help, registers: [this.registry] }), value: 0 });
+    }
+    this.hist = new Histogram({
+      name: `${PREFIX}series_write_seconds`, help: 'Latency of one batch write to the series backend', buckets: BUCKETS_S, registers: [this.registry],
+    });
+    if (opts.processMetrics !== false) processMetrics();
+    this.withProcess = opts.processMetrics !== false;
+  }
 
   inc(name: CounterName, by = 1): void {
-    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+    const c = this.counters.get(name);
+    if (!c || !Number.isFinite(by) || by < 0) return; // a counter never goes down
+    c.value += by;
+    c.counter.inc(by);
   }
 
   get(name: CounterName): number {
-    return this.counters.get(name) ?? 0;
+    return this.counters.get(name)?.value ?? 0;
   }
 
+  /** a level read at scrape time (NaN when `read` throws); a name ending in `_total` is registered by `count` */
   gauge(name: string, help: string, read: () => number): void {
-    this.gauges.set(name, { help, read });
+    if (name.endsWith('_total')) { this.count(name, help, read); return; }
+    if (this.replaceReader(name, read)) return;
+    const readers = this.readers;
+    new Gauge({
+      name: PREFIX + name, help, registers: [this.registry],
+      collect() { this.set(readOr(readers.get(name)!, NaN)); },
+    });
+  }
+
+  /** a running count kept elsewhere (never decreasing except when its owner restarts), read at scrape time */
+  count(name: string, help: string, read: () => number): void {
+    if (this.replaceReader(name, read)) return;
+    const readers = this.readers;
+    new Counter({
+      name: PREFIX + name, help, registers: [this.registry],
+      collect() {
+        const v = readOr(readers.get(name)!, NaN);
+        this.reset();
+        if (Number.isFinite(v) && v > 0) this.inc(v);
+      },
+    });
+  }
+
+  /**
+   * A labelled metric whose series are all recomputed at scrape time by `rows` (full name: no prefix added).
+   * The label values must come from a bounded set (registered entities), never from free input.
+   */
+  labelled<L extends string>(type: 'gauge' | 'counter', name: string, help: string, labelNames: readonly L[], rows: () => LabelledSample<L>[]): void {
+    const collect = (set: (labels: Record<L, string>, v: number) => void, reset: () => void) => {
+      reset();
+      let samples: LabelledSample<L>[] = [];
+      try { samples = rows(); } catch { /* left out */ }
+      for (const s of samples) if (Number.isFinite(s.value) && (type === 'gauge' || s.value >= 0)) set(s.labels, s.value);
+    };
+    if (type === 'gauge') {
+      new Gauge<L>({ name, help, labelNames, registers: [this.registry], collect() { collect((l, v) => this.set(l, v), () => this.reset()); } });
+    } else {
+      new Counter<L>({ name, help, labelNames, registers: [this.registry], collect() { collect((l, v) => this.inc(l, v), () => this.reset()); } });
+    }
   }
 
   /** series write latency (one whole batch write, retries included) */
   observeWriteLatency(ms: number): void {
-    const s = ms / 1000;
-    this.hist.sum += s;
-    this.hist.count++;
-    for (let i = 0; i < BUCKETS_S.length; i++) if (s <= BUCKETS_S[i]) this.hist.buckets[i]++;
+    if (Number.isFinite(ms) && ms >= 0) this.hist.observe(ms / 1000);
   }
 
-  render(): string {
-    const lines: string[] = [];
-    for (const [name, help] of Object.entries(COUNTERS) as [CounterName, string][]) {
-      lines.push(`# HELP orlink_ingest_${name} ${help}`, `# TYPE orlink_ingest_${name} counter`, `orlink_ingest_${name} ${this.get(name)}`);
-    }
-    for (const [name, g] of this.gauges) {
-      let v = NaN;
-      try { v = g.read(); } catch { /* reported as NaN */ }
-      lines.push(`# HELP orlink_ingest_${name} ${g.help}`, `# TYPE orlink_ingest_${name} gauge`, `orlink_ingest_${name} ${v}`);
-    }
-    const h = 'orlink_ingest_series_write_seconds';
-    lines.push(`# HELP ${h} Latency of one batch write to the series backend`, `# TYPE ${h} histogram`);
-    BUCKETS_S.forEach((b, i) => lines.push(`${h}_bucket{le="${b}"} ${this.hist.buckets[i]}`));
-    lines.push(`${h}_bucket{le="+Inf"} ${this.hist.count}`, `${h}_sum ${this.hist.sum}`, `${h}_count ${this.hist.count}`);
-    return lines.join('\n') + '\n';
+  /** `f` runs at the start of every `render()`, before any value is read (e.g. to drop a per-scrape cache) */
+  beforeScrape(f: () => void): void {
+    this.scrapeHooks.push(f);
+  }
+
+  /** `Content-Type` of `render()` */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** the Prometheus text exposition: this instance's metrics, then the process metrics */
+  async render(): Promise<string> {
+    for (const f of this.scrapeHooks) { try { f(); } catch { /* a hook never fails a scrape */ } }
+    const own = await this.registry.metrics();
+    return this.withProcess ? own + '\n' + await processMetrics().metrics() : own;
+  }
+
+  private replaceReader(name: string, read: () => number): boolean {
+    const known = this.readers.has(name);
+    this.readers.set(name, read);
+    return known;
   }
 }

@@ -26,7 +26,7 @@ export function opsRoutes(app: FastifyInstance, s: Services, status: RuntimeStat
     return reply.status(h.ready ? 200 : 503).send(h);
   });
   app.get('/metrics', { config: allow(['admin', 'metrics']), schema: { tags, summary: 'Prometheus text exposition' } }, async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4').send(s.metrics.render()));
+    reply.type(s.metrics.contentType).send(await s.metrics.render()));
   app.get('/dead-letters', {
     config: allow(['admin', 'biomed']),
     schema: { tags, summary: 'latest dead-lettered messages', querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }) },
