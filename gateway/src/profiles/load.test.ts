@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t from 'tap';
-import { loadProfiles } from './load.js';
+import { DEFAULT_PROFILE_DIR, loadProfiles, profilesFor } from './load.js';
 
 const base = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   id, vendor: 'GE', models: ['X'], protocol: 'ge-dri', match: { priority: 1 }, numerics: {}, ...extra,
@@ -57,4 +57,16 @@ t.test('filter by protocol', async (t) => {
   const dir = dirWith({ 'a/one.json': base('a/one'), 'b/two.json': base('b/two', { protocol: 'other' }) });
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   t.same([...loadProfiles(dir, { protocol: 'other' }).profiles.keys()], ['b/two']);
+});
+
+t.test('profilesFor: one cache per folder and protocol; the default is firmware-profiles/', async (t) => {
+  const dir = dirWith({ 'a/one.json': base('a/one'), 'b/two.json': base('b/two', { protocol: 'other' }) });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const first = profilesFor('ge-dri', dir);
+  t.same([...first.profiles.keys()], ['a/one']);
+  t.equal(profilesFor('ge-dri', `${dir}/`), first, 'the same folder spelled differently: read once');
+  t.same([...profilesFor('other', dir).profiles.keys()], ['b/two']);
+  t.equal(profilesFor('ge-dri').dir, DEFAULT_PROFILE_DIR);
+  t.ok(profilesFor('ge-dri').profiles.has('ge/s5/dri-2003'));
+  t.not(profilesFor('ge-dri'), first);
 });

@@ -98,3 +98,22 @@ export function loadProfiles(dir: string = DEFAULT_PROFILE_DIR, filter?: { proto
   const profiles = new Map([...resolved].filter(([, p]) => !filter?.protocol || p.protocol === filter.protocol));
   return { dir, profiles };
 }
+
+/** One cache for every protocol: profile folder (resolved) + protocol → its profiles, read once. */
+const cache = new Map<string, ProfileSet>();
+
+/**
+ * The profiles of one protocol from a folder (default firmware-profiles/ of the package), read and
+ * validated at the first call for that folder and protocol and cached for the process. Every
+ * protocol's decoder and session get their profiles here, from the `profilesDir` option the
+ * gateway config / `orlink decode --profiles DIR` hand down (DecoderOptions, protocol.ts).
+ */
+export function profilesFor(protocol: string, dir: string = DEFAULT_PROFILE_DIR): ProfileSet {
+  const key = `${resolve(dir)}\0${protocol}`;
+  let set = cache.get(key);
+  if (!set) {
+    set = loadProfiles(resolve(dir), { protocol });
+    cache.set(key, set);
+  }
+  return set;
+}

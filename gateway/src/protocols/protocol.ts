@@ -13,6 +13,17 @@ export interface DecodeStats {
   errors: Record<string, number>;
 }
 
+/** The shared error counter: adds n to one kind (framers, decoders and sessions count this way). */
+export function countError(errors: Record<string, number>, kind: string, n = 1): void {
+  errors[kind] = (errors[kind] ?? 0) + n;
+}
+
+/** Adds every kind of `from` into `into` (framer + decoder + session counters → one stats()). */
+export function addErrors(into: Record<string, number>, from: Readonly<Record<string, number>>, prefix = ''): Record<string, number> {
+  for (const [k, v] of Object.entries(from)) countError(into, `${prefix}${k}`, v);
+  return into;
+}
+
 /** Who the device says it is, when the protocol tells (used to pick a firmware profile). */
 export interface DeviceIdentity {
   vendor: string;
@@ -34,6 +45,11 @@ export interface DecoderOptions {
    */
   timeBase?: 'device' | 'gateway';
   clockToleranceMs?: number;
+  /**
+   * Folder of firmware profiles (default firmware-profiles/ of the package): the gateway config's
+   * `profilesDir`, `orlink decode --profiles DIR`. Read once per folder (profiles/load.ts).
+   */
+  profilesDir?: string;
 }
 
 /** Passive decoding of device→host bytes: framer + decoder + profile mapping. */
@@ -51,6 +67,63 @@ export interface StreamDecoder {
    * later frame and counts what it can never decode. Called once, after the last push.
    */
   flush?(): Observation[];
+  /** Host → device bytes (the TX lines of a capture); see ProtocolDecoder.pushTx. */
+  pushTx?(chunk: Uint8Array): Observation[];
+  /** Link freshness; see ProtocolDecoder.lastFrameAt. */
+  lastFrameAt?(): number | undefined;
+  /** Decoded records by vendor kind; see ProtocolDecoder.recordCounts. */
+  recordCounts?(): Record<string, number>;
+  /** Vendor codes the profile could not map; see ProtocolDecoder.unmapped. */
+  unmapped?(): Record<string, number>;
+}
+
+/**
+ * The decoder of a vendor protocol: what `createDecoder()` of every protocol folder returns and
+ * what gateway/src/protocols/stream-decoder.suite.ts checks. Everything `orlink decode`, the
+ * session driver and the status page read is declared here; nothing is reached by a cast.
+ */
+export interface ProtocolDecoder extends StreamDecoder {
+  flush(): Observation[];
+  /**
+   * Host → device bytes of a capture. A protocol whose answers need the request (MEDIBUS: which
+   * realtime code is stream 1 comes from the host's ESC T) learns from them; the others ignore
+   * them. Never counted in stats() (those are device → host bytes).
+   */
+  pushTx(chunk: Uint8Array): Observation[];
+  /**
+   * Link freshness: gateway ms (the receive time given to push, else the decoder's clock) of the
+   * last good frame; undefined before the first. Garbage and frames that fail their check do not
+   * move it. The session watchdog and the status page read this, and only this.
+   */
+  lastFrameAt(): number | undefined;
+  /** Decoded records by the protocol's own kind (record types, message types, packets). */
+  recordCounts(): Record<string, number>;
+  /** Observations the profile could not map, by vendor code. */
+  unmapped(): Record<string, number>;
+}
+
+/**
+ * The one channel from a decoder to its own session driver, beside observations: what the decoder
+ * learned that the session must act on (HL7: the ACKs to write; IntelliVue: association and poll
+ * events; MEDIBUS: the verified frames, commands to answer and answers that pace the polling).
+ * `E` is the protocol's own type. The runtime never reads it; a decoder without a session
+ * (`orlink decode`) simply never takes.
+ */
+export interface SessionChannel<E> {
+  /**
+   * What push() produced for the session since the last take; emptied by the call. At most
+   * SESSION_CHANNEL_MAX items are kept (the oldest go first), so a decoder nobody takes from
+   * does not grow.
+   */
+  takeForSession(): E[];
+}
+
+export const SESSION_CHANNEL_MAX = 4096;
+
+/** Appends to a session channel's queue, keeping at most SESSION_CHANNEL_MAX items. */
+export function offerToSession<E>(queue: E[], ...items: E[]): void {
+  queue.push(...items);
+  if (queue.length > SESSION_CHANNEL_MAX) queue.splice(0, queue.length - SESSION_CHANNEL_MAX);
 }
 
 /** What a session driver may do to the link. */
@@ -84,10 +157,26 @@ export interface SessionOptions extends DecoderOptions {
   options?: Record<string, unknown>;
 }
 
-export interface DeviceProtocol {
+/**
+ * How a protocol's devices announce themselves on the LAN, one UDP datagram each: declared by the
+ * protocol (pure parsing); the sockets are gateway/src/discovery/ (protocol folders open none).
+ */
+export interface DiscoverySpec<T> {
+  /** Well-known UDP port of the announcements on a real network. */
+  readonly port: number;
+  /** One datagram → the announcement, or undefined when it is none. Never throws on input. */
+  parse(datagram: Buffer): T | undefined;
+  /** What identifies one announcing device (a change of anything else is reported again). */
+  key(a: T, from: string): string;
+}
+
+/** `D`: what createDecoder returns; every registered vendor protocol returns a ProtocolDecoder. */
+export interface DeviceProtocol<D extends StreamDecoder = StreamDecoder> {
   readonly name: string;  // 'ge-dri'
   /** Default link settings for serial ports (profile may override). */
   readonly serialDefaults: { baudRate: number; dataBits: 7 | 8; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2; rtscts: boolean };
-  createDecoder(opts?: DecoderOptions): StreamDecoder;
+  createDecoder(opts?: DecoderOptions): D;
   createSession(opts?: SessionOptions): SessionDriver;
+  /** How the protocol's devices announce themselves, when they do (see DiscoverySpec). */
+  readonly discovery?: DiscoverySpec<unknown>;
 }

@@ -2,9 +2,9 @@
  * Protocol registry: name → DeviceProtocol. A new protocol adds one line here. Drivers load lazily
  * so that `orlink decode --protocol X` loads only X.
  */
-import type { DeviceProtocol } from './protocol.js';
+import type { DeviceProtocol, ProtocolDecoder, StreamDecoder } from './protocol.js';
 
-const LOADERS: Record<string, () => Promise<DeviceProtocol>> = {
+const LOADERS: Record<string, () => Promise<DeviceProtocol<ProtocolDecoder>>> = {
   'ge-dri': async () => (await import('./ge-dri/index.js')).geDri,
   'draeger-medibus': async () => (await import('./draeger-medibus/index.js')).draegerMedibus,
   'philips-intellivue': async () => (await import('./philips-intellivue/index.js')).philipsIntelliVue,
@@ -18,7 +18,20 @@ export function protocolNames(): string[] {
 }
 
 /** undefined when no protocol of that name is registered. */
-export async function loadProtocol(name: string): Promise<DeviceProtocol | undefined> {
+export async function loadProtocol(name: string): Promise<DeviceProtocol<ProtocolDecoder> | undefined> {
   const load = LOADERS[name];
   return load ? load() : undefined;
+}
+
+/**
+ * `p` with `profilesDir` (the gateway config's) as the default of every decoder and session it
+ * makes; `p` itself when no folder is configured (firmware-profiles/ of the package).
+ */
+export function withProfilesDir<D extends StreamDecoder>(p: DeviceProtocol<D>, profilesDir?: string): DeviceProtocol<D> {
+  if (!profilesDir) return p;
+  return {
+    name: p.name, serialDefaults: p.serialDefaults, ...(p.discovery ? { discovery: p.discovery } : {}),
+    createDecoder: (opts) => p.createDecoder({ profilesDir, ...opts }),
+    createSession: (opts) => p.createSession({ profilesDir, ...opts }),
+  };
 }

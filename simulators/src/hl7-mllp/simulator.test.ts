@@ -7,7 +7,8 @@ import t from 'tap';
 import { createSocket } from 'node:dgram';
 import type { NumericObs, Observation } from '../../../schemas/src/observation.js';
 import { Hl7Session } from '../../../gateway/src/protocols/hl7-mllp/session.js';
-import { discoverPds } from '../../../gateway/src/protocols/hl7-mllp/pds-discovery.js';
+import { firstAnnouncement } from '../../../gateway/src/discovery/listener.js';
+import { pdsAnnouncements } from '../../../gateway/src/protocols/hl7-mllp/pds-discovery.js';
 import { TcpServerLink } from '../../../gateway/src/transports/tcp-server.js';
 import { TcpLink } from '../../../gateway/src/transports/tcp.js';
 import type { Link } from '../../../gateway/src/transports/link.js';
@@ -62,7 +63,7 @@ t.test('Mindray PDS simulator (server) discovered over loopback UDP; gateway hea
   const mon = new Hl7Monitor({ style: VENDORS['mindray-pds'], intervalMs: 200, sentinelEvery: 0, physiology: { seed: 3 } });
   const produced: ProducedNumeric[] = [];
   mon.on('produced', (p: ProducedNumeric) => produced.push(p));
-  const found = discoverPds({ port: udpPort, timeoutMs: 5000 });
+  const found = firstAnnouncement(pdsAnnouncements, { port: udpPort, timeoutMs: 5000 });
   const tcpPort = await mon.listen(0);
   mon.announce(udpPort, tcpPort);
   const ann = await found;

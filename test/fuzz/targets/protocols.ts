@@ -108,7 +108,7 @@ interface DecoderExtras {
   pushTx?(chunk: Uint8Array): unknown;
   recordCounts?(): Record<string, number>;
   unmapped?(): Record<string, number>;
-  takeReplies?(): Buffer[];
+  takeForSession?(): unknown[];
 }
 
 function checkCounts(what: string, o: Record<string, number> | undefined): void {
@@ -155,7 +155,7 @@ function decodeTarget(name: string, spec: ProtocolSpec): FuzzTarget {
         n += checkObservations(dec.push(ch.bytes, gateway ? t : undefined));
       }
       n += checkObservations(dec.flush?.() ?? []);
-      dec.takeReplies?.();
+      dec.takeForSession?.();
       checkDecoderEnd(dec, rxBytes);
       return n;
     },

@@ -1,8 +1,10 @@
 /**
  * What the clocked stream decoders (GE DRI, Philips IntelliVue, Masimo) track about their device
  * — profile and mapper once chosen, identity, the time of the last good frame, the device clock —
- * and the StreamDecoder accessors over it, written once.
+ * and the ProtocolDecoder accessors over it, written once. The defaults of pushTx() and flush()
+ * are for protocols that learn nothing from host bytes and hold nothing across frames.
  */
+import type { Observation } from '../../../../schemas/src/observation.js';
 import type { Profile } from '../../../../schemas/src/profile.js';
 import type { ProfileMapper } from '../../profiles/map.js';
 import type { DeviceIdentity } from '../protocol.js';
@@ -42,5 +44,15 @@ export abstract class ProfiledDecoder {
 
   lastFrameAt(): number | undefined {
     return this.lastFrame;
+  }
+
+  /** Host → device bytes tell this protocol nothing. */
+  pushTx(_chunk: Uint8Array): Observation[] {
+    return [];
+  }
+
+  /** Nothing is held for a later frame. */
+  flush(): Observation[] {
+    return [];
   }
 }

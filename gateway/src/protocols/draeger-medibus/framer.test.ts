@@ -1,3 +1,4 @@
+// Shared framer cases (splits, garbage, checksum, oversize, caps, reset): framer.suite.test.ts.
 import t from 'tap';
 import { CMD, encodeCommand, encodeResponse } from './frame.js';
 import { MedibusFramer, type FramerEvent } from './framer.js';
@@ -16,38 +17,6 @@ t.test('checksums of the digest examples', async (t) => {
   t.same(encodeResponse(CMD.ICC), hex('01 51 35 32 0D'));
   t.same(encodeResponse(0x15), hex('01 15 31 36 0D'));
   t.same(encodeCommand(CMD.RT_CONFIGURE, '0001010105010600070008000A002A00').subarray(-3, -1).toString(), 'B1', 'ESC T of the real session');
-});
-
-t.test('one frame, two in a chunk, split at every byte offset', async (t) => {
-  const a = encodeResponse(CMD.DATA_CP1, 'DC  72EB  98');
-  const b = encodeCommand(CMD.NOP);
-  t.same(frames(new MedibusFramer().push(a)), ['ans 24 DC  72EB  98']);
-  const both = Buffer.concat([a, b]);
-  t.same(frames(new MedibusFramer().push(both)), ['ans 24 DC  72EB  98', 'cmd 30 ']);
-  for (let i = 1; i < both.length; i++) {
-    const f = new MedibusFramer();
-    const got = [...f.push(both.subarray(0, i)), ...f.push(both.subarray(i))];
-    t.same(frames(got), ['ans 24 DC  72EB  98', 'cmd 30 '], `split at ${i}`);
-    t.same(f.stats().errors, {});
-  }
-});
-
-t.test('garbage before start, bad checksum counted, next frame still decoded', async (t) => {
-  const f = new MedibusFramer();
-  const bad = encodeResponse(CMD.DATA_CP1, 'DC  72');
-  bad[bad.length - 2] ^= 1;
-  const evs = f.push(Buffer.concat([Buffer.from('xyz\r'), bad, encodeCommand(CMD.NOP)]));
-  t.same(frames(evs), ['cmd 30 ']);
-  t.same(f.stats().errors, { garbage: 4, checksum: 1 });
-  t.equal(f.stats().frames, 1);
-});
-
-t.test('oversize frame dropped and counted, framer recovers', async (t) => {
-  const f = new MedibusFramer({ maxFrameBytes: 64 });
-  const big = encodeResponse(CMD.DATA_CP1, 'DC  72'.repeat(40));
-  const evs = f.push(Buffer.concat([big, encodeResponse(CMD.DATA_CP1, 'EB  97')]));
-  t.same(frames(evs), ['ans 24 EB  97']);
-  t.same(f.stats().errors, { oversize: 1 });
 });
 
 t.test('a truncated frame restarted by SOH/ESC is counted', async (t) => {

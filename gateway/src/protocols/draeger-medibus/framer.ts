@@ -9,12 +9,13 @@
  * oversize, truncated (a frame restarted before its CR). Never throws on input.
  */
 import { CR, ESC, SOH, unframe, type Frame } from './frame.js';
+import { countError, type Framer, type FramerStats } from '../framer.js';
 
 export const MAX_FRAME_BYTES = 4096;
 
 export type FramerEvent = { kind: 'frame'; frame: Frame } | { kind: 'rt'; bytes: Buffer };
 
-export interface FramerStats { frames: number; bytes: number; errors: Record<string, number> }
+export type { FramerStats };
 
 class Acc {
   buf: number[] = [];
@@ -24,8 +25,10 @@ class Acc {
   reset(): void { this.buf = []; this.active = false; this.discarding = false; }
 }
 
-export class MedibusFramer {
+export class MedibusFramer implements Framer<FramerEvent> {
   private readonly max: number;
+  /** A command may be open inside a response: two frames' worth. */
+  readonly maxBufferedBytes: number;
   private readonly resp = new Acc();
   private readonly cmd = new Acc();
   private frames = 0;
@@ -34,6 +37,7 @@ export class MedibusFramer {
 
   constructor(opts: { maxFrameBytes?: number } = {}) {
     this.max = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.maxBufferedBytes = 2 * this.max;
   }
 
   push(chunk: Uint8Array): FramerEvent[] {
@@ -84,6 +88,15 @@ export class MedibusFramer {
     return out;
   }
 
+  buffered(): number {
+    return this.resp.buf.length + this.cmd.buf.length;
+  }
+
+  reset(): void {
+    this.resp.reset();
+    this.cmd.reset();
+  }
+
   stats(): FramerStats {
     return { frames: this.frames, bytes: this.bytes, errors: { ...this.errors } };
   }
@@ -99,6 +112,6 @@ export class MedibusFramer {
   }
 
   private count(kind: string, n = 1): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + n;
+    countError(this.errors, kind, n);
   }
 }

@@ -2,11 +2,11 @@
  * Dräger MEDIBUS protocol driver (anaesthesia workstations Atlan, Perseus, Primus, Fabius, Zeus,
  * Apollo). See README.md.
  */
-import type { DeviceProtocol } from '../protocol.js';
+import type { DeviceProtocol, ProtocolDecoder } from '../protocol.js';
 import { MedibusSession } from './session.js';
 import { MedibusStreamDecoder, PROTOCOL_NAME } from './stream-decoder.js';
 
-export const draegerMedibus: DeviceProtocol = {
+export const draegerMedibus: DeviceProtocol<ProtocolDecoder> = {
   name: PROTOCOL_NAME,
   serialDefaults: { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1, rtscts: false },
   createDecoder: (opts) => new MedibusStreamDecoder(opts),

@@ -31,7 +31,6 @@ export class MedibusSession implements SessionDriver {
   private outstanding?: { cmd: number; at: number };
   private queue: number[] = [];
   private lastSent = 0;
-  private lastFrame?: number;
   private lastInit = 0;
   private lastIcc?: number;
   private nextPoll = 0;
@@ -44,7 +43,7 @@ export class MedibusSession implements SessionDriver {
     this.now = opts.now ?? Date.now;
     this.dec = new MedibusStreamDecoder({ ...opts, timeBase: opts.timeBase ?? 'gateway' });
     this.options = opts.options ?? {};
-    const set = opts.profiles ?? medibusProfiles();
+    const set = opts.profiles ?? medibusProfiles(opts.profilesDir);
     this.explicit = !!opts.profileId && opts.profileId !== 'auto';
     const p = this.explicit ? matchProfile(set, { protocol: PROTOCOL_NAME }, opts.profileId) : profileFor(set);
     this.settings = resolveSessionSettings(this.options, p);
@@ -58,9 +57,8 @@ export class MedibusSession implements SessionDriver {
   }
 
   onBytes(chunk: Uint8Array, rxTimeMs: number): Observation[] {
-    const { obs, frames } = this.dec.handle(chunk, rxTimeMs);
-    for (const f of frames) {
-      this.lastFrame = rxTimeMs;
+    const obs = this.dec.push(chunk, rxTimeMs);
+    for (const f of this.dec.takeForSession()) {
       if (f.kind === 'command') this.answer(f, rxTimeMs);
       else this.onResponse(f, rxTimeMs, obs);
     }
@@ -70,7 +68,7 @@ export class MedibusSession implements SessionDriver {
 
   tick(nowMs: number): void {
     if (!this.io) return;
-    if (nowMs - (this.lastFrame ?? this.lastInit) > this.settings.linkTimeoutMs && nowMs - this.lastInit > this.settings.linkTimeoutMs) {
+    if (nowMs - (this.dec.lastFrameAt() ?? this.lastInit) > this.settings.linkTimeoutMs && nowMs - this.lastInit > this.settings.linkTimeoutMs) {
       this.reinit(nowMs, 'link-timeout');
       return;
     }
@@ -93,7 +91,7 @@ export class MedibusSession implements SessionDriver {
   flush(): Observation[] { return this.dec.flush(); }
 
   decoder(): StreamDecoder { return this.dec; }
-  lastFrameAt(): number | undefined { return this.lastFrame; }
+  lastFrameAt(): number | undefined { return this.dec.lastFrameAt(); }
   state(): Phase { return this.phase; }
 
   private answer(f: Extract<Frame, { kind: 'command' }>, now: number): void {

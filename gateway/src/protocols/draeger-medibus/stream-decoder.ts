@@ -1,17 +1,18 @@
 /**
  * MEDIBUS StreamDecoder: framer (RX and, for captures, TX) → answers / realtime → profile mapping.
  * Device → host bytes go to push(); host → device bytes to pushTx() (only the host's ESC T tells
- * which realtime code is stream 1, 2, …). The session uses handle() to also see the frames.
+ * which realtime code is stream 1, 2, …). The session takes the verified frames
+ * from takeForSession() (the session channel, protocol.ts).
  * Time: the receive time when given; in `orlink decode` (no receive times, device time base) a
  * virtual clock that starts at 0 (or at the device's date/time answer) and advances by one
  * realtime cycle per cycle received — MEDIBUS frames carry no timestamps.
  */
 import type { Observation, WaveObs } from '../../../../schemas/src/observation.js';
 import type { Profile } from '../../../../schemas/src/profile.js';
-import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
+import { profilesFor, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
-import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
+import { addErrors, countError, offerToSession, type DecodeStats, type DecoderOptions, type DeviceIdentity, type ProtocolDecoder, type SessionChannel } from '../protocol.js';
 import { ANSWER_NAMES, AnswerMapper } from './answers.js';
 import { CMD, type Frame } from './frame.js';
 import { MedibusFramer } from './framer.js';
@@ -28,10 +29,9 @@ export interface MedibusDecoderOptions extends DecoderOptions {
   maxFrameBytes?: number;
 }
 
-let defaultProfiles: ProfileSet | undefined;
-export function medibusProfiles(): ProfileSet {
-  defaultProfiles ??= loadProfiles(undefined, { protocol: PROTOCOL_NAME });
-  return defaultProfiles;
+/** This protocol's profiles from `dir` (default firmware-profiles/), through the one cache in profiles/load.ts. */
+export function medibusProfiles(dir?: string): ProfileSet {
+  return profilesFor(PROTOCOL_NAME, dir);
 }
 
 /** The profile for an identified model, or the generic one (no `models` in its match) before. */
@@ -39,7 +39,7 @@ export function profileFor(set: ProfileSet, model?: string): Profile {
   return matchProfile(set, { protocol: PROTOCOL_NAME, vendor: VENDOR, model: model || '(unidentified)' });
 }
 
-export class MedibusStreamDecoder implements StreamDecoder {
+export class MedibusStreamDecoder implements ProtocolDecoder, SessionChannel<Frame> {
   private readonly rx: MedibusFramer;
   private readonly tx: MedibusFramer;
   private readonly rt = new RtParser();
@@ -63,7 +63,7 @@ export class MedibusStreamDecoder implements StreamDecoder {
   constructor(private readonly opts: MedibusDecoderOptions = {}) {
     this.rx = new MedibusFramer({ maxFrameBytes: opts.maxFrameBytes });
     this.tx = new MedibusFramer({ maxFrameBytes: opts.maxFrameBytes });
-    this.set = opts.profiles ?? medibusProfiles();
+    this.set = opts.profiles ?? medibusProfiles(opts.profilesDir);
     this.fixed = !!opts.profileId && opts.profileId !== 'auto';
     this.profile = this.fixed ? matchProfile(this.set, { protocol: PROTOCOL_NAME }, opts.profileId) : profileFor(this.set);
     const mapper = new ProfileMapper(this.profile);
@@ -72,15 +72,27 @@ export class MedibusStreamDecoder implements StreamDecoder {
     this.waves = new WaveAssembler(this.profile, typeof block === 'number' ? block : 25);
   }
 
+  /** Verified frames not yet taken by the session. */
+  private readonly forSession: Frame[] = [];
+
   push(chunk: Uint8Array, rxTimeMs?: number): Observation[] {
-    return this.handle(chunk, rxTimeMs).obs;
+    const { obs, frames } = this.handle(chunk, rxTimeMs);
+    offerToSession(this.forSession, ...frames);
+    return obs;
+  }
+
+  /** The session channel: the verified frames (commands to answer, answers that pace the polling). */
+  takeForSession(): Frame[] {
+    return this.forSession.splice(0);
   }
 
   /** Host → device bytes of a capture: learns the realtime stream assignment from ESC T. */
-  pushTx(chunk: Uint8Array): void {
+  pushTx(chunk: Uint8Array): Observation[] {
+    const out: Observation[] = [];
     for (const ev of this.tx.push(chunk)) {
-      if (ev.kind === 'frame' && ev.frame.kind === 'command') this.noteHostCommand(ev.frame.cmd, ev.frame.args);
+      if (ev.kind === 'frame' && ev.frame.kind === 'command') this.noteHostCommand(ev.frame.cmd, ev.frame.args, out);
     }
+    return out;
   }
 
   /** What the host sent (the session calls this for its own commands). */
@@ -97,7 +109,7 @@ export class MedibusStreamDecoder implements StreamDecoder {
     out.push(...w);
   }
 
-  handle(chunk: Uint8Array, rxTimeMs?: number): { obs: Observation[]; frames: Frame[] } {
+  private handle(chunk: Uint8Array, rxTimeMs?: number): { obs: Observation[]; frames: Frame[] } {
     const obs: Observation[] = [];
     const frames: Frame[] = [];
     // Cycles still to come in this chunk: the chunk's receive time is that of its LAST cycle.
@@ -219,11 +231,10 @@ export class MedibusStreamDecoder implements StreamDecoder {
   stats(): DecodeStats {
     const s = this.rx.stats();
     const errors: Record<string, number> = { ...s.errors };
-    const add = (k: string, v: number): void => { errors[k] = (errors[k] ?? 0) + v; };
-    for (const [k, v] of Object.entries(this.errors)) add(k, v);
-    for (const [k, v] of Object.entries(this.rt.errors)) add(k, v);
-    for (const [k, v] of Object.entries(this.tx.stats().errors)) add(`tx-${k}`, v);
-    if (this.waves.unassigned) add('rt-unassigned', this.waves.unassigned);
+    addErrors(errors, this.errors);
+    addErrors(errors, this.rt.errors);
+    addErrors(errors, this.tx.stats().errors, 'tx-');
+    if (this.waves.unassigned) countError(errors, 'rt-unassigned', this.waves.unassigned);
     return { frames: s.frames, bytes: s.bytes, errors };
   }
 

@@ -1,3 +1,4 @@
+// Shared framer cases (splits, garbage, checksum, oversize, caps, reset): framer.suite.test.ts.
 import t from 'tap';
 import { frameRecord, stuff, sum8, unframe, unstuff } from './frame.js';
 import { DriFramer } from './framer.js';
@@ -21,14 +22,6 @@ t.test('frame codec: stuffing, checksum over unstuffed bytes, checksum byte stuf
   t.same(unframe(Buffer.from([0x01, 0x02, 0x04])), { error: 'checksum' });
 });
 
-t.test('one frame', async (t) => {
-  const fr = new DriFramer();
-  const out = fr.push(frameRecord(tricky));
-  t.equal(out.length, 1);
-  t.ok(out[0].equals(tricky));
-  t.same(fr.stats(), { frames: 1, bytes: frameRecord(tricky).length, errors: {} });
-});
-
 t.test('two frames in one chunk, with shared and with repeated flags', async (t) => {
   const a = frameRecord(rec(50, 1));
   const b = frameRecord(rec(60, 2));
@@ -42,50 +35,10 @@ t.test('two frames in one chunk, with shared and with repeated flags', async (t)
   t.same(fr2.stats().errors, {});
 });
 
-t.test('split at every byte offset', async (t) => {
-  const whole = Buffer.concat([frameRecord(tricky), frameRecord(rec(300, 3))]);
-  for (let cut = 0; cut <= whole.length; cut++) {
-    const fr = new DriFramer();
-    const out = [...fr.push(whole.subarray(0, cut)), ...fr.push(whole.subarray(cut))];
-    if (out.length !== 2 || !out[0].equals(tricky) || !out[1].equals(rec(300, 3))) {
-      t.fail(`split at ${cut}`);
-      return;
-    }
-  }
-  t.pass('every split gives both records');
-});
-
-t.test('garbage before the first flag is counted, the frame still decodes', async (t) => {
-  const fr = new DriFramer();
-  const out = fr.push(Buffer.concat([Buffer.from([1, 2, 3, 0x7d]), frameRecord(tricky)]));
-  t.equal(out.length, 1);
-  t.equal(fr.stats().errors.garbage, 4);
-});
-
-t.test('bad checksum → counted, next good frame gets through', async (t) => {
-  const bad = frameRecord(rec(40));
-  bad[10] ^= 0x01;
-  const fr = new DriFramer();
-  const out = fr.push(Buffer.concat([bad, frameRecord(tricky)]));
-  t.equal(out.length, 1);
-  t.ok(out[0].equals(tricky));
-  t.equal(fr.stats().errors.checksum, 1);
-});
-
 t.test('bad stuffing → counted', async (t) => {
   const fr = new DriFramer();
   t.same(fr.push(Buffer.from([0x7e, 0x01, 0x7d, 0x02, 0x03, 0x7e])), []);
   t.equal(fr.stats().errors.stuffing, 1);
-});
-
-t.test('oversize → reset, counted, resync on next flag', async (t) => {
-  const fr = new DriFramer({ maxRecordBytes: 100 });
-  const big = frameRecord(rec(400));
-  const out = fr.push(Buffer.concat([big, frameRecord(rec(80, 9))]));
-  t.equal(out.length, 1);
-  t.ok(out[0].equals(rec(80, 9)));
-  t.equal(fr.stats().errors.oversize, 1);
-  t.ok(fr.stats().errors.checksum === undefined, 'the tail of the oversize frame is discarded, not mis-parsed');
 });
 
 t.test('a record above the cap without stuffing is oversize too', async (t) => {

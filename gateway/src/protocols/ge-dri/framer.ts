@@ -7,12 +7,14 @@
  */
 import { FLAG, unframe } from './frame.js';
 import { MAX_RECORD_BYTES } from './layout.js';
+import { countError, type Framer, type FramerStats } from '../framer.js';
 
-export interface FramerStats { frames: number; bytes: number; errors: Record<string, number> }
+export type { FramerStats };
 
-export class DriFramer {
+export class DriFramer implements Framer<Buffer> {
   private readonly maxRecord: number;
   private readonly maxStuffed: number;
+  readonly maxBufferedBytes: number;
   private buf: Buffer;
   private len = 0;
   private inFrame = false;
@@ -25,6 +27,7 @@ export class DriFramer {
     this.maxRecord = opts.maxRecordBytes ?? MAX_RECORD_BYTES;
     // Worst case every byte stuffed, plus the checksum; the unstuffed size is checked per frame.
     this.maxStuffed = (this.maxRecord + 1) * 2;
+    this.maxBufferedBytes = this.maxStuffed;
     this.buf = Buffer.allocUnsafe(Math.min(this.maxStuffed, 4096));
   }
 
@@ -62,6 +65,16 @@ export class DriFramer {
     return out;
   }
 
+  buffered(): number {
+    return this.inFrame && !this.discarding ? this.len : 0;
+  }
+
+  reset(): void {
+    this.inFrame = false;
+    this.discarding = false;
+    this.len = 0;
+  }
+
   stats(): FramerStats {
     return { frames: this.frames, bytes: this.bytes, errors: { ...this.errors } };
   }
@@ -83,7 +96,7 @@ export class DriFramer {
   }
 
   private count(kind: string, n = 1): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + n;
+    countError(this.errors, kind, n);
   }
 }
 

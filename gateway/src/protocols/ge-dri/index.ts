@@ -1,11 +1,11 @@
 /**
  * GE Datex-Ohmeda S/5 / CARESCAPE Computer Interface (DRI) protocol driver. See README.md.
  */
-import type { DeviceProtocol } from '../protocol.js';
+import type { DeviceProtocol, ProtocolDecoder } from '../protocol.js';
 import { GeDriSession } from './session.js';
 import { GeDriStreamDecoder, PROTOCOL_NAME } from './stream-decoder.js';
 
-export const geDri: DeviceProtocol = {
+export const geDri: DeviceProtocol<ProtocolDecoder> = {
   name: PROTOCOL_NAME,
   serialDefaults: { baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1, rtscts: true },
   createDecoder: (opts) => new GeDriStreamDecoder(opts),

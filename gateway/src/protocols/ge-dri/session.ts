@@ -83,14 +83,12 @@ export class GeDriSession implements SessionDriver {
   private settings: GeDriSessionSettings;
   private io?: SessionIO;
   private lastSent?: number;
-  private frames = 0;
-  private lastFrame?: number;
   private readonly now: () => number;
 
   constructor(opts: SessionOptions & Pick<GeDriDecoderOptions, 'profiles'> = {}) {
     this.now = opts.now ?? Date.now;
     this.dec = new GeDriStreamDecoder({ ...opts, timeBase: opts.timeBase ?? 'gateway' });
-    const set = opts.profiles ?? geDriProfiles();
+    const set = opts.profiles ?? geDriProfiles(opts.profilesDir);
     const explicit = opts.profileId && opts.profileId !== 'auto' ? matchProfile(set, { protocol: PROTOCOL_NAME }, opts.profileId) : undefined;
     this.settings = resolveSettings(opts.options ?? {}, explicit ?? autoDefaults(set));
   }
@@ -108,19 +106,13 @@ export class GeDriSession implements SessionDriver {
   }
 
   onBytes(chunk: Uint8Array, rxTimeMs: number): Observation[] {
-    const obs = this.dec.push(chunk, rxTimeMs);
-    const frames = this.dec.stats().frames;
-    if (frames > this.frames) {
-      this.frames = frames;
-      this.lastFrame = rxTimeMs;
-    }
-    return obs;
+    return this.dec.push(chunk, rxTimeMs);
   }
 
   tick(nowMs: number): void {
     if (!this.io || this.lastSent === undefined) return;
     if (nowMs < this.lastSent) this.lastSent = nowMs; // the wall clock went back: do not wait for it to catch up
-    const due = this.lastFrame === undefined ? NO_ANSWER_RETRY_MS : this.settings.refreshS * 1000;
+    const due = this.dec.lastFrameAt() === undefined ? NO_ANSWER_RETRY_MS : this.settings.refreshS * 1000;
     if (nowMs - this.lastSent >= due) this.sendRequests(nowMs);
   }
 
@@ -137,8 +129,9 @@ export class GeDriSession implements SessionDriver {
     return this.dec;
   }
 
+  /** The decoder's link freshness (protocol.ts). */
   lastFrameAt(): number | undefined {
-    return this.lastFrame;
+    return this.dec.lastFrameAt();
   }
 
   /** The monitor's own level once known, else every configured level. */

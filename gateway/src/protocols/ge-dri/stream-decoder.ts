@@ -6,10 +6,10 @@
 import type { Flag, Observation } from '../../../../schemas/src/observation.js';
 import type { Profile } from '../../../../schemas/src/profile.js';
 import { ProfileError } from '../../profiles/errors.js';
-import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
+import { profilesFor, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
-import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
+import { addErrors, type DecodeStats, type DecoderOptions, type DeviceIdentity, type ProtocolDecoder } from '../protocol.js';
 import { DeviceClock } from '../common/device-clock.js';
 import { ProfiledDecoder } from '../common/profiled-decoder.js';
 import { DriDecoder } from './decoder.js';
@@ -25,15 +25,14 @@ export interface GeDriDecoderOptions extends DecoderOptions {
   maxRecordBytes?: number;
 }
 
-let defaultProfiles: ProfileSet | undefined;
-export function geDriProfiles(): ProfileSet {
-  defaultProfiles ??= loadProfiles(undefined, { protocol: PROTOCOL_NAME });
-  return defaultProfiles;
+/** This protocol's profiles from `dir` (default firmware-profiles/), through the one cache in profiles/load.ts. */
+export function geDriProfiles(dir?: string): ProfileSet {
+  return profilesFor(PROTOCOL_NAME, dir);
 }
 
 const TECHNICAL = /lead|probe|sensor|disconn|check|replace|battery|cable|fail|error|no .* module|off\b/i;
 
-export class GeDriStreamDecoder extends ProfiledDecoder implements StreamDecoder {
+export class GeDriStreamDecoder extends ProfiledDecoder implements ProtocolDecoder {
   private readonly framer: DriFramer;
   private readonly profiles: ProfileSet;
   private decoder?: DriDecoder;
@@ -44,7 +43,7 @@ export class GeDriStreamDecoder extends ProfiledDecoder implements StreamDecoder
   constructor(private readonly opts: GeDriDecoderOptions = {}) {
     super(new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000));
     this.framer = new DriFramer({ maxRecordBytes: opts.maxRecordBytes });
-    this.profiles = opts.profiles ?? geDriProfiles();
+    this.profiles = opts.profiles ?? geDriProfiles(opts.profilesDir);
     if (opts.profileId && opts.profileId !== 'auto') this.useProfile(matchProfile(this.profiles, { protocol: PROTOCOL_NAME }, opts.profileId));
   }
 
@@ -143,7 +142,7 @@ export class GeDriStreamDecoder extends ProfiledDecoder implements StreamDecoder
   stats(): DecodeStats {
     const s = this.framer.stats();
     const errors = { ...s.errors };
-    for (const [k, v] of Object.entries(this.decodeErrors)) errors[k] = (errors[k] ?? 0) + v;
+    addErrors(errors, this.decodeErrors);
     return { frames: s.frames, bytes: s.bytes, errors };
   }
 

@@ -6,6 +6,8 @@
  * counted; one count per run of stray bytes), truncated (a new 0x0B inside an open block), trailer (0x1C not followed by 0x0D: the
  * block is still delivered), oversize.
  */
+import { countError, type Framer, type FramerStats } from '../framer.js';
+
 export const VT = 0x0b;
 export const FS = 0x1c;
 export const CR = 0x0d;
@@ -16,12 +18,13 @@ export function mllpWrap(payload: Uint8Array | string): Buffer {
   return Buffer.concat([Buffer.from([VT]), body, Buffer.from([FS, CR])]);
 }
 
-export interface FramerStats { frames: number; bytes: number; errors: Record<string, number> }
+export type { FramerStats };
 
 const WHITESPACE = new Set([0x0a, 0x0d, 0x20, 0x09, 0x00]);
 
-export class MllpFramer {
+export class MllpFramer implements Framer<Buffer> {
   private readonly max: number;
+  readonly maxBufferedBytes: number;
   private parts: Buffer[] = [];
   private len = 0;
   private inBlock = false;
@@ -34,6 +37,7 @@ export class MllpFramer {
 
   constructor(opts: { maxBytes?: number } = {}) {
     this.max = opts.maxBytes ?? DEFAULT_MAX_MLLP_BYTES;
+    this.maxBufferedBytes = this.max;
   }
 
   push(chunk: Uint8Array): Buffer[] {
@@ -55,7 +59,7 @@ export class MllpFramer {
       if (b === VT) {
         flushRun(i);
         if (this.inBlock && !this.discarding && this.len > 0) this.count('truncated');
-        this.reset();
+        this.clear();
         this.inBlock = true;
         this.garbageRun = false;
         start = i + 1;
@@ -97,10 +101,20 @@ export class MllpFramer {
       out.push(this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.len));
       this.frames++;
     }
-    this.reset();
+    this.clear();
   }
 
-  private reset(): void {
+  buffered(): number {
+    return this.len;
+  }
+
+  reset(): void {
+    this.clear();
+    this.sawFs = false;
+    this.garbageRun = false;
+  }
+
+  private clear(): void {
     this.parts = [];
     this.len = 0;
     this.inBlock = false;
@@ -108,7 +122,7 @@ export class MllpFramer {
   }
 
   private count(kind: string): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+    countError(this.errors, kind);
   }
 
   stats(): FramerStats {

@@ -1,10 +1,10 @@
 /**
  * Mindray PDS discovery: monitors broadcast an MLLP-wrapped ADT^A01 "connect indication"
  * (MSH-10 = 101) on UDP (4600; central/gateway 4679) whose PV1-3 carries the monitor's IP and
- * TCP port. `parseConnectIndication` reads one datagram; `discoverPds` listens (bound to the
- * given address: loopback in tests) until the first valid one or the deadline.
+ * TCP port. `parseConnectIndication` reads one datagram; pure parsing, the listening socket is
+ * gateway/src/discovery/ (`firstAnnouncement(pdsAnnouncements, …)`).
  */
-import { createSocket } from 'node:dgram';
+import type { DiscoverySpec } from '../protocol.js';
 import { comp, comps, parseHl7 } from './hl7.js';
 import { MllpFramer } from './mllp.js';
 
@@ -32,19 +32,10 @@ export function parseConnectIndication(datagram: Uint8Array): PdsAnnouncement | 
   return undefined;
 }
 
-export async function discoverPds(opts: { port: number; address?: string; timeoutMs: number }): Promise<PdsAnnouncement | undefined> {
-  const sock = createSocket({ type: 'udp4', reuseAddr: true });
-  try {
-    return await new Promise<PdsAnnouncement | undefined>((resolve, reject) => {
-      const timer = setTimeout(() => resolve(undefined), opts.timeoutMs);
-      sock.on('error', (e) => { clearTimeout(timer); reject(e); });
-      sock.on('message', (msg) => {
-        const a = parseConnectIndication(msg);
-        if (a) { clearTimeout(timer); resolve(a); }
-      });
-      sock.bind(opts.port, opts.address ?? '127.0.0.1');
-    });
-  } finally {
-    sock.close();
-  }
-}
+export const PDS_DISCOVERY_PORT = 4600;
+
+export const pdsAnnouncements: DiscoverySpec<PdsAnnouncement> = {
+  port: PDS_DISCOVERY_PORT,
+  parse: parseConnectIndication,
+  key: (a) => `${a.host}:${a.port}`,
+};

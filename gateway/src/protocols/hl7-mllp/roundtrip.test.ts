@@ -48,7 +48,7 @@ for (const name of VENDOR_NAMES) {
     t.equal(nulls.length, sentinels, 'each sentinel → one absent value');
     t.ok(nulls.every((o) => o.flags?.includes('invalid') && o.mdc !== null), 'absent values flagged invalid, still mapped');
     t.same(dec.unmapped(), {}, 'every code mapped');
-    const replies = dec.takeReplies().map((b) => b.toString('utf8'));
+    const replies = dec.takeForSession().map((b) => b.toString('utf8'));
     if (style.expectAck) {
       t.equal(replies.length, 40, 'one ACK per message');
       t.ok(replies.every((a, i) => a.includes(`\rMSA|${style.expectAck}|C${i}`)), `every ACK is MSA|${style.expectAck}|<MSH-10>`);
@@ -91,7 +91,7 @@ t.test('seeded faults between good messages cost no good reading', async (t) => 
   }
   t.same(got.map((o) => ({ kind: o.kind, mdc: o.mdc, value: o.value, unit: o.unit, t: o.t, vendorCode: o.vendorCode })), truth, 'every good reading decoded');
   t.same(dec.stats().errors, injected, `faults counted by kind ${JSON.stringify(injected)}`);
-  const acks = dec.takeReplies().map((b) => b.toString());
+  const acks = dec.takeForSession().map((b) => b.toString());
   t.equal(acks.filter((a) => a.includes('MSA|AA|F')).length, 60, 'every good message acknowledged');
   t.equal(acks.filter((a) => a.includes('MSA|AR|')).length, (injected['no-msh'] ?? 0) + (injected['bad-version'] ?? 0), 'bad messages rejected');
 });

@@ -66,7 +66,7 @@ export class Hl7Session implements SessionDriver {
 
   onBytes(chunk: Uint8Array, rxTimeMs: number): Observation[] {
     const obs = this.dec.push(chunk, rxTimeMs);
-    for (const r of this.dec.takeReplies()) this.io?.write(r);
+    for (const r of this.dec.takeForSession()) this.io?.write(r);
     return obs;
   }
 

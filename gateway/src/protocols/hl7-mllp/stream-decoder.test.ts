@@ -31,7 +31,7 @@ t.test('GE B40: auto-identified, EtCO2 quirk, containment, OBR-7 / OBX-14 times,
     ['MDC_PULS_OXIM_SAT_O2', 150456, null, '%', T0, 'MDC:150456@1.22.1', ['invalid']],
   ]);
   t.equal(obs[0].label, 'MDC_CONC_AWAY_CO2_EXP', 'the vendor label is kept, not used');
-  const acks = d.takeReplies().map((b) => b.toString());
+  const acks = d.takeForSession().map((b) => b.toString());
   t.equal(acks.length, 1);
   t.match(acks[0], /\rMSA\|AA\|M1\r\x1c\r$/);
 });
@@ -64,7 +64,7 @@ t.test('MDIL forms, units by code, unmapped codes kept, unit honesty, settings, 
   t.same(obs.filter((o) => o.kind === 'setting'), [{ kind: 'setting', name: 'MDC:184352', value: 'supine', t: Date.UTC(2026, 10, 22, 0, 38, 55), vendorCode: 'MDC:184352' }]);
   t.same(d.stats().errors, { 'unit-differs': 1, 'unknown-unit': 1, 'bad-value': 1, deleted: 1 });
   t.same(d.unmapped(), { 'MDC:999999': 1 });
-  t.match(d.takeReplies()[0].toString(), /MSA\|AA\|M2/, 'empty MSH-15/16: original mode');
+  t.match(d.takeForSession()[0].toString(), /MSA\|AA\|M2/, 'empty MSH-15/16: original mode');
 });
 
 t.test('bad messages: counted, NAKed with a clear error, the next message still decoded', async (t) => {
@@ -80,7 +80,7 @@ t.test('bad messages: counted, NAKed with a clear error, the next message still 
   const obs = num(d.push(wire, T0));
   t.equal(obs.filter((o) => o.value !== null).length, 4, 'good message after the bad ones decoded');
   t.same(d.stats().errors, { garbage: 1, 'no-msh': 1, 'bad-version': 1, 'no-control-id': 1, 'bad-segment': 1 });
-  const acks = d.takeReplies().map((b) => b.toString());
+  const acks = d.takeForSession().map((b) => b.toString());
   t.equal(acks.length, 5);
   t.match(acks[0], /MSA\|AR\|\|message rejected: no MSH segment/);
   t.match(acks[1], /MSA\|AR\|X1\|unsupported HL7 version '3\.0'/);
@@ -95,7 +95,7 @@ t.test('multi-bed sender: PV1-3 filter keeps only this device\'s bed; others cou
   const got = d.push(Buffer.concat([mllpWrap(other), mllpWrap(geMsg('M5'))]), T0);
   t.ok(num(got).length > 0);
   t.same(d.stats().errors, { 'other-bed': 1 });
-  t.equal(d.takeReplies().length, 2);
+  t.equal(d.takeForSession().length, 2);
 });
 
 t.test('time zone: stamps without offset follow the profile / option zone', async (t) => {
@@ -115,7 +115,7 @@ t.test('Mindray PDS: explicit profile, private ids, -100 prefix sentinel, no ACK
     ['MDC_ECG_HEART_RATE', 72, '/min', 'MNDRY:101'], ['MDC_TEMP', null, 'Cel', 'MNDRY:200'], ['MDC_PULS_OXIM_SAT_O2', 98, '%', 'MNDRY:160'], [null, 1, '{vendor}', 'MNDRY:777'],
   ]);
   t.same(d.recordCounts(), { 'ADT^A01': 1, 'ORU^R01': 1 });
-  t.equal(d.takeReplies().length, 0);
+  t.equal(d.takeForSession().length, 0);
 });
 
 t.test('timeBase gateway: a device clock off by more than the tolerance is corrected and flagged', async (t) => {

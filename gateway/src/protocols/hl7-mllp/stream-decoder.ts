@@ -6,10 +6,10 @@
  */
 import type { Observation } from '../../../../schemas/src/observation.js';
 import type { Profile } from '../../../../schemas/src/profile.js';
-import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
+import { profilesFor, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
-import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
+import { addErrors, offerToSession, type DecodeStats, type DecoderOptions, type DeviceIdentity, type ProtocolDecoder, type SessionChannel } from '../protocol.js';
 import { ackCode, buildAck, type Outcome } from './ack.js';
 import { comp, comps, parseHl7, Hl7ParseError, type Hl7Message } from './hl7.js';
 import { MllpFramer, mllpWrap } from './mllp.js';
@@ -32,13 +32,12 @@ export interface Hl7DecoderOptions extends DecoderOptions {
   facility?: string;
 }
 
-let defaultProfiles: ProfileSet | undefined;
-export function hl7Profiles(): ProfileSet {
-  defaultProfiles ??= loadProfiles(undefined, { protocol: PROTOCOL_NAME });
-  return defaultProfiles;
+/** This protocol's profiles from `dir` (default firmware-profiles/), through the one cache in profiles/load.ts. */
+export function hl7Profiles(dir?: string): ProfileSet {
+  return profilesFor(PROTOCOL_NAME, dir);
 }
 
-export class Hl7StreamDecoder implements StreamDecoder {
+export class Hl7StreamDecoder implements ProtocolDecoder, SessionChannel<Buffer> {
   private readonly framer: MllpFramer;
   private readonly profiles: ProfileSet;
   private profile?: Profile;
@@ -54,7 +53,7 @@ export class Hl7StreamDecoder implements StreamDecoder {
 
   constructor(private readonly opts: Hl7DecoderOptions = {}) {
     this.framer = new MllpFramer({ maxBytes: opts.maxMessageBytes });
-    this.profiles = opts.profiles ?? hl7Profiles();
+    this.profiles = opts.profiles ?? hl7Profiles(opts.profilesDir);
     if (opts.profileId && opts.profileId !== 'auto') this.useProfile(matchProfile(this.profiles, { protocol: PROTOCOL_NAME }, opts.profileId));
   }
 
@@ -169,25 +168,29 @@ export class Hl7StreamDecoder implements StreamDecoder {
     const code = ackCode(policy, msg, outcome);
     if (!code) return;
     const controlId = `ACK${now.toString(36)}${(this.ackSeq++).toString(36)}`;
-    this.replies.push(mllpWrap(buildAck(msg, code, { nowMs: now, controlId, app: this.opts.app, facility: this.opts.facility, text, version: this.settings?.version })));
+    offerToSession(this.replies, mllpWrap(buildAck(msg, code, { nowMs: now, controlId, app: this.opts.app, facility: this.opts.facility, text, version: this.settings?.version })));
   }
 
   private count(kind: string): void {
     this.errors[kind] = (this.errors[kind] ?? 0) + 1;
   }
 
-  /** ACK/NAK messages (MLLP-framed) produced since the last call. */
-  takeReplies(): Buffer[] {
+  /** The session channel: ACK/NAK messages (MLLP-framed) produced since the last call. */
+  takeForSession(): Buffer[] {
     return this.replies.splice(0);
   }
 
   stats(): DecodeStats {
     const s = this.framer.stats();
     const errors = { ...s.errors };
-    for (const [k, v] of Object.entries(this.errors)) errors[k] = (errors[k] ?? 0) + v;
+    addErrors(errors, this.errors);
     return { frames: s.frames, bytes: s.bytes, errors };
   }
 
+  /** Our own ACKs (host → device) tell the decoder nothing. */
+  pushTx(_chunk: Uint8Array): Observation[] { return []; }
+  /** A message is decoded at its end block: nothing is held. */
+  flush(): Observation[] { return []; }
   recordCounts(): Record<string, number> { return { ...this.records }; }
   unmapped(): Record<string, number> { return this.mapper?.unmapped() ?? {}; }
   identity(): DeviceIdentity | undefined { return this.ident; }

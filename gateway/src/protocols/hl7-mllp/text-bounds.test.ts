@@ -36,7 +36,7 @@ t.test('string values, alert texts, labels and unknown units are cut and counted
   t.equal(alarms[1].text, long('Y', MAX_TEXT_CHARS), 'alert label used as text, cut');
   t.equal(d.stats().errors['text-truncated'], 5);
   for (const o of obs) t.ok(JSON.stringify(o).length < 1200, `${o.kind} bounded`);
-  t.match(d.takeReplies()[0].toString(), /MSA\|AA\|M1/, 'still acknowledged AA');
+  t.match(d.takeForSession()[0].toString(), /MSA\|AA\|M1/, 'still acknowledged AA');
 });
 
 t.test('an over-long code drops its OBX (never cut: two codes would merge); the others decode', async (t) => {

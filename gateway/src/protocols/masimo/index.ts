@@ -1,9 +1,9 @@
 /** Masimo Radical-7 / Rad-8 / Radical-5 / Root "ASCII 1" serial output driver. See README.md. */
-import type { DeviceProtocol } from '../protocol.js';
+import type { DeviceProtocol, ProtocolDecoder } from '../protocol.js';
 import { MasimoSession } from './session.js';
 import { MasimoStreamDecoder, PROTOCOL_NAME } from './stream-decoder.js';
 
-export const masimo: DeviceProtocol = {
+export const masimo: DeviceProtocol<ProtocolDecoder> = {
   name: PROTOCOL_NAME,
   serialDefaults: { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false },
   createDecoder: (opts) => new MasimoStreamDecoder(opts),

@@ -5,12 +5,15 @@
  * 'oversize'. A line holding bytes outside printable ASCII (line noise, a wrong baud rate) is
  * dropped and counted 'garbage'. Never throws on input.
  */
-export interface LineFramerStats { lines: number; bytes: number; errors: Record<string, number> }
+import { countError, type Framer, type FramerStats } from '../framer.js';
+
+export type LineFramerStats = FramerStats;
 
 export const DEFAULT_MAX_LINE_BYTES = 512;
 
-export class LineFramer {
+export class LineFramer implements Framer<string> {
   private readonly max: number;
+  readonly maxBufferedBytes: number;
   private readonly buf: Buffer;
   private len = 0;
   private discarding = false;
@@ -21,6 +24,7 @@ export class LineFramer {
 
   constructor(opts: { maxLineBytes?: number } = {}) {
     this.max = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.maxBufferedBytes = this.max;
     this.buf = Buffer.allocUnsafe(this.max);
   }
 
@@ -46,8 +50,18 @@ export class LineFramer {
     return out;
   }
 
+  buffered(): number {
+    return this.len;
+  }
+
+  reset(): void {
+    this.len = 0;
+    this.dirty = false;
+    this.discarding = false;
+  }
+
   stats(): LineFramerStats {
-    return { lines: this.lines, bytes: this.bytes, errors: { ...this.errors } };
+    return { frames: this.lines, bytes: this.bytes, errors: { ...this.errors } };
   }
 
   private end(out: string[]): void {
@@ -69,6 +83,6 @@ export class LineFramer {
   }
 
   private count(kind: string, n = 1): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + n;
+    countError(this.errors, kind, n);
   }
 }

@@ -9,8 +9,6 @@ import { MasimoStreamDecoder, type MasimoDecoderOptions } from './stream-decoder
 
 export class MasimoSession implements SessionDriver {
   private readonly dec: MasimoStreamDecoder;
-  private frames = 0;
-  private lastFrame?: number;
 
   constructor(opts: SessionOptions & Pick<MasimoDecoderOptions, 'profiles'> = {}) {
     this.dec = new MasimoStreamDecoder({ ...opts, timeBase: opts.timeBase ?? 'gateway' });
@@ -19,13 +17,7 @@ export class MasimoSession implements SessionDriver {
   start(_io: SessionIO): void { /* output-only device: nothing to send */ }
 
   onBytes(chunk: Uint8Array, rxTimeMs: number): Observation[] {
-    const obs = this.dec.push(chunk, rxTimeMs);
-    const frames = this.dec.stats().frames;
-    if (frames > this.frames) {
-      this.frames = frames;
-      this.lastFrame = rxTimeMs;
-    }
-    return obs;
+    return this.dec.push(chunk, rxTimeMs);
   }
 
   tick(_nowMs: number): void { /* nothing to refresh */ }
@@ -37,6 +29,6 @@ export class MasimoSession implements SessionDriver {
   }
 
   lastFrameAt(): number | undefined {
-    return this.lastFrame;
+    return this.dec.lastFrameAt();
   }
 }

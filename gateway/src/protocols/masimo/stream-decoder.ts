@@ -5,12 +5,12 @@
  */
 import type { Observation } from '../../../../schemas/src/observation.js';
 import type { Profile } from '../../../../schemas/src/profile.js';
-import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
+import { profilesFor, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
 import { DeviceClock } from '../common/device-clock.js';
 import { ProfiledDecoder } from '../common/profiled-decoder.js';
-import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
+import { addErrors, type DecodeStats, type DecoderOptions, type DeviceIdentity, type ProtocolDecoder } from '../protocol.js';
 import { DEFAULT_POLICY, MasimoDecoder, modelFromKeys, type ExcPolicy } from './decoder.js';
 import { LineFramer } from './line-framer.js';
 import { parseLine } from './line.js';
@@ -22,10 +22,9 @@ export interface MasimoDecoderOptions extends DecoderOptions {
   maxLineBytes?: number;
 }
 
-let defaultProfiles: ProfileSet | undefined;
-export function masimoProfiles(): ProfileSet {
-  defaultProfiles ??= loadProfiles(undefined, { protocol: PROTOCOL_NAME });
-  return defaultProfiles;
+/** This protocol's profiles from `dir` (default firmware-profiles/), through the one cache in profiles/load.ts. */
+export function masimoProfiles(dir?: string): ProfileSet {
+  return profilesFor(PROTOCOL_NAME, dir);
 }
 
 function policyFrom(p: Profile): ExcPolicy {
@@ -39,7 +38,7 @@ function policyFrom(p: Profile): ExcPolicy {
   };
 }
 
-export class MasimoStreamDecoder extends ProfiledDecoder implements StreamDecoder {
+export class MasimoStreamDecoder extends ProfiledDecoder implements ProtocolDecoder {
   private readonly framer: LineFramer;
   private readonly profiles: ProfileSet;
   private decoder?: MasimoDecoder;
@@ -49,7 +48,7 @@ export class MasimoStreamDecoder extends ProfiledDecoder implements StreamDecode
   constructor(private readonly opts: MasimoDecoderOptions = {}) {
     super(new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000));
     this.framer = new LineFramer({ maxLineBytes: opts.maxLineBytes });
-    this.profiles = opts.profiles ?? masimoProfiles();
+    this.profiles = opts.profiles ?? masimoProfiles(opts.profilesDir);
     if (opts.profileId && opts.profileId !== 'auto') this.useProfile(matchProfile(this.profiles, { protocol: PROTOCOL_NAME }, opts.profileId));
   }
 
@@ -94,10 +93,14 @@ export class MasimoStreamDecoder extends ProfiledDecoder implements StreamDecode
     this.errors[kind] = (this.errors[kind] ?? 0) + 1;
   }
 
+  recordCounts(): Record<string, number> {
+    return { lines: this.frames };
+  }
+
   stats(): DecodeStats {
     const s = this.framer.stats();
     const errors = { ...s.errors };
-    for (const [k, v] of Object.entries(this.errors)) errors[k] = (errors[k] ?? 0) + v;
+    addErrors(errors, this.errors);
     return { frames: this.frames, bytes: s.bytes, errors };
   }
 }

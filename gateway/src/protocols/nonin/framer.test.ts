@@ -1,3 +1,4 @@
+// Shared framer cases (splits, garbage, checksum, caps, reset) for #2, #7 and #8: framer.suite.test.ts.
 import t from 'tap';
 import { encodeFormat8, encodeFrame, encodeSelectFormat, parseSelectFormat, combineHr, splitHr, type DataFormat } from './frame.js';
 import { NoninFramer } from './framer.js';
@@ -19,38 +20,7 @@ t.test('frame codec: checksums and fields as in the digest', async (t) => {
   t.equal(parseSelectFormat(Buffer.from([2, 0x71, 2, 2, 7, 3])), undefined);
 });
 
-for (const fmt of [2, 7, 8] as const) {
-  t.test(`format #${fmt} framer edge cases`, async (t) => {
-    const fs = frames(fmt, 30);
-    const whole = Buffer.concat(fs);
-    const one = new NoninFramer(fmt);
-    t.same(one.push(fs[0]).map((b) => [...b]), [[...fs[0]]], 'one frame');
-    t.same(one.stats().errors, {});
-    t.equal(new NoninFramer(fmt).push(Buffer.concat([fs[1], fs[2]])).length, 2, 'two frames in one chunk');
-    let ok = true;
-    for (let cut = 0; cut <= whole.length && ok; cut++) {
-      const f = new NoninFramer(fmt);
-      const got = [...f.push(whole.subarray(0, cut)), ...f.push(whole.subarray(cut))];
-      ok = got.length === 30 && Buffer.concat(got).equals(whole);
-      if (!ok) t.fail(`split at ${cut}`);
-    }
-    t.ok(ok, 'split at every byte offset');
-    const g = new NoninFramer(fmt);
-    t.equal(g.push(Buffer.concat([Buffer.from([0x05, 0x11, 0x7f, 0x22, 0x00, 0x33]), whole])).length, 30, 'garbage before the first frame');
-    t.equal(g.stats().errors.garbage, 6, 'garbage bytes counted');
-    const byte = Buffer.alloc(1);
-    const bytewise = new NoninFramer(fmt);
-    let n = 0;
-    for (const b of whole) { byte[0] = b; n += bytewise.push(byte).length; }
-    t.equal(n, 30, 'one byte at a time');
-    const big = new NoninFramer(fmt);
-    for (let i = 0; i < 200; i++) big.push(Buffer.alloc(1000, 0x05));
-    t.ok((big as unknown as { pending: Buffer }).pending.length < 5, 'held bytes stay below one frame (no unbounded buffer)');
-    t.equal(big.push(whole).length, 30, 'and the next good frames get through');
-  });
-}
-
-t.test('bad checksum (#2, #7) → counted once, the next good frame gets through', async (t) => {
+t.test('bad checksum (#2, #7) → counted once, no garbage count for its bytes; #8: an impossible byte', async (t) => {
   for (const fmt of [2, 7] as const) {
     const fs = frames(fmt, 3);
     const bad = Buffer.from(fs[1]);
@@ -66,4 +36,12 @@ t.test('bad checksum (#2, #7) → counted once, the next good frame gets through
   bad[2] |= 0x80; // #8 has no checksum: an impossible byte is the only tell
   t.equal(f8.push(Buffer.concat([fs[0], bad, fs[2]])).length, 2);
   t.ok(f8.stats().errors.garbage! >= 1);
+});
+
+t.test('garbage is counted by the byte while out of sync', async (t) => {
+  for (const fmt of [2, 7, 8] as const) {
+    const g = new NoninFramer(fmt);
+    t.equal(g.push(Buffer.concat([Buffer.from([0x05, 0x11, 0x7f, 0x22, 0x00, 0x33]), ...frames(fmt, 30)])).length, 30, `#${fmt}`);
+    t.equal(g.stats().errors.garbage, 6, `#${fmt}: garbage bytes counted`);
+  }
 });

@@ -5,11 +5,14 @@
  * bytes inside it, and bytes skipped until the next good frame, are not counted again). Holds at most one frame's bytes; never throws.
  */
 import { checkFrame, FRAME_SIZE, type DataFormat } from './frame.js';
+import { countError, type Framer, type FramerStats } from '../framer.js';
 
-export interface NoninFramerStats { frames: number; bytes: number; errors: Record<string, number> }
+export type NoninFramerStats = FramerStats;
 
-export class NoninFramer {
+export class NoninFramer implements Framer<Buffer> {
   private readonly size: number;
+  /** Fewer than one frame's bytes are held between pushes. */
+  readonly maxBufferedBytes: number;
   private pending: Buffer = Buffer.alloc(0);
   private frames = 0;
   private bytes = 0;
@@ -20,6 +23,7 @@ export class NoninFramer {
 
   constructor(private readonly format: DataFormat) {
     this.size = FRAME_SIZE[format];
+    this.maxBufferedBytes = this.size - 1;
   }
 
   /** Complete frames (each `size` bytes, verified). */
@@ -50,11 +54,21 @@ export class NoninFramer {
     return out;
   }
 
+  buffered(): number {
+    return this.pending.length;
+  }
+
+  reset(): void {
+    this.consumed += this.pending.length;
+    this.pending = Buffer.alloc(0);
+    this.afterBad = false;
+  }
+
   stats(): NoninFramerStats {
     return { frames: this.frames, bytes: this.bytes, errors: { ...this.errors } };
   }
 
   private count(kind: string): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+    countError(this.errors, kind);
   }
 }

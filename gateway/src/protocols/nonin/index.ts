@@ -1,9 +1,9 @@
 /** Nonin pulse oximeters, serial data formats 2, 7 and 8. See README.md. */
-import type { DeviceProtocol } from '../protocol.js';
+import type { DeviceProtocol, ProtocolDecoder } from '../protocol.js';
 import { NoninSession } from './session.js';
 import { NoninStreamDecoder, PROTOCOL_NAME } from './stream-decoder.js';
 
-export const nonin: DeviceProtocol = {
+export const nonin: DeviceProtocol<ProtocolDecoder> = {
   name: PROTOCOL_NAME,
   serialDefaults: { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false },
   createDecoder: (opts) => new NoninStreamDecoder(opts),

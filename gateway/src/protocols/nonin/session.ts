@@ -27,8 +27,6 @@ export class NoninSession implements SessionDriver {
   private sent = 0;
   private lastSent?: number;
   private awaitReply = false;
-  private frames = 0;
-  private lastFrame?: number;
   private readonly replies = { ack: 0, nak: 0 };
   private readonly now: () => number;
 
@@ -64,17 +62,11 @@ export class NoninSession implements SessionDriver {
         this.dec.countError('nak');
       }
     }
-    const obs = this.dec.push(chunk, rxTimeMs);
-    const frames = this.dec.stats().frames;
-    if (frames > this.frames) {
-      this.frames = frames;
-      this.lastFrame = rxTimeMs;
-    }
-    return obs;
+    return this.dec.push(chunk, rxTimeMs);
   }
 
   tick(nowMs: number): void {
-    if (!this.select || !this.io || this.lastFrame !== undefined || this.lastSent === undefined) return;
+    if (!this.select || !this.io || this.dec.lastFrameAt() !== undefined || this.lastSent === undefined) return;
     if (this.sent < this.retries && nowMs - this.lastSent >= RETRY_MS) this.sendSelect(nowMs);
   }
 
@@ -92,7 +84,7 @@ export class NoninSession implements SessionDriver {
   }
 
   lastFrameAt(): number | undefined {
-    return this.lastFrame;
+    return this.dec.lastFrameAt();
   }
 
   /** The link is going: bytes `auto` still held undecided are counted. */

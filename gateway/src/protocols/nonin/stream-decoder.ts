@@ -10,9 +10,9 @@
 import type { Observation } from '../../../../schemas/src/observation.js';
 import type { Profile } from '../../../../schemas/src/profile.js';
 import { GW_ERR_PROFILE, ProfileError } from '../../profiles/errors.js';
-import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
+import { profilesFor, type ProfileSet } from '../../profiles/load.js';
 import { matchProfile } from '../../profiles/match.js';
-import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
+import { addErrors, type DecodeStats, type DecoderOptions, type DeviceIdentity, type ProtocolDecoder } from '../protocol.js';
 import { AutoFormat } from './auto-format.js';
 import { NoninFormatDecoder } from './format-decoder.js';
 import { DATA_FORMATS, type DataFormat } from './frame.js';
@@ -25,10 +25,9 @@ export interface NoninDecoderOptions extends DecoderOptions {
   dataFormat?: DataFormat;
 }
 
-let defaultProfiles: ProfileSet | undefined;
-export function noninProfiles(): ProfileSet {
-  defaultProfiles ??= loadProfiles(undefined, { protocol: PROTOCOL_NAME });
-  return defaultProfiles;
+/** This protocol's profiles from `dir` (default firmware-profiles/), through the one cache in profiles/load.ts. */
+export function noninProfiles(dir?: string): ProfileSet {
+  return profilesFor(PROTOCOL_NAME, dir);
 }
 
 export function profileFormat(p: Profile): DataFormat {
@@ -48,13 +47,13 @@ export function profileForFormat(set: ProfileSet, f: DataFormat): Profile | unde
   }
 }
 
-export class NoninStreamDecoder implements StreamDecoder {
+export class NoninStreamDecoder implements ProtocolDecoder {
   private readonly fixed?: NoninFormatDecoder;
   private readonly auto?: AutoFormat;
   private readonly extraErrors: Record<string, number> = {};
 
   constructor(opts: NoninDecoderOptions = {}) {
-    const set = opts.profiles ?? noninProfiles();
+    const set = opts.profiles ?? noninProfiles(opts.profilesDir);
     if (opts.profileId && opts.profileId !== 'auto') {
       const profile = matchProfile(set, { protocol: PROTOCOL_NAME, vendor: 'Nonin' }, opts.profileId);
       this.fixed = new NoninFormatDecoder(profile, opts.dataFormat ?? profileFormat(profile), { now: opts.now });
@@ -97,6 +96,11 @@ export class NoninStreamDecoder implements StreamDecoder {
     return [];
   }
 
+  /** The host's format selection is not needed to decode (the format is configured or detected). */
+  pushTx(_chunk: Uint8Array): Observation[] {
+    return [];
+  }
+
   /** Problems seen by the session (e.g. 'nak' to a command), reported with the decoder's. */
   countError(kind: string): void {
     this.extraErrors[kind] = (this.extraErrors[kind] ?? 0) + 1;
@@ -105,7 +109,7 @@ export class NoninStreamDecoder implements StreamDecoder {
   stats(): DecodeStats {
     const s = (this.fixed ?? this.auto!).stats();
     const errors = { ...s.errors };
-    for (const [k, v] of Object.entries(this.extraErrors)) errors[k] = (errors[k] ?? 0) + v;
+    addErrors(errors, this.extraErrors);
     return { frames: s.frames, bytes: s.bytes, errors };
   }
 

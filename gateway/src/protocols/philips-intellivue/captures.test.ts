@@ -48,7 +48,7 @@ t.test('MP20 LAN datagrams: demo flag, ROER counted, RORLS parts reassembled', a
   for (const chunk of parseHexlog(caseInput('philips/testcases/mpsimulator-mp20-lan').data.toString('latin1')).chunks) {
     if (chunk.dir !== 'RX') continue;
     const obs = d.push(chunk.bytes);
-    events.push(...d.events.map((e) => (e.kind === 'poll-result' ? `poll-${e.objType}-${e.parts}` : e.kind)));
+    events.push(...d.takeForSession().map((e) => (e.kind === 'poll-result' ? `poll-${e.objType}-${e.parts}` : e.kind)));
     if (!first.length) first = obs.filter((o): o is NumericObs => o.kind === 'numeric');
   }
   t.equal(events.filter((e) => e === 'roer').length, 1);
@@ -73,7 +73,7 @@ t.test('real Connect Indications identify model, serial and SW revision and pick
     const d = new IntelliVueStreamDecoder({ framing: 'lan', now: () => 0 });
     t.same(d.push(Buffer.from(hex, 'hex')), []);
     const { vendor: _v, ...info } = ident;
-    t.same(d.events, [{ kind: 'connect-indication', model: ident.model, announce: { ...info, ...net, dataExportPort: 24105, wireless: false } }], file);
+    t.same(d.takeForSession(), [{ kind: 'connect-indication', model: ident.model, announce: { ...info, ...net, dataExportPort: 24105, wireless: false } }], file);
     t.same(d.identity(), ident, file);
     t.equal(d.profileId(), profile, file);
     t.same(d.stats().errors, {});

@@ -1,3 +1,4 @@
+// Shared framer cases (splits, garbage, checksum, oversize, caps, reset): framer.suite.test.ts.
 import t from 'tap';
 import { frameBytes, frameMessage } from './fcs.js';
 import { MibFramer } from './framer.js';
@@ -8,30 +9,6 @@ const A = encodeMdsCreateResult(1, 0xabd00);
 const B = Buffer.concat([encodePoll({ invokeId: 0x7dc0, pollNumber: 0xc17d, objType: 6, durationTicks: 0xc0c1c07d })]);
 const FA = frameMessage(A);
 const FB = frameMessage(B);
-
-t.test('one frame, two frames in one chunk', async (t) => {
-  const f = new MibFramer();
-  t.same(f.push(FA), [A]);
-  t.ok(FB.includes(0x7d), 'B exercises stuffing');
-  t.same(f.push(Buffer.concat([FB, FA])), [B, A]);
-  t.same(f.stats(), { frames: 3, bytes: FA.length * 2 + FB.length, errors: {} });
-});
-
-t.test('split at every byte offset', async (t) => {
-  const all = Buffer.concat([FA, FB]);
-  for (let i = 1; i < all.length; i++) {
-    const f = new MibFramer();
-    const got = [...f.push(all.subarray(0, i)), ...f.push(all.subarray(i))];
-    if (got.length !== 2 || !got[0].equals(A) || !got[1].equals(B)) return t.fail(`split at ${i}`);
-  }
-  t.pass(`${all.length - 1} splits`);
-});
-
-t.test('garbage before start is counted, frame still decoded', async (t) => {
-  const f = new MibFramer();
-  t.same(f.push(Buffer.concat([Buffer.from([1, 2, 3, 0x7d, 0xc1]), FA])), [A]);
-  t.equal(f.stats().errors.garbage, 5);
-});
 
 t.test('bad FCS, bad header, bad length are counted; neighbours survive', async (t) => {
   const bad = Buffer.from(FA);
@@ -51,13 +28,6 @@ t.test('aborted (7D C1) and truncated (BOF without EOF) frames are dropped and c
   t.same(f.stats().errors, { aborted: 1, truncated: 1 });
   t.same(f.push(FB.subarray(0, 9)), []);
   t.ok(f.pending(), 'an open frame at the end of input is pending, not emitted');
-});
-
-t.test('oversize frame resets, the next frame passes', async (t) => {
-  const f = new MibFramer({ maxFrameBytes: 64 });
-  const big = frameMessage(Buffer.alloc(200, 0x11));
-  t.same(f.push(Buffer.concat([big, FA])), [A]);
-  t.same(f.stats().errors, { oversize: 1 });
 });
 
 t.test('short and empty frames are counted', async (t) => {

@@ -5,13 +5,15 @@
  * header (not 11 01), length (LEN ≠ data length), short, oversize, escape (7D followed by C0).
  */
 import { BOF, EOF, ESC, fcsUpdate, GOOD_FCS, MSG_TYPE, PROTOCOL_ID } from './fcs.js';
+import { countError, type Framer, type FramerStats } from '../framer.js';
 
-export interface FramerStats { frames: number; bytes: number; errors: Record<string, number> }
+export type { FramerStats };
 
 export const MAX_FRAME_BYTES = 16 * 1024;
 
-export class MibFramer {
+export class MibFramer implements Framer<Buffer> {
   private readonly max: number;
+  readonly maxBufferedBytes: number;
   private buf: Buffer;
   private len = 0;
   private inFrame = false;
@@ -23,6 +25,7 @@ export class MibFramer {
 
   constructor(opts: { maxFrameBytes?: number } = {}) {
     this.max = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.maxBufferedBytes = this.max;
     this.buf = Buffer.allocUnsafe(Math.min(this.max, 4096));
   }
 
@@ -79,6 +82,15 @@ export class MibFramer {
     return this.inFrame && !this.discarding && this.len > 0;
   }
 
+  buffered(): number {
+    return this.pending() ? this.len : 0;
+  }
+
+  reset(): void {
+    this.start();
+    this.inFrame = false;
+  }
+
   stats(): FramerStats {
     return { frames: this.frames, bytes: this.bytes, errors: { ...this.errors } };
   }
@@ -103,6 +115,6 @@ export class MibFramer {
   }
 
   private count(kind: string, n = 1): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + n;
+    countError(this.errors, kind, n);
   }
 }

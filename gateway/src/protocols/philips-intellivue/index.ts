@@ -1,15 +1,17 @@
 /**
  * Philips IntelliVue Data Export protocol driver (LAN UDP 24105 and MIB/RS-232). See README.md.
  */
-import type { DeviceProtocol } from '../protocol.js';
+import type { DeviceProtocol, ProtocolDecoder } from '../protocol.js';
+import { connectIndications } from './discovery.js';
 import { IntelliVueSession } from './session.js';
 import { IntelliVueStreamDecoder, PROTOCOL_NAME } from './stream-decoder.js';
 
-export const philipsIntelliVue: DeviceProtocol = {
+export const philipsIntelliVue: DeviceProtocol<ProtocolDecoder> = {
   name: PROTOCOL_NAME,
   serialDefaults: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false },
   createDecoder: (opts) => new IntelliVueStreamDecoder(opts),
   createSession: (opts) => new IntelliVueSession(opts),
+  discovery: connectIndications,
 };
 
 export { IntelliVueStreamDecoder, intelliVueProfiles, PROTOCOL_NAME, type Framing, type IntelliVueDecoderOptions } from './stream-decoder.js';
@@ -21,5 +23,5 @@ export { fcs16, frameMessage, frameBytes, stuff } from './fcs.js';
 export { decodeFloat, encodeFloat } from './float.js';
 export * from './requests.js';
 export * from './nomenclature.js';
-export { ConnectIndicationListener, CONNECT_INDICATION_PORT, type DiscoveredMonitor } from './discovery.js';
+export { connectIndications, parseConnectIndication, CONNECT_INDICATION_PORT } from './discovery.js';
 export type { ConnectInfo, SessionEvent } from './vendor-types.js';

@@ -101,7 +101,7 @@ export class IntelliVueSession implements SessionDriver {
 
   constructor(opts: SessionOptions & IntelliVueDecoderOptions = {}) {
     const options = opts.options ?? {};
-    const profiles = opts.profiles ?? intelliVueProfiles();
+    const profiles = opts.profiles ?? intelliVueProfiles(opts.profilesDir);
     const profile = matchProfile(profiles, { protocol: PROTOCOL_NAME, vendor: 'Philips' }, opts.profileId);
     this.settings = resolveSettings(options, profile);
     const fixed = this.settings.framing === 'auto' ? {} : { framing: this.settings.framing };
@@ -121,7 +121,7 @@ export class IntelliVueSession implements SessionDriver {
 
   onBytes(chunk: Uint8Array, rxTimeMs: number): Observation[] {
     const obs = this.dec.push(chunk, rxTimeMs);
-    for (const e of this.dec.events) {
+    for (const e of this.dec.takeForSession()) {
       switch (e.kind) {
         case 'associated':
           if (this.st === 'associating') this.st = 'wait-mds';

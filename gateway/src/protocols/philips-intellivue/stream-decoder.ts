@@ -8,10 +8,10 @@
 import { intToSample, type Flag, type Observation, type WaveObs } from '../../../../schemas/src/observation.js';
 import type { Profile } from '../../../../schemas/src/profile.js';
 import { ProfileError } from '../../profiles/errors.js';
-import { loadProfiles, type ProfileSet } from '../../profiles/load.js';
+import { profilesFor, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper, UNMAPPED_UNIT } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
-import type { DecodeStats, DecoderOptions, DeviceIdentity, StreamDecoder } from '../protocol.js';
+import { addErrors, offerToSession, type DecodeStats, type DecoderOptions, type DeviceIdentity, type ProtocolDecoder, type SessionChannel } from '../protocol.js';
 import { DeviceClock } from '../common/device-clock.js';
 import { ProfiledDecoder } from '../common/profiled-decoder.js';
 import { IntelliVueDecoder } from './decoder.js';
@@ -31,10 +31,9 @@ export interface IntelliVueDecoderOptions extends DecoderOptions {
   framing?: Framing;
 }
 
-let defaultProfiles: ProfileSet | undefined;
-export function intelliVueProfiles(): ProfileSet {
-  defaultProfiles ??= loadProfiles(undefined, { protocol: PROTOCOL_NAME });
-  return defaultProfiles;
+/** This protocol's profiles from `dir` (default firmware-profiles/), through the one cache in profiles/load.ts. */
+export function intelliVueProfiles(dir?: string): ProfileSet {
+  return profilesFor(PROTOCOL_NAME, dir);
 }
 
 const SPDU_FIRST = new Set([0x0d, 0x0e, 0x0c, 0x09, 0x0a, 0x19, 0xe1, 0x00]);
@@ -47,25 +46,24 @@ export function detectFraming(chunk: Uint8Array): Framing | undefined {
   return SPDU_FIRST.has(chunk[0]) && chunk.length >= 2 ? 'lan' : undefined;
 }
 
-export class IntelliVueStreamDecoder extends ProfiledDecoder implements StreamDecoder {
+export class IntelliVueStreamDecoder extends ProfiledDecoder implements ProtocolDecoder, SessionChannel<SessionEvent> {
   private framing?: Framing;
   private readonly framer = new MibFramer();
   readonly decoder = new IntelliVueDecoder();
   private readonly profiles: ProfileSet;
   private datagrams = 0;
   private bytes = 0;
-  /** Session events of the last push (the session driver reads them). */
-  events: SessionEvent[] = [];
+  /** Session events since the session last took them (takeForSession()). */
+  private events: SessionEvent[] = [];
 
   constructor(private readonly opts: IntelliVueDecoderOptions = {}) {
     super(new DeviceClock(opts.timeBase ?? 'device', opts.clockToleranceMs ?? 5000));
     this.framing = opts.framing;
-    this.profiles = opts.profiles ?? intelliVueProfiles();
+    this.profiles = opts.profiles ?? intelliVueProfiles(opts.profilesDir);
     if (opts.profileId && opts.profileId !== 'auto') this.useProfile(matchProfile(this.profiles, { protocol: PROTOCOL_NAME }, opts.profileId));
   }
 
   push(chunk: Uint8Array, rxTimeMs?: number): Observation[] {
-    this.events = [];
     if (!chunk.length) return [];
     this.framing ??= detectFraming(chunk);
     let msgs: Buffer[];
@@ -97,7 +95,7 @@ export class IntelliVueStreamDecoder extends ProfiledDecoder implements StreamDe
       else throw err;
       return [];
     }
-    this.events.push(...d.events);
+    offerToSession(this.events, ...d.events);
     if (d.events.some((e) => e.kind === 'mds-create' || e.kind === 'connect-indication')) this.identify();
     if (!d.numerics.length && !d.waves.length && !d.alarms.length) return [];
     if (!this.mapper) this.identify();
@@ -175,12 +173,17 @@ export class IntelliVueStreamDecoder extends ProfiledDecoder implements StreamDe
     const f = this.framer.stats();
     const s = this.framing !== 'lan' ? f : { frames: this.datagrams, bytes: this.bytes + f.bytes, errors: f.errors };
     const errors: Record<string, number> = { ...s.errors };
-    for (const [k, v] of Object.entries(this.decoder.errors)) errors[k] = (errors[k] ?? 0) + v;
+    addErrors(errors, this.decoder.errors);
     return { frames: s.frames, bytes: s.bytes, errors };
   }
 
   recordCounts(): Record<string, number> {
     return { ...this.decoder.messages };
+  }
+
+  /** The session channel: association, poll and request events since the last take. */
+  takeForSession(): SessionEvent[] {
+    return this.events.splice(0);
   }
 
   /** The medium, once known (given or detected). */
