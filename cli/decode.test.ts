@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,4 +88,30 @@ t.test('the orlink binary output passes check-decode-output on a real capture', 
   const chk = spawnSync(CHECKER, [], { input: dec.stdout, encoding: 'utf8', timeout: 60_000 });
   t.equal(chk.status, 0, chk.stdout + chk.stderr);
   t.match(chk.stdout, /0 not conforming/);
+});
+
+t.test('--profiles DIR: the decoder maps with that folder, not firmware-profiles/', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orlink-decode-profiles-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(join(root, 'firmware-profiles/ge'), join(dir, 'ge'), { recursive: true, filter: (src) => !src.includes('testcases') });
+  // the deployment's own S/5 profile: SpO2 not mapped
+  const base = join(dir, 'ge/s5/dri-2003.json');
+  const p = JSON.parse(readFileSync(base, 'utf8')) as { numerics: Record<string, unknown> };
+  t.ok(p.numerics['spo2.spo2'], 'the packaged profile maps spo2.spo2');
+  delete p.numerics['spo2.spo2'];
+  writeFileSync(base, JSON.stringify(p));
+  const file = join(dir, 'cap.bin');
+  writeFileSync(file, frameRecord(encodePhdbRecord({ time: 1_700_000_000, classes: { basic: { spo2: { fields: { spo2: 9800, pr: 60 } } } } })));
+  const spo2 = (out: string): NumericObs | undefined => out.trim().split('\n').map((l) => JSON.parse(l) as NumericObs).find((o) => o.vendorCode === 'spo2.spo2');
+  const packaged = await decode(['--protocol', 'ge-dri', '--input', file]);
+  t.equal(spo2(packaged.out)?.mdc, 'MDC_PULS_OXIM_SAT_O2');
+  const own = await decode(['--protocol', 'ge-dri', '--input', file, '--profiles', dir]);
+  t.equal(own.code, 0, own.err);
+  t.equal(spo2(own.out)?.mdc, null, 'unmapped in the deployment folder');
+  t.same(own.summary?.unmapped, { 'spo2.spo2': 1 });
+  const empty = mkdtempSync(join(tmpdir(), 'orlink-decode-empty-'));
+  t.teardown(() => rmSync(empty, { recursive: true, force: true }));
+  const none = await decode(['--protocol', 'ge-dri', '--input', file, '--profiles', empty, '--profile', 'ge/s5/dri-2003']);
+  t.equal(none.code, 1);
+  t.match(none.err, /GW_ERR_PROFILE_NOT_FOUND/);
 });

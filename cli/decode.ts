@@ -1,10 +1,13 @@
 /**
- * `orlink decode --protocol NAME [--input FILE|-] [--format raw|hexlog] [--profile ID]`
+ * `orlink decode --protocol NAME [--input FILE|-] [--format raw|hexlog] [--profile ID] [--profiles DIR]`
  * Runs the gateway's own framer/decoder/profile mapping over a capture: one canonical observation
  * per line (NDJSON) on stdout, a JSON summary on stderr (frames, bytes, errors by kind, records by
- * type, unmapped vendor codes, TX chunks skipped). Time base: the device clock.
+ * type, unmapped vendor codes, TX chunks skipped). Time base: the device clock. Profiles: --profiles
+ * DIR (a folder laid out as firmware-profiles/), default firmware-profiles/ of the package. Only
+ * what gateway/src/protocols/protocol.ts declares is called on the decoder (no casts).
  */
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Observation } from '../schemas/src/observation.js';
 import { loadProtocol, protocolNames } from '../gateway/src/protocols/registry.js';
@@ -53,23 +56,15 @@ export function toHexlog(chunks: CaptureChunk[], comment?: string): string {
   return lines.join('\n') + '\n';
 }
 
-const USAGE = 'usage: orlink decode --protocol NAME [--input FILE|-] [--format raw|hexlog] [--profile ID]\n';
+const USAGE = 'usage: orlink decode --protocol NAME [--input FILE|-] [--format raw|hexlog] [--profile ID] [--profiles DIR] [--progress]\n'
+  + '  the capture is streamed; progress on stderr for files of 16 MiB or more (--progress: always)\n';
 
-interface DecoderExtras {
-  recordCounts?(): Record<string, number>;
-  unmapped?(): Record<string, number>;
-  /** Host → device bytes, for protocols whose answers need the request (Dräger MEDIBUS ESC T). */
-  pushTx?(chunk: Uint8Array): Observation[] | void;
+export interface DecodeIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** resolves when the output can take more (stdout's backpressure) */
+  drained?: () => Promise<void>;
 }
-
-async function readInput(path: string): Promise<Buffer> {
-  if (path !== '-') return readFileSync(path);
-  const parts: Buffer[] = [];
-  for await (const c of process.stdin) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
-
-export interface DecodeIo { out: (line: string) => void; err: (line: string) => void }
 
 /** Decodes one capture buffer; returns the summary object. */
 export function decodeCapture(decoder: StreamDecoder, data: Buffer, format: CaptureFormat, emit: (o: Observation) => void): Record<string, unknown> {
@@ -81,27 +76,31 @@ export function decodeCapture(decoder: StreamDecoder, data: Buffer, format: Capt
     for (const c of parsed.chunks) {
       if (c.dir === 'TX') {
         txChunks++;
-        for (const o of (decoder as StreamDecoder & DecoderExtras).pushTx?.(c.bytes) ?? []) emit(o);
+        for (const o of decoder.pushTx?.(c.bytes) ?? []) emit(o);
       }
       else for (const o of decoder.push(c.bytes)) emit(o);
     }
   } else for (const o of decoder.push(data)) emit(o);
   // end of the capture: what the decoder still holds comes out (or is counted) before the summary
   for (const o of decoder.flush?.() ?? []) emit(o);
-  const extras = decoder as StreamDecoder & DecoderExtras;
   const stats = decoder.stats();
   return {
-    format, ...stats, records: extras.recordCounts?.() ?? {}, unmapped: extras.unmapped?.() ?? {},
+    format, ...stats, records: decoder.recordCounts?.() ?? {}, unmapped: decoder.unmapped?.() ?? {},
     txChunks, badHexlogLines: badLines, profile: decoder.profileId() ?? null, identity: decoder.identity() ?? null,
   };
 }
 
-export async function run(argv: string[], io: DecodeIo = { out: (l) => process.stdout.write(l), err: (l) => process.stderr.write(l) }): Promise<number> {
-  let values: { protocol?: string; input?: string; format?: string; profile?: string; help?: boolean };
+const stdoutIo: DecodeIo = {
+  out: (l) => process.stdout.write(l), err: (l) => process.stderr.write(l),
+  drained: () => (process.stdout.writableNeedDrain ? new Promise<void>((r) => process.stdout.once('drain', () => r())) : Promise.resolve()),
+};
+
+export async function run(argv: string[], io: DecodeIo = stdoutIo): Promise<number> {
+  let values: { protocol?: string; input?: string; format?: string; profile?: string; profiles?: string; progress?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, options: {
       protocol: { type: 'string' }, input: { type: 'string', default: '-' }, format: { type: 'string' },
-      profile: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      profile: { type: 'string' }, profiles: { type: 'string' }, progress: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     } }));
   } catch (err) {
     io.err(`orlink decode: ${(err as Error).message}\n${USAGE}`);
@@ -125,31 +124,44 @@ export async function run(argv: string[], io: DecodeIo = { out: (l) => process.s
     return 2;
   }
   const input = values.input ?? '-';
-  let data: Buffer;
-  try {
-    data = await readInput(input);
-  } catch (err) {
-    io.err(`orlink decode: cannot read ${input}: ${(err as Error).message}\n`);
-    return 1;
+  if (input !== '-') {
+    try { statSync(input); } catch (err) {
+      io.err(`orlink decode: cannot read ${input}: ${(err as Error).message}\n`);
+      return 1;
+    }
   }
   let decoder: StreamDecoder;
   try {
-    decoder = protocol.createDecoder({ profileId: values.profile, timeBase: 'device' });
+    // --profiles DIR: a deployment's own profile folder (laid out as firmware-profiles/)
+    decoder = protocol.createDecoder({ profileId: values.profile, timeBase: 'device', ...(values.profiles ? { profilesDir: resolve(values.profiles) } : {}) });
   } catch (err) {
     const e = err as Error & { code?: string; details?: unknown };
     io.err(`orlink decode: ${e.code ?? 'error'}: ${e.message}${e.details ? `\n${JSON.stringify(e.details)}` : ''}\n`);
     return 1;
   }
-  const format = (values.format as CaptureFormat | undefined) ?? detectFormat(data, input === '-' ? undefined : input);
+  // streamed (cli/decode-stream.ts): 1 MiB at a time, progress on stderr for captures of 16 MiB or more (or --progress)
+  const { decodeStream, inputSize, readChunks, Progress } = await import('./decode-stream.js');
+  const size = inputSize(input);
+  const progress = values.progress || (size ?? 0) >= 16 * 1048576 ? new Progress({ ...(size !== undefined ? { total: size } : {}), write: io.err }) : undefined;
   const lines: string[] = [];
   const flush = (): void => {
     if (lines.length) io.out(lines.join(''));
     lines.length = 0;
   };
-  const summary = decodeCapture(decoder, data, format, (o) => {
-    lines.push(`${JSON.stringify(o)}\n`);
-    if (lines.length >= 1000) flush();
-  });
+  let summary: Record<string, unknown>;
+  try {
+    summary = await decodeStream(decoder, readChunks(input), values.format as CaptureFormat | undefined, (o) => {
+      lines.push(`${JSON.stringify(o)}\n`);
+      if (lines.length >= 1000) flush();
+    }, { ...(input === '-' ? {} : { name: input }), ...(progress ? { progress } : {}), afterChunk: async () => {
+      flush();
+      if (io.drained) await io.drained();
+    } });
+  } catch (err) {
+    flush();
+    io.err(`orlink decode: cannot read ${input}: ${(err as Error).message}\n`);
+    return 1;
+  }
   flush();
   io.err(`${JSON.stringify({ summary })}\n`);
   return 0;

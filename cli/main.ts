@@ -14,17 +14,22 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: s
   restore: { summary: 'verify a backup and restore it into an empty target, ingest stopped (--config FILE --from DIR [--force])', load: () => import('./restore.js') },
   certs: { summary: 'a test CA, server and client certificates for TLS tests and the demo (--out DIR [--host H]... [--client CN]... [--revoke CN])', load: () => import('./certs.js') },
   bench: { summary: 'run the benchmark harness (see bench/README.md)', load: () => import('../bench/run.js') },
+  ports: { summary: 'list serial ports with USB vendor:product and serial number ([--json])', load: () => import('./ports.js') },
 };
 
 function usage(): string {
   const lines = Object.entries(VERBS).map(([v, d]) => `  ${v.padEnd(8)} ${d.summary}`);
-  return `usage: orlink <verb> [options]\n\n${lines.join('\n')}\n`;
+  return `usage: orlink <verb> [options] | orlink --version\n\n${lines.join('\n')}\n`;
 }
 
 export async function main(argv: string[]): Promise<void> {
   const [verb, ...rest] = argv;
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
     process.stdout.write(usage());
+    return;
+  }
+  if (verb === '--version' || verb === '-V' || verb === 'version') {
+    process.stdout.write((await import('./version.js')).versionLine());
     return;
   }
   const entry = VERBS[verb];

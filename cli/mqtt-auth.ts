@@ -13,7 +13,7 @@
  * certificate's CN is the gateway id; `--tls-crl` refuses revoked certificates. The plain listeners
  * then bind to loopback. Gateways without a password get an ACL block for certificate logins.
  */
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { brokerLimitDefaults, loadIngestConfig } from '../schemas/src/ingest-config.js';
 import { buildMosquittoAuth } from '../ingest/src/broker/mosquitto-auth.js';
@@ -105,6 +105,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       prefix = opts.prefix ?? c.mqtt.prefix;
       ingestUser = opts['ingest-user'] ?? c.broker.username;
       limits = c.broker.limits;
+    }
+    // opening a missing path would create an empty registry, and files from it lock every gateway out
+    const resolved = path.resolve(dbPath as string);
+    if (!existsSync(resolved) || !statSync(resolved).isFile()) {
+      process.stderr.write(`orlink mqtt-auth: database ${resolved} not found${opts.config ? ` (db.path of ${opts.config}, relative to the working directory)` : ''}:`
+        + ' give the ingest database (--db PATH, or --config with the ingest.yaml, run from the directory ingest runs in); nothing written\n');
+      return 2;
     }
     const ingestPw = secret(env, 'ORLINK_INGEST_BROKER_PASSWORD');
     if (!ingestPw) { process.stderr.write('orlink mqtt-auth: ORLINK_INGEST_BROKER_PASSWORD (or _FILE) is required\n'); return 2; }

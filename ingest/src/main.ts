@@ -29,6 +29,11 @@ export async function run(argv: string[]): Promise<number> {
     else if (a.startsWith('--config=')) file = a.slice('--config='.length);
     else { process.stderr.write(`orlink ingest: unknown argument ${a}\n${USAGE}`); return 2; }
   }
+  if (!file) {
+    process.stderr.write('orlink ingest: --config FILE is required (no start on built-in defaults: they would create ./data/ingest.sqlite here);'
+      + ' start from ingest/ingest.sample.yaml, see docs/ingest.md\n' + USAGE);
+    return 2;
+  }
   let config: IngestConfig;
   try {
     config = loadIngestConfig({ file });
@@ -41,7 +46,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     running = await startIngest(config, { logger });
   } catch (err) {
-    logger.fatal({ err }, 'ingest failed to start');
+    const hint = startHint(err, config);
+    if (hint) process.stderr.write(`orlink ingest: ${hint}\n`);
+    logger.fatal({ err, ...(hint ? { hint } : {}) }, 'ingest failed to start');
     return 1;
   }
   logger.info({ url: running.url, mqttUrl: running.mqttUrl, ...(running.mqttsUrl ? { mqttsUrl: running.mqttsUrl } : {}) }, 'ingest ready');
@@ -52,4 +59,16 @@ export async function run(argv: string[]): Promise<number> {
   });
   await running.close();
   return 0;
+}
+
+/** the cause and the fix of a failed start, when it is one an operator meets (a taken port, a privileged port, a database path) */
+export function startHint(err: unknown, config: IngestConfig): string | undefined {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  const where = e.port !== undefined ? `${e.address ?? ''}:${e.port}` : '';
+  if (e?.code === 'EADDRINUSE') return `address ${where} is already in use (another orlink ingest or a Mosquitto running?): stop it or change the port in the config (http.port, broker.port, broker.tls.port, his.port)`;
+  if (e?.code === 'EACCES' && e.syscall === 'listen') return `no permission to listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; use a port above 1023`;
+  if (e?.code === 'SQLITE_CANTOPEN' || e?.code === 'SQLITE_READONLY' || ((e?.code === 'EACCES' || e?.code === 'EPERM') && e.syscall !== 'listen')) {
+    return `cannot open or create the database ${config.db.path} (${e.code}): run ingest as the user that owns its directory, or fix db.path`;
+  }
+  return undefined;
 }

@@ -11,6 +11,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import { Backoff, type BackoffOptions } from '../session/backoff.js';
 import type { PublisherStats } from '../status/gateway-status.js';
 import type { GatewayTopics } from './topics.js';
+import { explainMqttError, RepeatGate } from './link-hints.js';
 
 export interface MqttPublisherOptions {
   url: string;
@@ -37,6 +38,15 @@ export interface MqttPublisherOptions {
   maxPayloadBytes?: number;
   /** TLS material for mqtts:// (PEM contents, not paths). */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
+  /** the gateway id, for the wording of link hints (default: the client id) */
+  gatewayId?: string;
+  /**
+   * A connection must have lasted this long for the reconnect backoff to start again from its base
+   * (default 10 s): a broker that closes the link right after CONNACK is retried ever more slowly.
+   */
+  stableMs?: number;
+  /** identical link errors are logged once per window, with a count (default 60 s) */
+  repeatWindowMs?: number;
 }
 
 export class MqttPublisher {
@@ -59,11 +69,17 @@ export class MqttPublisher {
   private readonly now: () => number;
   private readonly log: Logger;
   readonly stats: PublisherStats = { connected: false, connects: 0, published: 0, acked: 0, resent: 0 };
+  private connectedAt = 0;
+  private readonly repeat: RepeatGate;
+  /** where the embedded broker says why it closes the link (ingest/src/broker/embedded-broker.ts explainMisplaced) */
+  private readonly refusedTopic: string;
 
   constructor(private readonly o: MqttPublisherOptions) {
     this.backoff = new Backoff({ baseMs: 500, maxMs: 30_000, ...o.backoff });
     this.now = o.now ?? Date.now;
     this.log = o.logger.child({ component: 'mqtt' });
+    this.repeat = new RepeatGate(o.repeatWindowMs ?? 60_000, this.now);
+    this.refusedTopic = o.topics.status.replace(/status$/, 'refused');
   }
 
   start(): void {
@@ -147,7 +163,7 @@ export class MqttPublisher {
       this.connected = true;
       this.stats.connected = true;
       this.stats.connects++;
-      this.backoff.reset();
+      this.connectedAt = this.now();
       this.inflight.clear();
       this.cursor = 0; // resend everything unacked, whatever mqtt.js believes
       this.log.info({ url: redactUrl(o.url), backlog: o.outbox.depth().records }, 'mqtt connected');
@@ -156,8 +172,17 @@ export class MqttPublisher {
     });
     client.on('error', (err) => {
       if (gen !== this.gen) return;
-      this.stats.lastError = (err as { code?: string | number }).code !== undefined ? String((err as { code?: unknown }).code) : err.message;
-      this.log.warn({ err }, 'mqtt error');
+      const code = (err as { code?: string | number }).code;
+      this.stats.lastError = code !== undefined ? String(code) : err.message;
+      const { key, hint } = explainMqttError(err as Error & { code?: string | number }, {
+        gatewayId: o.gatewayId ?? o.clientId, clientId: o.clientId, url: o.url, ...(o.username !== undefined ? { username: o.username } : {}),
+      });
+      const repeated = this.repeat.pass(key);
+      if (repeated !== undefined) this.log.warn({ code, hint, repeated }, `mqtt link failed: ${hint}`);
+    });
+    client.on('message', (topic, payload) => {
+      if (gen !== this.gen || topic !== this.refusedTopic) return;
+      this.onRefused(payload);
     });
     client.on('close', () => {
       if (gen !== this.gen) return;
@@ -172,10 +197,29 @@ export class MqttPublisher {
     this.inflight.clear();
     this.gen++;
     client.end(true);
-    if (wasConnected) this.log.warn({ backlog: this.o.outbox.depth().records }, 'mqtt connection lost');
+    if (wasConnected && this.now() - this.connectedAt >= (this.o.stableMs ?? 10_000)) this.backoff.reset();
+    if (wasConnected) {
+      const repeated = this.repeat.pass('lost');
+      if (repeated !== undefined) this.log.warn({ backlog: this.o.outbox.depth().records, repeated }, 'mqtt connection lost');
+    }
     if (this.stopping) return;
     const delay = this.backoff.next();
     this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.connect(); }, delay);
+  }
+
+  /** the broker's reason for closing the link (a registry location mismatch): logged once per window, kept in lastError */
+  private onRefused(payload: Buffer): void {
+    let why: { reason?: unknown; registry?: Record<string, unknown>; configured?: Record<string, unknown> };
+    try { why = JSON.parse(payload.toString('utf8')); } catch { return; }
+    if (why?.reason !== 'location-mismatch' || !why.registry || !why.configured) return;
+    const loc = (l: Record<string, unknown>) => `${String(l.site)}/${String(l.room)}/${String(l.bed)}`;
+    const id = this.o.gatewayId ?? this.o.clientId;
+    this.stats.lastError = 'location-mismatch';
+    const repeated = this.repeat.pass('location-mismatch');
+    if (repeated === undefined) return;
+    this.log.error({ registry: why.registry, configured: why.configured, repeated },
+      `the registry has gateway ${id} at site/room/bed ${loc(why.registry)}, this gateway is configured for ${loc(why.configured)}:`
+      + ` fix site/room/bed in the gateway config, or move the gateway in the registry (POST /gateways/${id}/move)`);
   }
 
   // ---- outbox drain -------------------------------------------------------------------------

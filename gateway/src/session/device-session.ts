@@ -13,6 +13,7 @@ import type { LinkState } from '../../../schemas/src/envelope.js';
 import type { Observation } from '../../../schemas/src/observation.js';
 import type { DeviceIdentity, DeviceProtocol, SessionDriver, SessionOptions } from '../protocols/protocol.js';
 import type { Link, LinkCloseInfo, LinkFactory } from '../transports/link.js';
+import { RepeatGate } from '../publish/link-hints.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 
 export interface ByteTap {
@@ -66,6 +67,8 @@ export function sessionOptions(cfg: DeviceConfig, now: () => number = Date.now):
 }
 
 export class DeviceSession {
+  /** link open failures: one log line per cause and minute */
+  private readonly openFailures = new RepeatGate(60_000);
   private state: LinkState = 'down';
   private link: Link | undefined;
   private driver: SessionDriver | undefined;
@@ -158,12 +161,16 @@ export class DeviceSession {
       await link.open();
     } catch (err) {
       this.lastError = (err as { code?: string }).code ?? (err as Error).message;
-      this.log.warn({ err, link: this.link?.description }, 'link open failed');
+      // the message names the cause and the fix (transports/serial.ts); the same cause is logged once a minute
+      // with the number of repeats, not a stack per retry
+      const repeated = this.openFailures.pass(this.lastError);
+      if (repeated !== undefined) this.log.warn({ error: (err as Error).message, link: this.link?.description, repeated }, 'link open failed');
       this.link = undefined;
       this.setState('down');
       this.scheduleReconnect();
       return;
     }
+    this.openFailures.clear();
     if (this.stopping) { await link.close(); return; }
     let driver: SessionDriver;
     try {

@@ -54,7 +54,8 @@ export class SerialLink extends EventEmitter implements Link {
     return new Promise((resolve, reject) => {
       port.open((err) => {
         if (err) {
-          reject(new GatewayError(GW_ERR.TRANSPORT_OPEN, 'transient', `cannot open ${this.description}`, { cause: err }));
+          void explainSerialOpenError(err, s.path).then((why) => reject(new GatewayError(GW_ERR.TRANSPORT_OPEN, 'transient',
+            `cannot open ${this.description}${why ? `: ${why}` : ''}`, { cause: err, ...(why ? { details: { hint: why } } : {}) })));
           return;
         }
         this.port = port;
@@ -98,12 +99,42 @@ export class SerialLink extends EventEmitter implements Link {
   override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.off(event, listener); }
 }
 
+/** a serial port present on this machine; USB details where udev gives them */
+export interface SerialPortInfo { path: string; manufacturer?: string; serialNumber?: string; vendorId?: string; productId?: string }
+
 /** Ports present on this machine; [] (not a crash) when udev is missing. */
-export async function listSerialPorts(): Promise<{ path: string; manufacturer?: string; serialNumber?: string }[]> {
+export async function listSerialPorts(): Promise<SerialPortInfo[]> {
   try {
-    return (await SerialPort.list()).map((p) => ({ path: p.path, manufacturer: p.manufacturer, serialNumber: p.serialNumber }));
+    return (await SerialPort.list()).map((p) => {
+      const out: SerialPortInfo = { path: p.path };
+      for (const k of ['manufacturer', 'serialNumber', 'vendorId', 'productId'] as const) if (p[k]) out[k] = p[k];
+      return out;
+    });
   } catch (err) {
     if ((err as NodeJS.ErrnoException)?.code === 'ENOENT' || /udevadm|ENOENT/.test(String((err as Error)?.message))) return [];
     throw err;
   }
+}
+
+/**
+ * The cause and the fix of a failed serial open, from the message of @serialport/bindings-cpp
+ * ("Error: <strerror>, cannot open <path>"): a missing port lists the ports present, a permission
+ * error names the dialout group, a busy port the other program. undefined for anything else.
+ */
+export async function explainSerialOpenError(err: Error, portPath: string, list: () => Promise<SerialPortInfo[]> = listSerialPorts): Promise<string | undefined> {
+  const m = `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`;
+  if (/ENOENT|No such file or directory/.test(m)) {
+    let present: SerialPortInfo[] = [];
+    try { present = await list(); } catch { /* the hint goes without the list */ }
+    const names = present.map((p) => p.path + (p.vendorId ? ` (USB ${p.vendorId}:${p.productId ?? '?'}${p.serialNumber ? ` serial ${p.serialNumber}` : ''})` : ''));
+    return `port ${portPath} not found; ports present: ${names.length ? names.join(', ') : 'none'} (is the USB adapter plugged in? \`orlink ports\` lists them; fix transport.path)`;
+  }
+  if (/EACCES|Permission denied/.test(m)) {
+    const user = process.env.USER ?? process.env.LOGNAME ?? '<user>';
+    return `no permission to open ${portPath}: add the user to the dialout group: sudo usermod -aG dialout ${user}, then log in again`;
+  }
+  if (/EBUSY|Resource busy|Cannot lock port|Resource temporarily unavailable/.test(m)) {
+    return `port ${portPath} is in use by another program (another gateway, a terminal such as minicom/screen, or ModemManager): stop it`;
+  }
+  return undefined;
 }
