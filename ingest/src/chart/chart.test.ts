@@ -11,6 +11,7 @@ import { caseChart, GRIDS, type Grid } from './chart.js';
 import { classify } from './rules.js';
 import { checkChart, simulatedCase } from './sim-case.fixture.js';
 import type { StoredNumeric } from '../series/types.js';
+import { storedToPoint } from '../series/layout.js';
 
 const START = 1_700_000_100_000; // a 5-min boundary + 0 s
 const opts = (grid: Grid) => ({ grid, now: START + 86_400_000, maxWindowMs: 7 * 86_400_000 });
@@ -69,4 +70,24 @@ t.test('rules: flags, ART mean alone (flush, recovery), SpO2 0, impossible, HR j
   for (let i = 0; i < 10; i++) rs.push(n('MDC_ECG_HEART_RATE', 70, T + 10_000 + i * 1000));
   rs.push(n('MDC_ECG_HEART_RATE', 180, T + 20_000), n('MDC_ECG_HEART_RATE', 90, T + 21_000));
   t.same(classify(rs), ['flagged', 'art-flush', 'art-flush', null, 'spo2-dropout', 'impossible', null, ...new Array(10).fill(null), 'ecg-cautery', null]);
+});
+
+t.test('NIBP held from before the patient arrived is no measurement of the case; a held value after a move neither', async (t) => {
+  const store = new MemorySeriesStore();
+  const T = START;
+  const nibp = (bed: string, device: string, at: number, sys: number) => ['SYS', 'DIA', 'MEAN'].map((f, i): StoredNumeric => ({
+    kind: 'numeric', mdc: `MDC_PRESS_BLD_NONINV_${f}`, code: null, value: sys - 40 * i, unit: 'mm[Hg]', t: at, vendorCode: `nibp.${f.toLowerCase()}`,
+    device, site: 's', room: 'r', bed,
+  }));
+  const pts: StoredNumeric[] = [];
+  // OR monitor holds 150 (the previous patient's) from T − 20 min, measures 120 at T + 2 min
+  for (let x = T - 1_200_000; x < T + 600_000; x += 1000) pts.push(...nibp('or', 'mon-or', x, x < T + 120_000 ? 150 : 120));
+  // PACU monitor holds 140 from T − 30 min (before the patient arrives at T + 5 min), measures 130 at T + 8 min
+  for (let x = T - 1_800_000; x < T + 600_000; x += 1000) pts.push(...nibp('pacu', 'mon-pacu', x, x < T + 480_000 ? 140 : 130));
+  await store.write(pts.map((n) => storedToPoint(n)));
+  const kase = { id: 'c', bedId: 'pacu', start: T, end: T + 600_000, status: 'closed' as const, externalIds: {}, createdAt: T,
+    bindings: [{ bed: 'or', from: T, to: T + 300_000 }, { bed: 'pacu', from: T + 300_000, to: T + 600_000 }] };
+  const chart = await caseChart(kase, store, opts('1m'));
+  const cuffs = chart.series.filter((s) => s.vendorCode === 'nibp.sys').flatMap((s) => s.points.filter((p) => p.rule === 'nibp-last').map((p) => [s.device, p.at! - T, p.value]));
+  t.same(cuffs, [['mon-or', 120_000, 120], ['mon-pacu', 480_000, 130]], 'only the two cuff cycles inside the case, none at the arrivals');
 });

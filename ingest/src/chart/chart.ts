@@ -69,6 +69,29 @@ async function readCase(c: Case, reader: SeriesReader, caseEnd: number, lo: numb
   return out.sort((a, b) => a.t - b.t);
 }
 
+/**
+ * The NIBP readings that open runs before the stretch [lo, hi]: the case's own (each bed over its
+ * binding), and each bed's in the hour before its part of the stretch begins, also from before its
+ * binding: a value the monitor still holds when the patient arrives (the previous patient's, or one
+ * taken elsewhere) is then a held repeat, not a measurement at the arrival. These readings only decide
+ * where runs start; no value of them is ever charted.
+ */
+async function nibpBeforeStretch(c: Case, reader: SeriesReader, caseEnd: number, lo: number, hi: number): Promise<StoredNumeric[]> {
+  const out = await readCase(c, reader, caseEnd, lo - NIBP_LOOKBACK_MS, lo - 1, [...NIBP_MDCS]);
+  const seen = new Set(out.map((n) => `${n.device}\u0000${n.t}\u0000${n.mdc ?? ''}\u0000${n.vendorCode}`));
+  for (const b of c.bindings) {
+    const start = Math.max(lo, b.from, c.start);
+    if (start > Math.min(hi, b.to === null ? caseEnd : b.to - 1, caseEnd)) continue; // not in this stretch
+    if (start > b.from) continue; // the stretch starts inside the binding: readCase above covers it
+    const r = await reader.query({ bed: b.bed, from: start - NIBP_LOOKBACK_MS, to: start - 1, kinds: ['numeric'], mdcs: [...NIBP_MDCS] });
+    for (const n of r.numerics) {
+      const k = `${n.device}\u0000${n.t}\u0000${n.mdc ?? ''}\u0000${n.vendorCode}`;
+      if (!seen.has(k)) { seen.add(k); out.push(n); }
+    }
+  }
+  return out.sort((a, b) => a.t - b.t);
+}
+
 export async function caseChart(c: Case, reader: SeriesReader, o: ChartOptions): Promise<Chart> {
   const G = GRIDS[o.grid];
   const caseEnd = c.end ?? o.now;
@@ -90,7 +113,7 @@ export async function caseChart(c: Case, reader: SeriesReader, o: ChartOptions):
     const readings = await readCase(c, reader, caseEnd, lo - CONTEXT_MS, hi + CONTEXT_MS);
     const reasons = classify(readings);
     // NIBP: the runs started before the stretch (held values read at its start are not new measurements)
-    const nibpBefore = await readCase(c, reader, caseEnd, lo - CONTEXT_MS - NIBP_LOOKBACK_MS, lo - CONTEXT_MS - 1, [...NIBP_MDCS]);
+    const nibpBefore = await nibpBeforeStretch(c, reader, caseEnd, lo - CONTEXT_MS, hi + CONTEXT_MS);
     const measuredAt = nibpMeasurements(nibpBefore, readings);
 
     const bySeries = new Map<string, number[]>();

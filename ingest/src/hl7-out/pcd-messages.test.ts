@@ -106,7 +106,8 @@ t.test('PCD-04 ORU^R40 for start and end: parsed by python3-hl7, profile fields 
   t.equal(s[7].f['5'], 'active');
   t.equal(e[7].f['5'], 'inactive');
   const tech = pyParse(buildPcd04(ctx, { controlId: 'OL11', now: T0 }, { ...alarm, mdc: null, code: null, priority: 'low', source: 'technical', vendorCode: 'LEADS' }));
-  t.equal(tech[4].f['3'], '^LEADS^99ORLINK', 'unmapped source: vendor code, local coding system');
+  t.equal(tech[4].f['3'], 'LEADS^LEADS^99ORLINK', 'unmapped source: vendor code, local coding system');
+  t.same(checkProfile(buildPcd04(ctx, { controlId: 'OL11', now: T0 }, { ...alarm, mdc: null, code: null, priority: 'low', source: 'technical', vendorCode: 'LEADS' }), 'PCD-04'), [], 'an unmapped source passes the profile check');
   t.equal(tech[5].f['8'], 'PL~ST');
 });
 

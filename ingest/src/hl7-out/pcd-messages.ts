@@ -106,7 +106,7 @@ export function buildPcd04(ctx: CaseContext, e: Envelope, a: StoredAlarm): strin
   segs.push(seg('OBR', ['1', comps(esc(e.controlId), 'ORLINK'), comps(esc(alarmInstanceId(ctx.caseId, a)), 'ORLINK'),
     '196616^MDC_EVT_ALARM^MDC', '', '', hl7Time(a.t)]));
   const dev = deviceIdentity(a.device, ctx.devices[a.device]);
-  const source = a.mdc && a.code !== null ? comps(String(a.code), esc(a.mdc), 'MDC') : comps('', esc(a.vendorCode ?? 'unknown'), '99ORLINK');
+  const source = a.mdc && a.code !== null ? comps(String(a.code), esc(a.mdc), 'MDC') : comps(esc(a.vendorCode ?? 'unknown'), esc(a.vendorCode ?? 'unknown'), '99ORLINK');
   const obx = (n: number, type: string, id: string, value: string, flags = ''): string => {
     const f: string[] = [];
     f[1] = String(n); f[2] = type; f[3] = id; f[4] = '1.0.0.1'; f[5] = value; f[8] = flags; f[11] = 'F'; f[14] = hl7Time(a.t); f[18] = dev;

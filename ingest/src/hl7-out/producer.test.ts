@@ -41,7 +41,7 @@ async function rig(maxBytes: number) {
   pts.push(alarmPoint({ kind: 'alarm', mdc: null, code: null, text: 'leads off', priority: 'low', source: 'technical', phase: 'start', t: T0 + 20_000, vendorCode: 'LO' }, { site: 's1', room: 'r1', bed: 'b1', device: 'd1' }));
   pts.push(alarmPoint({ kind: 'alarm', mdc: null, code: null, text: 'leads off', priority: 'low', source: 'technical', phase: 'update', t: T0 + 25_000, vendorCode: 'LO' }, { site: 's1', room: 'r1', bed: 'b1', device: 'd1' }));
   await series.write(pts);
-  return { db, queue, producer, c1, setNow: (n: number) => { now = n; } };
+  return { db, queue, producer, c1, registry, series, setNow: (n: number) => { now = n; } };
 }
 
 const rows = (db: ReturnType<typeof openDb>) => db.prepare("SELECT kind, case_id, window_from, window_to FROM hl7_out_queue ORDER BY id").all() as { kind: string; case_id: string; window_from: number; window_to: number }[];
@@ -91,4 +91,25 @@ t.test('a case closed mid-window: its last window ends at the case end, then its
   t.same(r.queue.markedCases('emr'), [], 'marks dropped once covered to the end');
   await r.producer.tick();
   t.equal(rows(r.db).filter((x) => x.kind === 'pcd01').length, 4, 'nothing more for the closed case');
+});
+
+t.test('a move recorded before the last windows on the old bed were produced: those are read on the old bed, the new bed from the move on', async (t) => {
+  const r = await rig(64 << 20);
+  r.registry.createBed({ id: 'b3', roomId: 'r1', name: 'PACU bay' });
+  const tags = { site: 's1', room: 'r1', bed: 'b3', device: 'd3' };
+  const hr = (tt: number, value: number) => numericPoint({ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value, unit: '/min', t: tt, vendorCode: 'HR' }, tags);
+  // on the new bed: before the move (not this patient's) 999, after it 42 and 43
+  await r.series.write([hr(T0 + 3 * I + 15_000, 999), hr(T0 + 3 * I + 40_000, 42), hr(T0 + 4 * I + 10_000, 43), alarmPoint({ kind: 'alarm', mdc: null, code: null, text: 'probe off', priority: 'low', source: 'technical', phase: 'start', t: T0 + 3 * I + 20_000, vendorCode: 'PO' }, tags)]);
+  for (let k = 1; k <= 3; k++) { r.setNow(T0 + k * I + 5000); await r.producer.tick(); }
+  // moved at 3I + 30 s, recorded at 3I + 31 s: window 3 (holding the move) is not produced yet
+  new CaseStore(r.db, () => T0 + 3 * I + 31_000).move(r.c1.id, { bedId: 'b3', at: T0 + 3 * I + 30_000 });
+  r.setNow(T0 + 5 * I + 5000);
+  await r.producer.tick();
+  const msgs = r.db.prepare("SELECT kind, window_from, message FROM hl7_out_queue WHERE kind = 'pcd01' ORDER BY id").all() as { window_from: number; message: string }[];
+  t.same(msgs.map((m) => (m.window_from - T0) / I), [0, 1, 2, 3, 4], 'every window once');
+  const obx = (m: string) => m.split('\r').filter((x) => x.startsWith('OBX|')).map((x) => x.split('|')[5]);
+  // window 3: the old bed's newest reading before the move (3I + 20 s: value (tt / 10 s) % 100) and the new bed's after it
+  t.same(obx(msgs[3]!.message).sort(), [String(((T0 + 3 * I + 20_000) / 10_000) % 100), '42'].sort(), 'window 3: old bed up to the move, new bed after it, not the new bed\'s earlier reading');
+  t.same(obx(msgs[4]!.message), ['43'], 'window 4: the new bed only');
+  t.equal((r.db.prepare("SELECT count(*) AS n FROM hl7_out_queue WHERE kind = 'pcd04' AND message LIKE '%probe off%'").get() as { n: number }).n, 0, 'the new bed\'s alarm before the move is not this case\'s');
 });

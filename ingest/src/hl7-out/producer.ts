@@ -111,6 +111,18 @@ export class Producer {
     return { controlId, now, receivingApp: ep.receivingApp, receivingFacility: ep.receivingFacility };
   }
 
+  /** [from, to] (inclusive) cut by the case's bindings: each bed over the part of it the bed held */
+  private parts(c: Active, from: number, to: number): { bed: string; from: number; to: number }[] {
+    const bindings = this.o.cases.get(c.caseId)?.bindings ?? [{ bed: c.bed, from: c.since, to: c.end }];
+    const out: { bed: string; from: number; to: number }[] = [];
+    for (const b of bindings) {
+      const lo = Math.max(from, b.from);
+      const hi = Math.min(to, b.to === null ? Infinity : b.to - 1);
+      if (lo <= hi) out.push({ bed: b.bed, from: lo, to: hi });
+    }
+    return out;
+  }
+
   /** true when the case is closed and covered to its end */
   private async numerics(ep: ProducerEndpoint, c: Active, ctx: CaseContext, now: number): Promise<boolean> {
     const q = this.o.queue;
@@ -123,7 +135,10 @@ export class Producer {
     for (let n = 0; n < this.o.maxWindowsPerTick && mark < end && Math.min(mark + I, end) + this.o.settleMs <= now; n++) {
       const from = mark;
       const to = Math.min(mark + I, end);
-      const nums = await this.o.series.latestNumerics({ bed: c.bed, from: Math.max(from, c.since), to: to - 1 });
+      // each bed of the case over the part it held: a window before a move (OR → PACU) that was not
+      // produced yet is read on the bed the case was on then, not on the new one
+      const nums: Awaited<ReturnType<SeriesReader['latestNumerics']>> = [];
+      for (const p of this.parts(c, from, to - 1)) nums.push(...await this.o.series.latestNumerics(p));
       const next: Mark = { endpoint: ep.name, caseId: c.caseId, kind: 'pcd01', coveredTo: to };
       const usable = nums.filter((x) => x.mdc && x.code !== null);
       if (!usable.length) { q.setMark(next); this.stats.emptyWindows++; mark = to; continue; }
@@ -150,8 +165,9 @@ export class Producer {
     const to = Math.min(now - this.o.settleMs, end - 1);
     if (to < mark) return false;
     const limit = this.o.maxAlarmsPerTick;
-    const res = await this.o.series.query({ bed: c.bed, from: mark, to, kinds: ['alarm'], limit });
-    let alarms: StoredAlarm[] = res.alarms;
+    let alarms: StoredAlarm[] = [];
+    for (const p of this.parts(c, mark, to)) alarms.push(...(await this.o.series.query({ ...p, kinds: ['alarm'], limit })).alarms);
+    alarms.sort((a, b) => a.t - b.t);
     let covered = to + 1;
     if (alarms.length >= limit) {
       // truncated: keep whole times only; the alarms at the last time are read again on the next tick

@@ -4,7 +4,7 @@
  */
 import type { Case } from '../cases/case-store.js';
 import type { SeriesStore } from '../series/types.js';
-import { collectCase, countIn, minutesOf, type CaseData } from './case-data.js';
+import { collectCase, MINUTE, minuteOf, minutesOf, type CaseData } from './case-data.js';
 import { FAMILIES, type Family } from './families.js';
 
 export const BILLING_RULE = 'a family is monitored in a minute (epoch-aligned) of the case window when at least one value of it, '
@@ -28,12 +28,16 @@ export interface Billing {
 }
 
 export function billingOf(c: Case, d: CaseData): Billing {
-  const caseMinutes = d.windows.reduce((n, w) => n + minutesOf(w.from, w.to), 0);
+  // the minutes of the case: a minute two bindings share (the move OR → PACU) is one minute, and a
+  // family's minute counts once, whichever bed measured it
+  const minutes = new Set<number>();
+  for (const w of d.windows) for (let m = minuteOf(w.from), k = 0; k < minutesOf(w.from, w.to); m += MINUTE, k++) minutes.add(m);
+  const caseMinutes = minutes.size;
   const last = d.windows[d.windows.length - 1];
   return {
     caseId: c.id, from: c.start, to: last ? last.to : c.start, open: c.end === null, caseMinutes,
     families: FAMILIES.map((family) => ({
-      family, monitoredMinutes: d.windows.reduce((n, w) => n + countIn(d.family.get(family) ?? [], w.from, w.to), 0), measurements: family === 'nibp' ? d.nibpTimes.length : null,
+      family, monitoredMinutes: [...(d.family.get(family) ?? [])].filter((m) => minutes.has(m)).length, measurements: family === 'nibp' ? d.nibpTimes.length : null,
     })),
     nibpTruncated: d.nibpTruncated, rule: BILLING_RULE,
   };

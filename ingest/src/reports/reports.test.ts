@@ -11,8 +11,8 @@ import { bearer, mintToken } from '../auth/test-tokens.js';
 import { EventStore } from '../events/event-store.js';
 import { MemorySeriesStore } from '../series/memory.js';
 import { createServices } from '../services.js';
-import { computeBilling } from './billing.js';
-import { collectCase, minuteOf } from './case-data.js';
+import { billingOf, computeBilling } from './billing.js';
+import { collectCase, minuteOf, type CaseData } from './case-data.js';
 import { parseCsv, toCsv } from './csv.js';
 import { familyOf } from './families.js';
 import { computeQc, hypothermiaEpisodes } from './qc.js';
@@ -189,4 +189,19 @@ t.test('hypothermia: runs need 5 consecutive minutes below 36.0; a gap or a warm
   for (let m = 16; m < 19; m++) temps.set(base + m * M, 34);
   t.same(hypothermiaEpisodes(temps, base, base + 30 * M), [{ start: base + 5 * M, end: base + 11 * M, minutes: 6, minTempC: 35.9 }]);
   t.same(hypothermiaEpisodes(temps, base + 6 * M, base + 30 * M), [{ start: base + 6 * M, end: base + 11 * M, minutes: 5, minTempC: 35.9 }], 'clipped to the window');
+});
+
+t.test('billing of a moved case: the minute of the move is one case minute, a family\'s minute counts once', async (t) => {
+  const or = { bed: 'or', from: T0 + 20_000, to: T0 + M + 30_000 };
+  const pacu = { bed: 'pacu', from: T0 + M + 30_000, to: T0 + 2 * M + 10_000 };
+  const d: CaseData = {
+    windows: [or, pacu],
+    // ECG only in the OR (minutes 0, 1), SpO2 on both beds (minute 1 on both, 2 in the PACU)
+    family: new Map([['ecg', new Set([T0, T0 + M])], ['spo2', new Set([T0 + M, T0 + 2 * M])]]),
+    nibpTimes: [], coreTemp: new Map(), monitoredByBed: new Map(), deviceMinutes: new Map(), nibpTruncated: false,
+  };
+  const b = billingOf({ id: 'moved', bedId: 'pacu', start: or.from, end: pacu.to, status: 'closed', externalIds: {}, createdAt: T0, bindings: [or, pacu] }, d);
+  t.equal(b.caseMinutes, 3, 'minutes 0, 1, 2: the move\'s minute once');
+  t.equal(b.families.find((f) => f.family === 'ecg')?.monitoredMinutes, 2, 'ECG: its two OR minutes, not again in the PACU');
+  t.equal(b.families.find((f) => f.family === 'spo2')?.monitoredMinutes, 2, 'SpO2: minute 1 once although both beds measured in it');
 });

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { NumericTrend, PhysiologyModel, Rng, configuredDataDir, recording, requireDataDir, type PhysiologyOptions, type RecordingName } from '../physiology/index.js';
+import { ArtifactInjector, NumericTrend, PhysiologyModel, Rng, configuredDataDir, recording, requireDataDir, type ArtifactSpan, type ArtifactSpec, type PhysiologyOptions, type RecordingName } from '../physiology/index.js';
 import { DriFramer, encodePhdbRecord, encodeWaveRecord, frameRecord, parseRequest, type HostRequest, type PhdbClass } from './codec.js';
 import { realClock, type SimClock } from './clock.js';
 import { corruptFrame, type FaultOptions } from './faults.js';
@@ -43,6 +43,13 @@ export interface GeDriSimulatorOptions {
   onProduced?: (r: Produced) => void;
   /** Frames are dropped (counted) while the link holds more than this many unsent bytes. */
   maxBufferedBytes?: number;
+  /**
+   * Opt-in measurement artifacts (physiology/artifacts.ts) in the PHDB numerics, at device times;
+   * seeded (default: the simulator's seed). Off by default. When on, each intact PHDB record also
+   * emits 'clean' with the record's values without the artifacts (same quantisation), and
+   * artifactSpans() gives the injected spans: the ground truth of a chart test.
+   */
+  artifacts?: { specs: readonly ArtifactSpec[]; seed?: number };
 }
 
 export interface SimStats {
@@ -72,6 +79,7 @@ export class GeDriSimulator extends EventEmitter {
   private readonly opts: GeDriSimulatorOptions;
   private readonly rng: Rng;
   private readonly log: Logger | undefined;
+  private readonly artifacts: ArtifactInjector | null;
   private link: Duplex | null = null;
   private framer = new DriFramer();
   private started = false;
@@ -100,7 +108,11 @@ export class GeDriSimulator extends EventEmitter {
     this.log = opts.logger;
     this.model = opts.physiology instanceof PhysiologyModel ? opts.physiology : new PhysiologyModel({ seed, ...(opts.physiology ?? {}) });
     if (opts.onProduced) this.on('produced', opts.onProduced);
+    this.artifacts = opts.artifacts ? new ArtifactInjector(opts.artifacts.specs, opts.artifacts.seed ?? seed) : null;
   }
+
+  /** The injected artifacts' spans (device ms), empty without the `artifacts` option. */
+  artifactSpans(): ArtifactSpan[] { return this.artifacts?.spans() ?? []; }
 
   /** Device clock, ms. */
   deviceNow(): number { return this.clock.now() + this.offset(); }
@@ -298,12 +310,14 @@ export class GeDriSimulator extends EventEmitter {
     if (req.classMask & 0x2) classes.push('ext1');
     if (req.classMask & 0x4) classes.push('ext2');
     if (req.classMask & 0x8) classes.push('ext3');
-    const built = buildPhdb(this.model.at(this.modelTime(hostMs)), this.model, classes, time * 1000);
+    const snap = this.model.at(this.modelTime(hostMs));
+    const built = buildPhdb(this.artifacts ? this.artifacts.apply(snap) : snap, this.model, classes, time * 1000);
+    const clean = this.artifacts ? buildPhdb(snap, this.model, classes, time * 1000).truth : undefined;
     const record = encodePhdbRecord({
       time, recordType: req.recordType, driLevel: this.opts.driLevel ?? 10, recNbr: this.phdbNbr++ & 0xff,
       plugId: this.opts.plugId ?? 0, classes: built.classes,
     });
-    this.transmit(record, built.truth);
+    this.transmit(record, built.truth, clean);
   }
 
   private sendWave(plan: WavePlan, firstHost: number): void {
@@ -321,7 +335,7 @@ export class GeDriSimulator extends EventEmitter {
   }
 
   /** Frame and write one record; its truth is emitted only if it went out intact. */
-  private transmit(record: Buffer, truth: Produced[]): void {
+  private transmit(record: Buffer, truth: Produced[], clean?: Produced[]): void {
     const link = this.link;
     if (!link || link.destroyed || !link.writable) { this.count(this.s.dropped, 'no-link'); return; }
     if (this.clock.now() < this.silentUntil) { this.count(this.s.dropped, 'silence'); return; }
@@ -351,6 +365,7 @@ export class GeDriSimulator extends EventEmitter {
     if (!intact) return;
     this.s.framesSent++;
     for (const r of truth) this.emit('produced', r);
+    if (clean) this.emit('clean', clean);
   }
 
   private mergeRxErrors(): void {
