@@ -14,6 +14,9 @@ import { caseRng } from './rng.js';
 import type { FuzzCase, FuzzTarget } from './types.js';
 import type { HeapReport } from './worker.js';
 
+
+/** unconfirmed slow cases after which a target is given up (the machine is too loaded to fuzz it meaningfully) */
+const MAX_SLOW = 50;
 export { Lane } from './lane.js';
 
 export type FailureClass = 'crash' | 'invariant' | 'hang' | 'oom' | 'heap' | 'worker';
@@ -145,7 +148,10 @@ export async function runTarget(o: RunOptions, lane: Lane, t: FuzzTarget, cases:
       const f: Failure = { target: t.name, kind: kind === 'oom' ? 'heap' : kind, index, message: `${message}; not reproduced by case ${index} alone (growth over many cases)`, signature: `${kind}-cumulative|${t.name}`, count: 1 };
       if (!bySig.has(f.signature)) { bySig.set(f.signature, f); o.onFailure?.(f); }
     }
-    if (++hangs >= o.maxHangs) { res.stoppedBy = kind === 'hang' ? 'hangs' : 'error'; break; }
+    // only a confirmed hang (or a worker loss) counts toward giving the target up; a case that was merely slow on a
+    // loaded machine and finished when run alone is reported, and many of them still end the target
+    const slowOnly = kind === 'hang' && again.broke?.kind !== kind;
+    if (slowOnly ? res.slow.length >= MAX_SLOW : ++hangs >= o.maxHangs) { res.stoppedBy = kind === 'hang' ? 'hangs' : 'error'; break; }
     start = index + 1;
     if (Date.now() - t0 > budgetMs) { res.stoppedBy = 'seconds'; break; }
   }
