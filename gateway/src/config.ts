@@ -13,6 +13,8 @@ import {
 } from '../../schemas/src/gateway-config.js';
 import { GatewayError, GW_ERR } from './errors.js';
 import { tcpServerTlsProblems } from './transports/tcp-server.js';
+import { protocolNames } from './protocols/registry.js';
+import { describeValueError } from '../../schemas/src/config-problems.js';
 
 export type { GatewayConfig };
 export type Env = Record<string, string | undefined>;
@@ -58,13 +60,18 @@ function deepFreeze<T>(o: T): T {
  * Turn a parsed file object into a validated, frozen config. `baseDir` resolves relative paths
  * (outbox.dir, record, passwordFile) against the config file's folder.
  */
-export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = process.cwd()): Readonly<GatewayConfig> {
+export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = process.cwd(), check: { protocols?: readonly string[] } = {}): Readonly<GatewayConfig> {
   const problems: string[] = [];
   if (fileObj !== undefined && fileObj !== null && !isObj(fileObj)) {
     throw new GatewayError(GW_ERR.CONFIG, 'fatal', 'config: the file must hold an object', { details: ['/: expected an object'] });
   }
   const cfg = merge(GATEWAY_CONFIG_DEFAULTS, fileObj ?? {}) as Record<string, any>;
   if (Array.isArray(cfg.devices)) cfg.devices = cfg.devices.map((d: unknown) => (isObj(d) ? merge(DEVICE_CONFIG_DEFAULTS, d) : d));
+  // no `devices` in the file: they come from the registry (docs/gateway.md "Devices from the registry")
+  cfg.configSource ??= isObj(fileObj) && 'devices' in fileObj ? 'file' : 'registry';
+  if (cfg.configSource === 'registry' && Array.isArray(cfg.devices) && cfg.devices.length) {
+    problems.push('/devices: configSource is registry: the devices come from the registry; remove devices or set configSource: file');
+  }
   for (const [name, keys, type] of ENV_MAP) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
@@ -95,7 +102,7 @@ export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = 
   }
   for (const e of Value.Errors(GatewayConfigSchema, cfg)) {
     if (/^\/devices\/\d+\/transport(\/|$)/.test(e.path)) continue; // reported per kind below
-    problems.push(`${e.path || '/'}: ${e.message}`);
+    problems.push(describeValueError(e));
   }
   if (Array.isArray(cfg.devices)) {
     const seen = new Set<string>();
@@ -104,7 +111,10 @@ export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = 
       const schema = tr?.kind === 'serial' ? SerialTransportSchema : tr?.kind === 'tcp' ? TcpTransportSchema
         : tr?.kind === 'tcp-server' ? TcpServerTransportSchema : tr?.kind === 'intellivue-lan' ? IntelliVueLanTransportSchema : undefined;
       if (!schema) problems.push(`/devices/${i}/transport/kind: expected 'serial', 'tcp', 'tcp-server' or 'intellivue-lan'`);
-      else for (const e of Value.Errors(schema, tr)) problems.push(`/devices/${i}/transport${e.path}: ${e.message}`);
+      else for (const e of Value.Errors(schema, tr)) problems.push(describeValueError({ ...e, path: `/devices/${i}/transport${e.path}` }));
+      if (check.protocols && typeof d?.protocol === 'string' && !check.protocols.includes(d.protocol)) {
+        problems.push(`/devices/${i}/protocol: unknown protocol '${d.protocol}' for device '${d?.id ?? `#${i}`}': use one of ${check.protocols.join(', ')}`);
+      }
       if (tr?.kind === 'tcp-server') problems.push(...tcpServerTlsProblems(tr.tls, `/devices/${i}/transport/tls`, baseDir));
       if (typeof d?.id === 'string') {
         if (seen.has(d.id)) problems.push(`/devices/${i}/id: duplicate device id '${d.id}'`);
@@ -122,6 +132,8 @@ export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = 
   }
   if (cfg.outbox.dir) cfg.outbox.dir = path.resolve(baseDir, cfg.outbox.dir);
   if (cfg.record && env.ORLINK_RECORD === undefined) cfg.record = path.resolve(baseDir, cfg.record);
+  if (cfg.configCacheFile) cfg.configCacheFile = path.resolve(baseDir, cfg.configCacheFile);
+  if (cfg.profilesDir) cfg.profilesDir = path.resolve(baseDir, cfg.profilesDir);
   return deepFreeze(cfg as GatewayConfig);
 }
 
@@ -135,5 +147,6 @@ export function loadConfig(file: string, env: Env = process.env): Readonly<Gatew
   try { obj = parseYaml(text); } catch (err) {
     throw new GatewayError(GW_ERR.CONFIG, 'fatal', `config file ${file} is not valid YAML/JSON: ${(err as Error).message}`, { cause: err, details: [(err as Error).message] });
   }
-  return buildConfig(obj, env, path.dirname(path.resolve(file)));
+  // a file names protocols of the registry only (programmatic callers may bring their own: startGateway's `protocols`)
+  return buildConfig(obj, env, path.dirname(path.resolve(file)), { protocols: protocolNames() });
 }

@@ -5,11 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { GatewayConfig, MqttTlsConfig } from '../../schemas/src/gateway-config.js';
 import { loadConfig } from './config.js';
+import type { GatewayConfigDoc } from '../../schemas/src/gateway-config-doc.js';
+import { readConfigCache } from './config-sync/config-cache.js';
+import { ConfigSync } from './config-sync/config-sync.js';
+import { DeviceSet } from './config-sync/device-set.js';
+import { runnableProblems } from './config-sync/runnable.js';
 import { GatewayError, GW_ERR, isGatewayError } from './errors.js';
-import { createLogger } from './log.js';
+import { createLogger, withLocation } from './log.js';
 import { createOutbox } from './outbox/index.js';
 import type { Outbox } from './outbox/outbox.js';
 import { Batcher } from './batch/batcher.js';
@@ -52,18 +58,32 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-async function resolveProtocol(name: string, given?: Record<string, DeviceProtocol>): Promise<DeviceProtocol> {
+async function resolveProtocol(name: string, given?: Record<string, DeviceProtocol>, profilesDir?: string): Promise<DeviceProtocol> {
   const p = given?.[name] ?? (await import('./protocols/registry.js')).loadProtocol(name);
   const proto = await p;
-  if (!proto) throw new GatewayError(GW_ERR.PROTOCOL_UNKNOWN, 'fatal', `unknown protocol '${name}'`);
-  return proto;
+  if (!proto) throw new GatewayError(GW_ERR.PROTOCOL_UNKNOWN, 'fatal', `unknown protocol '${name}': use one of ${(await import('./protocols/registry.js')).protocolNames().join(', ')}`);
+  // config `profilesDir`: every decoder and session of the protocol maps with that folder
+  return (await import('./protocols/registry.js')).withProfilesDir(proto, profilesDir);
 }
 
 export async function startGateway(config: Readonly<GatewayConfig>, opts: StartOptions = {}): Promise<RunningGateway> {
-  const logger = opts.logger ?? createLogger(config.log.level);
-  const log = logger.child({ component: 'gateway', gatewayId: config.gatewayId });
+  // gateway id, site, room and bed on every log line of every component
+  const logger = withLocation(opts.logger ?? createLogger(config.log.level), config);
+  const log = logger.child({ component: 'gateway' });
   const protocols = new Map<string, DeviceProtocol>();
-  for (const d of config.devices) if (!protocols.has(d.protocol)) protocols.set(d.protocol, await resolveProtocol(d.protocol, opts.protocols));
+  // configSource registry: devices from the config topic, and until one arrives from the last good document on disk
+  const registryMode = config.configSource === 'registry';
+  const cacheFile = config.configCacheFile ?? path.join(config.outbox.dir, 'registry-config.json');
+  let cached: GatewayConfigDoc | undefined;
+  if (registryMode) {
+    const c = readConfigCache(cacheFile, config.gatewayId);
+    if ('doc' in c) {
+      const problems = await runnableProblems(c.doc.devices, protocols, (n) => resolveProtocol(n, opts.protocols, config.profilesDir));
+      if (problems.length) log.error({ file: cacheFile, version: c.doc.version, problems }, 'cached config document not runnable: starting without devices');
+      else cached = c.doc;
+    } else if ('problem' in c) log.warn({ file: cacheFile, problem: c.problem }, 'cached config document not usable: starting without devices');
+  }
+  for (const d of config.devices) if (!protocols.has(d.protocol)) protocols.set(d.protocol, await resolveProtocol(d.protocol, opts.protocols, config.profilesDir));
 
   // protocol-specific options are validated by the driver itself: fail at start, not at first connect
   const optionProblems: string[] = [];
@@ -105,40 +125,40 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
   }
 
   let publisher: MqttPublisher | undefined;
-  const sessions: DeviceSession[] = [];
+  let configSync: ConfigSync | undefined;
+  const deviceSet = new DeviceSet<DeviceSession>((dev) => new DeviceSession({
+    config: dev, protocol: protocols.get(dev.protocol)!, linkFactory: opts.linkFactory ?? createLink, logger,
+    sink: (id, obs) => batcher.add(id, obs), recorder: recorders.get(dev.id),
+    onChange: (st) => { checkIdentity(st); publisher?.statusChanged(); }, ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
+  }));
   const batcher = new Batcher({
     gatewayId: config.gatewayId, bootId, intervalMs: config.mqtt.publishIntervalMs, outbox, logger,
     maxEnvelopeBytes: config.mqtt.maxEnvelopeBytes,
-    devices: () => sessions.map((s) => s.status()),
-    configuredProfile: (id) => config.devices.find((d) => d.id === id)?.profile,
+    devices: () => deviceSet.sessions().map((s) => s.status()),
+    configuredProfile: (id) => deviceSet.config(id)?.profile,
   });
   // a device that reports another identity than its `expect` block: marked in the status, warned once per change
   const mismatchLogged = new Map<string, string>();
   const checkIdentity = (st: DeviceSessionStatus) => {
-    const m = identityMismatchOf(st, config.devices.find((d) => d.id === st.id)?.expect);
+    const m = identityMismatchOf(st, deviceSet.config(st.id)?.expect);
     const key = JSON.stringify(m);
     if ((mismatchLogged.get(st.id) ?? '[]') === key) return;
     mismatchLogged.set(st.id, key);
     if (m.length) log.warn({ deviceId: st.id, mismatch: m }, 'device identity differs from the configured expectation');
   };
-  for (const dev of config.devices) {
-    sessions.push(new DeviceSession({
-      config: dev, protocol: protocols.get(dev.protocol)!, linkFactory: opts.linkFactory ?? createLink, logger,
-      sink: (id, obs) => batcher.add(id, obs), recorder: recorders.get(dev.id),
-      onChange: (st) => { checkIdentity(st); publisher?.statusChanged(); }, ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
-    }));
-  }
+  await deviceSet.apply(registryMode ? cached?.devices ?? [] : config.devices);
 
   const status = (): GatewayStatus => ({
-    schema: STATUS_SCHEMA, online: true, ...ids, version: gatewayVersion(), startedAt, t: Date.now(),
-    devices: sessions.map((s) => deviceStatusDoc(s.status(), config.devices.find((d) => d.id === s.id)?.expect)),
+    schemaVersion: STATUS_SCHEMA, online: true, ...ids, version: gatewayVersion(), startedAt, t: Date.now(),
+    devices: deviceSet.sessions().map((s) => deviceStatusDoc(s.status(), deviceSet.config(s.id)?.expect)),
     outbox: { kind: outbox.kind, ...outbox.depth(), ...outbox.stats },
     mqtt: { ...(publisher?.stats ?? { connected: false, connects: 0, published: 0, acked: 0, resent: 0 }) },
     batcher: { ...batcher.stats },
+    ...(configSync ? { config: configSync.state() } : {}),
   });
 
   publisher = new MqttPublisher({
-    url: config.mqtt.url, clientId: `${config.gatewayId}-${bootId.slice(0, 8)}`, keepaliveS: config.mqtt.keepaliveS,
+    url: config.mqtt.url, clientId: `${config.gatewayId}-${bootId.slice(0, 8)}`, gatewayId: config.gatewayId, keepaliveS: config.mqtt.keepaliveS,
     maxInflight: config.mqtt.maxInflight, connectTimeoutMs: config.mqtt.connectTimeoutMs, topics, outbox, logger,
     maxPayloadBytes: config.mqtt.maxEnvelopeBytes,
     status, statusIntervalMs: config.mqtt.statusIntervalMs, willPayload: offlineStatus(ids, 'lwt'),
@@ -150,13 +170,32 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
   outbox.onChange((ev) => { if (ev.type === 'drop') publisher?.statusChanged(); });
   publisher.start();
   batcher.start();
-  for (const s of sessions) s.start();
-  log.info({ bootId, devices: config.devices.length, outbox: outbox.kind, backlog: outbox.depth().records, version: gatewayVersion() }, 'gateway started');
+  deviceSet.start();
+  if (registryMode) {
+    configSync = new ConfigSync({
+      gatewayId: config.gatewayId, topic: topics.config, cacheFile, logger, ...(cached ? { initial: cached } : {}),
+      onChange: () => publisher?.statusChanged(),
+      apply: async (doc) => {
+        const problems = await runnableProblems(doc.devices, protocols, (n) => resolveProtocol(n, opts.protocols, config.profilesDir));
+        if (problems.length) throw new GatewayError(GW_ERR.CONFIG, 'data', `config document ${doc.version} not runnable`, { details: problems });
+        return deviceSet.apply(doc.devices);
+      },
+      mqtt: {
+        url: config.mqtt.url, clientId: `${config.gatewayId}-cfg-${bootId.slice(0, 8)}`, keepaliveS: config.mqtt.keepaliveS,
+        connectTimeoutMs: config.mqtt.connectTimeoutMs, ...(config.mqtt.tls ? { tls: readTls(config.mqtt.tls) } : {}),
+        ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
+        ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
+      },
+    });
+    configSync.start();
+  }
+  log.info({ bootId, devices: deviceSet.configs().length, configSource: registryMode ? 'registry' : 'file', configVersion: cached?.version, outbox: outbox.kind, backlog: outbox.depth().records, version: gatewayVersion() }, 'gateway started');
 
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
     log.info('gateway stopping');
-    await Promise.all(sessions.map((s) => s.stop()));
+    await configSync?.stop();
+    await deviceSet.stop();
     await batcher.stop();
     await publisher!.stop({ drainMs: opts.drainMs ?? 3000, goodbye: offlineStatus(ids, 'shutdown', Date.now()) });
     await Promise.all([...recorders.values()].map((r) => r.close()));
@@ -192,11 +231,14 @@ function parseArgs(argv: string[]): { config?: string; record?: string; recordPh
   return out;
 }
 
-const USAGE = 'usage: orlink gateway --config FILE [--record FILE [--record-phi]]\n'
+const USAGE = 'usage: orlink gateway --config FILE [--record FILE [--record-phi]] | --config FILE --test [--seconds N] [--json]\n'
+  + '  --test        dry run: open each device once, identify it, print a few decoded readings, exit 0/1\n'
   + '  --record-phi  keep HL7 patient data (PID, PV1 names/ids, …) in the capture: lab use only\n';
 
 /** `orlink gateway ...`: runs until SIGINT/SIGTERM; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
+  // the dry run (cli/gateway-test.ts): each device opened once, identified, a few readings printed; nothing published
+  if (argv.includes('--test')) return (await import('../../cli/gateway-test.js')).run(argv.filter((a) => a !== '--test'));
   const args = parseArgs(argv);
   if (args.help) { process.stdout.write(USAGE); return 0; }
   if (args.error || !args.config) { process.stderr.write(`orlink gateway: ${args.error ?? '--config is required'}\n${USAGE}`); return 2; }
@@ -205,11 +247,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`orlink gateway: ${(err as Error).message}\n`);
     return isGatewayError(err, GW_ERR.CONFIG) ? 2 : 1;
   }
-  const logger = createLogger(config.log.level);
+  const logger = withLocation(createLogger(config.log.level), config);
   let gw: RunningGateway;
   try { gw = await startGateway(config, { ...(args.record ? { record: args.record } : {}), ...(args.recordPhi ? { recordPhi: true } : {}), logger }); } catch (err) {
+    // one sentence for the person at the console (the log line keeps the detail)
+    process.stderr.write(`orlink gateway: cannot start: ${(err as Error).message}${(err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : ''}\n`);
     logger.fatal({ err }, 'gateway failed to start');
-    return 1;
+    return isGatewayError(err, GW_ERR.CONFIG) ? 2 : 1;
   }
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {

@@ -23,6 +23,8 @@ import { HisListener } from './his/his-listener.js';
 import { Hl7OutService } from './hl7-out/service.js';
 import { BatchProcessor } from './mqtt/processor.js';
 import { Subscriber } from './mqtt/subscriber.js';
+import { startConfigPublisher } from './registry/config-publisher.js';
+import { registerFleetMetrics } from './monitoring/fleet-metrics.js';
 import type { RegistryStore } from './registry/registry-store.js';
 import { abortableDelay, backoffMs } from './series/http-sender.js';
 import type { SeriesStore } from './series/types.js';
@@ -164,21 +166,31 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
         ? (topic, payload) => embedded.publish(topic, payload, { qos: 1, retain: true })
         : (topic, payload) => subscriber.publish(topic, payload, { qos: 1, retain: true }),
     }));
+    // retained `{prefix}/{site}/{room}/{bed}/{gatewayId}/config`: the devices each gateway runs (docs/mqtt.md "Config topic")
+    const configPublisher = startConfigPublisher({
+      prefix: config.mqtt.prefix, db: services.db, registry: services.registry, logger: logger.child({ component: 'gateway-config' }),
+      publish: embedded
+        ? (topic, payload) => embedded.publish(topic, payload, { qos: 1, retain: true })
+        : (topic, payload) => subscriber.publish(topic, payload, { qos: 1, retain: true }),
+    });
+    cleanups.push(() => configPublisher.close());
     services.metrics.gauge('pending_messages', 'Messages received and not yet acknowledged', () => subscriber.pending + (intake?.pending ?? 0));
     services.metrics.gauge('dead_letters', 'Rows in the dead-letter store', () => services.deadLetters.count());
     if (broker) {
       const b = broker;
       services.metrics.gauge('broker_clients', 'Clients connected to the embedded broker', () => b.connectedClients);
-      services.metrics.gauge('broker_auth_failures', 'Refused MQTT logins', () => b.stats.authFailures);
-      services.metrics.gauge('broker_publish_denied', 'Refused publishes (topic ACL)', () => b.stats.publishDenied);
-      services.metrics.gauge('broker_subscribe_denied', 'Refused subscriptions (topic ACL; gateways are disconnected, the record system gets SUBACK 0x80)', () => b.stats.subscribeDenied);
-      services.metrics.gauge('broker_intake_not_acked', 'Data publishes answered without PUBACK (shutdown, processing error)', () => b.stats.intakeRefused);
+      services.metrics.count('broker_auth_failures', 'Refused MQTT logins', () => b.stats.authFailures);
+      services.metrics.count('broker_publish_denied', 'Refused publishes (topic ACL)', () => b.stats.publishDenied);
+      services.metrics.count('broker_subscribe_denied', 'Refused subscriptions (topic ACL; gateways are disconnected, the record system gets SUBACK 0x80)', () => b.stats.subscribeDenied);
+      services.metrics.count('broker_intake_not_acked', 'Data publishes answered without PUBACK (shutdown, processing error)', () => b.stats.intakeRefused);
     }
     if (intake) {
       const i = intake;
-      services.metrics.gauge('intake_batches', 'Batches of gateway publishes stored before their PUBACK', () => i.stats.batches);
-      services.metrics.gauge('intake_abandoned', 'Queued publishes dropped unprocessed because their connection was gone', () => i.stats.abandoned);
+      services.metrics.count('intake_batches', 'Batches of gateway publishes stored before their PUBACK', () => i.stats.batches);
+      services.metrics.count('intake_abandoned', 'Queued publishes dropped unprocessed because their connection was gone', () => i.stats.abandoned);
     }
+    // per-gateway and per-device series from the registry and the gateways' status documents (docs/ingest.md "Monitoring")
+    registerFleetMetrics(services.metrics, services.registry);
 
     const { clientCerts: httpClientCerts, ...https } = httpsOptions ?? { clientCerts: 'none' };
     const app = await build({

@@ -191,6 +191,17 @@ export const GatewayConfigSchema = Type.Object({
    * on a ward. Default false: those fields are redacted before the bytes reach the file.
    */
   recordPhi: Type.Optional(Type.Boolean()),
+  /**
+   * Where the devices come from (docs/gateway.md "Devices from the registry"): `file` = `devices`
+   * above; `registry` = the retained document ingest publishes on the gateway's config topic
+   * (schemas/src/gateway-config-doc.ts). Default when loading a file: `registry` when the file has
+   * no `devices` key, else `file`.
+   */
+  configSource: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('registry')])),
+  /** configSource registry: the last good document, to start offline from (default `<outbox.dir>/registry-config.json`) */
+  configCacheFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** Folder of firmware profiles, laid out as firmware-profiles/ (default: that folder of the package); relative to the config file. */
+  profilesDir: Type.Optional(Type.String({ minLength: 1 })),
 }, { additionalProperties: false });
 
 export type SerialTransportConfig = Static<typeof SerialTransportSchema>;

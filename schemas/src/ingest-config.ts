@@ -11,6 +11,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import YAML from 'yaml';
 import { parseAllowEntry } from './gateway-config.js';
+import { describeValueError } from './config-problems.js';
 
 const Port = (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def });
 
@@ -103,12 +104,12 @@ export const IngestConfigSchema = Type.Object({
     port: Port(8080),
     /** REST over HTTPS only (docs/tls.md); a client certificate, when asked for, comes in addition to the API token */
     tls: Type.Optional(TlsServerSchema),
-  }, { default: {} }),
+  }, { default: {}, additionalProperties: false }),
   db: Type.Object({
     /** sqlite file for registry, cases, dedupe and dead letters; ':memory:' for tests. */
     path: Type.String({ default: './data/ingest.sqlite' }),
     dedupeRetentionDays: Type.Number({ minimum: 1, default: 7 }),
-  }, { default: {} }),
+  }, { default: {}, additionalProperties: false }),
   series: Type.Object({
     kind: Type.Union([Type.Literal('influx-v1'), Type.Literal('influx-v2'), Type.Literal('memory')], { default: 'influx-v1' }),
     url: Type.String({ default: 'http://127.0.0.1:8086' }),
@@ -125,7 +126,7 @@ export const IngestConfigSchema = Type.Object({
     retryMinMs: Type.Integer({ minimum: 1, default: 100 }),
     retryMaxMs: Type.Integer({ minimum: 1, default: 5_000 }),
     retryAttempts: Type.Integer({ minimum: 1, default: 5 }),
-  }, { default: {} }),
+  }, { default: {}, additionalProperties: false }),
   broker: Type.Object({
     kind: Type.Union([Type.Literal('embedded'), Type.Literal('external')], { default: 'embedded' }),
     host: Type.String({ default: '127.0.0.1' }),
@@ -156,7 +157,7 @@ export const IngestConfigSchema = Type.Object({
       /** open sessions of the account (distinct client ids); a new login beyond it closes the oldest */
       maxSessions: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
     }, { default: {}, additionalProperties: false }),
-  }, { default: {} }),
+  }, { default: {}, additionalProperties: false }),
   mqtt: Type.Object({
     prefix: Type.String({ default: 'orlink/v1', pattern: '^[^#+]+[^/#+]$' }),
     clientId: Type.String({ minLength: 1, default: 'orlink-ingest-1' }),
@@ -164,7 +165,7 @@ export const IngestConfigSchema = Type.Object({
     batchMaxEnvelopes: Type.Integer({ minimum: 1, default: 64 }),
     maxPending: Type.Integer({ minimum: 1, default: 512 }),
     publishVitals: Type.Boolean({ default: true }),
-  }, { default: {} }),
+  }, { default: {}, additionalProperties: false }),
   /** intake integrity (docs/security.md "Intake integrity", docs/ingest.md): caps, time window, content identity */
   intake: Type.Object({
     /** numerics + wave samples + alarms + settings in one envelope; beyond: the envelope is dead-lettered whole */
@@ -192,7 +193,7 @@ export const IngestConfigSchema = Type.Object({
   timeline: Type.Object({
     maxWaveWindowMs: Type.Integer({ minimum: 1000, default: 300_000 }),
     maxWindowMs: Type.Integer({ minimum: 1000, default: 7 * 24 * 3600_000 }),
-  }, { default: {} }),
+  }, { default: {}, additionalProperties: false }),
   /** REST authentication (docs/api.md "Authentication"). Key names avoid "token": such keys are refused as secrets. */
   auth: Type.Object({
     /** expiry of a new API token when none is asked for */
@@ -242,7 +243,7 @@ export const IngestConfigSchema = Type.Object({
   }, { default: {}, additionalProperties: false }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
-  }, { default: {} }),
+  }, { default: {}, additionalProperties: false }),
   /** cases from the HIS over MLLP (docs/his.md): ADT + SIU listener, schedule, late binding */
   his: Type.Object({
     enabled: Type.Boolean({ default: false }),
@@ -355,7 +356,7 @@ export function loadIngestConfig(opts: LoadOptions = {}): IngestConfig {
     } else sec[key] = v;
   }
   const withDefaults = Value.Default(IngestConfigSchema, merged) as IngestConfigBase;
-  for (const e of Value.Errors(IngestConfigSchema, withDefaults)) problems.push(`${e.path || '/'}: ${e.message}`);
+  for (const e of Value.Errors(IngestConfigSchema, withDefaults)) problems.push(describeValueError(e));
   const secrets: IngestSecrets = {};
   for (const [k, name] of Object.entries(SECRET_ENV) as [keyof IngestSecrets, string][]) {
     if (env[name]) secrets[k] = env[name];

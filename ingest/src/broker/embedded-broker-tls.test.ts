@@ -11,6 +11,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { createTestPki, issueClientCert, revokeClientCert, type TestPki } from '../../../cli/certs.js';
 import { encodeEnvelope } from '../../../schemas/src/envelope.js';
+import { onlineStatus } from '../../../test/helpers/status-docs.js';
 import { envelope, until } from '../mqtt/test-fixtures.js';
 import { mqttsConnect, SERVICE_PASSWORD, startTlsIngest, topicOf, type TlsRig } from '../tls-fixture.js';
 
@@ -54,7 +55,7 @@ t.test("clientCerts 'required': a certificate logs in as its gateway, data is st
   await gwA.publishAsync(topicOf('bed1', 'gw-a', 'data'), data('gw-a', 1, 71), { qos: 1 });
   const stored = await rig.store.query({ bed: 'bed1', from: 0, to: Date.now() + 1000 });
   t.same(stored.numerics.map((n) => n.value), [71], 'PUBACK after the reading is stored under its bed');
-  await gwA.publishAsync(topicOf('bed1', 'gw-a', 'status'), JSON.stringify({ online: true }), { qos: 1, retain: true });
+  await gwA.publishAsync(topicOf('bed1', 'gw-a', 'status'), JSON.stringify(onlineStatus({ gatewayId: 'gw-a', site: 's1', room: 'or1', bed: 'bed1' })), { qos: 1, retain: true });
   await until(() => rig.ingest.services.registry.getGateway('gw-a')?.online === true, 5000, 'status of gw-a processed');
   t.pass('status arrived in the registry');
 

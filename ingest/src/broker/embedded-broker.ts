@@ -114,6 +114,8 @@ export class EmbeddedBroker {
   private boundPort = 0;
   /** the will each connecting client announced (preConnect sees the CONNECT packet, authenticate does not) */
   private readonly wills = new WeakMap<Client, Will | null>();
+  /** gateways configured for another location: what they are told after the CONNACK (admitMisplaced) */
+  private readonly misplaced = new WeakMap<Client, { topic: string; payload: Buffer }>();
   private readonly limits: BrokerLimits;
   private readonly policy: BrokerPolicy;
   readonly metrics: Metrics;
@@ -171,7 +173,8 @@ export class EmbeddedBroker {
         if (!this.mayUse(client, packet.topic, 'publish')) {
           this.stats.publishDenied++;
           if (this.principals.get(client)?.role === 'record') this.policy.recordPublishDenied(client, packet.topic);
-          log.warn({ clientId: client.id, topic: packet.topic }, 'publish denied');
+          const who = this.principals.get(client);
+          log.warn({ clientId: client.id, role: who?.role, gatewayId: who?.role === 'gateway' ? who.loc.gatewayId : undefined, ip: remoteAddress(client), topic: packet.topic }, 'publish denied');
           return done(new Error('publish not authorized'));
         }
         const p = this.principals.get(client);
@@ -181,7 +184,11 @@ export class EmbeddedBroker {
       authorizeSubscribe: (client, sub, done) => {
         if (this.mayUse(client, sub.topic, 'subscribe')) return done(null, sub);
         this.stats.subscribeDenied++;
-        if (this.principals.get(client)?.role !== 'record') return done(new Error('subscribe not authorized'));
+        const who = this.principals.get(client);
+        if (who?.role !== 'record') {
+          log.warn({ clientId: client.id, role: who?.role, gatewayId: who?.role === 'gateway' ? who.loc.gatewayId : undefined, ip: remoteAddress(client), topic: sub.topic }, 'subscribe denied: connection closed');
+          return done(new Error('subscribe not authorized'));
+        }
         // the record system gets SUBACK 0x80 for this filter and keeps its connection (and its other filters)
         this.policy.recordSubscribeDenied(client, sub.topic);
         done(null, null);
@@ -199,6 +206,7 @@ export class EmbeddedBroker {
       const p = client ? this.principals.get(client) : undefined;
       log.warn({ clientId: client?.id, gatewayId: p?.role === 'gateway' ? p.loc.gatewayId : undefined, role: p?.role, ip: client ? remoteAddress(client) : undefined, err: err.message }, 'MQTT protocol error: connection closed');
     });
+    aedes.on('connackSent', (_packet, client) => this.explainMisplaced(client));
     this.aedes = aedes;
     this.unsubscribe = this.opts.registry.onChange((c) => {
       try { this.onRegistryChange(c); } catch (err) { log.error({ err, gatewayId: c.id }, 'registry change handling failed'); }
@@ -324,6 +332,7 @@ export class EmbeddedBroker {
       this.recordSessions.add(client);
       return;
     }
+    if (this.admitMisplaced(client, p.loc)) return;
     this.policy.checkWill(this.wills.get(client), p.loc, this.statusTopic(p.loc));
     this.limitSessions(client, p.loc.gatewayId);
     this.principals.set(client, p);
@@ -422,6 +431,41 @@ export class EmbeddedBroker {
     if (p.role === 'record') return action === 'subscribe' && this.recordMaySubscribe(topic);
     const own = `${this.opts.prefix}/${p.loc.site}/${p.loc.room}/${p.loc.bed}/${p.loc.gatewayId}/`;
     return action === 'publish' ? topic === `${own}data` || topic === `${own}status` : topic === `${own}config`;
+  }
+
+  /**
+   * A gateway that logs in with its own password but whose will (its status topic) names another
+   * site/room/bed than the registry's, i.e. a gateway configured for the wrong bed: CONNACK 5 could not
+   * say why, so the login is accepted with no rights at all (no principal: every publish and subscribe
+   * refused, its will dropped, no session counted) and right after the CONNACK the broker sends one
+   * QoS 0 message straight to that client (no subscription needed) on `<its status topic's level>/refused`,
+   * JSON {reason: 'location-mismatch', gatewayId, registry: {site, room, bed}, configured: {site, room, bed}},
+   * then closes the connection (docs/gateway.md "Operator tools and error messages"). Only the password holder learns the registry location.
+   * Returns false when the will is not such a case (checkWill then decides as usual).
+   */
+  private admitMisplaced(client: Client, loc: GatewayLocation): boolean {
+    const will = this.wills.get(client);
+    const t = will ? parseTopic(this.opts.prefix, will.topic) : null;
+    if (!will || !t || t.kind !== 'status' || t.gatewayId !== loc.gatewayId || will.topic === this.statusTopic(loc)) return false;
+    if (will.payload.length > this.limits.maxStatusBytes) return false;
+    const registry = { site: loc.site, room: loc.room, bed: loc.bed };
+    const configured = { site: t.site, room: t.room, bed: t.bed };
+    (client as Client & { _will?: unknown })._will = undefined; // aedes stores the will after authenticate: none
+    this.silenced.add(client);
+    this.misplaced.set(client, {
+      topic: `${this.opts.prefix}/${t.site}/${t.room}/${t.bed}/${t.gatewayId}/refused`,
+      payload: Buffer.from(JSON.stringify({ reason: 'location-mismatch', gatewayId: loc.gatewayId, registry, configured })),
+    });
+    this.opts.logger.warn({ gatewayId: loc.gatewayId, registry, configured }, 'gateway configured for another site/room/bed than the registry: told why, connection closed');
+    return true;
+  }
+
+  /** after the CONNACK of a misplaced gateway: the reason, then the close */
+  private explainMisplaced(client: Client): void {
+    const m = this.misplaced.get(client);
+    if (!m) return;
+    this.misplaced.delete(client);
+    client.publish({ cmd: 'publish', topic: m.topic, payload: m.payload, qos: 0, retain: false, dup: false }, () => setImmediate(() => client.close()));
   }
 
   /** publish from the broker itself (vitals); aedes delivers it to matching subscribers */

@@ -108,6 +108,12 @@ export const MIGRATIONS: string[] = [
    CREATE TABLE hl7_out_marks (endpoint TEXT NOT NULL, case_id TEXT NOT NULL, kind TEXT NOT NULL, covered_to INTEGER NOT NULL,
      PRIMARY KEY (endpoint, case_id, kind)) WITHOUT ROWID;
    CREATE TABLE hl7_out_endpoints (endpoint TEXT PRIMARY KEY, last_ack_at INTEGER, last_ack_code TEXT, acked INTEGER NOT NULL DEFAULT 0);`,
+  // gateways configured from the registry (ingest/src/registry/config-publisher.ts, docs/mqtt.md "Config topic"): a device's
+  // gateway-side settings (JSON, schemas/src/gateway-config-doc.ts; NULL = not run by its gateway) and, per gateway, the
+  // version of the config document last issued with the digest of its device list
+  `ALTER TABLE devices ADD COLUMN connection TEXT;
+   CREATE TABLE gateway_config_versions (gateway_id TEXT PRIMARY KEY REFERENCES gateways(id), version INTEGER NOT NULL,
+     digest TEXT NOT NULL, issued_at INTEGER NOT NULL);`,
 ];
 
 /**

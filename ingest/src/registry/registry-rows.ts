@@ -1,5 +1,6 @@
 /** sqlite rows of the registry → the public objects, and the stored identity mismatch rule. */
 import { identityDifferences } from '../../../schemas/src/device-identity.js';
+import type { DeviceConnection } from '../../../schemas/src/gateway-config-doc.js';
 import type { Device, Gateway, IdentityMismatch, ReportedIdentity } from './registry-store.js';
 
 export interface GatewayRow {
@@ -10,6 +11,7 @@ export interface DeviceRow {
   id: string; gateway_id: string | null; bed_id: string | null; vendor: string | null; model: string | null; serial: string | null;
   firmware: string | null; profile: string | null; transport: string | null; asset_tag: string | null; notes: string | null;
   retired_at: number | null; retired_reason: string | null; reported_identity: string | null; identity_mismatch: string | null;
+  connection: string | null;
 }
 
 const json = <T>(s: string | null, empty: T): T => (s ? (JSON.parse(s) as T) : empty);
@@ -27,6 +29,7 @@ export const toDevice = (r: DeviceRow): Device => ({
   retiredAt: r.retired_at, retiredReason: r.retired_reason,
   reportedIdentity: json<ReportedIdentity | null>(r.reported_identity, null),
   identityMismatch: json<IdentityMismatch[]>(r.identity_mismatch, []),
+  connection: json<DeviceConnection | null>(r.connection, null),
 });
 
 /** device field → column, for the fields PATCH may change */

@@ -1,5 +1,6 @@
 /** The registry boundary (sites, rooms, beds, gateways, devices). Implementation: sqlite-registry.ts. */
 import type { IdentityField } from '../../../schemas/src/device-identity.js';
+import type { DeviceConnection } from '../../../schemas/src/gateway-config-doc.js';
 
 export interface Site { id: string; name: string }
 export interface Room { id: string; siteId: string; name: string }
@@ -37,6 +38,8 @@ export interface Device {
   retiredReason: string | null;
   reportedIdentity: ReportedIdentity | null;
   identityMismatch: IdentityMismatch[];
+  /** what its gateway runs for it (protocol, transport, options…; schemas/src/gateway-config-doc.ts); null: not configured */
+  connection: DeviceConnection | null;
 }
 /** The fields `PATCH /devices/:id` may change; null clears a field. */
 export type DevicePatch = Partial<Pick<Device, 'vendor' | 'model' | 'serial' | 'firmware' | 'profile' | 'transport' | 'assetTag' | 'notes'>>;
@@ -110,6 +113,8 @@ export interface RegistryStore {
   /** undefined keeps a binding, null removes it; null when unknown */
   moveDevice(id: string, to: { bedId?: string | null; gatewayId?: string | null }): Changes | null;
   retireDevice(id: string, reason: string, at?: number): Device | null;
+  /** sets (null: clears) the device's connection, validated by the caller; null when unknown */
+  setDeviceConnection(id: string, connection: DeviceConnection | null): Changes | null;
   deviceBinding(id: string): DeviceBinding | null;
   /**
    * what the device reported about itself; stores it and the fields that differ from the registry

@@ -4,6 +4,7 @@
  * listeners (the embedded broker closes sessions, the ingest binding cache reloads).
  */
 import { IngestError } from '../errors.js';
+import type { DeviceConnection } from '../../../schemas/src/gateway-config-doc.js';
 import type { Db } from './database.js';
 import { hashPassword, mosquittoHash, verifyPassword } from './password.js';
 import { DEVICE_COLUMNS, mismatchesOf, toDevice, toGateway, type DeviceRow, type GatewayRow } from './registry-rows.js';
@@ -296,6 +297,17 @@ export class SqliteRegistry implements RegistryStore {
     this.db.prepare('UPDATE devices SET retired_at = ?, retired_reason = ? WHERE id = ?').run(at, reason, id);
     this.emit({ entity: 'device', id, change: 'retired' });
     return this.getDevice(id);
+  }
+
+  setDeviceConnection(id: string, connection: DeviceConnection | null): Changes | null {
+    const row = this.deviceRow(id);
+    if (!row) return null;
+    if (row.retired_at != null) throw conflict(`device ${id} is retired: cannot configure its connection`);
+    const text = connection === null ? null : JSON.stringify(connection);
+    if (text === row.connection) return { before: {}, after: {} };
+    this.db.prepare('UPDATE devices SET connection = ? WHERE id = ?').run(text, id);
+    this.emit({ entity: 'device', id, change: 'updated' });
+    return { before: { connection: row.connection === null ? null : JSON.parse(row.connection) }, after: { connection } };
   }
 
   deviceBinding(id: string): DeviceBinding | null {

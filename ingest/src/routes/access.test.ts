@@ -31,6 +31,7 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'POST /gateways/:id/move': [A, B], 'POST /gateways/:id/retire': [A, B], 'POST /gateways/:id/password': [A, B], 'POST /gateways/:id/revoke': [A, B],
   'POST /devices': [A, B], 'GET /devices': [A, B, V], 'GET /devices/:id': [A, B, V], 'PATCH /devices/:id': [A, B],
   'POST /devices/:id/move': [A, B], 'POST /devices/:id/retire': [A, B],
+  'PUT /devices/:id/connection': [A, B], 'DELETE /devices/:id/connection': [A, B],
   'POST /cases': [A, R], 'GET /cases/:id': [A, R, V], 'PATCH /cases/:id': [A, R],
   'POST /cases/:id/close': [A, R], 'POST /cases/:id/move': [A, R], 'GET /cases/:id/timeline': [A, R, V],
   'GET /beds/:bed/latest': [A, R, V],

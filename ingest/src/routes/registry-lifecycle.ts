@@ -7,12 +7,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { allow } from '../auth/roles.js';
+import { connectionProblems, type DeviceConnection } from '../../../schemas/src/gateway-config-doc.js';
 import { IngestError } from '../errors.js';
 import type { Changes, DevicePatch } from '../registry/registry-store.js';
 import type { Services } from '../services.js';
 import { actorOf, notFound } from './common.js';
 import {
-  BedBody, DEVICE_PATCH_FIELDS, DeviceBody, DeviceMoveBody, DevicePatchBody, DeviceRetireBody, Errors, GatewayBody, GatewayMoveBody,
+  BedBody, DEVICE_PATCH_FIELDS, DeviceBody, DeviceConnectionBody, DeviceMoveBody, DevicePatchBody, DeviceRetireBody, Errors, GatewayBody, GatewayMoveBody,
   GatewayPatchBody, GatewayRetireBody, IdParams, NamePatch, PasswordBody, RoomBody, SiteBody,
 } from './registry-schemas.js';
 
@@ -70,6 +71,31 @@ export function registryLifecycleRoutes(app: FastifyInstance, s: Services): void
     if (p.notes === undefined) throw badRequest('nothing to change: give notes (bed: POST /gateways/:id/move, password: POST /gateways/:id/password)');
     change(req, 'registry.update', 'gateway', (id) => r.updateGateway(id, p));
     return r.getGateway(idOf(req));
+  });
+
+  // ---- connection (what the device's gateway runs; published on its config topic) ----------------
+  app.put('/devices/:id/connection', {
+    config: allow(['admin', 'biomed']),
+    schema: {
+      tags, summary: 'set what the device\'s gateway runs for it (protocol, transport, options); the gateway applies it without a restart',
+      params: IdParams, body: DeviceConnectionBody, response: { 200: DeviceBody, ...Errors },
+    },
+  }, async (req) => {
+    const id = idOf(req);
+    const d = r.getDevice(id);
+    if (!d) throw notFound(`device ${id}`);
+    const problems = connectionProblems(req.body, id, d.profile);
+    if (problems.length) throw badRequest(`invalid connection: ${problems.join('; ')}`);
+    change(req, 'registry.update', 'device', (x) => r.setDeviceConnection(x, req.body as DeviceConnection));
+    return r.getDevice(id);
+  });
+
+  app.delete('/devices/:id/connection', {
+    config: allow(['admin', 'biomed']),
+    schema: { tags, summary: 'clear the device\'s connection: its gateway stops its session', params: IdParams, response: { 200: DeviceBody, ...Errors } },
+  }, async (req) => {
+    change(req, 'registry.update', 'device', (x) => r.setDeviceConnection(x, null));
+    return r.getDevice(idOf(req));
   });
 
   // ---- move ------------------------------------------------------------------------------------

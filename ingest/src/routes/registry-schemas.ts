@@ -59,6 +59,7 @@ export const DeviceBody = Type.Object({
   retiredReason: Nullable(Type.String()),
   reportedIdentity: Nullable(ReportedIdentityBody),
   identityMismatch: Type.Array(IdentityMismatchBody, { description: 'fields the device reports differently from the registry; empty when none' }),
+  connection: Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'what its gateway runs for it (PUT /devices/:id/connection); null: not configured' })),
 }, { additionalProperties: false });
 
 // ---- requests ------------------------------------------------------------------------------------
@@ -92,6 +93,19 @@ export const GatewayMoveBody = Type.Object({ bedId: Id }, { additionalProperties
 export const DeviceRetireBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
 export const GatewayRetireBody = Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { additionalProperties: false });
 export const PasswordBody = Type.Object({ password: Password }, { additionalProperties: false });
+
+/**
+ * PUT /devices/:id/connection: only the outline here; the body is checked in the handler against the
+ * gateway's own `devices[]` schema (schemas/src/gateway-config-doc.ts connectionProblems), which
+ * lists every problem with its path (fastify's ajv would coerce types and stop at the first one).
+ */
+export const DeviceConnectionBody = Type.Object({
+  protocol: Type.String({ minLength: 1, description: 'gateway protocol driver, e.g. ge-dri, draeger-medibus, philips-intellivue, hl7-mllp, masimo, nonin' }),
+  transport: Type.Object({ kind: Type.String({ description: "serial | tcp | tcp-server | intellivue-lan" }) }, { additionalProperties: true }),
+}, {
+  additionalProperties: true,
+  description: 'a gateway config devices[] entry without id and profile: protocol, transport, options, watchdogMs, timeBase, clockToleranceMs, expect',
+});
 
 export const DeviceQuery = Type.Object({
   bedId: Type.Optional(Id), gatewayId: Type.Optional(Id),
