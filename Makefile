@@ -1,6 +1,6 @@
 # orlink — the two commands a newcomer needs are `make demo` and `make test` (see README.md).
 SHELL := /bin/bash
-DEBIAN_PKGS := influxdb influxdb-client mosquitto mosquitto-clients socat python3-hl7 openssl prometheus
+DEBIAN_PKGS := influxdb influxdb-client mosquitto mosquitto-clients socat python3-hl7 openssl jq prometheus
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
 .PHONY: demo test typecheck unit deps system-deps bench faults soak fuzz clean
@@ -8,7 +8,7 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 # Debian packages the demo and the tests start themselves (none of them runs as a service).
 system-deps:
 	@missing=""; \
-	for bin in influxd:influxdb mosquitto:mosquitto socat:socat openssl:openssl promtool:prometheus; do \
+	for bin in influxd:influxdb mosquitto:mosquitto socat:socat openssl:openssl jq:jq promtool:prometheus; do \
 	  command -v $${bin%%:*} >/dev/null 2>&1 || missing="$$missing $${bin##*:}"; \
 	done; \
 	/usr/bin/python3 -c 'import hl7' >/dev/null 2>&1 || missing="$$missing python3-hl7"; \

@@ -266,3 +266,12 @@ t.test('udev rules: every rule (examples included) parses and names one port', a
   }
   t.equal(new Set(links).size, links.length, 'every link name is used once');
 });
+
+t.test('every alert runbook named in deploy/prometheus/orlink-alerts.yml is a heading of the operations guide', async (t) => {
+  const rules = readFileSync(join(ROOT, 'deploy/prometheus/orlink-alerts.yml'), 'utf8');
+  const named = [...new Set([...rules.matchAll(/runbook: 'docs\/operations\.md, section "([^"]+)"'/g)].map((m) => m[1]))];
+  t.ok(named.length >= 7, `${named.length} runbook sections named: ${named.join(', ')}`);
+  const headings = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8').split('\n').filter((l) => /^#{2,4} /.test(l)).map((l) => l.replace(/^#+ /, '').trim());
+  for (const n of named) t.ok(headings.includes(n), `docs/operations.md has a heading "${n}"`);
+  t.equal((rules.match(/runbook:/g) ?? []).length, [...rules.matchAll(/runbook: 'docs\/operations\.md, section "[^"]+"'/g)].length, 'every runbook is given as docs/operations.md, section "…"');
+});
