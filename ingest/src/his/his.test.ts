@@ -3,7 +3,7 @@
  * location map, the state transitions of the schedule and the case (SIU → A02 OR → A02 PACU → A03,
  * corrected time, cancel, A11/A13), ACK/NAK text checked with python3-hl7, no PID field in logs.
  */
-import { spawnSync } from 'node:child_process';
+import { pyAck } from '../../../test/helpers/python-hl7.js';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import t, { type Test } from 'tap';
@@ -40,17 +40,10 @@ function rig(t: Test) {
   return { s, feed, send, lines, config };
 }
 
+/** [MSH-9, MSA-1, MSA-2, ERR-3.1] as python3-hl7 reads the ACK */
 function python(text: string): string[] {
-  const script = [
-    'import sys, hl7',
-    'm = hl7.parse(sys.stdin.read())',
-    "msa = m.segment('MSA')",
-    "err = [s for s in m if str(s[0]) == 'ERR']",
-    "print(str(m.segment('MSH')[9])); print(str(msa[1])); print(str(msa[2])); print(str(err[0][3][0][0]) if err else '')",
-  ].join('\n');
-  const r = spawnSync('/usr/bin/python3', ['-c', script], { input: text, encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`python3 hl7 failed: ${r.stderr}`);
-  return r.stdout.split('\n').slice(0, 4);
+  const a = pyAck(text);
+  return [a.type, a.code, a.controlId, a.errCode];
 }
 
 t.test('parsing: PID-3 → externalIds, visit, event time, SIU fields', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { pyParse } from '../../../test/helpers/python-hl7.js';
 import type { StoredAlarm, StoredNumeric } from '../series/types.js';
 import { buildPcd01, buildPcd04, type CaseContext } from './pcd-messages.js';
 import { checkProfile } from './profile-check.js';
@@ -21,24 +21,6 @@ const numerics = [
   num({ device: 'vent-1', mdc: 'MDC_VENT_RESP_RATE', code: 151562, value: 12, unit: '{breath}/min', vendorCode: 'RR' }),
   num({ mdc: null, code: null, vendorCode: 'XYZ' }),
 ];
-
-/** python3-hl7 (Debian's python3-hl7): segments and fields as it parses them, as JSON */
-function pyParse(text: string): { id: string; f: Record<string, string> }[] {
-  const script = [
-    'import sys, json, hl7',
-    'm = hl7.parse(sys.stdin.read())',
-    'out = []',
-    'for s in m:',
-    '    f = {}',
-    '    for i in range(1, len(s)):',
-    '        f[str(i)] = str(s[i])',
-    '    out.append({"id": str(s[0]), "f": f})',
-    'print(json.dumps(out))',
-  ].join('\n');
-  const r = spawnSync('/usr/bin/python3', ['-c', script], { input: text, encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`python3 hl7 failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { id: string; f: Record<string, string> }[];
-}
 
 t.test('PCD-01 ORU^R01: python3-hl7 parses every segment; fields as mapped; profile fields present', async (t) => {
   const text = buildPcd01(ctx, { controlId: 'OL7', now: T0 + 61_000, receivingApp: 'EMR' }, { from: T0, to: T0 + 60_000 }, numerics);

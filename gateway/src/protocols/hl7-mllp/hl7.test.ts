@@ -1,5 +1,5 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { pyAck } from '../../../../test/helpers/python-hl7.js';
 import { ackCode, buildAck } from './ack.js';
 import { comp, comps, escapeHl7, parseHl7, unescapeHl7, Hl7ParseError, DEFAULT_SEPS } from './hl7.js';
 import { checkTimeZone, formatHl7Time, parseHl7Time } from './hl7-time.js';
@@ -87,16 +87,10 @@ t.test('ACK policy: original / enhanced / none / auto from MSH-15/16', async (t)
   t.equal(ackCode('auto', undefined, 'reject'), 'AR', 'unparseable → original-mode reject');
 });
 
+/** [MSH-9, MSA-1, MSA-2, MSA-3] as python3-hl7 reads the ACK */
 function pythonParse(text: string): string[] {
-  const script = [
-    'import sys, hl7',
-    'm = hl7.parse(sys.stdin.read())',
-    "msa = m.segment('MSA')",
-    "print(str(m.segment('MSH')[9])); print(str(msa[1])); print(str(msa[2])); print(str(msa[3]) if len(msa) > 3 else '')",
-  ].join('\n');
-  const r = spawnSync('/usr/bin/python3', ['-c', script], { input: text, encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`python3 hl7 failed: ${r.stderr}`);
-  return r.stdout.split('\n').slice(0, 4);
+  const a = pyAck(text);
+  return [a.type, a.code, a.controlId, a.text];
 }
 
 t.test('ACKs and NAKs parse with python3-hl7 (independent check)', async (t) => {
