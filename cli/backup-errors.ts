@@ -3,6 +3,8 @@
  * the verb: it stops, removes what it half-wrote, and exits 1 (2 for usage errors). Each message says
  * what to do about it.
  */
+import { CodedError } from './errors.js';
+
 export const BACKUP_ERR = {
   USAGE: 'CLI_ERR_BACKUP_USAGE',                          // bad or missing arguments (exit 2)
   OUT_NOT_EMPTY: 'CLI_ERR_BACKUP_OUT_NOT_EMPTY',          // --out names a non-empty directory or a file
@@ -23,14 +25,11 @@ export const BACKUP_ERR = {
 
 export type BackupErrorCode = (typeof BACKUP_ERR)[keyof typeof BACKUP_ERR];
 
-export class BackupError extends Error {
-  readonly code: BackupErrorCode;
+export class BackupError extends CodedError<BackupErrorCode> {
   /** the backup file concerned (CHECKSUM), relative to the backup directory */
   readonly file?: string;
   constructor(code: BackupErrorCode, message: string, options?: { cause?: unknown; file?: string }) {
-    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
-    this.name = 'BackupError';
-    this.code = code;
+    super(code, message, options);
     if (options?.file !== undefined) this.file = options.file;
   }
 }

@@ -2,6 +2,8 @@
  * Coded errors of `orlink certs` and of cli/certs.ts (createTestPki, issueClientCert,
  * revokeClientCert). All are fatal for the call: nothing is retried.
  */
+import { CodedError } from './errors.js';
+
 export const CERTS_ERR = {
   USAGE: 'CLI_ERR_CERTS_USAGE',           // bad or missing arguments (exit 2)
   EXISTS: 'CLI_ERR_CERTS_EXISTS',         // the directory already holds a CA and nothing asks to reuse it
@@ -14,11 +16,4 @@ export const CERTS_ERR = {
 
 export type CertsErrorCode = (typeof CERTS_ERR)[keyof typeof CERTS_ERR];
 
-export class CertsError extends Error {
-  readonly code: CertsErrorCode;
-  constructor(code: CertsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
-    this.name = 'CertsError';
-    this.code = code;
-  }
-}
+export class CertsError extends CodedError<CertsErrorCode> {}

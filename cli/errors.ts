@@ -15,14 +15,17 @@ export const CLI_ERR = {
 
 export type CliErrorCode = (typeof CLI_ERR)[keyof typeof CLI_ERR];
 
-export class CliError extends Error {
-  readonly code: CliErrorCode;
-  constructor(code: CliErrorCode, message: string, options?: { cause?: unknown }) {
+/** The base of every CLI verb's coded error: a `CLI_ERR_*` code, a message that says what to do, a cause. */
+export class CodedError<C extends string> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
-    this.name = 'CliError';
+    this.name = new.target.name;
     this.code = code;
   }
 }
+
+export class CliError extends CodedError<CliErrorCode> {}
 
 /** The coded-error code (`AREA_ERR_*`) of `e`, if it has one. */
 export const errorCode = (e: unknown): string | undefined => {
