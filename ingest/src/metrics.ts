@@ -63,6 +63,7 @@ export const COUNTERS = {
   his_messages_rejected_total: 'HIS messages unreadable or unsupported, answered AR and kept for review',
   mqtt_cert_refused_total: 'MQTT client-certificate logins refused: not verified, or the CN is no active gateway (docs/tls.md)',
   mqtt_tls_handshake_failures_total: 'mqtts connections whose TLS handshake failed (untrusted, revoked or missing client certificate, not TLS)',
+  his_tls_handshake_failures_total: 'HIS MLLP connections refused at TLS (his.tls): handshake failed (untrusted, revoked or missing client certificate, not TLS) or certificate CN not in his.allowCn',
 } as const;
 
 export type CounterName = keyof typeof COUNTERS;

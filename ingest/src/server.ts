@@ -145,7 +145,7 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
         db: services.db, cases: services.cases, registry: services.registry, audit: services.audit, config: config.his,
         metrics: services.metrics, logger: logger.child({ component: 'his' }),
       });
-      const h = new HisListener(config.his, feed, logger.child({ component: 'his' }));
+      const h = new HisListener(config.his, feed, logger.child({ component: 'his' }), services.metrics);
       await h.start();
       his = h;
       cleanups.push(() => h.close());

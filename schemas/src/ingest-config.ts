@@ -228,10 +228,17 @@ export const IngestConfigSchema = Type.Object({
       receivingFacility: Type.Optional(Type.String()),
       /** PID-3.4 of the MRN */
       assigningAuthority: Type.Optional(Type.String()),
+      /** MLLP over TLS (docs/hl7-out.md "TLS"); file paths relative to the config file's directory */
       tls: Type.Optional(Type.Object({
-        caFile: Type.Optional(Type.String()),
-        servername: Type.Optional(Type.String()),
+        /** CA(s) the endpoint's server certificate must chain to (default: the system's CAs) */
+        caFile: Type.Optional(Type.String({ minLength: 1 })),
+        /** a client certificate (with chain) and its key, presented when the endpoint asks; both or neither */
+        certFile: Type.Optional(Type.String({ minLength: 1 })),
+        keyFile: Type.Optional(Type.String({ minLength: 1 })),
+        /** the name checked against the server certificate (default: host) */
+        servername: Type.Optional(Type.String({ minLength: 1 })),
         rejectUnauthorized: Type.Boolean({ default: true }),
+        minVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2' }),
       }, { additionalProperties: false })),
     }, { additionalProperties: false }), { default: [] }),
     /** bytes of messages not yet ACKed (all endpoints); beyond: new messages refused (counted, logged), produced later */
@@ -259,6 +266,10 @@ export const IngestConfigSchema = Type.Object({
     /** zone of HL7 times without an offset: 'UTC', '+0100' or an IANA name */
     timeZone: Type.String({ minLength: 1, default: 'UTC' }),
     maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 16_777_216, default: 1_048_576 }),
+    /** MLLP over TLS only (docs/his.md "TLS"); his.allow is still checked before the handshake */
+    tls: Type.Optional(TlsServerSchema),
+    /** with tls.clientCerts 'required': the interface engine's certificate CN must be one of these */
+    allowCn: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
   }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
 
@@ -380,6 +391,14 @@ export function loadIngestConfig(opts: LoadOptions = {}): IngestConfig {
   const baseDir = opts.file ? path.dirname(path.resolve(opts.file)) : process.cwd();
   checkTls(withDefaults.http?.tls, '/http/tls', baseDir, problems);
   checkTls(withDefaults.broker?.tls, '/broker/tls', baseDir, problems);
+  checkTls(withDefaults.his?.tls, '/his/tls', baseDir, problems);
+  if (withDefaults.his?.allowCn && withDefaults.his.tls?.clientCerts !== 'required') problems.push('/his/allowCn: pinning certificate CNs needs his.tls.clientCerts \'required\'');
+  withDefaults.hl7Out?.endpoints.forEach((ep, j) => {
+    const c = ep.tls;
+    if (!c) return;
+    for (const k of ['caFile', 'certFile', 'keyFile'] as const) { const v = c[k]; if (v) c[k] = path.resolve(baseDir, v); }
+    if (!c.certFile !== !c.keyFile) problems.push(`/hl7Out/endpoints/${j}/tls: certFile and keyFile go together`);
+  });
   if (withDefaults.broker?.tls && withDefaults.broker.kind !== 'embedded') problems.push('/broker/tls: only for the embedded broker (an external broker has its own TLS config, docs/tls.md)');
   if (withDefaults.broker?.tls && !isLoopback(withDefaults.broker.host)) {
     problems.push(`/broker/host: must be a loopback address (127.0.0.1, ::1, localhost) when broker.tls is set: the plain listener is for ingest itself, gateways connect to broker.tls.host:port (got '${withDefaults.broker.host}')`);

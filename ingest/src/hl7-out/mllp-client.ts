@@ -4,7 +4,13 @@
  * other ids, e.g. late ones of an earlier attempt, are skipped); it rejects (transient) when the
  * connection fails or no ACK comes within the timeout — the connection is then dropped, so a late
  * ACK cannot be taken for the next message. Framing: gateway/src/protocols/hl7-mllp/mllp.ts.
+ *
+ * TLS (`hl7Out.endpoints[].tls`, docs/hl7-out.md "TLS"): the endpoint's certificate must chain to
+ * `ca` (default: the system's CAs) and match `servername` (default: host); a client certificate is
+ * presented when configured. A failed handshake is a connect failure like any other (transient:
+ * the message stays queued and is sent again). The files are read once, by readClientTlsFiles.
  */
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { comp, parseHl7, rawField } from '../../../gateway/src/protocols/hl7-mllp/hl7.js';
@@ -13,7 +19,41 @@ import { Hl7OutError } from './errors.js';
 
 export interface Ack { code: string; controlId: string; text: string }
 
-export interface MllpTarget { host: string; port: number; tls?: { ca?: string; servername?: string; rejectUnauthorized?: boolean }; connectTimeoutMs: number }
+export interface MllpClientTls {
+  /** PEM CA(s) the endpoint's certificate must chain to */
+  ca?: string | Buffer;
+  /** PEM client certificate and key (both or neither) */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  servername?: string;
+  rejectUnauthorized?: boolean;
+  minVersion?: tls.SecureVersion;
+}
+
+export interface MllpTarget { host: string; port: number; tls?: MllpClientTls; connectTimeoutMs: number }
+
+/** the `tls` block of an hl7Out endpoint with its files read; an unreadable file is ING_ERR_HL7OUT_CONFIG naming endpoint and key */
+export function readClientTlsFiles(
+  c: { caFile?: string; certFile?: string; keyFile?: string; servername?: string; rejectUnauthorized: boolean; minVersion?: tls.SecureVersion },
+  endpoint: string,
+): MllpClientTls {
+  const read = (key: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined => {
+    const file = c[key];
+    if (!file) return undefined;
+    try { return readFileSync(file); } catch (err) {
+      throw new Hl7OutError('ING_ERR_HL7OUT_CONFIG', 'fatal', `hl7Out endpoint ${endpoint}: tls.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+  };
+  const ca = read('caFile');
+  const cert = read('certFile');
+  const key = read('keyFile');
+  return {
+    ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}),
+    ...(c.servername ? { servername: c.servername } : {}),
+    ...(c.minVersion ? { minVersion: c.minVersion } : {}),
+    rejectUnauthorized: c.rejectUnauthorized,
+  };
+}
 
 export class MllpClient {
   private socket: net.Socket | null = null;
@@ -49,7 +89,11 @@ export class MllpClient {
     const t = this.target;
     return new Promise((resolve, reject) => {
       const s = t.tls
-        ? tls.connect({ host: t.host, port: t.port, ca: t.tls.ca, servername: t.tls.servername ?? t.host, rejectUnauthorized: t.tls.rejectUnauthorized ?? true })
+        ? tls.connect({
+          host: t.host, port: t.port, servername: t.tls.servername ?? t.host, rejectUnauthorized: t.tls.rejectUnauthorized ?? true,
+          ...(t.tls.ca ? { ca: t.tls.ca } : {}), ...(t.tls.cert ? { cert: t.tls.cert } : {}), ...(t.tls.key ? { key: t.tls.key } : {}),
+          ...(t.tls.minVersion ? { minVersion: t.tls.minVersion } : {}),
+        })
         : net.connect({ host: t.host, port: t.port });
       const fail = (err: Error) => {
         clearTimeout(timer);

@@ -4,13 +4,13 @@
  * close() stops the producer, then the senders (a message in flight stays `sent` and is sent again
  * at the next start). Metrics: orlink_ingest_hl7out_* gauges.
  */
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { IngestConfig } from '../../../schemas/src/ingest-config.js';
 import type { Services } from '../services.js';
 import { Hl7OutError } from './errors.js';
 import { Producer } from './producer.js';
 import { OutboundQueue } from './queue.js';
+import { readClientTlsFiles } from './mllp-client.js';
 import { EndpointSender } from './sender.js';
 
 export class Hl7OutService {
@@ -30,16 +30,11 @@ export class Hl7OutService {
     });
     for (const ep of cfg.endpoints) {
       if (this.senders.has(ep.name)) throw new Hl7OutError('ING_ERR_HL7OUT_CONFIG', 'fatal', `hl7Out endpoint name ${ep.name} used twice`);
-      let ca: string | undefined;
-      if (ep.tls?.caFile) {
-        try { ca = readFileSync(ep.tls.caFile, 'utf8'); } catch (err) {
-          throw new Hl7OutError('ING_ERR_HL7OUT_CONFIG', 'fatal', `hl7Out endpoint ${ep.name}: tls.caFile: ${(err as Error).message}`, { cause: err });
-        }
-      }
+      const clientTls = ep.tls ? readClientTlsFiles(ep.tls, ep.name) : undefined;
       this.senders.set(ep.name, new EndpointSender({
         name: ep.name, ackTimeoutMs: ep.ackTimeoutMs, maxAttempts: ep.maxAttempts, retryMinMs: ep.retryMinMs, retryMaxMs: ep.retryMaxMs,
         idlePollMs: Math.max(50, cfg.pollMs), queue: this.queue, logger: logger.child({ component: 'hl7-out-sender' }), now,
-        target: { host: ep.host, port: ep.port, connectTimeoutMs: ep.connectTimeoutMs, ...(ep.tls ? { tls: { ca, servername: ep.tls.servername, rejectUnauthorized: ep.tls.rejectUnauthorized } } : {}) },
+        target: { host: ep.host, port: ep.port, connectTimeoutMs: ep.connectTimeoutMs, ...(clientTls ? { tls: clientTls } : {}) },
       }));
     }
     const m = s.metrics;
