@@ -157,20 +157,7 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
     ...(configSync ? { config: configSync.state() } : {}),
   });
 
-  publisher = new MqttPublisher({
-    url: config.mqtt.url, clientId: `${config.gatewayId}-${bootId.slice(0, 8)}`, gatewayId: config.gatewayId, keepaliveS: config.mqtt.keepaliveS,
-    maxInflight: config.mqtt.maxInflight, connectTimeoutMs: config.mqtt.connectTimeoutMs, topics, outbox, logger,
-    maxPayloadBytes: config.mqtt.maxEnvelopeBytes,
-    status, statusIntervalMs: config.mqtt.statusIntervalMs, willPayload: offlineStatus(ids, 'lwt'),
-    ...(opts.mqttBackoff ? { backoff: opts.mqttBackoff } : {}),
-    ...(config.mqtt.tls ? { tls: readTls(config.mqtt.tls) } : {}),
-    ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
-    ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
-  });
-  outbox.onChange((ev) => { if (ev.type === 'drop') publisher?.statusChanged(); });
-  publisher.start();
-  batcher.start();
-  deviceSet.start();
+  // the config topic is read on the publisher's own connection: one MQTT session per gateway (Mosquitto forces client id = user name)
   if (registryMode) {
     configSync = new ConfigSync({
       gatewayId: config.gatewayId, topic: topics.config, cacheFile, logger, ...(cached ? { initial: cached } : {}),
@@ -180,15 +167,24 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
         if (problems.length) throw new GatewayError(GW_ERR.CONFIG, 'data', `config document ${doc.version} not runnable`, { details: problems });
         return deviceSet.apply(doc.devices);
       },
-      mqtt: {
-        url: config.mqtt.url, clientId: `${config.gatewayId}-cfg-${bootId.slice(0, 8)}`, keepaliveS: config.mqtt.keepaliveS,
-        connectTimeoutMs: config.mqtt.connectTimeoutMs, ...(config.mqtt.tls ? { tls: readTls(config.mqtt.tls) } : {}),
-        ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
-        ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
-      },
     });
-    configSync.start();
   }
+  const sync = configSync;
+  publisher = new MqttPublisher({
+    url: config.mqtt.url, clientId: `${config.gatewayId}-${bootId.slice(0, 8)}`, gatewayId: config.gatewayId, keepaliveS: config.mqtt.keepaliveS,
+    maxInflight: config.mqtt.maxInflight, connectTimeoutMs: config.mqtt.connectTimeoutMs, topics, outbox, logger,
+    maxPayloadBytes: config.mqtt.maxEnvelopeBytes,
+    status, statusIntervalMs: config.mqtt.statusIntervalMs, willPayload: offlineStatus(ids, 'lwt'),
+    ...(opts.mqttBackoff ? { backoff: opts.mqttBackoff } : {}),
+    ...(config.mqtt.tls ? { tls: readTls(config.mqtt.tls) } : {}),
+    ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
+    ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
+    ...(sync ? { subscriptions: [{ topic: topics.config, onMessage: (payload: Buffer) => { void sync.receive(payload); } }] } : {}),
+  });
+  outbox.onChange((ev) => { if (ev.type === 'drop') publisher?.statusChanged(); });
+  publisher.start();
+  batcher.start();
+  deviceSet.start();
   log.info({ bootId, devices: deviceSet.configs().length, configSource: registryMode ? 'registry' : 'file', configVersion: cached?.version, outbox: outbox.kind, backlog: outbox.depth().records, version: gatewayVersion() }, 'gateway started');
 
   let closing: Promise<void> | undefined;

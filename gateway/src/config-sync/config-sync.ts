@@ -1,7 +1,8 @@
 /**
  * Devices from the registry (docs/gateway.md "Devices from the registry"): the gateway subscribes
- * to its retained config topic (its own MQTT connection, client id `<gatewayId>-cfg-<boot prefix>`,
- * clean session, reconnecting every few seconds) and for each document:
+ * to its retained config topic on the publisher's connection (gateway/src/publish/mqtt-publisher.ts
+ * `subscriptions`: QoS 1, subscribed again after every CONNACK, so the retained document arrives at
+ * each connect; one MQTT session per gateway) and hands each payload to `receive()`:
  *
  *  - another gateway's document, or a version not newer than the running one: ignored (logged;
  *    the same version again — every reconnect redelivers the retained one — only at debug level);
@@ -13,7 +14,6 @@
  * An empty payload (ingest cleared the topic: gateway retired or moved) is ignored: the gateway
  * keeps what it runs until it gets a document.
  */
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { checkConfigDoc, MAX_CONFIG_DOC_BYTES, type GatewayConfigDoc } from '../../../schemas/src/gateway-config-doc.js';
 import { isGatewayError } from '../errors.js';
@@ -39,6 +39,7 @@ export type ReceiveOutcome = 'applied' | 'ignored' | 'refused';
 
 export interface ConfigSyncOptions {
   gatewayId: string;
+  /** the config topic its payloads come from (the publisher subscribes it) */
   topic: string;
   cacheFile: string;
   logger: Logger;
@@ -49,17 +50,12 @@ export interface ConfigSyncOptions {
   /** the document the gateway started from (cache) */
   initial?: GatewayConfigDoc;
   now?: () => number;
-  mqtt?: {
-    url: string; clientId: string; username?: string; password?: string; keepaliveS: number; connectTimeoutMs: number;
-    reconnectMs?: number; tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
-  };
 }
 
 export class ConfigSync {
   private readonly st: ConfigSyncState;
   private readonly log: Logger;
   private readonly now: () => number;
-  private client: MqttClient | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
@@ -129,42 +125,9 @@ export class ConfigSync {
     return 'applied';
   }
 
-  /** Connect and subscribe (no-op without `mqtt` options). */
-  start(): void {
-    const m = this.o.mqtt;
-    if (!m || this.client || this.stopped) return;
-    const client = mqtt.connect(m.url, {
-      clientId: m.clientId, protocolVersion: 4, clean: true, reconnectPeriod: m.reconnectMs ?? 3_000, resubscribe: false,
-      keepalive: m.keepaliveS, connectTimeout: m.connectTimeoutMs,
-      ...(m.username !== undefined ? { username: m.username } : {}),
-      ...(m.password !== undefined ? { password: m.password } : {}),
-      ...(m.tls ? {
-        rejectUnauthorized: m.tls.rejectUnauthorized,
-        ...(m.tls.ca ? { ca: m.tls.ca } : {}), ...(m.tls.cert ? { cert: m.tls.cert } : {}), ...(m.tls.key ? { key: m.tls.key } : {}),
-      } : {}),
-    });
-    this.client = client;
-    client.on('connect', () => {
-      client.subscribe(this.o.topic, { qos: 1 }, (err, granted) => {
-        if (err) this.log.warn({ err: err.message }, 'config topic subscribe failed');
-        else if (granted?.some((g) => g.qos === 128)) this.log.error({ topic: this.o.topic }, 'config topic subscription refused by the broker (ACL)');
-        else this.log.debug({ topic: this.o.topic }, 'config topic subscribed');
-      });
-    });
-    client.on('message', (topic, payload) => { if (topic === this.o.topic) void this.receive(payload); });
-    client.on('error', (err) => this.log.debug({ err: err.message }, 'config connection error'));
-  }
-
+  /** Later payloads are ignored; resolves once the one being handled is done. */
   async stop(): Promise<void> {
     this.stopped = true;
-    const client = this.client;
-    this.client = undefined;
-    if (client) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { client.end(true); resolve(); }, 1000);
-        client.end(false, {}, () => { clearTimeout(timer); resolve(); });
-      });
-    }
     await this.chain;
   }
 }

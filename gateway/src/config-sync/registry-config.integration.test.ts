@@ -3,6 +3,7 @@
  * sqlite registry, memory series store) and a real gateway (`startGateway`) whose local config has
  * no devices. Fake line-protocol devices listen on TCP. Through REST only:
  *  - a device given a connection → the gateway starts its session, readings reach the case timeline;
+ *    the config topic is read on the publisher's connection: ONE broker session for the gateway;
  *  - its port changed → that session is restarted on the new port, the other device's session is untouched;
  *  - a connection the gateway cannot run → refused, reported in its status (also in the registry), the last good one runs on;
  *  - connection cleared / device retired → the session stops;
@@ -95,6 +96,7 @@ t.test('a gateway with no local devices runs what the registry says, without a r
   }, {});
   t.equal(gwConfig.configSource, 'registry', 'no devices key: the registry is the source');
   const start = () => startGateway(gwConfig, { logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, tickMs: 50, drainMs: 200, mqttBackoff: { baseMs: 100, maxMs: 300 } });
+  const clientsBefore = ingest.broker!.connectedClients; // ingest's own subscriber
   let gw: RunningGateway = await start();
   let gwUp = true;
   t.teardown(() => (gwUp ? gw.close() : undefined));
@@ -111,6 +113,10 @@ t.test('a gateway with no local devices runs what the registry says, without a r
   await until('both sessions streaming', () => linkOf('mon1')?.link === 'streaming' && linkOf('oxi1')?.link === 'streaming');
   t.ok((cfg().version ?? 0) >= 2 && cfg().from === 'broker', 'applied from the broker');
   t.equal(fs.statSync(cacheFile).mode & 0o777, 0o600, 'the last good document is on disk, owner-only');
+  // the config topic rides on the publisher's connection: one MQTT session per gateway, none closed by maxSessions
+  t.equal(ingest.broker!.connectedClients, clientsBefore + 1, 'the gateway holds one session on the embedded broker');
+  t.equal(ingest.broker!.stats.sessionsClosed, 0, 'no session of the gateway was closed for another');
+  t.equal(gw.status().mqtt.connects, 1, 'its one connection was never replaced');
 
   const since = Date.now() - 60_000;
   const c = await api('POST', '/cases', { bed: 'bed1', start: since });

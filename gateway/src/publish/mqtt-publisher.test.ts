@@ -125,3 +125,50 @@ t.test('an outbox record above maxPayloadBytes is dropped unsent (the broker wou
   t.equal(pub.stats.acked, 2);
   t.equal(closes, 0, 'the connection stayed up');
 });
+
+t.test('subscriptions ride on the publisher link: subscribed at QoS 1 after every CONNACK, retained message each time', async (t) => {
+  const topics = gatewayTopics({ topicPrefix: 'orlink/v1', site: 's', room: 'r', bed: 'b', gatewayId: 'g' });
+  const aedes = await Aedes.createBroker();
+  const subscribes: { clientId: string; topic: string; qos: number }[] = [];
+  aedes.on('subscribe', (subs, client) => { for (const s of subs) subscribes.push({ clientId: client.id, topic: s.topic, qos: s.qos }); });
+  let link: { close: () => void } | undefined;
+  aedes.on('client', (c) => { link = c; });
+  const server = net.createServer(aedes.handle).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve, reject) => aedes.publish({
+    cmd: 'publish', topic: topics.config, payload: Buffer.from('{"version":1}'), qos: 1, retain: true, dup: false,
+  }, (err) => (err ? reject(err) : resolve())));
+  const outbox = new MemoryOutbox({ maxBytes: 1 << 20, segmentBytes: 1 << 16 });
+  await outbox.open();
+  const got: { payload: string; retained: boolean }[] = [];
+  const pub = new MqttPublisher({
+    url: `mqtt://127.0.0.1:${port}`, clientId: 'gw-sub-test', keepaliveS: 30, maxInflight: 4, connectTimeoutMs: 2000, topics,
+    outbox, logger: silentLogger(), status: () => ({ online: true }), statusIntervalMs: 60_000, willPayload: '{"online":false}',
+    backoff: { baseMs: 20, maxMs: 50 },
+    subscriptions: [{ topic: topics.config, onMessage: (payload, retained) => { got.push({ payload: payload.toString(), retained }); } }],
+  });
+  t.teardown(async () => {
+    await pub.stop();
+    await new Promise<void>((r) => aedes.close(() => r()));
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  pub.start();
+  await until('the retained document', () => got.length === 1);
+  t.same(got, [{ payload: '{"version":1}', retained: true }]);
+  t.same(subscribes, [{ clientId: 'gw-sub-test', topic: topics.config, qos: 1 }], 'one subscription, QoS 1, on the publisher client id');
+
+  // a live publish arrives too; data publishes on the same link are still acked only on PUBACK
+  aedes.publish({ cmd: 'publish', topic: topics.config, payload: Buffer.from('{"version":2}'), qos: 1, retain: true, dup: false }, () => undefined);
+  await until('the live document', () => got.length === 2);
+  t.same(got[1], { payload: '{"version":2}', retained: false });
+  for (let i = 0; i < 5; i++) await outbox.append(() => Buffer.from([i]));
+  await until('drained', () => outbox.depth().records === 0);
+
+  // the broker drops the link: the publisher reconnects, subscribes again, gets the retained one again
+  link?.close();
+  await until('reconnected and resubscribed', () => pub.stats.connects === 2 && got.length === 3);
+  t.same(got[2], { payload: '{"version":2}', retained: true });
+  t.equal(subscribes.length, 2, 'subscribed again after the new CONNACK');
+  t.equal(aedes.connectedClients, 1, 'one connection, no second session');
+});

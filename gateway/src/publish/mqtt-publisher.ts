@@ -4,6 +4,9 @@
  * PUBACK callback. mqtt.js's in-memory queue is not trusted across reconnects: each connection
  * is a fresh client (reconnectPeriod 0, our own backoff), and on every connect the publisher
  * resends everything unacked from the outbox. Also publishes the retained status (LWT = offline).
+ * `subscriptions` (the registry config topic, docs/gateway.md "Devices from the registry") ride on
+ * this same connection: subscribed at QoS 1 after every CONNACK (the session is clean, so each
+ * subscribe brings the retained message again); the gateway holds one MQTT session, never two.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -47,6 +50,14 @@ export interface MqttPublisherOptions {
   stableMs?: number;
   /** identical link errors are logged once per window, with a count (default 60 s) */
   repeatWindowMs?: number;
+  /** topics subscribed on this connection after every CONNACK (QoS 1); their messages go to `onMessage` */
+  subscriptions?: readonly MqttSubscription[];
+}
+
+export interface MqttSubscription {
+  topic: string;
+  /** called for each message on `topic` (retained one included); must not throw */
+  onMessage: (payload: Buffer, retained: boolean) => void;
 }
 
 export class MqttPublisher {
@@ -169,6 +180,7 @@ export class MqttPublisher {
       this.log.info({ url: redactUrl(o.url), backlog: o.outbox.depth().records }, 'mqtt connected');
       this.publishStatus();
       this.pump();
+      this.subscribe(client, gen);
     });
     client.on('error', (err) => {
       if (gen !== this.gen) return;
@@ -180,14 +192,31 @@ export class MqttPublisher {
       const repeated = this.repeat.pass(key);
       if (repeated !== undefined) this.log.warn({ code, hint, repeated }, `mqtt link failed: ${hint}`);
     });
-    client.on('message', (topic, payload) => {
-      if (gen !== this.gen || topic !== this.refusedTopic) return;
-      this.onRefused(payload);
+    client.on('message', (topic, payload, packet) => {
+      if (gen !== this.gen) return;
+      if (topic === this.refusedTopic) { this.onRefused(payload); return; }
+      const sub = o.subscriptions?.find((s) => s.topic === topic);
+      if (!sub) return;
+      try { sub.onMessage(payload, packet.retain); } catch (err) { this.log.error({ err, topic }, 'subscription handler failed'); }
     });
     client.on('close', () => {
       if (gen !== this.gen) return;
       this.onDisconnected(client);
     });
+  }
+
+  /** (re)subscribes the `subscriptions` of this connection; a refusal (ACL) is logged once per window */
+  private subscribe(client: MqttClient, gen: number): void {
+    for (const sub of this.o.subscriptions ?? []) {
+      client.subscribe(sub.topic, { qos: 1 }, (err, granted) => {
+        if (gen !== this.gen) return;
+        if (err) { this.log.warn({ err: err.message, topic: sub.topic }, 'subscribe failed'); return; }
+        if (granted?.some((g) => g.qos === 128)) {
+          const repeated = this.repeat.pass(`subscribe-refused:${sub.topic}`);
+          if (repeated !== undefined) this.log.error({ topic: sub.topic, repeated }, 'subscription refused by the broker (ACL): check the broker lets this gateway read the topic');
+        } else this.log.debug({ topic: sub.topic }, 'subscribed');
+      });
+    }
   }
 
   private onDisconnected(client: MqttClient): void {
