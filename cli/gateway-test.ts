@@ -6,8 +6,10 @@
  * its fix) goes to stdout. Nothing is published, no outbox is written, the broker is not contacted.
  * Exit 0 when every device gave readings, 1 otherwise, 2 for a config error.
  */
+import path from 'node:path';
 import type { DeviceConfig, GatewayConfig } from '../schemas/src/gateway-config.js';
 import type { Observation } from '../schemas/src/observation.js';
+import { readConfigCache } from '../gateway/src/config-sync/config-cache.js';
 import { loadConfig } from '../gateway/src/config.js';
 import { isGatewayError, GW_ERR } from '../gateway/src/errors.js';
 import { loadProtocol } from '../gateway/src/protocols/registry.js';
@@ -130,13 +132,25 @@ export interface GatewayTestIo { out: (s: string) => void; err: (s: string) => v
 
 /** runs the dry run of a loaded config; the exit code */
 export async function testGateway(config: Readonly<GatewayConfig>, o: DeviceTestOptions & { json?: boolean; protocols?: Record<string, DeviceProtocol> }, io: GatewayTestIo): Promise<number> {
-  if (!config.devices.length) {
-    const fromRegistry = (config as { configSource?: string }).configSource === 'registry';
-    io.err(`orlink gateway --test: the config file lists no devices${fromRegistry ? ' (configSource registry: they come from the registry at run time; list the devices to test under devices: with configSource: file)' : ''}\n`);
+  let devices = config.devices;
+  if (!devices.length && config.configSource === 'registry') {
+    // the devices the registry gave this gateway last time it ran: the document it keeps on disk to start offline
+    const cacheFile = config.configCacheFile ?? path.join(config.outbox.dir, 'registry-config.json');
+    const c = readConfigCache(cacheFile, config.gatewayId);
+    if ('doc' in c) {
+      devices = c.doc.devices;
+      io.err(`orlink gateway --test: devices from the registry's config version ${c.doc.version} (cached in ${cacheFile})\n`);
+    } else {
+      io.err(`orlink gateway --test: this gateway takes its devices from the registry and has no usable copy yet (${'problem' in c ? c.problem : `${cacheFile} does not exist`}): start it once while ingest is reachable, or list the devices under devices: in the config file\n`);
+      return 1;
+    }
+  }
+  if (!devices.length) {
+    io.err('orlink gateway --test: the config file lists no devices\n');
     return 1;
   }
   const results: DeviceTestResult[] = [];
-  for (const dev of config.devices) {
+  for (const dev of devices) {
     const protocol = o.protocols?.[dev.protocol] ?? await loadProtocol(dev.protocol);
     const r = protocol ? await testDevice(dev, protocol, o)
       : { id: dev.id, protocol: dev.protocol, link: '', ok: false, error: `unknown protocol '${dev.protocol}'`, frames: 0, errors: {}, readings: [], observations: 0 };

@@ -19,6 +19,7 @@ import { decodeCapture } from './decode.js';
 import { decodeStream, Progress } from './decode-stream.js';
 import { formatPorts } from './ports.js';
 import { testGateway } from './gateway-test.js';
+import { writeConfigCache } from '../gateway/src/config-sync/config-cache.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin/orlink.js');
@@ -106,6 +107,21 @@ t.test('gateway --test: the simulator answers (identity, readings, exit 0); a de
   t.match(out, `FAIL mon2 (ge-dri, tcp:127.0.0.1:${deadPort})`);
   t.match(out, /ECONNREFUSED|refused/);
   t.match(out, '1 of 1 device(s) failed');
+
+  // a gateway configured from the registry: --test runs the devices of its cached config document
+  const d = tmp(t);
+  const reg = buildConfig({ gatewayId: 'gw1', site: 's', room: 'r', bed: 'b', outbox: { kind: 'file', dir: path.join(d, 'outbox') } }, {});
+  out = '';
+  t.equal(await testGateway(reg, { readMs: 2_000, maxReadings: 3 }, io), 1, 'no copy of the registry config yet: exit 1');
+  t.match(out, 'takes its devices from the registry and has no usable copy yet');
+  await writeConfigCache(path.join(d, 'outbox', 'registry-config.json'), {
+    schema: 1, version: 4, issuedAt: Date.now(), gatewayId: 'gw1',
+    devices: [...cfg([{ id: 'mon1', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port }, options: { intervalS: 1 } }]).devices],
+  });
+  out = '';
+  t.equal(await testGateway(reg, { readMs: 30_000, maxReadings: 3 }, io), 0, out);
+  t.match(out, "devices from the registry's config version 4");
+  t.match(out, `OK   mon1 (ge-dri, tcp:127.0.0.1:${port})`);
 });
 
 t.test('gateway --test from the CLI: a config error is exit 2, a missing serial port lists the ports (exit 1)', async (t) => {

@@ -23,7 +23,7 @@ import { DeviceSession, sessionOptions, type DeviceSessionStatus } from './sessi
 import { createLink } from './transports/index.js';
 import type { LinkFactory } from './transports/link.js';
 import type { DeviceProtocol } from './protocols/protocol.js';
-import { HexlogRecorder, recordPaths } from './record/hexlog-recorder.js';
+import { devicePath, HexlogRecorder, recordPaths } from './record/hexlog-recorder.js';
 import { MqttPublisher } from './publish/mqtt-publisher.js';
 import type { BackoffOptions } from './session/backoff.js';
 import { gatewayTopics, type GatewayTopics } from './publish/topics.js';
@@ -124,11 +124,23 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
     throw new GatewayError(GW_ERR.RECORD_IO, 'fatal', `cannot open capture file ${recordFile}`, { cause: err });
   }
 
+  // devices from the registry are known only once their config arrives: their captures open when their session is
+  // made, one file per device (`<file>.<deviceId>.hexlog`, as for several devices in the file); a capture that cannot be
+  // opened is logged and the device runs without one (the gateway is already running)
+  const recorderFor = (dev: GatewayConfig['devices'][number]): HexlogRecorder | undefined => {
+    const have = recorders.get(dev.id);
+    if (have || !recordFile || !registryMode) return have;
+    const rec = new HexlogRecorder(devicePath(recordFile, dev.id), { deviceId: dev.id, protocol: dev.protocol, gatewayId: config.gatewayId }, { keepPhi });
+    recorders.set(dev.id, rec);
+    rec.open().catch((err: Error) => log.error({ deviceId: dev.id, err: err.message }, 'cannot open the capture file of a device from the registry: running without it'));
+    return rec;
+  };
+
   let publisher: MqttPublisher | undefined;
   let configSync: ConfigSync | undefined;
   const deviceSet = new DeviceSet<DeviceSession>((dev) => new DeviceSession({
     config: dev, protocol: protocols.get(dev.protocol)!, linkFactory: opts.linkFactory ?? createLink, logger,
-    sink: (id, obs) => batcher.add(id, obs), recorder: recorders.get(dev.id),
+    sink: (id, obs) => batcher.add(id, obs), recorder: recorderFor(dev),
     onChange: (st) => { checkIdentity(st); publisher?.statusChanged(); }, ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
   }));
   const batcher = new Batcher({

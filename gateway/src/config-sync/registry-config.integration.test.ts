@@ -95,7 +95,8 @@ t.test('a gateway with no local devices runs what the registry says, without a r
     configCacheFile: cacheFile, log: { level: 'silent' },
   }, {});
   t.equal(gwConfig.configSource, 'registry', 'no devices key: the registry is the source');
-  const start = () => startGateway(gwConfig, { logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, tickMs: 50, drainMs: 200, mqttBackoff: { baseMs: 100, maxMs: 300 } });
+  const captureFile = path.join(dir, 'captures', 'gw1.hexlog');
+  const start = () => startGateway(gwConfig, { logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, tickMs: 50, drainMs: 200, mqttBackoff: { baseMs: 100, maxMs: 300 }, record: captureFile });
   const clientsBefore = ingest.broker!.connectedClients; // ingest's own subscriber
   let gw: RunningGateway = await start();
   let gwUp = true;
@@ -113,6 +114,12 @@ t.test('a gateway with no local devices runs what the registry says, without a r
   await until('both sessions streaming', () => linkOf('mon1')?.link === 'streaming' && linkOf('oxi1')?.link === 'streaming');
   t.ok((cfg().version ?? 0) >= 2 && cfg().from === 'broker', 'applied from the broker');
   t.equal(fs.statSync(cacheFile).mode & 0o777, 0o600, 'the last good document is on disk, owner-only');
+  // --record covers devices that came from the registry: one capture per device, opened with its session
+  const monCapture = path.join(dir, 'captures', 'gw1.mon1.hexlog');
+  await until('the registry device is captured', () => fs.existsSync(monCapture) && /^RX /m.test(fs.readFileSync(monCapture, 'utf8')));
+  t.match(fs.readFileSync(monCapture, 'utf8'), /# device: mon1\n# protocol: fake-line\n/, 'capture header names the device');
+  t.equal(fs.statSync(monCapture).mode & 0o777, 0o600, 'capture owner-only');
+  t.ok(fs.existsSync(path.join(dir, 'captures', 'gw1.oxi1.hexlog')), 'the other device has its own capture');
   // the config topic rides on the publisher's connection: one MQTT session per gateway, none closed by maxSessions
   t.equal(ingest.broker!.connectedClients, clientsBefore + 1, 'the gateway holds one session on the embedded broker');
   t.equal(ingest.broker!.stats.sessionsClosed, 0, 'no session of the gateway was closed for another');

@@ -37,10 +37,15 @@ const HL7_PROTOCOLS = new Set(['hl7-mllp']);
 export function recordPaths(file: string, deviceIds: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   if (deviceIds.length === 1) { out.set(deviceIds[0], file); return out; }
+  for (const id of deviceIds) out.set(id, devicePath(file, id));
+  return out;
+}
+
+/** One device's capture when the file names several: `<base>.<deviceId><ext or .hexlog>`. */
+export function devicePath(file: string, deviceId: string): string {
   const ext = path.extname(file);
   const base = ext ? file.slice(0, -ext.length) : file;
-  for (const id of deviceIds) out.set(id, `${base}.${id}${ext || '.hexlog'}`);
-  return out;
+  return `${base}.${deviceId}${ext || '.hexlog'}`;
 }
 
 export function hexLine(dir: 'RX' | 'TX', bytes: Uint8Array): string {
