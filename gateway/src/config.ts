@@ -8,9 +8,10 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import {
-  GatewayConfigSchema, SerialTransportSchema, TcpTransportSchema, TcpServerTransportSchema, IntelliVueLanTransportSchema,
-  GATEWAY_CONFIG_DEFAULTS, DEVICE_CONFIG_DEFAULTS, senderProblems, type GatewayConfig,
+  GatewayConfigSchema, GATEWAY_CONFIG_DEFAULTS, DEVICE_CONFIG_DEFAULTS, senderProblems, transportProblems, type GatewayConfig,
 } from '../../schemas/src/gateway-config.js';
+import type { TSchema } from '@sinclair/typebox';
+import { declaredTransports, protocolTransportSchemas } from './transports/declared.js';
 import { GatewayError, GW_ERR } from './errors.js';
 import { tcpServerTlsProblems } from './transports/tcp-server.js';
 import { protocolNames } from './protocols/registry.js';
@@ -60,7 +61,11 @@ function deepFreeze<T>(o: T): T {
  * Turn a parsed file object into a validated, frozen config. `baseDir` resolves relative paths
  * (outbox.dir, record, passwordFile) against the config file's folder.
  */
-export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = process.cwd(), check: { protocols?: readonly string[] } = {}): Readonly<GatewayConfig> {
+export function buildConfig(
+  fileObj: unknown, env: Env = process.env, baseDir = process.cwd(),
+  /** `transports`: the kinds a protocol declares beside the neutral ones (default: the registered protocols' DeviceProtocol.transports) */
+  check: { protocols?: readonly string[]; transports?: (protocol: string) => Readonly<Record<string, TSchema>> } = {},
+): Readonly<GatewayConfig> {
   const problems: string[] = [];
   if (fileObj !== undefined && fileObj !== null && !isObj(fileObj)) {
     throw new GatewayError(GW_ERR.CONFIG, 'fatal', 'config: the file must hold an object', { details: ['/: expected an object'] });
@@ -108,10 +113,10 @@ export function buildConfig(fileObj: unknown, env: Env = process.env, baseDir = 
     const seen = new Set<string>();
     cfg.devices.forEach((d: any, i: number) => {
       const tr = d?.transport;
-      const schema = tr?.kind === 'serial' ? SerialTransportSchema : tr?.kind === 'tcp' ? TcpTransportSchema
-        : tr?.kind === 'tcp-server' ? TcpServerTransportSchema : tr?.kind === 'intellivue-lan' ? IntelliVueLanTransportSchema : undefined;
-      if (!schema) problems.push(`/devices/${i}/transport/kind: expected 'serial', 'tcp', 'tcp-server' or 'intellivue-lan'`);
-      else for (const e of Value.Errors(schema, tr)) problems.push(describeValueError({ ...e, path: `/devices/${i}/transport${e.path}` }));
+      // the neutral kinds, plus those the device's protocol declares
+      const protocol = typeof d?.protocol === 'string' ? d.protocol : '';
+      const kinds = check.transports ? check.transports(protocol) : protocolTransportSchemas(declaredTransports(protocol));
+      problems.push(...transportProblems(tr, `/devices/${i}/transport`, protocol, kinds, describeValueError));
       if (check.protocols && typeof d?.protocol === 'string' && !check.protocols.includes(d.protocol)) {
         problems.push(`/devices/${i}/protocol: unknown protocol '${d.protocol}' for device '${d?.id ?? `#${i}`}': use one of ${check.protocols.join(', ')}`);
       }

@@ -16,8 +16,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import {
-  DEVICE_CONFIG_DEFAULTS, DeviceConfigSchema, IntelliVueLanTransportSchema, SerialTransportSchema, TcpServerTransportSchema,
-  TcpTransportSchema, senderProblems, type DeviceConfig,
+  DEVICE_CONFIG_DEFAULTS, DeviceConfigSchema, senderProblems, transportProblems, type DeviceConfig,
 } from './gateway-config.js';
 
 export const CONFIG_DOC_SCHEMA = 1;
@@ -61,7 +60,8 @@ export function withDeviceDefaults(d: unknown): unknown {
 
 /**
  * Every problem of a `devices[]` list, one message each, with JSON paths under `base`: the schema
- * (the transport against the schema of its kind, for readable messages), duplicate ids, and the
+ * (the transport against the schema of its kind, for readable messages; a kind declared by a
+ * protocol: see transportProblems in gateway-config.ts), duplicate ids, and the
  * sender allow-list rule of listening transports. Defaults must already be applied.
  */
 export function deviceListProblems(devices: unknown[], base = '/devices'): string[] {
@@ -73,12 +73,8 @@ export function deviceListProblems(devices: unknown[], base = '/devices'): strin
       if (/^\/transport(\/|$)/.test(e.path)) continue; // reported per kind below
       problems.push(`${at}${e.path}: ${e.message}`);
     }
-    const tr = isObj(d) ? d.transport : undefined;
-    const kind = isObj(tr) ? tr.kind : undefined;
-    const schema = kind === 'serial' ? SerialTransportSchema : kind === 'tcp' ? TcpTransportSchema
-      : kind === 'tcp-server' ? TcpServerTransportSchema : kind === 'intellivue-lan' ? IntelliVueLanTransportSchema : undefined;
-    if (!schema) problems.push(`${at}/transport/kind: expected 'serial', 'tcp', 'tcp-server' or 'intellivue-lan'`);
-    else for (const e of Value.Errors(schema, tr)) problems.push(`${at}/transport${e.path}: ${e.message}`);
+    // a kind declared by a protocol: against the protocol where the gateway registered its protocols, else its outline
+    problems.push(...transportProblems(isObj(d) ? d.transport : undefined, `${at}/transport`, isObj(d) && typeof d.protocol === 'string' ? d.protocol : ''));
     const id = isObj(d) ? d.id : undefined;
     if (typeof id === 'string') {
       if (seen.has(id)) problems.push(`${at}/id: duplicate device id '${id}'`);

@@ -4,7 +4,9 @@
  * Leaf module: imports nothing from the repo.
  */
 import { isIP } from 'node:net';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { ValueError } from '@sinclair/typebox/errors';
 
 /** default envelope cap: 1 MiB (the broker's default max packet size) minus 8 KiB for topic and header */
 export const MAX_ENVELOPE_BYTES = 1_048_576 - 8_192;
@@ -91,18 +93,67 @@ export function senderProblems(devices: unknown): string[] {
 }
 
 /**
- * Philips IntelliVue LAN (Data Export over UDP: one datagram = one message) to host:port
- * (port default 24105). Served by the generic datagram link gateway/src/transports/udp.ts.
+ * The vendor-neutral transport kinds: any protocol may use them. (A datagram link exists,
+ * gateway/src/transports/udp.ts, but no protocol needs a plain `udp` kind yet: the Philips one
+ * declares `intellivue-lan` on top of it.)
  */
-export const IntelliVueLanTransportSchema = Type.Object({
-  kind: Type.Literal('intellivue-lan'),
-  host: Type.String({ minLength: 1 }),
-  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-  /** Local UDP port to bind (default: any). */
-  localPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-}, { additionalProperties: false });
+export const NEUTRAL_TRANSPORT_SCHEMAS: Readonly<Record<string, TSchema>> = {
+  serial: SerialTransportSchema, tcp: TcpTransportSchema, 'tcp-server': TcpServerTransportSchema,
+};
+export const NEUTRAL_TRANSPORT_KINDS = Object.keys(NEUTRAL_TRANSPORT_SCHEMAS);
 
-export const TransportConfigSchema = Type.Union([SerialTransportSchema, TcpTransportSchema, TcpServerTransportSchema, IntelliVueLanTransportSchema]);
+/**
+ * A transport kind declared by the device's protocol (`DeviceProtocol.transports`, e.g.
+ * `intellivue-lan` of gateway/src/protocols/philips-intellivue/): any object here; its `kind` and
+ * fields are checked by transportProblems below, against the protocol's own schema (which refuses
+ * unknown keys like every object of this file).
+ */
+export const ProtocolTransportSchema = Type.Record(Type.String(), Type.Unknown());
+const PROTOCOL_KIND = /^[a-z0-9][a-z0-9.-]{0,63}$/;
+
+/** Validates the neutral kinds and the outline of a protocol's kind; its static type is the neutral kinds (TransportConfig below). */
+export const TransportConfigSchema = Type.Unsafe<TransportConfig>(
+  Type.Union([SerialTransportSchema, TcpTransportSchema, TcpServerTransportSchema, ProtocolTransportSchema]),
+);
+
+/** The transport kinds a protocol declares, by kind ({} for none). */
+export type ProtocolTransportLookup = (protocol: string) => Readonly<Record<string, TSchema>>;
+let registered: ProtocolTransportLookup | undefined;
+
+/**
+ * Where the checks below find the kinds each protocol declares when they are not given them: the
+ * gateway registers its protocol registry (gateway/src/transports/declared.ts). A process that
+ * registers none (ingest, which loads no protocol driver) checks a protocol's kind for its outline
+ * only; the gateway checks it against the protocol when it loads its config or receives a document.
+ */
+export function registerProtocolTransports(lookup: ProtocolTransportLookup): void {
+  registered = lookup;
+}
+
+/**
+ * Problems of one device's transport (`at`: its JSON path), one message each: a neutral kind
+ * against its schema; another kind against the kinds the device's protocol declares (`declared`,
+ * else the registered lookup); a kind it does not declare names the kinds allowed.
+ */
+export function transportProblems(
+  tr: unknown, at: string, protocol: string, declared?: Readonly<Record<string, TSchema>>,
+  describe: (e: ValueError) => string = (e) => `${e.path}: ${e.message}`,
+): string[] {
+  const kinds = declared ?? registered?.(protocol);
+  const kind = typeof tr === 'object' && tr !== null && !Array.isArray(tr) ? (tr as { kind?: unknown }).kind : undefined;
+  const allowed = [...NEUTRAL_TRANSPORT_KINDS, ...Object.keys(kinds ?? {})].map((k) => `'${k}'`).join(', ');
+  const own = (m: Readonly<Record<string, TSchema>> | undefined): TSchema | undefined => (typeof kind === 'string' && m && Object.hasOwn(m, kind) ? m[kind] : undefined);
+  const schema = own(NEUTRAL_TRANSPORT_SCHEMAS) ?? own(kinds);
+  if (!schema && kinds) {
+    return [typeof kind === 'string'
+      ? `${at}/kind: '${kind}' is not a transport kind of protocol '${protocol}': use one of ${allowed}`
+      : `${at}/kind: expected one of ${allowed}`];
+  }
+  if (schema) return [...Value.Errors(schema, tr)].map((e) => describe({ ...e, path: `${at}${e.path}` }));
+  // no protocol at hand (ingest): the outline of a protocol's kind
+  return typeof kind === 'string' && PROTOCOL_KIND.test(kind) ? []
+    : [`${at}/kind: expected one of ${allowed} or a kind declared by the device's protocol`];
+}
 
 export const DeviceExpectSchema = Type.Object({
   serial: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -207,8 +258,15 @@ export const GatewayConfigSchema = Type.Object({
 export type SerialTransportConfig = Static<typeof SerialTransportSchema>;
 export type TcpTransportConfig = Static<typeof TcpTransportSchema>;
 export type TcpServerTransportConfig = Static<typeof TcpServerTransportSchema>;
-export type IntelliVueLanTransportConfig = Static<typeof IntelliVueLanTransportSchema>;
-export type TransportConfig = Static<typeof TransportConfigSchema>;
+/** a protocol-declared kind: its fields are the protocol's (read through the protocol's own schema) */
+export type ProtocolTransportConfig = { kind: string; [field: string]: unknown };
+/**
+ * The neutral kinds, which code may narrow on `kind`. A device whose protocol declares its own kind
+ * holds a ProtocolTransportConfig there at run time: only the protocol reads it (createLink,
+ * gateway/src/transports/index.ts, takes AnyTransportConfig).
+ */
+export type TransportConfig = SerialTransportConfig | TcpTransportConfig | TcpServerTransportConfig;
+export type AnyTransportConfig = TransportConfig | ProtocolTransportConfig;
 export type DeviceConfig = Static<typeof DeviceConfigSchema>;
 export type DeviceExpect = Static<typeof DeviceExpectSchema>;
 export type MqttConfig = Static<typeof MqttConfigSchema>;

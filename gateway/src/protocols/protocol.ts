@@ -4,7 +4,9 @@
  * runtime never knows vendor terms. Everything here is pure except the byte writer the session
  * runner hands to a driver.
  */
+import type { TSchema } from '@sinclair/typebox';
 import type { Observation } from '../../../schemas/src/observation.js';
+import type { Link, LinkContext } from '../transports/link.js';
 
 /** Error counters by kind, e.g. { checksum: 2, oversize: 1, garbage: 5, decode: 1 }. */
 export interface DecodeStats {
@@ -170,6 +172,17 @@ export interface DiscoverySpec<T> {
   key(a: T, from: string): string;
 }
 
+/**
+ * A transport kind a protocol brings beside the vendor-neutral ones (serial, tcp, tcp-server, udp):
+ * the config of a device of THIS protocol may name it (`transport.kind`); other protocols may not.
+ */
+export interface ProtocolTransport {
+  /** TypeBox schema of the whole `transport` block (its `kind` literal included), checked at config load. */
+  readonly schema: TSchema;
+  /** A fresh link per connection attempt; `transport` is valid against `schema`. */
+  create(transport: { kind: string; [field: string]: unknown }, ctx?: LinkContext): Link;
+}
+
 /** `D`: what createDecoder returns; every registered vendor protocol returns a ProtocolDecoder. */
 export interface DeviceProtocol<D extends StreamDecoder = StreamDecoder> {
   readonly name: string;  // 'ge-dri'
@@ -179,4 +192,8 @@ export interface DeviceProtocol<D extends StreamDecoder = StreamDecoder> {
   createSession(opts?: SessionOptions): SessionDriver;
   /** How the protocol's devices announce themselves, when they do (see DiscoverySpec). */
   readonly discovery?: DiscoverySpec<unknown>;
+  /** Folder of firmware profiles it maps with when not the default (set by registry.ts withProfilesDir); createLink reads a profile's `link` there. */
+  readonly profilesDir?: string;
+  /** Transport kinds of its own, by kind (e.g. `intellivue-lan`); see ProtocolTransport. */
+  readonly transports?: Readonly<Record<string, ProtocolTransport>>;
 }

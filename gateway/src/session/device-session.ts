@@ -154,7 +154,7 @@ export class DeviceSession {
     this.setState('connecting');
     let link: Link;
     try {
-      link = this.o.linkFactory(this.o.config.transport, this.o.protocol, { logger: this.log });
+      link = this.o.linkFactory(this.o.config.transport, this.o.protocol, { logger: this.log, profileId: this.o.config.profile });
       this.link = link;
       link.on('error', (err) => this.onLinkError(link, err));
       link.on('close', (info) => this.onLinkClose(link, info));

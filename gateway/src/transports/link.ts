@@ -4,7 +4,7 @@
  * exactly once per successful open(), with `byUs` telling a requested close from a lost link.
  */
 import type { Logger } from 'pino';
-import type { TransportConfig } from '../../../schemas/src/gateway-config.js';
+import type { AnyTransportConfig } from '../../../schemas/src/gateway-config.js';
 import type { DeviceProtocol } from '../protocols/protocol.js';
 
 export interface LinkCloseInfo {
@@ -33,8 +33,12 @@ export interface Link {
   off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this;
 }
 
-/** What the session hands a link: its logger (child with the device's bindings). */
-export interface LinkContext { logger?: Logger }
+/**
+ * What the session hands a link factory: its logger (child with the device's bindings) and the
+ * device's firmware profile (`profile` of the device config; `profilesDir` of the gateway config),
+ * whose `link` block fills the serial settings the transport leaves out (createLink, index.ts).
+ */
+export interface LinkContext { logger?: Logger; profileId?: string; profilesDir?: string }
 
 /** Creates a fresh link for each (re)connection attempt. */
-export type LinkFactory = (transport: TransportConfig, protocol: DeviceProtocol, ctx?: LinkContext) => Link;
+export type LinkFactory = (transport: AnyTransportConfig, protocol: DeviceProtocol, ctx?: LinkContext) => Link;

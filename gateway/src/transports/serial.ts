@@ -1,6 +1,7 @@
 /**
  * Serial link over serialport 13. Settings come from the device config, falling back to the
- * protocol's serialDefaults (e.g. DRI 19200 8E1 RTS/CTS). `listSerialPorts()` tolerates machines
+ * `link` block of the device's firmware profile, then to the protocol's serialDefaults (e.g. DRI
+ * 19200 8E1 RTS/CTS). `listSerialPorts()` tolerates machines
  * without udev (`spawn udevadm ENOENT`).
  */
 import { EventEmitter } from 'node:events';
@@ -19,14 +20,20 @@ export interface SerialSettings {
   rtscts: boolean;
 }
 
-export function serialSettings(cfg: SerialTransportConfig, defaults: DeviceProtocol['serialDefaults']): SerialSettings {
+/**
+ * Each setting from the device's transport config when it gives it, else from the firmware
+ * profile's `link` block (`profile`, when the device names a profile that has one), else from the
+ * protocol's serialDefaults.
+ */
+export function serialSettings(cfg: SerialTransportConfig, defaults: DeviceProtocol['serialDefaults'], profile?: Omit<SerialSettings, 'path'>): SerialSettings {
+  const base = profile ?? defaults;
   return {
     path: cfg.path,
-    baudRate: cfg.baudRate ?? defaults.baudRate,
-    dataBits: cfg.dataBits ?? defaults.dataBits,
-    parity: cfg.parity ?? defaults.parity,
-    stopBits: cfg.stopBits ?? defaults.stopBits,
-    rtscts: cfg.rtscts ?? defaults.rtscts,
+    baudRate: cfg.baudRate ?? base.baudRate,
+    dataBits: cfg.dataBits ?? base.dataBits,
+    parity: cfg.parity ?? base.parity,
+    stopBits: cfg.stopBits ?? base.stopBits,
+    rtscts: cfg.rtscts ?? base.rtscts,
   };
 }
 

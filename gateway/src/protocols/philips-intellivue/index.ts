@@ -3,6 +3,7 @@
  */
 import type { DeviceProtocol, ProtocolDecoder } from '../protocol.js';
 import { connectIndications } from './discovery.js';
+import { intelliVueLanTransport } from './transports.js';
 import { IntelliVueSession } from './session.js';
 import { IntelliVueStreamDecoder, PROTOCOL_NAME } from './stream-decoder.js';
 
@@ -12,6 +13,8 @@ export const philipsIntelliVue: DeviceProtocol<ProtocolDecoder> = {
   createDecoder: (opts) => new IntelliVueStreamDecoder(opts),
   createSession: (opts) => new IntelliVueSession(opts),
   discovery: connectIndications,
+  /** beside the neutral kinds (serial, tcp, tcp-server, udp): the monitor's LAN port */
+  transports: { 'intellivue-lan': intelliVueLanTransport },
 };
 
 export { IntelliVueStreamDecoder, intelliVueProfiles, PROTOCOL_NAME, type Framing, type IntelliVueDecoderOptions } from './stream-decoder.js';
@@ -25,3 +28,4 @@ export * from './requests.js';
 export * from './nomenclature.js';
 export { connectIndications, parseConnectIndication, CONNECT_INDICATION_PORT } from './discovery.js';
 export type { ConnectInfo, SessionEvent } from './vendor-types.js';
+export { intelliVueLanTransport, IntelliVueLanTransportSchema, INTELLIVUE_LAN_PORT, type IntelliVueLanTransportConfig } from './transports.js';
