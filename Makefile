@@ -3,7 +3,7 @@ SHELL := /bin/bash
 DEBIAN_PKGS := influxdb influxdb-client mosquitto mosquitto-clients socat python3-hl7 openssl jq prometheus
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
-.PHONY: demo test typecheck unit deps system-deps bench faults soak fuzz clean
+.PHONY: demo test typecheck lint format unit deps system-deps bench faults soak fuzz clean
 
 # Debian packages the demo and the tests start themselves (none of them runs as a service).
 system-deps:
@@ -30,13 +30,20 @@ deps: system-deps $(NODE_MODULES_STAMP)
 demo: deps
 	node bin/orlink.js demo
 
+# formatting: prettier (.prettierrc.json) over every TypeScript file; `make format` rewrites, `make lint` checks
+lint: $(NODE_MODULES_STAMP)
+	node_modules/.bin/prettier --check --log-level warn "**/*.ts"
+
+format: $(NODE_MODULES_STAMP)
+	node_modules/.bin/prettier --write --log-level warn "**/*.ts"
+
 typecheck: $(NODE_MODULES_STAMP)
 	npx tsc --noEmit -p tsconfig.json
 
 unit: $(NODE_MODULES_STAMP)
 	scripts/run-tests.sh
 
-test: deps typecheck unit
+test: deps typecheck lint unit
 
 bench: deps
 	node bin/orlink.js bench
