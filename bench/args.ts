@@ -12,7 +12,16 @@ export const USAGE = `usage: orlink bench [--beds N] [--seconds S] [--warmup S] 
   --log-level L  pino level on stderr (default warn)
 `;
 
-export interface Args { beds: number; seconds: number; warmup: number; out?: string; waves: string[]; dir: string; level: string; publishIntervalMs?: number }
+export interface Args {
+  beds: number;
+  seconds: number;
+  warmup: number;
+  out?: string;
+  waves: string[];
+  dir: string;
+  level: string;
+  publishIntervalMs?: number;
+}
 
 export function parse(argv: string[]): Args | string {
   const a: Args = { beds: 10, seconds: 60, warmup: 10, waves: ['ECG1', 'INVP1', 'PLETH', 'CO2'], dir: resolve('.data/bench'), level: 'warn' };
@@ -26,7 +35,11 @@ export function parse(argv: string[]): Args | string {
     else if (k === '--seconds') a.seconds = Number(v);
     else if (k === '--warmup') a.warmup = Number(v);
     else if (k === '--out') a.out = resolve(v);
-    else if (k === '--waves') a.waves = v.split(',').map((s) => s.trim()).filter(Boolean);
+    else if (k === '--waves')
+      a.waves = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (k === '--dir') a.dir = resolve(v);
     else if (k === '--log-level') a.level = v;
     else if (k === '--publish-interval-ms') a.publishIntervalMs = Number(v);
@@ -35,7 +48,8 @@ export function parse(argv: string[]): Args | string {
   if (!Number.isInteger(a.beds) || a.beds < 1 || a.beds > 50) return '--beds must be 1..50';
   if (!Number.isFinite(a.seconds) || a.seconds < 5 || a.seconds > 3600) return '--seconds must be 5..3600';
   if (!Number.isFinite(a.warmup) || a.warmup < 0 || a.warmup > 600) return '--warmup must be 0..600';
-  if (a.publishIntervalMs !== undefined && (!Number.isInteger(a.publishIntervalMs) || a.publishIntervalMs < 50 || a.publishIntervalMs > 60_000)) return '--publish-interval-ms must be 50..60000';
+  if (a.publishIntervalMs !== undefined && (!Number.isInteger(a.publishIntervalMs) || a.publishIntervalMs < 50 || a.publishIntervalMs > 60_000))
+    return '--publish-interval-ms must be 50..60000';
   if (!a.waves.length) return '--waves must name at least one wave';
   return a;
 }

@@ -13,21 +13,43 @@ import type { FieldValue } from '../ingest/src/series/types.js';
 import { InfluxHttp } from './influx-http.js';
 import { MachineMeter, ProcSampler } from './proc-sampler.js';
 
-export interface CeilingRun { writers: number; database: string; points: number; batches: number; failedBatches: number; seconds: number; pointsPerS: number; mbPerS: number;
-  idleWaitS: number; machineBusyCores: number; influxdCpuPct: number | null; writerCpuPct: number;
+export interface CeilingRun {
+  writers: number;
+  database: string;
+  points: number;
+  batches: number;
+  failedBatches: number;
+  seconds: number;
+  pointsPerS: number;
+  mbPerS: number;
+  idleWaitS: number;
+  machineBusyCores: number;
+  influxdCpuPct: number | null;
+  writerCpuPct: number;
   /** busy cores not explained by influxd and this process (the writer): other work on the box */
-  otherBusyCores: number | null }
+  otherBusyCores: number | null;
+}
 export interface CeilingFigures {
   /** median points/s per writer count over the repeats */
   medianPointsPerS: Record<string, number>;
   /** best run per writer count: the closest to an undisturbed machine */
   maxPointsPerS: Record<string, number>;
-  windowPoints: number; perMeasurement: Record<string, number>; copies: number; batchLines: number;
-  bytes: number; runs: CeilingRun[]; skippedRows: number;
+  windowPoints: number;
+  perMeasurement: Record<string, number>;
+  copies: number;
+  batchLines: number;
+  bytes: number;
+  runs: CeilingRun[];
+  skippedRows: number;
 }
 
 /** Line protocol (ms timestamps) of every point stored in [from, to), in time order per measurement. */
-export async function readBackLines(influx: InfluxHttp, db: string, from: number, to: number): Promise<{ lines: { m: string; time: number; rest: string }[]; perMeasurement: Record<string, number>; skipped: number }> {
+export async function readBackLines(
+  influx: InfluxHttp,
+  db: string,
+  from: number,
+  to: number,
+): Promise<{ lines: { m: string; time: number; rest: string }[]; perMeasurement: Record<string, number>; skipped: number }> {
   const measurements = ((await influx.query(db, 'SHOW MEASUREMENTS'))[0]?.[0]?.values ?? []).map((v) => String(v[0]));
   const lines: { m: string; time: number; rest: string }[] = [];
   const perMeasurement: Record<string, number> = {};
@@ -51,7 +73,10 @@ export async function readBackLines(influx: InfluxHttp, db: string, from: number
           else if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') fields[c] = v;
         });
         const line = toLine({ measurement: m, tags, fields, time }, intFields);
-        if (line === null) { skipped++; continue; }
+        if (line === null) {
+          skipped++;
+          continue;
+        }
         // keep the timestamp apart so copies can be shifted without re-serialising
         lines.push({ m, time, rest: line.slice(0, line.lastIndexOf(' ')) });
         n++;
@@ -62,8 +87,22 @@ export async function readBackLines(influx: InfluxHttp, db: string, from: number
   return { lines, perMeasurement, skipped };
 }
 
-export async function measureCeiling(influx: InfluxHttp, src: { lines: { m: string; time: number; rest: string }[]; perMeasurement: Record<string, number>; skipped: number },
-  o: { windowMs: number; targetPoints: number; maxCopies: number; batchLines: number; writers: number[]; repeats: number; deadline: number; tag: string; influxdPid: number | null; clkTck: number }): Promise<CeilingFigures> {
+export async function measureCeiling(
+  influx: InfluxHttp,
+  src: { lines: { m: string; time: number; rest: string }[]; perMeasurement: Record<string, number>; skipped: number },
+  o: {
+    windowMs: number;
+    targetPoints: number;
+    maxCopies: number;
+    batchLines: number;
+    writers: number[];
+    repeats: number;
+    deadline: number;
+    tag: string;
+    influxdPid: number | null;
+    clkTck: number;
+  },
+): Promise<CeilingFigures> {
   const base = src.lines;
   const copies = base.length ? Math.min(o.maxCopies, Math.max(1, Math.ceil(o.targetPoints / base.length))) : 0;
   const batches: string[] = [];
@@ -73,10 +112,19 @@ export async function measureCeiling(influx: InfluxHttp, src: { lines: { m: stri
   for (let k = copies - 1; k >= 0; k--) {
     for (const l of base) {
       cur.push(`${l.rest} ${l.time - k * o.windowMs}`);
-      if (cur.length === o.batchLines) { const b = cur.join("\n"); bytes += Buffer.byteLength(b); batches.push(b); cur = []; }
+      if (cur.length === o.batchLines) {
+        const b = cur.join('\n');
+        bytes += Buffer.byteLength(b);
+        batches.push(b);
+        cur = [];
+      }
     }
   }
-  if (cur.length) { const b = cur.join("\n"); bytes += Buffer.byteLength(b); batches.push(b); }
+  if (cur.length) {
+    const b = cur.join('\n');
+    bytes += Buffer.byteLength(b);
+    batches.push(b);
+  }
   const points = base.length * copies;
   const runs: CeilingRun[] = [];
   // interleaved (1, 2, 1, 2, ...) so that drift of the shared machine hits both alike
@@ -112,19 +160,44 @@ export async function measureCeiling(influx: InfluxHttp, src: { lines: { m: stri
     influxdCpu?.stop();
     const written = Math.min(next, batches.length);
     const pts = written === batches.length ? points : written * o.batchLines;
-    runs.push({ writers: w, database, points: pts, batches: written, failedBatches: failed, seconds, pointsPerS: pts / seconds, mbPerS: sentBytes / 1e6 / seconds,
-      idleWaitS, machineBusyCores, influxdCpuPct, writerCpuPct,
-      otherBusyCores: influxdCpuPct === null ? null : machineBusyCores - (influxdCpuPct + writerCpuPct) / 100 });
+    runs.push({
+      writers: w,
+      database,
+      points: pts,
+      batches: written,
+      failedBatches: failed,
+      seconds,
+      pointsPerS: pts / seconds,
+      mbPerS: sentBytes / 1e6 / seconds,
+      idleWaitS,
+      machineBusyCores,
+      influxdCpuPct,
+      writerCpuPct,
+      otherBusyCores: influxdCpuPct === null ? null : machineBusyCores - (influxdCpuPct + writerCpuPct) / 100,
+    });
     await influx.query(null, `DROP DATABASE ${quoteIdent(database)}`, 'POST').catch(() => undefined);
   }
   const medianPointsPerS: Record<string, number> = {};
   const maxPointsPerS: Record<string, number> = {};
   for (const w of o.writers) {
-    const v = runs.filter((x) => x.writers === w).map((x) => x.pointsPerS).sort((a, b) => a - b);
+    const v = runs
+      .filter((x) => x.writers === w)
+      .map((x) => x.pointsPerS)
+      .sort((a, b) => a - b);
     if (v.length) medianPointsPerS[String(w)] = v[Math.floor((v.length - 1) / 2)];
     if (v.length) maxPointsPerS[String(w)] = v[v.length - 1];
   }
-  return { medianPointsPerS, maxPointsPerS, windowPoints: base.length, perMeasurement: src.perMeasurement, copies, batchLines: o.batchLines, bytes, runs, skippedRows: src.skipped };
+  return {
+    medianPointsPerS,
+    maxPointsPerS,
+    windowPoints: base.length,
+    perMeasurement: src.perMeasurement,
+    copies,
+    batchLines: o.batchLines,
+    bytes,
+    runs,
+    skippedRows: src.skipped,
+  };
 }
 
 /** Before a run: wait (bounded) until influxd uses < 10 % of a core over 0.5 s (compaction, drops done). */

@@ -29,19 +29,54 @@ const gc = (globalThis as { gc?: () => void }).gc;
 
 function envelope(gw: string, boot: string, seq: number, t: number, bias: number): Envelope {
   return {
-    gatewayId: gw, bootId: boot, seq, sentAt: t + 900, devices: [{
-      deviceId: `${gw}-mon`, profileId: 'ge/s5',
-      numerics: Array.from({ length: 36 }, (_, i) => ({
-        kind: 'numeric' as const, mdc: `MDC_X_${i}`, code: 1000 + i, value: 60 + ((i + seq + bias) % 40), unit: '/min', t: t + (i % 5) * 100, vendorCode: `v${i}`,
-      })),
-      waves: [
-        { kind: 'wave', mdc: 'MDC_ECG_ELEC_POTL_II', code: 131074, unit: 'mV', t0: t, rateHz: 300, scale: 0.001, offset: 0, vendorCode: 'ecg2',
-          samples: Array.from({ length: 300 }, (_, i) => Math.round(Math.sin((i + bias) / 10) * 1000) / 1000) },
-        { kind: 'wave', mdc: 'MDC_PULS_OXIM_PLETH', code: 150452, unit: '1', t0: t, rateHz: 100, scale: 1, offset: 0, vendorCode: 'pleth',
-          samples: Array.from({ length: 100 }, (_, i) => (i * 7 + bias) % 256) },
-      ],
-      alarms: [], settings: [], status: { link: 'streaming', model: 'S/5', firmware: '3.2', frames: seq, errors: 0 },
-    }],
+    gatewayId: gw,
+    bootId: boot,
+    seq,
+    sentAt: t + 900,
+    devices: [
+      {
+        deviceId: `${gw}-mon`,
+        profileId: 'ge/s5',
+        numerics: Array.from({ length: 36 }, (_, i) => ({
+          kind: 'numeric' as const,
+          mdc: `MDC_X_${i}`,
+          code: 1000 + i,
+          value: 60 + ((i + seq + bias) % 40),
+          unit: '/min',
+          t: t + (i % 5) * 100,
+          vendorCode: `v${i}`,
+        })),
+        waves: [
+          {
+            kind: 'wave',
+            mdc: 'MDC_ECG_ELEC_POTL_II',
+            code: 131074,
+            unit: 'mV',
+            t0: t,
+            rateHz: 300,
+            scale: 0.001,
+            offset: 0,
+            vendorCode: 'ecg2',
+            samples: Array.from({ length: 300 }, (_, i) => Math.round(Math.sin((i + bias) / 10) * 1000) / 1000),
+          },
+          {
+            kind: 'wave',
+            mdc: 'MDC_PULS_OXIM_PLETH',
+            code: 150452,
+            unit: '1',
+            t0: t,
+            rateHz: 100,
+            scale: 1,
+            offset: 0,
+            vendorCode: 'pleth',
+            samples: Array.from({ length: 100 }, (_, i) => (i * 7 + bias) % 256),
+          },
+        ],
+        alarms: [],
+        settings: [],
+        status: { link: 'streaming', model: 'S/5', firmware: '3.2', frames: seq, errors: 0 },
+      },
+    ],
   };
 }
 
@@ -56,8 +91,14 @@ async function setup() {
   }
   const store = new MemorySeriesStore();
   const p = new BatchProcessor({
-    prefix: 'orlink/v1', registry, cases: new CaseStore(db), series: store, dedupe: new DedupeStore(db),
-    deadLetters: new DeadLetterStore(db), metrics: new Metrics(), logger: pino({ level: 'silent' }),
+    prefix: 'orlink/v1',
+    registry,
+    cases: new CaseStore(db),
+    series: store,
+    dedupe: new DedupeStore(db),
+    deadLetters: new DeadLetterStore(db),
+    metrics: new Metrics(),
+    logger: pino({ level: 'silent' }),
   });
   return { db, p, store };
 }
@@ -76,7 +117,9 @@ async function pass(p: BatchProcessor, boot: string, t0: number, bias: number): 
   }
   // rounds: every bed's next batch in turn, so the beds' times advance together
   const perBed = Math.ceil(seconds / BATCH);
-  const order = Array.from({ length: perBed }, (_, r) => Array.from({ length: beds }, (_, b) => batches[b * perBed + r])).flat().filter(Boolean);
+  const order = Array.from({ length: perBed }, (_, r) => Array.from({ length: beds }, (_, b) => batches[b * perBed + r]))
+    .flat()
+    .filter(Boolean);
   const signal = new AbortController().signal;
   const start = performance.now();
   const cpu0 = process.cpuUsage();
@@ -89,7 +132,10 @@ async function pass(p: BatchProcessor, boot: string, t0: number, bias: number): 
   return { envelopes, ms: performance.now() - start, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-const heapMiB = () => { gc?.(); return process.memoryUsage().heapUsed / 1048576; };
+const heapMiB = () => {
+  gc?.();
+  return process.memoryUsage().heapUsed / 1048576;
+};
 const rows: Record<string, unknown>[] = [];
 for (let r = 0; r < reps; r++) {
   const { db, p, store } = await setup();
@@ -102,11 +148,18 @@ for (let r = 0; r < reps; r++) {
   const conflict = await pass(p, 'boot-c', t0, 1); // same slots, other values
   const integrity = (p as unknown as { integrity?: { index: { entries: number; stats: unknown } } }).integrity;
   rows.push({
-    rep: r + 1, envelopes: live.envelopes, live_env_per_s: Math.round(live.envelopes / (live.ms / 1000)),
-    live_us_per_env: Math.round((live.ms * 1000) / live.envelopes), live_cpu_us_per_env: Math.round((live.cpuMs * 1000) / live.envelopes),
-    replay_cpu_us_per_env: Math.round((replay.cpuMs * 1000) / replay.envelopes), conflict_cpu_us_per_env: Math.round((conflict.cpuMs * 1000) / conflict.envelopes),
-    replay_env_per_s: Math.round(replay.envelopes / (replay.ms / 1000)), conflict_env_per_s: Math.round(conflict.envelopes / (conflict.ms / 1000)),
-    heap_growth_live_mib: Math.round(h1 - h0), store_points: storeRows, index_entries: integrity?.index.entries ?? null,
+    rep: r + 1,
+    envelopes: live.envelopes,
+    live_env_per_s: Math.round(live.envelopes / (live.ms / 1000)),
+    live_us_per_env: Math.round((live.ms * 1000) / live.envelopes),
+    live_cpu_us_per_env: Math.round((live.cpuMs * 1000) / live.envelopes),
+    replay_cpu_us_per_env: Math.round((replay.cpuMs * 1000) / replay.envelopes),
+    conflict_cpu_us_per_env: Math.round((conflict.cpuMs * 1000) / conflict.envelopes),
+    replay_env_per_s: Math.round(replay.envelopes / (replay.ms / 1000)),
+    conflict_env_per_s: Math.round(conflict.envelopes / (conflict.ms / 1000)),
+    heap_growth_live_mib: Math.round(h1 - h0),
+    store_points: storeRows,
+    index_entries: integrity?.index.entries ?? null,
     stored_after_replays: store.size(),
   });
   db.close();

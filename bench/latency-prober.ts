@@ -12,11 +12,23 @@ import type { Produced } from '../simulators/src/index.js';
 import { InfluxHttp } from './influx-http.js';
 import { quoteString } from '../ingest/src/series/influxql.js';
 
-interface Pending { end: number; wall: number }
+interface Pending {
+  end: number;
+  wall: number;
+}
 export interface LatencyFigures {
-  kind: 'numeric' | 'wave'; mdc: string; tracked: number; seen: number; unseen: number;
-  p50Ms: number | null; p90Ms: number | null; p99Ms: number | null; maxMs: number | null; minMs: number | null;
-  lowerBoundP50Ms: number | null; lowerBoundP99Ms: number | null;
+  kind: 'numeric' | 'wave';
+  mdc: string;
+  tracked: number;
+  seen: number;
+  unseen: number;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  minMs: number | null;
+  lowerBoundP50Ms: number | null;
+  lowerBoundP99Ms: number | null;
 }
 
 export function percentile(sorted: number[], p: number): number | null {
@@ -25,11 +37,14 @@ export function percentile(sorted: number[], p: number): number | null {
 }
 
 class Tracker {
-  readonly pending = new Map<string, Pending[]>();   // bed → readings not yet seen, in production order
+  readonly pending = new Map<string, Pending[]>(); // bed → readings not yet seen, in production order
   readonly upper: number[] = [];
   readonly lower: number[] = [];
   tracked = 0;
-  constructor(readonly kind: 'numeric' | 'wave', readonly mdc: string) {}
+  constructor(
+    readonly kind: 'numeric' | 'wave',
+    readonly mdc: string,
+  ) {}
 
   add(bed: string, end: number, wall: number): void {
     let q = this.pending.get(bed);
@@ -50,15 +65,28 @@ class Tracker {
     if (i) q.splice(0, i);
   }
 
-  unseen(): number { let n = 0; for (const q of this.pending.values()) n += q.length; return n; }
+  unseen(): number {
+    let n = 0;
+    for (const q of this.pending.values()) n += q.length;
+    return n;
+  }
 
   figures(): LatencyFigures {
     const u = [...this.upper].sort((a, b) => a - b);
     const l = [...this.lower].sort((a, b) => a - b);
     return {
-      kind: this.kind, mdc: this.mdc, tracked: this.tracked, seen: u.length, unseen: this.unseen(),
-      p50Ms: percentile(u, 50), p90Ms: percentile(u, 90), p99Ms: percentile(u, 99), maxMs: u.length ? u[u.length - 1] : null,
-      minMs: u.length ? u[0] : null, lowerBoundP50Ms: percentile(l, 50), lowerBoundP99Ms: percentile(l, 99),
+      kind: this.kind,
+      mdc: this.mdc,
+      tracked: this.tracked,
+      seen: u.length,
+      unseen: this.unseen(),
+      p50Ms: percentile(u, 50),
+      p90Ms: percentile(u, 90),
+      p99Ms: percentile(u, 99),
+      maxMs: u.length ? u[u.length - 1] : null,
+      minMs: u.length ? u[0] : null,
+      lowerBoundP50Ms: percentile(l, 50),
+      lowerBoundP99Ms: percentile(l, 99),
     };
   }
 }
@@ -74,8 +102,14 @@ export class LatencyProber {
   pollErrors = 0;
   private pollMsTotal = 0;
 
-  constructor(private readonly influx: InfluxHttp, private readonly db: string, numericMdc: string, waveMdc: string,
-    private readonly sinceMs: number, readonly intervalMs = 100) {
+  constructor(
+    private readonly influx: InfluxHttp,
+    private readonly db: string,
+    numericMdc: string,
+    waveMdc: string,
+    private readonly sinceMs: number,
+    readonly intervalMs = 100,
+  ) {
     this.numeric = new Tracker('numeric', numericMdc);
     this.wave = new Tracker('wave', waveMdc);
   }
@@ -97,8 +131,12 @@ export class LatencyProber {
   }
 
   /** Stop taking new readings (window end); polling goes on until drained or stop(). */
-  stopRecording(): void { this.recording = false; }
-  pendingCount(): number { return this.numeric.unseen() + this.wave.unseen(); }
+  stopRecording(): void {
+    this.recording = false;
+  }
+  pendingCount(): number {
+    return this.numeric.unseen() + this.wave.unseen();
+  }
 
   async stop(): Promise<void> {
     this.running = false;
@@ -107,8 +145,9 @@ export class LatencyProber {
 
   private async run(): Promise<void> {
     const since = `time >= ${Math.trunc(this.sinceMs)}ms`;
-    const q = `SELECT flags FROM numeric WHERE mdc = ${quoteString(this.numeric.mdc)} AND ${since} GROUP BY bed ORDER BY time DESC LIMIT 1; `
-      + `SELECT n, rate FROM wave WHERE mdc = ${quoteString(this.wave.mdc)} AND ${since} GROUP BY bed ORDER BY time DESC LIMIT 1`;
+    const q =
+      `SELECT flags FROM numeric WHERE mdc = ${quoteString(this.numeric.mdc)} AND ${since} GROUP BY bed ORDER BY time DESC LIMIT 1; ` +
+      `SELECT n, rate FROM wave WHERE mdc = ${quoteString(this.wave.mdc)} AND ${since} GROUP BY bed ORDER BY time DESC LIMIT 1`;
     while (this.running) {
       const sent = Date.now();
       try {
@@ -137,7 +176,10 @@ export class LatencyProber {
 
   figures(): { numeric: LatencyFigures; wave: LatencyFigures; polls: number; pollErrors: number; meanPollMs: number | null } {
     return {
-      numeric: this.numeric.figures(), wave: this.wave.figures(), polls: this.polls, pollErrors: this.pollErrors,
+      numeric: this.numeric.figures(),
+      wave: this.wave.figures(),
+      polls: this.polls,
+      pollErrors: this.pollErrors,
       meanPollMs: this.polls ? this.pollMsTotal / this.polls : null,
     };
   }

@@ -4,9 +4,15 @@ import os from 'node:os';
 export function machineInfo(influxdVersion: string | null, clkTck: number): Record<string, unknown> {
   const cpus = os.cpus();
   return {
-    hostname: os.hostname(), nproc: os.availableParallelism(), cpuModel: cpus[0]?.model ?? 'unknown', cpuMHz: cpus[0]?.speed ?? null,
-    memTotalMiB: Math.round(os.totalmem() / 1048576), kernel: os.release(), node: process.version,
-    influxd: influxdVersion, clkTck,
+    hostname: os.hostname(),
+    nproc: os.availableParallelism(),
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpuMHz: cpus[0]?.speed ?? null,
+    memTotalMiB: Math.round(os.totalmem() / 1048576),
+    kernel: os.release(),
+    node: process.version,
+    influxd: influxdVersion,
+    clkTck,
   };
 }
 
@@ -50,8 +56,12 @@ export function summary(r: any): string {
   ];
   for (const [w, med] of Object.entries(c.medianPointsPerS ?? {})) {
     const runs = (c.runs ?? []).filter((x: any) => String(x.writers) === w);
-    lines.push(`  ceiling       ${w} writer(s): median ${f(med, 0)} points/s raw /write (runs ${runs.map((x: any) => `${f(x.pointsPerS, 0)} (other load ${f(x.otherBusyCores, 1)} cores)`).join(', ')}; ${c.windowPoints} window points × ${c.copies}, ${c.batchLines}-line batches, ${runs.reduce((s: number, x: any) => s + x.failedBatches, 0)} failed)`);
+    lines.push(
+      `  ceiling       ${w} writer(s): median ${f(med, 0)} points/s raw /write (runs ${runs.map((x: any) => `${f(x.pointsPerS, 0)} (other load ${f(x.otherBusyCores, 1)} cores)`).join(', ')}; ${c.windowPoints} window points × ${c.copies}, ${c.batchLines}-line batches, ${runs.reduce((s: number, x: any) => s + x.failedBatches, 0)} failed)`,
+    );
   }
-  lines.push(`  ratio         stored ${f(t.stored.allPointsPerS)} points/s (all measurements) = ${f((r.ratioToCeiling ?? NaN) * 100, 3)} % of the best median ceiling`);
+  lines.push(
+    `  ratio         stored ${f(t.stored.allPointsPerS)} points/s (all measurements) = ${f((r.ratioToCeiling ?? NaN) * 100, 3)} % of the best median ceiling`,
+  );
   return lines.join('\n') + '\n';
 }

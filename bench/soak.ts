@@ -19,7 +19,13 @@ import { pollUntil, runFor } from '../test/faults/harness/processes.js';
 import { sumAudits, type AuditResult } from '../test/faults/harness/audit.js';
 import { runGuarded, type ProcessGroup } from '../cli/process-group.js';
 
-interface Args { beds: number; minutes: number; faultEveryS: number; waves: string[]; out?: string }
+interface Args {
+  beds: number;
+  minutes: number;
+  faultEveryS: number;
+  waves: string[];
+  out?: string;
+}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { beds: 50, minutes: 60, faultEveryS: 120, waves: ['ECG1', 'PLETH'] };
@@ -42,7 +48,9 @@ const rssMiB = (pid: number | undefined): number | null => {
   try {
     const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 };
 
 function pct(sorted: number[], p: number): number | null {
@@ -52,10 +60,16 @@ function pct(sorted: number[], p: number): number | null {
 async function isStored(rig: FaultRig, device: string, vendor: string, t: number): Promise<boolean> {
   const q = `SELECT "value" FROM "numeric" WHERE "device" = '${device}' AND "vendor" = '${vendor}' AND time = ${t}ms`;
   try {
-    const res = await fetch(`${rig.influxUrl}/query?db=${rig.database}&epoch=ms`, { method: 'POST', body: new URLSearchParams({ q }), signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${rig.influxUrl}/query?db=${rig.database}&epoch=ms`, {
+      method: 'POST',
+      body: new URLSearchParams({ q }),
+      signal: AbortSignal.timeout(5000),
+    });
     const j = (await res.json()) as { results?: { series?: unknown[] }[] };
     return (j.results?.[0]?.series?.length ?? 0) > 0;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /** The earliest numeric produced at or after `since`, looking only at the newest readings. */
@@ -72,12 +86,42 @@ function firstNumericSince(b: Bed, since: number): Bed['produced'][number] | und
 type Fault = { name: string; run: (rig: FaultRig, bed: Bed) => Promise<void> };
 
 const FAULTS: Fault[] = [
-  { name: 'ingest restart (embedded broker)', run: async (rig) => { await rig.ingest.stop(); await runFor(3_000); await rig.startIngest(); } },
-  { name: 'ingest SIGKILL', run: async (rig) => { await rig.ingest.kill('SIGKILL'); await runFor(2_000); await rig.startIngest(); } },
-  { name: 'InfluxDB 503 for 15 s', run: async (rig) => { rig.influxProxy!.fault = { kind: 'status', status: 503 }; await runFor(15_000); rig.influxProxy!.fault = { kind: 'pass' }; } },
-  { name: 'gateway partition 30 s', run: async (_rig, b) => { b.proxy!.mode = 'blackhole'; await runFor(30_000); b.proxy!.mode = 'pass'; b.proxy!.cut(); } },
   {
-    name: 'gateway SIGKILL + restart', run: async (rig, b) => {
+    name: 'ingest restart (embedded broker)',
+    run: async (rig) => {
+      await rig.ingest.stop();
+      await runFor(3_000);
+      await rig.startIngest();
+    },
+  },
+  {
+    name: 'ingest SIGKILL',
+    run: async (rig) => {
+      await rig.ingest.kill('SIGKILL');
+      await runFor(2_000);
+      await rig.startIngest();
+    },
+  },
+  {
+    name: 'InfluxDB 503 for 15 s',
+    run: async (rig) => {
+      rig.influxProxy!.fault = { kind: 'status', status: 503 };
+      await runFor(15_000);
+      rig.influxProxy!.fault = { kind: 'pass' };
+    },
+  },
+  {
+    name: 'gateway partition 30 s',
+    run: async (_rig, b) => {
+      b.proxy!.mode = 'blackhole';
+      await runFor(30_000);
+      b.proxy!.mode = 'pass';
+      b.proxy!.cut();
+    },
+  },
+  {
+    name: 'gateway SIGKILL + restart',
+    run: async (rig, b) => {
       b.sim.silence(120_000);
       await runFor(2_000); // the batcher writes what it holds to the outbox (≤ one publish interval)
       await b.child!.kill('SIGKILL');
@@ -88,7 +132,8 @@ const FAULTS: Fault[] = [
     },
   },
   {
-    name: 'InfluxDB stopped 10 s', run: async (rig) => {
+    name: 'InfluxDB stopped 10 s',
+    run: async (rig) => {
       const port = rig.influx.port;
       await rig.influx.stop();
       await runFor(10_000);
@@ -105,12 +150,20 @@ async function main(group: ProcessGroup): Promise<number> {
   const physionet = fileURLToPath(new URL('../../shared/data/physionet', import.meta.url));
   if (!process.env.ORLINK_PHYSIONET_DIR && existsSync(physionet)) process.env.ORLINK_PHYSIONET_DIR = physionet;
   const rig = new FaultRig({
-    name: 'soak', beds: args.beds, gatewayMode: 'process', brokerProxy: true, influxProxy: true, waves: args.waves,
-    publishIntervalMs: 1000, logger: log,
+    name: 'soak',
+    beds: args.beds,
+    gatewayMode: 'process',
+    brokerProxy: true,
+    influxProxy: true,
+    waves: args.waves,
+    publishIntervalMs: 1000,
+    logger: log,
     spawn: group.spawn, // every child process (influxd, ingest, gateways, socat) is owned by the group
   });
   // the rig stops in its own order; whatever it misses, the group kills after (cli/process-group.ts)
-  const stop = async () => { await rig.close(); };
+  const stop = async () => {
+    await rig.close();
+  };
   group.defer('fault rig', stop);
   const startedAt = Date.now();
   const samples: Record<string, unknown>[] = [];
@@ -131,8 +184,12 @@ async function main(group: ProcessGroup): Promise<number> {
         const disk = rig.beds.map((b) => outboxBytes(b.outboxDir));
         samples.push({
           tS: Math.round((Date.now() - startedAt) / 1000),
-          ingestRssMiB: rssMiB(rig.ingest.pid), influxdRssMiB: rssMiB(rig.influx.pid),
-          gatewayRssMiB: { mean: gw.length ? Math.round((gw.reduce((s, x) => s + x, 0) / gw.length) * 10) / 10 : null, max: gw.length ? Math.max(...gw) : null },
+          ingestRssMiB: rssMiB(rig.ingest.pid),
+          influxdRssMiB: rssMiB(rig.influx.pid),
+          gatewayRssMiB: {
+            mean: gw.length ? Math.round((gw.reduce((s, x) => s + x, 0) / gw.length) * 10) / 10 : null,
+            max: gw.length ? Math.max(...gw) : null,
+          },
           // unacked records as last published by each gateway (a gateway cut off cannot publish it),
           // and the outbox segment bytes on disk (includes acked records of a not fully acked segment)
           outboxRecords: { total: depths.reduce((s, x) => s + x, 0), max: Math.max(0, ...depths) },
@@ -148,7 +205,8 @@ async function main(group: ProcessGroup): Promise<number> {
         const probe = await pollUntil(() => firstNumericSince(b, before), { timeoutMs: 5_000, intervalMs: 20 });
         if (probe && probe.kind === 'numeric') {
           const ok = await pollUntil(() => isStored(rig, b.deviceId, probe.vendorCode, probe.t), { timeoutMs: 120_000, intervalMs: 50 });
-          if (ok) latencies.push(Date.now() - probe.at); else unseenProbes++;
+          if (ok) latencies.push(Date.now() - probe.at);
+          else unseenProbes++;
         }
         await runFor(1_000);
       }
@@ -174,7 +232,10 @@ async function main(group: ProcessGroup): Promise<number> {
     const perBed: AuditResult[] = [];
     for (const b of rig.beds) {
       let a = await rig.audit(b);
-      while ((a.numerics.lost > 0 || a.waves.lost > 0) && Date.now() < deadline) { await runFor(2_000); a = await rig.audit(b); }
+      while ((a.numerics.lost > 0 || a.waves.lost > 0) && Date.now() < deadline) {
+        await runFor(2_000);
+        a = await rig.audit(b);
+      }
       perBed.push(a);
       if (a.numerics.lost || a.waves.lost || a.numerics.duplicated || a.waves.duplicated || a.numerics.invented || a.waves.invented) {
         bedsWithLoss.push({ bed: b.gatewayId, numerics: a.numerics, waveSamples: a.waves, examples: a.examples });
@@ -191,8 +252,11 @@ async function main(group: ProcessGroup): Promise<number> {
   function writeReport(): void {
     const sorted = [...latencies].sort((a, b) => a - b);
     const report = {
-      kind: 'orlink-soak', startedAt: new Date(startedAt).toISOString(), durationS: Math.round((Date.now() - startedAt) / 1000),
-      args, faults,
+      kind: 'orlink-soak',
+      startedAt: new Date(startedAt).toISOString(),
+      durationS: Math.round((Date.now() - startedAt) / 1000),
+      args,
+      faults,
       audit: audit ? { numerics: audit.numerics, waveSamples: audit.waves, absentPoints: audit.absent, examples: audit.examples } : null,
       loss: audit ? audit.numerics.lost + audit.waves.lost : null,
       bedsWithFindings: bedsWithLoss,

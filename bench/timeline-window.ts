@@ -22,7 +22,10 @@ import { InfluxV1Store } from '../ingest/src/series/influx-v1.js';
 import { envelopeToPoints, INT_FIELDS } from '../ingest/src/series/layout.js';
 import { toLine } from '../ingest/src/series/line-protocol.js';
 
-const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : d; };
+const arg = (k: string, d: string) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : d;
+};
 const DAYS = Number(arg('days', '7'));
 const PARAMS = Number(arg('params', '3'));
 const LIMIT = arg('limit', '');
@@ -30,7 +33,8 @@ const WINDOWS = arg('windows', '26h,6d,7d').split(',');
 const ms = (w: string) => Number(w.slice(0, -1)) * (w.endsWith('d') ? 86_400_000 : 3_600_000);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BED = 'bench-bed';
-const kib = (pid: number, key: 'VmRSS' | 'VmHWM') => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+const kib = (pid: number, key: 'VmRSS' | 'VmHWM') =>
+  Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 const mib = (k: number) => Math.round(k / 102.4) / 10;
 
 async function until(what: string, deadlineMs: number, ok: () => Promise<boolean>): Promise<void> {
@@ -51,10 +55,27 @@ async function populate(url: string, start: number, seconds: number): Promise<nu
       next = Math.min(seconds, next + perBatch);
       const numerics: NumericObs[] = [];
       for (let s = from; s < next; s++) {
-        for (let k = 0; k < PARAMS; k++) numerics.push({ kind: 'numeric', mdc: `MDC_BENCH_${k}`, code: k, value: 60 + k * 10 + (s % 600) / 10, unit: '1', t: start + s * 1000, vendorCode: `p${k}` });
+        for (let k = 0; k < PARAMS; k++)
+          numerics.push({
+            kind: 'numeric',
+            mdc: `MDC_BENCH_${k}`,
+            code: k,
+            value: 60 + k * 10 + (s % 600) / 10,
+            unit: '1',
+            t: start + s * 1000,
+            vendorCode: `p${k}`,
+          });
       }
-      const env = { gatewayId: 'gw', bootId: 'b', seq: from, sentAt: start, devices: [{ deviceId: 'mon', profileId: 'p', numerics, waves: [], alarms: [], settings: [] }] };
-      const body = envelopeToPoints(env, { site: 's', room: 'r', bed: BED }).map((p) => toLine(p, INT_FIELDS)).join('\n');
+      const env = {
+        gatewayId: 'gw',
+        bootId: 'b',
+        seq: from,
+        sentAt: start,
+        devices: [{ deviceId: 'mon', profileId: 'p', numerics, waves: [], alarms: [], settings: [] }],
+      };
+      const body = envelopeToPoints(env, { site: 's', room: 'r', bed: BED })
+        .map((p) => toLine(p, INT_FIELDS))
+        .join('\n');
       const res = await fetch(`${url}/write?db=orlink&rp=raw&precision=ms`, { method: 'POST', body, signal: AbortSignal.timeout(60_000) });
       if (res.status !== 204) throw new Error(`write ${res.status}: ${(await res.text()).slice(0, 200)}`);
       points += numerics.length;
@@ -78,8 +99,19 @@ async function main(group: ProcessGroup): Promise<number> {
   group.defer('temp dir', () => rmSync(dir, { recursive: true, force: true }));
   const influxd = await startInfluxd({ dir: path.join(dir, 'influx'), spawn: group.spawn });
   group.defer('influxd', () => influxd.stop());
-  const store = new InfluxV1Store({ url: influxd.url, database: 'orlink', retentionPolicy: 'raw', retentionDuration: '30d', createDatabase: true,
-    maxLinesPerRequest: 5000, concurrency: 2, requestTimeoutMs: 120_000, retryMinMs: 100, retryMaxMs: 1000, retryAttempts: 3 });
+  const store = new InfluxV1Store({
+    url: influxd.url,
+    database: 'orlink',
+    retentionPolicy: 'raw',
+    retentionDuration: '30d',
+    createDatabase: true,
+    maxLinesPerRequest: 5000,
+    concurrency: 2,
+    requestTimeoutMs: 120_000,
+    retryMinMs: 100,
+    retryMaxMs: 1000,
+    retryAttempts: 3,
+  });
   await store.open();
   const seconds = DAYS * 86_400;
   const end = Math.floor(Date.now() / 1000) * 1000 - 1000;
@@ -91,15 +123,24 @@ async function main(group: ProcessGroup): Promise<number> {
 
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const config = path.join(dir, 'ingest.yaml');
-  writeFileSync(config, `http: { host: 127.0.0.1, port: ${httpPort} }\ndb: { path: ${JSON.stringify(path.join(dir, 'ingest.sqlite'))} }\n`
-    + `series: { kind: influx-v1, url: ${JSON.stringify(influxd.url)}, database: orlink, retentionPolicy: raw }\n`
-    + `broker: { kind: embedded, host: 127.0.0.1, port: ${mqttPort} }\nlog: { level: warn }\n`);
-  const token = execFileSync(process.execPath, [path.join(ROOT, 'bin/orlink.js'), 'admin', 'create-token', '--config', config, '--name', 'bench', '--role', 'admin'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  writeFileSync(
+    config,
+    `http: { host: 127.0.0.1, port: ${httpPort} }\ndb: { path: ${JSON.stringify(path.join(dir, 'ingest.sqlite'))} }\n` +
+      `series: { kind: influx-v1, url: ${JSON.stringify(influxd.url)}, database: orlink, retentionPolicy: raw }\n` +
+      `broker: { kind: embedded, host: 127.0.0.1, port: ${mqttPort} }\nlog: { level: warn }\n`,
+  );
+  const token = execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'bin/orlink.js'), 'admin', 'create-token', '--config', config, '--name', 'bench', '--role', 'admin'],
+    { cwd: ROOT, encoding: 'utf8' },
+  ).trim();
   const base = `http://127.0.0.1:${httpPort}`;
   const api = async (method: string, p: string, body?: object) => {
     const res = await fetch(`${base}${p}`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(600_000),
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(600_000),
     });
     const text = await res.text();
     return { status: res.status, text, bytes: Buffer.byteLength(text) };
@@ -108,7 +149,10 @@ async function main(group: ProcessGroup): Promise<number> {
   const results = [];
   let caseId = '';
   for (const w of WINDOWS) {
-    const child = group.spawn(process.execPath, [path.join(ROOT, 'bin/orlink.js'), 'ingest', '--config', config], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = group.spawn(process.execPath, [path.join(ROOT, 'bin/orlink.js'), 'ingest', '--config', config], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     await until('ingest ready', 60_000, async () => (await fetch(`${base}/health/live`)).status === 200);
     if (!caseId) {
       await api('POST', '/sites', { id: 's', name: 'S' });
@@ -120,7 +164,14 @@ async function main(group: ProcessGroup): Promise<number> {
     const idleMiB = mib(kib(pid, 'VmRSS'));
     let peak = 0;
     let influxPeak = 0;
-    const sampler = setInterval(() => { try { peak = Math.max(peak, kib(pid, 'VmRSS')); influxPeak = Math.max(influxPeak, kib(influxd.pid, 'VmRSS')); } catch { /* exited */ } }, 50);
+    const sampler = setInterval(() => {
+      try {
+        peak = Math.max(peak, kib(pid, 'VmRSS'));
+        influxPeak = Math.max(influxPeak, kib(influxd.pid, 'VmRSS'));
+      } catch {
+        /* exited */
+      }
+    }, 50);
     const to = Date.now();
     const from = to - ms(w);
     let next: string | undefined = `/cases/${caseId}/timeline?from=${from}&to=${to}${LIMIT ? `&limit=${LIMIT}` : ''}`;
@@ -130,7 +181,12 @@ async function main(group: ProcessGroup): Promise<number> {
       const p0 = performance.now();
       const res = await api('GET', next);
       const body = res.status === 200 ? JSON.parse(res.text) : null;
-      pages.push({ ms: Math.round(performance.now() - p0), bytes: res.bytes, status: res.status, points: body ? body.numerics.reduce((s: number, n: { points: unknown[] }) => s + n.points.length, 0) : 0 });
+      pages.push({
+        ms: Math.round(performance.now() - p0),
+        bytes: res.bytes,
+        status: res.status,
+        points: body ? body.numerics.reduce((s: number, n: { points: unknown[] }) => s + n.points.length, 0) : 0,
+      });
       next = body?.next;
       if (!body) process.stderr.write(`timeline ${w}: HTTP ${res.status} ${res.text.slice(0, 200)}\n`);
     }
@@ -145,28 +201,50 @@ async function main(group: ProcessGroup): Promise<number> {
     const readerLatestMs = Math.round(performance.now() - t);
     await stop(child);
     const r = {
-      window: w, timelineMs, pages: pages.length, points: pages.reduce((s, p) => s + p.points, 0), bytes: pages.reduce((s, p) => s + p.bytes, 0),
-      statuses: [...new Set(pages.map((p) => p.status))], slowestPageMs: pages.reduce((m, p) => Math.max(m, p.ms), 0),
-      latest24hMs: latestMs, latestStatus: latest.status, latestNumerics: latest.status === 200 ? JSON.parse(latest.text).numerics.length : 0,
-      readerLatestOverWindowMs: readerLatestMs, readerLatestSeries: direct.length,
-      ingestRssIdleMiB: idleMiB, ingestRssPeakMiB: mib(peak), ingestVmHwmMiB: hwm, influxdRssPeakMiB: mib(influxPeak),
+      window: w,
+      timelineMs,
+      pages: pages.length,
+      points: pages.reduce((s, p) => s + p.points, 0),
+      bytes: pages.reduce((s, p) => s + p.bytes, 0),
+      statuses: [...new Set(pages.map((p) => p.status))],
+      slowestPageMs: pages.reduce((m, p) => Math.max(m, p.ms), 0),
+      latest24hMs: latestMs,
+      latestStatus: latest.status,
+      latestNumerics: latest.status === 200 ? JSON.parse(latest.text).numerics.length : 0,
+      readerLatestOverWindowMs: readerLatestMs,
+      readerLatestSeries: direct.length,
+      ingestRssIdleMiB: idleMiB,
+      ingestRssPeakMiB: mib(peak),
+      ingestVmHwmMiB: hwm,
+      influxdRssPeakMiB: mib(influxPeak),
     };
     process.stderr.write(`${JSON.stringify(r)}\n`);
     results.push(r);
   }
   const out = arg('out', path.join(ROOT, 'bench/results', `timeline-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}Z.json`));
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({
-    machine: { cpus: os.cpus().length, loadavg: os.loadavg(), node: process.version },
-    parameters: { days: DAYS, params: PARAMS, rateHz: 1, points, populateS: Math.round(populateS), limit: LIMIT || 'default' }, results,
-    method: 'one fresh ingest process per window; timeline = wall time of all pages (sequential, following next); RSS sampled every 50 ms from /proc during the pages and latest; VmHWM = the ingest process high-water mark since its start',
-  }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify(
+      {
+        machine: { cpus: os.cpus().length, loadavg: os.loadavg(), node: process.version },
+        parameters: { days: DAYS, params: PARAMS, rateHz: 1, points, populateS: Math.round(populateS), limit: LIMIT || 'default' },
+        results,
+        method:
+          'one fresh ingest process per window; timeline = wall time of all pages (sequential, following next); RSS sampled every 50 ms from /proc during the pages and latest; VmHWM = the ingest process high-water mark since its start',
+      },
+      null,
+      2,
+    )}\n`,
+  );
   process.stdout.write(`${out}\n`);
   return 0;
 }
 
 const RUN_DEADLINE_MS = 60 * 60_000;
-process.exitCode = await runGuarded({ verb: 'bench timeline-window' }, (group) => Promise.race([
-  main(group),
-  new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`not done after ${RUN_DEADLINE_MS / 60_000} min`)), RUN_DEADLINE_MS).unref()),
-]));
+process.exitCode = await runGuarded({ verb: 'bench timeline-window' }, (group) =>
+  Promise.race([
+    main(group),
+    new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`not done after ${RUN_DEADLINE_MS / 60_000} min`)), RUN_DEADLINE_MS).unref()),
+  ]),
+);

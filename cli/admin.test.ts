@@ -21,16 +21,32 @@ const bin = fileURLToPath(new URL('../bin/orlink.js', import.meta.url));
 function capture() {
   const out: string[] = [];
   const err: string[] = [];
-  return { io: { out: (s: string) => { out.push(s); }, err: (s: string) => { err.push(s); } }, out, err };
+  return {
+    io: {
+      out: (s: string) => {
+        out.push(s);
+      },
+      err: (s: string) => {
+        err.push(s);
+      },
+    },
+    out,
+    err,
+  };
 }
 
 t.test('the first admin token, made on the server, authenticates; list and revoke', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'orlink-admin-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'ingest.yaml');
-  writeFileSync(file, `db:\n  path: ${path.join(dir, 'data', 'ingest.sqlite')}\nseries:\n  kind: memory\nlog:\n  level: silent\nauth:\n  maxExpiryDays: 30\n  defaultExpiryDays: 7\n`);
+  writeFileSync(
+    file,
+    `db:\n  path: ${path.join(dir, 'data', 'ingest.sqlite')}\nseries:\n  kind: memory\nlog:\n  level: silent\nauth:\n  maxExpiryDays: 30\n  defaultExpiryDays: 7\n`,
+  );
 
-  const res = await promisify(execFile)(process.execPath, [bin, 'admin', 'create-token', '--config', file, '--name', 'first-admin', '--role', 'admin'], { env: { ...process.env } });
+  const res = await promisify(execFile)(process.execPath, [bin, 'admin', 'create-token', '--config', file, '--name', 'first-admin', '--role', 'admin'], {
+    env: { ...process.env },
+  });
   const token = res.stdout.trim();
   t.match(token, /^orl_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/, 'only the token on stdout');
   t.match(res.stderr, /created [0-9a-f]{16}  first-admin  admin  expires/);
@@ -39,7 +55,10 @@ t.test('the first admin token, made on the server, authenticates; list and revok
   const config = loadIngestConfig({ file, env: {} });
   const services = createServices(config, { series: new MemorySeriesStore() });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const listed = await app.inject({ url: '/tokens', headers: bearer(token) });
   t.equal(listed.statusCode, 200, 'the token authenticates against ingest on the same database');
   const [info] = listed.json();

@@ -20,7 +20,10 @@ const USAGE = `usage: orlink admin create-token (--config ingest.yaml | --db FIL
   the token is printed once on stdout; only its hash is stored
 `;
 
-export interface Io { out(s: string): void; err(s: string): void }
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+}
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 /** The audit actor of a command run on the server. */
@@ -32,21 +35,33 @@ export function createToken(tokens: ApiTokenStore, t: NewToken, actor: AuditActo
 }
 
 const describe = (i: TokenInfo) =>
-  `${i.id}  ${i.name}  ${i.role}${i.site ? `@${i.site}` : ''}  expires ${new Date(i.expiresAt).toISOString()}`
-  + `${i.revokedAt ? `  revoked ${new Date(i.revokedAt).toISOString()}` : ''}${i.lastUsedAt ? `  last used ${new Date(i.lastUsedAt).toISOString()}` : ''}`;
+  `${i.id}  ${i.name}  ${i.role}${i.site ? `@${i.site}` : ''}  expires ${new Date(i.expiresAt).toISOString()}` +
+  `${i.revokedAt ? `  revoked ${new Date(i.revokedAt).toISOString()}` : ''}${i.lastUsedAt ? `  last used ${new Date(i.lastUsedAt).toISOString()}` : ''}`;
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h') { io.out(USAGE); return command ? 0 : 2; }
+  if (!command || command === '--help' || command === '-h') {
+    io.out(USAGE);
+    return command ? 0 : 2;
+  }
   const opts: Record<string, string> = {};
   for (let i = 0; i < rest.length; i++) {
     const m = /^--(config|db|name|role|site|expires-days|id)(?:=(.*))?$/.exec(rest[i]);
-    if (!m) { io.err(`orlink admin: unknown argument ${rest[i]}\n${USAGE}`); return 2; }
+    if (!m) {
+      io.err(`orlink admin: unknown argument ${rest[i]}\n${USAGE}`);
+      return 2;
+    }
     const v = m[2] ?? rest[++i];
-    if (v === undefined) { io.err(`orlink admin: ${rest[i - 1]} needs a value\n`); return 2; }
+    if (v === undefined) {
+      io.err(`orlink admin: ${rest[i - 1]} needs a value\n`);
+      return 2;
+    }
     opts[m[1]] = v;
   }
-  if (!opts.db === !opts.config) { io.err(`orlink admin: give --config or --db\n${USAGE}`); return 2; }
+  if (!opts.db === !opts.config) {
+    io.err(`orlink admin: give --config or --db\n${USAGE}`);
+    return 2;
+  }
   let dbPath = opts.db;
   let limits: TokenLimits = { defaultExpiryDays: 90, maxExpiryDays: 365 };
   try {
@@ -64,8 +79,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
     const tokens = new ApiTokenStore(db, new AuditLog(db), limits);
     switch (command) {
       case 'create-token': {
-        if (!opts.name || !opts.role) { io.err(`orlink admin: create-token needs --name and --role\n${USAGE}`); return 2; }
-        if (!isRole(opts.role)) { io.err(`orlink admin: unknown role ${opts.role}\n${USAGE}`); return 2; }
+        if (!opts.name || !opts.role) {
+          io.err(`orlink admin: create-token needs --name and --role\n${USAGE}`);
+          return 2;
+        }
+        if (!isRole(opts.role)) {
+          io.err(`orlink admin: unknown role ${opts.role}\n${USAGE}`);
+          return 2;
+        }
         const days = opts['expires-days'] === undefined ? undefined : Number(opts['expires-days']);
         const { token, info } = createToken(tokens, { name: opts.name, role: opts.role, site: opts.site ?? null, expiresDays: days });
         io.err(`created ${describe(info)}\nthe token is shown only now; send it as: Authorization: Bearer <token>\n`);
@@ -76,7 +97,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
         for (const i of tokens.list()) io.out(`${describe(i)}\n`);
         return 0;
       case 'revoke-token':
-        if (!opts.id) { io.err(`orlink admin: revoke-token needs --id\n${USAGE}`); return 2; }
+        if (!opts.id) {
+          io.err(`orlink admin: revoke-token needs --id\n${USAGE}`);
+          return 2;
+        }
         io.err(`revoked ${describe(tokens.revoke(opts.id, cliActor()))}\n`);
         return 0;
       default:

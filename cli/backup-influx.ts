@@ -13,7 +13,7 @@ import { BACKUP_ERR, BackupError } from './backup-errors.js';
 import type { InfluxFieldCounts } from './backup-manifest.js';
 
 export const DEFAULT_INFLUXD = '/usr/bin/influxd';
-const HOW_TO_RPC = 'pass --influx-rpc HOST:PORT (the top-level bind-address of influxd\'s config, not [http]\'s) or --influxd-config FILE';
+const HOW_TO_RPC = "pass --influx-rpc HOST:PORT (the top-level bind-address of influxd's config, not [http]'s) or --influxd-config FILE";
 
 /** The top-level `bind-address` of an influxd config (before the first [section]); null when unset. */
 export function parseBindAddress(conf: string): string | null {
@@ -33,18 +33,26 @@ export function resolveRpc(o: { flag?: string; influxdConfig?: string; seriesUrl
   if (o.flag) return { addr: fill(o.flag), from: '--influx-rpc' };
   if (o.influxdConfig) {
     let text: string;
-    try { text = readFileSync(o.influxdConfig, 'utf8'); } catch (err) {
+    try {
+      text = readFileSync(o.influxdConfig, 'utf8');
+    } catch (err) {
       throw new BackupError(BACKUP_ERR.USAGE, `--influxd-config ${o.influxdConfig}: cannot read it`, { cause: err });
     }
     const a = parseBindAddress(text);
     return { addr: fill(a ?? ':8088'), from: a ? `bind-address in ${o.influxdConfig}` : `${o.influxdConfig} (no bind-address: influxd's default :8088)` };
   }
-  return { addr: `${host}:8088`, from: 'default (series.url host, influxd\'s default port 8088)' };
+  return { addr: `${host}:8088`, from: "default (series.url host, influxd's default port 8088)" };
 }
 
 export function checkInfluxd(binary: string): void {
-  try { accessSync(binary, constants.X_OK); } catch (err) {
-    throw new BackupError(BACKUP_ERR.INFLUXD_MISSING, `${binary} not found or not executable: install InfluxDB 1.x (Debian: apt-get install influxdb) or pass --influxd PATH`, { cause: err });
+  try {
+    accessSync(binary, constants.X_OK);
+  } catch (err) {
+    throw new BackupError(
+      BACKUP_ERR.INFLUXD_MISSING,
+      `${binary} not found or not executable: install InfluxDB 1.x (Debian: apt-get install influxdb) or pass --influxd PATH`,
+      { cause: err },
+    );
   }
 }
 
@@ -60,12 +68,20 @@ export function checkRpc(rpc: { addr: string; from: string }, timeoutMs = 3000):
     const s = net.connect({ host, port });
     const fail = (err: Error) => {
       s.destroy();
-      reject(new BackupError(BACKUP_ERR.INFLUX_UNREACHABLE,
-        `InfluxDB's RPC service (used by influxd backup/restore) is not reachable at ${rpc.addr} (${rpc.from}): ${err.message}. Start influxd, or ${HOW_TO_RPC}`, { cause: err }));
+      reject(
+        new BackupError(
+          BACKUP_ERR.INFLUX_UNREACHABLE,
+          `InfluxDB's RPC service (used by influxd backup/restore) is not reachable at ${rpc.addr} (${rpc.from}): ${err.message}. Start influxd, or ${HOW_TO_RPC}`,
+          { cause: err },
+        ),
+      );
     };
     s.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs} ms`)));
     s.once('error', fail);
-    s.once('connect', () => { s.end(); resolve(); });
+    s.once('connect', () => {
+      s.end();
+      resolve();
+    });
   });
 }
 
@@ -75,7 +91,10 @@ type Series = { name?: string; columns: string[]; values: unknown[][] };
 export class InfluxHttp {
   private readonly base: string;
   private readonly headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  constructor(config: IngestConfig, private readonly timeoutMs = 120_000) {
+  constructor(
+    config: IngestConfig,
+    private readonly timeoutMs = 120_000,
+  ) {
     this.base = config.series.url.replace(/\/+$/, '');
     if (config.series.username) {
       this.headers.authorization = `Basic ${Buffer.from(`${config.series.username}:${config.secrets.influxPassword ?? ''}`).toString('base64')}`;
@@ -85,13 +104,26 @@ export class InfluxHttp {
   async query(q: string): Promise<Series[]> {
     let res: Response;
     try {
-      res = await fetch(`${this.base}/query`, { method: 'POST', headers: this.headers, body: new URLSearchParams({ q }), signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await fetch(`${this.base}/query`, {
+        method: 'POST',
+        headers: this.headers,
+        body: new URLSearchParams({ q }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
     } catch (err) {
-      throw new BackupError(BACKUP_ERR.INFLUX_UNREACHABLE, `InfluxDB's HTTP API is not reachable at ${this.base} (series.url): start influxd or fix series.url`, { cause: err });
+      throw new BackupError(
+        BACKUP_ERR.INFLUX_UNREACHABLE,
+        `InfluxDB's HTTP API is not reachable at ${this.base} (series.url): start influxd or fix series.url`,
+        { cause: err },
+      );
     }
     const text = await res.text();
     let json: { error?: string; results?: { error?: string; series?: Series[] }[] } = {};
-    try { json = JSON.parse(text) as typeof json; } catch { /* reported below */ }
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch {
+      /* reported below */
+    }
     const error = json.error ?? json.results?.find((r) => r.error)?.error;
     if (res.status !== 200 || error) {
       const hint = res.status === 401 || res.status === 403 ? ' (check series.username and ORLINK_INGEST_INFLUX_PASSWORD)' : '';
@@ -140,7 +172,9 @@ export class InfluxHttp {
     return out;
   }
 
-  async dropDatabase(db: string): Promise<void> { await this.query(`DROP DATABASE ${quoteIdent(db)}`); }
+  async dropDatabase(db: string): Promise<void> {
+    await this.query(`DROP DATABASE ${quoteIdent(db)}`);
+  }
 }
 
 /**
@@ -152,18 +186,29 @@ export function runInfluxd(binary: string, args: string[], o: { rpc: string; tim
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, INFLUXDB_REPORTING_DISABLED: 'true' } });
     let output = '';
     let failure: BackupError | undefined;
-    const stopWith = (e: BackupError) => { failure ??= e; child.kill('SIGKILL'); };
+    const stopWith = (e: BackupError) => {
+      failure ??= e;
+      child.kill('SIGKILL');
+    };
     const onData = (b: Buffer) => {
       output += b.toString('utf8');
       if (output.length > 200_000) output = output.slice(-100_000);
       if (/failed dial tcp .*retrying/.test(output)) {
-        stopWith(new BackupError(BACKUP_ERR.INFLUX_UNREACHABLE, `influxd ${args[0]} lost the RPC service at ${o.rpc}: is influxd still running? ${HOW_TO_RPC}`));
+        stopWith(
+          new BackupError(BACKUP_ERR.INFLUX_UNREACHABLE, `influxd ${args[0]} lost the RPC service at ${o.rpc}: is influxd still running? ${HOW_TO_RPC}`),
+        );
       }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    const timer = setTimeout(() => stopWith(new BackupError(BACKUP_ERR.INFLUXD_FAILED, `influxd ${args[0]} did not finish within ${o.timeoutMs / 1000} s (--timeout)`)), o.timeoutMs);
-    child.once('error', (err) => { clearTimeout(timer); reject(new BackupError(BACKUP_ERR.INFLUXD_MISSING, `cannot run ${binary}`, { cause: err })); });
+    const timer = setTimeout(
+      () => stopWith(new BackupError(BACKUP_ERR.INFLUXD_FAILED, `influxd ${args[0]} did not finish within ${o.timeoutMs / 1000} s (--timeout)`)),
+      o.timeoutMs,
+    );
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new BackupError(BACKUP_ERR.INFLUXD_MISSING, `cannot run ${binary}`, { cause: err }));
+    });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       const tail = output.trim().split('\n').slice(-6).join(' | ');

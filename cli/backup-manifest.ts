@@ -27,23 +27,29 @@ export const ManifestSchema = Type.Object({
   config: Type.Object({
     db: Type.Object({ path: Type.String(), dedupeRetentionDays: Type.Number() }),
     series: Type.Object({
-      kind: Type.String(), url: Type.String(), database: Type.String(),
-      retentionPolicy: Type.String(), retentionDuration: Type.String(),
+      kind: Type.String(),
+      url: Type.String(),
+      database: Type.String(),
+      retentionPolicy: Type.String(),
+      retentionDuration: Type.String(),
     }),
   }),
   sqlite: Type.Object({ file: Type.String(), schemaVersion: Count, tables: Type.Record(Type.String(), Count) }),
   auditExport: Type.Object({ file: Type.String(), rows: Count }),
   /** null when series.kind is memory (nothing persistent to back up) */
-  influx: Type.Union([Type.Null(), Type.Object({
-    dir: Type.String(),
-    database: Type.String(),
-    rpc: Type.String(),
-    retentionPolicies: Type.Array(Type.Object({ name: Type.String(), duration: Type.String(), default: Type.Boolean() })),
-    /** counted just before and just after `influxd backup`: equal unless ingest wrote meanwhile */
-    counts: Type.Object({ before: FieldCounts, after: FieldCounts }),
-    /** measurement → series (SHOW SERIES EXACT CARDINALITY), before and after */
-    series: Type.Object({ before: Type.Record(Type.String(), Count), after: Type.Record(Type.String(), Count) }),
-  })]),
+  influx: Type.Union([
+    Type.Null(),
+    Type.Object({
+      dir: Type.String(),
+      database: Type.String(),
+      rpc: Type.String(),
+      retentionPolicies: Type.Array(Type.Object({ name: Type.String(), duration: Type.String(), default: Type.Boolean() })),
+      /** counted just before and just after `influxd backup`: equal unless ingest wrote meanwhile */
+      counts: Type.Object({ before: FieldCounts, after: FieldCounts }),
+      /** measurement → series (SHOW SERIES EXACT CARDINALITY), before and after */
+      series: Type.Object({ before: Type.Record(Type.String(), Count), after: Type.Record(Type.String(), Count) }),
+    }),
+  ]),
   files: Type.Array(Type.Object({ path: Type.String(), bytes: Count, sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) })),
 });
 
@@ -54,7 +60,10 @@ export type InfluxFieldCounts = Static<typeof FieldCounts>;
 export function sha256File(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(file).on('error', reject).on('data', (c) => h.update(c)).on('end', () => resolve(h.digest('hex')));
+    createReadStream(file)
+      .on('error', reject)
+      .on('data', (c) => h.update(c))
+      .on('end', () => resolve(h.digest('hex')));
   });
 }
 
@@ -93,19 +102,28 @@ export function readManifest(dir: string): Manifest {
   const file = path.join(dir, MANIFEST_FILE);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BackupError(BACKUP_ERR.MANIFEST, `${dir}: no such backup directory`);
   if (!existsSync(file)) {
-    throw new BackupError(BACKUP_ERR.MANIFEST, `${dir} has no ${MANIFEST_FILE}: not an orlink backup, or an incomplete one (the backup writes it last); use another backup`);
+    throw new BackupError(
+      BACKUP_ERR.MANIFEST,
+      `${dir} has no ${MANIFEST_FILE}: not an orlink backup, or an incomplete one (the backup writes it last); use another backup`,
+    );
   }
   const text = readFileSync(file);
   const sums = path.join(dir, SUMS_FILE);
   if (existsSync(sums)) {
-    const line = readFileSync(sums, 'utf8').split('\n').find((l) => l.endsWith(`  ${MANIFEST_FILE}`));
+    const line = readFileSync(sums, 'utf8')
+      .split('\n')
+      .find((l) => l.endsWith(`  ${MANIFEST_FILE}`));
     const want = line?.slice(0, 64);
     if (want !== createHash('sha256').update(text).digest('hex')) {
-      throw new BackupError(BACKUP_ERR.CHECKSUM, `${MANIFEST_FILE}: sha256 differs from ${SUMS_FILE}: the backup is corrupted; use another backup`, { file: MANIFEST_FILE });
+      throw new BackupError(BACKUP_ERR.CHECKSUM, `${MANIFEST_FILE}: sha256 differs from ${SUMS_FILE}: the backup is corrupted; use another backup`, {
+        file: MANIFEST_FILE,
+      });
     }
   }
   let raw: unknown;
-  try { raw = JSON.parse(text.toString('utf8')); } catch (err) {
+  try {
+    raw = JSON.parse(text.toString('utf8'));
+  } catch (err) {
     throw new BackupError(BACKUP_ERR.MANIFEST, `${MANIFEST_FILE} is not JSON: the backup is corrupted; use another backup`, { cause: err });
   }
   const format = (raw as { format?: unknown } | null)?.format;
@@ -130,7 +148,9 @@ export async function verifyFiles(dir: string, m: Manifest): Promise<void> {
     }
     const bytes = statSync(p).size;
     if (bytes !== f.bytes) {
-      throw new BackupError(BACKUP_ERR.CHECKSUM, `${f.path}: ${bytes} bytes, the manifest says ${f.bytes}: the backup is corrupted; use another backup`, { file: f.path });
+      throw new BackupError(BACKUP_ERR.CHECKSUM, `${f.path}: ${bytes} bytes, the manifest says ${f.bytes}: the backup is corrupted; use another backup`, {
+        file: f.path,
+      });
     }
     if ((await sha256File(p)) !== f.sha256) {
       throw new BackupError(BACKUP_ERR.CHECKSUM, `${f.path}: sha256 differs from the manifest: the backup is corrupted; use another backup`, { file: f.path });
@@ -138,6 +158,9 @@ export async function verifyFiles(dir: string, m: Manifest): Promise<void> {
   }
   const listed = new Set([...m.files.map((f) => f.path), MANIFEST_FILE, SUMS_FILE]);
   for (const p of listFiles(dir)) {
-    if (!listed.has(p)) throw new BackupError(BACKUP_ERR.CHECKSUM, `${p}: not listed in the manifest: the backup was altered; remove the file or use another backup`, { file: p });
+    if (!listed.has(p))
+      throw new BackupError(BACKUP_ERR.CHECKSUM, `${p}: not listed in the manifest: the backup was altered; remove the file or use another backup`, {
+        file: p,
+      });
   }
 }

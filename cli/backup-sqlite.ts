@@ -13,7 +13,11 @@ import { BACKUP_ERR, BackupError } from './backup-errors.js';
 export function tableCounts(db: Db): Record<string, number> {
   const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
   const out: Record<string, number> = {};
-  for (const n of names) out[n] = db.prepare(`SELECT COUNT(*) FROM "${n.replace(/"/g, '""')}"`).pluck().get() as number;
+  for (const n of names)
+    out[n] = db
+      .prepare(`SELECT COUNT(*) FROM "${n.replace(/"/g, '""')}"`)
+      .pluck()
+      .get() as number;
   return out;
 }
 
@@ -30,7 +34,10 @@ const sqliteCode = (err: unknown) => (err as { code?: string }).code ?? '';
  */
 export async function onlineBackup(source: string, dest: string): Promise<void> {
   if (!existsSync(source)) {
-    throw new BackupError(BACKUP_ERR.SQLITE, `no ingest database at ${source} (db.path of the config, relative to the working directory ingest runs in): run the backup from there or fix db.path`);
+    throw new BackupError(
+      BACKUP_ERR.SQLITE,
+      `no ingest database at ${source} (db.path of the config, relative to the working directory ingest runs in): run the backup from there or fix db.path`,
+    );
   }
   let db: Db | undefined;
   try {
@@ -44,7 +51,10 @@ export async function onlineBackup(source: string, dest: string): Promise<void> 
   chmodSync(dest, 0o600);
 }
 
-export interface SqliteFacts { schemaVersion: number; tables: Record<string, number> }
+export interface SqliteFacts {
+  schemaVersion: number;
+  tables: Record<string, number>;
+}
 
 /**
  * Makes the copy a self-contained rollback-journal file (no -wal/-shm beside it; ingest switches it
@@ -56,7 +66,11 @@ export function inspectCopy(file: string, auditFile: string): SqliteFacts & { au
   try {
     db.pragma('journal_mode = DELETE');
     const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new BackupError(BACKUP_ERR.SQLITE, `the SQLite copy fails quick_check (${String(check)}): the source database is damaged; run PRAGMA integrity_check on it`);
+    if (check !== 'ok')
+      throw new BackupError(
+        BACKUP_ERR.SQLITE,
+        `the SQLite copy fails quick_check (${String(check)}): the source database is damaged; run PRAGMA integrity_check on it`,
+      );
     const facts = { schemaVersion: schemaVersion(db), tables: tableCounts(db) };
     return { ...facts, auditRows: exportAudit(db, auditFile) };
   } finally {
@@ -71,11 +85,19 @@ function exportAudit(db: Db, file: string): number {
   try {
     const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'").get();
     if (!has) return 0;
-    const rows = db.prepare('SELECT id, at, actor, ip, action, entity, entity_id, detail FROM audit_log ORDER BY id').iterate() as Iterable<Record<string, unknown>>;
+    const rows = db.prepare('SELECT id, at, actor, ip, action, entity, entity_id, detail FROM audit_log ORDER BY id').iterate() as Iterable<
+      Record<string, unknown>
+    >;
     for (const r of rows) {
       const line = {
-        id: r.id, at: new Date(r.at as number).toISOString(), actor: r.actor, ip: r.ip, action: r.action, entity: r.entity,
-        entityId: r.entity_id, detail: JSON.parse(r.detail as string) as unknown,
+        id: r.id,
+        at: new Date(r.at as number).toISOString(),
+        actor: r.actor,
+        ip: r.ip,
+        action: r.action,
+        entity: r.entity,
+        entityId: r.entity_id,
+        detail: JSON.parse(r.detail as string) as unknown,
       };
       writeSync(fd, `${JSON.stringify(line)}\n`);
       n++;
@@ -87,7 +109,8 @@ function exportAudit(db: Db, file: string): number {
   }
 }
 
-export type TargetState = { exists: false } | { exists: true; notSqlite: true } | { exists: true; notSqlite: false; rows: number; tables: Record<string, number> };
+export type TargetState =
+  { exists: false } | { exists: true; notSqlite: true } | { exists: true; notSqlite: false; rows: number; tables: Record<string, number> };
 
 /**
  * What the restore would replace. Another connection (a running ingest) holds a shared lock on a WAL
@@ -102,12 +125,18 @@ export function probeTarget(file: string): TargetState {
     db = new Database(file, { fileMustExist: true, timeout: 0 });
     db.pragma('locking_mode = EXCLUSIVE');
     const tables = tableCounts(db);
-    const rows = Object.entries(tables).filter(([t]) => t !== 'schema_version').reduce((s, [, n]) => s + n, 0);
+    const rows = Object.entries(tables)
+      .filter(([t]) => t !== 'schema_version')
+      .reduce((s, [, n]) => s + n, 0);
     return { exists: true, notSqlite: false, rows, tables };
   } catch (err) {
     const code = sqliteCode(err);
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      throw new BackupError(BACKUP_ERR.IN_USE, `${file} is open in another process (a running orlink ingest?): stop it first (e.g. systemctl stop orlink-ingest), then restore`, { cause: err });
+      throw new BackupError(
+        BACKUP_ERR.IN_USE,
+        `${file} is open in another process (a running orlink ingest?): stop it first (e.g. systemctl stop orlink-ingest), then restore`,
+        { cause: err },
+      );
     }
     if (code === 'SQLITE_NOTADB') return { exists: true, notSqlite: true };
     throw new BackupError(BACKUP_ERR.SQLITE, `cannot open ${file} to check it`, { cause: err });
@@ -125,7 +154,11 @@ export function installCopy(from: string, target: string): void {
     copyFileSync(from, tmp);
     chmodSync(tmp, 0o600);
     const fd = openSync(tmp, 'r+');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     for (const s of ['-wal', '-shm', '-journal']) rmSync(`${target}${s}`, { force: true });
     renameSync(tmp, target);
   } catch (err) {
@@ -133,11 +166,19 @@ export function installCopy(from: string, target: string): void {
     throw new BackupError(BACKUP_ERR.SQLITE, `cannot put the restored database in place at ${target}`, { cause: err });
   }
   const dfd = openSync(dir, 'r');
-  try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
 }
 
 /** Row counts of the installed file (read-only). */
 export function countInstalled(file: string): Record<string, number> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
-  try { return tableCounts(db); } finally { db.close(); }
+  try {
+    return tableCounts(db);
+  } finally {
+    db.close();
+  }
 }

@@ -28,15 +28,27 @@ const ENV = { ORLINK_INGEST_INFLUX_PASSWORD: SECRET };
 
 function capture(): Io & { text(): string } {
   const chunks: string[] = [];
-  return { out: (s) => { chunks.push(s); }, err: (s) => { chunks.push(s); }, text: () => chunks.join('') };
+  return {
+    out: (s) => {
+      chunks.push(s);
+    },
+    err: (s) => {
+      chunks.push(s);
+    },
+    text: () => chunks.join(''),
+  };
 }
 
 function writeConfig(file: string, dbPath: string, influx: TestInfluxd | { url: string }, database: string): string {
-  writeFileSync(file, YAML.stringify({
-    db: { path: dbPath },
-    series: { kind: 'influx-v1', url: influx.url, database, retentionPolicy: 'raw', retentionDuration: '30d', username: 'orlink' },
-    broker: { port: 0 }, http: { port: 0 },
-  }));
+  writeFileSync(
+    file,
+    YAML.stringify({
+      db: { path: dbPath },
+      series: { kind: 'influx-v1', url: influx.url, database, retentionPolicy: 'raw', retentionDuration: '30d', username: 'orlink' },
+      broker: { port: 0 },
+      http: { port: 0 },
+    }),
+  );
   return file;
 }
 
@@ -60,7 +72,8 @@ async function populate(s: Services): Promise<number> {
   r.createRoom({ id: 'or1', siteId: 'site1', name: 'OR 1' });
   for (const b of BEDS) r.createBed({ id: b, roomId: 'or1', name: `Bed ${b}` });
   for (const b of BEDS) await r.createGateway({ id: `gw-${b}`, bedId: b, password: `pw-${b}`, notes: 'rack 2' });
-  for (const b of BEDS) r.createDevice({ id: `mon-${b}`, gatewayId: `gw-${b}`, vendor: 'GE', model: 'S5', serial: `SN${b}`, firmware: '2003', profile: 'ge-dri' });
+  for (const b of BEDS)
+    r.createDevice({ id: `mon-${b}`, gatewayId: `gw-${b}`, vendor: 'GE', model: 'S5', serial: `SN${b}`, firmware: '2003', profile: 'ge-dri' });
   r.updateGatewayStatus('gw-b1', T0, true, { outboxDepth: 3 });
   r.retireDevice('mon-b3', 'broken screen', T0);
   const actor = { id: 'nurse@10.0.0.7', ip: '10.0.0.7' };
@@ -68,8 +81,12 @@ async function populate(s: Services): Promise<number> {
   s.cases.close(c1.id, T0 + 600_000, actor);
   s.cases.create({ bedId: 'b2', start: T0 + 1000 }, actor);
   for (const b of BEDS) s.audit.record(actor, 'gateway.create', 'gateway', `gw-${b}`, { bed: b });
-  s.dedupe.markAll(Array.from({ length: 150 }, (_, i) => ({ gatewayId: 'gw-b1', bootId: 'boot-1', seq: i })), T0);
-  for (let i = 0; i < 3; i++) s.deadLetters.add({ topic: 'orlink/v1/x', code: 'ING_ERR_ENVELOPE', reason: 'bad', gatewayId: 'gw-b1', payload: Buffer.from([0, 255, i]), at: T0 + i });
+  s.dedupe.markAll(
+    Array.from({ length: 150 }, (_, i) => ({ gatewayId: 'gw-b1', bootId: 'boot-1', seq: i })),
+    T0,
+  );
+  for (let i = 0; i < 3; i++)
+    s.deadLetters.add({ topic: 'orlink/v1/x', code: 'ING_ERR_ENVELOPE', reason: 'bad', gatewayId: 'gw-b1', payload: Buffer.from([0, 255, i]), at: T0 + i });
 
   await s.series.open();
   const rand = rng(7);
@@ -77,21 +94,80 @@ async function populate(s: Services): Promise<number> {
   for (const bed of BEDS) {
     for (let sec = 0; sec < 600; sec++) {
       const t = T0 + sec * 1000;
-      const env: Envelope = { gatewayId: `gw-${bed}`, bootId: 'boot-1', seq: sec, sentAt: t + 50, devices: [{
-        deviceId: `mon-${bed}`, profileId: 'ge-dri',
-        numerics: [
-          { kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 60 + Math.round(rand() * 40), unit: '/min', t, vendorCode: 'hr' },
-          { kind: 'numeric', mdc: 'MDC_PRESS_BLD_ART_ABP_MEAN', code: 150035, value: sec % 97 === 0 ? null : 70 + rand() * 20, unit: 'mm[Hg]', t, vendorCode: 'p1.mean' },
+      const env: Envelope = {
+        gatewayId: `gw-${bed}`,
+        bootId: 'boot-1',
+        seq: sec,
+        sentAt: t + 50,
+        devices: [
+          {
+            deviceId: `mon-${bed}`,
+            profileId: 'ge-dri',
+            numerics: [
+              { kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 60 + Math.round(rand() * 40), unit: '/min', t, vendorCode: 'hr' },
+              {
+                kind: 'numeric',
+                mdc: 'MDC_PRESS_BLD_ART_ABP_MEAN',
+                code: 150035,
+                value: sec % 97 === 0 ? null : 70 + rand() * 20,
+                unit: 'mm[Hg]',
+                t,
+                vendorCode: 'p1.mean',
+              },
+            ],
+            waves: [
+              {
+                kind: 'wave',
+                mdc: 'MDC_ECG_ELEC_POTL_II',
+                code: 131074,
+                unit: 'mV',
+                t0: t,
+                rateHz: 25,
+                scale: 0.001,
+                offset: 0,
+                vendorCode: 'ecg2',
+                samples: Array.from({ length: 25 }, (_, i) => (i === 7 && sec % 50 === 0 ? null : Math.round((rand() - 0.5) * 4000) / 1000)),
+              },
+            ],
+            alarms:
+              sec % 60 === 0
+                ? [
+                    {
+                      kind: 'alarm',
+                      mdc: null,
+                      code: null,
+                      text: `LEADS OFF ${sec}`,
+                      priority: 'medium',
+                      source: 'technical',
+                      phase: 'start',
+                      t: t + 10,
+                      vendorCode: 'leads',
+                    },
+                  ]
+                : [],
+            settings:
+              sec % 120 === 0
+                ? [
+                    { kind: 'setting', name: 'PEEP', value: 5 + sec / 120, unit: 'cm[H2O]', t: t + 20 },
+                    { kind: 'setting', name: 'agent', value: 'SEV', t: t + 20 },
+                  ]
+                : [],
+            ...(sec % 60 === 0
+              ? { status: { link: 'streaming' as const, model: 'S5', firmware: '2003', clockOffsetMs: sec, frames: sec * 10, errors: 0 } }
+              : {}),
+          },
         ],
-        waves: [{ kind: 'wave', mdc: 'MDC_ECG_ELEC_POTL_II', code: 131074, unit: 'mV', t0: t, rateHz: 25, scale: 0.001, offset: 0, vendorCode: 'ecg2',
-          samples: Array.from({ length: 25 }, (_, i) => (i === 7 && sec % 50 === 0 ? null : Math.round((rand() - 0.5) * 4000) / 1000)) }],
-        alarms: sec % 60 === 0 ? [{ kind: 'alarm', mdc: null, code: null, text: `LEADS OFF ${sec}`, priority: 'medium', source: 'technical', phase: 'start', t: t + 10, vendorCode: 'leads' }] : [],
-        settings: sec % 120 === 0 ? [{ kind: 'setting', name: 'PEEP', value: 5 + sec / 120, unit: 'cm[H2O]', t: t + 20 }, { kind: 'setting', name: 'agent', value: 'SEV', t: t + 20 }] : [],
-        ...(sec % 60 === 0 ? { status: { link: 'streaming' as const, model: 'S5', firmware: '2003', clockOffsetMs: sec, frames: sec * 10, errors: 0 } } : {}),
-      }] };
+      };
       points.push(...envelopeToPoints(env, { site: 'site1', room: 'or1', bed }));
     }
-    points.push(gatewayHealthPoint({ site: 'site1', room: 'or1', bed }, `gw-${bed}`, onlineStatus({ gatewayId: `gw-${bed}`, site: 'site1', room: 'or1', bed }, { outbox: { records: 2, bytes: 900 }, t: T0 }), T0));
+    points.push(
+      gatewayHealthPoint(
+        { site: 'site1', room: 'or1', bed },
+        `gw-${bed}`,
+        onlineStatus({ gatewayId: `gw-${bed}`, site: 'site1', room: 'or1', bed }, { outbox: { records: 2, bytes: 900 }, t: T0 }),
+        T0,
+      ),
+    );
   }
   const res = await s.series.write(points);
   return res.points;
@@ -124,7 +200,9 @@ function dumpSqlite(file: string): Record<string, unknown[]> {
   try {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
     return Object.fromEntries(tables.map((n) => [n, db.prepare(`SELECT * FROM "${n}" ORDER BY 1, 2`).all()]));
-  } finally { db.close(); }
+  } finally {
+    db.close();
+  }
 }
 
 function modes(dir: string): string[] {
@@ -167,7 +245,7 @@ t.test('backup of a live ingest, restore into a fresh InfluxDB and SQLite path: 
   t.notMatch(manifestText, SECRET, 'no secret in the manifest');
   const m = JSON.parse(manifestText);
   t.equal(m.format, 'orlink-backup/1');
-  t.equal(m.influx.rpc, parseBindAddress(readFileSync(confA, 'utf8')), 'the RPC address comes from influxd\'s bind-address');
+  t.equal(m.influx.rpc, parseBindAddress(readFileSync(confA, 'utf8')), "the RPC address comes from influxd's bind-address");
   t.same(m.influx.counts.before, m.influx.counts.after, 'no writes during the backup: exact counts');
   t.equal(m.influx.counts.after.raw.numeric.flags, 3 * 600 * 2);
   t.equal(m.influx.counts.after.raw.numeric.value, 3 * 600 * 2 - 3 * 7, 'a null value is stored without the field');
@@ -175,12 +253,18 @@ t.test('backup of a live ingest, restore into a fresh InfluxDB and SQLite path: 
   const live = dumpSqlite(path.resolve(tmp, 'a', 'ingest.sqlite'));
   for (const [table, rows] of Object.entries(live)) if (table !== 'sqlite_sequence') t.equal(m.sqlite.tables[table], rows.length, `manifest rows of ${table}`);
   t.ok(m.sqlite.tables.audit_log >= 6 && m.sqlite.tables.dedupe === 150 && m.sqlite.tables.dead_letters === 3);
-  const audit = readFileSync(path.join(out, 'audit-log.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const audit = readFileSync(path.join(out, 'audit-log.ndjson'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.equal(audit.length, m.sqlite.tables.audit_log, 'the audit export holds every audit row');
   t.match(audit[0], { actor: 'nurse@10.0.0.7', action: 'case.open', entity: 'case', detail: { bed: 'b1' } });
   const sums = readFileSync(path.join(out, 'SHA256SUMS'), 'utf8');
   for (const f of m.files) t.match(sums, `${f.sha256}  ${f.path}`);
-  t.ok(m.files.some((f: { path: string }) => f.path.startsWith('influx/') && f.path.endsWith('.tar.gz')), 'shard archives listed');
+  t.ok(
+    m.files.some((f: { path: string }) => f.path.startsWith('influx/') && f.path.endsWith('.tar.gz')),
+    'shard archives listed',
+  );
 
   // restore into B under another database name (-newdb) and a fresh SQLite path
   const dbB = path.join(tmp, 'b', 'nested', 'ingest.sqlite');
@@ -213,15 +297,23 @@ t.test('backup of a live ingest, restore into a fresh InfluxDB and SQLite path: 
   const before = dumpSqlite(dbB);
   const again = capture();
   t.equal(await restore(['--config', cfgB, '--from', out, '--influxd-config', confB], ENV, again), 1);
-  t.match(again.text(), /CLI_ERR_RESTORE_NOT_EMPTY: refusing to overwrite: .*ingest\.sqlite holds \d+ rows.*InfluxDB database "orlink_restored" at .* exists with \d+ measurements.*--force/);
+  t.match(
+    again.text(),
+    /CLI_ERR_RESTORE_NOT_EMPTY: refusing to overwrite: .*ingest\.sqlite holds \d+ rows.*InfluxDB database "orlink_restored" at .* exists with \d+ measurements.*--force/,
+  );
   t.same(dumpSqlite(dbB), before);
 
   // the target SQLite open in another process: refused even with --force
   const holderJs = `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(dbB)}); d.pragma('journal_mode = WAL');
     d.prepare('SELECT 1').get(); console.log('open'); setInterval(() => {}, 1000);`;
   const holder = spawn(process.execPath, ['-e', holderJs], { cwd: path.resolve(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => { holder.kill('SIGKILL'); });
-  await new Promise<void>((resolve, reject) => { holder.stdout.once('data', () => resolve()); holder.once('exit', (c) => reject(new Error(`holder exited ${c}`))); });
+  t.teardown(() => {
+    holder.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    holder.once('exit', (c) => reject(new Error(`holder exited ${c}`)));
+  });
   const busy = capture();
   t.equal(await restore(['--config', cfgB, '--from', out, '--influxd-config', confB, '--force'], ENV, busy), 1);
   t.match(busy.text(), /CLI_ERR_RESTORE_IN_USE: .*ingest\.sqlite is open in another process .*stop it first/);
@@ -252,29 +344,69 @@ t.test('a corrupted or altered backup is refused before anything is touched', as
     t.match(o.text(), code, `${name}: ${o.text().trim()}`);
     if (file) t.match(o.text(), file, 'names the file');
     t.notOk(existsSync(dbC), 'no SQLite file written');
-    t.same(await influxQuery(B.url, 'SHOW DATABASES').then((s) => s.flatMap((x) => (x.values ?? []).flat())).then((dbs) => dbs.includes(`orlink_${name.replace(/-/g, '_')}`)), false, 'no database created');
+    t.same(
+      await influxQuery(B.url, 'SHOW DATABASES')
+        .then((s) => s.flatMap((x) => (x.values ?? []).flat()))
+        .then((dbs) => dbs.includes(`orlink_${name.replace(/-/g, '_')}`)),
+      false,
+      'no database created',
+    );
   };
   const tarOf = (dir: string) => `influx/${readdirSync(path.join(dir, 'influx')).find((f) => f.endsWith('.tar.gz'))}`;
-  await attempt('flipped-byte', (dir) => {
-    const f = tarOf(dir);
-    const buf = readFileSync(path.join(dir, f));
-    buf[buf.length >> 1] ^= 0x01;
-    writeFileSync(path.join(dir, f), buf);
-    return f;
-  }, /CLI_ERR_BACKUP_CHECKSUM: influx\/.*\.tar\.gz: sha256 differs from the manifest/);
-  await attempt('truncated-sqlite', (dir) => {
-    const f = path.join(dir, 'ingest.sqlite');
-    writeFileSync(f, readFileSync(f).subarray(0, 4096));
-    return 'ingest.sqlite';
-  }, /CLI_ERR_BACKUP_CHECKSUM: ingest\.sqlite: 4096 bytes, the manifest says \d+/);
-  await attempt('missing-file', (dir) => { const f = tarOf(dir); rmSync(path.join(dir, f)); return f; }, /CLI_ERR_BACKUP_CHECKSUM: .* missing from the backup/);
-  await attempt('extra-file', (dir) => { writeFileSync(path.join(dir, 'influx', 'extra.tar.gz'), 'x'); return 'influx/extra.tar.gz'; }, /CLI_ERR_BACKUP_CHECKSUM: .* not listed in the manifest/);
-  await attempt('edited-manifest', (dir) => {
-    const f = path.join(dir, 'manifest.json');
-    writeFileSync(f, readFileSync(f, 'utf8').replace('"dedupe": 150', '"dedupe": 151'));
-    return 'manifest.json';
-  }, /CLI_ERR_BACKUP_CHECKSUM: manifest\.json: sha256 differs from SHA256SUMS/);
-  await attempt('no-manifest', (dir) => { rmSync(path.join(dir, 'manifest.json')); return ''; }, /CLI_ERR_BACKUP_MANIFEST: .* has no manifest\.json: .*incomplete/);
+  await attempt(
+    'flipped-byte',
+    (dir) => {
+      const f = tarOf(dir);
+      const buf = readFileSync(path.join(dir, f));
+      buf[buf.length >> 1] ^= 0x01;
+      writeFileSync(path.join(dir, f), buf);
+      return f;
+    },
+    /CLI_ERR_BACKUP_CHECKSUM: influx\/.*\.tar\.gz: sha256 differs from the manifest/,
+  );
+  await attempt(
+    'truncated-sqlite',
+    (dir) => {
+      const f = path.join(dir, 'ingest.sqlite');
+      writeFileSync(f, readFileSync(f).subarray(0, 4096));
+      return 'ingest.sqlite';
+    },
+    /CLI_ERR_BACKUP_CHECKSUM: ingest\.sqlite: 4096 bytes, the manifest says \d+/,
+  );
+  await attempt(
+    'missing-file',
+    (dir) => {
+      const f = tarOf(dir);
+      rmSync(path.join(dir, f));
+      return f;
+    },
+    /CLI_ERR_BACKUP_CHECKSUM: .* missing from the backup/,
+  );
+  await attempt(
+    'extra-file',
+    (dir) => {
+      writeFileSync(path.join(dir, 'influx', 'extra.tar.gz'), 'x');
+      return 'influx/extra.tar.gz';
+    },
+    /CLI_ERR_BACKUP_CHECKSUM: .* not listed in the manifest/,
+  );
+  await attempt(
+    'edited-manifest',
+    (dir) => {
+      const f = path.join(dir, 'manifest.json');
+      writeFileSync(f, readFileSync(f, 'utf8').replace('"dedupe": 150', '"dedupe": 151'));
+      return 'manifest.json';
+    },
+    /CLI_ERR_BACKUP_CHECKSUM: manifest\.json: sha256 differs from SHA256SUMS/,
+  );
+  await attempt(
+    'no-manifest',
+    (dir) => {
+      rmSync(path.join(dir, 'manifest.json'));
+      return '';
+    },
+    /CLI_ERR_BACKUP_MANIFEST: .* has no manifest\.json: .*incomplete/,
+  );
 });
 
 t.test('backup while ingest writes: counts become a range, the restore lies inside it', async (t) => {
@@ -286,7 +418,14 @@ t.test('backup while ingest writes: counts become a range, the restore lies insi
     let seq = 10_000;
     while (writing) {
       services.dedupe.markAll([{ gatewayId: 'gw-b1', bootId: 'boot-2', seq: seq++ }]);
-      await services.series.write([{ measurement: 'numeric', tags: { site: 'site1', room: 'or1', bed: 'b1', device: 'mon-b1', mdc: 'X', vendor: 'x' }, fields: { value: seq, flags: 0 }, time: T0 + seq }]);
+      await services.series.write([
+        {
+          measurement: 'numeric',
+          tags: { site: 'site1', room: 'or1', bed: 'b1', device: 'mon-b1', mdc: 'X', vendor: 'x' },
+          fields: { value: seq, flags: 0 },
+          time: T0 + seq,
+        },
+      ]);
       if (inFlight) during++;
     }
   })();
@@ -321,14 +460,22 @@ t.test('InfluxDB not reachable, bad arguments: coded errors that say what to do,
   let io = capture();
   const t0 = Date.now();
   t.equal(await backup(['--config', cfg, '--out', out, '--influx-rpc', `127.0.0.1:${closed}`], ENV, io), 1);
-  t.match(io.text(), new RegExp(`CLI_ERR_BACKUP_INFLUX_UNREACHABLE: InfluxDB's RPC service .* not reachable at 127\\.0\\.0\\.1:${closed} \\(--influx-rpc\\).*Start influxd, or pass --influx-rpc`));
+  t.match(
+    io.text(),
+    new RegExp(
+      `CLI_ERR_BACKUP_INFLUX_UNREACHABLE: InfluxDB's RPC service .* not reachable at 127\\.0\\.0\\.1:${closed} \\(--influx-rpc\\).*Start influxd, or pass --influx-rpc`,
+    ),
+  );
   t.ok(Date.now() - t0 < 5000, 'fails fast (influxd backup alone retries for ever)');
   t.notOk(existsSync(out), 'no backup directory left behind');
 
   const cfgDown = writeConfig(path.join(tmp, 'down.yaml'), path.join(tmp, 'a.sqlite'), { url: `http://127.0.0.1:${closed}` }, 'orlink');
   io = capture();
   t.equal(await backup(['--config', cfgDown, '--out', out], ENV, io), 1);
-  t.match(io.text(), new RegExp(`CLI_ERR_BACKUP_INFLUX_UNREACHABLE: InfluxDB's HTTP API is not reachable at http://127\\.0\\.0\\.1:${closed} \\(series\\.url\\)`));
+  t.match(
+    io.text(),
+    new RegExp(`CLI_ERR_BACKUP_INFLUX_UNREACHABLE: InfluxDB's HTTP API is not reachable at http://127\\.0\\.0\\.1:${closed} \\(series\\.url\\)`),
+  );
 
   const cfgNoDb = writeConfig(path.join(tmp, 'nodb.yaml'), path.join(tmp, 'a.sqlite'), A, 'nosuch');
   io = capture();
@@ -358,5 +505,8 @@ t.test('RPC address: flag, influxd config bind-address, default; count ranges; U
   t.ok(checkInflux(c(10), c(10), c(10))[0].ok);
   t.ok(checkInflux(c(10), c(14), c(12))[0].ok, 'inside the range taken while ingest wrote');
   t.notOk(checkInflux(c(10), c(14), c(9))[0].ok, 'below it');
-  t.notOk(checkInflux(c(10), c(10), { raw: { numeric: { value: 10 }, extra: { value: 1 } } }).every((x) => x.ok), 'an extra measurement');
+  t.notOk(
+    checkInflux(c(10), c(10), { raw: { numeric: { value: 10 }, extra: { value: 1 } } }).every((x) => x.ok),
+    'an extra measurement',
+  );
 });

@@ -19,7 +19,13 @@ function tempDir(t: Test, run: () => CollectedRun | undefined): string {
   t.teardown(async () => {
     const r = run();
     if (r && r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
-    for (const p of processesMatching(dir)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const p of processesMatching(dir)) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;
@@ -28,15 +34,37 @@ function tempDir(t: Test, run: () => CollectedRun | undefined): string {
 function bench(t: Test, beds: number, env: NodeJS.ProcessEnv = {}): { run: CollectedRun; dir: string } {
   let run: CollectedRun | undefined;
   const dir = tempDir(t, () => run);
-  run = runOrlink(['bench', '--beds', String(beds), '--seconds', '5', '--warmup', '0', '--waves', 'ECG1',
-    '--dir', join(dir, 'data'), '--out', join(dir, 'result.json'), '--log-level', 'info'], { TMPDIR: dir, ...env });
+  run = runOrlink(
+    [
+      'bench',
+      '--beds',
+      String(beds),
+      '--seconds',
+      '5',
+      '--warmup',
+      '0',
+      '--waves',
+      'ECG1',
+      '--dir',
+      join(dir, 'data'),
+      '--out',
+      join(dir, 'result.json'),
+      '--log-level',
+      'info',
+    ],
+    { TMPDIR: dir, ...env },
+  );
   return { run, dir };
 }
 
 async function nothingLeft(t: Test, pids: number[], dir: string): Promise<void> {
   const unique = [...new Set(pids)];
   t.same(await stillRunningAfter(unique, GONE_MS), [], `none of its child processes runs (${unique.join(', ')})`);
-  t.same(processesMatching(dir).map((p) => p.cmdline), [], 'no process names its temp dir');
+  t.same(
+    processesMatching(dir).map((p) => p.cmdline),
+    [],
+    'no process names its temp dir',
+  );
 }
 
 t.test('bench: start-up fails after the second gateway process started: nothing left, coded error', async (t) => {
@@ -47,14 +75,21 @@ t.test('bench: start-up fails after the second gateway process started: nothing 
   const reported = run.reportedChildren();
   const count = (label: string) => reported.filter((c) => c.label === label).length;
   t.same([count('influxd'), count('socat'), count('orlink gateway')], [1, 2, 2], 'it had started influxd, 2 socat, 2 gateway processes');
-  await nothingLeft(t, reported.map((c) => c.pid), dir);
+  await nothingLeft(
+    t,
+    reported.map((c) => c.pid),
+    dir,
+  );
 });
 
 t.test('bench: SIGTERM in the measurement window stops every process, exit 143', async (t) => {
   const { run, dir } = bench(t, 1);
   await run.waitFor((out) => /window \d{4}-/.test(out), 'the measurement window', START_MS);
   const seen = processesMatching(dir);
-  t.ok(['influxd', 'socat', 'gateway --config'].every((k) => seen.some((p) => p.cmdline.includes(k))), 'influxd, socat and a gateway process run before the signal');
+  t.ok(
+    ['influxd', 'socat', 'gateway --config'].every((k) => seen.some((p) => p.cmdline.includes(k))),
+    'influxd, socat and a gateway process run before the signal',
+  );
   run.child.kill('SIGTERM');
   const exit = await run.exited;
   t.equal(exit.code, 143, 'exit code 143', { output: run.tail() });
@@ -65,17 +100,26 @@ t.test('bench: SIGTERM in the measurement window stops every process, exit 143',
 t.test('soak: SIGTERM once its beds are up stops every process, exit 143', async (t) => {
   let run: CollectedRun | undefined;
   const dir = tempDir(t, () => run);
-  run = new CollectedRun(process.execPath, ['--import=tsx', join(REPO, 'bench/soak.ts'),
-    '--beds', '1', '--minutes', '5', '--fault-every', '600', '--waves', 'none', '--out', join(dir, 'soak.json')],
-  { ...process.env, TMPDIR: dir });
+  run = new CollectedRun(
+    process.execPath,
+    ['--import=tsx', join(REPO, 'bench/soak.ts'), '--beds', '1', '--minutes', '5', '--fault-every', '600', '--waves', 'none', '--out', join(dir, 'soak.json')],
+    { ...process.env, TMPDIR: dir },
+  );
   const r = run;
   await r.waitFor((_o, err) => /soak: 1 beds up/.test(err), 'the beds up', START_MS);
   const seen = processesMatching(dir);
-  t.ok(['influxd', 'socat', 'ingest --config', 'gateway --config'].every((k) => seen.some((p) => p.cmdline.includes(k))),
-    'influxd, socat, ingest and a gateway process run before the signal', { seen: seen.map((p) => p.cmdline) });
+  t.ok(
+    ['influxd', 'socat', 'ingest --config', 'gateway --config'].every((k) => seen.some((p) => p.cmdline.includes(k))),
+    'influxd, socat, ingest and a gateway process run before the signal',
+    { seen: seen.map((p) => p.cmdline) },
+  );
   r.child.kill('SIGTERM');
   const exit = await r.exited;
   t.equal(exit.code, 143, 'exit code 143', { output: r.tail() });
   t.match(r.stderr, /orlink soak: CLI_ERR_INTERRUPTED: SIGTERM/);
-  await nothingLeft(t, seen.map((p) => p.pid), dir);
+  await nothingLeft(
+    t,
+    seen.map((p) => p.pid),
+    dir,
+  );
 });

@@ -24,8 +24,12 @@ function tmp(t: { teardown(fn: () => void): void }): string {
 /** one mTLS handshake on loopback: resolves with what the server saw (authorized, CN) or the client's error */
 async function handshake(pki: TestPki, client: CertPair | undefined, opts: { crl?: boolean; caFile?: string } = {}) {
   const server = tls.createServer({
-    cert: readFileSync(pki.server.certFile), key: readFileSync(pki.server.keyFile), ca: readFileSync(pki.caFile),
-    requestCert: true, rejectUnauthorized: false, ...(opts.crl ? { crl: readFileSync(pki.crlFile) } : {}),
+    cert: readFileSync(pki.server.certFile),
+    key: readFileSync(pki.server.keyFile),
+    ca: readFileSync(pki.caFile),
+    requestCert: true,
+    rejectUnauthorized: false,
+    ...(opts.crl ? { crl: readFileSync(pki.crlFile) } : {}),
   });
   const seen: { authorized: boolean; error?: string; cn?: string }[] = [];
   server.on('secureConnection', (s) => {
@@ -38,13 +42,22 @@ async function handshake(pki: TestPki, client: CertPair | undefined, opts: { crl
   try {
     const port = (server.address() as AddressInfo).port;
     const sock = tls.connect({
-      host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(opts.caFile ?? pki.caFile),
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: readFileSync(opts.caFile ?? pki.caFile),
       ...(client ? { cert: readFileSync(client.certFile), key: readFileSync(client.keyFile) } : {}),
     });
     const result = await new Promise<{ clientError?: string }>((resolve) => {
       const timer = setTimeout(() => resolve({ clientError: 'timeout' }), 10_000);
-      sock.on('error', (e) => { clearTimeout(timer); resolve({ clientError: (e as NodeJS.ErrnoException).code ?? e.message }); });
-      sock.on('close', () => { clearTimeout(timer); resolve({}); });
+      sock.on('error', (e) => {
+        clearTimeout(timer);
+        resolve({ clientError: (e as NodeJS.ErrnoException).code ?? e.message });
+      });
+      sock.on('close', () => {
+        clearTimeout(timer);
+        resolve({});
+      });
       sock.resume();
     });
     return { ...result, server: seen[0] };
@@ -122,7 +135,20 @@ t.test('custom hosts become SANs; a TLS handshake verifies both sides; a revoked
 
 t.test('orlink certs: creates, refuses to overwrite, reuses for --client and --revoke, usage errors', async (t) => {
   const dir = path.join(tmp(t), 'out');
-  const io = () => { const o = { out: '', err: '' }; return { o, io: { out: (s: string) => { o.out += s; }, err: (s: string) => { o.err += s; } } }; };
+  const io = () => {
+    const o = { out: '', err: '' };
+    return {
+      o,
+      io: {
+        out: (s: string) => {
+          o.out += s;
+        },
+        err: (s: string) => {
+          o.err += s;
+        },
+      },
+    };
+  };
   let r = io();
   t.equal(await run(['--out', dir, '--client', 'gw-1', '--host', 'localhost'], r.io), 0, r.o.err);
   t.match(r.o.out, path.join(dir, 'ca.pem'));

@@ -25,7 +25,10 @@ export interface TestPkiOptions {
   days?: number;
   caName?: string;
 }
-export interface CertPair { certFile: string; keyFile: string }
+export interface CertPair {
+  certFile: string;
+  keyFile: string;
+}
 export interface TestPki {
   dir: string;
   caFile: string;
@@ -47,7 +50,10 @@ function openssl(dir: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('openssl', args, { cwd: dir, timeout: OPENSSL_TIMEOUT_MS, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) {
-        const what = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the openssl binary was not found (Debian: apt-get install openssl)' : `openssl ${args[0]} failed: ${String(stderr).trim().split('\n').slice(-3).join(' | ')}`;
+        const what =
+          (err as NodeJS.ErrnoException).code === 'ENOENT'
+            ? 'the openssl binary was not found (Debian: apt-get install openssl)'
+            : `openssl ${args[0]} failed: ${String(stderr).trim().split('\n').slice(-3).join(' | ')}`;
         reject(new CertsError(CERTS_ERR.OPENSSL, what, { cause: err }));
       } else resolve(String(stdout));
     });
@@ -55,11 +61,18 @@ function openssl(dir: string, args: string[]): Promise<string> {
 }
 
 function fsStep<T>(what: string, fn: () => T): T {
-  try { return fn(); } catch (err) { throw new CertsError(CERTS_ERR.FS, `${what}: ${(err as Error).message}`, { cause: err }); }
+  try {
+    return fn();
+  } catch (err) {
+    throw new CertsError(CERTS_ERR.FS, `${what}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function writeFile(file: string, content: string, mode = 0o600): void {
-  fsStep(`cannot write ${file}`, () => { writeFileSync(file, content, { mode }); chmodSync(file, mode); });
+  fsStep(`cannot write ${file}`, () => {
+    writeFileSync(file, content, { mode });
+    chmodSync(file, mode);
+  });
 }
 
 /** openssl ca runs with cwd = DIR and relative paths, so DIR may contain any character. */
@@ -128,7 +141,9 @@ function serialized<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const next = prev.then(fn, fn);
   const tail = next.catch(() => undefined);
   queues.set(dir, tail);
-  void tail.then(() => { if (queues.get(dir) === tail) queues.delete(dir); });
+  void tail.then(() => {
+    if (queues.get(dir) === tail) queues.delete(dir);
+  });
   return next;
 }
 
@@ -157,8 +172,23 @@ async function issue(dir: string, cn: string, certRel: string, keyRel: string, e
   writeFile(path.join(dir, extFile), ext);
   try {
     await openssl(dir, ['req', '-new', '-config', 'openssl.cnf', '-key', keyRel, '-subj', `/CN=${cn}`, '-out', csr]);
-    await openssl(dir, ['ca', '-batch', '-notext', '-config', 'openssl.cnf', '-extfile', extFile, '-extensions', 'leaf',
-      '-days', String(days), '-in', csr, '-out', certRel]);
+    await openssl(dir, [
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      'openssl.cnf',
+      '-extfile',
+      extFile,
+      '-extensions',
+      'leaf',
+      '-days',
+      String(days),
+      '-in',
+      csr,
+      '-out',
+      certRel,
+    ]);
     fsStep(`cannot chmod ${certRel}`, () => chmodSync(path.join(dir, certRel), 0o644));
   } finally {
     rmSync(path.join(dir, csr), { force: true });
@@ -191,9 +221,11 @@ export async function createTestPki(o: TestPkiOptions): Promise<TestPki> {
   hosts.forEach(checkHost);
   clients.forEach(checkCn);
   const caName = o.caName ?? 'orlink test CA';
-  if (!/^[A-Za-z0-9 ._-]{1,64}$/.test(caName)) throw new CertsError(CERTS_ERR.BAD_NAME, `CA name '${caName}': letters, digits, space, '.', '_', '-'; at most 64`);
+  if (!/^[A-Za-z0-9 ._-]{1,64}$/.test(caName))
+    throw new CertsError(CERTS_ERR.BAD_NAME, `CA name '${caName}': letters, digits, space, '.', '_', '-'; at most 64`);
   return serialized(dir, async () => {
-    if (hasTestPki(dir) || existsSync(path.join(dir, 'ca-key.pem'))) throw new CertsError(CERTS_ERR.EXISTS, `${dir} already holds a CA: remove it, or add clients to it (issueClientCert, orlink certs --client)`);
+    if (hasTestPki(dir) || existsSync(path.join(dir, 'ca-key.pem')))
+      throw new CertsError(CERTS_ERR.EXISTS, `${dir} already holds a CA: remove it, or add clients to it (issueClientCert, orlink certs --client)`);
     fsStep(`cannot create ${dir}`, () => {
       mkdirSync(path.join(dir, 'newcerts'), { recursive: true, mode: 0o700 });
       mkdirSync(path.join(dir, 'clients'), { recursive: true, mode: 0o700 });
@@ -203,11 +235,30 @@ export async function createTestPki(o: TestPkiOptions): Promise<TestPki> {
     writeFile(path.join(dir, 'index.txt'), '');
     writeFile(path.join(dir, 'index.txt.attr'), 'unique_subject = no\n');
     // a random 64-bit start serial, so two test CAs do not share serials
-    writeFile(path.join(dir, 'serial'), `${(BigInt(Date.now()) * 1000n + BigInt(Math.floor(Math.random() * 1000))).toString(16).toUpperCase().padStart(16, '0')}\n`);
+    writeFile(
+      path.join(dir, 'serial'),
+      `${(BigInt(Date.now()) * 1000n + BigInt(Math.floor(Math.random() * 1000))).toString(16).toUpperCase().padStart(16, '0')}\n`,
+    );
     writeFile(path.join(dir, 'crlnumber'), '1000\n');
     await newKey(dir, 'ca-key.pem');
-    await openssl(dir, ['req', '-x509', '-new', '-config', 'openssl.cnf', '-extensions', 'v3_ca', '-key', 'ca-key.pem',
-      '-subj', `/CN=${caName}`, '-days', String(days), '-sha256', '-out', 'ca.pem']);
+    await openssl(dir, [
+      'req',
+      '-x509',
+      '-new',
+      '-config',
+      'openssl.cnf',
+      '-extensions',
+      'v3_ca',
+      '-key',
+      'ca-key.pem',
+      '-subj',
+      `/CN=${caName}`,
+      '-days',
+      String(days),
+      '-sha256',
+      '-out',
+      'ca.pem',
+    ]);
     fsStep('cannot chmod ca.pem', () => chmodSync(path.join(dir, 'ca.pem'), 0o644));
     await issue(dir, hosts[0], 'server.pem', 'server-key.pem', serverExt(hosts), days);
     const pki: TestPki = { dir, ...files(dir), clients: {} };
@@ -279,7 +330,10 @@ const USAGE = `usage: orlink certs --out DIR [--host NAME]... [--client CN]... [
   an existing CA in DIR is reused only to add clients, revoke, or re-issue the server certificate (--host)
 `;
 
-export interface Io { out(s: string): void; err(s: string): void }
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+}
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 export async function run(argv: string[], io: Io = stdio): Promise<number> {
@@ -291,11 +345,20 @@ export async function run(argv: string[], io: Io = stdio): Promise<number> {
   const revoke: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--help' || a === '-h') { io.out(USAGE); return 0; }
+    if (a === '--help' || a === '-h') {
+      io.out(USAGE);
+      return 0;
+    }
     const m = /^--(out|host|client|revoke|days|ca-name)(?:=(.*))?$/.exec(a);
-    if (!m) { io.err(`orlink certs: unknown argument ${a}\n${USAGE}`); return 2; }
+    if (!m) {
+      io.err(`orlink certs: unknown argument ${a}\n${USAGE}`);
+      return 2;
+    }
     const v = m[2] ?? argv[++i];
-    if (v === undefined || v === '') { io.err(`orlink certs: ${a} needs a value\n`); return 2; }
+    if (v === undefined || v === '') {
+      io.err(`orlink certs: ${a} needs a value\n`);
+      return 2;
+    }
     if (m[1] === 'out') out = v;
     else if (m[1] === 'host') hosts.push(v);
     else if (m[1] === 'client') clients.push(v);
@@ -303,15 +366,24 @@ export async function run(argv: string[], io: Io = stdio): Promise<number> {
     else if (m[1] === 'ca-name') caName = v;
     else {
       days = Number(v);
-      if (!Number.isInteger(days) || days < 1) { io.err(`orlink certs: --days: not a positive integer: ${v}\n`); return 2; }
+      if (!Number.isInteger(days) || days < 1) {
+        io.err(`orlink certs: --days: not a positive integer: ${v}\n`);
+        return 2;
+      }
     }
   }
-  if (!out) { io.err(USAGE); return 2; }
+  if (!out) {
+    io.err(USAGE);
+    return 2;
+  }
   try {
     let pki: TestPki;
     if (hasTestPki(out)) {
       if (clients.length === 0 && revoke.length === 0 && hosts.length === 0) {
-        throw new CertsError(CERTS_ERR.EXISTS, `${path.resolve(out)} already holds a CA; not overwritten (remove the directory for a new CA, or use --client/--revoke/--host to reuse it)`);
+        throw new CertsError(
+          CERTS_ERR.EXISTS,
+          `${path.resolve(out)} already holds a CA; not overwritten (remove the directory for a new CA, or use --client/--revoke/--host to reuse it)`,
+        );
       }
       if (days !== undefined || caName !== undefined) throw new CertsError(CERTS_ERR.USAGE, '--days and --ca-name only apply to a new CA');
       pki = openTestPki(out);
@@ -322,7 +394,9 @@ export async function run(argv: string[], io: Io = stdio): Promise<number> {
       pki = await createTestPki({ dir: out, hosts, clients, days, caName });
     }
     for (const cn of revoke) await revokeClientCert(pki, cn);
-    io.out(`ca        ${pki.caFile}\nca key    ${pki.caKeyFile}\nserver    ${pki.server.certFile}\nserverkey ${pki.server.keyFile}\ncrl       ${pki.crlFile}\n`);
+    io.out(
+      `ca        ${pki.caFile}\nca key    ${pki.caKeyFile}\nserver    ${pki.server.certFile}\nserverkey ${pki.server.keyFile}\ncrl       ${pki.crlFile}\n`,
+    );
     for (const [cn, p] of Object.entries(pki.clients)) io.out(`client ${cn}  ${p.certFile}  ${p.keyFile}${revoke.includes(cn) ? '  (revoked)' : ''}\n`);
     return 0;
   } catch (err) {

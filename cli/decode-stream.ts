@@ -19,7 +19,11 @@ export function readChunks(input: string, chunkBytes = SAMPLE_BYTES): AsyncItera
 /** file size, undefined for stdin or what cannot be stat'ed */
 export function inputSize(input: string): number | undefined {
   if (input === '-') return undefined;
-  try { return statSync(input).size; } catch { return undefined; }
+  try {
+    return statSync(input).size;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ProgressOptions {
@@ -55,7 +59,10 @@ export class Progress {
  * Returns the summary object of decodeCapture.
  */
 export async function decodeStream(
-  decoder: StreamDecoder, source: AsyncIterable<Buffer>, format: CaptureFormat | undefined, emit: (o: Observation) => void,
+  decoder: StreamDecoder,
+  source: AsyncIterable<Buffer>,
+  format: CaptureFormat | undefined,
+  emit: (o: Observation) => void,
   o: { name?: string; progress?: Progress; afterChunk?: () => Promise<void> } = {},
 ): Promise<Record<string, unknown>> {
   let fmt = format;
@@ -66,19 +73,33 @@ export async function decodeStream(
   let txChunks = 0;
   let badLines = 0;
   let carry = '';
-  const out = (obs: Observation[] | undefined) => { for (const x of obs ?? []) { observations++; emit(x); } };
+  const out = (obs: Observation[] | undefined) => {
+    for (const x of obs ?? []) {
+      observations++;
+      emit(x);
+    }
+  };
   const hexlogText = (text: string) => {
     const parsed = parseHexlog(text);
     badLines += parsed.badLines;
     for (const c of parsed.chunks) {
-      if (c.dir === 'TX') { txChunks++; out(decoder.pushTx?.(c.bytes)); } else out(decoder.push(c.bytes));
+      if (c.dir === 'TX') {
+        txChunks++;
+        out(decoder.pushTx?.(c.bytes));
+      } else out(decoder.push(c.bytes));
     }
   };
   const feed = (chunk: Buffer) => {
-    if (fmt === 'raw') { out(decoder.push(chunk)); return; }
+    if (fmt === 'raw') {
+      out(decoder.push(chunk));
+      return;
+    }
     const text = carry + chunk.toString('latin1');
     const cut = text.lastIndexOf('\n');
-    if (cut < 0) { carry = text; return; }
+    if (cut < 0) {
+      carry = text;
+      return;
+    }
     carry = text.slice(cut + 1);
     hexlogText(text.slice(0, cut + 1));
   };
@@ -106,7 +127,13 @@ export async function decodeStream(
   o.progress?.update(bytes, observations, true);
   const stats = decoder.stats();
   return {
-    format: fmt, ...stats, records: decoder.recordCounts?.() ?? {}, unmapped: decoder.unmapped?.() ?? {},
-    txChunks, badHexlogLines: badLines, profile: decoder.profileId() ?? null, identity: decoder.identity() ?? null,
+    format: fmt,
+    ...stats,
+    records: decoder.recordCounts?.() ?? {},
+    unmapped: decoder.unmapped?.() ?? {},
+    txChunks,
+    badHexlogLines: badLines,
+    profile: decoder.profileId() ?? null,
+    identity: decoder.identity() ?? null,
   };
 }

@@ -16,10 +16,21 @@ const CHECKER = join(root, '../shared/tools/check-decode-output');
 async function decode(argv: string[]): Promise<{ code: number; out: string; summary: Record<string, unknown> | undefined; err: string }> {
   let out = '';
   let err = '';
-  const code = await run(argv, { out: (l) => { out += l; }, err: (l) => { err += l; } });
+  const code = await run(argv, {
+    out: (l) => {
+      out += l;
+    },
+    err: (l) => {
+      err += l;
+    },
+  });
   const last = err.trim().split('\n').pop();
   let summary: Record<string, unknown> | undefined;
-  try { summary = (JSON.parse(last ?? '') as { summary: Record<string, unknown> }).summary; } catch { summary = undefined; }
+  try {
+    summary = (JSON.parse(last ?? '') as { summary: Record<string, unknown> }).summary;
+  } catch {
+    summary = undefined;
+  }
   return { code, out, summary, err };
 }
 
@@ -29,7 +40,13 @@ t.test('format detection and hexlog parsing', async (t) => {
   t.equal(detectFormat(Buffer.from([0x7e, 0x00, 0x7e])), 'raw');
   t.equal(detectFormat(Buffer.from('anything'), 'x.hexlog'), 'hexlog');
   const p = parseHexlog('RX 7e 01 02\nTX 0a0b\nRX zz\n');
-  t.same(p.chunks.map((c) => [c.dir, c.bytes.toString('hex')]), [['RX', '7e0102'], ['TX', '0a0b']]);
+  t.same(
+    p.chunks.map((c) => [c.dir, c.bytes.toString('hex')]),
+    [
+      ['RX', '7e0102'],
+      ['TX', '0a0b'],
+    ],
+  );
   t.equal(p.badLines, 1);
 });
 
@@ -43,9 +60,19 @@ t.test('hexlog: only RX decoded, TX counted, split chunks joined by the framer',
   writeFileSync(file, `# synthetic\nTX ${hex(req)}\nRX ${hex(rec.subarray(0, 100))}\nRX ${hex(rec.subarray(100))}\n`);
   const r = await decode(['--protocol', 'ge-dri', '--input', file]);
   t.equal(r.code, 0);
-  const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
-  t.same(lines.filter((o) => o.vendorCode?.startsWith('spo2.')).map((o) => [o.mdc, o.value]),
-    [['MDC_PULS_OXIM_SAT_O2', 98], ['MDC_PULS_OXIM_PULS_RATE', 60], ['MDC_X_GE_PLETH_IR_AMP', null], ['MDC_SAT_O2_VEN', null]]);
+  const lines = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.same(
+    lines.filter((o) => o.vendorCode?.startsWith('spo2.')).map((o) => [o.mdc, o.value]),
+    [
+      ['MDC_PULS_OXIM_SAT_O2', 98],
+      ['MDC_PULS_OXIM_PULS_RATE', 60],
+      ['MDC_X_GE_PLETH_IR_AMP', null],
+      ['MDC_SAT_O2_VEN', null],
+    ],
+  );
   t.same([r.summary?.format, r.summary?.txChunks, r.summary?.frames], ['hexlog', 1, 1]);
   const forced = await decode(['--protocol', 'ge-dri', '--input', file, '--format', 'raw']);
   t.equal(forced.summary?.frames, 0, 'forced raw: the text is not DRI bytes');
@@ -56,10 +83,25 @@ t.test('end of the capture: the decoder is flushed once, its observations come l
   let held = 0;
   const obs = (value: number): NumericObs => ({ kind: 'numeric', mdc: 'MDC_PULS_OXIM_SAT_O2', code: 150456, value, unit: '%', t: 0, vendorCode: 'SPO2' });
   const dec: StreamDecoder = {
-    push: (c) => { calls.push('push'); held += c.length; return [obs(1)]; },
-    flush: () => { calls.push('flush'); const o = [obs(held)]; held = 0; return o; },
-    stats: () => { calls.push('stats'); const errors: Record<string, number> = held ? { held } : {}; return { frames: 1, bytes: 3, errors }; },
-    identity: () => undefined, profileId: () => undefined, clockOffsetMs: () => undefined,
+    push: (c) => {
+      calls.push('push');
+      held += c.length;
+      return [obs(1)];
+    },
+    flush: () => {
+      calls.push('flush');
+      const o = [obs(held)];
+      held = 0;
+      return o;
+    },
+    stats: () => {
+      calls.push('stats');
+      const errors: Record<string, number> = held ? { held } : {};
+      return { frames: 1, bytes: 3, errors };
+    },
+    identity: () => undefined,
+    profileId: () => undefined,
+    clockOffsetMs: () => undefined,
   };
   const got: unknown[] = [];
   const summary = decodeCapture(dec, Buffer.from('RX 01 02\nRX 03\n'), 'hexlog', (o) => got.push(o.kind === 'numeric' ? o.value : o.kind));
@@ -82,7 +124,10 @@ t.test('usage errors', async (t) => {
 
 t.test('the orlink binary output passes check-decode-output on a real capture', async (t) => {
   const [cap] = capturePaths('ge/testcases/pycollect-dri2009-raw');
-  const dec = spawnSync(process.execPath, [join(root, 'bin/orlink.js'), 'decode', '--protocol', 'ge-dri', '--input', cap], { encoding: 'utf8', timeout: 60_000 });
+  const dec = spawnSync(process.execPath, [join(root, 'bin/orlink.js'), 'decode', '--protocol', 'ge-dri', '--input', cap], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   t.equal(dec.status, 0, dec.stderr);
   t.match(dec.stderr, /"frames":21/);
   const chk = spawnSync(CHECKER, [], { input: dec.stdout, encoding: 'utf8', timeout: 60_000 });
@@ -102,7 +147,12 @@ t.test('--profiles DIR: the decoder maps with that folder, not firmware-profiles
   writeFileSync(base, JSON.stringify(p));
   const file = join(dir, 'cap.bin');
   writeFileSync(file, frameRecord(encodePhdbRecord({ time: 1_700_000_000, classes: { basic: { spo2: { fields: { spo2: 9800, pr: 60 } } } } })));
-  const spo2 = (out: string): NumericObs | undefined => out.trim().split('\n').map((l) => JSON.parse(l) as NumericObs).find((o) => o.vendorCode === 'spo2.spo2');
+  const spo2 = (out: string): NumericObs | undefined =>
+    out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as NumericObs)
+      .find((o) => o.vendorCode === 'spo2.spo2');
   const packaged = await decode(['--protocol', 'ge-dri', '--input', file]);
   t.equal(spo2(packaged.out)?.mdc, 'MDC_PULS_OXIM_SAT_O2');
   const own = await decode(['--protocol', 'ge-dri', '--input', file, '--profiles', dir]);

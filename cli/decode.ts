@@ -14,7 +14,10 @@ import { loadProtocol, protocolNames } from '../gateway/src/protocols/registry.j
 import type { StreamDecoder } from '../gateway/src/protocols/protocol.js';
 
 export type CaptureFormat = 'raw' | 'hexlog';
-export interface CaptureChunk { dir: 'RX' | 'TX'; bytes: Buffer }
+export interface CaptureChunk {
+  dir: 'RX' | 'TX';
+  bytes: Buffer;
+}
 
 const LINE = /^(RX|TX)((?:\s*[0-9a-fA-F]{2})*)\s*$/;
 
@@ -56,8 +59,9 @@ export function toHexlog(chunks: CaptureChunk[], comment?: string): string {
   return lines.join('\n') + '\n';
 }
 
-const USAGE = 'usage: orlink decode --protocol NAME [--input FILE|-] [--format raw|hexlog] [--profile ID] [--profiles DIR] [--progress]\n'
-  + '  the capture is streamed; progress on stderr for files of 16 MiB or more (--progress: always)\n';
+const USAGE =
+  'usage: orlink decode --protocol NAME [--input FILE|-] [--format raw|hexlog] [--profile ID] [--profiles DIR] [--progress]\n' +
+  '  the capture is streamed; progress on stderr for files of 16 MiB or more (--progress: always)\n';
 
 export interface DecodeIo {
   out: (line: string) => void;
@@ -77,31 +81,45 @@ export function decodeCapture(decoder: StreamDecoder, data: Buffer, format: Capt
       if (c.dir === 'TX') {
         txChunks++;
         for (const o of decoder.pushTx?.(c.bytes) ?? []) emit(o);
-      }
-      else for (const o of decoder.push(c.bytes)) emit(o);
+      } else for (const o of decoder.push(c.bytes)) emit(o);
     }
   } else for (const o of decoder.push(data)) emit(o);
   // end of the capture: what the decoder still holds comes out (or is counted) before the summary
   for (const o of decoder.flush?.() ?? []) emit(o);
   const stats = decoder.stats();
   return {
-    format, ...stats, records: decoder.recordCounts?.() ?? {}, unmapped: decoder.unmapped?.() ?? {},
-    txChunks, badHexlogLines: badLines, profile: decoder.profileId() ?? null, identity: decoder.identity() ?? null,
+    format,
+    ...stats,
+    records: decoder.recordCounts?.() ?? {},
+    unmapped: decoder.unmapped?.() ?? {},
+    txChunks,
+    badHexlogLines: badLines,
+    profile: decoder.profileId() ?? null,
+    identity: decoder.identity() ?? null,
   };
 }
 
 const stdoutIo: DecodeIo = {
-  out: (l) => process.stdout.write(l), err: (l) => process.stderr.write(l),
+  out: (l) => process.stdout.write(l),
+  err: (l) => process.stderr.write(l),
   drained: () => (process.stdout.writableNeedDrain ? new Promise<void>((r) => process.stdout.once('drain', () => r())) : Promise.resolve()),
 };
 
 export async function run(argv: string[], io: DecodeIo = stdoutIo): Promise<number> {
   let values: { protocol?: string; input?: string; format?: string; profile?: string; profiles?: string; progress?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: {
-      protocol: { type: 'string' }, input: { type: 'string', default: '-' }, format: { type: 'string' },
-      profile: { type: 'string' }, profiles: { type: 'string' }, progress: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        protocol: { type: 'string' },
+        input: { type: 'string', default: '-' },
+        format: { type: 'string' },
+        profile: { type: 'string' },
+        profiles: { type: 'string' },
+        progress: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
   } catch (err) {
     io.err(`orlink decode: ${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -125,7 +143,9 @@ export async function run(argv: string[], io: DecodeIo = stdoutIo): Promise<numb
   }
   const input = values.input ?? '-';
   if (input !== '-') {
-    try { statSync(input); } catch (err) {
+    try {
+      statSync(input);
+    } catch (err) {
       io.err(`orlink decode: cannot read ${input}: ${(err as Error).message}\n`);
       return 1;
     }
@@ -150,13 +170,23 @@ export async function run(argv: string[], io: DecodeIo = stdoutIo): Promise<numb
   };
   let summary: Record<string, unknown>;
   try {
-    summary = await decodeStream(decoder, readChunks(input), values.format as CaptureFormat | undefined, (o) => {
-      lines.push(`${JSON.stringify(o)}\n`);
-      if (lines.length >= 1000) flush();
-    }, { ...(input === '-' ? {} : { name: input }), ...(progress ? { progress } : {}), afterChunk: async () => {
-      flush();
-      if (io.drained) await io.drained();
-    } });
+    summary = await decodeStream(
+      decoder,
+      readChunks(input),
+      values.format as CaptureFormat | undefined,
+      (o) => {
+        lines.push(`${JSON.stringify(o)}\n`);
+        if (lines.length >= 1000) flush();
+      },
+      {
+        ...(input === '-' ? {} : { name: input }),
+        ...(progress ? { progress } : {}),
+        afterChunk: async () => {
+          flush();
+          if (io.drained) await io.drained();
+        },
+      },
+    );
   } catch (err) {
     flush();
     io.err(`orlink decode: cannot read ${input}: ${(err as Error).message}\n`);

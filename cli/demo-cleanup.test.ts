@@ -20,7 +20,13 @@ function demo(t: Test, env: NodeJS.ProcessEnv = {}): { run: CollectedRun; dir: s
   t.teardown(async () => {
     // never leave a stray run behind, even when an assertion failed
     if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-    for (const p of processesMatching(dir)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const p of processesMatching(dir)) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   });
   return { run, dir };
@@ -31,11 +37,21 @@ const started = (run: CollectedRun, label: string) => () => run.reportedChildren
 /** The reported children include influxd and socat, and neither they nor anything naming the dir runs. */
 async function nothingLeft(t: Test, run: CollectedRun, dir: string, also: number[] = []): Promise<void> {
   const reported = run.reportedChildren();
-  t.ok(reported.some((c) => c.label === 'influxd'), 'the run had started influxd');
-  t.ok(reported.some((c) => c.label === 'socat'), 'the run had started socat');
+  t.ok(
+    reported.some((c) => c.label === 'influxd'),
+    'the run had started influxd',
+  );
+  t.ok(
+    reported.some((c) => c.label === 'socat'),
+    'the run had started socat',
+  );
   const pids = [...new Set([...reported.map((c) => c.pid), ...also])];
   t.same(await stillRunningAfter(pids, GONE_MS), [], `none of its child processes runs (${pids.join(', ')})`);
-  t.same(processesMatching(dir).map((p) => p.cmdline), [], 'no process names its temp dir');
+  t.same(
+    processesMatching(dir).map((p) => p.cmdline),
+    [],
+    'no process names its temp dir',
+  );
 }
 
 t.test('start-up failure after InfluxDB and the first pty: nothing left, coded error', async (t) => {

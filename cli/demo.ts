@@ -30,7 +30,10 @@ const LIVE: [label: string, mdc: string, digits: number][] = [
   ['T', 'MDC_TEMP_ESOPH', 1],
 ];
 
-interface Latest { caseId?: string | null; numerics: { mdc: string | null; value: number | null; t: number }[] }
+interface Latest {
+  caseId?: string | null;
+  numerics: { mdc: string | null; value: number | null; t: number }[];
+}
 
 function liveLine(room: string, latest: Latest): string {
   const byMdc = new Map(latest.numerics.map((n) => [n.mdc, n]));
@@ -56,10 +59,18 @@ export async function run(argv: string[]): Promise<number> {
     else if (a === '--dir') dir = resolve(argv[++i]);
     else if (a === '--keep-data') keep = true;
     else if (a === '--log-level') level = argv[++i];
-    else if (a === '--help' || a === '-h') { process.stdout.write(USAGE); return 0; }
-    else { process.stderr.write(`orlink demo: unknown argument ${a}\n${USAGE}`); return 2; }
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE);
+      return 0;
+    } else {
+      process.stderr.write(`orlink demo: unknown argument ${a}\n${USAGE}`);
+      return 2;
+    }
   }
-  if (!Number.isInteger(ors) || ors < 1 || ors > 50) { process.stderr.write('--ors must be 1..50\n'); return 2; }
+  if (!Number.isInteger(ors) || ors < 1 || ors > 50) {
+    process.stderr.write('--ors must be 1..50\n');
+    return 2;
+  }
   if (!keep) rmSync(dir, { recursive: true, force: true });
 
   const logger = pino({ level }, pino.destination(2));
@@ -70,8 +81,9 @@ export async function run(argv: string[]): Promise<number> {
 
 async function runDemo(group: ProcessGroup, dir: string, ors: number, logger: Logger): Promise<number> {
   process.stdout.write(`starting InfluxDB, ingest and ${ors} simulated ORs under ${dir} ...\n`);
-  const stack = await startStack({ dir, ors, logger, group, waves: ['ECG1', 'INVP1', 'PLETH', 'CO2'] })
-    .catch((err: unknown) => { throw new CliError(CLI_ERR.START, 'the demo could not start', { cause: err }); });
+  const stack = await startStack({ dir, ors, logger, group, waves: ['ECG1', 'INVP1', 'PLETH', 'CO2'] }).catch((err: unknown) => {
+    throw new CliError(CLI_ERR.START, 'the demo could not start', { cause: err });
+  });
   const cases: { room: string; bed: string; id: string }[] = [];
   for (const or of stack.ors) {
     const c = await stack.api<{ id: string }>('POST', '/cases', { bed: or.bed, start: Date.now() - 60_000 });
@@ -80,11 +92,15 @@ async function runDemo(group: ProcessGroup, dir: string, ors: number, logger: Lo
 
   const out = process.stdout;
   out.write(`\norlink demo is running. Where to look:\n`);
-  out.write(`  ingest REST      ${stack.ingest.url}   (OpenAPI: ${stack.ingest.url}/docs/json, health: ${stack.ingest.url}/health, metrics: ${stack.ingest.url}/metrics)\n`);
+  out.write(
+    `  ingest REST      ${stack.ingest.url}   (OpenAPI: ${stack.ingest.url}/docs/json, health: ${stack.ingest.url}/health, metrics: ${stack.ingest.url}/metrics)\n`,
+  );
   out.write(`  API token        ${stack.adminToken}   (admin, expires in 7 days; every route but /health/live needs it)\n`);
   out.write(`  MQTT broker      ${stack.ingest.mqttUrl}   (vitals: orlink/v1/+/+/+/vitals; gateway status: orlink/v1/+/+/+/+/status)\n`);
   out.write(`  InfluxDB         ${stack.influxUrl}   database '${stack.database}':\n`);
-  out.write(`                   influx -host 127.0.0.1 -port ${new URL(stack.influxUrl).port} -database ${stack.database} -execute 'SELECT * FROM numeric ORDER BY time DESC LIMIT 10'\n`);
+  out.write(
+    `                   influx -host 127.0.0.1 -port ${new URL(stack.influxUrl).port} -database ${stack.database} -execute 'SELECT * FROM numeric ORDER BY time DESC LIMIT 10'\n`,
+  );
   for (const c of cases) {
     out.write(`  ${c.room} case       ${stack.ingest.url}/cases/${c.id}/timeline   (latest: ${stack.ingest.url}/beds/${c.bed}/latest)\n`);
   }
@@ -105,7 +121,10 @@ async function runDemo(group: ProcessGroup, dir: string, ors: number, logger: Lo
     }
     if (!stopping) out.write(`${new Date().toISOString().slice(11, 19)} ${lines.join('\n         ')}\n`);
   }, 2000);
-  group.defer('live line', () => { stopping = true; clearInterval(timer); });
+  group.defer('live line', () => {
+    stopping = true;
+    clearInterval(timer);
+  });
 
   // from here a signal is the way to stop: exit 0 once the group (and so the stack) is closed
   group.signalIsStop = true;

@@ -6,7 +6,10 @@ import { IngestError } from '../ingest/src/errors.js';
 t.test('the cause chain on one line, codes where the errors have them', async (t) => {
   const inner = new IngestError('ING_ERR_INFLUXD_START', 'fatal', 'influxd exited before ready (code=1)\nlog tail line 1\nline 2');
   const err = new CliError(CLI_ERR.START, 'the demo could not start', { cause: inner });
-  t.equal(describeError(err), 'CLI_ERR_START: the demo could not start: ING_ERR_INFLUXD_START: influxd exited before ready (code=1) | log tail line 1 | line 2');
+  t.equal(
+    describeError(err),
+    'CLI_ERR_START: the demo could not start: ING_ERR_INFLUXD_START: influxd exited before ready (code=1) | log tail line 1 | line 2',
+  );
   t.equal(errorCode(err), 'CLI_ERR_START');
 });
 

@@ -4,13 +4,13 @@
  * exits non-zero.
  */
 export const CLI_ERR = {
-  START: 'CLI_ERR_START',             // the stack could not be started (cause says why)
-  RUN: 'CLI_ERR_RUN',                 // the stack failed while running
+  START: 'CLI_ERR_START', // the stack could not be started (cause says why)
+  RUN: 'CLI_ERR_RUN', // the stack failed while running
   INTERRUPTED: 'CLI_ERR_INTERRUPTED', // SIGINT/SIGTERM/SIGHUP before the verb was done
-  UNCAUGHT: 'CLI_ERR_UNCAUGHT',       // an uncaught exception or unhandled rejection
-  INJECTED: 'CLI_ERR_INJECTED',       // test-only fault injection (ORLINK_FAIL_AT, cli/fail-at.ts)
-  STOPPING: 'CLI_ERR_STOPPING',       // a process was to be started while everything is stopping
-  LEFTOVER: 'CLI_ERR_LEFTOVER',       // a child process did not exit even after SIGKILL
+  UNCAUGHT: 'CLI_ERR_UNCAUGHT', // an uncaught exception or unhandled rejection
+  INJECTED: 'CLI_ERR_INJECTED', // test-only fault injection (ORLINK_FAIL_AT, cli/fail-at.ts)
+  STOPPING: 'CLI_ERR_STOPPING', // a process was to be started while everything is stopping
+  LEFTOVER: 'CLI_ERR_LEFTOVER', // a child process did not exit even after SIGKILL
 } as const;
 
 export type CliErrorCode = (typeof CLI_ERR)[keyof typeof CLI_ERR];

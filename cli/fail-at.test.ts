@@ -24,7 +24,10 @@ t.test('throws at the n-th pass of its stage only', async (t) => {
 t.test('uncaught: thrown from the next event-loop turn, not from pass()', async (t) => {
   const f = FailAt.fromEnv({ ORLINK_FAIL_AT: 'sim:uncaught' })!;
   const caught = new Promise<Error>((resolve) => {
-    const onErr = (err: Error) => { process.off('uncaughtException', onErr); resolve(err); };
+    const onErr = (err: Error) => {
+      process.off('uncaughtException', onErr);
+      resolve(err);
+    };
     process.on('uncaughtException', onErr);
   });
   t.doesNotThrow(() => f.pass('sim'));

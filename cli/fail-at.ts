@@ -23,7 +23,11 @@ export type FailStage = (typeof FAIL_STAGES)[number];
 export class FailAt {
   private passes = 0;
 
-  private constructor(private readonly stage: FailStage, private readonly nth: number, private readonly uncaught: boolean) {}
+  private constructor(
+    private readonly stage: FailStage,
+    private readonly nth: number,
+    private readonly uncaught: boolean,
+  ) {}
 
   /** The injection ORLINK_FAIL_AT asks for (null when it is unset); a malformed value throws. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): FailAt | null {
@@ -44,6 +48,8 @@ export class FailAt {
     if (stage !== this.stage || ++this.passes !== this.nth) return;
     const err = new CliError(CLI_ERR.INJECTED, `injected failure at stage '${stage}' (pass ${this.nth}, ORLINK_FAIL_AT)`);
     if (!this.uncaught) throw err;
-    setImmediate(() => { throw err; });
+    setImmediate(() => {
+      throw err;
+    });
   }
 }

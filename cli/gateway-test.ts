@@ -54,7 +54,9 @@ function reading(o: Observation): { name: string; value: number | null; unit?: s
 export async function testDevice(dev: DeviceConfig, protocol: DeviceProtocol, o: DeviceTestOptions): Promise<DeviceTestResult> {
   const res: DeviceTestResult = { id: dev.id, protocol: dev.protocol, link: '', ok: false, frames: 0, errors: {}, readings: [], observations: 0 };
   let driver;
-  try { driver = protocol.createSession(sessionOptions(dev)); } catch (err) {
+  try {
+    driver = protocol.createSession(sessionOptions(dev));
+  } catch (err) {
     return { ...res, error: `device options refused by the ${dev.protocol} driver: ${(err as Error).message}` };
   }
   const link = (o.linkFactory ?? createLink)(dev.transport, protocol);
@@ -63,7 +65,9 @@ export async function testDevice(dev: DeviceConfig, protocol: DeviceProtocol, o:
   try {
     await Promise.race([
       link.open(),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no connection within ${o.openTimeoutMs ?? 10_000} ms`)), o.openTimeoutMs ?? 10_000); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no connection within ${o.openTimeoutMs ?? 10_000} ms`)), o.openTimeoutMs ?? 10_000);
+      }),
     ]);
   } catch (err) {
     clearTimeout(timer);
@@ -83,10 +87,26 @@ export async function testDevice(dev: DeviceConfig, protocol: DeviceProtocol, o:
       if (r) res.readings.push(r);
     }
   };
-  link.on('data', (chunk: Uint8Array) => { try { take(driver.onBytes(chunk, Date.now())); } catch (err) { linkError = `driver failed: ${(err as Error).message}`; } });
-  link.on('error', (err: Error) => { linkError = err.message; });
-  link.on('close', () => { closed = true; });
-  const tick = setInterval(() => { try { driver.tick(Date.now()); } catch { /* counted by the decoder */ } }, 1000);
+  link.on('data', (chunk: Uint8Array) => {
+    try {
+      take(driver.onBytes(chunk, Date.now()));
+    } catch (err) {
+      linkError = `driver failed: ${(err as Error).message}`;
+    }
+  });
+  link.on('error', (err: Error) => {
+    linkError = err.message;
+  });
+  link.on('close', () => {
+    closed = true;
+  });
+  const tick = setInterval(() => {
+    try {
+      driver.tick(Date.now());
+    } catch {
+      /* counted by the decoder */
+    }
+  }, 1000);
   try {
     driver.start({ write: (b) => link.write(b) });
     const end = Date.now() + o.readMs;
@@ -111,16 +131,25 @@ export async function testDevice(dev: DeviceConfig, protocol: DeviceProtocol, o:
   if (profile) res.profile = profile;
   res.ok = res.readings.length > 0;
   if (!res.ok) {
-    res.error = linkError ?? (closed ? 'the link closed before any reading'
-      : st.frames === 0 ? `no valid frame in ${Math.round(o.readMs / 1000)} s${st.bytes ? ` (${st.bytes} bytes received: wrong protocol or serial settings?)` : ' (nothing received: device off, wrong port, cable, or its data export not enabled?)'}`
-        : `${st.frames} frames but no numeric reading in ${Math.round(o.readMs / 1000)} s`);
+    res.error =
+      linkError ??
+      (closed
+        ? 'the link closed before any reading'
+        : st.frames === 0
+          ? `no valid frame in ${Math.round(o.readMs / 1000)} s${st.bytes ? ` (${st.bytes} bytes received: wrong protocol or serial settings?)` : ' (nothing received: device off, wrong port, cable, or its data export not enabled?)'}`
+          : `${st.frames} frames but no numeric reading in ${Math.round(o.readMs / 1000)} s`);
   }
   return res;
 }
 
 export function formatResult(r: DeviceTestResult): string {
-  const who = r.identity ? `${[r.identity.vendor, r.identity.model].filter(Boolean).join(' ')}${r.identity.firmware ? ` fw ${r.identity.firmware}` : ''}${r.identity.serial ? ` serial ${r.identity.serial}` : ''}` : 'identity not reported';
-  const errs = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const who = r.identity
+    ? `${[r.identity.vendor, r.identity.model].filter(Boolean).join(' ')}${r.identity.firmware ? ` fw ${r.identity.firmware}` : ''}${r.identity.serial ? ` serial ${r.identity.serial}` : ''}`
+    : 'identity not reported';
+  const errs =
+    Object.entries(r.errors)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
   const lines = [`${r.ok ? 'OK  ' : 'FAIL'} ${r.id} (${r.protocol}, ${r.link || 'no link'})`];
   if (r.error) lines.push(`     ${r.error}`);
   if (r.frames || r.identity) lines.push(`     ${who}; profile ${r.profile ?? '-'}; frames ${r.frames}; errors: ${errs}`);
@@ -128,10 +157,17 @@ export function formatResult(r: DeviceTestResult): string {
   return lines.join('\n') + '\n';
 }
 
-export interface GatewayTestIo { out: (s: string) => void; err: (s: string) => void }
+export interface GatewayTestIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
 
 /** runs the dry run of a loaded config; the exit code */
-export async function testGateway(config: Readonly<GatewayConfig>, o: DeviceTestOptions & { json?: boolean; protocols?: Record<string, DeviceProtocol> }, io: GatewayTestIo): Promise<number> {
+export async function testGateway(
+  config: Readonly<GatewayConfig>,
+  o: DeviceTestOptions & { json?: boolean; protocols?: Record<string, DeviceProtocol> },
+  io: GatewayTestIo,
+): Promise<number> {
   let devices = config.devices;
   if (!devices.length && config.configSource === 'registry') {
     // the devices the registry gave this gateway last time it ran: the document it keeps on disk to start offline
@@ -141,7 +177,9 @@ export async function testGateway(config: Readonly<GatewayConfig>, o: DeviceTest
       devices = c.doc.devices;
       io.err(`orlink gateway --test: devices from the registry's config version ${c.doc.version} (cached in ${cacheFile})\n`);
     } else {
-      io.err(`orlink gateway --test: this gateway takes its devices from the registry and has no usable copy yet (${'problem' in c ? c.problem : `${cacheFile} does not exist`}): start it once while ingest is reachable, or list the devices under devices: in the config file\n`);
+      io.err(
+        `orlink gateway --test: this gateway takes its devices from the registry and has no usable copy yet (${'problem' in c ? c.problem : `${cacheFile} does not exist`}): start it once while ingest is reachable, or list the devices under devices: in the config file\n`,
+      );
       return 1;
     }
   }
@@ -151,9 +189,20 @@ export async function testGateway(config: Readonly<GatewayConfig>, o: DeviceTest
   }
   const results: DeviceTestResult[] = [];
   for (const dev of devices) {
-    const protocol = o.protocols?.[dev.protocol] ?? await loadProtocol(dev.protocol);
-    const r = protocol ? await testDevice(dev, protocol, o)
-      : { id: dev.id, protocol: dev.protocol, link: '', ok: false, error: `unknown protocol '${dev.protocol}'`, frames: 0, errors: {}, readings: [], observations: 0 };
+    const protocol = o.protocols?.[dev.protocol] ?? (await loadProtocol(dev.protocol));
+    const r = protocol
+      ? await testDevice(dev, protocol, o)
+      : {
+          id: dev.id,
+          protocol: dev.protocol,
+          link: '',
+          ok: false,
+          error: `unknown protocol '${dev.protocol}'`,
+          frames: 0,
+          errors: {},
+          readings: [],
+          observations: 0,
+        };
     results.push(r);
     if (!o.json) io.out(formatResult(r));
   }
@@ -174,18 +223,35 @@ export async function run(argv: string[], io: GatewayTestIo = { out: (s) => proc
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    if (flag === '--help' || flag === '-h') { io.out(USAGE); return 0; }
+    if (flag === '--help' || flag === '-h') {
+      io.out(USAGE);
+      return 0;
+    }
     if (flag === '--config' || flag === '-c') file = inline ?? argv[++i];
     else if (flag === '--seconds') seconds = Number(inline ?? argv[++i]);
     else if (flag === '--readings') readings = Number(inline ?? argv[++i]);
     else if (flag === '--json') json = true;
-    else { io.err(`orlink gateway --test: unknown argument '${a}'\n${USAGE}`); return 2; }
+    else {
+      io.err(`orlink gateway --test: unknown argument '${a}'\n${USAGE}`);
+      return 2;
+    }
   }
-  if (!file) { io.err(`orlink gateway --test: --config is required\n${USAGE}`); return 2; }
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 120) { io.err(`orlink gateway --test: --seconds must be 1..120\n${USAGE}`); return 2; }
-  if (!Number.isInteger(readings) || readings < 1 || readings > 100) { io.err(`orlink gateway --test: --readings must be 1..100\n${USAGE}`); return 2; }
+  if (!file) {
+    io.err(`orlink gateway --test: --config is required\n${USAGE}`);
+    return 2;
+  }
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 120) {
+    io.err(`orlink gateway --test: --seconds must be 1..120\n${USAGE}`);
+    return 2;
+  }
+  if (!Number.isInteger(readings) || readings < 1 || readings > 100) {
+    io.err(`orlink gateway --test: --readings must be 1..100\n${USAGE}`);
+    return 2;
+  }
   let config: Readonly<GatewayConfig>;
-  try { config = loadConfig(file); } catch (err) {
+  try {
+    config = loadConfig(file);
+  } catch (err) {
     io.err(`orlink gateway: ${(err as Error).message}\n`);
     return isGatewayError(err, GW_ERR.CONFIG) ? 2 : 1;
   }

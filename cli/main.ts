@@ -11,8 +11,14 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: s
   'mqtt-auth': { summary: 'Mosquitto password + ACL files from the registry (--db FILE | --config FILE) --out DIR', load: () => import('./mqtt-auth.js') },
   admin: { summary: 'REST API tokens on the server: create-token | list-tokens | revoke-token (--config FILE | --db FILE)', load: () => import('./admin.js') },
   backup: { summary: 'SQLite + InfluxDB backup with a checksummed manifest, ingest may run (--config FILE --out DIR)', load: () => import('./backup.js') },
-  restore: { summary: 'verify a backup and restore it into an empty target, ingest stopped (--config FILE --from DIR [--force])', load: () => import('./restore.js') },
-  certs: { summary: 'a test CA, server and client certificates for TLS tests and the demo (--out DIR [--host H]... [--client CN]... [--revoke CN])', load: () => import('./certs.js') },
+  restore: {
+    summary: 'verify a backup and restore it into an empty target, ingest stopped (--config FILE --from DIR [--force])',
+    load: () => import('./restore.js'),
+  },
+  certs: {
+    summary: 'a test CA, server and client certificates for TLS tests and the demo (--out DIR [--host H]... [--client CN]... [--revoke CN])',
+    load: () => import('./certs.js'),
+  },
   bench: { summary: 'run the benchmark harness (see bench/README.md)', load: () => import('../bench/run.js') },
   ports: { summary: 'list serial ports with USB vendor:product and serial number ([--json])', load: () => import('./ports.js') },
 };

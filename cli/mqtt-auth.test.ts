@@ -27,7 +27,10 @@ t.test('retired and revoked gateways get no Mosquitto account; a rotated one kee
   mkdirSync(out);
   const stderr: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => { stderr.push(String(s)); return true; }) as typeof process.stderr.write;
+  process.stderr.write = ((s: string) => {
+    stderr.push(String(s));
+    return true;
+  }) as typeof process.stderr.write;
   let code: number;
   try {
     code = await run(['--db', file, '--out', out], { ORLINK_INGEST_BROKER_PASSWORD: 'svc', ORLINK_RECORD_BROKER_PASSWORD: 'rec' });
@@ -35,17 +38,28 @@ t.test('retired and revoked gateways get no Mosquitto account; a rotated one kee
     process.stderr.write = write;
   }
   t.equal(code, 0, 'nothing skipped: omitting a retired or revoked gateway is not an error');
-  const users = readFileSync(path.join(out, 'passwd'), 'utf8').trim().split('\n').map((l) => l.split(':')[0]);
+  const users = readFileSync(path.join(out, 'passwd'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(':')[0]);
   t.same(users, ['orlink-ingest', 'orlink-record', 'active', 'rotated']);
   const acl = readFileSync(path.join(out, 'acl'), 'utf8');
   t.notMatch(acl, /user retired|user revoked/);
-  const rotatedLine = readFileSync(path.join(out, 'passwd'), 'utf8').split('\n').find((l) => l.startsWith('rotated:'));
+  const rotatedLine = readFileSync(path.join(out, 'passwd'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('rotated:'));
   t.not(rotatedLine?.slice('rotated:'.length), before, 'the rotated gateway has its new hash');
   t.notMatch(stderr.join(''), /skipped/);
   const conf = readFileSync(path.join(out, 'mosquitto.conf'), 'utf8');
   t.match(conf, `password_file ${path.join(out, 'passwd-clients')}`, 'the snippet names the per-listener files by absolute path');
   t.match(conf, 'max_packet_size 1048576', 'the default broker.limits.maxPacketBytes');
-  t.same(readFileSync(path.join(out, 'passwd-clients'), 'utf8').trim().split('\n').map((l) => l.split(':')[0]), ['orlink-record', 'active', 'rotated']);
+  t.same(
+    readFileSync(path.join(out, 'passwd-clients'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(':')[0]),
+    ['orlink-record', 'active', 'rotated'],
+  );
 });
 
 t.test('TLS arguments: unreadable files, missing key or CA are refused before anything is written', async (t) => {
@@ -68,18 +82,32 @@ t.test('TLS arguments: unreadable files, missing key or CA are refused before an
   for (const [args, re] of cases) {
     const stderr: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((s: string) => { stderr.push(String(s)); return true; }) as typeof process.stderr.write;
+    process.stderr.write = ((s: string) => {
+      stderr.push(String(s));
+      return true;
+    }) as typeof process.stderr.write;
     let code: number;
-    try { code = await run(['--db', file, '--out', out, ...args], env); } finally { process.stderr.write = write; }
+    try {
+      code = await run(['--db', file, '--out', out, ...args], env);
+    } finally {
+      process.stderr.write = write;
+    }
     t.equal(code, 1, args.join(' '));
     t.match(stderr.join(''), re);
   }
   t.same(readdirSync(out), [], 'nothing written');
   const stdout: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => { stdout.push(String(s)); return true; }) as typeof process.stdout.write;
+  process.stdout.write = ((s: string) => {
+    stdout.push(String(s));
+    return true;
+  }) as typeof process.stdout.write;
   let code: number;
-  try { code = await run(['--db', file, '--out', out, '--tls-cert', pem, '--tls-key', pem, '--tls-ca', pem, '--mtls-port', 'off'], env); } finally { process.stdout.write = write; }
+  try {
+    code = await run(['--db', file, '--out', out, '--tls-cert', pem, '--tls-key', pem, '--tls-ca', pem, '--mtls-port', 'off'], env);
+  } finally {
+    process.stdout.write = write;
+  }
   t.equal(code, 0);
   const conf = readFileSync(path.join(out, 'mosquitto.conf'), 'utf8');
   t.match(conf, 'listener 1883 127.0.0.1\n');

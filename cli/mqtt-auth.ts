@@ -58,7 +58,11 @@ function tlsOptions(opts: Record<string, string>): MosquittoTls | undefined {
   const file = (k: string): string | undefined => {
     if (opts[k] === undefined) return undefined;
     const f = path.resolve(opts[k]);
-    try { readFileSync(f); } catch (err) { throw new Error(`--${k}: cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+    try {
+      readFileSync(f);
+    } catch (err) {
+      throw new Error(`--${k}: cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
     return f;
   };
   const caFile = file('tls-ca');
@@ -67,8 +71,12 @@ function tlsOptions(opts: Record<string, string>): MosquittoTls | undefined {
   if (!caFile && opts['mtls-port'] !== undefined && !mtlsOff) throw new Error('--mtls-port needs --tls-ca (the CA of the client certificates)');
   const mtls = caFile && !mtlsOff ? parseListener(opts['mtls-port'] ?? '8884') : undefined;
   return {
-    certFile: file('tls-cert') as string, keyFile: file('tls-key') as string, listener: parseListener(opts['tls-port'] ?? '8883'),
-    ...(caFile ? { caFile } : {}), ...(crlFile ? { crlFile } : {}), ...(mtls ? { mtls } : {}),
+    certFile: file('tls-cert') as string,
+    keyFile: file('tls-key') as string,
+    listener: parseListener(opts['tls-port'] ?? '8883'),
+    ...(caFile ? { caFile } : {}),
+    ...(crlFile ? { crlFile } : {}),
+    ...(mtls ? { mtls } : {}),
   };
 }
 
@@ -76,14 +84,29 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const opts: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--help' || a === '-h') { process.stdout.write(USAGE); return 0; }
-    const m = /^--(db|config|out|prefix|ingest-user|record-user|listener|ingest-listener|max-queued-messages|max-queued-bytes|tls-cert|tls-key|tls-ca|tls-crl|tls-port|mtls-port)(?:=(.*))?$/.exec(a);
-    if (!m) { process.stderr.write(`orlink mqtt-auth: unknown argument ${a}\n${USAGE}`); return 2; }
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const m =
+      /^--(db|config|out|prefix|ingest-user|record-user|listener|ingest-listener|max-queued-messages|max-queued-bytes|tls-cert|tls-key|tls-ca|tls-crl|tls-port|mtls-port)(?:=(.*))?$/.exec(
+        a,
+      );
+    if (!m) {
+      process.stderr.write(`orlink mqtt-auth: unknown argument ${a}\n${USAGE}`);
+      return 2;
+    }
     const v = m[2] ?? argv[++i];
-    if (v === undefined) { process.stderr.write(`orlink mqtt-auth: ${a} needs a value\n`); return 2; }
+    if (v === undefined) {
+      process.stderr.write(`orlink mqtt-auth: ${a} needs a value\n`);
+      return 2;
+    }
     opts[m[1]] = v;
   }
-  if (!opts.out || (!opts.db === !opts.config)) { process.stderr.write(USAGE); return 2; }
+  if (!opts.out || !opts.db === !opts.config) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
   let dbPath = opts.db;
   let prefix = opts.prefix ?? 'orlink/v1';
   let ingestUser = opts['ingest-user'] ?? 'orlink-ingest';
@@ -109,18 +132,25 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     // opening a missing path would create an empty registry, and files from it lock every gateway out
     const resolved = path.resolve(dbPath as string);
     if (!existsSync(resolved) || !statSync(resolved).isFile()) {
-      process.stderr.write(`orlink mqtt-auth: database ${resolved} not found${opts.config ? ` (db.path of ${opts.config}, relative to the working directory)` : ''}:`
-        + ' give the ingest database (--db PATH, or --config with the ingest.yaml, run from the directory ingest runs in); nothing written\n');
+      process.stderr.write(
+        `orlink mqtt-auth: database ${resolved} not found${opts.config ? ` (db.path of ${opts.config}, relative to the working directory)` : ''}:` +
+          ' give the ingest database (--db PATH, or --config with the ingest.yaml, run from the directory ingest runs in); nothing written\n',
+      );
       return 2;
     }
     const ingestPw = secret(env, 'ORLINK_INGEST_BROKER_PASSWORD');
-    if (!ingestPw) { process.stderr.write('orlink mqtt-auth: ORLINK_INGEST_BROKER_PASSWORD (or _FILE) is required\n'); return 2; }
+    if (!ingestPw) {
+      process.stderr.write('orlink mqtt-auth: ORLINK_INGEST_BROKER_PASSWORD (or _FILE) is required\n');
+      return 2;
+    }
     const recordPw = secret(env, 'ORLINK_RECORD_BROKER_PASSWORD');
     const db = openDb(dbPath as string);
     let files;
     try {
       files = await buildMosquittoAuth({
-        prefix, gateways: new SqliteRegistry(db).listMqttCredentials(), ingest: { username: ingestUser, password: ingestPw },
+        prefix,
+        gateways: new SqliteRegistry(db).listMqttCredentials(),
+        ingest: { username: ingestUser, password: ingestPw },
         certificateLogins: tls?.mtls !== undefined,
         ...(recordPw ? { record: { username: opts['record-user'] ?? 'orlink-record', password: recordPw } } : {}),
       });
@@ -136,7 +166,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     writeAtomic(path.join(dir, AUTH_FILES.ingestPasswd), files.ingest.passwd);
     writeAtomic(path.join(dir, AUTH_FILES.ingestAcl), files.ingest.acl);
     writeAtomic(path.join(dir, 'mosquitto.conf'), conf);
-    if (files.certOnly.length) process.stderr.write(`orlink mqtt-auth: ${files.certOnly.length} gateway(s) without a password: certificate (mTLS) login only\n`);
+    if (files.certOnly.length)
+      process.stderr.write(`orlink mqtt-auth: ${files.certOnly.length} gateway(s) without a password: certificate (mTLS) login only\n`);
     for (const s of files.skipped) process.stderr.write(`orlink mqtt-auth: skipped gateway ${s.id}: ${s.reason}\n`);
     if (!recordPw) process.stderr.write('orlink mqtt-auth: no ORLINK_RECORD_BROKER_PASSWORD: no record-system account written\n');
     process.stdout.write(`${JSON.stringify({ out: opts.out, accounts: files.accounts.length, skipped: files.skipped.length })}\n`);

@@ -28,10 +28,19 @@ function orlink(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, ms = 6
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  return new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr, stdout }); }));
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    }),
+  );
 }
 
 function tmp(t: Test): string {
@@ -56,7 +65,17 @@ t.test('orlink ports: a table or the reason there is none; --json is an array; U
   t.ok(Array.isArray(JSON.parse(j.stdout)));
   const bad = await orlink(['ports', '--bogus'], ROOT);
   t.equal(bad.code, 2);
-  const table = formatPorts([{ path: '/dev/ttyUSB0', vendorId: '0403', productId: '6001', manufacturer: 'FTDI', serialNumber: 'FT12AB', byId: '/dev/serial/by-id/usb-FTDI_FT12AB-if00-port0' }, { path: '/dev/ttyS0' }]);
+  const table = formatPorts([
+    {
+      path: '/dev/ttyUSB0',
+      vendorId: '0403',
+      productId: '6001',
+      manufacturer: 'FTDI',
+      serialNumber: 'FT12AB',
+      byId: '/dev/serial/by-id/usb-FTDI_FT12AB-if00-port0',
+    },
+    { path: '/dev/ttyS0' },
+  ]);
   t.match(table, /\/dev\/ttyUSB0\s+0403:6001\s+FTDI\s+FT12AB\s+\/dev\/serial\/by-id\/usb-FTDI_FT12AB-if00-port0\n/);
   t.match(table, /\/dev\/ttyS0\s+-\s+-\s+-\s+-\n/);
 });
@@ -89,20 +108,36 @@ t.test('gateway --test: the simulator answers (identity, readings, exit 0); a de
   await once(dead, 'listening');
   const deadPort = (dead.address() as net.AddressInfo).port;
   await new Promise<void>((r) => dead.close(() => r()));
-  t.teardown(async () => { await sim.close(); await dev.close(); });
+  t.teardown(async () => {
+    await sim.close();
+    await dev.close();
+  });
   const cfg = (devices: unknown[]) => buildConfig({ gatewayId: 'gw1', site: 's', room: 'r', bed: 'b', outbox: { kind: 'memory' }, devices }, {});
   let out = '';
-  const io = { out: (s: string) => { out += s; }, err: (s: string) => { out += s; } };
-  const ok = await testGateway(cfg([{ id: 'mon1', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port }, options: { intervalS: 1 } }]),
-    { readMs: 30_000, maxReadings: 3 }, io);
+  const io = {
+    out: (s: string) => {
+      out += s;
+    },
+    err: (s: string) => {
+      out += s;
+    },
+  };
+  const ok = await testGateway(
+    cfg([{ id: 'mon1', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port }, options: { intervalS: 1 } }]),
+    { readMs: 30_000, maxReadings: 3 },
+    io,
+  );
   t.equal(ok, 0, out);
   t.match(out, `OK   mon1 (ge-dri, tcp:127.0.0.1:${port})`);
   t.match(out, /frames [1-9]\d*; errors: /);
   t.match(out, /^ {5}\S.* = /m, 'decoded readings printed');
   t.match(out, 'all 1 device(s) answered');
   out = '';
-  const bad = await testGateway(cfg([{ id: 'mon2', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port: deadPort } }]),
-    { readMs: 2_000, maxReadings: 3, openTimeoutMs: 5_000 }, io);
+  const bad = await testGateway(
+    cfg([{ id: 'mon2', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port: deadPort } }]),
+    { readMs: 2_000, maxReadings: 3, openTimeoutMs: 5_000 },
+    io,
+  );
   t.equal(bad, 1);
   t.match(out, `FAIL mon2 (ge-dri, tcp:127.0.0.1:${deadPort})`);
   t.match(out, /ECONNREFUSED|refused/);
@@ -115,7 +150,10 @@ t.test('gateway --test: the simulator answers (identity, readings, exit 0); a de
   t.equal(await testGateway(reg, { readMs: 2_000, maxReadings: 3 }, io), 1, 'no copy of the registry config yet: exit 1');
   t.match(out, 'takes its devices from the registry and has no usable copy yet');
   await writeConfigCache(path.join(d, 'outbox', 'registry-config.json'), {
-    schema: 1, version: 4, issuedAt: Date.now(), gatewayId: 'gw1',
+    schema: 1,
+    version: 4,
+    issuedAt: Date.now(),
+    gatewayId: 'gw1',
     devices: [...cfg([{ id: 'mon1', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port }, options: { intervalS: 1 } }]).devices],
   });
   out = '';
@@ -126,28 +164,53 @@ t.test('gateway --test: the simulator answers (identity, readings, exit 0); a de
 
 t.test('gateway --test from the CLI: a config error is exit 2, a missing serial port lists the ports (exit 1)', async (t) => {
   const d = tmp(t);
-  writeFileSync(path.join(d, 'gw.yaml'), ['gatewayId: gw1', 'site: s', 'room: r', 'bed: b', 'outbox: { kind: memory }', 'devices:',
-    '  - { id: mon1, protocol: ge-dri, transport: { kind: serial, path: /dev/ttyORLINK-none-3 } }', ''].join('\n'));
+  writeFileSync(
+    path.join(d, 'gw.yaml'),
+    [
+      'gatewayId: gw1',
+      'site: s',
+      'room: r',
+      'bed: b',
+      'outbox: { kind: memory }',
+      'devices:',
+      '  - { id: mon1, protocol: ge-dri, transport: { kind: serial, path: /dev/ttyORLINK-none-3 } }',
+      '',
+    ].join('\n'),
+  );
   const r = await orlink(['gateway', '--config', 'gw.yaml', '--test', '--seconds', '2'], d);
   t.equal(r.code, 1, r.stderr);
   t.match(r.stdout, 'FAIL mon1 (ge-dri, serial:/dev/ttyORLINK-none-3@');
   t.match(r.stdout, 'port /dev/ttyORLINK-none-3 not found; ports present: ');
-  writeFileSync(path.join(d, 'bad.yaml'), 'gatewayId: gw1\nsite: s\nroom: r\nbed: b\ndevices: [{ id: m, protocol: nope, transport: { kind: tcp, host: h, port: 1 } }]\n');
+  writeFileSync(
+    path.join(d, 'bad.yaml'),
+    'gatewayId: gw1\nsite: s\nroom: r\nbed: b\ndevices: [{ id: m, protocol: nope, transport: { kind: tcp, host: h, port: 1 } }]\n',
+  );
   const b = await orlink(['gateway', '--config', 'bad.yaml', '--test'], d);
   t.equal(b.code, 2);
   t.match(b.stderr, "unknown protocol 'nope'");
 });
 
 t.test('decode streams: same output as the whole-buffer decode at any chunking; progress lines for big inputs', async (t) => {
-  const frames = Buffer.concat(Array.from({ length: 40 }, (_, i) => frameRecord(encodePhdbRecord({ time: 1_700_000_000 + 5 * i, classes: { basic: { spo2: { fields: { spo2: 9500 + i, pr: 60 + i } } } } }))));
+  const frames = Buffer.concat(
+    Array.from({ length: 40 }, (_, i) =>
+      frameRecord(encodePhdbRecord({ time: 1_700_000_000 + 5 * i, classes: { basic: { spo2: { fields: { spo2: 9500 + i, pr: 60 + i } } } } })),
+    ),
+  );
   const proto = (await loadProtocol('ge-dri'))!;
   const whole: unknown[] = [];
   const expected = decodeCapture(proto.createDecoder({ timeBase: 'device' }), frames, 'raw', (o) => whole.push(o));
-  const hexlog = Buffer.from(Array.from({ length: Math.ceil(frames.length / 37) }, (_, i) => `RX ${frames.subarray(i * 37, (i + 1) * 37).toString('hex')}\n`).join(''));
-  for (const [input, fmt] of [[frames, 'raw'], [hexlog, 'hexlog']] as const) {
+  const hexlog = Buffer.from(
+    Array.from({ length: Math.ceil(frames.length / 37) }, (_, i) => `RX ${frames.subarray(i * 37, (i + 1) * 37).toString('hex')}\n`).join(''),
+  );
+  for (const [input, fmt] of [
+    [frames, 'raw'],
+    [hexlog, 'hexlog'],
+  ] as const) {
     for (const size of [1, 7, 4096]) {
       const got: unknown[] = [];
-      async function* chunks() { for (let i = 0; i < input.length; i += size) yield input.subarray(i, i + size); }
+      async function* chunks() {
+        for (let i = 0; i < input.length; i += size) yield input.subarray(i, i + size);
+      }
       const lines: string[] = [];
       let now = 0;
       const progress = new Progress({ total: input.length, write: (l) => lines.push(l), everyMs: 1000, now: () => (now += 10) });

@@ -14,9 +14,17 @@ const BY_ID = '/dev/serial/by-id';
 export function stableNames(dir = BY_ID): Map<string, string> {
   const out = new Map<string, string>();
   let names: string[] = [];
-  try { names = readdirSync(dir); } catch { return out; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const n of names.slice(0, 256)) {
-    try { out.set(realpathSync(path.join(dir, n)), path.join(dir, n)); } catch { /* a dangling link: skipped */ }
+    try {
+      out.set(realpathSync(path.join(dir, n)), path.join(dir, n));
+    } catch {
+      /* a dangling link: skipped */
+    }
   }
   return out;
 }
@@ -24,7 +32,11 @@ export function stableNames(dir = BY_ID): Map<string, string> {
 export function formatPorts(ports: (SerialPortInfo & { byId?: string })[]): string {
   if (!ports.length) return 'no serial ports found (USB adapter unplugged? on a VM, is the device passed through?)\n';
   const rows = ports.map((p) => [
-    p.path, p.vendorId ? `${p.vendorId}:${p.productId ?? '?'}` : '-', p.manufacturer ?? '-', p.serialNumber ?? '-', p.byId ?? '-',
+    p.path,
+    p.vendorId ? `${p.vendorId}:${p.productId ?? '?'}` : '-',
+    p.manufacturer ?? '-',
+    p.serialNumber ?? '-',
+    p.byId ?? '-',
   ]);
   const head = ['PATH', 'USB ID', 'MANUFACTURER', 'SERIAL', 'STABLE NAME'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -34,12 +46,20 @@ export function formatPorts(ports: (SerialPortInfo & { byId?: string })[]): stri
 export async function run(argv: string[], io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }): Promise<number> {
   let json = false;
   for (const a of argv) {
-    if (a === '--help' || a === '-h') { io.out(USAGE); return 0; }
+    if (a === '--help' || a === '-h') {
+      io.out(USAGE);
+      return 0;
+    }
     if (a === '--json') json = true;
-    else { io.err(`orlink ports: unknown argument ${a}\n${USAGE}`); return 2; }
+    else {
+      io.err(`orlink ports: unknown argument ${a}\n${USAGE}`);
+      return 2;
+    }
   }
   let ports: SerialPortInfo[];
-  try { ports = await listSerialPorts(); } catch (err) {
+  try {
+    ports = await listSerialPorts();
+  } catch (err) {
     io.err(`orlink ports: cannot list serial ports: ${(err as Error).message}\n`);
     return 1;
   }

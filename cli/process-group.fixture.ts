@@ -32,7 +32,10 @@ if (mode === 'exit') {
   const code = await runGuarded({ verb: 'fixture', graceMs: 500, forceExitAfterMs: 2000 }, async (group) => {
     if (mode === 'stuck') group.defer('never finishes', () => new Promise(() => {}));
     await startChildren(group);
-    if (mode === 'uncaught') setTimeout(() => { throw new Error('boom'); }, 10);
+    if (mode === 'uncaught')
+      setTimeout(() => {
+        throw new Error('boom');
+      }, 10);
     await new Promise(() => {}); // until interrupted
     return 0;
   });

@@ -31,8 +31,13 @@ t.test('close: closers newest first while children run, then children and grandc
   const [sh, grandchild] = await shellWithGrandchild(g);
   t.ok(isRunning(sh) && isRunning(grandchild), 'shell and its child run');
   const order: string[] = [];
-  g.defer('first', () => { order.push(`first:${isRunning(grandchild)}`); });
-  g.defer('second', async () => { await new Promise((r) => setTimeout(r, 20)); order.push(`second:${isRunning(sh)}`); });
+  g.defer('first', () => {
+    order.push(`first:${isRunning(grandchild)}`);
+  });
+  g.defer('second', async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    order.push(`second:${isRunning(sh)}`);
+  });
   const a = g.close();
   const b = g.close();
   t.equal(a, b, 'a second close() is the same close');
@@ -57,9 +62,13 @@ t.test('a closer that throws or hangs does not keep the others from running', as
   const g = ownGroup(t, { closerTimeoutMs: 200 });
   const [sh] = await shellWithGrandchild(g);
   const ran: string[] = [];
-  g.defer('last', () => { ran.push('last'); });
+  g.defer('last', () => {
+    ran.push('last');
+  });
   g.defer('hangs', () => new Promise(() => {}));
-  g.defer('throws', () => { throw new Error('boom'); });
+  g.defer('throws', () => {
+    throw new Error('boom');
+  });
   await g.close();
   t.same(ran, ['last']);
   t.same(await stillRunningAfter([sh], GONE_MS), [], 'the child was stopped all the same');
@@ -71,7 +80,9 @@ t.test('while stopping: spawn refused (nothing started), defer and adopt act at 
   t.throws(() => g.spawn('sleep', ['300'], { stdio: 'ignore' }), { code: 'CLI_ERR_STOPPING' });
   t.same(g.owned(), [], 'nothing was started');
   let closed = false;
-  g.defer('late', () => { closed = true; });
+  g.defer('late', () => {
+    closed = true;
+  });
   await new Promise((r) => setImmediate(r));
   t.ok(closed, 'a closer registered after close ran at once');
   const other = ownGroup(t);
@@ -98,7 +109,9 @@ t.test('killAllSync SIGKILLs every child group at once', async (t) => {
 
 function fixture(t: Test, mode: string): CollectedRun {
   const run = new CollectedRun(process.execPath, ['--import=tsx', FIXTURE, mode], { ...process.env });
-  t.teardown(() => { if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+  });
   return run;
 }
 

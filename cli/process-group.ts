@@ -25,9 +25,7 @@ import { CLI_ERR, CliError, describeError, errorCode } from './errors.js';
 /** How launchers start a process; `child_process.spawn` fits, and so does `ProcessGroup.spawn`. */
 export type Spawner = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 
-export type Interruption =
-  | { kind: 'signal'; signal: NodeJS.Signals }
-  | { kind: 'error'; error: unknown };
+export type Interruption = { kind: 'signal'; signal: NodeJS.Signals } | { kind: 'error'; error: unknown };
 
 interface ChildEntry {
   label: string;
@@ -39,7 +37,10 @@ interface ChildEntry {
   stopping?: Promise<void>;
 }
 
-interface Closer { label: string; close: () => Promise<unknown> | unknown }
+interface Closer {
+  label: string;
+  close: () => Promise<unknown> | unknown;
+}
 
 export interface ProcessGroupOptions {
   /** the verb, in messages */
@@ -67,7 +68,9 @@ const childProcesses = (n: number): string => `${n} child process${n === 1 ? '' 
 
 const delay = (ms: number): { done: Promise<void>; cancel: () => void } => {
   let timer: NodeJS.Timeout | undefined;
-  const done = new Promise<void>((r) => { timer = setTimeout(r, ms); });
+  const done = new Promise<void>((r) => {
+    timer = setTimeout(r, ms);
+  });
   return { done, cancel: () => clearTimeout(timer) };
 };
 
@@ -94,10 +97,14 @@ export class ProcessGroup {
     this.log = o.logger?.child({ component: 'process-group' });
     this.graceMs = o.graceMs ?? 10_000;
     this.closerTimeoutMs = o.closerTimeoutMs ?? 30_000;
-    this.interrupted = new Promise((r) => { this.resolveInterrupted = r; });
+    this.interrupted = new Promise((r) => {
+      this.resolveInterrupted = r;
+    });
   }
 
-  get stopping(): boolean { return this.closing !== undefined; }
+  get stopping(): boolean {
+    return this.closing !== undefined;
+  }
 
   /** Start a child detached into its own process group and own it (see Spawner). */
   readonly spawn: Spawner = (command, args, options) => {
@@ -116,13 +123,21 @@ export class ProcessGroup {
     const gone = child.exitCode !== null || child.signalCode !== null;
     const e: ChildEntry = { label, pid: child.pid, leader, done: gone, exited: Promise.resolve() };
     if (!gone) {
-      e.exited = new Promise<void>((r) => child.once('exit', () => {
-        e.done = true;
-        // the leader is gone (just reaped): whatever it left in its group goes too, now, while
-        // the group id cannot belong to anyone else
-        if (leader) { try { process.kill(-e.pid, 'SIGKILL'); } catch { /* ESRCH: nothing left */ } }
-        r();
-      }));
+      e.exited = new Promise<void>((r) =>
+        child.once('exit', () => {
+          e.done = true;
+          // the leader is gone (just reaped): whatever it left in its group goes too, now, while
+          // the group id cannot belong to anyone else
+          if (leader) {
+            try {
+              process.kill(-e.pid, 'SIGKILL');
+            } catch {
+              /* ESRCH: nothing left */
+            }
+          }
+          r();
+        }),
+      );
     }
     this.children.push(e);
     this.byChild.set(child, e);
@@ -177,7 +192,15 @@ export class ProcessGroup {
    * Returns the function that removes the handlers (the 'exit' one stays while a child may be running).
    */
   guard(o: { hardDeadlineMs?: number; write?: (line: string) => void } = {}): () => void {
-    const write = o.write ?? ((line: string) => { try { process.stderr.write(`${line}\n`); } catch { /* stderr gone (SIGHUP) */ } });
+    const write =
+      o.write ??
+      ((line: string) => {
+        try {
+          process.stderr.write(`${line}\n`);
+        } catch {
+          /* stderr gone (SIGHUP) */
+        }
+      });
     let hardTimer: NodeJS.Timeout | undefined;
     const interrupt = (i: Interruption, exitCode: number): void => {
       if (this.interruption) return;
@@ -198,7 +221,10 @@ export class ProcessGroup {
       interrupt({ kind: 'signal', signal: sig }, signalExitCode(sig));
     };
     const onError = (error: unknown): void => {
-      if (this.interruption) { write(`orlink ${this.name}: while stopping: ${describeError(error)}`); return; }
+      if (this.interruption) {
+        write(`orlink ${this.name}: while stopping: ${describeError(error)}`);
+        return;
+      }
       interrupt({ kind: 'error', error }, 1);
     };
     const onExit = (): void => this.killAllSync();
@@ -218,7 +244,11 @@ export class ProcessGroup {
   private signal(e: ChildEntry, sig: NodeJS.Signals): void {
     // once reaped, its pid (and group id) may be reused by another program: never signal it then
     if (e.done) return;
-    try { process.kill(e.leader ? -e.pid : e.pid, sig); } catch { /* ESRCH: already gone */ }
+    try {
+      process.kill(e.leader ? -e.pid : e.pid, sig);
+    } catch {
+      /* ESRCH: already gone */
+    }
   }
 
   private stopEntry(e: ChildEntry): Promise<void> {
@@ -244,7 +274,12 @@ export class ProcessGroup {
     const limit = delay(this.closerTimeoutMs);
     const t0 = Date.now();
     try {
-      const r = await Promise.race([Promise.resolve().then(c.close).then(() => 'ok' as const), limit.done.then(() => 'timeout' as const)]);
+      const r = await Promise.race([
+        Promise.resolve()
+          .then(c.close)
+          .then(() => 'ok' as const),
+        limit.done.then(() => 'timeout' as const),
+      ]);
       if (r === 'timeout') this.log?.warn({ label: c.label, timeoutMs: this.closerTimeoutMs }, 'closer timed out; going on');
       else this.log?.debug({ label: c.label, ms: Date.now() - t0 }, 'closed');
     } catch (err) {
@@ -273,14 +308,25 @@ export interface GuardedRunOptions {
  * error, 128+n on a signal (0 when the body set `signalIsStop`).
  */
 export async function runGuarded(o: GuardedRunOptions, body: (group: ProcessGroup) => Promise<number>): Promise<number> {
-  const write = o.write ?? ((line: string) => { try { process.stderr.write(`${line}\n`); } catch { /* stderr gone */ } });
+  const write =
+    o.write ??
+    ((line: string) => {
+      try {
+        process.stderr.write(`${line}\n`);
+      } catch {
+        /* stderr gone */
+      }
+    });
   const say = (s: string): void => write(`orlink ${o.verb}: ${s}`);
   const group = new ProcessGroup({ name: o.verb, ...(o.logger ? { logger: o.logger } : {}), ...(o.graceMs ? { graceMs: o.graceMs } : {}) });
   const unguard = group.guard({ write, ...(o.hardDeadlineMs ? { hardDeadlineMs: o.hardDeadlineMs } : {}) });
   let code = 1;
   try {
     type Outcome = { kind: 'done'; code: number } | { kind: 'failed'; error: unknown } | Interruption;
-    const running = body(group).then((c): Outcome => ({ kind: 'done', code: c }), (error: unknown): Outcome => ({ kind: 'failed', error }));
+    const running = body(group).then(
+      (c): Outcome => ({ kind: 'done', code: c }),
+      (error: unknown): Outcome => ({ kind: 'failed', error }),
+    );
     let outcome: Outcome = await Promise.race([running, group.interrupted]);
     // a body that made signals its normal stop awaits `interrupted` itself and returns (the hard deadline bounds it)
     if (outcome.kind === 'signal' && group.signalIsStop) outcome = await running;

@@ -26,11 +26,22 @@ const USAGE = `usage: orlink restore --config ingest.yaml --from DIR [--force]
 `;
 
 const options = {
-  config: { type: 'string' }, from: { type: 'string' }, force: { type: 'boolean' }, 'influx-rpc': { type: 'string' },
-  'influxd-config': { type: 'string' }, influxd: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  config: { type: 'string' },
+  from: { type: 'string' },
+  force: { type: 'boolean' },
+  'influx-rpc': { type: 'string' },
+  'influxd-config': { type: 'string' },
+  influxd: { type: 'string' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
-export interface Check { what: string; expected: string; got: string; ok: boolean }
+export interface Check {
+  what: string;
+  expected: string;
+  got: string;
+  ok: boolean;
+}
 
 /** Restored SQLite rows must equal the manifest's (they were counted in the backup file itself). */
 export function checkSqlite(expected: Record<string, number>, got: Record<string, number>): Check[] {
@@ -41,7 +52,8 @@ export function checkSqlite(expected: Record<string, number>, got: Record<string
 /** Restored InfluxDB values per field must lie between the counts taken before and after the backup (equal when ingest was idle). */
 export function checkInflux(before: InfluxFieldCounts, after: InfluxFieldCounts, got: InfluxFieldCounts): Check[] {
   const keys = new Set<string>();
-  for (const c of [before, after, got]) for (const [rp, ms] of Object.entries(c)) for (const [m, fs] of Object.entries(ms)) for (const f of Object.keys(fs)) keys.add(JSON.stringify([rp, m, f]));
+  for (const c of [before, after, got])
+    for (const [rp, ms] of Object.entries(c)) for (const [m, fs] of Object.entries(ms)) for (const f of Object.keys(fs)) keys.add(JSON.stringify([rp, m, f]));
   const at = (c: InfluxFieldCounts, [rp, m, f]: string[]) => c[rp]?.[m]?.[f] ?? 0;
   return [...keys].sort().map((k) => {
     const key = JSON.parse(k) as string[];
@@ -60,31 +72,57 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
     io.err(`orlink restore: ${BACKUP_ERR.USAGE}: ${(err as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (opts.help) { io.out(USAGE); return 0; }
+  if (opts.help) {
+    io.out(USAGE);
+    return 0;
+  }
   const timeoutS = Number(opts.timeout ?? 3600);
-  if (!opts.config || !opts.from || !(timeoutS > 0)) { io.err(`orlink restore: ${BACKUP_ERR.USAGE}: --config and --from are required\n${USAGE}`); return 2; }
+  if (!opts.config || !opts.from || !(timeoutS > 0)) {
+    io.err(`orlink restore: ${BACKUP_ERR.USAGE}: --config and --from are required\n${USAGE}`);
+    return 2;
+  }
   try {
-    const checks = await restore({
-      config: opts.config, from: path.resolve(opts.from), force: opts.force === true, env, rpcFlag: opts['influx-rpc'],
-      influxdConfig: opts['influxd-config'], influxd: opts.influxd ?? DEFAULT_INFLUXD, timeoutMs: timeoutS * 1000, verifyTimeoutMs: 60_000,
-    }, io);
+    const checks = await restore(
+      {
+        config: opts.config,
+        from: path.resolve(opts.from),
+        force: opts.force === true,
+        env,
+        rpcFlag: opts['influx-rpc'],
+        influxdConfig: opts['influxd-config'],
+        influxd: opts.influxd ?? DEFAULT_INFLUXD,
+        timeoutMs: timeoutS * 1000,
+        verifyTimeoutMs: 60_000,
+      },
+      io,
+    );
     const bad = checks.filter((c) => !c.ok);
     for (const c of checks) io.out(`  ${c.ok ? 'ok ' : 'BAD'}  ${c.what.padEnd(36)} ${c.got.padStart(10)}  (manifest ${c.expected})\n`);
     if (bad.length) {
       const list = bad.map((c) => `${c.what} ${c.got} (manifest ${c.expected})`).join(', ');
-      throw new BackupError(BACKUP_ERR.MISMATCH, `restored counts differ from the manifest: ${list}; do not start ingest on this data; check the InfluxDB log and restore again with --force`);
+      throw new BackupError(
+        BACKUP_ERR.MISMATCH,
+        `restored counts differ from the manifest: ${list}; do not start ingest on this data; check the InfluxDB log and restore again with --force`,
+      );
     }
     io.out(`orlink restore: verified ${checks.length} counts against the manifest\n`);
     return 0;
   } catch (err) {
-    io.err(`orlink restore: ${errorCode(err) ? describeError(err) : (err as Error).stack ?? String(err)}\n`);
+    io.err(`orlink restore: ${errorCode(err) ? describeError(err) : ((err as Error).stack ?? String(err))}\n`);
     return err instanceof BackupError && err.code === BACKUP_ERR.USAGE ? 2 : 1;
   }
 }
 
 interface RestoreOptions {
-  config: string; from: string; force: boolean; env: NodeJS.ProcessEnv;
-  rpcFlag?: string; influxdConfig?: string; influxd: string; timeoutMs: number; verifyTimeoutMs: number;
+  config: string;
+  from: string;
+  force: boolean;
+  env: NodeJS.ProcessEnv;
+  rpcFlag?: string;
+  influxdConfig?: string;
+  influxd: string;
+  timeoutMs: number;
+  verifyTimeoutMs: number;
 }
 
 /**
@@ -93,7 +131,12 @@ interface RestoreOptions {
  * Counts are polled until they match or `timeoutMs` passes (query errors retried until then); the
  * last counts are returned either way.
  */
-async function settledInfluxChecks(http: InfluxHttp, db: string, c: { before: InfluxFieldCounts; after: InfluxFieldCounts }, timeoutMs: number): Promise<Check[]> {
+async function settledInfluxChecks(
+  http: InfluxHttp,
+  db: string,
+  c: { before: InfluxFieldCounts; after: InfluxFieldCounts },
+  timeoutMs: number,
+): Promise<Check[]> {
   const deadline = Date.now() + timeoutMs;
   let delay = 25;
   for (;;) {
@@ -112,14 +155,21 @@ async function settledInfluxChecks(http: InfluxHttp, db: string, c: { before: In
 async function restore(o: RestoreOptions, io: Io): Promise<Check[]> {
   const config = loadIngestConfig({ file: o.config, env: o.env });
   const m: Manifest = readManifest(o.from);
-  if (!m.files.some((f) => f.path === m.sqlite.file)) throw new BackupError(BACKUP_ERR.MANIFEST, `manifest.json does not list its SQLite file ${m.sqlite.file}`);
+  if (!m.files.some((f) => f.path === m.sqlite.file))
+    throw new BackupError(BACKUP_ERR.MANIFEST, `manifest.json does not list its SQLite file ${m.sqlite.file}`);
   await verifyFiles(o.from, m);
   io.out(`orlink restore: ${o.from}: ${m.files.length} files match their sha256 (backup of ${m.createdAt}, orlink ${m.orlinkVersion})\n`);
   if (m.sqlite.schemaVersion > MIGRATIONS.length) {
-    throw new BackupError(BACKUP_ERR.MANIFEST, `the backup's database has schema ${m.sqlite.schemaVersion}, this orlink knows ${MIGRATIONS.length}: restore with orlink ${m.orlinkVersion} or newer`);
+    throw new BackupError(
+      BACKUP_ERR.MANIFEST,
+      `the backup's database has schema ${m.sqlite.schemaVersion}, this orlink knows ${MIGRATIONS.length}: restore with orlink ${m.orlinkVersion} or newer`,
+    );
   }
   if (m.influx && config.series.kind !== 'influx-v1') {
-    throw new BackupError(BACKUP_ERR.SERIES_KIND, `the backup holds InfluxDB database "${m.influx.database}" but series.kind is ${config.series.kind}: restore needs influx-v1`);
+    throw new BackupError(
+      BACKUP_ERR.SERIES_KIND,
+      `the backup holds InfluxDB database "${m.influx.database}" but series.kind is ${config.series.kind}: restore needs influx-v1`,
+    );
   }
   if (config.db.path === ':memory:') throw new BackupError(BACKUP_ERR.SQLITE, 'db.path is :memory:: nothing to restore into');
 
@@ -128,7 +178,12 @@ async function restore(o: RestoreOptions, io: Io): Promise<Check[]> {
   const state = probeTarget(target);
   if (state.exists && state.notSqlite) refusals.push(`${target} is not a SQLite database`);
   else if (state.exists && !state.notSqlite && state.rows > 0) {
-    refusals.push(`${target} holds ${state.rows} rows (${Object.entries(state.tables).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ')})`);
+    refusals.push(
+      `${target} holds ${state.rows} rows (${Object.entries(state.tables)
+        .filter(([, n]) => n > 0)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')})`,
+    );
   }
   const http = new InfluxHttp(config);
   const rpc = resolveRpc({ flag: o.rpcFlag, influxdConfig: o.influxdConfig, seriesUrl: config.series.url });
@@ -144,16 +199,28 @@ async function restore(o: RestoreOptions, io: Io): Promise<Check[]> {
     await checkRpc(rpc);
   }
   if (refusals.length && !o.force) {
-    throw new BackupError(BACKUP_ERR.NOT_EMPTY, `refusing to overwrite: ${refusals.join('; ')}. Restore into an empty place (db.path and series.database of the config), or pass --force to replace them`);
+    throw new BackupError(
+      BACKUP_ERR.NOT_EMPTY,
+      `refusing to overwrite: ${refusals.join('; ')}. Restore into an empty place (db.path and series.database of the config), or pass --force to replace them`,
+    );
   }
 
   const checks: Check[] = [];
   if (m.influx) {
     if (drop) await http.dropDatabase(dst);
-    const args = ['restore', '-portable', '-db', m.influx.database, ...(dst !== m.influx.database ? ['-newdb', dst] : []), '-host', rpc.addr, path.join(o.from, m.influx.dir)];
+    const args = [
+      'restore',
+      '-portable',
+      '-db',
+      m.influx.database,
+      ...(dst !== m.influx.database ? ['-newdb', dst] : []),
+      '-host',
+      rpc.addr,
+      path.join(o.from, m.influx.dir),
+    ];
     await runInfluxd(o.influxd, args, { rpc: rpc.addr, timeoutMs: o.timeoutMs });
     io.out(`orlink restore: InfluxDB database "${m.influx.database}" restored as "${dst}" at ${config.series.url}\n`);
-    checks.push(...await settledInfluxChecks(http, dst, m.influx.counts, o.verifyTimeoutMs));
+    checks.push(...(await settledInfluxChecks(http, dst, m.influx.counts, o.verifyTimeoutMs)));
   }
   probeTarget(target); // once more right before the copy: ingest may have been started meanwhile
   installCopy(path.join(o.from, m.sqlite.file), target);

@@ -133,8 +133,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       await api('POST', '/beds', { id: bed, roomId: room, name: `OR ${n} table` });
       await api('POST', '/gateways', { id: gatewayId, bedId: bed, password });
       await api('POST', '/devices', {
-        id: deviceId, gatewayId, bedId: bed, vendor: 'GE', model: 'S/5 (simulated)',
-        profile: 'auto', transport: 'serial (pty)',
+        id: deviceId,
+        gatewayId,
+        bedId: bed,
+        vendor: 'GE',
+        model: 'S/5 (simulated)',
+        profile: 'auto',
+        transport: 'serial (pty)',
       });
 
       const ptyDir = join(o.dir, 'pty', room);
@@ -159,20 +164,28 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       checkpoint('sim');
 
       const gatewayFile = {
-        gatewayId, site, room, bed,
+        gatewayId,
+        site,
+        room,
+        bed,
         mqtt: {
-          url: ingest.mqttUrl, username: gatewayId,
+          url: ingest.mqttUrl,
+          username: gatewayId,
           ...(o.publishIntervalMs ? { publishIntervalMs: o.publishIntervalMs } : {}),
         },
         outbox: { kind: 'file', dir: join(o.dir, 'outbox', gatewayId) },
-        devices: [{
-          id: deviceId, protocol: 'ge-dri', profile: 'auto',
-          transport: { kind: 'serial', path: pty.hostPath },
-          options: {
-            ...(o.waves ? { waves: o.waves } : {}),
-            ...(o.phdbIntervalS ? { intervalS: o.phdbIntervalS } : {}),
+        devices: [
+          {
+            id: deviceId,
+            protocol: 'ge-dri',
+            profile: 'auto',
+            transport: { kind: 'serial', path: pty.hostPath },
+            options: {
+              ...(o.waves ? { waves: o.waves } : {}),
+              ...(o.phdbIntervalS ? { intervalS: o.phdbIntervalS } : {}),
+            },
           },
-        }],
+        ],
         log: { level: o.gatewayLogLevel ?? 'warn' },
       };
       if (o.gatewayMode === 'process') {
@@ -200,4 +213,3 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     throw err;
   }
 }
-

@@ -23,7 +23,9 @@ export function gitCommit(root = ROOT): string | undefined {
     if (!ref) return undefined;
     const loose = path.join(gitDir, ref);
     if (existsSync(loose)) return readFileSync(loose, 'utf8').trim().slice(0, 12);
-    const packed = readFileSync(path.join(gitDir, 'packed-refs'), 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`));
+    const packed = readFileSync(path.join(gitDir, 'packed-refs'), 'utf8')
+      .split('\n')
+      .find((l) => l.endsWith(` ${ref}`));
     return packed?.slice(0, 12);
   } catch {
     return undefined;

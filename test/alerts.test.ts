@@ -17,20 +17,30 @@ import { silent, until } from '../ingest/src/mqtt/test-fixtures.js';
 const RULES_DIR = fileURLToPath(new URL('../deploy/prometheus/', import.meta.url));
 const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
 
-t.test('promtool: the rules are valid and their unit tests pass (a silent gateway fires OrlinkGatewaySilent)', { skip: promtool ? false : 'promtool not installed (Debian package prometheus)' }, async (t) => {
-  const run = (...args: string[]) => execFileSync('promtool', args, { cwd: RULES_DIR, encoding: 'utf8', timeout: 60_000 });
-  t.match(run('check', 'rules', 'orlink-alerts.yml'), /SUCCESS: \d+ rules found/);
-  t.match(run('test', 'rules', 'orlink-alerts.test.yml'), /SUCCESS/);
-});
+t.test(
+  'promtool: the rules are valid and their unit tests pass (a silent gateway fires OrlinkGatewaySilent)',
+  { skip: promtool ? false : 'promtool not installed (Debian package prometheus)' },
+  async (t) => {
+    const run = (...args: string[]) => execFileSync('promtool', args, { cwd: RULES_DIR, encoding: 'utf8', timeout: 60_000 });
+    t.match(run('check', 'rules', 'orlink-alerts.yml'), /SUCCESS: \d+ rules found/);
+    t.match(run('test', 'rules', 'orlink-alerts.test.yml'), /SUCCESS/);
+  },
+);
 
 t.test('/metrics: a gateway connects, then goes silent', async (t) => {
-  const ing = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: 0 }, db: { path: ':memory:' }, broker: { host: '127.0.0.1', port: 0 },
-      series: { kind: 'memory' }, log: { level: 'silent' },
-    },
-    env: {},
-  }), { logger: silent });
+  const ing = await startIngest(
+    loadIngestConfig({
+      input: {
+        http: { host: '127.0.0.1', port: 0 },
+        db: { path: ':memory:' },
+        broker: { host: '127.0.0.1', port: 0 },
+        series: { kind: 'memory' },
+        log: { level: 'silent' },
+      },
+      env: {},
+    }),
+    { logger: silent },
+  );
   t.teardown(() => ing.close());
   const admin = bearer(mintToken(ing.services, 'admin'));
   const scraper = bearer(mintToken(ing.services, 'metrics', { name: 'prometheus' }));
@@ -60,18 +70,48 @@ t.test('/metrics: a gateway connects, then goes silent', async (t) => {
   const will: GatewayStatusOffline = { ...ids, online: false, reason: 'lwt' };
   const now = Date.now();
   const online: GatewayStatusOnline = {
-    ...ids, online: true, startedAt: now - 60_000, t: now,
-    devices: [{
-      id: 'mon3', protocol: 'ge-dri', link: 'streaming', frames: 120, errors: 2, errorsByKind: { checksum: 2 },
-      reconnects: 0, watchdogTrips: 0, bytesRx: 50_000, bytesTx: 300, lastFrameAt: now - 1_000,
-    }],
-    outbox: { kind: 'file', records: 7, bytes: 2_048, appended: 100, acked: 93, droppedRecords: 0, droppedReadings: 0, droppedBytes: 0, rejectedTooLarge: 0, truncatedBytes: 0, corruptSegments: 0 },
+    ...ids,
+    online: true,
+    startedAt: now - 60_000,
+    t: now,
+    devices: [
+      {
+        id: 'mon3',
+        protocol: 'ge-dri',
+        link: 'streaming',
+        frames: 120,
+        errors: 2,
+        errorsByKind: { checksum: 2 },
+        reconnects: 0,
+        watchdogTrips: 0,
+        bytesRx: 50_000,
+        bytesTx: 300,
+        lastFrameAt: now - 1_000,
+      },
+    ],
+    outbox: {
+      kind: 'file',
+      records: 7,
+      bytes: 2_048,
+      appended: 100,
+      acked: 93,
+      droppedRecords: 0,
+      droppedReadings: 0,
+      droppedBytes: 0,
+      rejectedTooLarge: 0,
+      truncatedBytes: 0,
+      corruptSegments: 0,
+    },
     mqtt: { connected: true, connects: 1, published: 100, acked: 93, resent: 0 },
     batcher: { envelopes: 100, observations: 400, droppedObservations: 0, appendErrors: 0, splits: 0, clockJumps: 0 },
   };
   const topic = 'orlink/v1/st1/or3/bed3/gw3/status';
   const client = await mqtt.connectAsync(ing.mqttUrl, {
-    protocolVersion: 4, username: 'gw3', password: 'gateway-pass-3', clientId: 'gw3', reconnectPeriod: 0,
+    protocolVersion: 4,
+    username: 'gw3',
+    password: 'gateway-pass-3',
+    clientId: 'gw3',
+    reconnectPeriod: 0,
     will: { topic, payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
   });
   t.teardown(() => client.endAsync(true));

@@ -14,7 +14,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 import t from 'tap';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const DOCS = ['docs/operations.md', ...readdirSync(join(ROOT, 'docs/protocols')).filter((f) => f.endsWith('.md')).map((f) => `docs/protocols/${f}`)];
+const DOCS = [
+  'docs/operations.md',
+  ...readdirSync(join(ROOT, 'docs/protocols'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/protocols/${f}`),
+];
 const UNITS = ['deploy/systemd/orlink-ingest.service', 'deploy/systemd/orlink-gateway@.service'];
 const UDEV = 'deploy/udev/99-orlink-serial.rules';
 /** The install location the guide uses: `/opt/orlink/<path>` names `<path>` of this repository. */
@@ -37,7 +42,12 @@ function repoPathOf(token: string, top: ReadonlySet<string> = TOP): string | und
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes. */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/`/g, '').replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/`/g, '')
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 }
 
 /** Problems of one Markdown text: missing repository paths, links, anchors. */
@@ -48,7 +58,10 @@ function checkMarkdown(file: string, text: string, exists: (p: string) => boolea
   let fence = false;
   lines.forEach((line, i) => {
     const where = `${file}:${i + 1}`;
-    if (/^\s*```/.test(line)) { fence = !fence; return; }
+    if (/^\s*```/.test(line)) {
+      fence = !fence;
+      return;
+    }
     if (fence) {
       // in commands only the install location is a repository reference
       for (const m of line.matchAll(/\/opt\/orlink\/[^\s'"`)]+/g)) {
@@ -84,11 +97,28 @@ t.test('the checker itself: what counts as a repository path, and that a missing
   t.equal(repoPathOf('gateway/src/main.ts:120', top), 'gateway/src/main.ts');
   t.equal(repoPathOf('/opt/orlink/deploy/udev/x.rules', top), 'deploy/udev/x.rules');
   t.equal(repoPathOf('README.md', top), 'README.md');
-  for (const s of ['gateway/src/protocols/<name>/README.md', '/etc/orlink/ingest.yaml', 'orlink admin create-token', 'mqtt.url',
-    'orlink/v1/+/+/+/+/status', 'https://example.org/docs/x.md', 'docs', 'firmware-profiles/<vendor>/', '$API/gateways'])
+  for (const s of [
+    'gateway/src/protocols/<name>/README.md',
+    '/etc/orlink/ingest.yaml',
+    'orlink admin create-token',
+    'mqtt.url',
+    'orlink/v1/+/+/+/+/status',
+    'https://example.org/docs/x.md',
+    'docs',
+    'firmware-profiles/<vendor>/',
+    '$API/gateways',
+  ])
     t.equal(repoPathOf(s, top), undefined, s);
-  const md = ['# Title', '## 2. Install things', 'see `docs/there.md` and `docs/missing.md`, [x](../api.md) [y](nope.md)',
-    '[ok](#2-install-things) [bad](#3-nowhere)', '```sh', 'cp /opt/orlink/deploy/gone.service /etc/', '`docs/missing-but-in-a-fence.md`', '```'].join('\n');
+  const md = [
+    '# Title',
+    '## 2. Install things',
+    'see `docs/there.md` and `docs/missing.md`, [x](../api.md) [y](nope.md)',
+    '[ok](#2-install-things) [bad](#3-nowhere)',
+    '```sh',
+    'cp /opt/orlink/deploy/gone.service /etc/',
+    '`docs/missing-but-in-a-fence.md`',
+    '```',
+  ].join('\n');
   const have = new Set(['docs/there.md', 'docs/api.md']);
   const problems = checkMarkdown('docs/protocols/x.md', md, (p) => have.has(p));
   t.match(problems.join('\n'), /docs\/missing\.md/, 'a missing path in backticks is reported');
@@ -123,7 +153,10 @@ t.test('the deploy files cite existing documents', async (t) => {
   }
 });
 
-interface Unit { sections: Map<string, Map<string, string[]>>; problems: string[] }
+interface Unit {
+  sections: Map<string, Map<string, string[]>>;
+  problems: string[];
+}
 
 /** A small systemd unit parser: sections, `Key=Value` lines (repeated keys kept), line continuations. */
 function parseUnit(text: string): Unit {
@@ -142,8 +175,14 @@ function parseUnit(text: string): Unit {
       return;
     }
     const kv = /^([A-Za-z][A-Za-z0-9]*)=(.*)$/.exec(line);
-    if (!kv) { problems.push(`line ${i + 1}: not Key=Value: ${line}`); return; }
-    if (!current) { problems.push(`line ${i + 1}: ${kv[1]} outside a section`); return; }
+    if (!kv) {
+      problems.push(`line ${i + 1}: not Key=Value: ${line}`);
+      return;
+    }
+    if (!current) {
+      problems.push(`line ${i + 1}: ${kv[1]} outside a section`);
+      return;
+    }
     current.set(kv[1], [...(current.get(kv[1]) ?? []), kv[2]]);
   });
   return { sections, problems };
@@ -151,7 +190,10 @@ function parseUnit(text: string): Unit {
 
 t.test('the unit parser itself rejects what systemd would', async (t) => {
   t.same(parseUnit('[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true \\\n  --flag\n').problems, []);
-  t.equal(parseUnit('[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true \\\n  --flag\n').sections.get('Service')?.get('ExecStart')?.[0], '/bin/true    --flag');
+  t.equal(
+    parseUnit('[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true \\\n  --flag\n').sections.get('Service')?.get('ExecStart')?.[0],
+    '/bin/true    --flag',
+  );
   t.match(parseUnit('Description=x\n').problems[0], /outside a section/);
   t.match(parseUnit('[Service]\nUser orlink\n').problems[0], /not Key=Value/);
   t.match(parseUnit('[Service]\n[Service]\n').problems[0], /twice/);
@@ -165,8 +207,16 @@ t.test('systemd units: the keys the operations guide promises', async (t) => {
     const one = (s: string, k: string): string | undefined => get(s, k).at(-1);
     t.same([...u.sections.keys()], ['Unit', 'Service', 'Install'], `${f}: sections`);
     t.equal(one('Service', 'User'), 'orlink', `${f}: User=orlink`);
-    for (const [k, v] of [['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['PrivateTmp', 'yes'], ['ProtectHome', 'yes'],
-      ['Restart', 'on-failure'], ['RestartPreventExitStatus', '2'], ['UMask', '0077'], ['CapabilityBoundingSet', '']] as const)
+    for (const [k, v] of [
+      ['NoNewPrivileges', 'yes'],
+      ['ProtectSystem', 'strict'],
+      ['PrivateTmp', 'yes'],
+      ['ProtectHome', 'yes'],
+      ['Restart', 'on-failure'],
+      ['RestartPreventExitStatus', '2'],
+      ['UMask', '0077'],
+      ['CapabilityBoundingSet', ''],
+    ] as const)
       t.equal(one('Service', k), v, `${f}: ${k}=${v}`);
     t.ok(Number(one('Service', 'LimitNOFILE')) >= 4096, `${f}: LimitNOFILE`);
     t.equal(one('Install', 'WantedBy'), 'multi-user.target', `${f}: WantedBy`);
@@ -182,7 +232,10 @@ t.test('systemd units: the keys the operations guide promises', async (t) => {
     t.match(exec, new RegExp(`^/usr/local/bin/orlink ${verb} --config /etc/orlink/\\S+\\.yaml$`), `${f}: ExecStart runs orlink ${verb}`);
     if (verb === 'gateway') {
       t.equal(one('Service', 'SupplementaryGroups'), 'dialout', `${f}: dialout for the serial ports`);
-      t.ok(get('Service', 'DeviceAllow').some((d) => d.startsWith('char-ttyUSB')), `${f}: USB serial adapters allowed`);
+      t.ok(
+        get('Service', 'DeviceAllow').some((d) => d.startsWith('char-ttyUSB')),
+        `${f}: USB serial adapters allowed`,
+      );
       t.match(exec, /%i/, `${f}: one config per instance`);
     } else {
       t.equal(one('Service', 'PrivateDevices'), 'yes', `${f}: no devices for ingest`);
@@ -196,26 +249,30 @@ t.test('systemd units: the keys the operations guide promises', async (t) => {
 
 const SYSTEMD_ANALYZE = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
 
-t.test('systemd units: systemd-analyze verify', { skip: SYSTEMD_ANALYZE ? false : 'systemd-analyze is not installed (the parser test above still runs)' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'orlink-units-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const f of UNITS) {
-    const name = f.split('/').pop()!;
-    // /usr/local/bin/orlink is not installed on a test machine: verify checks that ExecStart is executable
-    const text = readFileSync(join(ROOT, f), 'utf8');
-    t.ok(text.includes('/usr/local/bin/orlink '), `${f}: runs /usr/local/bin/orlink`);
-    writeFileSync(join(dir, name), text.replaceAll('/usr/local/bin/orlink ', `${process.execPath} `));
-    const arg = name.endsWith('@.service') ? `${join(dir, name)}:${name.replace('@.', '@or3-bed1.')}` : join(dir, name);
-    const r = spawnSync(SYSTEMD_ANALYZE!, ['verify', arg], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-    t.equal(r.status, 0, `${name}: systemd-analyze verify exit code (stderr: ${r.stderr.trim()})`);
-    t.equal(r.stderr.trim(), '', `${name}: no warnings`);
-  }
-  // and a broken copy is caught, so the check above can fail
-  copyFileSync(join(dir, 'orlink-ingest.service'), join(dir, 'broken.service'));
-  writeFileSync(join(dir, 'broken.service'), readFileSync(join(dir, 'broken.service'), 'utf8').replace('Restart=on-failure', 'Restart=sometimes'));
-  const bad = spawnSync(SYSTEMD_ANALYZE!, ['verify', join(dir, 'broken.service')], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  t.match(bad.stderr, /restart/i, 'an invalid value is reported');
-});
+t.test(
+  'systemd units: systemd-analyze verify',
+  { skip: SYSTEMD_ANALYZE ? false : 'systemd-analyze is not installed (the parser test above still runs)' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'orlink-units-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    for (const f of UNITS) {
+      const name = f.split('/').pop()!;
+      // /usr/local/bin/orlink is not installed on a test machine: verify checks that ExecStart is executable
+      const text = readFileSync(join(ROOT, f), 'utf8');
+      t.ok(text.includes('/usr/local/bin/orlink '), `${f}: runs /usr/local/bin/orlink`);
+      writeFileSync(join(dir, name), text.replaceAll('/usr/local/bin/orlink ', `${process.execPath} `));
+      const arg = name.endsWith('@.service') ? `${join(dir, name)}:${name.replace('@.', '@or3-bed1.')}` : join(dir, name);
+      const r = spawnSync(SYSTEMD_ANALYZE!, ['verify', arg], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      t.equal(r.status, 0, `${name}: systemd-analyze verify exit code (stderr: ${r.stderr.trim()})`);
+      t.equal(r.stderr.trim(), '', `${name}: no warnings`);
+    }
+    // and a broken copy is caught, so the check above can fail
+    copyFileSync(join(dir, 'orlink-ingest.service'), join(dir, 'broken.service'));
+    writeFileSync(join(dir, 'broken.service'), readFileSync(join(dir, 'broken.service'), 'utf8').replace('Restart=on-failure', 'Restart=sometimes'));
+    const bad = spawnSync(SYSTEMD_ANALYZE!, ['verify', join(dir, 'broken.service')], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    t.match(bad.stderr, /restart/i, 'an invalid value is reported');
+  },
+);
 
 /** One udev rule line → its keys; problems for what udev would refuse or what the guide does not allow. */
 function parseUdevRule(line: string): { keys: { key: string; op: string; value: string }[]; problems: string[] } {
@@ -226,7 +283,10 @@ function parseUdevRule(line: string): { keys: { key: string; op: string; value: 
   while (pos < line.length) {
     re.lastIndex = pos;
     const m = re.exec(line);
-    if (!m) { problems.push(`cannot parse at column ${pos + 1}: ${line.slice(pos, pos + 30)}`); break; }
+    if (!m) {
+      problems.push(`cannot parse at column ${pos + 1}: ${line.slice(pos, pos + 30)}`);
+      break;
+    }
     keys.push({ key: m[1], op: m[2], value: m[3] });
     pos = re.lastIndex;
     if (m[4] === '') break;
@@ -261,7 +321,10 @@ t.test('udev rules: every rule (examples included) parses and names one port', a
       t.ok(val('ATTRS{serial}', '=='), 'and the serial number');
     } else t.ok(val('ENV{ID_PATH}', '=='), 'an adapter without a serial number is named by its USB socket');
     for (const k of keys.filter((x) => x.op === '==')) {
-      t.ok(['SUBSYSTEM', 'ATTRS{idVendor}', 'ATTRS{idProduct}', 'ATTRS{serial}', 'ENV{ID_PATH}', 'ENV{ID_USB_INTERFACE_NUM}'].includes(k.key), `match key ${k.key} is one the guide explains`);
+      t.ok(
+        ['SUBSYSTEM', 'ATTRS{idVendor}', 'ATTRS{idProduct}', 'ATTRS{serial}', 'ENV{ID_PATH}', 'ENV{ID_USB_INTERFACE_NUM}'].includes(k.key),
+        `match key ${k.key} is one the guide explains`,
+      );
     }
   }
   t.equal(new Set(links).size, links.length, 'every link name is used once');
@@ -271,7 +334,14 @@ t.test('every alert runbook named in deploy/prometheus/orlink-alerts.yml is a he
   const rules = readFileSync(join(ROOT, 'deploy/prometheus/orlink-alerts.yml'), 'utf8');
   const named = [...new Set([...rules.matchAll(/runbook: 'docs\/operations\.md, section "([^"]+)"'/g)].map((m) => m[1]))];
   t.ok(named.length >= 7, `${named.length} runbook sections named: ${named.join(', ')}`);
-  const headings = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8').split('\n').filter((l) => /^#{2,4} /.test(l)).map((l) => l.replace(/^#+ /, '').trim());
+  const headings = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8')
+    .split('\n')
+    .filter((l) => /^#{2,4} /.test(l))
+    .map((l) => l.replace(/^#+ /, '').trim());
   for (const n of named) t.ok(headings.includes(n), `docs/operations.md has a heading "${n}"`);
-  t.equal((rules.match(/runbook:/g) ?? []).length, [...rules.matchAll(/runbook: 'docs\/operations\.md, section "[^"]+"'/g)].length, 'every runbook is given as docs/operations.md, section "…"');
+  t.equal(
+    (rules.match(/runbook:/g) ?? []).length,
+    [...rules.matchAll(/runbook: 'docs\/operations\.md, section "[^"]+"'/g)].length,
+    'every runbook is given as docs/operations.md, section "…"',
+  );
 });

@@ -7,7 +7,11 @@ import { parseHexlog } from '../cli/decode.js';
 import { frameRecord } from '../gateway/src/protocols/ge-dri/index.js';
 import { caseInput, capturePaths, decodeCase, REPO_ROOT } from './helpers/golden-case.js';
 
-function fixture(t: Test): { dir: string; file: (name: string, body: string | Buffer) => string; testcase: (cj: object, own?: Record<string, string | Buffer>) => string } {
+function fixture(t: Test): {
+  dir: string;
+  file: (name: string, body: string | Buffer) => string;
+  testcase: (cj: object, own?: Record<string, string | Buffer>) => string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'orlink-golden-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   let n = 0;
@@ -57,11 +61,19 @@ t.test('hex records framed with the protocol frame, one RX chunk per file', asyn
   const got = caseInput(f.testcase({ format: 'hex', capture: [a, b], frame: 'ge-dri' }));
   t.equal(got.format, 'hexlog');
   const chunks = parseHexlog(got.data.toString('latin1')).chunks;
-  t.same(chunks.map((c) => [c.dir, c.bytes.toString('hex')]), [
-    ['RX', frameRecord(Buffer.from('7e0102037d', 'hex')).toString('hex')], ['RX', frameRecord(Buffer.from('ff00', 'hex')).toString('hex')]]);
+  t.same(
+    chunks.map((c) => [c.dir, c.bytes.toString('hex')]),
+    [
+      ['RX', frameRecord(Buffer.from('7e0102037d', 'hex')).toString('hex')],
+      ['RX', frameRecord(Buffer.from('ff00', 'hex')).toString('hex')],
+    ],
+  );
   t.ok(chunks[0].bytes.toString('hex').startsWith('7e7d5e0102037d5d'), 'flag, then the record stuffed (7E -> 7D 5E, 7D -> 7D 5D)');
   const unframed = caseInput(f.testcase({ format: 'hex', capture: b }));
-  t.same(parseHexlog(unframed.data.toString('latin1')).chunks.map((c) => c.bytes.toString('hex')), ['ff00']);
+  t.same(
+    parseHexlog(unframed.data.toString('latin1')).chunks.map((c) => c.bytes.toString('hex')),
+    ['ff00'],
+  );
   t.throws(() => caseInput(f.testcase({ format: 'hex', capture: f.file('bad.hex', '01 0g\n') })), /not hex/);
 });
 
@@ -69,7 +81,14 @@ t.test('named-hex: one datagram per line, the names in "tx" are host->device', a
   const f = fixture(t);
   const n = f.file('n.hex', '# comment\nhello_request 0102\nhello_reply 0a0b0c\nbye_request 03\n');
   const got = caseInput(f.testcase({ format: 'named-hex', capture: n, tx: ['hello_request', 'bye_request'] }));
-  t.same(parseHexlog(got.data.toString('latin1')).chunks.map((c) => [c.dir, c.bytes.toString('hex')]), [['TX', '0102'], ['RX', '0a0b0c'], ['TX', '03']]);
+  t.same(
+    parseHexlog(got.data.toString('latin1')).chunks.map((c) => [c.dir, c.bytes.toString('hex')]),
+    [
+      ['TX', '0102'],
+      ['RX', '0a0b0c'],
+      ['TX', '03'],
+    ],
+  );
   t.throws(() => caseInput(f.testcase({ format: 'named-hex', capture: n, tx: ['helo_request'] })), /not in the capture: helo_request/);
 });
 
@@ -95,5 +114,5 @@ t.test('decodeCase runs orlink decode on the built input', async (t) => {
   const sliced = await decodeCase(f.testcase({ format: 'raw', capture: raw, bytes: { start: 7 } }));
   t.equal(sliced.code, 0, sliced.err);
   t.equal((sliced.summary.errors as Record<string, number>).garbage, undefined, 'the slice starts at the frame');
-  t.equal(sliced.summary.bytes, whole.summary.bytes as number - 7);
+  t.equal(sliced.summary.bytes, (whole.summary.bytes as number) - 7);
 });

@@ -56,8 +56,14 @@ for (const dir of cases) {
     }
     const { code, out, err, summary } = res;
     t.equal(code, 0, err);
-    const got = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    const want = readFileSync(join(dir, 'expected.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const got = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const want = readFileSync(join(dir, 'expected.ndjson'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     t.equal(got.length, want.length, 'same number of observations');
     let firstDiff = -1;
     for (let i = 0; i < Math.max(got.length, want.length); i++) {

@@ -65,16 +65,41 @@ function sharedFiles(dir = SHARED): string[] {
 const sha256 = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 t.test('the checks themselves: patterns and allowed set', async (t) => {
-  for (const s of ['see ../shared/captures/x.raw', 'from shared/protocols/ge-datex-dri.md §2', '/work/shared/tools/check-decode-output',
-    'shared/data/physionet', 'ARCHITECTURE.md §4', 'rule 3 of CONVENTIONS.md']) t.match(s, SHARED_REF, s);
-  for (const s of ['the shared physiology model', 'shared subscriptions', 'docs/decisions.md', `ARCHITECTURE ${SECT}4 (now docs/mqtt.md)`, 'a shared/common helper'])
+  for (const s of [
+    'see ../shared/captures/x.raw',
+    'from shared/protocols/ge-datex-dri.md §2',
+    '/work/shared/tools/check-decode-output',
+    'shared/data/physionet',
+    'ARCHITECTURE.md §4',
+    'rule 3 of CONVENTIONS.md',
+  ])
+    t.match(s, SHARED_REF, s);
+  for (const s of [
+    'the shared physiology model',
+    'shared subscriptions',
+    'docs/decisions.md',
+    `ARCHITECTURE ${SECT}4 (now docs/mqtt.md)`,
+    'a shared/common helper',
+  ])
     t.notMatch(s, SHARED_REF, s);
   for (const s of [`ARCHITECTURE ${SECT}4`, `the digest ${SECT}5.2`, `(digest ${SECT}3.6)`, `Digest${SECT}1`]) t.match(s, SECTION_REF, s);
   for (const s of ['docs/protocols/nonin.md', 'README.md §Frames', 'the digest of the shared notes', `driver README ${SECT}Layers`])
     t.notMatch(s, SECTION_REF, s);
-  for (const p of ['cli/decode.test.ts', 'ingest/src/outbox.suite.ts', 'test/helpers/golden-case.ts', 'bench/run.ts', 'firmware-profiles/ge/testcases/x/case.json'])
+  for (const p of [
+    'cli/decode.test.ts',
+    'ingest/src/outbox.suite.ts',
+    'test/helpers/golden-case.ts',
+    'bench/run.ts',
+    'firmware-profiles/ge/testcases/x/case.json',
+  ])
     t.ok(allowed(p), p);
-  for (const p of ['cli/decode.ts', 'firmware-profiles/ge/testcases/x/capture.hexlog', 'firmware-profiles/README.md', 'docs/decisions.md', 'simulators/src/cli-args.ts'])
+  for (const p of [
+    'cli/decode.ts',
+    'firmware-profiles/ge/testcases/x/capture.hexlog',
+    'firmware-profiles/README.md',
+    'docs/decisions.md',
+    'simulators/src/cli-args.ts',
+  ])
     t.notOk(allowed(p), p);
 });
 
@@ -114,9 +139,12 @@ t.test('no file of the repository cites a section of the shared notes or digests
   for (const f of files) {
     const text = readFileSync(join(ROOT, f));
     if (text.includes(0)) continue; // binary (captures)
-    text.toString('utf8').split('\n').forEach((l, i) => {
-      if (SECTION_REF.test(l)) offenders.push(`${f}:${i + 1}: ${l.trim().slice(0, 120)}`);
-    });
+    text
+      .toString('utf8')
+      .split('\n')
+      .forEach((l, i) => {
+        if (SECTION_REF.test(l)) offenders.push(`${f}:${i + 1}: ${l.trim().slice(0, 120)}`);
+      });
   }
   t.ok(files.some((f) => allowed(f)) && files.some((f) => !allowed(f)), 'the scan covers tests and product files alike');
   t.same(offenders, [], 'cite docs/protocols/*.md or the driver README (gateway/src/protocols/<name>/README.md)');
@@ -129,7 +157,10 @@ t.test('test-only helpers (the named ones and test/helpers/) are imported by tes
   t.ok(helpers.includes('test/helpers/golden-case.ts'), 'the golden-case reader is checked too');
   const product = files.filter((f) => !allowed(f) || f in TEST_ONLY_HELPERS);
   for (const helper of helpers) {
-    const stem = helper.replace(/\.(ts|js|mjs)$/, '').split('/').pop()!;
+    const stem = helper
+      .replace(/\.(ts|js|mjs)$/, '')
+      .split('/')
+      .pop()!;
     const imports = new RegExp(`(from|import)\\s*\\(?\\s*['"][^'"]*/${stem}\\.(js|ts)['"]`);
     const importers = product.filter((f) => f !== helper && imports.test(readFileSync(join(ROOT, f), 'utf8')));
     t.same(importers, [], `${helper}: no product file imports it`);

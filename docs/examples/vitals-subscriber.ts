@@ -108,9 +108,16 @@ export interface FollowOptions {
  * Connects, subscribes to the vitals topics and calls `onVitals` for every well-formed message
  * (`onSkipped` for the others). Resolves once subscribed; end with `client.endAsync()`.
  */
-export async function followVitals(o: FollowOptions, onVitals: (v: VitalsMessage, topic: string) => void, onSkipped?: (topic: string, err: VitalsFormatError) => void): Promise<MqttClient> {
+export async function followVitals(
+  o: FollowOptions,
+  onVitals: (v: VitalsMessage, topic: string) => void,
+  onSkipped?: (topic: string, err: VitalsFormatError) => void,
+): Promise<MqttClient> {
   const client = await mqtt.connectAsync(o.url, {
-    protocolVersion: 4, username: o.username, password: o.password, reconnectPeriod: o.reconnectPeriod ?? 5000,
+    protocolVersion: 4,
+    username: o.username,
+    password: o.password,
+    reconnectPeriod: o.reconnectPeriod ?? 5000,
     clientId: o.clientId ?? `${o.username}-${randomBytes(4).toString('hex')}`,
   });
   client.on('message', (topic, payload) => {
@@ -126,20 +133,31 @@ export async function followVitals(o: FollowOptions, onVitals: (v: VitalsMessage
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { url: { type: 'string', default: 'mqtt://127.0.0.1:1883' }, username: { type: 'string', default: 'orlink-record' }, prefix: { type: 'string' }, site: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+      username: { type: 'string', default: 'orlink-record' },
+      prefix: { type: 'string' },
+      site: { type: 'string' },
+    },
+  });
   const password = process.env.ORLINK_RECORD_BROKER_PASSWORD;
   if (!password) {
     process.stderr.write('set ORLINK_RECORD_BROKER_PASSWORD\n');
     process.exitCode = 2;
     return;
   }
-  const client = await followVitals({ url: values.url!, username: values.username!, password, prefix: values.prefix, site: values.site }, (v) => {
-    for (const [mdc, r] of Object.entries(v.numerics)) {
-      const flags = r.flags?.length ? ` [${r.flags.join(',')}]` : '';
-      const use = isChartable(r) ? 'chart' : 'skip';
-      process.stdout.write(`${new Date(r.t).toISOString()} ${v.bed} case=${r.caseId ?? '-'} ${mdc}=${r.value ?? 'null'} ${r.unit}${flags} ${use}\n`);
-    }
-  }, (topic, err) => process.stderr.write(`skipped ${topic}: ${err.message}\n`));
+  const client = await followVitals(
+    { url: values.url!, username: values.username!, password, prefix: values.prefix, site: values.site },
+    (v) => {
+      for (const [mdc, r] of Object.entries(v.numerics)) {
+        const flags = r.flags?.length ? ` [${r.flags.join(',')}]` : '';
+        const use = isChartable(r) ? 'chart' : 'skip';
+        process.stdout.write(`${new Date(r.t).toISOString()} ${v.bed} case=${r.caseId ?? '-'} ${mdc}=${r.value ?? 'null'} ${r.unit}${flags} ${use}\n`);
+      }
+    },
+    (topic, err) => process.stderr.write(`skipped ${topic}: ${err.message}\n`),
+  );
   process.once('SIGINT', () => void client.endAsync());
 }
 

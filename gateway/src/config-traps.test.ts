@@ -21,10 +21,19 @@ function orlink(args: string[], cwd: string, ms = 60_000): Promise<{ code: numbe
   const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  return new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr, stdout }); }));
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    }),
+  );
 }
 
 function dir(t: Test): string {
@@ -33,9 +42,8 @@ function dir(t: Test): string {
   return d;
 }
 
-const yaml = (device: string, extra = '') => [
-  'gatewayId: gw1', 'site: s1', 'room: or1', 'bed: bed1', 'outbox: { kind: memory }', extra, 'devices:', `  - ${device}`, '',
-].join('\n');
+const yaml = (device: string, extra = '') =>
+  ['gatewayId: gw1', 'site: s1', 'room: or1', 'bed: bed1', 'outbox: { kind: memory }', extra, 'devices:', `  - ${device}`, ''].join('\n');
 
 t.test('unknown protocol: refused at config load with the allowed names; exit 2 from the CLI', async (t) => {
   const d = dir(t);
@@ -69,7 +77,13 @@ t.test('every object of the gateway config refuses unknown keys (device options 
 t.test('unknown keys at any level: path and nearest key', async (t) => {
   const d = dir(t);
   const file = path.join(d, 'gw.yaml');
-  writeFileSync(file, yaml('{ id: mon1, protocol: ge-dri, watchdogMS: 5000, transport: { kind: serial, path: /dev/ttyUSB0, baud: 19200 } }', 'mqtt: { url: "mqtt://127.0.0.1:1883", pasword: x }'));
+  writeFileSync(
+    file,
+    yaml(
+      '{ id: mon1, protocol: ge-dri, watchdogMS: 5000, transport: { kind: serial, path: /dev/ttyUSB0, baud: 19200 } }',
+      'mqtt: { url: "mqtt://127.0.0.1:1883", pasword: x }',
+    ),
+  );
   const err = t.throws(() => loadConfig(file, {})) as unknown as GatewayError;
   const details = (err.details as string[]).join('\n');
   t.match(details, "/mqtt/pasword: Unexpected property: unknown key 'pasword' (did you mean 'password'?");
@@ -79,16 +93,24 @@ t.test('unknown keys at any level: path and nearest key', async (t) => {
 
 t.test('a serial port that is not there: the ports present and the fix', async (t) => {
   const link = new SerialLink({ path: '/dev/ttyORLINK-none-9', baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false });
-  const err = await link.open().then(() => null, (e: GatewayError) => e);
+  const err = await link.open().then(
+    () => null,
+    (e: GatewayError) => e,
+  );
   t.ok(err, 'open fails');
   t.equal(err!.code, GW_ERR.TRANSPORT_OPEN);
   t.match(err!.message, /^cannot open serial:\/dev\/ttyORLINK-none-9@19200-8N1: port \/dev\/ttyORLINK-none-9 not found; ports present: /);
   t.match(err!.message, 'orlink ports');
   // the list as udev gives it (vendor:product and serial for USB adapters)
-  const hint = await explainSerialOpenError(new Error('Error: No such file or directory, cannot open /dev/ttyUSB9'), '/dev/ttyUSB9',
-    async () => [{ path: '/dev/ttyUSB0', vendorId: '0403', productId: '6001', serialNumber: 'FT12AB' }, { path: '/dev/ttyS0' }]);
+  const hint = await explainSerialOpenError(new Error('Error: No such file or directory, cannot open /dev/ttyUSB9'), '/dev/ttyUSB9', async () => [
+    { path: '/dev/ttyUSB0', vendorId: '0403', productId: '6001', serialNumber: 'FT12AB' },
+    { path: '/dev/ttyS0' },
+  ]);
   t.equal(hint?.startsWith('port /dev/ttyUSB9 not found; ports present: /dev/ttyUSB0 (USB 0403:6001 serial FT12AB), /dev/ttyS0'), true, hint ?? 'no hint');
-  t.match(await explainSerialOpenError(new Error('Error: No such file or directory, cannot open /dev/ttyUSB9'), '/dev/ttyUSB9', async () => []), 'ports present: none');
+  t.match(
+    await explainSerialOpenError(new Error('Error: No such file or directory, cannot open /dev/ttyUSB9'), '/dev/ttyUSB9', async () => []),
+    'ports present: none',
+  );
 });
 
 t.test('permission denied on a serial port: the dialout group and how to join it', async (t) => {
@@ -97,6 +119,9 @@ t.test('permission denied on a serial port: the dialout group and how to join it
   const hint = await explainSerialOpenError(new Error('Error: Permission denied, cannot open /dev/ttyUSB0'), '/dev/ttyUSB0', async () => []);
   t.match(hint, 'no permission to open /dev/ttyUSB0: add the user to the dialout group: sudo usermod -aG dialout ');
   t.match(hint, ', then log in again');
-  t.match(await explainSerialOpenError(new Error('Error Resource temporarily unavailable Cannot lock port'), '/dev/ttyUSB0', async () => []), 'in use by another program');
+  t.match(
+    await explainSerialOpenError(new Error('Error Resource temporarily unavailable Cannot lock port'), '/dev/ttyUSB0', async () => []),
+    'in use by another program',
+  );
   t.equal(await explainSerialOpenError(new Error('something else'), '/dev/ttyUSB0', async () => []), undefined, 'no made-up hint');
 });

@@ -8,7 +8,10 @@ import { GatewayError } from './errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const minimal = {
-  gatewayId: 'gw1', site: 's', room: 'r', bed: 'b',
+  gatewayId: 'gw1',
+  site: 's',
+  room: 'r',
+  bed: 'b',
   devices: [{ id: 'd1', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port: 4001 } }],
 };
 
@@ -23,8 +26,11 @@ t.test('sample config validates', async (t) => {
 });
 
 t.test('defaults < file < env', async (t) => {
-  const cfg = buildConfig({ ...minimal, mqtt: { publishIntervalMs: 500 } },
-    { ORLINK_MQTT_URL: 'mqtt://127.0.0.1:9999', ORLINK_MQTT_PASSWORD: 'sec', ORLINK_OUTBOX_KIND: 'memory' }, '/base');
+  const cfg = buildConfig(
+    { ...minimal, mqtt: { publishIntervalMs: 500 } },
+    { ORLINK_MQTT_URL: 'mqtt://127.0.0.1:9999', ORLINK_MQTT_PASSWORD: 'sec', ORLINK_OUTBOX_KIND: 'memory' },
+    '/base',
+  );
   t.equal(cfg.mqtt.topicPrefix, 'orlink/v1');
   t.equal(cfg.mqtt.publishIntervalMs, 500);
   t.equal(cfg.mqtt.url, 'mqtt://127.0.0.1:9999');
@@ -43,7 +49,9 @@ t.test('passwordFile is read', async (t) => {
 
 t.test('all errors reported at once', async (t) => {
   const bad = {
-    gatewayId: 'gw 1', site: 's', bed: 'b',
+    gatewayId: 'gw 1',
+    site: 's',
+    bed: 'b',
     mqtt: { url: 'http://x', maxInflight: 0 },
     outbox: { maxBytes: 8192, segmentBytes: 8192 },
     devices: [
@@ -55,9 +63,19 @@ t.test('all errors reported at once', async (t) => {
   const err = t.throws(() => buildConfig(bad, { ORLINK_PUBLISH_INTERVAL_MS: 'abc' })) as unknown as GatewayError;
   t.equal(err.code, 'GW_ERR_CONFIG');
   const d = (err.details as string[]).join('\n');
-  for (const needle of ['/gatewayId', '/room', '/mqtt/url', '/mqtt/maxInflight', '/outbox/segmentBytes',
-    '/devices/0/transport/path', '/devices/1/id: duplicate', '/devices/1/transport/kind', '/devices/2/transport/port',
-    '/devices/2/watchdogMs', 'ORLINK_PUBLISH_INTERVAL_MS']) {
+  for (const needle of [
+    '/gatewayId',
+    '/room',
+    '/mqtt/url',
+    '/mqtt/maxInflight',
+    '/outbox/segmentBytes',
+    '/devices/0/transport/path',
+    '/devices/1/id: duplicate',
+    '/devices/1/transport/kind',
+    '/devices/2/transport/port',
+    '/devices/2/watchdogMs',
+    'ORLINK_PUBLISH_INTERVAL_MS',
+  ]) {
     t.match(d, needle, needle);
   }
 });
@@ -74,17 +92,24 @@ t.test('unreadable and non-YAML files are GW_ERR_CONFIG', async (t) => {
 
 t.test('a listening (tcp-server) device needs an allow-list of senders or an explicit allowAnySender', async (t) => {
   const mllp = (transport: Record<string, unknown>) => ({
-    ...minimal, devices: [{ id: 'or3-b40', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '0.0.0.0', port: 2575, ...transport } }],
+    ...minimal,
+    devices: [{ id: 'or3-b40', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '0.0.0.0', port: 2575, ...transport } }],
   });
   const err = t.throws(() => buildConfig(mllp({}), {})) as unknown as GatewayError;
   t.equal(err.code, 'GW_ERR_CONFIG');
-  t.match((err.details as string[]).join('\n'), /\/devices\/0\/transport\/allow: device 'or3-b40' listens \(tcp-server\) without an allow-list.*set transport\.allow to the monitor's IP.*allowAnySender: true/);
+  t.match(
+    (err.details as string[]).join('\n'),
+    /\/devices\/0\/transport\/allow: device 'or3-b40' listens \(tcp-server\) without an allow-list.*set transport\.allow to the monitor's IP.*allowAnySender: true/,
+  );
   t.match(err.message, "device 'or3-b40'", 'the message names the device');
   t.throws(() => buildConfig(mllp({ allow: [] }), {}), { code: 'GW_ERR_CONFIG' }, 'an empty list is no list');
   t.throws(() => buildConfig(mllp({ allowAnySender: false }), {}), { code: 'GW_ERR_CONFIG' });
 
   t.same(buildConfig(mllp({ allow: ['10.1.20.31', '10.1.21.0/28', 'fd00::31'] }), {}).devices[0].transport, {
-    kind: 'tcp-server', host: '0.0.0.0', port: 2575, allow: ['10.1.20.31', '10.1.21.0/28', 'fd00::31'],
+    kind: 'tcp-server',
+    host: '0.0.0.0',
+    port: 2575,
+    allow: ['10.1.20.31', '10.1.21.0/28', 'fd00::31'],
   });
   t.equal((buildConfig(mllp({ allowAnySender: true }), {}).devices[0].transport as { allowAnySender?: boolean }).allowAnySender, true);
 

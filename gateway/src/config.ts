@@ -8,7 +8,12 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import {
-  GatewayConfigSchema, GATEWAY_CONFIG_DEFAULTS, DEVICE_CONFIG_DEFAULTS, senderProblems, transportProblems, type GatewayConfig,
+  GatewayConfigSchema,
+  GATEWAY_CONFIG_DEFAULTS,
+  DEVICE_CONFIG_DEFAULTS,
+  senderProblems,
+  transportProblems,
+  type GatewayConfig,
 } from '../../schemas/src/gateway-config.js';
 import type { TSchema } from '@sinclair/typebox';
 import { declaredTransports, protocolTransportSchemas } from './transports/declared.js';
@@ -62,7 +67,9 @@ function deepFreeze<T>(o: T): T {
  * (outbox.dir, record, passwordFile) against the config file's folder.
  */
 export function buildConfig(
-  fileObj: unknown, env: Env = process.env, baseDir = process.cwd(),
+  fileObj: unknown,
+  env: Env = process.env,
+  baseDir = process.cwd(),
   /** `transports`: the kinds a protocol declares beside the neutral ones (default: the registered protocols' DeviceProtocol.transports) */
   check: { protocols?: readonly string[]; transports?: (protocol: string) => Readonly<Record<string, TSchema>> } = {},
 ): Readonly<GatewayConfig> {
@@ -83,7 +90,10 @@ export function buildConfig(
     let v: unknown = raw;
     if (type === 'int') {
       v = Number(raw);
-      if (!Number.isInteger(v)) { problems.push(`env ${name}: expected an integer, got '${raw}'`); continue; }
+      if (!Number.isInteger(v)) {
+        problems.push(`env ${name}: expected an integer, got '${raw}'`);
+        continue;
+      }
     }
     let target = cfg;
     for (const k of keys.slice(0, -1)) target = isObj(target[k]) ? target[k] : (target[k] = {});
@@ -91,7 +101,9 @@ export function buildConfig(
   }
   if (isObj(cfg.mqtt) && typeof cfg.mqtt.passwordFile === 'string' && env.ORLINK_MQTT_PASSWORD === undefined) {
     const file = path.resolve(baseDir, cfg.mqtt.passwordFile);
-    try { cfg.mqtt.password = readFileSync(file, 'utf8').trim(); } catch (err) {
+    try {
+      cfg.mqtt.password = readFileSync(file, 'utf8').trim();
+    } catch (err) {
       problems.push(`/mqtt/passwordFile: cannot read ${file}: ${(err as Error).message}`);
     }
   }
@@ -101,7 +113,11 @@ export function buildConfig(
     for (const k of ['caFile', 'certFile', 'keyFile'] as const) {
       if (typeof tls[k] !== 'string') continue;
       tls[k] = path.resolve(baseDir, tls[k] as string);
-      try { readFileSync(tls[k] as string); } catch (err) { problems.push(`/mqtt/tls/${k}: cannot read ${tls[k]}: ${(err as Error).message}`); }
+      try {
+        readFileSync(tls[k] as string);
+      } catch (err) {
+        problems.push(`/mqtt/tls/${k}: cannot read ${tls[k]}: ${(err as Error).message}`);
+      }
     }
     if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) problems.push('/mqtt/tls: certFile and keyFile go together');
   }
@@ -128,8 +144,12 @@ export function buildConfig(
     });
     problems.push(...senderProblems(cfg.devices));
   }
-  if (isObj(cfg.outbox) && typeof cfg.outbox.segmentBytes === 'number' && typeof cfg.outbox.maxBytes === 'number'
-    && cfg.outbox.segmentBytes * 2 > cfg.outbox.maxBytes) {
+  if (
+    isObj(cfg.outbox) &&
+    typeof cfg.outbox.segmentBytes === 'number' &&
+    typeof cfg.outbox.maxBytes === 'number' &&
+    cfg.outbox.segmentBytes * 2 > cfg.outbox.maxBytes
+  ) {
     problems.push('/outbox/segmentBytes: must be at most half of maxBytes (the drop policy removes whole segments)');
   }
   if (problems.length) {
@@ -145,12 +165,19 @@ export function buildConfig(
 /** Read and validate a config file (YAML, or JSON which YAML parses too). */
 export function loadConfig(file: string, env: Env = process.env): Readonly<GatewayConfig> {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (err) {
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
     throw new GatewayError(GW_ERR.CONFIG, 'fatal', `cannot read config file ${file}`, { cause: err, details: [`cannot read ${file}`] });
   }
   let obj: unknown;
-  try { obj = parseYaml(text); } catch (err) {
-    throw new GatewayError(GW_ERR.CONFIG, 'fatal', `config file ${file} is not valid YAML/JSON: ${(err as Error).message}`, { cause: err, details: [(err as Error).message] });
+  try {
+    obj = parseYaml(text);
+  } catch (err) {
+    throw new GatewayError(GW_ERR.CONFIG, 'fatal', `config file ${file} is not valid YAML/JSON: ${(err as Error).message}`, {
+      cause: err,
+      details: [(err as Error).message],
+    });
   }
   // a file names protocols of the registry only (programmatic callers may bring their own: startGateway's `protocols`)
   return buildConfig(obj, env, path.dirname(path.resolve(file)), { protocols: protocolNames() });

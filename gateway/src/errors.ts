@@ -5,19 +5,19 @@
 export type GatewayErrorKind = 'data' | 'transient' | 'fatal';
 
 export const GW_ERR = {
-  CONFIG: 'GW_ERR_CONFIG',                 // fatal: invalid or unreadable configuration
+  CONFIG: 'GW_ERR_CONFIG', // fatal: invalid or unreadable configuration
   PROTOCOL_UNKNOWN: 'GW_ERR_PROTOCOL_UNKNOWN', // fatal: device names a protocol nobody registered
   TRANSPORT_OPEN: 'GW_ERR_TRANSPORT_OPEN', // transient: port/socket could not be opened
-  TRANSPORT_IO: 'GW_ERR_TRANSPORT_IO',     // transient: link failed while open
+  TRANSPORT_IO: 'GW_ERR_TRANSPORT_IO', // transient: link failed while open
   TRANSPORT_CLOSED: 'GW_ERR_TRANSPORT_CLOSED', // transient: write on a closed link
-  DRIVER: 'GW_ERR_DRIVER',                 // data: a protocol driver threw on some input
-  OUTBOX_IO: 'GW_ERR_OUTBOX_IO',           // transient or fatal: disk trouble
-  OUTBOX_CLOSED: 'GW_ERR_OUTBOX_CLOSED',   // fatal: append after close
+  DRIVER: 'GW_ERR_DRIVER', // data: a protocol driver threw on some input
+  OUTBOX_IO: 'GW_ERR_OUTBOX_IO', // transient or fatal: disk trouble
+  OUTBOX_CLOSED: 'GW_ERR_OUTBOX_CLOSED', // fatal: append after close
   OUTBOX_TOO_LARGE: 'GW_ERR_OUTBOX_TOO_LARGE', // data: one record larger than the outbox bound
   ENVELOPE_TOO_LARGE: 'GW_ERR_ENVELOPE_TOO_LARGE', // data: an envelope above mqtt.maxEnvelopeBytes (the broker's packet limit)
   OUTBOX_CORRUPT: 'GW_ERR_OUTBOX_CORRUPT', // data: bad record found on open (truncated, counted)
-  MQTT: 'GW_ERR_MQTT',                     // transient: broker unreachable / connection lost
-  RECORD_IO: 'GW_ERR_RECORD_IO',           // transient: capture file write failed
+  MQTT: 'GW_ERR_MQTT', // transient: broker unreachable / connection lost
+  RECORD_IO: 'GW_ERR_RECORD_IO', // transient: capture file write failed
 } as const;
 
 export type GatewayErrorCode = (typeof GW_ERR)[keyof typeof GW_ERR];

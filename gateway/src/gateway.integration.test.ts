@@ -25,18 +25,32 @@ async function until(what: string, cond: () => boolean, ms = 15_000): Promise<vo
   }
 }
 
-interface Broker { port: number; aedes: Aedes; server: net.Server; stop(): Promise<void> }
+interface Broker {
+  port: number;
+  aedes: Aedes;
+  server: net.Server;
+  stop(): Promise<void>;
+}
 async function startBroker(port = 0, authenticate?: (clientId: string) => boolean): Promise<Broker> {
-  const aedes = await Aedes.createBroker(authenticate ? {
-    authenticate: (client, _u, _p, cb) => cb(null, authenticate(client.id)),
-  } : {});
+  const aedes = await Aedes.createBroker(
+    authenticate
+      ? {
+          authenticate: (client, _u, _p, cb) => cb(null, authenticate(client.id)),
+        }
+      : {},
+  );
   const server = net.createServer(aedes.handle);
   server.listen(port, '127.0.0.1');
   await once(server, 'listening');
   const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   return {
-    port: (server.address() as net.AddressInfo).port, aedes, server,
+    port: (server.address() as net.AddressInfo).port,
+    aedes,
+    server,
     stop: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => aedes.close(() => r()));
@@ -49,7 +63,11 @@ async function startBroker(port = 0, authenticate?: (clientId: string) => boolea
 async function startDevice() {
   let sock: net.Socket | undefined;
   const received: string[] = [];
-  const server = net.createServer((s) => { sock = s; s.on('data', (d) => received.push(d.toString())); s.on('error', () => {}); });
+  const server = net.createServer((s) => {
+    sock = s;
+    s.on('data', (d) => received.push(d.toString()));
+    s.on('error', () => {});
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
@@ -57,7 +75,10 @@ async function startDevice() {
     connected: () => !!sock && !sock.destroyed,
     send: (line: string) => sock?.write(line),
     received,
-    stop: async () => { sock?.destroy(); await new Promise<void>((r) => server.close(() => r())); },
+    stop: async () => {
+      sock?.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
   };
 }
 
@@ -65,7 +86,11 @@ async function startDevice() {
 async function startSubscriber(port: number) {
   const envs: { bootId: string; seq: number; values: number[] }[] = [];
   const statuses: any[] = [];
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, clientId: `sub-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 100 });
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    protocolVersion: 4,
+    clientId: `sub-${Math.random().toString(16).slice(2, 8)}`,
+    reconnectPeriod: 100,
+  });
   client.on('message', (topic, payload) => {
     if (topic.endsWith('/data')) {
       const e = decodeEnvelope(payload);
@@ -74,11 +99,21 @@ async function startSubscriber(port: number) {
   });
   client.on('error', () => {});
   let subscribed = false;
-  client.on('close', () => { subscribed = false; });
-  client.on('connect', () => { subscribed = false; client.subscribe('orlink/v1/#', { qos: 1 }, () => { subscribed = true; }); });
+  client.on('close', () => {
+    subscribed = false;
+  });
+  client.on('connect', () => {
+    subscribed = false;
+    client.subscribe('orlink/v1/#', { qos: 1 }, () => {
+      subscribed = true;
+    });
+  });
   await until('subscriber', () => subscribed);
   return {
-    envs, statuses, client, subscribed: () => subscribed,
+    envs,
+    statuses,
+    client,
+    subscribed: () => subscribed,
     unique: () => new Set(envs.map((e) => `${e.bootId}/${e.seq}`)).size,
     values: () => new Set(envs.flatMap((e) => e.values)),
     stop: () => new Promise<void>((r) => client.end(true, {}, () => r())),
@@ -86,12 +121,18 @@ async function startSubscriber(port: number) {
 }
 
 function gatewayConfig(brokerPort: number, devicePort: number, dir: string) {
-  return buildConfig({
-    gatewayId: 'gw-it', site: 'site1', room: 'or1', bed: 'bed1',
-    mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, publishIntervalMs: 50, statusIntervalMs: 300, maxInflight: 8 },
-    outbox: { kind: 'file', dir, maxBytes: 1 << 22, segmentBytes: 1 << 16 },
-    devices: [{ id: 'mon1', protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: devicePort }, watchdogMs: 60_000 }],
-  }, {});
+  return buildConfig(
+    {
+      gatewayId: 'gw-it',
+      site: 'site1',
+      room: 'or1',
+      bed: 'bed1',
+      mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, publishIntervalMs: 50, statusIntervalMs: 300, maxInflight: 8 },
+      outbox: { kind: 'file', dir, maxBytes: 1 << 22, segmentBytes: 1 << 16 },
+      devices: [{ id: 'mon1', protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: devicePort }, watchdogMs: 60_000 }],
+    },
+    {},
+  );
 }
 
 t.test('end to end through aedes: order, retained status, broker restart, LWT, shutdown', async (t) => {
@@ -103,10 +144,17 @@ t.test('end to end through aedes: order, retained status, broker restart, LWT, s
   t.teardown(() => device.stop());
   const sub = await startSubscriber(port);
   const gw = await startGateway(gatewayConfig(port, device.port, path.join(dir, 'outbox')), {
-    logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, mqttBackoff: { baseMs: 50, maxMs: 200 }, drainMs: 3000,
+    logger: silentLogger(),
+    protocols: { 'fake-line': fakeProtocol },
+    mqttBackoff: { baseMs: 50, maxMs: 200 },
+    drainMs: 3000,
   });
   let closed = false;
-  t.teardown(async () => { if (!closed) await gw.close(); await sub.stop(); await broker.stop(); });
+  t.teardown(async () => {
+    if (!closed) await gw.close();
+    await sub.stop();
+    await broker.stop();
+  });
 
   await until('device connection', device.connected);
   await until('START request', () => device.received.join('').includes('START\n'));
@@ -114,7 +162,11 @@ t.test('end to end through aedes: order, retained status, broker restart, LWT, s
   for (let i = 1; i <= 100; i++) device.send(`N hr ${i}\n`);
   await until('100 readings', () => sub.values().size === 100);
   const inOrder = [...sub.envs].sort((a, b) => a.seq - b.seq).flatMap((e) => e.values);
-  t.same(inOrder, Array.from({ length: 100 }, (_, i) => i + 1), 'readings arrive in order');
+  t.same(
+    inOrder,
+    Array.from({ length: 100 }, (_, i) => i + 1),
+    'readings arrive in order',
+  );
   t.ok(sub.envs.every((e) => e.bootId === gw.bootId));
   await until('outbox drained', () => gw.outbox.depth().records === 0);
 
@@ -148,7 +200,11 @@ t.test('end to end through aedes: order, retained status, broker restart, LWT, s
   await until('all 250 readings after restart', () => sub.values().size === 250);
   await until('backlog acked', () => gw.outbox.depth().records === 0);
   const seqs = [...new Set(sub.envs.map((e) => e.seq))].sort((a, b) => a - b);
-  t.same(seqs, Array.from({ length: seqs.at(-1)! }, (_, i) => i + 1), 'every seq written was delivered (no gap)');
+  t.same(
+    seqs,
+    Array.from({ length: seqs.at(-1)! }, (_, i) => i + 1),
+    'every seq written was delivered (no gap)',
+  );
   t.ok(gw.status().mqtt.published >= seqs.length);
   t.equal(gw.status().outbox.droppedRecords, 0, 'nothing dropped');
   t.ok(gw.status().mqtt.connects >= 2);
@@ -163,7 +219,8 @@ t.test('end to end through aedes: order, retained status, broker restart, LWT, s
   // graceful stop: goodbye status retained
   device.send('N hr 251\n');
   await until('reading 251', () => sub.values().has(251));
-  await gw.close(); closed = true;
+  await gw.close();
+  closed = true;
   await until('shutdown status', () => sub.statuses.at(-1)?.online === false);
   t.equal(sub.statuses.at(-1).reason, 'shutdown');
   t.ok(device.received.join('').includes('STOP\n'), 'driver stop request sent');
@@ -191,10 +248,17 @@ t.test('a restart resends unacked records with their original bootId and seq', a
   const broker = await startBroker(port);
   const sub = await startSubscriber(port);
   const gw2 = await startGateway(cfg, opts);
-  t.teardown(async () => { await gw2.close(); await sub.stop(); await broker.stop(); });
+  t.teardown(async () => {
+    await gw2.close();
+    await sub.stop();
+    await broker.stop();
+  });
   t.not(gw2.bootId, boot1);
   await until('old readings resent', () => sub.values().size >= 20);
-  t.ok(sub.envs.filter((e) => e.values.length).every((e) => e.bootId === boot1), 'replayed records keep the bootId they were written with');
+  t.ok(
+    sub.envs.filter((e) => e.values.length).every((e) => e.bootId === boot1),
+    'replayed records keep the bootId they were written with',
+  );
   await until('acked', () => gw2.outbox.depth().records === 0);
 });
 
@@ -214,12 +278,22 @@ t.test('three broker restarts while the device streams: every reading arrives', 
   const device = await startDevice();
   const sub = await startSubscriber(port);
   const gw = await startGateway(gatewayConfig(port, device.port, path.join(dir, 'outbox')), {
-    logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, mqttBackoff: { baseMs: 20, maxMs: 100 }, drainMs: 3000,
+    logger: silentLogger(),
+    protocols: { 'fake-line': fakeProtocol },
+    mqttBackoff: { baseMs: 20, maxMs: 100 },
+    drainMs: 3000,
   });
-  t.teardown(async () => { await gw.close(); await sub.stop(); await broker.stop(); await device.stop(); });
+  t.teardown(async () => {
+    await gw.close();
+    await sub.stop();
+    await broker.stop();
+    await device.stop();
+  });
   await until('device connection', device.connected);
   let sent = 0;
-  const feeder = setInterval(() => { for (let k = 0; k < 5; k++) device.send(`N hr ${++sent}\n`); }, 5);
+  const feeder = setInterval(() => {
+    for (let k = 0; k < 5; k++) device.send(`N hr ${++sent}\n`);
+  }, 5);
   t.teardown(() => clearInterval(feeder));
   for (let round = 0; round < 3; round++) {
     const target = sent + 50;

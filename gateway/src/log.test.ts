@@ -4,7 +4,12 @@ import { createLogger, withLocation } from './log.js';
 
 t.test('patient fields and secrets are redacted', async (t) => {
   const lines: string[] = [];
-  const dest = new Writable({ write(chunk, _enc, cb) { lines.push(chunk.toString()); cb(); } });
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
   const log = createLogger('info', dest).child({ component: 'test' });
   log.info({ patientName: 'Doe^John', mrn: '123', ctx: { patientId: 'p1', dob: '1970-01-01' }, mqtt: { password: 'pw' }, hr: 80 }, 'reading');
   const rec = JSON.parse(lines[0]);
@@ -20,7 +25,12 @@ t.test('patient fields and secrets are redacted', async (t) => {
 
 t.test('withLocation: gateway id, site, room and bed on every line, children included, bound once', async (t) => {
   const lines: string[] = [];
-  const dest = new Writable({ write(chunk, _enc, cb) { lines.push(chunk.toString()); cb(); } });
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
   const loc = { gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' };
   const root = withLocation(createLogger('info', dest), loc);
   t.equal(withLocation(root, loc), root, 'already bound: the same logger');

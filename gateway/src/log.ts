@@ -8,10 +8,28 @@ import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 
 export type { Logger };
 
 export const REDACT_PATHS = [
-  'password', '*.password', 'mqtt.password', 'config.mqtt.password',
-  'patient', '*.patient', 'patientId', '*.patientId', 'patientName', '*.patientName',
-  'mrn', '*.mrn', 'dob', '*.dob', 'birthDate', '*.birthDate', 'firstName', '*.firstName',
-  'lastName', '*.lastName', 'ssn', '*.ssn',
+  'password',
+  '*.password',
+  'mqtt.password',
+  'config.mqtt.password',
+  'patient',
+  '*.patient',
+  'patientId',
+  '*.patientId',
+  'patientName',
+  '*.patientName',
+  'mrn',
+  '*.mrn',
+  'dob',
+  '*.dob',
+  'birthDate',
+  '*.birthDate',
+  'firstName',
+  '*.firstName',
+  'lastName',
+  '*.lastName',
+  'ssn',
+  '*.ssn',
 ];
 
 export function createLogger(level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
@@ -24,7 +42,12 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Dest
 }
 
 /** Where a gateway is: on every log line of the gateway (registry ids only, never a patient identifier). */
-export interface LogLocation { gatewayId: string; site: string; room: string; bed: string }
+export interface LogLocation {
+  gatewayId: string;
+  site: string;
+  room: string;
+  bed: string;
+}
 
 /** `logger` with the gateway's id, site, room and bed bound (idempotent: a logger already bound is returned as is). */
 export function withLocation(logger: Logger, c: LogLocation): Logger {

@@ -28,18 +28,32 @@ async function until(what: string, cond: () => boolean, ms = 20_000): Promise<vo
 }
 
 t.test('unknown protocol is a fatal start error', async (t) => {
-  const cfg = buildConfig({
-    gatewayId: 'g', site: 's', room: 'r', bed: 'b', outbox: { kind: 'memory' },
-    devices: [{ id: 'd', protocol: 'no-such-protocol', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } }],
-  }, {});
+  const cfg = buildConfig(
+    {
+      gatewayId: 'g',
+      site: 's',
+      room: 'r',
+      bed: 'b',
+      outbox: { kind: 'memory' },
+      devices: [{ id: 'd', protocol: 'no-such-protocol', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } }],
+    },
+    {},
+  );
   await t.rejects(startGateway(cfg, { logger: silentLogger() }), { code: 'GW_ERR_PROTOCOL_UNKNOWN', kind: 'fatal' });
 });
 
 t.test('device options the driver refuses are a config error at start', async (t) => {
-  const cfg = buildConfig({
-    gatewayId: 'g', site: 's', room: 'r', bed: 'b', outbox: { kind: 'memory' },
-    devices: [{ id: 'mon1', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 }, options: { waves: ['NO_SUCH_WAVE'] } }],
-  }, {});
+  const cfg = buildConfig(
+    {
+      gatewayId: 'g',
+      site: 's',
+      room: 'r',
+      bed: 'b',
+      outbox: { kind: 'memory' },
+      devices: [{ id: 'mon1', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 }, options: { waves: ['NO_SUCH_WAVE'] } }],
+    },
+    {},
+  );
   const err = await startGateway(cfg, { logger: silentLogger() }).catch((e) => e);
   t.equal(err.code, 'GW_ERR_CONFIG');
   t.match(err.details[0], /devices\/0\/options \(mon1\)/);
@@ -53,7 +67,12 @@ t.test('CLI child: online status, capture, SIGTERM → graceful shutdown', async
   await once(broker, 'listening');
   const bport = (broker.address() as net.AddressInfo).port;
   const devSockets: net.Socket[] = [];
-  const device = net.createServer((s) => { devSockets.push(s); s.on('error', () => {}); }).listen(0, '127.0.0.1');
+  const device = net
+    .createServer((s) => {
+      devSockets.push(s);
+      s.on('error', () => {});
+    })
+    .listen(0, '127.0.0.1');
   await once(device, 'listening');
   const dport = (device.address() as net.AddressInfo).port;
   t.teardown(async () => {
@@ -64,12 +83,21 @@ t.test('CLI child: online status, capture, SIGTERM → graceful shutdown', async
   });
 
   const cfgFile = path.join(dir, 'gateway.yaml');
-  fs.writeFileSync(cfgFile, [
-    'gatewayId: gw-cli', 'site: s1', 'room: or2', 'bed: b1',
-    `mqtt: { url: "mqtt://127.0.0.1:${bport}", statusIntervalMs: 500 }`,
-    'outbox: { kind: file, dir: ./outbox }', 'log: { level: warn }',
-    'devices:', `  - { id: mon1, protocol: ge-dri, transport: { kind: tcp, host: 127.0.0.1, port: ${dport} } }`, '',
-  ].join('\n'));
+  fs.writeFileSync(
+    cfgFile,
+    [
+      'gatewayId: gw-cli',
+      'site: s1',
+      'room: or2',
+      'bed: b1',
+      `mqtt: { url: "mqtt://127.0.0.1:${bport}", statusIntervalMs: 500 }`,
+      'outbox: { kind: file, dir: ./outbox }',
+      'log: { level: warn }',
+      'devices:',
+      `  - { id: mon1, protocol: ge-dri, transport: { kind: tcp, host: 127.0.0.1, port: ${dport} } }`,
+      '',
+    ].join('\n'),
+  );
   const statuses: any[] = [];
   const sub = mqtt.connect(`mqtt://127.0.0.1:${bport}`, { protocolVersion: 4, reconnectPeriod: 0 });
   sub.on('message', (_topic, p) => statuses.push(JSON.parse(p.toString())));
@@ -78,12 +106,17 @@ t.test('CLI child: online status, capture, SIGTERM → graceful shutdown', async
   t.teardown(() => new Promise<void>((r) => sub.end(true, {}, () => r())));
 
   const capture = path.join(dir, 'cap.hexlog');
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'orlink.js'), 'gateway', '--config', cfgFile, '--record', capture],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'orlink.js'), 'gateway', '--config', cfgFile, '--record', capture], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
 
   await until('online status with the device link', () => statuses.some((s) => s.online && s.devices?.[0]?.link === 'identifying'));
   const online = statuses.find((s) => s.online);
@@ -97,6 +130,12 @@ t.test('CLI child: online status, capture, SIGTERM → graceful shutdown', async
   t.equal(statuses.at(-1).reason, 'shutdown');
   const cap = fs.readFileSync(capture, 'utf8');
   t.match(cap, /^# protocol: ge-dri$/m);
-  t.ok(cap.split('\n').filter((l) => l && !l.startsWith('#')).every((l) => /^(RX|TX)( [0-9a-f]{2})+$/.test(l)), 'hexlog lines');
+  t.ok(
+    cap
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .every((l) => /^(RX|TX)( [0-9a-f]{2})+$/.test(l)),
+    'hexlog lines',
+  );
   t.ok(fs.existsSync(path.join(dir, 'outbox')), 'outbox dir resolved against the config file');
 });

@@ -43,13 +43,20 @@ t.test('gateway + GE DRI simulator over TCP → aedes', async (t) => {
   await new Promise<void>((r) => sub.once('connect', () => r()));
   await new Promise((r) => sub.subscribe('orlink/v1/#', { qos: 1 }, r));
 
-  const cfg = buildConfig({
-    gatewayId: 'gw-dri', site: 's', room: 'or5', bed: 'b1',
-    mqtt: { url: `mqtt://127.0.0.1:${bport}`, publishIntervalMs: 200, statusIntervalMs: 500 },
-    outbox: { kind: 'memory' },
-    devices: [{ id: 'mon1', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port: dport },
-      options: { waves: ['ECG1', 'PLETH'], intervalS: 1 } }],
-  }, {});
+  const cfg = buildConfig(
+    {
+      gatewayId: 'gw-dri',
+      site: 's',
+      room: 'or5',
+      bed: 'b1',
+      mqtt: { url: `mqtt://127.0.0.1:${bport}`, publishIntervalMs: 200, statusIntervalMs: 500 },
+      outbox: { kind: 'memory' },
+      devices: [
+        { id: 'mon1', protocol: 'ge-dri', transport: { kind: 'tcp', host: '127.0.0.1', port: dport }, options: { waves: ['ECG1', 'PLETH'], intervalS: 1 } },
+      ],
+    },
+    {},
+  );
   const gw = await startGateway(cfg, { logger: silentLogger(), mqttBackoff: { baseMs: 50, maxMs: 200 } });
   t.teardown(async () => {
     await gw.close();
@@ -63,8 +70,14 @@ t.test('gateway + GE DRI simulator over TCP → aedes', async (t) => {
   const numerics = () => envs.flatMap((e) => e.devices.flatMap((d) => d.numerics));
   const waves = () => envs.flatMap((e) => e.devices.flatMap((d) => d.waves));
   await until('numerics and waves', () => numerics().some((n) => n.mdc && n.value !== null) && waves().length > 2);
-  t.ok(waves().every((w) => w.samples.length <= Math.floor(w.rateHz)), 'wave blocks ≤ 1 s');
-  t.ok(numerics().every((n) => n.value === null || Number.isFinite(n.value)), 'no NaN on the wire');
+  t.ok(
+    waves().every((w) => w.samples.length <= Math.floor(w.rateHz)),
+    'wave blocks ≤ 1 s',
+  );
+  t.ok(
+    numerics().every((n) => n.value === null || Number.isFinite(n.value)),
+    'no NaN on the wire',
+  );
   await until('streaming status', () => statuses.some((s) => s.online && s.devices?.[0]?.link === 'streaming'));
   const st = gw.status().devices[0];
   t.ok(st.frames > 0, `${st.frames} frames`);

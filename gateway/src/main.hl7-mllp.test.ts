@@ -36,7 +36,15 @@ async function until(what: string, cond: () => boolean, ms = 20_000): Promise<vo
 
 function captureLogger() {
   const raw: string[] = [];
-  const logger = createLogger('info', new Writable({ write(c, _e, cb) { raw.push(String(c)); cb(); } }));
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(c, _e, cb) {
+        raw.push(String(c));
+        cb();
+      },
+    }),
+  );
   return { logger, raw, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
@@ -47,7 +55,9 @@ async function broker(t: Test) {
   const port = (server.address() as net.AddressInfo).port;
   const envs: Envelope[] = [];
   const sub = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0 });
-  sub.on('message', (topic, p) => { if (topic.endsWith('/data')) envs.push(decodeEnvelope(p)); });
+  sub.on('message', (topic, p) => {
+    if (topic.endsWith('/data')) envs.push(decodeEnvelope(p));
+  });
   await new Promise<void>((r) => sub.once('connect', () => r()));
   await new Promise((r) => sub.subscribe('orlink/v1/#', { qos: 1 }, r));
   t.teardown(async () => {
@@ -63,15 +73,21 @@ async function intrude(port: number): Promise<{ closedMs: number; acked: boolean
   const s = net.createConnection({ host: '127.0.0.1', port });
   s.on('error', () => undefined);
   let acked = false;
-  s.on('data', () => { acked = true; });
+  s.on('data', () => {
+    acked = true;
+  });
   await once(s, 'connect');
   const t0 = Date.now();
-  s.write(mllpWrap([
-    'MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|ORLINK||20261122083000+0100||ORU^R01^ORU_R01|EVIL1|P|2.6|||NE|AL',
-    'PV1||I|OR3^^BED1',
-    'OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.5.1.1|222|264864^/min^MDC|||||R',
-    'OBX|2|ST|184327^MDC_ATTR_MODE_OP^MDC|1.0.0.0|INJECTED-BY-INTRUDER||||||R',
-  ].join('\r') + '\r'));
+  s.write(
+    mllpWrap(
+      [
+        'MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|ORLINK||20261122083000+0100||ORU^R01^ORU_R01|EVIL1|P|2.6|||NE|AL',
+        'PV1||I|OR3^^BED1',
+        'OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.5.1.1|222|264864^/min^MDC|||||R',
+        'OBX|2|ST|184327^MDC_ATTR_MODE_OP^MDC|1.0.0.0|INJECTED-BY-INTRUDER||||||R',
+      ].join('\r') + '\r',
+    ),
+  );
   if (!s.destroyed) await once(s, 'close');
   return { closedMs: Date.now() - t0, acked };
 }
@@ -80,19 +96,40 @@ t.test('MLLP listener: a second sender is refused while the monitor streams; all
   const mq = await broker(t);
   const cap = captureLogger();
   const [pMon, pFar, pAny] = [await freePort(), await freePort(), await freePort()];
-  const gw = await startGateway(buildConfig({
-    gatewayId: 'gw-or3', site: 's', room: 'OR3', bed: 'b1',
-    mqtt: { url: mq.url, publishIntervalMs: 100, statusIntervalMs: 500 },
-    outbox: { kind: 'memory' },
-    devices: [
-      { id: 'b40', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port: pMon, allow: ['127.0.0.1'] }, options: { acceptBeds: ['OR3^^BED1'] }, watchdogMs: 60_000 },
-      { id: 'far', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port: pFar, allow: ['10.99.0.0/16'] }, watchdogMs: 60_000 },
-      { id: 'bench', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port: pAny, allowAnySender: true }, watchdogMs: 60_000 },
-    ],
-  }, {}), { logger: cap.logger, mqttBackoff: { baseMs: 50, maxMs: 200 } });
+  const gw = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gw-or3',
+        site: 's',
+        room: 'OR3',
+        bed: 'b1',
+        mqtt: { url: mq.url, publishIntervalMs: 100, statusIntervalMs: 500 },
+        outbox: { kind: 'memory' },
+        devices: [
+          {
+            id: 'b40',
+            protocol: 'hl7-mllp',
+            transport: { kind: 'tcp-server', host: '127.0.0.1', port: pMon, allow: ['127.0.0.1'] },
+            options: { acceptBeds: ['OR3^^BED1'] },
+            watchdogMs: 60_000,
+          },
+          { id: 'far', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port: pFar, allow: ['10.99.0.0/16'] }, watchdogMs: 60_000 },
+          { id: 'bench', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port: pAny, allowAnySender: true }, watchdogMs: 60_000 },
+        ],
+      },
+      {},
+    ),
+    { logger: cap.logger, mqttBackoff: { baseMs: 50, maxMs: 200 } },
+  );
   t.teardown(() => gw.close());
-  t.ok(cap.lines().some((l) => l.level === 40 && l.deviceId === 'bench' && /accepts any sender/.test(String(l.msg))), 'allowAnySender warned at start');
-  t.notOk(cap.lines().some((l) => /accepts any sender/.test(String(l.msg)) && l.deviceId !== 'bench'), 'only for that device');
+  t.ok(
+    cap.lines().some((l) => l.level === 40 && l.deviceId === 'bench' && /accepts any sender/.test(String(l.msg))),
+    'allowAnySender warned at start',
+  );
+  t.notOk(
+    cap.lines().some((l) => /accepts any sender/.test(String(l.msg)) && l.deviceId !== 'bench'),
+    'only for that device',
+  );
 
   const mon = new Hl7Monitor({ style: VENDORS['ge-b40'], intervalMs: 150, sentinelEvery: 0, bed: 'OR3^^BED1', physiology: { seed: 5 } });
   const produced: ProducedNumeric[] = [];
@@ -116,8 +153,14 @@ t.test('MLLP listener: a second sender is refused while the monitor streams; all
   const t1 = produced.at(-1)!.t;
   await until('values sent after the refusal arrive too', () => numerics('b40').some((n) => n.t >= t1));
   t.equal(mon.stats.connects, 1, 'the monitor was never disconnected');
-  t.notOk(numerics('b40').some((n) => n.value === 222), 'none of the intruder\'s values published');
-  t.notOk(settings('b40').some((s) => String(s.value).includes('INJECTED')), 'nor its text');
+  t.notOk(
+    numerics('b40').some((n) => n.value === 222),
+    "none of the intruder's values published",
+  );
+  t.notOk(
+    settings('b40').some((s) => String(s.value).includes('INJECTED')),
+    'nor its text',
+  );
 
   const st = () => Object.fromEntries(gw.status().devices.map((d) => [d.id, d]));
   t.equal(st().b40.errorsByKind['second-sender-refused'], 1, 'counted in the device status');
@@ -129,8 +172,14 @@ t.test('MLLP listener: a second sender is refused while the monitor streams; all
   t.equal(st().far.link, 'identifying', 'the listener stays up for the real monitor');
 
   const logs = cap.lines();
-  t.match(logs.find((l) => l.reason === 'second-sender-refused'), { level: 40, deviceId: 'b40', peer: '127.0.0.1', activePeer: '127.0.0.1' });
-  t.match(logs.find((l) => l.reason === 'sender-not-allowed'), { level: 40, deviceId: 'far', peer: '127.0.0.1' });
+  t.match(
+    logs.find((l) => l.reason === 'second-sender-refused'),
+    { level: 40, deviceId: 'b40', peer: '127.0.0.1', activePeer: '127.0.0.1' },
+  );
+  t.match(
+    logs.find((l) => l.reason === 'sender-not-allowed'),
+    { level: 40, deviceId: 'far', peer: '127.0.0.1' },
+  );
   t.notOk(cap.raw.join('').match(/INJECTED|EVIL1|222/), 'no message content in the logs');
 
   // the monitor hangs up; the listener is reopened (a new link): the refusal stays counted
@@ -144,16 +193,35 @@ t.test('--record: owner-only capture, patient segments redacted, decodes to exac
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-rec-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const old = process.umask(0);
-  t.teardown(() => { process.umask(old); });
+  t.teardown(() => {
+    process.umask(old);
+  });
   const file = path.join(dir, 'captures', 'or3.hexlog');
   const port = await freePort();
   const cap = captureLogger();
-  const gw = await startGateway(buildConfig({
-    gatewayId: 'gw-or3', site: 's', room: 'OR3', bed: 'b1',
-    mqtt: { url: mq.url, publishIntervalMs: 100 },
-    outbox: { kind: 'file', dir: path.join(dir, 'outbox') },
-    devices: [{ id: 'b40', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port, allow: ['127.0.0.1'] }, options: { acceptBeds: ['OR3^^BED1'] }, watchdogMs: 60_000 }],
-  }, {}), { logger: cap.logger, record: file, mqttBackoff: { baseMs: 50, maxMs: 200 } });
+  const gw = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gw-or3',
+        site: 's',
+        room: 'OR3',
+        bed: 'b1',
+        mqtt: { url: mq.url, publishIntervalMs: 100 },
+        outbox: { kind: 'file', dir: path.join(dir, 'outbox') },
+        devices: [
+          {
+            id: 'b40',
+            protocol: 'hl7-mllp',
+            transport: { kind: 'tcp-server', host: '127.0.0.1', port, allow: ['127.0.0.1'] },
+            options: { acceptBeds: ['OR3^^BED1'] },
+            watchdogMs: 60_000,
+          },
+        ],
+      },
+      {},
+    ),
+    { logger: cap.logger, record: file, mqttBackoff: { baseMs: 50, maxMs: 200 } },
+  );
   let closed = false;
   t.teardown(() => (closed ? undefined : gw.close()));
   const mon = new Hl7Monitor({ style: VENDORS['ge-b40'], intervalMs: 100, sentinelEvery: 3, count: 5, bed: 'OR3^^BED1', physiology: { seed: 9 } });
@@ -172,7 +240,11 @@ t.test('--record: owner-only capture, patient segments redacted, decodes to exac
   for (const f of fs.readdirSync(path.join(dir, 'outbox'))) t.equal(mode(path.join(dir, 'outbox', f)), 0o600, `outbox/${f} 0600`);
 
   const text = fs.readFileSync(file, 'utf8');
-  const rx = Buffer.concat(parseHexlog(text).chunks.filter((c) => c.dir === 'RX').map((c) => c.bytes)).toString('latin1');
+  const rx = Buffer.concat(
+    parseHexlog(text)
+      .chunks.filter((c) => c.dir === 'RX')
+      .map((c) => c.bytes),
+  ).toString('latin1');
   t.ok(rx.includes('ORU^R01'), 'the capture holds the messages');
   // the simulator's PID: `PID|||SIM0001^^^ORLINK^PI||Doe^John^^^^^L|||U` (PID-3 identifier, PID-5 name)
   for (const phi of ['SIM0001', 'Doe', 'John']) t.notOk(rx.includes(phi), `'${phi}' not in the capture`);
@@ -182,11 +254,24 @@ t.test('--record: owner-only capture, patient segments redacted, decodes to exac
 
   let out = '';
   let err = '';
-  t.equal(await decode(['--protocol', 'hl7-mllp', '--input', file], { out: (l) => { out += l; }, err: (l) => { err += l; } }), 0);
+  t.equal(
+    await decode(['--protocol', 'hl7-mllp', '--input', file], {
+      out: (l) => {
+        out += l;
+      },
+      err: (l) => {
+        err += l;
+      },
+    }),
+    0,
+  );
   const summary = (JSON.parse(err) as { summary: { frames: number; errors: Record<string, number> } }).summary;
   t.equal(summary.frames, 5);
   t.same(summary.errors, {});
-  const decoded = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; mdc: string | null; vendorCode: string; t: number; value: number | null });
+  const decoded = out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { kind: string; mdc: string | null; vendorCode: string; t: number; value: number | null });
   const key = (o: { mdc: string | null; vendorCode: string; t: number; value: number | null }) => `${o.mdc}|${o.vendorCode}|${o.t}|${o.value}`;
   const got = new Set(decoded.filter((o) => o.kind === 'numeric' && o.value !== null).map(key));
   t.ok(produced.length >= 25, `${produced.length} values sent`);
@@ -197,11 +282,20 @@ t.test('--record: owner-only capture, patient segments redacted, decodes to exac
 t.test('recordPhi / --record-phi keeps patient data: said in the capture and warned at start (lab use only)', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-rec-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const cfg = (recordPhi?: boolean) => buildConfig({
-    gatewayId: 'gw-or3', site: 's', room: 'OR3', bed: 'b1', mqtt: { url: 'mqtt://127.0.0.1:1' }, outbox: { kind: 'memory' },
-    devices: [{ id: 'b40', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port: 0, allow: ['127.0.0.1'] } }],
-    ...(recordPhi === undefined ? {} : { recordPhi }),
-  }, {});
+  const cfg = (recordPhi?: boolean) =>
+    buildConfig(
+      {
+        gatewayId: 'gw-or3',
+        site: 's',
+        room: 'OR3',
+        bed: 'b1',
+        mqtt: { url: 'mqtt://127.0.0.1:1' },
+        outbox: { kind: 'memory' },
+        devices: [{ id: 'b40', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port: 0, allow: ['127.0.0.1'] } }],
+        ...(recordPhi === undefined ? {} : { recordPhi }),
+      },
+      {},
+    );
   const cases: [string, Parameters<typeof startGateway>[0], { recordPhi?: boolean }, RegExp][] = [
     ['default', cfg(), {}, /^# phi: redacted/m],
     ['config recordPhi', cfg(true), {}, /^# phi: KEPT/m],
@@ -213,12 +307,23 @@ t.test('recordPhi / --record-phi keeps patient data: said in the capture and war
     const gw = await startGateway(config, { logger: cap.logger, record: file, ...opts, drainMs: 0 });
     await gw.close();
     t.match(fs.readFileSync(file, 'utf8'), header, name);
-    t.equal(cap.lines().some((l) => l.level === 40 && /keeps patient data/.test(String(l.msg))), header.source.includes('KEPT'), `${name}: warned only when kept`);
+    t.equal(
+      cap.lines().some((l) => l.level === 40 && /keeps patient data/.test(String(l.msg))),
+      header.source.includes('KEPT'),
+      `${name}: warned only when kept`,
+    );
   }
   const { run } = await import('./main.js');
   let err = '';
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((c: string) => { err += c; return true; }) as typeof process.stderr.write;
-  try { t.equal(await run(['--record-phi=yes']), 2, 'the flag takes no value'); } finally { process.stderr.write = write; }
+  process.stderr.write = ((c: string) => {
+    err += c;
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    t.equal(await run(['--record-phi=yes']), 2, 'the flag takes no value');
+  } finally {
+    process.stderr.write = write;
+  }
   t.match(err, /unknown argument '--record-phi=yes'.*\n.*--record-phi/s, 'usage lists --record-phi');
 });

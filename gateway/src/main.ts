@@ -61,7 +61,12 @@ export interface RunningGateway {
 async function resolveProtocol(name: string, given?: Record<string, DeviceProtocol>, profilesDir?: string): Promise<DeviceProtocol> {
   const p = given?.[name] ?? (await import('./protocols/registry.js')).loadProtocol(name);
   const proto = await p;
-  if (!proto) throw new GatewayError(GW_ERR.PROTOCOL_UNKNOWN, 'fatal', `unknown protocol '${name}': use one of ${(await import('./protocols/registry.js')).protocolNames().join(', ')}`);
+  if (!proto)
+    throw new GatewayError(
+      GW_ERR.PROTOCOL_UNKNOWN,
+      'fatal',
+      `unknown protocol '${name}': use one of ${(await import('./protocols/registry.js')).protocolNames().join(', ')}`,
+    );
   // config `profilesDir`: every decoder and session of the protocol maps with that folder
   return (await import('./protocols/registry.js')).withProfilesDir(proto, profilesDir);
 }
@@ -83,12 +88,15 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
       else cached = c.doc;
     } else if ('problem' in c) log.warn({ file: cacheFile, problem: c.problem }, 'cached config document not usable: starting without devices');
   }
-  for (const d of config.devices) if (!protocols.has(d.protocol)) protocols.set(d.protocol, await resolveProtocol(d.protocol, opts.protocols, config.profilesDir));
+  for (const d of config.devices)
+    if (!protocols.has(d.protocol)) protocols.set(d.protocol, await resolveProtocol(d.protocol, opts.protocols, config.profilesDir));
 
   // protocol-specific options are validated by the driver itself: fail at start, not at first connect
   const optionProblems: string[] = [];
   for (const d of config.devices) {
-    try { protocols.get(d.protocol)!.createSession(sessionOptions(d)); } catch (err) {
+    try {
+      protocols.get(d.protocol)!.createSession(sessionOptions(d));
+    } catch (err) {
       optionProblems.push(`/devices/${config.devices.indexOf(d)}/options (${d.id}): ${(err as Error).message}`);
     }
   }
@@ -109,10 +117,19 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
   const keepPhi = opts.recordPhi ?? config.recordPhi ?? false;
   if (recordFile && keepPhi) log.warn({ record: recordFile }, 'capture keeps patient data (--record-phi / recordPhi): lab use only');
   for (const d of config.devices) {
-    if (d.transport.kind === 'tcp-server' && d.transport.allowAnySender) log.warn({ deviceId: d.id, port: d.transport.port }, 'listener accepts any sender (allowAnySender): set transport.allow to the monitor address outside a test bench');
+    if (d.transport.kind === 'tcp-server' && d.transport.allowAnySender)
+      log.warn(
+        { deviceId: d.id, port: d.transport.port },
+        'listener accepts any sender (allowAnySender): set transport.allow to the monitor address outside a test bench',
+      );
   }
   try {
-    for (const [id, file] of recordFile ? recordPaths(recordFile, config.devices.map((d) => d.id)) : []) {
+    for (const [id, file] of recordFile
+      ? recordPaths(
+          recordFile,
+          config.devices.map((d) => d.id),
+        )
+      : []) {
       const dev = config.devices.find((d) => d.id === id)!;
       const rec = new HexlogRecorder(file, { deviceId: id, protocol: dev.protocol, gatewayId: config.gatewayId }, { keepPhi });
       recorders.set(id, rec);
@@ -132,19 +149,38 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
     if (have || !recordFile || !registryMode) return have;
     const rec = new HexlogRecorder(devicePath(recordFile, dev.id), { deviceId: dev.id, protocol: dev.protocol, gatewayId: config.gatewayId }, { keepPhi });
     recorders.set(dev.id, rec);
-    rec.open().catch((err: Error) => log.error({ deviceId: dev.id, err: err.message }, 'cannot open the capture file of a device from the registry: running without it'));
+    rec
+      .open()
+      .catch((err: Error) =>
+        log.error({ deviceId: dev.id, err: err.message }, 'cannot open the capture file of a device from the registry: running without it'),
+      );
     return rec;
   };
 
   let publisher: MqttPublisher | undefined;
   let configSync: ConfigSync | undefined;
-  const deviceSet = new DeviceSet<DeviceSession>((dev) => new DeviceSession({
-    config: dev, protocol: protocols.get(dev.protocol)!, linkFactory: opts.linkFactory ?? createLink, logger,
-    sink: (id, obs) => batcher.add(id, obs), recorder: recorderFor(dev),
-    onChange: (st) => { checkIdentity(st); publisher?.statusChanged(); }, ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
-  }));
+  const deviceSet = new DeviceSet<DeviceSession>(
+    (dev) =>
+      new DeviceSession({
+        config: dev,
+        protocol: protocols.get(dev.protocol)!,
+        linkFactory: opts.linkFactory ?? createLink,
+        logger,
+        sink: (id, obs) => batcher.add(id, obs),
+        recorder: recorderFor(dev),
+        onChange: (st) => {
+          checkIdentity(st);
+          publisher?.statusChanged();
+        },
+        ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
+      }),
+  );
   const batcher = new Batcher({
-    gatewayId: config.gatewayId, bootId, intervalMs: config.mqtt.publishIntervalMs, outbox, logger,
+    gatewayId: config.gatewayId,
+    bootId,
+    intervalMs: config.mqtt.publishIntervalMs,
+    outbox,
+    logger,
     maxEnvelopeBytes: config.mqtt.maxEnvelopeBytes,
     devices: () => deviceSet.sessions().map((s) => s.status()),
     configuredProfile: (id) => deviceSet.config(id)?.profile,
@@ -158,10 +194,15 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
     mismatchLogged.set(st.id, key);
     if (m.length) log.warn({ deviceId: st.id, mismatch: m }, 'device identity differs from the configured expectation');
   };
-  await deviceSet.apply(registryMode ? cached?.devices ?? [] : config.devices);
+  await deviceSet.apply(registryMode ? (cached?.devices ?? []) : config.devices);
 
   const status = (): GatewayStatus => ({
-    schemaVersion: STATUS_SCHEMA, online: true, ...ids, version: gatewayVersion(), startedAt, t: Date.now(),
+    schemaVersion: STATUS_SCHEMA,
+    online: true,
+    ...ids,
+    version: gatewayVersion(),
+    startedAt,
+    t: Date.now(),
     devices: deviceSet.sessions().map((s) => deviceStatusDoc(s.status(), deviceSet.config(s.id)?.expect)),
     outbox: { kind: outbox.kind, ...outbox.depth(), ...outbox.stats },
     mqtt: { ...(publisher?.stats ?? { connected: false, connects: 0, published: 0, acked: 0, resent: 0 }) },
@@ -172,7 +213,11 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
   // the config topic is read on the publisher's own connection: one MQTT session per gateway (Mosquitto forces client id = user name)
   if (registryMode) {
     configSync = new ConfigSync({
-      gatewayId: config.gatewayId, topic: topics.config, cacheFile, logger, ...(cached ? { initial: cached } : {}),
+      gatewayId: config.gatewayId,
+      topic: topics.config,
+      cacheFile,
+      logger,
+      ...(cached ? { initial: cached } : {}),
       onChange: () => publisher?.statusChanged(),
       apply: async (doc) => {
         const problems = await runnableProblems(doc.devices, protocols, (n) => resolveProtocol(n, opts.protocols, config.profilesDir));
@@ -183,34 +228,68 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
   }
   const sync = configSync;
   publisher = new MqttPublisher({
-    url: config.mqtt.url, clientId: `${config.gatewayId}-${bootId.slice(0, 8)}`, gatewayId: config.gatewayId, keepaliveS: config.mqtt.keepaliveS,
-    maxInflight: config.mqtt.maxInflight, connectTimeoutMs: config.mqtt.connectTimeoutMs, topics, outbox, logger,
+    url: config.mqtt.url,
+    clientId: `${config.gatewayId}-${bootId.slice(0, 8)}`,
+    gatewayId: config.gatewayId,
+    keepaliveS: config.mqtt.keepaliveS,
+    maxInflight: config.mqtt.maxInflight,
+    connectTimeoutMs: config.mqtt.connectTimeoutMs,
+    topics,
+    outbox,
+    logger,
     maxPayloadBytes: config.mqtt.maxEnvelopeBytes,
-    status, statusIntervalMs: config.mqtt.statusIntervalMs, willPayload: offlineStatus(ids, 'lwt'),
+    status,
+    statusIntervalMs: config.mqtt.statusIntervalMs,
+    willPayload: offlineStatus(ids, 'lwt'),
     ...(opts.mqttBackoff ? { backoff: opts.mqttBackoff } : {}),
     ...(config.mqtt.tls ? { tls: readTls(config.mqtt.tls) } : {}),
     ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
     ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
-    ...(sync ? { subscriptions: [{ topic: topics.config, onMessage: (payload: Buffer) => { void sync.receive(payload); } }] } : {}),
+    ...(sync
+      ? {
+          subscriptions: [
+            {
+              topic: topics.config,
+              onMessage: (payload: Buffer) => {
+                void sync.receive(payload);
+              },
+            },
+          ],
+        }
+      : {}),
   });
-  outbox.onChange((ev) => { if (ev.type === 'drop') publisher?.statusChanged(); });
+  outbox.onChange((ev) => {
+    if (ev.type === 'drop') publisher?.statusChanged();
+  });
   publisher.start();
   batcher.start();
   deviceSet.start();
-  log.info({ bootId, devices: deviceSet.configs().length, configSource: registryMode ? 'registry' : 'file', configVersion: cached?.version, outbox: outbox.kind, backlog: outbox.depth().records, version: gatewayVersion() }, 'gateway started');
+  log.info(
+    {
+      bootId,
+      devices: deviceSet.configs().length,
+      configSource: registryMode ? 'registry' : 'file',
+      configVersion: cached?.version,
+      outbox: outbox.kind,
+      backlog: outbox.depth().records,
+      version: gatewayVersion(),
+    },
+    'gateway started',
+  );
 
   let closing: Promise<void> | undefined;
-  const close = () => (closing ??= (async () => {
-    log.info('gateway stopping');
-    await configSync?.stop();
-    await deviceSet.stop();
-    await batcher.stop();
-    await publisher!.stop({ drainMs: opts.drainMs ?? 3000, goodbye: offlineStatus(ids, 'shutdown', Date.now()) });
-    await Promise.all([...recorders.values()].map((r) => r.close()));
-    const depth = outbox.depth();
-    await outbox.close();
-    log.info({ unacked: depth.records }, 'gateway stopped');
-  })());
+  const close = () =>
+    (closing ??= (async () => {
+      log.info('gateway stopping');
+      await configSync?.stop();
+      await deviceSet.stop();
+      await batcher.stop();
+      await publisher!.stop({ drainMs: opts.drainMs ?? 3000, goodbye: offlineStatus(ids, 'shutdown', Date.now()) });
+      await Promise.all([...recorders.values()].map((r) => r.close()));
+      const depth = outbox.depth();
+      await outbox.close();
+      log.info({ unacked: depth.records }, 'gateway stopped');
+    })());
 
   return { bootId, topics, outbox, status, flush: () => batcher.flush(), close };
 }
@@ -218,7 +297,9 @@ export async function startGateway(config: Readonly<GatewayConfig>, opts: StartO
 function readTls(t: MqttTlsConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean } {
   const read = (f: string | undefined) => (f ? readFileSync(f) : undefined);
   const out: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean } = { rejectUnauthorized: t.rejectUnauthorized };
-  const ca = read(t.caFile); const cert = read(t.certFile); const key = read(t.keyFile);
+  const ca = read(t.caFile);
+  const cert = read(t.certFile);
+  const key = read(t.keyFile);
   if (ca) out.ca = ca;
   if (cert) out.cert = cert;
   if (key) out.key = key;
@@ -239,34 +320,48 @@ function parseArgs(argv: string[]): { config?: string; record?: string; recordPh
   return out;
 }
 
-const USAGE = 'usage: orlink gateway --config FILE [--record FILE [--record-phi]] | --config FILE --test [--seconds N] [--json]\n'
-  + '  --test        dry run: open each device once, identify it, print a few decoded readings, exit 0/1\n'
-  + '  --record-phi  keep HL7 patient data (PID, PV1 names/ids, …) in the capture: lab use only\n';
+const USAGE =
+  'usage: orlink gateway --config FILE [--record FILE [--record-phi]] | --config FILE --test [--seconds N] [--json]\n' +
+  '  --test        dry run: open each device once, identify it, print a few decoded readings, exit 0/1\n' +
+  '  --record-phi  keep HL7 patient data (PID, PV1 names/ids, …) in the capture: lab use only\n';
 
 /** `orlink gateway ...`: runs until SIGINT/SIGTERM; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
   // the dry run (cli/gateway-test.ts): each device opened once, identified, a few readings printed; nothing published
   if (argv.includes('--test')) return (await import('../../cli/gateway-test.js')).run(argv.filter((a) => a !== '--test'));
   const args = parseArgs(argv);
-  if (args.help) { process.stdout.write(USAGE); return 0; }
-  if (args.error || !args.config) { process.stderr.write(`orlink gateway: ${args.error ?? '--config is required'}\n${USAGE}`); return 2; }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.error || !args.config) {
+    process.stderr.write(`orlink gateway: ${args.error ?? '--config is required'}\n${USAGE}`);
+    return 2;
+  }
   let config: Readonly<GatewayConfig>;
-  try { config = loadConfig(args.config); } catch (err) {
+  try {
+    config = loadConfig(args.config);
+  } catch (err) {
     process.stderr.write(`orlink gateway: ${(err as Error).message}\n`);
     return isGatewayError(err, GW_ERR.CONFIG) ? 2 : 1;
   }
   const logger = withLocation(createLogger(config.log.level), config);
   let gw: RunningGateway;
-  try { gw = await startGateway(config, { ...(args.record ? { record: args.record } : {}), ...(args.recordPhi ? { recordPhi: true } : {}), logger }); } catch (err) {
+  try {
+    gw = await startGateway(config, { ...(args.record ? { record: args.record } : {}), ...(args.recordPhi ? { recordPhi: true } : {}), logger });
+  } catch (err) {
     // one sentence for the person at the console (the log line keeps the detail)
-    process.stderr.write(`orlink gateway: cannot start: ${(err as Error).message}${(err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : ''}\n`);
+    process.stderr.write(
+      `orlink gateway: cannot start: ${(err as Error).message}${(err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : ''}\n`,
+    );
     logger.fatal({ err }, 'gateway failed to start');
     return isGatewayError(err, GW_ERR.CONFIG) ? 2 : 1;
   }
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       logger.info({ signal: sig }, 'signal received');
-      process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       resolve();
     };
     process.on('SIGINT', onSignal);

@@ -13,7 +13,10 @@ t.test('build() without listen: registry, cases, timeline, latest, health, docs'
   const series = new MemorySeriesStore();
   const services = createServices(config, { series });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const headers = bearer(mintToken(services, 'admin'));
   const post = (url: string, payload: object) => app.inject({ method: 'POST', url, payload, headers });
   const get = (url: string) => app.inject({ url, headers });
@@ -32,7 +35,11 @@ t.test('build() without listen: registry, cases, timeline, latest, health, docs'
   const c = (await post('/cases', { bed: 'b', start: base, end: base + 400_000 })).json();
   t.equal(c.status, 'closed');
   const tl = (await get(`/cases/${c.id}/timeline?to=${base + 2000}`)).json();
-  t.same(tl.numerics[0].points, [[base, 60], [base + 1000, 61], [base + 2000, 62]]);
+  t.same(tl.numerics[0].points, [
+    [base, 60],
+    [base + 1000, 61],
+    [base + 2000, 62],
+  ]);
   t.same(tl.waves[0].blocks[0], { t0: base, samples: [0.1, 0.2, null, -0.3] });
   const wide = (await get(`/cases/${c.id}/timeline`)).json();
   t.equal(wide.waves.length, 0, 'waves omitted over the 5 min limit');

@@ -44,7 +44,9 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
   const services = opts.services ?? createServices(opts.config, { series: opts.series, registry: opts.registry });
   if (owned) await services.series.open();
   const app = Fastify({
-    loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1_048_576,
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1_048_576,
     ...(opts.https ? { https: opts.https } : {}),
     frameworkErrors: frameworkErrors(services.metrics),
   }) as unknown as FastifyInstance;
@@ -56,12 +58,18 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.0.3',
       info: {
-        title: 'orlink ingest API', version: '1',
-        description: 'Registry, cases, timelines, health and metrics (docs/api.md). Every operation but /health/live needs an API token '
-          + '(`Authorization: Bearer orl_<id>_<secret>`); the roles allowed are in its description and in `x-roles`.',
+        title: 'orlink ingest API',
+        version: '1',
+        description:
+          'Registry, cases, timelines, health and metrics (docs/api.md). Every operation but /health/live needs an API token ' +
+          '(`Authorization: Bearer orl_<id>_<secret>`); the roles allowed are in its description and in `x-roles`.',
       },
       tags: [{ name: 'registry' }, { name: 'cases' }, { name: 'live' }, { name: 'ops' }, { name: 'auth' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'orl_<id>_<secret>', description: 'API token (docs/api.md "Authentication")' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'orl_<id>_<secret>', description: 'API token (docs/api.md "Authentication")' },
+        },
+      },
     },
     transform: openapiAccess,
   });

@@ -19,10 +19,19 @@ function orlink(args: string[], cwd: string, ms = 60_000): Promise<{ code: numbe
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ORLINK_INGEST_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  return new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr, stdout }); }));
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    }),
+  );
 }
 
 const tmp = () => {
@@ -47,10 +56,20 @@ t.test('every object of the ingest config refuses unknown keys', async (t) => {
   for (const [input, at] of [
     [{ broker: { prot: 18833 } }, "/broker/prot: Unexpected property: unknown key 'prot' (did you mean 'port'?"],
     [{ db: { pth: 'x.sqlite' } }, "/db/pth: Unexpected property: unknown key 'pth' (did you mean 'path'?"],
-    [{ http: { tls: { certFile: 'a', keyFile: 'b', clientCert: 'none' } } }, "/http/tls/clientCert: Unexpected property: unknown key 'clientCert' (did you mean 'clientCerts'?"],
+    [
+      { http: { tls: { certFile: 'a', keyFile: 'b', clientCert: 'none' } } },
+      "/http/tls/clientCert: Unexpected property: unknown key 'clientCert' (did you mean 'clientCerts'?",
+    ],
     [{ mqtt: { zzz: 1 } }, "/mqtt/zzz: Unexpected property: unknown key 'zzz' (keys allowed here: prefix, clientId"],
   ] as const) {
-    const problems = (() => { try { loadIngestConfig({ input, env: {} }); return ''; } catch (e) { return (e as IngestConfigError).problems.join('\n'); } })();
+    const problems = (() => {
+      try {
+        loadIngestConfig({ input, env: {} });
+        return '';
+      } catch (e) {
+        return (e as IngestConfigError).problems.join('\n');
+      }
+    })();
     t.match(problems, at);
   }
 });

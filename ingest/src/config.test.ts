@@ -20,7 +20,10 @@ t.test('defaults < file < env; secrets from env and *_FILE', async (t) => {
   const file = path.join(dir, 'c.yaml');
   writeFileSync(file, 'http:\n  port: 9000\nseries:\n  database: x\n');
   writeFileSync(path.join(dir, 'pw'), 'from-file\n');
-  const c = loadIngestConfig({ file, env: { ORLINK_INGEST_HTTP_PORT: '9100', ORLINK_INGEST_INFLUX_PASSWORD_FILE: path.join(dir, 'pw'), ORLINK_INGEST_BROKER_PASSWORD: 'b' } });
+  const c = loadIngestConfig({
+    file,
+    env: { ORLINK_INGEST_HTTP_PORT: '9100', ORLINK_INGEST_INFLUX_PASSWORD_FILE: path.join(dir, 'pw'), ORLINK_INGEST_BROKER_PASSWORD: 'b' },
+  });
   t.equal(c.http.port, 9100, 'env beats file');
   t.equal(c.series.database, 'x', 'file beats default');
   t.equal(c.series.retentionDuration, '30d', 'default');
@@ -30,7 +33,14 @@ t.test('defaults < file < env; secrets from env and *_FILE', async (t) => {
 
 t.test('all errors at once; secrets in the file are refused', async (t) => {
   const err = (() => {
-    try { loadIngestConfig({ input: { http: { port: 'x' }, bogus: 1, series: { password: 'p', kind: 'nope' }, broker: { kind: 'external' } }, env: { ORLINK_INGEST_BROKER_PORT: 'zz' } }); } catch (e) { return e; }
+    try {
+      loadIngestConfig({
+        input: { http: { port: 'x' }, bogus: 1, series: { password: 'p', kind: 'nope' }, broker: { kind: 'external' } },
+        env: { ORLINK_INGEST_BROKER_PORT: 'zz' },
+      });
+    } catch (e) {
+      return e;
+    }
     return null;
   })();
   t.ok(err instanceof IngestConfigError);
@@ -46,9 +56,18 @@ t.test('influx-v2 requires a token', async (t) => {
 t.test('auth: defaults, limits, unknown keys refused, no "token" keys', async (t) => {
   const c = loadIngestConfig({ input: {}, env: {} });
   t.same(c.auth, { defaultExpiryDays: 90, maxExpiryDays: 365, rateLimit: { windowMs: 60_000, perCaller: 600, failedAuthPerIp: 60 } });
-  t.equal(loadIngestConfig({ input: { auth: { rateLimit: { perCaller: 50 } } }, env: {} }).auth.rateLimit.failedAuthPerIp, 60, 'partial section: defaults for the rest');
+  t.equal(
+    loadIngestConfig({ input: { auth: { rateLimit: { perCaller: 50 } } }, env: {} }).auth.rateLimit.failedAuthPerIp,
+    60,
+    'partial section: defaults for the rest',
+  );
   const problems = (input: unknown) => {
-    try { loadIngestConfig({ input, env: {} }); return ''; } catch (e) { return (e as IngestConfigError).problems.join('\n'); }
+    try {
+      loadIngestConfig({ input, env: {} });
+      return '';
+    } catch (e) {
+      return (e as IngestConfigError).problems.join('\n');
+    }
   };
   t.match(problems({ auth: { bogus: 1 } }), '/auth/bogus: Unexpected property', 'unknown key in auth');
   t.match(problems({ auth: { rateLimit: { perMinute: 1 } } }), '/auth/rateLimit/perMinute: Unexpected property', 'unknown key in auth.rateLimit');

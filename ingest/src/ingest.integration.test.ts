@@ -21,7 +21,10 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = loadIngestConfig({
   input: {
-    http: { port: 0 }, db: { path: path.join(dir, 'ingest.sqlite') }, broker: { port: 0 }, mqtt: { clientId: 'ingest-it' },
+    http: { port: 0 },
+    db: { path: path.join(dir, 'ingest.sqlite') },
+    broker: { port: 0 },
+    mqtt: { clientId: 'ingest-it' },
     series: { kind: 'influx-v1', url: influx.url, database: 'orlink_it', retryMinMs: 20, retryMaxMs: 200, retryAttempts: 2, requestTimeoutMs: 2000 },
     log: { level: 'silent' },
   },
@@ -32,7 +35,11 @@ t.teardown(() => ing.close());
 const admin = bearer(mintToken(ing.services, 'admin'));
 
 const api = async (method: string, url: string, body?: unknown) => {
-  const res = await fetch(`${ing.url}${url}`, { method, headers: { ...admin, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${ing.url}${url}`, {
+    method,
+    headers: { ...admin, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const text = await res.text();
   return { status: res.status, body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text };
 };
@@ -47,15 +54,36 @@ const base = Math.floor((Date.now() - 300_000) / 1000) * 1000;
 let openCaseId = '';
 const TOPIC = 'orlink/v1/st1/or7/bed7/gw7/data';
 const env = (seq: number, t: number, hr: number, art: number | null): Envelope => ({
-  gatewayId: 'gw7', bootId: 'boot-1', seq, sentAt: t + 10, devices: [{
-    deviceId: 'mon-a', profileId: 'ge/s5',
-    numerics: [
-      { kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: hr, unit: '/min', t, vendorCode: 'hr' },
-      { kind: 'numeric', mdc: 'MDC_PRESS_BLD_ART_ABP_MEAN', code: 150035, value: art, unit: 'mm[Hg]', t, vendorCode: 'p1.mean', label: 'ART' },
-    ],
-    waves: [{ kind: 'wave', mdc: 'MDC_PRESS_BLD_ART_ABP', code: 150032, unit: 'mm[Hg]', t0: t, rateHz: 4, scale: 0.1, offset: 0, vendorCode: 'p1', samples: [80.1, 95.5, null, 120.3] }],
-    alarms: [], settings: [],
-  }],
+  gatewayId: 'gw7',
+  bootId: 'boot-1',
+  seq,
+  sentAt: t + 10,
+  devices: [
+    {
+      deviceId: 'mon-a',
+      profileId: 'ge/s5',
+      numerics: [
+        { kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: hr, unit: '/min', t, vendorCode: 'hr' },
+        { kind: 'numeric', mdc: 'MDC_PRESS_BLD_ART_ABP_MEAN', code: 150035, value: art, unit: 'mm[Hg]', t, vendorCode: 'p1.mean', label: 'ART' },
+      ],
+      waves: [
+        {
+          kind: 'wave',
+          mdc: 'MDC_PRESS_BLD_ART_ABP',
+          code: 150032,
+          unit: 'mm[Hg]',
+          t0: t,
+          rateHz: 4,
+          scale: 0.1,
+          offset: 0,
+          vendorCode: 'p1',
+          samples: [80.1, 95.5, null, 120.3],
+        },
+      ],
+      alarms: [],
+      settings: [],
+    },
+  ],
 });
 
 t.test('registry over REST', async (t) => {
@@ -74,7 +102,13 @@ t.test('registry over REST', async (t) => {
 t.test('envelopes → InfluxDB → timeline with exact values; dedupe; dead letters; ACL; vitals', async (t) => {
   const gw = await mqtt.connectAsync(ing.mqttUrl, { protocolVersion: 4, username: 'gw7', password: 'gateway-pass-7', clientId: 'gw7', reconnectPeriod: 0 });
   t.teardown(() => gw.endAsync(true));
-  const rec = await mqtt.connectAsync(ing.mqttUrl, { protocolVersion: 4, username: 'orlink-ingest', password: 'svc-password', clientId: 'record-1', reconnectPeriod: 0 });
+  const rec = await mqtt.connectAsync(ing.mqttUrl, {
+    protocolVersion: 4,
+    username: 'orlink-ingest',
+    password: 'svc-password',
+    clientId: 'record-1',
+    reconnectPeriod: 0,
+  });
   t.teardown(() => rec.endAsync(true));
   const vitals: Record<string, unknown>[] = [];
   rec.on('message', (_topic, payload) => vitals.push(JSON.parse(payload.toString())));
@@ -99,7 +133,7 @@ t.test('envelopes → InfluxDB → timeline with exact values; dedupe; dead lett
   const dl = await api('GET', '/dead-letters');
   t.equal(dl.body.count, 1);
   t.equal(dl.body.items[0].code, 'ING_ERR_ENVELOPE');
-  t.equal(await influxCount('SELECT count(value) FROM numeric WHERE mdc = \'MDC_ECG_HEART_RATE\''), 4);
+  t.equal(await influxCount("SELECT count(value) FROM numeric WHERE mdc = 'MDC_ECG_HEART_RATE'"), 4);
 
   // late binding: the case is created after the data
   const c = await api('POST', '/cases', { bed: 'bed7', start: base - 500 });
@@ -108,17 +142,33 @@ t.test('envelopes → InfluxDB → timeline with exact values; dedupe; dead lett
   const tl = await api('GET', `/cases/${c.body.id}/timeline?from=${base - 500}&to=${base + 10_000}`);
   t.equal(tl.status, 200);
   const hr = tl.body.numerics.find((n: { mdc: string }) => n.mdc === 'MDC_ECG_HEART_RATE');
-  t.same(hr.points, [[base, 60], [base + 1000, 61], [base + 2000, 62], [base + 3000, 63]]);
+  t.same(hr.points, [
+    [base, 60],
+    [base + 1000, 61],
+    [base + 2000, 62],
+    [base + 3000, 63],
+  ]);
   t.equal(hr.unit, '/min');
   t.equal(hr.device, 'mon-a');
   const art = tl.body.numerics.find((n: { mdc: string }) => n.mdc === 'MDC_PRESS_BLD_ART_ABP_MEAN');
-  t.same(art.points, [[base, 90.5], [base + 1000, null], [base + 2000, 92.5], [base + 3000, 93.5]]);
+  t.same(art.points, [
+    [base, 90.5],
+    [base + 1000, null],
+    [base + 2000, 92.5],
+    [base + 3000, 93.5],
+  ]);
   t.equal(art.label, 'ART');
   t.equal(tl.body.waves.length, 1);
-  t.same(tl.body.waves[0].blocks.map((b: { t0: number }) => b.t0), [base, base + 1000, base + 2000, base + 3000]);
+  t.same(
+    tl.body.waves[0].blocks.map((b: { t0: number }) => b.t0),
+    [base, base + 1000, base + 2000, base + 3000],
+  );
   t.same(tl.body.waves[0].blocks[0].samples, [80.1, 95.5, null, 120.3]);
   const only = await api('GET', `/cases/${c.body.id}/timeline?params=MDC_PRESS_BLD_ART_ABP_MEAN`);
-  t.same(only.body.numerics.map((n: { mdc: string }) => n.mdc), ['MDC_PRESS_BLD_ART_ABP_MEAN']);
+  t.same(
+    only.body.numerics.map((n: { mdc: string }) => n.mdc),
+    ['MDC_PRESS_BLD_ART_ABP_MEAN'],
+  );
   t.equal((await api('GET', '/cases/nope/timeline')).status, 404);
 
   const latest = await api('GET', '/beds/bed7/latest');
@@ -130,12 +180,22 @@ t.test('envelopes → InfluxDB → timeline with exact values; dedupe; dead lett
   await until(() => vitals.some((v) => (v.numerics as Record<string, { value: number }>).MDC_ECG_HEART_RATE?.value === 64), 5000, 'vitals 2');
   t.equal(vitals.at(-1)?.caseId, c.body.id, 'vitals carry the open case');
   t.equal(vitals.at(-1)?.caseSince, base - 500, 'and since when it is bound to the bed');
-  t.equal((vitals.at(-1)?.numerics as Record<string, { caseId: string | null }>).MDC_ECG_HEART_RATE.caseId, c.body.id, 'each reading carries the case of its own time');
+  t.equal(
+    (vitals.at(-1)?.numerics as Record<string, { caseId: string | null }>).MDC_ECG_HEART_RATE.caseId,
+    c.body.id,
+    'each reading carries the case of its own time',
+  );
 
   // ACL: wrong password; publish outside the own bed prefix
   const bad = await mqtt.connectAsync(ing.mqttUrl, { protocolVersion: 4, username: 'gw7', password: 'wrong', reconnectPeriod: 0 }).catch((e) => e);
   t.ok(bad instanceof Error, 'wrong password refused');
-  const intruder = await mqtt.connectAsync(ing.mqttUrl, { protocolVersion: 4, username: 'gw7', password: 'gateway-pass-7', clientId: 'gw7-b', reconnectPeriod: 0 });
+  const intruder = await mqtt.connectAsync(ing.mqttUrl, {
+    protocolVersion: 4,
+    username: 'gw7',
+    password: 'gateway-pass-7',
+    clientId: 'gw7-b',
+    reconnectPeriod: 0,
+  });
   const closed = new Promise<void>((r) => intruder.once('close', () => r()));
   intruder.publish('orlink/v1/st1/or7/bed8/gw7/data', Buffer.from(encodeEnvelope(env(99, base, 1, 1))), { qos: 1 });
   await closed;
@@ -154,7 +214,14 @@ t.test('envelopes → InfluxDB → timeline with exact values; dedupe; dead lett
 });
 
 t.test('InfluxDB stopped: no PUBACK to the gateway until it is back, then everything stored', async (t) => {
-  const gw = await mqtt.connectAsync(ing.mqttUrl, { protocolVersion: 4, username: 'gw7', password: 'gateway-pass-7', clientId: 'gw7', reconnectPeriod: 0, keepalive: 60 });
+  const gw = await mqtt.connectAsync(ing.mqttUrl, {
+    protocolVersion: 4,
+    username: 'gw7',
+    password: 'gateway-pass-7',
+    clientId: 'gw7',
+    reconnectPeriod: 0,
+    keepalive: 60,
+  });
   t.teardown(() => gw.endAsync(true));
   const m = ing.services.metrics;
   const written = m.get('envelopes_written_total');
@@ -162,8 +229,11 @@ t.test('InfluxDB stopped: no PUBACK to the gateway until it is back, then everyt
   const status = await api('GET', '/health');
   t.equal(status.status, 503, 'not ready while InfluxDB is down');
   const acked: number[] = [];
-  const pubs = [0, 1, 2].map((i) => gw.publishAsync(TOPIC, Buffer.from(encodeEnvelope(env(10 + i, base + 10_000 + i * 1000, 70 + i, 80))), { qos: 1 })
-    .then(() => { acked.push(i); }));
+  const pubs = [0, 1, 2].map((i) =>
+    gw.publishAsync(TOPIC, Buffer.from(encodeEnvelope(env(10 + i, base + 10_000 + i * 1000, 70 + i, 80))), { qos: 1 }).then(() => {
+      acked.push(i);
+    }),
+  );
   await until(() => m.get('series_write_failures_total') >= 2, 10_000, 'write retries while down');
   t.equal(acked.length, 0, 'the broker sent the gateway no PUBACK while InfluxDB is down');
   t.equal(ing.intake?.pending, 3, 'the three publishes wait in the intake');
@@ -176,5 +246,9 @@ t.test('InfluxDB stopped: no PUBACK to the gateway until it is back, then everyt
   t.equal(c.status, 201);
   const tl = await api('GET', `/cases/${c.body.id}/timeline`);
   const hr = tl.body.numerics.find((n: { mdc: string }) => n.mdc === 'MDC_ECG_HEART_RATE');
-  t.same(hr.points, [[base + 10_000, 70], [base + 11_000, 71], [base + 12_000, 72]]);
+  t.same(hr.points, [
+    [base + 10_000, 70],
+    [base + 11_000, 71],
+    [base + 12_000, 72],
+  ]);
 });

@@ -24,14 +24,23 @@ export async function run(argv: string[]): Promise<number> {
   let file: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--help' || a === '-h') { process.stdout.write(USAGE); return 0; }
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
     if (a === '--config' || a === '-c') file = argv[++i];
     else if (a.startsWith('--config=')) file = a.slice('--config='.length);
-    else { process.stderr.write(`orlink ingest: unknown argument ${a}\n${USAGE}`); return 2; }
+    else {
+      process.stderr.write(`orlink ingest: unknown argument ${a}\n${USAGE}`);
+      return 2;
+    }
   }
   if (!file) {
-    process.stderr.write('orlink ingest: --config FILE is required (no start on built-in defaults: they would create ./data/ingest.sqlite here);'
-      + ' start from ingest/ingest.sample.yaml, see docs/ingest.md\n' + USAGE);
+    process.stderr.write(
+      'orlink ingest: --config FILE is required (no start on built-in defaults: they would create ./data/ingest.sqlite here);' +
+        ' start from ingest/ingest.sample.yaml, see docs/ingest.md\n' +
+        USAGE,
+    );
     return 2;
   }
   let config: IngestConfig;
@@ -53,7 +62,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   logger.info({ url: running.url, mqttUrl: running.mqttUrl, ...(running.mqttsUrl ? { mqttsUrl: running.mqttsUrl } : {}) }, 'ingest ready');
   await new Promise<void>((resolve) => {
-    const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
@@ -65,8 +78,10 @@ export async function run(argv: string[]): Promise<number> {
 export function startHint(err: unknown, config: IngestConfig): string | undefined {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   const where = e.port !== undefined ? `${e.address ?? ''}:${e.port}` : '';
-  if (e?.code === 'EADDRINUSE') return `address ${where} is already in use (another orlink ingest or a Mosquitto running?): stop it or change the port in the config (http.port, broker.port, broker.tls.port, his.port)`;
-  if (e?.code === 'EACCES' && e.syscall === 'listen') return `no permission to listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; use a port above 1023`;
+  if (e?.code === 'EADDRINUSE')
+    return `address ${where} is already in use (another orlink ingest or a Mosquitto running?): stop it or change the port in the config (http.port, broker.port, broker.tls.port, his.port)`;
+  if (e?.code === 'EACCES' && e.syscall === 'listen')
+    return `no permission to listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; use a port above 1023`;
   if (e?.code === 'SQLITE_CANTOPEN' || e?.code === 'SQLITE_READONLY' || ((e?.code === 'EACCES' || e?.code === 'EPERM') && e.syscall !== 'listen')) {
     return `cannot open or create the database ${config.db.path} (${e.code}): run ingest as the user that owns its directory, or fix db.path`;
   }

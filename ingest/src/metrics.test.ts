@@ -28,8 +28,12 @@ t.test('gauges are read at scrape time; `_total` names and count() are counters'
   m.gauge('queue_depth', 'a level', () => level);
   m.gauge('thing_sent_total', 'a running count kept elsewhere', () => sent);
   m.count('broker_things_refused', 'a running count without the suffix', () => 2);
-  m.gauge('broken', 'throws', () => { throw new Error('boom'); });
-  m.count('broken_count', 'throws', () => { throw new Error('boom'); });
+  m.gauge('broken', 'throws', () => {
+    throw new Error('boom');
+  });
+  m.count('broken_count', 'throws', () => {
+    throw new Error('boom');
+  });
   let e = parseExposition(await m.render());
   t.equal(e.types.get('orlink_ingest_queue_depth'), 'gauge');
   t.equal(e.types.get('orlink_ingest_thing_sent_total'), 'counter');
@@ -55,21 +59,36 @@ t.test('gauges are read at scrape time; `_total` names and count() are counters'
 
 t.test('labelled series are recomputed at every scrape; bad values are left out', async (t) => {
   const m = new Metrics({ processMetrics: false });
-  let rows = [{ labels: { gateway: 'gw1' }, value: 1 }, { labels: { gateway: 'gw2' }, value: 0 }];
+  let rows = [
+    { labels: { gateway: 'gw1' }, value: 1 },
+    { labels: { gateway: 'gw2' }, value: 0 },
+  ];
   m.labelled('gauge', 'orlink_test_up', 'up', ['gateway'], () => rows);
   m.labelled('counter', 'orlink_test_errors_total', 'errors', ['gateway'], () => [
-    { labels: { gateway: 'gw1' }, value: 4 }, { labels: { gateway: 'gw2' }, value: -1 }, { labels: { gateway: 'gw3' }, value: Number.NaN },
+    { labels: { gateway: 'gw1' }, value: 4 },
+    { labels: { gateway: 'gw2' }, value: -1 },
+    { labels: { gateway: 'gw3' }, value: Number.NaN },
   ]);
-  m.labelled('gauge', 'orlink_test_broken', 'throws', ['gateway'], () => { throw new Error('registry gone'); });
+  m.labelled('gauge', 'orlink_test_broken', 'throws', ['gateway'], () => {
+    throw new Error('registry gone');
+  });
   let e = parseExposition(await m.render());
   t.equal(valueOf(e, 'orlink_test_up', { gateway: 'gw1' }), 1);
   t.equal(valueOf(e, 'orlink_test_up', { gateway: 'gw2' }), 0);
   t.equal(e.types.get('orlink_test_errors_total'), 'counter');
-  t.same(samplesOf(e, 'orlink_test_errors_total').map((s) => [s.labels.gateway, s.value]), [['gw1', 4]], 'negative and NaN left out');
+  t.same(
+    samplesOf(e, 'orlink_test_errors_total').map((s) => [s.labels.gateway, s.value]),
+    [['gw1', 4]],
+    'negative and NaN left out',
+  );
   t.same(samplesOf(e, 'orlink_test_broken'), [], 'a failing read: no series, the scrape goes on');
   rows = [{ labels: { gateway: 'gw2' }, value: 1 }];
   e = parseExposition(await m.render());
-  t.same(samplesOf(e, 'orlink_test_up').map((s) => [s.labels.gateway, s.value]), [['gw2', 1]], 'gw1 gone: its series gone');
+  t.same(
+    samplesOf(e, 'orlink_test_up').map((s) => [s.labels.gateway, s.value]),
+    [['gw2', 1]],
+    'gw1 gone: its series gone',
+  );
 });
 
 t.test('the write-latency histogram', async (t) => {

@@ -33,7 +33,7 @@ export const COUNTERS = {
   device_wrong_gateway_total: 'Device batches refused: the device is registered to another gateway',
   device_retired_total: 'Device batches refused: the device is retired',
   envelopes_over_cap_total: 'Envelopes dead-lettered whole: more readings than intake.maxReadingsPerEnvelope',
-  series_budget_refused_total: 'Points refused (dead-lettered): they would create a series beyond the gateway\'s hourly budget',
+  series_budget_refused_total: "Points refused (dead-lettered): they would create a series beyond the gateway's hourly budget",
   readings_time_quarantined_total: 'Readings outside the device time window, stored apart in <kind>_quarantine',
   readings_unverified_total: 'Readings whose stored slot could not be looked up, stored apart in <kind>_quarantine',
   readings_duplicate_total: 'Readings already stored with the same content (another envelope), not rewritten',
@@ -47,11 +47,12 @@ export const COUNTERS = {
   rest_not_found_total: 'REST requests answered 404: unknown route or unknown id',
   rest_payload_too_large_total: 'REST requests answered 413: body over the limit (1 MiB)',
   mqtt_packet_too_large_total: 'MQTT connections closed: a packet larger than broker.limits.maxPacketBytes (or a malformed length)',
-  mqtt_retain_denied_total: 'MQTT publishes (or wills) refused: retained outside the gateway\'s own status topic',
+  mqtt_retain_denied_total: "MQTT publishes (or wills) refused: retained outside the gateway's own status topic",
   mqtt_status_too_large_total: 'Gateway status documents refused: larger than broker.limits.maxStatusBytes (not stored)',
   mqtt_rate_limited_total: 'Gateway publishes held back by the per-gateway message/byte rate',
   mqtt_inflight_exceeded_total: 'MQTT connections closed: more publishes awaiting PUBACK than broker.limits.maxInflight',
-  mqtt_sessions_limited_total: 'Gateway (record-system) sessions closed because the same account opened more than broker.limits.maxSessions (broker.record.maxSessions)',
+  mqtt_sessions_limited_total:
+    'Gateway (record-system) sessions closed because the same account opened more than broker.limits.maxSessions (broker.record.maxSessions)',
   mqtt_record_publish_denied_total: 'Publishes (or wills) of the read-only record-system account refused (connection closed; a will: login refused)',
   mqtt_record_subscribe_denied_total: 'Subscriptions of the record-system account outside vitals/case refused (SUBACK 0x80)',
   mqtt_client_id_refused_total: 'MQTT logins refused: the client id belongs to another account',
@@ -63,13 +64,17 @@ export const COUNTERS = {
   his_messages_rejected_total: 'HIS messages unreadable or unsupported, answered AR and kept for review',
   mqtt_cert_refused_total: 'MQTT client-certificate logins refused: not verified, or the CN is no active gateway (docs/tls.md)',
   mqtt_tls_handshake_failures_total: 'mqtts connections whose TLS handshake failed (untrusted, revoked or missing client certificate, not TLS)',
-  his_tls_handshake_failures_total: 'HIS MLLP connections refused at TLS (his.tls): handshake failed (untrusted, revoked or missing client certificate, not TLS) or certificate CN not in his.allowCn',
+  his_tls_handshake_failures_total:
+    'HIS MLLP connections refused at TLS (his.tls): handshake failed (untrusted, revoked or missing client certificate, not TLS) or certificate CN not in his.allowCn',
 } as const;
 
 export type CounterName = keyof typeof COUNTERS;
 
 /** One series of a labelled metric: its label values and its value. */
-export interface LabelledSample<L extends string> { labels: Record<L, string>; value: number }
+export interface LabelledSample<L extends string> {
+  labels: Record<L, string>;
+  value: number;
+}
 
 let processRegistry: Registry | undefined;
 /** The process metrics (CPU, memory, handles, event-loop lag, GC): one collector per process, however many Metrics exist. */
@@ -85,7 +90,9 @@ function readOr(read: () => number, fallback: number): number {
   try {
     const v = read();
     return typeof v === 'number' ? v : fallback;
-  } catch { return fallback; }
+  } catch {
+    return fallback;
+  }
 }
 
 export class Metrics {
@@ -102,7 +109,10 @@ export class Metrics {
       this.counters.set(name, { counter: new Counter({ name: PREFIX + name, help, registers: [this.registry] }), value: 0 });
     }
     this.hist = new Histogram({
-      name: `${PREFIX}series_write_seconds`, help: 'Latency of one batch write to the series backend', buckets: BUCKETS_S, registers: [this.registry],
+      name: `${PREFIX}series_write_seconds`,
+      help: 'Latency of one batch write to the series backend',
+      buckets: BUCKETS_S,
+      registers: [this.registry],
     });
     if (opts.processMetrics !== false) processMetrics();
     this.withProcess = opts.processMetrics !== false;
@@ -121,12 +131,19 @@ export class Metrics {
 
   /** a level read at scrape time (NaN when `read` throws); a name ending in `_total` is registered by `count` */
   gauge(name: string, help: string, read: () => number): void {
-    if (name.endsWith('_total')) { this.count(name, help, read); return; }
+    if (name.endsWith('_total')) {
+      this.count(name, help, read);
+      return;
+    }
     if (this.replaceReader(name, read)) return;
     const readers = this.readers;
     new Gauge({
-      name: PREFIX + name, help, registers: [this.registry],
-      collect() { this.set(readOr(readers.get(name)!, NaN)); },
+      name: PREFIX + name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(readOr(readers.get(name)!, NaN));
+      },
     });
   }
 
@@ -135,7 +152,9 @@ export class Metrics {
     if (this.replaceReader(name, read)) return;
     const readers = this.readers;
     new Counter({
-      name: PREFIX + name, help, registers: [this.registry],
+      name: PREFIX + name,
+      help,
+      registers: [this.registry],
       collect() {
         const v = readOr(readers.get(name)!, NaN);
         this.reset();
@@ -152,13 +171,39 @@ export class Metrics {
     const collect = (set: (labels: Record<L, string>, v: number) => void, reset: () => void) => {
       reset();
       let samples: LabelledSample<L>[] = [];
-      try { samples = rows(); } catch { /* left out */ }
+      try {
+        samples = rows();
+      } catch {
+        /* left out */
+      }
       for (const s of samples) if (Number.isFinite(s.value) && (type === 'gauge' || s.value >= 0)) set(s.labels, s.value);
     };
     if (type === 'gauge') {
-      new Gauge<L>({ name, help, labelNames, registers: [this.registry], collect() { collect((l, v) => this.set(l, v), () => this.reset()); } });
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          collect(
+            (l, v) => this.set(l, v),
+            () => this.reset(),
+          );
+        },
+      });
     } else {
-      new Counter<L>({ name, help, labelNames, registers: [this.registry], collect() { collect((l, v) => this.inc(l, v), () => this.reset()); } });
+      new Counter<L>({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          collect(
+            (l, v) => this.inc(l, v),
+            () => this.reset(),
+          );
+        },
+      });
     }
   }
 
@@ -179,9 +224,15 @@ export class Metrics {
 
   /** the Prometheus text exposition: this instance's metrics, then the process metrics */
   async render(): Promise<string> {
-    for (const f of this.scrapeHooks) { try { f(); } catch { /* a hook never fails a scrape */ } }
+    for (const f of this.scrapeHooks) {
+      try {
+        f();
+      } catch {
+        /* a hook never fails a scrape */
+      }
+    }
     const own = await this.registry.metrics();
-    return this.withProcess ? own + '\n' + await processMetrics().metrics() : own;
+    return this.withProcess ? own + '\n' + (await processMetrics().metrics()) : own;
   }
 
   private replaceReader(name: string, read: () => number): boolean {

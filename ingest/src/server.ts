@@ -51,7 +51,11 @@ export interface RunningIngest {
   close(): Promise<void>;
 }
 
-export interface StartOptions { logger: Logger; series?: SeriesStore; registry?: RegistryStore }
+export interface StartOptions {
+  logger: Logger;
+  series?: SeriesStore;
+  registry?: RegistryStore;
+}
 
 /** open() the series backend; while it is unreachable keep trying in the background (writes retry anyway). */
 function openSeries(services: Services, logger: Logger, signal: AbortSignal): Promise<void> {
@@ -61,9 +65,20 @@ function openSeries(services: Services, logger: Logger, signal: AbortSignal): Pr
     logger.warn({ err: (err as Error).message }, 'series backend unreachable at start, retrying in background');
     void (async () => {
       for (let attempt = 0; !signal.aborted; attempt++) {
-        try { await abortableDelay(backoffMs(Math.min(attempt, 8), 200, 5000), signal); } catch { return; }
-        try { await services.series.open(); logger.info('series backend opened'); return; } catch (e) {
-          if (!isTransient(e)) { logger.error({ err: (e as Error).message }, 'series backend open failed'); return; }
+        try {
+          await abortableDelay(backoffMs(Math.min(attempt, 8), 200, 5000), signal);
+        } catch {
+          return;
+        }
+        try {
+          await services.series.open();
+          logger.info('series backend opened');
+          return;
+        } catch (e) {
+          if (!isTransient(e)) {
+            logger.error({ err: (e as Error).message }, 'series backend open failed');
+            return;
+          }
         }
       }
     })();
@@ -74,21 +89,38 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
   const logger = o.logger;
   // TLS files first: an unreadable one fails the start before anything is opened
   const httpsOptions = config.http.tls ? readTlsServerFiles(config.http.tls, '/http/tls') : null;
-  const brokerTls = config.broker.kind === 'embedded' && config.broker.tls
-    ? { ...readTlsServerFiles(config.broker.tls, '/broker/tls'), host: config.broker.tls.host, port: config.broker.tls.port } : null;
+  const brokerTls =
+    config.broker.kind === 'embedded' && config.broker.tls
+      ? { ...readTlsServerFiles(config.broker.tls, '/broker/tls'), host: config.broker.tls.host, port: config.broker.tls.port }
+      : null;
   const services = createServices(config, { series: o.series, registry: o.registry });
   const stop = new AbortController();
-  const cleanups: (() => Promise<unknown> | unknown)[] = [() => { services.db.close(); }, () => services.series.close()];
-  const unwind = async () => { for (const c of cleanups.splice(0).reverse()) await c(); };
+  const cleanups: (() => Promise<unknown> | unknown)[] = [
+    () => {
+      services.db.close();
+    },
+    () => services.series.close(),
+  ];
+  const unwind = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  };
   try {
     await openSeries(services, logger.child({ component: 'series' }), stop.signal);
     services.dedupe.prune(Date.now() - config.db.dedupeRetentionDays * 86_400_000);
 
     const processor = new BatchProcessor({
-      prefix: config.mqtt.prefix, registry: services.registry, cases: services.cases, series: services.series,
-      dedupe: services.dedupe, deadLetters: services.deadLetters, metrics: services.metrics,
-      logger: logger.child({ component: 'processor' }), retryMinMs: config.series.retryMinMs, retryMaxMs: config.series.retryMaxMs,
-      intake: config.intake, reader: services.series,
+      prefix: config.mqtt.prefix,
+      registry: services.registry,
+      cases: services.cases,
+      series: services.series,
+      dedupe: services.dedupe,
+      deadLetters: services.deadLetters,
+      metrics: services.metrics,
+      logger: logger.child({ component: 'processor' }),
+      retryMinMs: config.series.retryMinMs,
+      retryMaxMs: config.series.retryMaxMs,
+      intake: config.intake,
+      reader: services.series,
     });
     let broker: EmbeddedBroker | null = null;
     let intake: DurableIntake | null = null;
@@ -98,8 +130,11 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
       password = config.secrets.brokerPassword ?? randomBytes(24).toString('base64url');
       if (config.broker.ackAfterWrite) {
         intake = new DurableIntake({
-          processor, batchMaxEnvelopes: config.mqtt.batchMaxEnvelopes, logger: logger.child({ component: 'intake' }),
-          batchMaxBytes: config.broker.limits.intakeBatchMaxBytes, concurrency: config.broker.limits.intakeConcurrency,
+          processor,
+          batchMaxEnvelopes: config.mqtt.batchMaxEnvelopes,
+          logger: logger.child({ component: 'intake' }),
+          batchMaxBytes: config.broker.limits.intakeBatchMaxBytes,
+          concurrency: config.broker.limits.intakeConcurrency,
           onVitals: (vitals) => {
             if (!config.mqtt.publishVitals) return;
             for (const v of vitals) broker?.publish(v.topic, v.payload, { qos: 0, retain: true });
@@ -108,18 +143,28 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
         });
       }
       broker = new EmbeddedBroker({
-        host: config.broker.host, port: config.broker.port, prefix: config.mqtt.prefix,
-        serviceAccount: { username: config.broker.username, password }, registry: services.registry, logger: logger.child({ component: 'broker' }),
+        host: config.broker.host,
+        port: config.broker.port,
+        prefix: config.mqtt.prefix,
+        serviceAccount: { username: config.broker.username, password },
+        registry: services.registry,
+        logger: logger.child({ component: 'broker' }),
         ...(intake ? { intake } : {}),
-        limits: config.broker.limits, reservedClientIds: [config.mqtt.clientId], metrics: services.metrics,
+        limits: config.broker.limits,
+        reservedClientIds: [config.mqtt.clientId],
+        metrics: services.metrics,
         ...(brokerTls ? { tls: brokerTls } : {}),
         // broker.record: the read-only record-system account (the config refuses enabled without its password)
         ...(config.broker.record?.enabled && config.secrets.recordPassword
-          ? { record: { username: config.broker.record.username, password: config.secrets.recordPassword, maxSessions: config.broker.record.maxSessions } } : {}),
+          ? { record: { username: config.broker.record.username, password: config.secrets.recordPassword, maxSessions: config.broker.record.maxSessions } }
+          : {}),
       });
       await broker.start();
       cleanups.push(() => broker?.close());
-      if (intake) { const i = intake; cleanups.push(() => i.close()); }
+      if (intake) {
+        const i = intake;
+        cleanups.push(() => i.close());
+      }
       mqttUrl = broker.url;
     } else {
       if (!config.broker.url) throw new IngestError('ING_ERR_CONFIG', 'fatal', 'broker.url required for an external broker');
@@ -128,13 +173,23 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
     }
 
     const subscriber = new Subscriber({
-      url: mqttUrl, username: config.broker.username, password, clientId: config.mqtt.clientId, prefix: config.mqtt.prefix,
-      keepaliveS: config.mqtt.keepaliveS, batchMaxEnvelopes: config.mqtt.batchMaxEnvelopes, maxPending: config.mqtt.maxPending,
-      publishVitals: config.mqtt.publishVitals, processor, logger: logger.child({ component: 'subscriber' }),
-      protocolVersion: config.broker.protocolVersion, sessionExpiryS: config.broker.sessionExpiryS,
+      url: mqttUrl,
+      username: config.broker.username,
+      password,
+      clientId: config.mqtt.clientId,
+      prefix: config.mqtt.prefix,
+      keepaliveS: config.mqtt.keepaliveS,
+      batchMaxEnvelopes: config.mqtt.batchMaxEnvelopes,
+      maxPending: config.mqtt.maxPending,
+      publishVitals: config.mqtt.publishVitals,
+      processor,
+      logger: logger.child({ component: 'subscriber' }),
+      protocolVersion: config.broker.protocolVersion,
+      sessionExpiryS: config.broker.sessionExpiryS,
       ...(config.broker.shareGroup ? { shareGroup: config.broker.shareGroup } : {}),
       kinds: intake ? ['status'] : ['data', 'status'],
-      maxStatusBytes: config.broker.limits.maxStatusBytes, metrics: services.metrics,
+      maxStatusBytes: config.broker.limits.maxStatusBytes,
+      metrics: services.metrics,
     });
     cleanups.push(() => subscriber.close());
     await subscriber.start();
@@ -142,8 +197,13 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
     let his: HisListener | null = null;
     if (config.his.enabled) {
       const feed = new HisFeed({
-        db: services.db, cases: services.cases, registry: services.registry, audit: services.audit, config: config.his,
-        metrics: services.metrics, logger: logger.child({ component: 'his' }),
+        db: services.db,
+        cases: services.cases,
+        registry: services.registry,
+        audit: services.audit,
+        config: config.his,
+        metrics: services.metrics,
+        logger: logger.child({ component: 'his' }),
       });
       const h = new HisListener(config.his, feed, logger.child({ component: 'his' }), services.metrics);
       await h.start();
@@ -160,15 +220,23 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
     }
     // retained `{prefix}/{site}/{room}/{bed}/case`: every case binding change, and the state of each bed now
     const embedded = broker;
-    cleanups.push(startCasePublisher({
-      prefix: config.mqtt.prefix, cases: services.cases, registry: services.registry, logger: logger.child({ component: 'case-topic' }),
-      publish: embedded
-        ? (topic, payload) => embedded.publish(topic, payload, { qos: 1, retain: true })
-        : (topic, payload) => subscriber.publish(topic, payload, { qos: 1, retain: true }),
-    }));
+    cleanups.push(
+      startCasePublisher({
+        prefix: config.mqtt.prefix,
+        cases: services.cases,
+        registry: services.registry,
+        logger: logger.child({ component: 'case-topic' }),
+        publish: embedded
+          ? (topic, payload) => embedded.publish(topic, payload, { qos: 1, retain: true })
+          : (topic, payload) => subscriber.publish(topic, payload, { qos: 1, retain: true }),
+      }),
+    );
     // retained `{prefix}/{site}/{room}/{bed}/{gatewayId}/config`: the devices each gateway runs (docs/mqtt.md "Config topic")
     const configPublisher = startConfigPublisher({
-      prefix: config.mqtt.prefix, db: services.db, registry: services.registry, logger: logger.child({ component: 'gateway-config' }),
+      prefix: config.mqtt.prefix,
+      db: services.db,
+      registry: services.registry,
+      logger: logger.child({ component: 'gateway-config' }),
       publish: embedded
         ? (topic, payload) => embedded.publish(topic, payload, { qos: 1, retain: true })
         : (topic, payload) => subscriber.publish(topic, payload, { qos: 1, retain: true }),
@@ -181,7 +249,11 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
       services.metrics.gauge('broker_clients', 'Clients connected to the embedded broker', () => b.connectedClients);
       services.metrics.count('broker_auth_failures', 'Refused MQTT logins', () => b.stats.authFailures);
       services.metrics.count('broker_publish_denied', 'Refused publishes (topic ACL)', () => b.stats.publishDenied);
-      services.metrics.count('broker_subscribe_denied', 'Refused subscriptions (topic ACL; gateways are disconnected, the record system gets SUBACK 0x80)', () => b.stats.subscribeDenied);
+      services.metrics.count(
+        'broker_subscribe_denied',
+        'Refused subscriptions (topic ACL; gateways are disconnected, the record system gets SUBACK 0x80)',
+        () => b.stats.subscribeDenied,
+      );
       services.metrics.count('broker_intake_not_acked', 'Data publishes answered without PUBACK (shutdown, processing error)', () => b.stats.intakeRefused);
     }
     if (intake) {
@@ -194,10 +266,15 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
 
     const { clientCerts: httpClientCerts, ...https } = httpsOptions ?? { clientCerts: 'none' };
     const app = await build({
-      config, logger, services, ...(httpsOptions ? { https } : {}),
+      config,
+      logger,
+      services,
+      ...(httpsOptions ? { https } : {}),
       status: {
-        brokerUp: broker ? () => broker.up : undefined, subscriberConnected: () => subscriber.connected,
-        lastWriteError: () => processor.lastWriteError, pending: () => subscriber.pending + (intake?.pending ?? 0),
+        brokerUp: broker ? () => broker.up : undefined,
+        subscriberConnected: () => subscriber.connected,
+        lastWriteError: () => processor.lastWriteError,
+        pending: () => subscriber.pending + (intake?.pending ?? 0),
       },
     });
     cleanups.push(() => app.close());
@@ -205,7 +282,10 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
       // a certificate presented must verify; none at all is allowed (the API token is checked either way)
       app.server.on('secureConnection', (s: tls.TLSSocket) => {
         if (!s.authorized && Object.keys(s.getPeerCertificate() ?? {}).length > 0) {
-          logger.warn({ component: 'http', ip: s.remoteAddress, reason: String(s.authorizationError) }, 'https client certificate not verified: connection closed');
+          logger.warn(
+            { component: 'http', ip: s.remoteAddress, reason: String(s.authorizationError) },
+            'https client certificate not verified: connection closed',
+          );
           s.destroy();
         }
       });
@@ -215,11 +295,24 @@ export async function startServer(config: IngestConfig, o: StartOptions): Promis
     const httpPort = typeof addr === 'object' && addr ? addr.port : config.http.port;
     let closing: Promise<void> | null = null;
     return {
-      url: `${httpsOptions ? 'https' : 'http'}://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${httpPort}`, mqttPort: broker ? broker.port : Number(new URL(mqttUrl).port || 1883), mqttUrl,
-      mqttsPort: broker?.mqttsPort ?? null, mqttsUrl: broker?.mqttsUrl ?? null,
-      app, services, broker, intake, subscriber, his, hl7Out,
+      url: `${httpsOptions ? 'https' : 'http'}://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${httpPort}`,
+      mqttPort: broker ? broker.port : Number(new URL(mqttUrl).port || 1883),
+      mqttUrl,
+      mqttsPort: broker?.mqttsPort ?? null,
+      mqttsUrl: broker?.mqttsUrl ?? null,
+      app,
+      services,
+      broker,
+      intake,
+      subscriber,
+      his,
+      hl7Out,
       close() {
-        closing ??= (async () => { stop.abort(); await unwind(); logger.info('ingest stopped'); })();
+        closing ??= (async () => {
+          stop.abort();
+          await unwind();
+          logger.info('ingest stopped');
+        })();
         return closing;
       },
     };

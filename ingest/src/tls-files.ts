@@ -34,7 +34,10 @@ export function readTlsServerFiles(c: TlsServerConfig, at: string): TlsServerOpt
   const crl = read('crlFile');
   if (problems.length) throw new IngestConfigError(problems);
   return {
-    cert, key, minVersion: c.minVersion, clientCerts: c.clientCerts,
+    cert,
+    key,
+    minVersion: c.minVersion,
+    clientCerts: c.clientCerts,
     ...(ca ? { ca } : {}),
     ...(crl ? { crl } : {}),
     // 'optional': asked for, not enforced by the handshake; the caller refuses a presented certificate that did not verify

@@ -26,7 +26,10 @@ export function nearestKey(key: string, known: string[]): string | undefined {
   let bestD = Infinity;
   for (const k of known) {
     const d = distance(key, k);
-    if (d < bestD) { best = k; bestD = d; }
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
   }
   return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
@@ -35,7 +38,10 @@ export function nearestKey(key: string, known: string[]): string | undefined {
 export function describeValueError(e: ValueError): string {
   const at = e.path || '/';
   if (e.type !== ValueErrorType.ObjectAdditionalProperties) return `${at}: ${e.message}`;
-  const key = at.slice(at.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+  const key = at
+    .slice(at.lastIndexOf('/') + 1)
+    .replace(/~1/g, '/')
+    .replace(/~0/g, '~');
   const props = (e.schema as { properties?: Record<string, unknown> }).properties ?? {};
   const known = Object.keys(props);
   const near = nearestKey(key, known);

@@ -14,7 +14,11 @@ export type IdentityField = (typeof IDENTITY_FIELDS)[number];
 /** What one side says; absent, null and '' all mean "not known". */
 export type IdentityValues = Partial<Record<IdentityField, string | null | undefined>>;
 
-export interface IdentityDifference { field: IdentityField; expected: string; reported: string }
+export interface IdentityDifference {
+  field: IdentityField;
+  expected: string;
+  reported: string;
+}
 
 const norm = (v: string | null | undefined): string => (typeof v === 'string' ? v.trim() : '');
 
@@ -30,8 +34,7 @@ export function identityDifferences(expected: IdentityValues, reported: Identity
 
 /** The identity fields of a device status entry: an `identity` object when present, else the entry's own fields. */
 export function reportedIdentity(entry: Record<string, unknown>): Partial<Record<'vendor' | IdentityField, string>> {
-  const src = entry.identity && typeof entry.identity === 'object' && !Array.isArray(entry.identity)
-    ? entry.identity as Record<string, unknown> : entry;
+  const src = entry.identity && typeof entry.identity === 'object' && !Array.isArray(entry.identity) ? (entry.identity as Record<string, unknown>) : entry;
   const out: Partial<Record<'vendor' | IdentityField, string>> = {};
   for (const k of ['vendor', ...IDENTITY_FIELDS] as const) {
     const v = src[k];

@@ -9,19 +9,64 @@ import { decodeEnvelope, encodeEnvelope, EnvelopeError, type DeviceBatch, type E
 
 const T = 1_790_000_000_000;
 const env = (d: Partial<DeviceBatch>): Envelope => ({
-  gatewayId: 'gw1', bootId: 'b1', seq: 1, sentAt: T,
+  gatewayId: 'gw1',
+  bootId: 'b1',
+  seq: 1,
+  sentAt: T,
   devices: [{ deviceId: 'mon1', profileId: 'p', numerics: [], waves: [], alarms: [], settings: [], ...d }],
 });
-const wave = (w: Partial<WaveObs>): WaveObs => ({ kind: 'wave', mdc: null, code: null, unit: 'mV', t0: T, rateHz: 100, scale: 0.01, offset: 0, vendorCode: 'w', samples: [], ...w });
-const alarm = (a: Partial<AlarmObs>): AlarmObs => ({ kind: 'alarm', mdc: null, code: null, text: 'HR HIGH', priority: 'high', source: 'physiological', phase: 'start', t: T, ...a });
+const wave = (w: Partial<WaveObs>): WaveObs => ({
+  kind: 'wave',
+  mdc: null,
+  code: null,
+  unit: 'mV',
+  t0: T,
+  rateHz: 100,
+  scale: 0.01,
+  offset: 0,
+  vendorCode: 'w',
+  samples: [],
+  ...w,
+});
+const alarm = (a: Partial<AlarmObs>): AlarmObs => ({
+  kind: 'alarm',
+  mdc: null,
+  code: null,
+  text: 'HR HIGH',
+  priority: 'high',
+  source: 'physiological',
+  phase: 'start',
+  t: T,
+  ...a,
+});
 
 t.test('NaN / ±Infinity values arrive absent: numerics null + invalid, settings null, wave samples gaps', async (t) => {
-  const back = decodeEnvelope(encodeEnvelope(env({
-    numerics: [NaN, Infinity, -Infinity, 72].map((value, i) => ({ kind: 'numeric' as const, mdc: null, code: null, value, unit: '/min', t: T, vendorCode: `n${i}` })),
-    settings: [{ kind: 'setting', name: 'peep', value: NaN, t: T }],
-    waves: [wave({ scale: 1e308, samples: [1e308, 1.7e308] })], // ints 1, 2: 2 × 1e308 overflows
-  }))).devices[0];
-  t.same(back.numerics.map((n) => [n.value, n.flags ?? []]), [[null, ['invalid']], [null, ['invalid']], [null, ['invalid']], [72, []]]);
+  const back = decodeEnvelope(
+    encodeEnvelope(
+      env({
+        numerics: [NaN, Infinity, -Infinity, 72].map((value, i) => ({
+          kind: 'numeric' as const,
+          mdc: null,
+          code: null,
+          value,
+          unit: '/min',
+          t: T,
+          vendorCode: `n${i}`,
+        })),
+        settings: [{ kind: 'setting', name: 'peep', value: NaN, t: T }],
+        waves: [wave({ scale: 1e308, samples: [1e308, 1.7e308] })], // ints 1, 2: 2 × 1e308 overflows
+      }),
+    ),
+  ).devices[0];
+  t.same(
+    back.numerics.map((n) => [n.value, n.flags ?? []]),
+    [
+      [null, ['invalid']],
+      [null, ['invalid']],
+      [null, ['invalid']],
+      [72, []],
+    ],
+  );
   t.equal(back.settings[0].value, null);
   t.same(back.waves[0].samples, [1e308, null]);
 });

@@ -2,21 +2,40 @@ import t from 'tap';
 import { decodeEnvelope, encodeEnvelope, EnvelopeError, type Envelope } from './envelope.js';
 
 const env: Envelope = {
-  gatewayId: 'gw-or1', bootId: 'b1', seq: 42, sentAt: 1_700_000_000_123,
-  devices: [{
-    deviceId: 'mon1', profileId: 'ge/s5/dri-2003',
-    numerics: [
-      { kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 80, unit: '/min', t: 1_700_000_000_000, vendorCode: 'basic.ecg.hr' },
-      { kind: 'numeric', mdc: null, code: null, value: null, unit: '', t: 1_700_000_000_000, vendorCode: 'x.y', flags: ['invalid', 'unmapped'] },
-    ],
-    waves: [{
-      kind: 'wave', mdc: 'MDC_ECG_ELEC_POTL_II', code: 131074, unit: 'mV', t0: 1_700_000_000_000, rateHz: 300,
-      samples: [0.012, -0.5, null, 1.234], scale: 0.001, offset: 0, vendorCode: 'wave.1',
-    }],
-    alarms: [{ kind: 'alarm', mdc: null, code: null, text: 'HR high', priority: 'high', source: 'physiological', phase: 'start', t: 1 }],
-    settings: [{ kind: 'setting', name: 'agent', value: 'SEV', t: 2 }, { kind: 'setting', name: 'peep', value: 5, unit: 'cm[H2O]', t: 2 }],
-    status: { link: 'streaming', model: 'S/5', frames: 10, errors: 1, clockOffsetMs: -20 },
-  }],
+  gatewayId: 'gw-or1',
+  bootId: 'b1',
+  seq: 42,
+  sentAt: 1_700_000_000_123,
+  devices: [
+    {
+      deviceId: 'mon1',
+      profileId: 'ge/s5/dri-2003',
+      numerics: [
+        { kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 80, unit: '/min', t: 1_700_000_000_000, vendorCode: 'basic.ecg.hr' },
+        { kind: 'numeric', mdc: null, code: null, value: null, unit: '', t: 1_700_000_000_000, vendorCode: 'x.y', flags: ['invalid', 'unmapped'] },
+      ],
+      waves: [
+        {
+          kind: 'wave',
+          mdc: 'MDC_ECG_ELEC_POTL_II',
+          code: 131074,
+          unit: 'mV',
+          t0: 1_700_000_000_000,
+          rateHz: 300,
+          samples: [0.012, -0.5, null, 1.234],
+          scale: 0.001,
+          offset: 0,
+          vendorCode: 'wave.1',
+        },
+      ],
+      alarms: [{ kind: 'alarm', mdc: null, code: null, text: 'HR high', priority: 'high', source: 'physiological', phase: 'start', t: 1 }],
+      settings: [
+        { kind: 'setting', name: 'agent', value: 'SEV', t: 2 },
+        { kind: 'setting', name: 'peep', value: 5, unit: 'cm[H2O]', t: 2 },
+      ],
+      status: { link: 'streaming', model: 'S/5', frames: 10, errors: 1, clockOffsetMs: -20 },
+    },
+  ],
 };
 
 t.test('round trip keeps every field and exact wave samples', async (t) => {
@@ -37,8 +56,21 @@ t.test('garbage and unknown versions are typed errors', async (t) => {
 
 t.test('a known field with the wrong wire type is a malformed envelope, not a skipped field', async (t) => {
   const env: Envelope = {
-    gatewayId: 'gw1', bootId: 'b1', seq: 1, sentAt: 1_700_000_000_000, schemaVersion: 1,
-    devices: [{ deviceId: 'mon', profileId: 'p', numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, vendorCode: 'hr', value: 60, unit: '/min', t: 1_700_000_000_000 }], waves: [], alarms: [], settings: [] }],
+    gatewayId: 'gw1',
+    bootId: 'b1',
+    seq: 1,
+    sentAt: 1_700_000_000_000,
+    schemaVersion: 1,
+    devices: [
+      {
+        deviceId: 'mon',
+        profileId: 'p',
+        numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, vendorCode: 'hr', value: 60, unit: '/min', t: 1_700_000_000_000 }],
+        waves: [],
+        alarms: [],
+        settings: [],
+      },
+    ],
   };
   const good = Buffer.from(encodeEnvelope(env));
   t.equal(decodeEnvelope(good).devices.length, 1);

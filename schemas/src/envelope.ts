@@ -5,10 +5,7 @@
 import protobuf from 'protobufjs';
 import { fileURLToPath } from 'node:url';
 import { checkWireTypes } from './wire-check.js';
-import {
-  type AlarmObs, type NumericObs, type SettingObs, type WaveObs, type Flag,
-  bitsToFlags, flagsToBits, intToSample, sampleToInt,
-} from './observation.js';
+import { type AlarmObs, type NumericObs, type SettingObs, type WaveObs, type Flag, bitsToFlags, flagsToBits, intToSample, sampleToInt } from './observation.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -60,15 +57,28 @@ function packWave(w: WaveObs) {
   let prev = 0;
   for (let i = 0; i < w.samples.length; i++) {
     const s = w.samples[i];
-    if (s === null || s === undefined || !Number.isFinite(s)) { gaps.push(i); deltas[i] = 0; continue; }
+    if (s === null || s === undefined || !Number.isFinite(s)) {
+      gaps.push(i);
+      deltas[i] = 0;
+      continue;
+    }
     const v = sampleToInt(s, w.scale, w.offset);
     deltas[i] = v - prev;
     prev = v;
   }
   return {
-    mdc: w.mdc ?? '', code: w.code ?? 0, unit: w.unit, t0: w.t0, rateHz: w.rateHz,
-    scale: w.scale, offset: w.offset, deltas, gaps, flags: flagsToBits(w.flags),
-    vendorCode: w.vendorCode, label: w.label ?? '',
+    mdc: w.mdc ?? '',
+    code: w.code ?? 0,
+    unit: w.unit,
+    t0: w.t0,
+    rateHz: w.rateHz,
+    scale: w.scale,
+    offset: w.offset,
+    deltas,
+    gaps,
+    flags: flagsToBits(w.flags),
+    vendorCode: w.vendorCode,
+    label: w.label ?? '',
   };
 }
 
@@ -87,8 +97,16 @@ function unpackWave(m: any): WaveObs {
     samples[i] = gaps.has(i) ? null : finiteOrNull(intToSample(acc, m.scale, m.offset));
   }
   const w: WaveObs = {
-    kind: 'wave', mdc: m.mdc || null, code: m.code || null, unit: m.unit, t0: Number(m.t0),
-    rateHz: m.rateHz, samples, scale: m.scale, offset: m.offset, vendorCode: m.vendorCode,
+    kind: 'wave',
+    mdc: m.mdc || null,
+    code: m.code || null,
+    unit: m.unit,
+    t0: Number(m.t0),
+    rateHz: m.rateHz,
+    samples,
+    scale: m.scale,
+    offset: m.offset,
+    vendorCode: m.vendorCode,
   };
   if (m.label) w.label = m.label;
   const flags = bitsToFlags(m.flags);
@@ -98,17 +116,29 @@ function unpackWave(m: any): WaveObs {
 
 function packNumeric(n: NumericObs) {
   return {
-    mdc: n.mdc ?? '', code: n.code ?? 0, value: n.value ?? 0, absent: n.value === null,
-    unit: n.unit, t: n.t, tDevice: n.tDevice ?? 0, vendorCode: n.vendorCode,
-    flags: flagsToBits(n.flags), label: n.label ?? '',
+    mdc: n.mdc ?? '',
+    code: n.code ?? 0,
+    value: n.value ?? 0,
+    absent: n.value === null,
+    unit: n.unit,
+    t: n.t,
+    tDevice: n.tDevice ?? 0,
+    vendorCode: n.vendorCode,
+    flags: flagsToBits(n.flags),
+    label: n.label ?? '',
   };
 }
 
 function unpackNumeric(m: any): NumericObs {
   const value = m.absent ? null : finiteOrNull(m.value);
   const n: NumericObs = {
-    kind: 'numeric', mdc: m.mdc || null, code: m.code || null, value,
-    unit: m.unit, t: Number(m.t), vendorCode: m.vendorCode,
+    kind: 'numeric',
+    mdc: m.mdc || null,
+    code: m.code || null,
+    value,
+    unit: m.unit,
+    t: Number(m.t),
+    vendorCode: m.vendorCode,
   };
   if (Number(m.tDevice)) n.tDevice = Number(m.tDevice);
   if (m.label) n.label = m.label;
@@ -122,30 +152,52 @@ const ALARM_ENUMS = { priority: ['low', 'medium', 'high'], source: ['physiologic
 
 function unpackAlarm(a: any): AlarmObs {
   for (const [k, allowed] of Object.entries(ALARM_ENUMS)) {
-    if (!(allowed as readonly string[]).includes(a[k])) throw new EnvelopeError(`alarm ${k} ${JSON.stringify(String(a[k]).slice(0, 40))} is not one of ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(a[k]))
+      throw new EnvelopeError(`alarm ${k} ${JSON.stringify(String(a[k]).slice(0, 40))} is not one of ${allowed.join(', ')}`);
   }
   return {
-    kind: 'alarm', mdc: a.mdc || null, code: a.code || null, text: a.text, priority: a.priority,
-    source: a.source, phase: a.phase, t: Number(a.t), ...(a.vendorCode ? { vendorCode: a.vendorCode } : {}),
+    kind: 'alarm',
+    mdc: a.mdc || null,
+    code: a.code || null,
+    text: a.text,
+    priority: a.priority,
+    source: a.source,
+    phase: a.phase,
+    t: Number(a.t),
+    ...(a.vendorCode ? { vendorCode: a.vendorCode } : {}),
   };
 }
 
 export function encodeEnvelope(env: Envelope): Uint8Array {
   const msg = {
-    gatewayId: env.gatewayId, bootId: env.bootId, seq: env.seq, sentAt: env.sentAt,
+    gatewayId: env.gatewayId,
+    bootId: env.bootId,
+    seq: env.seq,
+    sentAt: env.sentAt,
     schemaVersion: env.schemaVersion ?? SCHEMA_VERSION,
     devices: env.devices.map((d) => ({
-      deviceId: d.deviceId, profileId: d.profileId,
+      deviceId: d.deviceId,
+      profileId: d.profileId,
       numerics: d.numerics.map(packNumeric),
       waves: d.waves.map(packWave),
       alarms: d.alarms.map((a) => ({
-        mdc: a.mdc ?? '', code: a.code ?? 0, text: a.text, priority: a.priority, source: a.source,
-        phase: a.phase, t: a.t, vendorCode: a.vendorCode ?? '',
+        mdc: a.mdc ?? '',
+        code: a.code ?? 0,
+        text: a.text,
+        priority: a.priority,
+        source: a.source,
+        phase: a.phase,
+        t: a.t,
+        vendorCode: a.vendorCode ?? '',
       })),
       settings: d.settings.map((s) => ({
-        name: s.name, value: typeof s.value === 'number' ? s.value : 0,
-        text: typeof s.value === 'string' ? s.value : '', isText: typeof s.value === 'string',
-        unit: s.unit ?? '', t: s.t, vendorCode: s.vendorCode ?? '',
+        name: s.name,
+        value: typeof s.value === 'number' ? s.value : 0,
+        text: typeof s.value === 'string' ? s.value : '',
+        isText: typeof s.value === 'string',
+        unit: s.unit ?? '',
+        t: s.t,
+        vendorCode: s.vendorCode ?? '',
       })),
       status: d.status,
     })),
@@ -170,15 +222,24 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   if (m.schemaVersion !== SCHEMA_VERSION) throw new EnvelopeError(`unknown schema_version ${m.schemaVersion}`);
   if (!m.gatewayId || !m.bootId || !m.seq) throw new EnvelopeError('envelope lacks gateway_id, boot_id or seq');
   return {
-    gatewayId: m.gatewayId, bootId: m.bootId, seq: m.seq, sentAt: m.sentAt, schemaVersion: m.schemaVersion,
+    gatewayId: m.gatewayId,
+    bootId: m.bootId,
+    seq: m.seq,
+    sentAt: m.sentAt,
+    schemaVersion: m.schemaVersion,
     devices: m.devices.map((d: any): DeviceBatch => ({
-      deviceId: d.deviceId, profileId: d.profileId,
+      deviceId: d.deviceId,
+      profileId: d.profileId,
       numerics: d.numerics.map(unpackNumeric),
       waves: d.waves.map(unpackWave),
       alarms: d.alarms.map(unpackAlarm),
       settings: d.settings.map((s: any): SettingObs => ({
-        kind: 'setting', name: s.name, value: s.isText ? s.text : finiteOrNull(s.value), t: Number(s.t),
-        ...(s.unit ? { unit: s.unit } : {}), ...(s.vendorCode ? { vendorCode: s.vendorCode } : {}),
+        kind: 'setting',
+        name: s.name,
+        value: s.isText ? s.text : finiteOrNull(s.value),
+        t: Number(s.t),
+        ...(s.unit ? { unit: s.unit } : {}),
+        ...(s.vendorCode ? { vendorCode: s.vendorCode } : {}),
       })),
       ...(d.status ? { status: d.status } : {}),
     })),

@@ -15,9 +15,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import {
-  DEVICE_CONFIG_DEFAULTS, DeviceConfigSchema, senderProblems, transportProblems, type DeviceConfig,
-} from './gateway-config.js';
+import { DEVICE_CONFIG_DEFAULTS, DeviceConfigSchema, senderProblems, transportProblems, type DeviceConfig } from './gateway-config.js';
 
 export const CONFIG_DOC_SCHEMA = 1;
 /** more devices than one bed ever has: a bound on what a gateway starts from one document */
@@ -27,13 +25,16 @@ export const MAX_CONFIG_DOC_BYTES = 256 * 1024;
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 
-export const GatewayConfigDocSchema = Type.Object({
-  schema: Type.Literal(CONFIG_DOC_SCHEMA),
-  version: Type.Integer({ minimum: 1 }),
-  issuedAt: Type.Integer({ minimum: 0 }),
-  gatewayId: Id,
-  devices: Type.Array(DeviceConfigSchema, { maxItems: MAX_CONFIG_DOC_DEVICES }),
-}, { additionalProperties: false });
+export const GatewayConfigDocSchema = Type.Object(
+  {
+    schema: Type.Literal(CONFIG_DOC_SCHEMA),
+    version: Type.Integer({ minimum: 1 }),
+    issuedAt: Type.Integer({ minimum: 0 }),
+    gatewayId: Id,
+    devices: Type.Array(DeviceConfigSchema, { maxItems: MAX_CONFIG_DOC_DEVICES }),
+  },
+  { additionalProperties: false },
+);
 
 /** A device's gateway-side settings as the registry stores them (PUT /devices/:id/connection). */
 export const DeviceConnectionSchema = Type.Omit(DeviceConfigSchema, ['id', 'profile'], { additionalProperties: false });
@@ -46,7 +47,12 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 /** JSON with object keys sorted: equal settings give equal text (digest, diff). */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isObj(v)) return `{${Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  if (isObj(v))
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => v[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v) ?? 'null';
 }
 

@@ -26,9 +26,7 @@ const Count = Type.Integer({ minimum: 0 });
 const Time = Type.Integer({ minimum: 0, description: 'ms since the Unix epoch' });
 const Text = Type.String({ minLength: 1 });
 
-export const LinkStateSchema = Type.Union(
-  (['connecting', 'identifying', 'streaming', 'stalled', 'down'] as const).map((s) => Type.Literal(s)),
-);
+export const LinkStateSchema = Type.Union((['connecting', 'identifying', 'streaming', 'stalled', 'down'] as const).map((s) => Type.Literal(s)));
 
 export const IdentityDifferenceSchema = Type.Object({
   field: Type.Union(IDENTITY_FIELDS.map((f) => Type.Literal(f))),
@@ -124,25 +122,31 @@ const Identity = {
   bootId: Text,
 };
 
-export const GatewayStatusOnlineSchema = Type.Object({
-  ...Identity,
-  online: Type.Literal(true),
-  startedAt: Time,
-  t: Time,
-  devices: Type.Array(DeviceStatusDocSchema),
-  outbox: OutboxStatusSchema,
-  mqtt: PublisherStatsSchema,
-  batcher: BatcherStatsSchema,
-  config: Type.Optional(ConfigSyncStatusSchema),
-}, { title: 'orlink gateway status (online)' });
+export const GatewayStatusOnlineSchema = Type.Object(
+  {
+    ...Identity,
+    online: Type.Literal(true),
+    startedAt: Time,
+    t: Time,
+    devices: Type.Array(DeviceStatusDocSchema),
+    outbox: OutboxStatusSchema,
+    mqtt: PublisherStatsSchema,
+    batcher: BatcherStatsSchema,
+    config: Type.Optional(ConfigSyncStatusSchema),
+  },
+  { title: 'orlink gateway status (online)' },
+);
 
 /** The MQTT last will (`reason: "lwt"`, no `t`: written at connect) and the goodbye of a clean stop (`"shutdown"`). */
-export const GatewayStatusOfflineSchema = Type.Object({
-  ...Identity,
-  online: Type.Literal(false),
-  reason: Type.Union([Type.Literal('lwt'), Type.Literal('shutdown')]),
-  t: Type.Optional(Time),
-}, { title: 'orlink gateway status (offline: last will or goodbye)' });
+export const GatewayStatusOfflineSchema = Type.Object(
+  {
+    ...Identity,
+    online: Type.Literal(false),
+    reason: Type.Union([Type.Literal('lwt'), Type.Literal('shutdown')]),
+    t: Type.Optional(Time),
+  },
+  { title: 'orlink gateway status (offline: last will or goodbye)' },
+);
 
 export const GatewayStatusSchema = Type.Union([GatewayStatusOnlineSchema, GatewayStatusOfflineSchema], {
   $id: 'urn:orlink:schema:gateway-status',
@@ -168,7 +172,10 @@ export function gatewayStatusJsonSchema(): string {
   return `${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...(JSON.parse(JSON.stringify(GatewayStatusSchema)) as TSchema) }, null, 2)}\n`;
 }
 
-export interface StatusProblem { path: string; message: string }
+export interface StatusProblem {
+  path: string;
+  message: string;
+}
 export type StatusCheck = { ok: true; doc: GatewayStatusDoc } | { ok: false; problems: StatusProblem[] };
 
 const online = TypeCompiler.Compile(GatewayStatusOnlineSchema);
@@ -189,7 +196,8 @@ export function checkGatewayStatus(raw: unknown): StatusCheck {
     doc = { ...rest, schemaVersion: schema };
   }
   // `online` tells the two shapes apart: without it no shape applies, and that is the one problem
-  if (typeof doc.online !== 'boolean') return { ok: false, problems: [{ path: '/online', message: 'Expected boolean (true: full document, false: last will or goodbye)' }] };
+  if (typeof doc.online !== 'boolean')
+    return { ok: false, problems: [{ path: '/online', message: 'Expected boolean (true: full document, false: last will or goodbye)' }] };
   const c = doc.online ? online : offline;
   if (c.Check(doc)) return { ok: true, doc: doc as GatewayStatusDoc };
   const problems: StatusProblem[] = [];

@@ -6,19 +6,19 @@
 
 /** Flags of a reading. On the wire and in InfluxDB they travel as a bit set (FLAG). */
 export const FLAG = {
-  invalid: 1 << 0,        // device marked the value invalid (value is null)
+  invalid: 1 << 0, // device marked the value invalid (value is null)
   questionable: 1 << 1,
   calibrating: 1 << 2,
-  demo: 1 << 3,           // demo/simulation data from the device: never mix with patient data
+  demo: 1 << 3, // demo/simulation data from the device: never mix with patient data
   artifact: 1 << 4,
-  unmapped: 1 << 5,       // no profile mapping: mdc/code null, vendorCode kept
+  unmapped: 1 << 5, // no profile mapping: mdc/code null, vendorCode kept
   'not-updated': 1 << 6,
   'under-range': 1 << 7,
   'over-range': 1 << 8,
   'not-calibrated': 1 << 9,
   'clock-offset': 1 << 10, // time corrected from the device clock by an estimated offset
-  'clock-jump': 1 << 11,   // gateway or device clock jumped near this reading
-  uncalibrated: 1 << 12,   // waveform samples are raw device units (e.g. pleth)
+  'clock-jump': 1 << 11, // gateway or device clock jumped near this reading
+  uncalibrated: 1 << 12, // waveform samples are raw device units (e.g. pleth)
   discontinuity: 1 << 13,
 } as const;
 
@@ -38,14 +38,14 @@ export function bitsToFlags(bits: number): Flag[] {
 
 export interface NumericObs {
   kind: 'numeric';
-  mdc: string | null;        // MDC reference id, e.g. MDC_ECG_HEART_RATE; null when unmapped
-  code: number | null;       // MDC numeric code, e.g. 147842
-  value: number | null;      // physical value in `unit`; null = absent
-  unit: string;              // UCUM
-  t: number;                 // observation time, UTC epoch ms
-  tDevice?: number;          // device clock, epoch ms as the device states it
-  vendorCode: string;        // vendor's own identifier of the parameter
-  label?: string;            // vendor label / measurement site (ART, ESO, ...)
+  mdc: string | null; // MDC reference id, e.g. MDC_ECG_HEART_RATE; null when unmapped
+  code: number | null; // MDC numeric code, e.g. 147842
+  value: number | null; // physical value in `unit`; null = absent
+  unit: string; // UCUM
+  t: number; // observation time, UTC epoch ms
+  tDevice?: number; // device clock, epoch ms as the device states it
+  vendorCode: string; // vendor's own identifier of the parameter
+  label?: string; // vendor label / measurement site (ART, ESO, ...)
   flags?: Flag[];
 }
 
@@ -54,7 +54,7 @@ export interface WaveObs {
   mdc: string | null;
   code: number | null;
   unit: string;
-  t0: number;                // UTC ms of the first sample
+  t0: number; // UTC ms of the first sample
   rateHz: number;
   samples: (number | null)[]; // physical units; null = gap/invalid sample
   /** samples[i] === ints[i] * scale + offset: lets the wire carry exact ints. */

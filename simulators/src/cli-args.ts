@@ -34,7 +34,10 @@ Stops cleanly on SIGINT/SIGTERM.
 
 function int(name: string, v: string | undefined, errors: string[]): number {
   const n = Number(v);
-  if (v === undefined || !Number.isInteger(n)) { errors.push(`${name} needs an integer`); return 0; }
+  if (v === undefined || !Number.isInteger(n)) {
+    errors.push(`${name} needs an integer`);
+    return 0;
+  }
   return n;
 }
 
@@ -46,24 +49,65 @@ export function parseSimArgs(argv: string[]): SimArgs {
     const a = argv[i]!;
     const next = (): string | undefined => argv[++i];
     switch (a) {
-      case '--help': case '-h': out.help = true; break;
-      case '--serial': { const p = next(); if (!p) errors.push('--serial needs a PATH'); else out.link = { kind: 'serial', path: p }; links++; break; }
-      case '--pty': out.link = { kind: 'pty' }; links++; break;
-      case '--tcp': {
-        const v = next() ?? '';
-        const m = /^(.*):(\d+)$/.exec(v);
-        if (!m) errors.push('--tcp needs HOST:PORT'); else out.link = { kind: 'tcp', host: m[1] || '127.0.0.1', port: Number(m[2]) };
+      case '--help':
+      case '-h':
+        out.help = true;
+        break;
+      case '--serial': {
+        const p = next();
+        if (!p) errors.push('--serial needs a PATH');
+        else out.link = { kind: 'serial', path: p };
         links++;
         break;
       }
-      case '--seed': out.seed = int(a, next(), errors); break;
-      case '--clock-offset-ms': out.clockOffsetMs = int(a, next(), errors); break;
-      case '--dri-level': out.driLevel = int(a, next(), errors); break;
-      case '--record-truth': { const f = next(); if (!f) errors.push('--record-truth needs a FILE'); else out.recordTruth = f; break; }
-      case '--replay': { const f = next(); if (!f) errors.push('--replay needs a CAPTURE'); else out.replay = f; break; }
-      case '--scenario': { const f = next(); if (!f) errors.push('--scenario needs a FILE'); else out.scenario = f; break; }
-      case '--data-dir': { const d = next(); if (!d) errors.push('--data-dir needs a DIR'); else out.dataDir = d; break; }
-      case '--synthetic-numerics': out.realNumerics = false; break;
+      case '--pty':
+        out.link = { kind: 'pty' };
+        links++;
+        break;
+      case '--tcp': {
+        const v = next() ?? '';
+        const m = /^(.*):(\d+)$/.exec(v);
+        if (!m) errors.push('--tcp needs HOST:PORT');
+        else out.link = { kind: 'tcp', host: m[1] || '127.0.0.1', port: Number(m[2]) };
+        links++;
+        break;
+      }
+      case '--seed':
+        out.seed = int(a, next(), errors);
+        break;
+      case '--clock-offset-ms':
+        out.clockOffsetMs = int(a, next(), errors);
+        break;
+      case '--dri-level':
+        out.driLevel = int(a, next(), errors);
+        break;
+      case '--record-truth': {
+        const f = next();
+        if (!f) errors.push('--record-truth needs a FILE');
+        else out.recordTruth = f;
+        break;
+      }
+      case '--replay': {
+        const f = next();
+        if (!f) errors.push('--replay needs a CAPTURE');
+        else out.replay = f;
+        break;
+      }
+      case '--scenario': {
+        const f = next();
+        if (!f) errors.push('--scenario needs a FILE');
+        else out.scenario = f;
+        break;
+      }
+      case '--data-dir': {
+        const d = next();
+        if (!d) errors.push('--data-dir needs a DIR');
+        else out.dataDir = d;
+        break;
+      }
+      case '--synthetic-numerics':
+        out.realNumerics = false;
+        break;
       case '--fault': {
         for (const f of (next() ?? '').split(',')) {
           if ((FAULT_NAMES as readonly string[]).includes(f)) out.faults.push(f as FaultName);

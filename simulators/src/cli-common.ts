@@ -10,23 +10,39 @@ import { serveSerial, type LinkServer } from './serve-serial.js';
 /** Resolves on SIGINT/SIGTERM (the signal's name) or when `signal` aborts ('abort'). */
 export function waitForStop(signal?: AbortSignal): Promise<string> {
   return new Promise((resolve) => {
-    const onSig = (s: NodeJS.Signals): void => { cleanup(); resolve(s); };
-    const onAbort = (): void => { cleanup(); resolve('abort'); };
+    const onSig = (s: NodeJS.Signals): void => {
+      cleanup();
+      resolve(s);
+    };
+    const onAbort = (): void => {
+      cleanup();
+      resolve('abort');
+    };
     const cleanup = (): void => {
-      process.off('SIGINT', onSig); process.off('SIGTERM', onSig);
+      process.off('SIGINT', onSig);
+      process.off('SIGTERM', onSig);
       signal?.removeEventListener('abort', onAbort);
     };
     process.once('SIGINT', onSig);
     process.once('SIGTERM', onSig);
-    if (signal?.aborted) onAbort(); else signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort);
   });
 }
 
 /** Opens (appends to) the `--record-truth` file: one produced reading per line, as JSON. */
 export async function openTruthFile(path: string): Promise<{ stream: WriteStream; write(r: unknown): void }> {
   const stream = createWriteStream(path, { flags: 'a' });
-  await new Promise<void>((resolve, reject) => { stream.once('open', () => resolve()); stream.once('error', reject); });
-  return { stream, write: (r) => { stream.write(`${JSON.stringify(r)}\n`); } };
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  return {
+    stream,
+    write: (r) => {
+      stream.write(`${JSON.stringify(r)}\n`);
+    },
+  };
 }
 
 /** Where a simulator CLI serves its device: a serial port, a pty pair it creates, or TCP. */
@@ -39,12 +55,19 @@ export type Closer = () => Promise<void> | void;
  * run; returns the fields of the 'listening' event.
  */
 export async function serveChosenLink(
-  link: SimLinkChoice, device: LinkServer, log: Logger, closers: Closer[], line: SerialLinkOptions = {},
+  link: SimLinkChoice,
+  device: LinkServer,
+  log: Logger,
+  closers: Closer[],
+  line: SerialLinkOptions = {},
 ): Promise<Record<string, unknown>> {
   if (link.kind === 'tcp') {
     const server = new TcpDeviceServer(link.host, link.port);
     const addr = await server.listen();
-    server.on('client', (sock) => { log.info({ remote: `${String(sock.remoteAddress)}:${String(sock.remotePort)}` }, 'host connected'); device.attach(sock); });
+    server.on('client', (sock) => {
+      log.info({ remote: `${String(sock.remoteAddress)}:${String(sock.remotePort)}` }, 'host connected');
+      device.attach(sock);
+    });
     closers.push(() => server.close());
     return { tcp: `${addr.host}:${addr.port}`, host: addr.host, port: addr.port };
   }
@@ -76,13 +99,20 @@ export interface CliDevice {
  * Returns the exit code (0 stopped cleanly, 1 failed).
  */
 export async function runSimCli(o: {
-  protocol: string; io: RunIo; log: Logger; device: CliDevice; recordTruth?: string | undefined;
+  protocol: string;
+  io: RunIo;
+  log: Logger;
+  device: CliDevice;
+  recordTruth?: string | undefined;
   serve(closers: Closer[]): Promise<Record<string, unknown>>;
   /** what the stop log and the 'stopped' event carry, under `reportKey` (default 'stats') */
-  report(): unknown; reportKey?: string;
+  report(): unknown;
+  reportKey?: string;
 }): Promise<number> {
   const out = o.io.stdout ?? process.stdout;
-  const emit = (e: object): void => { out.write(`${JSON.stringify(e)}\n`); };
+  const emit = (e: object): void => {
+    out.write(`${JSON.stringify(e)}\n`);
+  };
   const key = o.reportKey ?? 'stats';
   const closers: Closer[] = [];
   let truth: WriteStream | undefined;
@@ -90,7 +120,9 @@ export async function runSimCli(o: {
     if (o.recordTruth) {
       const ts = await openTruthFile(o.recordTruth);
       truth = ts.stream;
-      o.device.on('produced', (r) => { ts.write(r); });
+      o.device.on('produced', (r) => {
+        ts.write(r);
+      });
     }
     o.device.start?.();
     emit({ event: 'listening', protocol: o.protocol, ...(await o.serve(closers)) });
@@ -104,7 +136,10 @@ export async function runSimCli(o: {
     return 1;
   } finally {
     await o.device.close();
-    for (const c of closers) await Promise.resolve().then(c).catch(() => undefined);
+    for (const c of closers)
+      await Promise.resolve()
+        .then(c)
+        .catch(() => undefined);
     if (truth) await new Promise<void>((resolve) => truth!.end(() => resolve()));
     emit({ event: 'stopped', [key]: o.report() });
   }

@@ -18,7 +18,10 @@ const MISSING = '/nonexistent/orlink-physionet';
 const REAL = resolve(import.meta.dirname, '../../../shared/data/physionet');
 const saved = process.env[PHYSIONET_ENV];
 delete process.env[PHYSIONET_ENV];
-t.teardown(() => { if (saved === undefined) delete process.env[PHYSIONET_ENV]; else process.env[PHYSIONET_ENV] = saved; });
+t.teardown(() => {
+  if (saved === undefined) delete process.env[PHYSIONET_ENV];
+  else process.env[PHYSIONET_ENV] = saved;
+});
 
 t.test('no directory configured → synthetic everywhere', async (t) => {
   t.equal(configuredDataDir(), undefined);
@@ -86,10 +89,15 @@ t.test('simulator sources and README stand alone (no ../shared paths)', async (t
   const walk = (dir: string): void => {
     for (const f of readdirSync(dir)) {
       const p = join(dir, f);
-      if (statSync(p).isDirectory()) { walk(p); continue; }
+      if (statSync(p).isDirectory()) {
+        walk(p);
+        continue;
+      }
       if (f.endsWith('.test.ts')) continue;
       const text = readFileSync(p, 'utf8');
-      text.split('\n').forEach((line, i) => { if (/\.\.\/shared|shared\/(data|protocols|captures)|\/work\/shared/.test(line)) offenders.push(`${p.slice(root.length + 1)}:${i + 1}`); });
+      text.split('\n').forEach((line, i) => {
+        if (/\.\.\/shared|shared\/(data|protocols|captures)|\/work\/shared/.test(line)) offenders.push(`${p.slice(root.length + 1)}:${i + 1}`);
+      });
     }
   };
   walk(root);

@@ -14,7 +14,14 @@ import { TestHost } from './ge-dri/test-host.js';
 import { openSerialLink, closeSerialLink } from './link/serial-link.js';
 import pino from 'pino';
 
-const hasSocat = (() => { try { execFileSync('socat', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+const hasSocat = (() => {
+  try {
+    execFileSync('socat', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** Start run() in-process; resolves the first stdout JSON event and the run promise. */
 function start(argv: string[]) {
@@ -26,7 +33,12 @@ function start(argv: string[]) {
     stdout.on('data', (c: Buffer) => {
       buf += c.toString();
       let i;
-      while ((i = buf.indexOf('\n')) >= 0) { const l = JSON.parse(buf.slice(0, i)) as Record<string, unknown>; buf = buf.slice(i + 1); lines.push(l); if (lines.length === 1) resolve(l); }
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const l = JSON.parse(buf.slice(0, i)) as Record<string, unknown>;
+        buf = buf.slice(i + 1);
+        lines.push(l);
+        if (lines.length === 1) resolve(l);
+      }
     });
   });
   const done = run(argv, { stdout, signal: ac.signal, logger: pino({ level: 'silent' }) });
@@ -37,15 +49,18 @@ async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met before the deadline');
-    await new Promise((r) => setTimeout(r, 20));   // polling with a deadline
+    await new Promise((r) => setTimeout(r, 20)); // polling with a deadline
   }
 }
 
 t.test('usage errors are reported together; help', async (t) => {
   t.throws(() => parseSimArgs(['ge-dri', '--seed', 'x', '--fault', 'nope']), /--seed needs an integer; unknown fault 'nope'.*exactly one of/);
   t.throws(() => parseSimArgs(['philips', '--pty']), /unknown simulator/);
-  t.match(parseSimArgs(['ge-dri', '--tcp', '127.0.0.1:0', '--fault', 'garbage,checksum', '--clock-offset-ms', '-5000']),
-    { link: { kind: 'tcp', host: '127.0.0.1', port: 0 }, faults: ['garbage', 'checksum'], clockOffsetMs: -5000 });
+  t.match(parseSimArgs(['ge-dri', '--tcp', '127.0.0.1:0', '--fault', 'garbage,checksum', '--clock-offset-ms', '-5000']), {
+    link: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    faults: ['garbage', 'checksum'],
+    clockOffsetMs: -5000,
+  });
   const out = new PassThrough();
   t.equal(await run(['--help'], { stdout: out }), 0);
   t.match(out.read()?.toString(), /usage: orlink sim <[^>]*\bge-dri\b/);
@@ -71,7 +86,10 @@ t.test('over TCP: silent, then PHDB records; truth recorded; clean stop', async 
   s.stop();
   t.equal(await s.done, 0, 'exit code 0');
   t.equal(s.lines.at(-1)!.event, 'stopped');
-  const truth = readFileSync(truthFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; mdc: string; t: number });
+  const truth = readFileSync(truthFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; mdc: string; t: number });
   t.ok(truth.length > 20, `${truth.length} truth lines`);
   t.ok(truth.every((r) => r.kind === 'numeric' && typeof r.mdc === 'string' && r.t % 1000 === 0));
 });
@@ -83,7 +101,7 @@ t.test('over a socat pty pair: prints hostPath, serves the gateway side', { skip
   t.type(ev.hostPath, 'string');
   const port = await openSerialLink(ev.hostPath as string);
   const host = new TestHost(port);
-  host.requestWaves([8]);   // PLETH 100/s → one record per second
+  host.requestWaves([8]); // PLETH 100/s → one record per second
   await until(() => host.waveRecords().length >= 1, 5000);
   t.equal(host.waveRecords()[0]!.len, 40 + 6 + 200, 'PLETH: 100 samples per 1 s record');
   await closeSerialLink(port);

@@ -6,7 +6,11 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 
-export interface RunIo { stdout?: Writable; signal?: AbortSignal; logger?: Logger }
+export interface RunIo {
+  stdout?: Writable;
+  signal?: AbortSignal;
+  logger?: Logger;
+}
 
 type SimCli = { run(argv: string[], io?: RunIo): Promise<number> };
 
@@ -27,8 +31,7 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   const name = argv.find((a) => !a.startsWith('-'));
   if (!name) {
     const help = argv.includes('--help') || argv.includes('-h');
-    (help ? (io.stdout ?? process.stdout) : process.stderr)
-      .write(`usage: orlink sim <${simulatorNames().join('|')}> [options]  (orlink sim <name> --help)\n`);
+    (help ? (io.stdout ?? process.stdout) : process.stderr).write(`usage: orlink sim <${simulatorNames().join('|')}> [options]  (orlink sim <name> --help)\n`);
     return help ? 0 : 2;
   }
   const load = SIMULATORS[name];

@@ -10,7 +10,14 @@ import { openPtyPair } from './link/pty.js';
 import { closeSerialLink, openSerialLink } from './link/serial-link.js';
 import { serveSerial } from './serve-serial.js';
 
-const hasSocat = (() => { try { execFileSync('socat', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+const hasSocat = (() => {
+  try {
+    execFileSync('socat', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -26,7 +33,10 @@ t.test('reopen after a disconnect fault', { skip: hasSocat ? false : 'socat not 
   const sim = new GeDriSimulator({ seed: 2, realNumerics: false });
   sim.start();
   const service = serveSerial(pair.devicePath, sim, pino({ level: 'silent' }));
-  t.teardown(async () => { await service.stop(); await sim.close(); });
+  t.teardown(async () => {
+    await service.stop();
+    await sim.close();
+  });
   await service.opened;
   const port = await openSerialLink(pair.hostPath);
   t.teardown(() => closeSerialLink(port));

@@ -7,9 +7,14 @@ import type { SerialPort } from 'serialport';
 import type { Duplex } from 'node:stream';
 import { closeSerialLink, openSerialLink, type SerialLinkOptions } from './link/serial-link.js';
 
-export interface SerialService { opened: Promise<void>; stop(): Promise<void> }
+export interface SerialService {
+  opened: Promise<void>;
+  stop(): Promise<void>;
+}
 /** Anything that serves a link: GeDriSimulator, GeDriReplay. */
-export interface LinkServer { attach(link: Duplex): void }
+export interface LinkServer {
+  attach(link: Duplex): void;
+}
 
 const REOPEN_DELAY_MS = 1000;
 const MAX_BACKOFF_MS = 10_000;
@@ -22,8 +27,15 @@ export function serveSerial(path: string, sim: LinkServer, log: Logger, line: Se
   let wake: (() => void) | undefined;
   let resolveOpened!: () => void;
   let rejectOpened!: (e: unknown) => void;
-  const opened = new Promise<void>((res, rej) => { resolveOpened = res; rejectOpened = rej; });
-  const pause = (ms: number): Promise<void> => new Promise((r) => { wake = r; timer = setTimeout(r, ms); });
+  const opened = new Promise<void>((res, rej) => {
+    resolveOpened = res;
+    rejectOpened = rej;
+  });
+  const pause = (ms: number): Promise<void> =>
+    new Promise((r) => {
+      wake = r;
+      timer = setTimeout(r, ms);
+    });
   const loop = (async () => {
     let backoff = REOPEN_DELAY_MS;
     let first = true;
@@ -35,12 +47,18 @@ export function serveSerial(path: string, sim: LinkServer, log: Logger, line: Se
         const closed = new Promise<void>((r) => p.once('close', () => r()));
         sim.attach(p);
         log.info({ path }, 'serial port open');
-        if (first) { first = false; resolveOpened(); }
+        if (first) {
+          first = false;
+          resolveOpened();
+        }
         await closed;
         port = null;
         if (!stopping) log.info({ path }, 'serial port closed; reopening');
       } catch (e) {
-        if (first) { rejectOpened(e); return; }
+        if (first) {
+          rejectOpened(e);
+          return;
+        }
         log.warn({ err: e, path }, 'serial reopen failed');
         backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
       }

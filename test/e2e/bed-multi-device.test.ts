@@ -18,8 +18,16 @@ import { GeDriSimulator } from '../../simulators/src/ge-dri/simulator.js';
 import { MedibusSimulator } from '../../simulators/src/draeger-medibus/simulator.js';
 import { MasimoSimulator } from '../../simulators/src/masimo/simulator.js';
 
-interface Numeric { kind: string; mdc: string | null; vendorCode: string; value: number | null; t: number }
-interface Timeline { numerics: { mdc: string | null; vendorCode: string; device: string; points: [number, number | null][] }[] }
+interface Numeric {
+  kind: string;
+  mdc: string | null;
+  vendorCode: string;
+  value: number | null;
+  t: number;
+}
+interface Timeline {
+  numerics: { mdc: string | null; vendorCode: string; device: string; points: [number, number | null][] }[];
+}
 
 const RUN_MS = 8_000;
 const MEDIBUS_SLACK_MS = 250;
@@ -29,7 +37,11 @@ t.test('monitor + workstation + oximeter behind one gateway land in one case tim
   const { dir, logger, ingest, api } = rig;
   const password = await rig.registerBed({ room: 'OR3', bed: 'or3-bed', gatewayId: 'gw-or3' });
 
-  const truth = new Map<string, Numeric[]>([['or3-monitor', []], ['or3-atlan', []], ['or3-spo2', []]]);
+  const truth = new Map<string, Numeric[]>([
+    ['or3-monitor', []],
+    ['or3-atlan', []],
+    ['or3-spo2', []],
+  ]);
   let recording = true;
   const keep = (device: string) => (r: { kind: string }) => {
     if (recording && r.kind === 'numeric') truth.get(device)!.push(r as Numeric);
@@ -50,17 +62,26 @@ t.test('monitor + workstation + oximeter behind one gateway land in one case tim
     await serial.opened;
   }
 
-  const gateway = await startGateway(buildConfig({
-    gatewayId: 'gw-or3', site: 'main', room: 'OR3', bed: 'or3-bed',
-    mqtt: { url: ingest.mqttUrl, username: 'gw-or3', publishIntervalMs: 500 },
-    outbox: { kind: 'file', dir: join(dir, 'outbox') },
-    devices: [
-      { id: 'or3-monitor', protocol: 'ge-dri', profile: 'auto', transport: { kind: 'serial', path: ptys[0].hostPath }, options: { intervalS: 1 } },
-      { id: 'or3-atlan', protocol: 'draeger-medibus', profile: 'auto', transport: { kind: 'serial', path: ptys[1].hostPath } },
-      { id: 'or3-spo2', protocol: 'masimo', profile: 'auto', transport: { kind: 'serial', path: ptys[2].hostPath } },
-    ],
-    log: { level: 'warn' },
-  }, { ORLINK_MQTT_PASSWORD: password }), { logger });
+  const gateway = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gw-or3',
+        site: 'main',
+        room: 'OR3',
+        bed: 'or3-bed',
+        mqtt: { url: ingest.mqttUrl, username: 'gw-or3', publishIntervalMs: 500 },
+        outbox: { kind: 'file', dir: join(dir, 'outbox') },
+        devices: [
+          { id: 'or3-monitor', protocol: 'ge-dri', profile: 'auto', transport: { kind: 'serial', path: ptys[0].hostPath }, options: { intervalS: 1 } },
+          { id: 'or3-atlan', protocol: 'draeger-medibus', profile: 'auto', transport: { kind: 'serial', path: ptys[1].hostPath } },
+          { id: 'or3-spo2', protocol: 'masimo', profile: 'auto', transport: { kind: 'serial', path: ptys[2].hostPath } },
+        ],
+        log: { level: 'warn' },
+      },
+      { ORLINK_MQTT_PASSWORD: password },
+    ),
+    { logger },
+  );
   t.teardown(() => gateway.close());
   const started = Date.now();
   await new Promise((r) => setTimeout(r, RUN_MS));
@@ -76,11 +97,15 @@ t.test('monitor + workstation + oximeter behind one gateway land in one case tim
   const kase = await api<{ id: string }>('POST', '/cases', { bed: 'or3-bed', start: started - 60_000 });
   const url = `/cases/${kase.id}/timeline?from=${started - 60_000}&to=${Date.now() + 5_000}`;
   const find = (tl: Timeline, device: string, n: Numeric, slack: number) =>
-    tl.numerics.filter((x) => x.device === device && x.mdc === n.mdc && x.vendorCode === n.vendorCode)
-      .flatMap((x) => x.points).find(([ts, v]) => Math.abs(ts - n.t) <= slack && v === n.value);
+    tl.numerics
+      .filter((x) => x.device === device && x.mdc === n.mdc && x.vendorCode === n.vendorCode)
+      .flatMap((x) => x.points)
+      .find(([ts, v]) => Math.abs(ts - n.t) <= slack && v === n.value);
   const slackOf = (device: string) => (device === 'or3-atlan' ? MEDIBUS_SLACK_MS : 0);
-  const missing = (tl: Timeline) => [...truth].flatMap(([device, list]) =>
-    list.filter((n) => n.value !== null && !find(tl, device, n, slackOf(device))).map((n) => `${device} ${n.vendorCode}=${n.value}@${n.t}`));
+  const missing = (tl: Timeline) =>
+    [...truth].flatMap(([device, list]) =>
+      list.filter((n) => n.value !== null && !find(tl, device, n, slackOf(device))).map((n) => `${device} ${n.vendorCode}=${n.value}@${n.t}`),
+    );
 
   let tl!: Timeline;
   const deadline = Date.now() + 30_000;
@@ -97,6 +122,9 @@ t.test('monitor + workstation + oximeter behind one gateway land in one case tim
   const devices = new Set(tl.numerics.map((n) => n.device));
   t.same([...devices].sort(), ['or3-atlan', 'or3-monitor', 'or3-spo2'], 'one timeline holds the three devices');
   for (const mdc of ['MDC_ECG_HEART_RATE', 'MDC_VENT_PRESS_AWAY_END_EXP_POS', 'MDC_PULS_OXIM_SAT_O2']) {
-    t.ok(tl.numerics.some((n) => n.mdc === mdc && n.points.some((p) => p[1] !== null)), `${mdc} present`);
+    t.ok(
+      tl.numerics.some((n) => n.mdc === mdc && n.points.some((p) => p[1] !== null)),
+      `${mdc} present`,
+    );
   }
 });

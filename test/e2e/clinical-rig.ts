@@ -40,22 +40,38 @@ export async function startClinicalRig(t: Test, o: { intervalMs: number }): Prom
   const emr = new TestEmr();
   const emrPort = await emr.start(0);
   t.teardown(() => emr.stop());
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: await freePort() },
-      db: { path: join(dir, 'ingest.sqlite') },
-      series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase('clinical'), retentionDuration: '30d' },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
-      log: { level: 'warn' },
-      his: { enabled: true, host: '127.0.0.1', port: 0, allow: ['127.0.0.1'], locationMap: { 'OP^OR1^T1': 'or1-bed', 'PACU^AWR^B1': 'pacu1-bed' } },
-      hl7Out: {
-        // intervalS: one interval stands for the usual minute (see the test's header)
-        endpoints: [{ name: 'emr', host: '127.0.0.1', port: emrPort, intervalS: o.intervalMs / 1000, ackTimeoutMs: 1000, retryMinMs: 50, retryMaxMs: 400, connectTimeoutMs: 300, assigningAuthority: 'HOSP' }],
-        settleMs: 1500, pollMs: 100,
+  const ingest = await startIngest(
+    loadIngestConfig({
+      input: {
+        http: { host: '127.0.0.1', port: await freePort() },
+        db: { path: join(dir, 'ingest.sqlite') },
+        series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase('clinical'), retentionDuration: '30d' },
+        broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
+        log: { level: 'warn' },
+        his: { enabled: true, host: '127.0.0.1', port: 0, allow: ['127.0.0.1'], locationMap: { 'OP^OR1^T1': 'or1-bed', 'PACU^AWR^B1': 'pacu1-bed' } },
+        hl7Out: {
+          // intervalS: one interval stands for the usual minute (see the test's header)
+          endpoints: [
+            {
+              name: 'emr',
+              host: '127.0.0.1',
+              port: emrPort,
+              intervalS: o.intervalMs / 1000,
+              ackTimeoutMs: 1000,
+              retryMinMs: 50,
+              retryMaxMs: 400,
+              connectTimeoutMs: 300,
+              assigningAuthority: 'HOSP',
+            },
+          ],
+          settleMs: 1500,
+          pollMs: 100,
+        },
       },
-    },
-    env: {},
-  }), { logger });
+      env: {},
+    }),
+    { logger },
+  );
   t.teardown(() => ingest.close());
 
   const tokens: Record<Role, { authorization: string }> = {
@@ -65,12 +81,17 @@ export async function startClinicalRig(t: Test, o: { intervalMs: number }): Prom
   };
   const as = async (role: Role, method: string, url: string, body?: unknown) => {
     const res = await fetch(`${ingest.url}${url}`, {
-      method, headers: { ...tokens[role], ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      method,
+      headers: { ...tokens[role], ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
     return { status: res.status, body: parsed };
   };
   const must = async (method: string, url: string, body: unknown) => {
@@ -82,7 +103,16 @@ export async function startClinicalRig(t: Test, o: { intervalMs: number }): Prom
   await must('POST', '/sites', { id: 'main', name: 'Test hospital' });
   const beds = [
     { room: 'OR1', roomName: 'OR 1', bed: 'or1-bed', bedName: 'OR 1 table', gw: 'gw-or1', device: 'or1-s5', vendor: 'GE', model: 'S/5 (simulated)' },
-    { room: 'PACU', roomName: 'PACU', bed: 'pacu1-bed', bedName: 'PACU bay 1', gw: 'gw-pacu1', device: 'pacu1-spo2', vendor: 'Masimo', model: 'Radical-7 (simulated)' },
+    {
+      room: 'PACU',
+      roomName: 'PACU',
+      bed: 'pacu1-bed',
+      bedName: 'PACU bay 1',
+      gw: 'gw-pacu1',
+      device: 'pacu1-spo2',
+      vendor: 'Masimo',
+      model: 'Radical-7 (simulated)',
+    },
   ];
   for (const b of beds) {
     const password = `secret-${Math.random().toString(36).slice(2)}`;
@@ -90,7 +120,15 @@ export async function startClinicalRig(t: Test, o: { intervalMs: number }): Prom
     await must('POST', '/rooms', { id: b.room, siteId: 'main', name: b.roomName });
     await must('POST', '/beds', { id: b.bed, roomId: b.room, name: b.bedName });
     await must('POST', '/gateways', { id: b.gw, bedId: b.bed, password });
-    await must('POST', '/devices', { id: b.device, gatewayId: b.gw, bedId: b.bed, vendor: b.vendor, model: b.model, profile: 'auto', transport: 'serial (pty)' });
+    await must('POST', '/devices', {
+      id: b.device,
+      gatewayId: b.gw,
+      bedId: b.bed,
+      vendor: b.vendor,
+      model: b.model,
+      profile: 'auto',
+      transport: 'serial (pty)',
+    });
   }
   return { dir, logger, ingest, emr, passwords, as, pcd01: () => emr.received.filter((r) => r.type === 'ORU^R01') };
 }

@@ -24,11 +24,38 @@ export interface SeriesTruth {
   nibp?: Map<number, number>;
 }
 
-export interface ChartPoint { t: number; value: number | null; rule: string; n: number; at?: number; rejected?: { t: number; value: number | null; reason: string }[]; rejectedCount?: number }
-export interface ChartSeries { mdc: string | null; vendorCode: string; device: string; family: string; points: ChartPoint[] }
-export interface Chart { gridMs: number; from: number; to: number; series: ChartSeries[] }
+export interface ChartPoint {
+  t: number;
+  value: number | null;
+  rule: string;
+  n: number;
+  at?: number;
+  rejected?: { t: number; value: number | null; reason: string }[];
+  rejectedCount?: number;
+}
+export interface ChartSeries {
+  mdc: string | null;
+  vendorCode: string;
+  device: string;
+  family: string;
+  points: ChartPoint[];
+}
+export interface Chart {
+  gridMs: number;
+  from: number;
+  to: number;
+  series: ChartSeries[];
+}
 
-export interface TruthReport { points: number; exact: number; withArtifacts: number; mismatches: string[]; missed: string[]; spurious: string[]; artifactReadings: number }
+export interface TruthReport {
+  points: number;
+  exact: number;
+  withArtifacts: number;
+  mismatches: string[];
+  missed: string[];
+  spurious: string[];
+  artifactReadings: number;
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -42,7 +69,10 @@ export function compareChart(chart: Chart, truths: SeriesTruth[]): TruthReport {
   for (const tr of truths) {
     const name = `${tr.device}/${tr.vendorCode}`;
     const s = chart.series.find((x) => x.device === tr.device && x.vendorCode === tr.vendorCode);
-    if (!s) { out.mismatches.push(`${name}: no series`); continue; }
+    if (!s) {
+      out.mismatches.push(`${name}: no series`);
+      continue;
+    }
     const seen = new Set<number>();
     for (const p of s.points) {
       const lo = Math.max(p.t - G / 2, tr.from);
@@ -56,9 +86,13 @@ export function compareChart(chart: Chart, truths: SeriesTruth[]): TruthReport {
       if (lo >= hi) continue;
       out.points++;
       if (tr.nibp) {
-        const taken = [...tr.nibp.entries()].filter(([t]) => t >= lo && t < hi).sort((a, b) => a[0] - b[0]).pop();
+        const taken = [...tr.nibp.entries()]
+          .filter(([t]) => t >= lo && t < hi)
+          .sort((a, b) => a[0] - b[0])
+          .pop();
         const want = taken ? taken[1] : null;
-        if (p.value !== want || (taken && (p.rule !== 'nibp-last' || p.at !== taken[0]))) out.mismatches.push(`${name}@${p.t}: ${p.value} (${p.rule} at ${p.at}), truth ${want} at ${taken?.[0]}`);
+        if (p.value !== want || (taken && (p.rule !== 'nibp-last' || p.at !== taken[0])))
+          out.mismatches.push(`${name}@${p.t}: ${p.value} (${p.rule} at ${p.at}), truth ${want} at ${taken?.[0]}`);
         else out.exact++;
         continue;
       }
@@ -70,15 +104,22 @@ export function compareChart(chart: Chart, truths: SeriesTruth[]): TruthReport {
         out.mismatches.push(`${name}@${p.t}: ${p.value} (n ${p.n}), truth ${want} (n ${kept.length}, ${k} artifact readings)`);
         continue;
       }
-      if (k === 0) { out.exact++; continue; }
+      if (k === 0) {
+        out.exact++;
+        continue;
+      }
       out.withArtifacts++;
       // the fixture's tolerance: where the median of the clean signal without k of its values can be
-      const clean = times.filter((t) => tr.clean.has(t)).map((t) => tr.clean.get(t)!).sort((a, b) => a - b);
+      const clean = times
+        .filter((t) => tr.clean.has(t))
+        .map((t) => tr.clean.get(t)!)
+        .sort((a, b) => a - b);
       const m = kept.length;
       const kc = clean.length - m;
       const lo2 = clean[Math.floor((m - 1) / 2)];
       const hi2 = clean[Math.min(clean.length - 1, Math.ceil((m - 1) / 2) + kc)];
-      if (want !== null && lo2 !== undefined && hi2 !== undefined && (want < lo2 || want > hi2)) out.mismatches.push(`${name}@${p.t}: ${want} outside [${lo2}, ${hi2}] around the clean median ${median(clean)}`);
+      if (want !== null && lo2 !== undefined && hi2 !== undefined && (want < lo2 || want > hi2))
+        out.mismatches.push(`${name}@${p.t}: ${want} outside [${lo2}, ${hi2}] around the clean median ${median(clean)}`);
     }
     for (const t of tr.artifacts.keys()) {
       if (t < tr.from || t >= tr.to) continue;
@@ -90,7 +131,9 @@ export function compareChart(chart: Chart, truths: SeriesTruth[]): TruthReport {
 }
 
 /** First reading of each run of identical (sys, dia, mean): the cuff measurements (docs/chart.md "NIBP"). */
-export function nibpMeasurements(readings: { t: number; sys?: number; dia?: number; mean?: number }[]): Map<number, { sys?: number; dia?: number; mean?: number }> {
+export function nibpMeasurements(
+  readings: { t: number; sys?: number; dia?: number; mean?: number }[],
+): Map<number, { sys?: number; dia?: number; mean?: number }> {
   const out = new Map<number, { sys?: number; dia?: number; mean?: number }>();
   let prev = '';
   for (const r of [...readings].sort((a, b) => a.t - b.t)) {

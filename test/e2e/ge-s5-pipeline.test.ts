@@ -12,9 +12,22 @@ import pino from 'pino';
 import { startStack, type OrRig } from '../../cli/stack.js';
 import type { Produced, ProducedNumeric, ProducedWave } from '../../simulators/src/index.js';
 
-interface TimelineNumeric { mdc: string | null; vendorCode: string; device: string; points: [number, number | null][] }
-interface TimelineWave { mdc: string | null; device: string; rateHz: number; blocks: { t0: number; samples: (number | null)[] }[] }
-interface Timeline { numerics: TimelineNumeric[]; waves: TimelineWave[] }
+interface TimelineNumeric {
+  mdc: string | null;
+  vendorCode: string;
+  device: string;
+  points: [number, number | null][];
+}
+interface TimelineWave {
+  mdc: string | null;
+  device: string;
+  rateHz: number;
+  blocks: { t0: number; samples: (number | null)[] }[];
+}
+interface Timeline {
+  numerics: TimelineNumeric[];
+  waves: TimelineWave[];
+}
 
 const RUN_MS = 9_000;
 const DRAIN_DEADLINE_MS = 30_000;
@@ -35,7 +48,11 @@ t.test('S/5 simulator → gateway → aedes → ingest → InfluxDB → case tim
   const truth = new Map<string, Produced[]>(); // by bed
   let recording = true;
   const stack = await startStack({
-    dir, ors: 2, logger: pino({ level: 'warn' }), waves: ['ECG1', 'INVP1', 'PLETH', 'CO2'], phdbIntervalS: 1,
+    dir,
+    ors: 2,
+    logger: pino({ level: 'warn' }),
+    waves: ['ECG1', 'INVP1', 'PLETH', 'CO2'],
+    phdbIntervalS: 1,
     onProduced: (or: OrRig, r: Produced) => {
       if (!recording) return;
       const list = truth.get(or.bed) ?? [];
@@ -80,10 +97,18 @@ t.test('S/5 simulator → gateway → aedes → ingest → InfluxDB → case tim
     let lost = 0;
     for (const n of numerics) {
       const key = `${n.mdc}|${n.vendorCode}|${n.t}`;
-      if (!stored.has(key)) { lost++; continue; }
+      if (!stored.has(key)) {
+        lost++;
+        continue;
+      }
       if (stored.get(key) !== n.value) mismatches.push(`${key}: stored ${stored.get(key)} produced ${n.value}`);
     }
-    t.equal(lost, 0, `${or.room}: no numeric lost of ${numerics.length}`, { lostKeys: numerics.filter((n) => !stored.has(`${n.mdc}|${n.vendorCode}|${n.t}`)).slice(0, 8).map((n) => `${n.mdc}|${n.vendorCode}|${n.t}`) });
+    t.equal(lost, 0, `${or.room}: no numeric lost of ${numerics.length}`, {
+      lostKeys: numerics
+        .filter((n) => !stored.has(`${n.mdc}|${n.vendorCode}|${n.t}`))
+        .slice(0, 8)
+        .map((n) => `${n.mdc}|${n.vendorCode}|${n.t}`),
+    });
     t.same(mismatches, [], `${or.room}: every numeric has the produced value`);
     // Nothing invented: every stored value in the produced time range was produced.
     const producedKeys = new Set(numerics.map((n) => `${n.mdc}|${n.vendorCode}|${n.t}`));
@@ -91,9 +116,15 @@ t.test('S/5 simulator → gateway → aedes → ingest → InfluxDB → case tim
     const tMax = Math.max(...numerics.map((n) => n.t));
     const invented = [...stored.entries()]
       .filter(([k, v]) => v !== null && !producedKeys.has(k))
-      .filter(([k]) => { const ts = Number(k.split('|')[2]); return ts >= tMin && ts <= tMax; });
+      .filter(([k]) => {
+        const ts = Number(k.split('|')[2]);
+        return ts >= tMin && ts <= tMax;
+      });
     t.same(invented.slice(0, 5), [], `${or.room}: no stored numeric the simulator did not produce`);
-    t.ok(tl!.numerics.every((n) => n.device === or.deviceId), `${or.room}: data tagged with its own device`);
+    t.ok(
+      tl!.numerics.every((n) => n.device === or.deviceId),
+      `${or.room}: data tagged with its own device`,
+    );
 
     // Waves: per channel, every produced sample stored at the same position on the sample clock.
     const byMdc = new Map<string, ProducedWave[]>();

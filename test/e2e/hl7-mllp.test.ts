@@ -16,26 +16,57 @@ import { Hl7Monitor } from '../../simulators/src/hl7-mllp/simulator.js';
 import { VENDORS } from '../../simulators/src/hl7-mllp/vendors.js';
 import type { ProducedNumeric } from '../../simulators/src/index.js';
 
-interface TimelineNumeric { mdc: string | null; vendorCode: string; device: string; points: [number, number | null][] }
-interface Timeline { numerics: TimelineNumeric[] }
+interface TimelineNumeric {
+  mdc: string | null;
+  vendorCode: string;
+  device: string;
+  points: [number, number | null][];
+}
+interface Timeline {
+  numerics: TimelineNumeric[];
+}
 
 const MESSAGES = 6;
-
 
 t.test('GE B40 (monitor = client) and Mindray PDS (monitor = server) → gateways → ingest → InfluxDB → case timelines, exact', async (t) => {
   const rig = await startIngestRig(t, 'hl7');
   const { dir, logger, ingest, api } = rig;
   const password = await rig.registerBed({ room: 'OR3', bed: 'or3-bed', gatewayId: 'gw-or3' });
-  await api('POST', '/devices', { id: 'or3-b40', gatewayId: 'gw-or3', bedId: 'or3-bed', vendor: 'GE', model: 'B40 (simulated)', profile: 'auto', transport: 'tcp-server' });
+  await api('POST', '/devices', {
+    id: 'or3-b40',
+    gatewayId: 'gw-or3',
+    bedId: 'or3-bed',
+    vendor: 'GE',
+    model: 'B40 (simulated)',
+    profile: 'auto',
+    transport: 'tcp-server',
+  });
 
   const port = await freePort();
-  const gateway = await startGateway(buildConfig({
-    gatewayId: 'gw-or3', site: 'main', room: 'OR3', bed: 'or3-bed',
-    mqtt: { url: ingest.mqttUrl, username: 'gw-or3' },
-    outbox: { kind: 'file', dir: join(dir, 'outbox') },
-    devices: [{ id: 'or3-b40', protocol: 'hl7-mllp', profile: 'auto', transport: { kind: 'tcp-server', host: '127.0.0.1', port, allow: ['127.0.0.1'] }, options: { acceptBeds: ['OR3^^BED1'] } }],
-    log: { level: 'warn' },
-  }, { ORLINK_MQTT_PASSWORD: password }), { logger });
+  const gateway = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gw-or3',
+        site: 'main',
+        room: 'OR3',
+        bed: 'or3-bed',
+        mqtt: { url: ingest.mqttUrl, username: 'gw-or3' },
+        outbox: { kind: 'file', dir: join(dir, 'outbox') },
+        devices: [
+          {
+            id: 'or3-b40',
+            protocol: 'hl7-mllp',
+            profile: 'auto',
+            transport: { kind: 'tcp-server', host: '127.0.0.1', port, allow: ['127.0.0.1'] },
+            options: { acceptBeds: ['OR3^^BED1'] },
+          },
+        ],
+        log: { level: 'warn' },
+      },
+      { ORLINK_MQTT_PASSWORD: password },
+    ),
+    { logger },
+  );
   t.teardown(() => gateway.close());
 
   const produced: ProducedNumeric[] = [];
@@ -60,34 +91,59 @@ t.test('GE B40 (monitor = client) and Mindray PDS (monitor = server) → gateway
     for (const n of tl.numerics) for (const [ts, v] of n.points) stored.set(k(n.mdc, n.vendorCode, ts), v);
     return produced.every((p) => stored.has(k(p.mdc, p.vendorCode, p.t)));
   });
-  const wrong = produced.filter((p) => stored.get(k(p.mdc, p.vendorCode, p.t)) !== p.value).map((p) => `${k(p.mdc, p.vendorCode, p.t)} ${p.value} vs ${stored.get(k(p.mdc, p.vendorCode, p.t))}`);
+  const wrong = produced
+    .filter((p) => stored.get(k(p.mdc, p.vendorCode, p.t)) !== p.value)
+    .map((p) => `${k(p.mdc, p.vendorCode, p.t)} ${p.value} vs ${stored.get(k(p.mdc, p.vendorCode, p.t))}`);
   t.same(wrong, [], 'every value stored exactly at its time');
   const want = new Set(produced.map((p) => k(p.mdc, p.vendorCode, p.t)));
   const invented = [...stored].filter(([key, v]) => v !== null && !want.has(key));
   t.same(invented, [], 'nothing invented');
   const absent = [...stored].filter(([key, v]) => v === null && key.startsWith('MDC_PRESS_BLD_VEN_CENT_MEAN|'));
   t.equal(absent.length, 2, 'the two CVP sentinels stored as absent');
-  t.ok(tl!.numerics.every((n) => n.device === 'or3-b40'), 'tagged with the device');
-  t.ok(produced.some((p) => p.mdc === 'MDC_CONC_AWAY_CO2_ET' && p.vendorCode.startsWith('MDC:151712')), 'GE EtCO2 quirk went through the profile');
+  t.ok(
+    tl!.numerics.every((n) => n.device === 'or3-b40'),
+    'tagged with the device',
+  );
+  t.ok(
+    produced.some((p) => p.mdc === 'MDC_CONC_AWAY_CO2_ET' && p.vendorCode.startsWith('MDC:151712')),
+    'GE EtCO2 quirk went through the profile',
+  );
 
   // Mindray PDS: the monitor is the server; the gateway connects out (tcp), heartbeats, no ACKs.
   await api('POST', '/rooms', { id: 'OR4', siteId: 'main', name: 'OR 4' });
   await api('POST', '/beds', { id: 'or4-bed', roomId: 'OR4', name: 'OR 4 table' });
   const password4 = `secret-${Math.random().toString(36).slice(2)}`;
   await api('POST', '/gateways', { id: 'gw-or4', bedId: 'or4-bed', password: password4 });
-  await api('POST', '/devices', { id: 'or4-t8', gatewayId: 'gw-or4', bedId: 'or4-bed', vendor: 'Mindray', model: 'BeneView T8 (simulated)', profile: 'hl7/mindray/pds', transport: 'tcp' });
+  await api('POST', '/devices', {
+    id: 'or4-t8',
+    gatewayId: 'gw-or4',
+    bedId: 'or4-bed',
+    vendor: 'Mindray',
+    model: 'BeneView T8 (simulated)',
+    profile: 'hl7/mindray/pds',
+    transport: 'tcp',
+  });
   const pds = new Hl7Monitor({ style: VENDORS['mindray-pds'], intervalMs: 1000, sentinelEvery: 2, count: 5, physiology: { seed: 12 } });
   const pdsProduced: ProducedNumeric[] = [];
   pds.on('produced', (p: ProducedNumeric) => pdsProduced.push(p));
   t.teardown(() => pds.close());
   const pdsPort = await pds.listen(0);
-  const gw4 = await startGateway(buildConfig({
-    gatewayId: 'gw-or4', site: 'main', room: 'OR4', bed: 'or4-bed',
-    mqtt: { url: ingest.mqttUrl, username: 'gw-or4' },
-    outbox: { kind: 'file', dir: join(dir, 'outbox4') },
-    devices: [{ id: 'or4-t8', protocol: 'hl7-mllp', profile: 'hl7/mindray/pds', transport: { kind: 'tcp', host: '127.0.0.1', port: pdsPort } }],
-    log: { level: 'warn' },
-  }, { ORLINK_MQTT_PASSWORD: password4 }), { logger });
+  const gw4 = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gw-or4',
+        site: 'main',
+        room: 'OR4',
+        bed: 'or4-bed',
+        mqtt: { url: ingest.mqttUrl, username: 'gw-or4' },
+        outbox: { kind: 'file', dir: join(dir, 'outbox4') },
+        devices: [{ id: 'or4-t8', protocol: 'hl7-mllp', profile: 'hl7/mindray/pds', transport: { kind: 'tcp', host: '127.0.0.1', port: pdsPort } }],
+        log: { level: 'warn' },
+      },
+      { ORLINK_MQTT_PASSWORD: password4 },
+    ),
+    { logger },
+  );
   t.teardown(() => gw4.close());
   await until('PDS messages sent after the heartbeat', () => pds.stats.sent >= 5);
   t.ok(pds.stats.heartbeats >= 1, 'gateway heartbeats reached the monitor');
@@ -101,8 +157,15 @@ t.test('GE B40 (monitor = client) and Mindray PDS (monitor = server) → gateway
     for (const n of tl4.numerics) for (const [ts, v] of n.points) stored4.set(k(n.mdc, n.vendorCode, ts), v);
     return pdsProduced.every((p) => stored4.has(k(p.mdc, p.vendorCode, p.t)));
   });
-  t.same(pdsProduced.filter((p) => stored4.get(k(p.mdc, p.vendorCode, p.t)) !== p.value), [], 'PDS values stored exactly at their times');
-  t.ok(pdsProduced.some((p) => p.vendorCode === 'MNDRY:170'), 'NIBP (503) included');
+  t.same(
+    pdsProduced.filter((p) => stored4.get(k(p.mdc, p.vendorCode, p.t)) !== p.value),
+    [],
+    'PDS values stored exactly at their times',
+  );
+  t.ok(
+    pdsProduced.some((p) => p.vendorCode === 'MNDRY:170'),
+    'NIBP (503) included',
+  );
   const pdsNull = [...stored4].filter(([key, v]) => v === null && key.startsWith('MDC_TEMP|MNDRY:200|'));
   t.ok(pdsNull.length >= 1, 'the -100.0 temperature sentinel stored as absent');
 });

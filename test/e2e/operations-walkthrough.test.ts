@@ -58,7 +58,9 @@ function groupMembers(pgid: number): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (f[0] !== 'Z' && Number(f[2]) === pgid) out.push(Number(name));
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return out;
 }
@@ -66,20 +68,56 @@ function groupMembers(pgid: number): number[] {
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 t.test('the block extractor: marked sh blocks of the one section, in order; unmarked ones counted', async (t) => {
-  const md = ['# Guide', '## 1. Other', MARK, '```sh', 'echo other', '```', `${SECTION}`, 'text', MARK, '```sh', 'echo one', 'echo two', '```',
-    '```sh', 'echo unmarked', '```', MARK, '```yaml', 'a: 1', '```', MARK, '```sh', 'echo three', '```', '## 14. Next', MARK, '```sh', 'echo next', '```'].join('\n');
+  const md = [
+    '# Guide',
+    '## 1. Other',
+    MARK,
+    '```sh',
+    'echo other',
+    '```',
+    `${SECTION}`,
+    'text',
+    MARK,
+    '```sh',
+    'echo one',
+    'echo two',
+    '```',
+    '```sh',
+    'echo unmarked',
+    '```',
+    MARK,
+    '```yaml',
+    'a: 1',
+    '```',
+    MARK,
+    '```sh',
+    'echo three',
+    '```',
+    '## 14. Next',
+    MARK,
+    '```sh',
+    'echo next',
+    '```',
+  ].join('\n');
   t.same(walkthroughBlocks(md), { blocks: ['echo one\necho two', 'echo three'], unmarked: 1 });
   t.throws(() => walkthroughBlocks('# nothing here'), /no heading/);
   t.throws(() => walkthroughBlocks(`${SECTION}\n${MARK}\n\`\`\`sh\necho open`), /unclosed/);
 });
 
-t.test('the guide\'s walkthrough covers the whole path', async (t) => {
+t.test("the guide's walkthrough covers the whole path", async (t) => {
   const { blocks, unmarked } = walkthroughBlocks(readFileSync(GUIDE, 'utf8'));
   t.equal(unmarked, 0, 'every shell block of the section is run by this test');
   t.ok(blocks.length >= 8, `${blocks.length} blocks`);
   const all = blocks.join('\n');
-  for (const step of ['influxd -config', 'orlink ingest --config', 'orlink admin create-token', 'orlink sim ge-dri --pty', 'orlink gateway --config',
-    '-X PUT $API/devices/mon1/connection', '/beds/or3-bed1/latest'])
+  for (const step of [
+    'influxd -config',
+    'orlink ingest --config',
+    'orlink admin create-token',
+    'orlink sim ge-dri --pty',
+    'orlink gateway --config',
+    '-X PUT $API/devices/mon1/connection',
+    '/beds/or3-bed1/latest',
+  ])
     t.ok(all.includes(step), `the walkthrough runs ${step}`);
   t.ok(all.indexOf('orlink gateway --config') < all.indexOf('-X PUT $API/devices/mon1/connection'), 'the connection is set while the gateway runs');
   t.notMatch(all, /sudo|systemctl|apt-get|\/etc\//, 'nothing needs root');
@@ -107,22 +145,48 @@ t.test('docs/operations.md "Try it on one machine", run as written', async (t) =
   const pgid = sh.pid as number;
   let stdout = '';
   let stderr = '';
-  sh.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  sh.stderr!.setEncoding('utf8').on('data', (s: string) => { if (stderr.length < 200_000) stderr += s; });
+  sh.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+  });
+  sh.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 200_000) stderr += s;
+  });
   let exitCode: number | null | undefined;
   let monitor = '';
-  const exited = new Promise<void>((resolve) => sh.once('exit', (code) => { exitCode = code; resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    sh.once('exit', (code) => {
+      exitCode = code;
+      resolve();
+    }),
+  );
   t.teardown(async () => {
-    try { process.kill(-pgid, 'SIGKILL'); } catch { /* group already gone */ }
-    for (const p of processesMatching(dir)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* group already gone */
+    }
+    for (const p of processesMatching(dir)) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     // the simulator's pty pair lives in a temp dir of its own, removed by the simulator unless it was killed
     if (/\/orlink-pty-[^/]+\/host$/.test(monitor)) rmSync(path.dirname(monitor), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   });
-  const logs = (): string => ['influxd.log', 'ingest.log', 'sim.log', 'gateway.log'].map((f) => {
-    try { return `--- ${f}\n${readFileSync(path.join(DATA, f), 'utf8').slice(-2500)}`; } catch { return `--- ${f}: none`; }
-  }).join('\n');
+  const logs = (): string =>
+    ['influxd.log', 'ingest.log', 'sim.log', 'gateway.log']
+      .map((f) => {
+        try {
+          return `--- ${f}\n${readFileSync(path.join(DATA, f), 'utf8').slice(-2500)}`;
+        } catch {
+          return `--- ${f}: none`;
+        }
+      })
+      .join('\n');
 
   /** source block i in the shell; resolves with what it printed on stdout */
   const run = async (i: number): Promise<string> => {
@@ -133,7 +197,8 @@ t.test('docs/operations.md "Try it on one machine", run as written', async (t) =
     sh.stdin!.write(`source ${JSON.stringify(file)} < /dev/null\necho ${sentinel}\n`);
     const deadline = Date.now() + BLOCK_TIMEOUT_MS;
     while (!stdout.includes(sentinel, from)) {
-      if (exitCode !== undefined) throw new Error(`the shell exited (code ${exitCode}) in block ${i + 1}:\n${blocks[i]}\n--- stderr\n${stderr.slice(-3000)}\n${logs()}`);
+      if (exitCode !== undefined)
+        throw new Error(`the shell exited (code ${exitCode}) in block ${i + 1}:\n${blocks[i]}\n--- stderr\n${stderr.slice(-3000)}\n${logs()}`);
       if (Date.now() > deadline) throw new Error(`block ${i + 1} did not finish within ${BLOCK_TIMEOUT_MS} ms:\n${blocks[i]}\n${logs()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -154,28 +219,39 @@ t.test('docs/operations.md "Try it on one machine", run as written', async (t) =
     if (block.includes('orlink gateway --config')) {
       fileAtStart = { hash: sha256(gatewayFile), mtimeMs: statSync(gatewayFile).mtimeMs };
       const local = YAML.parse(readFileSync(gatewayFile, 'utf8')) as Record<string, unknown>;
-      t.notOk('devices' in local, 'the gateway\'s local file lists no devices');
-      t.same(JSON.parse(out.trim().split('\n').pop() as string), { online: true, config: 'registry', devices: [] },
-        'the gateway is online, configured from the registry, with no device yet');
+      t.notOk('devices' in local, "the gateway's local file lists no devices");
+      t.same(
+        JSON.parse(out.trim().split('\n').pop() as string),
+        { online: true, config: 'registry', devices: [] },
+        'the gateway is online, configured from the registry, with no device yet',
+      );
     }
     if (block.includes('/beds/or3-bed1/latest')) {
-      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const numerics = lines.filter((l) => 'mdc' in l);
       const status = lines.filter((l) => 'link' in l);
       t.ok(numerics.length > 0, `${numerics.length} latest values`);
-      t.ok(numerics.every((n) => n.device === 'mon1'), 'every value comes from mon1, the simulated monitor');
+      t.ok(
+        numerics.every((n) => n.device === 'mon1'),
+        'every value comes from mon1, the simulated monitor',
+      );
       const hr = numerics.find((n) => n.mdc === 'MDC_ECG_HEART_RATE' || n.mdc === 'MDC_PULS_OXIM_PULS_RATE');
       t.ok(hr && typeof hr.value === 'number' && hr.value > 20 && hr.value < 250, `a plausible heart rate from the simulator: ${JSON.stringify(hr)}`);
       t.equal(status.length, 1, 'the gateway runs one device');
       t.equal(status[0]?.id, 'mon1', 'the device of the registry');
       t.equal(status[0]?.link, 'streaming', 'its link streams');
-      t.ok(typeof status[0]?.linkDescription === 'string' && (status[0].linkDescription as string).includes(monitor),
-        `the gateway reads the simulator's pty (${String(status[0]?.linkDescription)})`);
+      t.ok(
+        typeof status[0]?.linkDescription === 'string' && (status[0].linkDescription as string).includes(monitor),
+        `the gateway reads the simulator's pty (${String(status[0]?.linkDescription)})`,
+      );
     }
   }
   t.ok(fileAtStart, 'a block started the gateway');
   if (fileAtStart) {
-    t.equal(sha256(gatewayFile), fileAtStart.hash, 'the gateway\'s local file was not changed after the gateway started');
+    t.equal(sha256(gatewayFile), fileAtStart.hash, "the gateway's local file was not changed after the gateway started");
     t.equal(statSync(gatewayFile).mtimeMs, fileAtStart.mtimeMs, 'nor touched (mtime)');
   }
 
@@ -189,7 +265,16 @@ t.test('docs/operations.md "Try it on one machine", run as written', async (t) =
     await new Promise((r) => setTimeout(r, 200));
     left = groupMembers(pgid);
   }
-  t.same(left.map((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' '); } catch { return String(p); } }), [],
-    'no process of the walkthrough is left after its stop block');
-  t.same(processesMatching(dir), [], 'no process names the walkthrough\'s directory');
+  t.same(
+    left.map((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
+      } catch {
+        return String(p);
+      }
+    }),
+    [],
+    'no process of the walkthrough is left after its stop block',
+  );
+  t.same(processesMatching(dir), [], "no process names the walkthrough's directory");
 });

@@ -29,7 +29,7 @@ interface Timeline {
 
 const RUN_MS = 7_000;
 const NONINS = ['or5-nonin', 'or5-nonin-auto'] as const;
-type NoninId = typeof NONINS[number];
+type NoninId = (typeof NONINS)[number];
 
 /** Every produced Nonin value and pleth block of `dev` is in the timeline (`stored` by device|mdc|vendorCode|t). */
 function noninStored(tl: Timeline, dev: NoninId, nNum: OxiProducedNumeric[], nWave: OxiProducedWave[]): boolean {
@@ -52,7 +52,10 @@ function checkNonin(t: Test, tl: Timeline, dev: NoninId, nNum: OxiProducedNumeri
     const pts = (series?.points ?? []).filter((p) => p[1] !== null);
     // the stored point nearest to the first produced one anchors the comparison
     const first = pts.findIndex((p) => Math.abs(p[0] - want[0].t) < 250);
-    if (first < 0) { wrongN.push(`${code}: first value not found`); continue; }
+    if (first < 0) {
+      wrongN.push(`${code}: first value not found`);
+      continue;
+    }
     want.forEach((w, i) => {
       const p = pts[first + i];
       if (!p || p[1] !== w.value) wrongN.push(`${code}#${i}: ${w.value} vs ${p?.[1]}`);
@@ -69,28 +72,69 @@ function checkNonin(t: Test, tl: Timeline, dev: NoninId, nNum: OxiProducedNumeri
   const blocks = pleth[0]?.blocks ?? [];
   const lo = off[0] - 1;
   const hi = off[off.length - 1] + 1;
-  const missingBlocks = nWave.filter((w) => !blocks.some((b) => b.t0 - w.t0 >= lo && b.t0 - w.t0 <= hi && JSON.stringify(b.samples) === JSON.stringify(w.samples)));
-  t.same(missingBlocks.map((w) => w.t0), [], `${dev}: all ${nWave.length} pleth blocks stored with their samples at the same offset`, { stored: blocks.map((b) => b.t0) });
+  const missingBlocks = nWave.filter(
+    (w) => !blocks.some((b) => b.t0 - w.t0 >= lo && b.t0 - w.t0 <= hi && JSON.stringify(b.samples) === JSON.stringify(w.samples)),
+  );
+  t.same(
+    missingBlocks.map((w) => w.t0),
+    [],
+    `${dev}: all ${nWave.length} pleth blocks stored with their samples at the same offset`,
+    { stored: blocks.map((b) => b.t0) },
+  );
 }
-
 
 t.test('Masimo + Nonin (profile named) + Nonin (auto) on three ptys → one gateway → aedes → ingest → InfluxDB → case timeline', async (t) => {
   const rig = await startIngestRig(t, 'oxi');
   const { dir, logger, ingest, api } = rig;
   const password = await rig.registerBed({ room: 'OR5', bed: 'or5-bed', gatewayId: 'gw-or5' });
-  await api('POST', '/devices', { id: 'or5-masimo', gatewayId: 'gw-or5', bedId: 'or5-bed', vendor: 'Masimo', model: 'Radical-7 (simulated)', profile: 'auto', transport: 'serial (pty)' });
-  await api('POST', '/devices', { id: 'or5-nonin', gatewayId: 'gw-or5', bedId: 'or5-bed', vendor: 'Nonin', model: 'Onyx II 9560 (simulated)', profile: 'nonin/onyx-ii-9560/format7', transport: 'serial (pty)' });
-  await api('POST', '/devices', { id: 'or5-nonin-auto', gatewayId: 'gw-or5', bedId: 'or5-bed', vendor: 'Nonin', model: 'Onyx II 9560 (simulated)', profile: 'auto', transport: 'serial (pty)' });
+  await api('POST', '/devices', {
+    id: 'or5-masimo',
+    gatewayId: 'gw-or5',
+    bedId: 'or5-bed',
+    vendor: 'Masimo',
+    model: 'Radical-7 (simulated)',
+    profile: 'auto',
+    transport: 'serial (pty)',
+  });
+  await api('POST', '/devices', {
+    id: 'or5-nonin',
+    gatewayId: 'gw-or5',
+    bedId: 'or5-bed',
+    vendor: 'Nonin',
+    model: 'Onyx II 9560 (simulated)',
+    profile: 'nonin/onyx-ii-9560/format7',
+    transport: 'serial (pty)',
+  });
+  await api('POST', '/devices', {
+    id: 'or5-nonin-auto',
+    gatewayId: 'gw-or5',
+    bedId: 'or5-bed',
+    vendor: 'Nonin',
+    model: 'Onyx II 9560 (simulated)',
+    profile: 'auto',
+    transport: 'serial (pty)',
+  });
 
   const truth = { masimo: [] as OxiProduced[], nonin: [] as OxiProduced[], noninAuto: [] as OxiProduced[] };
   let recording = true;
   let recordingAuto = false;
-  const masimo = new MasimoSimulator({ model: 'radical7', seed: 21, faults: { garbageEveryLines: 3, sensorOff: { everyMs: 4000, durationMs: 1000 } }, onProduced: (r) => { if (recording) truth.masimo.push(r); } });
+  const masimo = new MasimoSimulator({
+    model: 'radical7',
+    seed: 21,
+    faults: { garbageEveryLines: 3, sensorOff: { everyMs: 4000, durationMs: 1000 } },
+    onProduced: (r) => {
+      if (recording) truth.masimo.push(r);
+    },
+  });
   const nonin = new NoninSimulator({ format: 2, seed: 22, faults: { garbageEveryPackets: 4 } });
-  nonin.on('produced', (r: OxiProduced) => { if (recording && nonin.format === 7) truth.nonin.push(r); });
+  nonin.on('produced', (r: OxiProduced) => {
+    if (recording && nonin.format === 7) truth.nonin.push(r);
+  });
   // profile auto: already in #7, recorded from the moment the gateway has found the format
   const noninAuto = new NoninSimulator({ format: 7, seed: 23, faults: { garbageEveryPackets: 4 } });
-  noninAuto.on('produced', (r: OxiProduced) => { if (recording && recordingAuto) truth.noninAuto.push(r); });
+  noninAuto.on('produced', (r: OxiProduced) => {
+    if (recording && recordingAuto) truth.noninAuto.push(r);
+  });
   const ptyM = await openPtyPair();
   t.teardown(() => ptyM.close());
   const ptyN = await openPtyPair();
@@ -111,17 +155,26 @@ t.test('Masimo + Nonin (profile named) + Nonin (auto) on three ptys → one gate
   t.teardown(() => servA.stop());
   await Promise.all([servM.opened, servN.opened, servA.opened]);
 
-  const gateway = await startGateway(buildConfig({
-    gatewayId: 'gw-or5', site: 'main', room: 'OR5', bed: 'or5-bed',
-    mqtt: { url: ingest.mqttUrl, username: 'gw-or5', publishIntervalMs: 250 },
-    outbox: { kind: 'file', dir: join(dir, 'outbox') },
-    devices: [
-      { id: 'or5-masimo', protocol: 'masimo', profile: 'auto', transport: { kind: 'serial', path: ptyM.hostPath } },
-      { id: 'or5-nonin', protocol: 'nonin', profile: 'nonin/onyx-ii-9560/format7', transport: { kind: 'serial', path: ptyN.hostPath } },
-      { id: 'or5-nonin-auto', protocol: 'nonin', profile: 'auto', transport: { kind: 'serial', path: ptyA.hostPath } },
-    ],
-    log: { level: 'warn' },
-  }, { ORLINK_MQTT_PASSWORD: password }), { logger });
+  const gateway = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gw-or5',
+        site: 'main',
+        room: 'OR5',
+        bed: 'or5-bed',
+        mqtt: { url: ingest.mqttUrl, username: 'gw-or5', publishIntervalMs: 250 },
+        outbox: { kind: 'file', dir: join(dir, 'outbox') },
+        devices: [
+          { id: 'or5-masimo', protocol: 'masimo', profile: 'auto', transport: { kind: 'serial', path: ptyM.hostPath } },
+          { id: 'or5-nonin', protocol: 'nonin', profile: 'nonin/onyx-ii-9560/format7', transport: { kind: 'serial', path: ptyN.hostPath } },
+          { id: 'or5-nonin-auto', protocol: 'nonin', profile: 'auto', transport: { kind: 'serial', path: ptyA.hostPath } },
+        ],
+        log: { level: 'warn' },
+      },
+      { ORLINK_MQTT_PASSWORD: password },
+    ),
+    { logger },
+  );
   t.teardown(() => gateway.close());
   const started = Date.now();
   const statusOf = (id: string) => gateway.status().devices.find((d) => d.id === id);
@@ -152,28 +205,46 @@ t.test('Masimo + Nonin (profile named) + Nonin (auto) on three ptys → one gate
     tl = await api<Timeline>('GET', url);
     stored = new Map();
     for (const n of tl.numerics) for (const [ts, v] of n.points) stored.set(k(n.device, n.mdc, n.vendorCode, ts), v);
-    return mNum.every((p) => stored.has(k('or5-masimo', p.mdc, p.vendorCode, p.t))) && noninStored(tl, 'or5-nonin', nNum, nWave) && noninStored(tl, 'or5-nonin-auto', aNum, aWave);
+    return (
+      mNum.every((p) => stored.has(k('or5-masimo', p.mdc, p.vendorCode, p.t))) &&
+      noninStored(tl, 'or5-nonin', nNum, nWave) &&
+      noninStored(tl, 'or5-nonin-auto', aNum, aWave)
+    );
   });
 
   // Masimo: exact values at exact device times, nothing invented, sensor-off alarms stored.
-  const wrongM = mNum.filter((p) => stored.get(k('or5-masimo', p.mdc, p.vendorCode, p.t)) !== p.value).map((p) => `${p.vendorCode}@${p.t}: ${p.value} vs ${stored.get(k('or5-masimo', p.mdc, p.vendorCode, p.t))}`);
+  const wrongM = mNum
+    .filter((p) => stored.get(k('or5-masimo', p.mdc, p.vendorCode, p.t)) !== p.value)
+    .map((p) => `${p.vendorCode}@${p.t}: ${p.value} vs ${stored.get(k('or5-masimo', p.mdc, p.vendorCode, p.t))}`);
   t.same(wrongM.slice(0, 5), [], 'Masimo: every value stored exactly at its device time');
   const tMin = Math.min(...mNum.map((p) => p.t));
   const tMax = Math.max(...mNum.map((p) => p.t));
   const wantM = new Set(mNum.map((p) => k('or5-masimo', p.mdc, p.vendorCode, p.t)));
-  const inventedM = [...stored].filter(([key, v]) => key.startsWith('or5-masimo|') && v !== null && !wantM.has(key)).filter(([key]) => { const ts = Number(key.split('|')[3]); return ts >= tMin && ts <= tMax; });
+  const inventedM = [...stored]
+    .filter(([key, v]) => key.startsWith('or5-masimo|') && v !== null && !wantM.has(key))
+    .filter(([key]) => {
+      const ts = Number(key.split('|')[3]);
+      return ts >= tMin && ts <= tMax;
+    });
   t.same(inventedM.slice(0, 5), [], 'Masimo: nothing invented');
   const sensorOffNulls = [...stored].filter(([key, v]) => key.startsWith('or5-masimo|MDC_PULS_OXIM_SAT_O2|') && v === null);
   t.ok(sensorOffNulls.length >= 1, `sensor-off seconds stored as absent (${sensorOffNulls.length})`);
   const mAlarms = truth.masimo.filter((r) => r.kind === 'alarm').map((a) => `${a.vendorCode} ${a.phase} ${a.t}`);
   const gotAlarms = new Set(tl.alarms.filter((a) => a.device === 'or5-masimo').map((a) => `${a.vendorCode} ${a.phase} ${a.t}`));
   t.ok(mAlarms.length >= 2, `Masimo sensor-off alarms produced (${mAlarms.length})`);
-  t.same(mAlarms.filter((a) => !gotAlarms.has(a)), [], 'Masimo: every sensor-off alarm start/end stored at its time');
+  t.same(
+    mAlarms.filter((a) => !gotAlarms.has(a)),
+    [],
+    'Masimo: every sensor-off alarm start/end stored at its time',
+  );
 
   // Nonin, profile named and profile auto: the same checks.
   checkNonin(t, tl, 'or5-nonin', nNum, nWave);
   checkNonin(t, tl, 'or5-nonin-auto', aNum, aWave);
-  t.ok(tl.numerics.every((n) => n.device === 'or5-masimo' || (NONINS as readonly string[]).includes(n.device)), 'tagged with their own device');
+  t.ok(
+    tl.numerics.every((n) => n.device === 'or5-masimo' || (NONINS as readonly string[]).includes(n.device)),
+    'tagged with their own device',
+  );
   const devs = new Map(gateway.status().devices.map((d) => [d.id, d]));
   t.ok((devs.get('or5-masimo')?.errorsByKind.garbage ?? 0) >= 2, 'Masimo garbage lines counted by the gateway');
   t.equal(devs.get('or5-masimo')?.model, 'Radical-7', 'Masimo model recognised from the line');

@@ -24,21 +24,43 @@ interface Timeline {
 
 const RUN_MS = 6_000;
 
-
 t.test('IntelliVue LAN + serial simulators → gateway → aedes → ingest → InfluxDB → case timeline, exact', async (t) => {
   const rig = await startIngestRig(t, 'iv');
   const { dir, logger, ingest, api } = rig;
   const password = await rig.registerBed({ room: 'OR7', bed: 'or7-bed', gatewayId: 'gw-or7' });
-  await api('POST', '/devices', { id: 'or7-mx800', gatewayId: 'gw-or7', bedId: 'or7-bed', vendor: 'Philips', model: 'IntelliVue MX800 (simulated)', profile: 'auto', transport: 'udp' });
-  await api('POST', '/devices', { id: 'or7-mp70', gatewayId: 'gw-or7', bedId: 'or7-bed', vendor: 'Philips', model: 'IntelliVue MP70 (simulated)', profile: 'auto', transport: 'serial (pty)' });
+  await api('POST', '/devices', {
+    id: 'or7-mx800',
+    gatewayId: 'gw-or7',
+    bedId: 'or7-bed',
+    vendor: 'Philips',
+    model: 'IntelliVue MX800 (simulated)',
+    profile: 'auto',
+    transport: 'udp',
+  });
+  await api('POST', '/devices', {
+    id: 'or7-mp70',
+    gatewayId: 'gw-or7',
+    bedId: 'or7-bed',
+    vendor: 'Philips',
+    model: 'IntelliVue MP70 (simulated)',
+    profile: 'auto',
+    transport: 'serial (pty)',
+  });
 
   const truth: Record<string, Produced[]> = { 'or7-mx800': [], 'or7-mp70': [] };
   let recording = true;
   const lanMon = new IntelliVueMonitor({ seed: 31, model: 'MX800', faults: { alarm: true } });
   const serMon = new IntelliVueMonitor({ seed: 32, model: 'MP70', maxReplyBytes: 300 });
-  lanMon.on('produced', (p: Produced) => { if (recording) truth['or7-mx800'].push(p); });
-  serMon.on('produced', (p: Produced) => { if (recording) truth['or7-mp70'].push(p); });
-  t.teardown(() => { lanMon.close(); serMon.close(); });
+  lanMon.on('produced', (p: Produced) => {
+    if (recording) truth['or7-mx800'].push(p);
+  });
+  serMon.on('produced', (p: Produced) => {
+    if (recording) truth['or7-mp70'].push(p);
+  });
+  t.teardown(() => {
+    lanMon.close();
+    serMon.close();
+  });
   const udp = new UdpMonitorServer(lanMon);
   const addr = await udp.listen();
   t.teardown(() => udp.close());
@@ -48,16 +70,37 @@ t.test('IntelliVue LAN + serial simulators → gateway → aedes → ingest → 
   t.teardown(() => serving.stop());
   await serving.opened;
 
-  const gateway = await startGateway(buildConfig({
-    gatewayId: 'gw-or7', site: 'main', room: 'OR7', bed: 'or7-bed',
-    mqtt: { url: ingest.mqttUrl, username: 'gw-or7', publishIntervalMs: 250 },
-    outbox: { kind: 'file', dir: join(dir, 'outbox') },
-    devices: [
-      { id: 'or7-mx800', protocol: 'philips-intellivue', profile: 'auto', transport: { kind: 'intellivue-lan', host: '127.0.0.1', port: addr.port }, options: { framing: 'lan', waves: ['0x0102', '0x4BB4', '0x4A10'] } },
-      { id: 'or7-mp70', protocol: 'philips-intellivue', profile: 'auto', transport: { kind: 'serial', path: pty.hostPath }, options: { waves: ['0x0102', '0x50AC'], alerts: false } },
-    ],
-    log: { level: 'warn' },
-  }, { ORLINK_MQTT_PASSWORD: password }), { logger });
+  const gateway = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gw-or7',
+        site: 'main',
+        room: 'OR7',
+        bed: 'or7-bed',
+        mqtt: { url: ingest.mqttUrl, username: 'gw-or7', publishIntervalMs: 250 },
+        outbox: { kind: 'file', dir: join(dir, 'outbox') },
+        devices: [
+          {
+            id: 'or7-mx800',
+            protocol: 'philips-intellivue',
+            profile: 'auto',
+            transport: { kind: 'intellivue-lan', host: '127.0.0.1', port: addr.port },
+            options: { framing: 'lan', waves: ['0x0102', '0x4BB4', '0x4A10'] },
+          },
+          {
+            id: 'or7-mp70',
+            protocol: 'philips-intellivue',
+            profile: 'auto',
+            transport: { kind: 'serial', path: pty.hostPath },
+            options: { waves: ['0x0102', '0x50AC'], alerts: false },
+          },
+        ],
+        log: { level: 'warn' },
+      },
+      { ORLINK_MQTT_PASSWORD: password },
+    ),
+    { logger },
+  );
   t.teardown(() => gateway.close());
   const started = Date.now();
   await until('both monitors send numerics', () => Object.values(truth).every((l) => l.some((p) => p.kind === 'numeric')), 15_000);
@@ -81,7 +124,9 @@ t.test('IntelliVue LAN + serial simulators → gateway → aedes → ingest → 
   for (const dev of Object.keys(truth)) {
     const mine = nums.filter((n) => n.dev === dev);
     t.ok(mine.length >= 5 * 12, `${dev}: ${mine.length} numerics produced`);
-    const wrong = mine.filter(({ p }) => stored.get(key(dev, p.vendorCode, p.t)) !== p.value).map(({ p }) => `${p.vendorCode}@${p.t}: ${p.value} vs ${stored.get(key(dev, p.vendorCode, p.t))}`);
+    const wrong = mine
+      .filter(({ p }) => stored.get(key(dev, p.vendorCode, p.t)) !== p.value)
+      .map(({ p }) => `${p.vendorCode}@${p.t}: ${p.value} vs ${stored.get(key(dev, p.vendorCode, p.t))}`);
     t.same(wrong.slice(0, 5), [], `${dev}: every numeric stored with its value at its device time`);
     const hr = tl.numerics.find((n) => n.device === dev && n.vendorCode === '0x4182');
     t.equal(hr?.mdc, 'MDC_ECG_HEART_RATE', `${dev}: HR mapped by code`);
@@ -96,16 +141,21 @@ t.test('IntelliVue LAN + serial simulators → gateway → aedes → ingest → 
       for (const b of got?.blocks ?? []) b.samples.forEach((s, i) => have.set(Math.round(b.t0 * want[0].rateHz) + i * 1000, s));
       let missing = 0;
       let bad = 0;
-      for (const w of want) w.samples.forEach((s, i) => {
-        const k = Math.round(w.t0 * w.rateHz) + i * 1000;
-        if (!have.has(k)) missing++;
-        else if (have.get(k) !== s) bad++;
-      });
+      for (const w of want)
+        w.samples.forEach((s, i) => {
+          const k = Math.round(w.t0 * w.rateHz) + i * 1000;
+          if (!have.has(k)) missing++;
+          else if (have.get(k) !== s) bad++;
+        });
       t.same([missing, bad], [0, 0], `${dev} ${vc}: every sample of ${want.length} blocks stored exactly`);
     }
   }
   const alarms = tl.alarms.filter((a) => a.device === 'or7-mx800');
-  t.same(alarms.map((a) => [a.text, a.phase]), [['**HR HIGH', 'start']], 'the standing alarm stored once');
+  t.same(
+    alarms.map((a) => [a.text, a.phase]),
+    [['**HR HIGH', 'start']],
+    'the standing alarm stored once',
+  );
   const metrics = await ingest.app.inject({ method: 'GET', url: '/metrics', headers: rig.headers });
   t.match(metrics.body, /dead_lettered_total 0/, 'nothing dead-lettered');
 });

@@ -36,7 +36,10 @@ for (const broker of BROKERS) {
       await restartBroker(rig);
       await runFor(UP_MS);
     }
-    t.ok(rig.beds.every((b) => (b.gateway!.status().mqtt.connects ?? 0) > RESTARTS), 'every gateway reconnected after each restart');
+    t.ok(
+      rig.beds.every((b) => (b.gateway!.status().mqtt.connects ?? 0) > RESTARTS),
+      'every gateway reconnected after each restart',
+    );
     await rig.stopDevices();
     const a = await rig.settle(clean, 30_000);
     assertAudit(t, `broker restart ×${RESTARTS}`, a);

@@ -43,8 +43,11 @@ t.test('audit: a shifted wave block is placed by all its samples, not by its fir
   // the block produced at T0 + 1 s, stored corrected by the step + 1 s
   const samples = Array.from({ length: rate }, (_, i) => wantS.get(`ECG|${i0 + rate + i}`)!);
   const block = { t0: T0 + 1000 + HOUR + 1000, rateHz: rate, samples };
-  t.equal(pickWaveShift(wantS, 'ECG', block, [HOUR, HOUR + 1000, HOUR - 1000]), HOUR + 1000,
-    'the first sample also matches under HOUR (1 s later); every sample matches only under HOUR + 1 s');
+  t.equal(
+    pickWaveShift(wantS, 'ECG', block, [HOUR, HOUR + 1000, HOUR - 1000]),
+    HOUR + 1000,
+    'the first sample also matches under HOUR (1 s later); every sample matches only under HOUR + 1 s',
+  );
   t.equal(pickWaveShift(wantS, 'ECG', { ...block, t0: T0 + 1000 - HOUR }, [HOUR, -HOUR, -HOUR - 1000]), -HOUR);
   t.equal(pickWaveShift(wantS, 'ECG', { ...block, t0: T0 + 99_000 }, [HOUR, -HOUR]), undefined, 'no candidate position produced');
 });
@@ -52,13 +55,18 @@ t.test('audit: a shifted wave block is placed by all its samples, not by its fir
 t.test('gateway clock jumps +1 h and −1 h', async (t) => {
   const dir0 = { file: '' };
   const rig = await startRig(t, {
-    name: 'clock', beds: 1, gatewayMode: 'process',
+    name: 'clock',
+    beds: 1,
+    gatewayMode: 'process',
     gatewayNodeArgs: [`--import=${PRELOAD}`],
     gatewayEnv: { ORLINK_TEST_CLOCK_FILE: (dir0.file = join(process.env.TMPDIR ?? '/tmp', `orlink-clock-${process.pid}`)) },
   });
   t.teardown(() => writeFileSync(dir0.file, '0'));
   const b = rig.beds[0];
-  const step = (ms: number) => { writeFileSync(dir0.file, String(ms)); b.child!.signal('SIGUSR2'); };
+  const step = (ms: number) => {
+    writeFileSync(dir0.file, String(ms));
+    b.child!.signal('SIGUSR2');
+  };
   await runFor(3_000);
   for (const shift of [HOUR, 0, -HOUR, 0]) {
     step(shift);

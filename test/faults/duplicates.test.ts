@@ -18,10 +18,19 @@ for (const broker of BROKERS) {
     const b = rig.beds[0];
     const captured: { topic: string; payload: Buffer }[] = [];
     const spy = mqtt.connect(`mqtt://127.0.0.1:${rig.brokerPort}`, {
-      ...rig.testClient, clientId: `dup-spy-${process.pid}`, reconnectPeriod: 300,
+      ...rig.testClient,
+      clientId: `dup-spy-${process.pid}`,
+      reconnectPeriod: 300,
     });
-    t.teardown(() => new Promise<void>((r) => { spy.end(true, {}, () => r()); }));
-    spy.on('message', (topic, payload) => { if (captured.length < 5) captured.push({ topic, payload: Buffer.from(payload) }); });
+    t.teardown(
+      () =>
+        new Promise<void>((r) => {
+          spy.end(true, {}, () => r());
+        }),
+    );
+    spy.on('message', (topic, payload) => {
+      if (captured.length < 5) captured.push({ topic, payload: Buffer.from(payload) });
+    });
     await new Promise<void>((r) => spy.once('connect', () => spy.subscribe('orlink/v1/+/+/+/+/data', { qos: 0 }, () => r())));
     await runFor(3_000);
     t.ok(captured.length >= 3, `captured envelopes (${captured.length})`);

@@ -29,9 +29,9 @@ const PARTITION_MS = LONG ? 60_000 : 10_000;
 const INGEST_DOWN_MS = LONG ? 10_000 : 3_000;
 const CABLE_OUT_MS = LONG ? 20_000 : 3_000;
 const UP_MS = LONG ? 10_000 : 3_000;
-const DRAIN_MS = 500;        // a pulled cable: bytes already written reach the gateway before the pty goes
+const DRAIN_MS = 500; // a pulled cable: bytes already written reach the gateway before the pty goes
 const WATCHDOG_MS = 3_000;
-const TOLERANCE_MS = 500;    // host-stamped devices (MEDIBUS, Nonin): simulator time → gateway receive stamp
+const TOLERANCE_MS = 500; // host-stamped devices (MEDIBUS, Nonin): simulator time → gateway receive stamp
 const SCENARIO = 'every protocol';
 
 function assertDevice(t: Test, a: DeviceAudit, extra: string[]): void {
@@ -57,10 +57,21 @@ for (const broker of BROKERS) {
     const began = Date.now();
     let extras: MultiDevice[] = [];
     const rig = await startRig(t, {
-      name: 'every', broker, beds: 1, gatewayMode: 'process', brokerProxy: true, watchdogMs: WATCHDOG_MS,
+      name: 'every',
+      broker,
+      beds: 1,
+      gatewayMode: 'process',
+      brokerProxy: true,
+      watchdogMs: WATCHDOG_MS,
       extraDevices: async (bed, rig) => {
         const ctx = (seed: number) => ({ bed, rig, seed, watchdogMs: WATCHDOG_MS });
-        extras = [await intelliVueSerial(ctx(41)), await medibus(ctx(42), TOLERANCE_MS), await masimo(ctx(43)), await nonin(ctx(44), TOLERANCE_MS), await hl7Sender(ctx(45))];
+        extras = [
+          await intelliVueSerial(ctx(41)),
+          await medibus(ctx(42), TOLERANCE_MS),
+          await masimo(ctx(43)),
+          await nonin(ctx(44), TOLERANCE_MS),
+          await hl7Sender(ctx(45)),
+        ];
         return extras;
       },
     });
@@ -71,7 +82,7 @@ for (const broker of BROKERS) {
     t.ok(streaming, `every device streams (silent: ${silent().join(', ') || 'none'})`, { log: streaming ? undefined : b.child?.logTail() });
     if (!streaming) return;
     const status = () => rig.status(b);
-    const queued = new Map<AuditedDevice, number[]>(devices.map((d) => [d, []]));   // readings produced during each partition
+    const queued = new Map<AuditedDevice, number[]>(devices.map((d) => [d, []])); // readings produced during each partition
     await runFor(UP_MS);
 
     for (let round = 1; round <= ROUNDS; round++) {
@@ -89,24 +100,33 @@ for (const broker of BROKERS) {
       devices.forEach((d, i) => t.ok(during[i] > 0, `round ${round}: ${d.name} produced during the partition (${during[i]} readings)`));
       t.ok(bytesAtHeal > bytesBefore, `round ${round}: the outbox grew during the partition (${bytesBefore} → ${bytesAtHeal} B)`);
       let backlog = 0;
-      const drained = await pollUntil(() => {
-        const s = status();
-        if (!s || s.mqtt.connects <= connects) return false;
-        backlog = Math.max(backlog, s.outbox.records);
-        return s.outbox.records <= 2;
-      }, { timeoutMs: 60_000, intervalMs: 50 });
-      t.ok(drained, `round ${round}: reconnected after the heal and the backlog drained in ${Date.now() - healAt} ms (largest backlog seen in a status: ${backlog} records)`);
+      const drained = await pollUntil(
+        () => {
+          const s = status();
+          if (!s || s.mqtt.connects <= connects) return false;
+          backlog = Math.max(backlog, s.outbox.records);
+          return s.outbox.records <= 2;
+        },
+        { timeoutMs: 60_000, intervalMs: 50 },
+      );
+      t.ok(
+        drained,
+        `round ${round}: reconnected after the heal and the backlog drained in ${Date.now() - healAt} ms (largest backlog seen in a status: ${backlog} records)`,
+      );
       devices.forEach((d, i) => queued.get(d)!.push(during[i]));
       await runFor(UP_MS);
 
       // ---- 2. ingest SIGKILL, restarted
       const before = status()?.mqtt.connects ?? 0;
-      const baseline = rig.mosquitto ? await rig.mosquittoStored() : 0;   // steady state ($SYS retained too)
+      const baseline = rig.mosquitto ? await rig.mosquittoStored() : 0; // steady state ($SYS retained too)
       await rig.ingest.kill('SIGKILL');
       await runFor(INGEST_DOWN_MS);
       if (rig.mosquitto) {
         const held = await rig.mosquittoStored();
-        t.ok(held > baseline, `round ${round}: Mosquitto holds what arrives for the dead ingest's session (${held} messages stored, ${baseline} in steady state)`);
+        t.ok(
+          held > baseline,
+          `round ${round}: Mosquitto holds what arrives for the dead ingest's session (${held} messages stored, ${baseline} in steady state)`,
+        );
       }
       await rig.startIngest();
       if (!rig.mosquitto) {
@@ -122,22 +142,31 @@ for (const broker of BROKERS) {
         t.ok(r.recovered, `round ${round}: ${d.name} recovered, readings flow again ${r.recoverMs} ms after the pull (${r.note})`);
       });
       const links = () => (status()?.devices ?? []).map((x) => `${x.id}:${x.link}`);
-      const allStreaming = await pollUntil(() => (status()?.devices ?? []).every((x) => x.link === 'streaming') && (status()?.devices.length ?? 0) === devices.length, { timeoutMs: 20_000, intervalMs: 100 });
+      const allStreaming = await pollUntil(
+        () => (status()?.devices ?? []).every((x) => x.link === 'streaming') && (status()?.devices.length ?? 0) === devices.length,
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
       t.ok(allStreaming, `round ${round}: the gateway shows every device streaming (${links().join(' ')})`);
       await runFor(UP_MS);
     }
 
-    const reconnects = new Map((status()?.devices ?? []).map((x) => [x.id, x.reconnects]));   // before the stop (then watchdogs trip)
+    const reconnects = new Map((status()?.devices ?? []).map((x) => [x.id, x.reconnects])); // before the stop (then watchdogs trip)
     await rig.stopDevices();
     let audits: DeviceAudit[] = [];
-    await pollUntil(async () => {
-      audits = [];
-      for (const d of devices) audits.push(await auditDevice(rig.influxUrl, rig.database, rig.broker, d));
-      return audits.every(deviceClean);
-    }, { timeoutMs: 30_000, intervalMs: 500 });
+    await pollUntil(
+      async () => {
+        audits = [];
+        for (const d of devices) audits.push(await auditDevice(rig.influxUrl, rig.database, rig.broker, d));
+        return audits.every(deviceClean);
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
     for (const a of audits) {
       const q = queued.get(a.device)!;
-      assertDevice(t, a, [`partition ${PARTITION_MS / 1000} s${q.length > 1 ? ` ×${q.length}` : ''}: ${q.join(' + ')} readings queued`, `gateway reconnects ${reconnects.get(a.device.id) ?? '?'}`]);
+      assertDevice(t, a, [
+        `partition ${PARTITION_MS / 1000} s${q.length > 1 ? ` ×${q.length}` : ''}: ${q.join(' + ')} readings queued`,
+        `gateway reconnects ${reconnects.get(a.device.id) ?? '?'}`,
+      ]);
     }
     t.comment(`${SCENARIO} [${broker}]: ${((Date.now() - began) / 1000).toFixed(1)} s`);
   });

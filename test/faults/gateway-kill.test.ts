@@ -29,11 +29,17 @@ for (const broker of BROKERS) {
       // the gateway writes what it read into the outbox: wait until the outbox stops growing
       let last = -1;
       let stableSince = Date.now();
-      await pollUntil(() => {
-        const n = outboxBytes(b.outboxDir);
-        if (n !== last) { last = n; stableSince = Date.now(); }
-        return Date.now() - stableSince > 1_500;
-      }, { timeoutMs: 15_000, intervalMs: 100 });
+      await pollUntil(
+        () => {
+          const n = outboxBytes(b.outboxDir);
+          if (n !== last) {
+            last = n;
+            stableSince = Date.now();
+          }
+          return Date.now() - stableSince > 1_500;
+        },
+        { timeoutMs: 15_000, intervalMs: 100 },
+      );
       t.ok(outboxBytes(b.outboxDir) > 2_000, `kill ${k + 1}: the outbox holds a backlog (${outboxBytes(b.outboxDir)} bytes)`);
       await b.child!.kill('SIGKILL');
       const killedAt = Date.now();
@@ -46,10 +52,13 @@ for (const broker of BROKERS) {
       b.sim.silence(0); // the device talks again once a gateway reads the port
       // the timeline, to place an audit example (t_device ≈ host ms here)
       t.comment(`kill ${k + 1}: silenced ${silencedAt}, killed ${killedAt}, talking again ${Date.now()}`);
-      const reported = await pollUntil(() => {
-        const s = rig.status(b);
-        return s && s.startedAt > 0 && s.outbox.truncatedBytes === torn ? s : undefined;
-      }, { timeoutMs: 20_000 });
+      const reported = await pollUntil(
+        () => {
+          const s = rig.status(b);
+          return s && s.startedAt > 0 && s.outbox.truncatedBytes === torn ? s : undefined;
+        },
+        { timeoutMs: 20_000 },
+      );
       t.ok(reported, `kill ${k + 1}: the restarted gateway reports the torn tail truncated (${torn} bytes)`);
       await runFor(3_000);
     }

@@ -25,9 +25,15 @@ for (const broker of BROKERS) {
       // Mosquitto PUBACKs the gateways on receipt: the backlog waits in ingest's persistent session
       const stored = await rig.mosquittoStored();
       t.ok(stored >= baseline + DOWN_MS / 1000, `Mosquitto holds the backlog for ingest's session (${stored} messages stored, ${baseline} in steady state)`);
-      t.ok(rig.beds.every((b) => b.gateway!.status().outbox.records <= 4), 'the gateways were acked by Mosquitto (outboxes near empty)');
+      t.ok(
+        rig.beds.every((b) => b.gateway!.status().outbox.records <= 4),
+        'the gateways were acked by Mosquitto (outboxes near empty)',
+      );
     } else {
-      t.ok(rig.beds.some((b) => b.gateway!.status().outbox.records > 0), 'gateways hold a backlog while InfluxDB is down');
+      t.ok(
+        rig.beds.some((b) => b.gateway!.status().outbox.records > 0),
+        'gateways hold a backlog while InfluxDB is down',
+      );
     }
     rig.influx = await startInfluxd({ dir: join(rig.dir, 'influxdb'), port });
     await runFor(3_000);

@@ -29,7 +29,10 @@ for (const broker of BROKERS) {
       if (rig.mosquitto) {
         const stored = await rig.mosquittoStored();
         t.ok(stored >= baseline + 4, `kill ${i + 1}: Mosquitto queues for the dead ingest's session (${stored} messages stored, ${baseline} in steady state)`);
-        t.ok(rig.beds.every((b) => b.gateway!.status().outbox.records <= 4), `kill ${i + 1}: Mosquitto keeps acking the gateways`);
+        t.ok(
+          rig.beds.every((b) => b.gateway!.status().outbox.records <= 4),
+          `kill ${i + 1}: Mosquitto keeps acking the gateways`,
+        );
       }
       await rig.startIngest();
       await runFor(UP_MS);

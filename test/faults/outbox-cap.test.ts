@@ -11,7 +11,11 @@ import { assertAudit, BROKERS, LONG, pollUntil, runFor, startRig } from './harne
 const PARTITION_MS = LONG ? 120_000 : 15_000;
 
 async function q(influxUrl: string, db: string, sql: string): Promise<unknown[][]> {
-  const res = await fetch(`${influxUrl}/query?db=${db}&epoch=ms`, { method: 'POST', body: new URLSearchParams({ q: sql }), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${influxUrl}/query?db=${db}&epoch=ms`, {
+    method: 'POST',
+    body: new URLSearchParams({ q: sql }),
+    signal: AbortSignal.timeout(10_000),
+  });
   const j = (await res.json()) as { results?: { series?: { values: unknown[][] }[] }[] };
   return (j.results?.[0]?.series ?? []).flatMap((x) => x.values);
 }
@@ -30,7 +34,12 @@ async function storedObservations(influxUrl: string, db: string, device: string)
 for (const broker of BROKERS) {
   t.test(`outbox cap reached: drop oldest, counted, reported [${broker}]`, async (t) => {
     const rig = await startRig(t, {
-      name: 'cap', broker, beds: 1, gatewayMode: 'in-process', brokerProxy: true, waves: [],
+      name: 'cap',
+      broker,
+      beds: 1,
+      gatewayMode: 'in-process',
+      brokerProxy: true,
+      waves: [],
       outbox: { maxBytes: 4_096, segmentBytes: 1_024 },
     });
     const b = rig.beds[0];
@@ -49,7 +58,11 @@ for (const broker of BROKERS) {
     // settled: two audits in a row agree
     let prev = -1;
     let a = await rig.auditAll();
-    for (let i = 0; i < 60 && a.numerics.lost !== prev; i++) { prev = a.numerics.lost; await runFor(500); a = await rig.auditAll(); }
+    for (let i = 0; i < 60 && a.numerics.lost !== prev; i++) {
+      prev = a.numerics.lost;
+      await runFor(500);
+      a = await rig.auditAll();
+    }
     // The gateway counts observations (values, values the monitor marks invalid, alarms); the
     // simulator's truth holds valid values only, so the exact check is a conservation law at the
     // gateway: every observation appended to the outbox is stored in InfluxDB or counted as dropped.
@@ -68,11 +81,14 @@ for (const broker of BROKERS) {
     });
     t.ok(a.numerics.lost > 0, 'the drop removed readings the audit sees as lost');
     // the counters reach the operator: the status the gateway publishes carries them
-    const published = await pollUntil(() => {
-      const s = rig.publishedStatus(b);
-      // at least what was counted at the end of the scenario (a record may still be dropped after it)
-      return s && s.outbox.droppedReadings >= dropped ? s : undefined;
-    }, { timeoutMs: 30_000 }); // the status is republished every 5 s once the link is back
+    const published = await pollUntil(
+      () => {
+        const s = rig.publishedStatus(b);
+        // at least what was counted at the end of the scenario (a record may still be dropped after it)
+        return s && s.outbox.droppedReadings >= dropped ? s : undefined;
+      },
+      { timeoutMs: 30_000 },
+    ); // the status is republished every 5 s once the link is back
     t.ok(published, `the published MQTT status reports droppedReadings ≥ ${dropped}`);
   });
 }

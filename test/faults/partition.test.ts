@@ -45,12 +45,15 @@ for (const broker of BROKERS) {
     // the backlog drains (produced → queryable in InfluxDB)
     let reconnectAt = 0;
     let drainedAt = 0;
-    await pollUntil(async () => {
-      const s = b.gateway!.status();
-      if (!reconnectAt && s.mqtt.connects > connects && s.mqtt.connected) reconnectAt = Date.now();
-      if (reconnectAt && !drainedAt && s.outbox.records <= 2) drainedAt = Date.now();
-      return drainedAt > 0;
-    }, { timeoutMs: 60_000, intervalMs: 10 });
+    await pollUntil(
+      async () => {
+        const s = b.gateway!.status();
+        if (!reconnectAt && s.mqtt.connects > connects && s.mqtt.connected) reconnectAt = Date.now();
+        if (reconnectAt && !drainedAt && s.outbox.records <= 2) drainedAt = Date.now();
+        return drainedAt > 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 10 },
+    );
     t.ok(reconnectAt > 0 && drainedAt > 0, 'reconnected and drained');
     const probe = await pollUntil(() => b.produced.find((r) => r.kind === 'numeric' && r.at >= reconnectAt), { timeoutMs: 5_000, intervalMs: 10 });
     let liveDelay = -1;

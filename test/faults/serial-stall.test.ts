@@ -16,16 +16,21 @@ for (const broker of BROKERS) {
     const dev = () => b.gateway!.status().devices[0];
     await runFor(3_000);
     const requests: number[] = [];
-    b.sim.on('request', () => { requests.push(Date.now()); });
+    b.sim.on('request', () => {
+      requests.push(Date.now());
+    });
     for (let i = 0; i < STALLS; i++) {
       const tripsBefore = dev().watchdogTrips;
       b.sim.silence(120_000); // the port stays open; no byte arrives until the gateway reopens it
       let beforeTrip = Date.now();
-      const tripped = await pollUntil(() => {
-        if (dev().watchdogTrips > tripsBefore) return true;
-        beforeTrip = Date.now();
-        return false;
-      }, { timeoutMs: 20_000, intervalMs: 50 });
+      const tripped = await pollUntil(
+        () => {
+          if (dev().watchdogTrips > tripsBefore) return true;
+          beforeTrip = Date.now();
+          return false;
+        },
+        { timeoutMs: 20_000, intervalMs: 50 },
+      );
       t.ok(tripped, `stall ${i + 1}: the watchdog tripped on the silent port`);
       // the reopened port asks the monitor again (a request after the trip, not a periodic refresh)
       const again = await pollUntil(() => requests.some((at) => at >= beforeTrip), { timeoutMs: 30_000, intervalMs: 20 });

@@ -24,15 +24,21 @@ export interface CrasherMeta {
   stack?: string;
 }
 
-export interface Crasher { file: string; target: string; case: FuzzCase; meta?: CrasherMeta }
+export interface Crasher {
+  file: string;
+  target: string;
+  case: FuzzCase;
+  meta?: CrasherMeta;
+}
 
 /** Writes the failure's input (if it has one) under `dir`; returns the data file path. */
 export function saveCrasher(dir: string, kind: FuzzTarget['kind'], f: Failure, seed?: number): string | undefined {
   if (!f.case) return undefined;
   const c = f.case;
-  const data = kind === 'buffer'
-    ? Buffer.concat(c.chunks.map((ch) => ch.bytes))
-    : Buffer.from(toHexlog(c.chunks, `orlink fuzz crasher: ${f.kind} in ${f.target}\n${f.message.split('\n')[0].slice(0, 300)}`), 'latin1');
+  const data =
+    kind === 'buffer'
+      ? Buffer.concat(c.chunks.map((ch) => ch.bytes))
+      : Buffer.from(toHexlog(c.chunks, `orlink fuzz crasher: ${f.kind} in ${f.target}\n${f.message.split('\n')[0].slice(0, 300)}`), 'latin1');
   const sha = createHash('sha256').update(data).digest('hex').slice(0, 16);
   const folder = join(dir, ...f.target.split('/'));
   mkdirSync(folder, { recursive: true });
@@ -40,7 +46,11 @@ export function saveCrasher(dir: string, kind: FuzzTarget['kind'], f: Failure, s
   writeFileSync(file, data);
   const { chunks: _chunks, ...feed } = c;
   const meta: CrasherMeta = {
-    target: f.target, kind: f.kind, message: f.message.slice(0, 2000), signature: f.signature, feed,
+    target: f.target,
+    kind: f.kind,
+    message: f.message.slice(0, 2000),
+    signature: f.signature,
+    feed,
     found: { seed, index: f.index, bytesBefore: f.bytesBefore, bytes: c.chunks.reduce((n, ch) => n + ch.bytes.length, 0), at: new Date().toISOString() },
     stack: f.stack?.split('\n').slice(0, 12).join('\n'),
   };
@@ -57,7 +67,10 @@ export function listCrashers(dir = CRASHERS_DIR): Crasher[] {
   const walk = (d: string): void => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
-      if (statSync(p).isDirectory()) { walk(p); continue; }
+      if (statSync(p).isDirectory()) {
+        walk(p);
+        continue;
+      }
       const m = /^(.*)\.(hexlog|bin)$/.exec(name);
       if (!m) continue;
       const target = relative(dir, d).split(sep).join('/');

@@ -27,7 +27,7 @@ export function messageOf(err: unknown): string {
 
 /** The first stack frame in the project (not node internals, not the fuzzer's own oracle). */
 export function topFrame(err: unknown): string {
-  const stack = err instanceof Error ? err.stack ?? '' : '';
+  const stack = err instanceof Error ? (err.stack ?? '') : '';
   for (const line of stack.split('\n').slice(1)) {
     const m = /\((?:file:\/\/)?(.*?):(\d+):\d+\)$|at (?:file:\/\/)?(.*?):(\d+):\d+$/.exec(line.trim());
     if (!m) continue;
@@ -42,11 +42,17 @@ export function topFrame(err: unknown): string {
 /** Same defect = same kind, same message shape (numbers masked), same throwing line. */
 export function signatureOf(err: unknown): string {
   if (err instanceof InvariantError) return `invariant|${err.rule}`;
-  const msg = messageOf(err).replace(/0x[0-9a-f]+|\d+(\.\d+)?/gi, 'N').slice(0, 160);
+  const msg = messageOf(err)
+    .replace(/0x[0-9a-f]+|\d+(\.\d+)?/gi, 'N')
+    .slice(0, 160);
   return `crash|${msg}|${topFrame(err)}`;
 }
 
-export interface MinimiseBudget { attempts: number; ms: number; beat?: () => void }
+export interface MinimiseBudget {
+  attempts: number;
+  ms: number;
+  beat?: () => void;
+}
 
 const without = (chunks: Chunk[], i: number): Chunk[] => [...chunks.slice(0, i), ...chunks.slice(i + 1)];
 
@@ -93,8 +99,17 @@ export async function minimise(target: FuzzTarget, c: FuzzCase, signature: strin
 }
 
 /** Structured-clone form (Buffers arrive as Uint8Arrays on the other side). */
-export interface WireCase { chunks: { dir: Chunk['dir']; bytes: Uint8Array }[]; profileId?: string; clock: FuzzCase['clock']; stepMs: number; variant: number }
+export interface WireCase {
+  chunks: { dir: Chunk['dir']; bytes: Uint8Array }[];
+  profileId?: string;
+  clock: FuzzCase['clock'];
+  stepMs: number;
+  variant: number;
+}
 
 export const toWire = (c: FuzzCase): WireCase => ({ ...c, chunks: c.chunks.map((ch) => ({ dir: ch.dir, bytes: new Uint8Array(ch.bytes) })) });
-export const fromWire = (w: WireCase): FuzzCase => ({ ...w, chunks: w.chunks.map((ch) => ({ dir: ch.dir, bytes: Buffer.from(ch.bytes.buffer, ch.bytes.byteOffset, ch.bytes.byteLength) })) });
+export const fromWire = (w: WireCase): FuzzCase => ({
+  ...w,
+  chunks: w.chunks.map((ch) => ({ dir: ch.dir, bytes: Buffer.from(ch.bytes.buffer, ch.bytes.byteOffset, ch.bytes.byteLength) })),
+});
 export const caseBytes = (c: FuzzCase): number => c.chunks.reduce((n, ch) => n + ch.bytes.length, 0);

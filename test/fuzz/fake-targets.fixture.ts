@@ -25,7 +25,9 @@ export function targets(): FuzzTarget[] {
     }),
     fake('hangs', (c) => {
       if (!hasBad(c)) return;
-      for (;;) { /* an infinite loop the watchdog must catch */ }
+      for (;;) {
+        /* an infinite loop the watchdog must catch */
+      }
     }),
     fake('leaks', () => {
       leak.push(new Array<number>(16_384).fill(1.5)); // ~128 KiB of heap per case, never freed

@@ -16,7 +16,11 @@ export interface FuzzOptions extends Partial<Omit<RunOptions, 'module'>> {
   crashersDir?: string;
 }
 
-export interface GroupSummary { cases: number; casesPerSec: number; failures: number }
+export interface GroupSummary {
+  cases: number;
+  casesPerSec: number;
+  failures: number;
+}
 
 export interface FuzzReport {
   kind: 'orlink-fuzz';
@@ -77,13 +81,27 @@ export async function fuzz(o: FuzzOptions = {}): Promise<FuzzReport> {
   const count = (k: Failure['kind'][]): number => all.filter((f) => k.includes(f.kind)).length;
   const { log: _l, onFailure: _f, ...shown } = opts;
   return {
-    kind: 'orlink-fuzz', startedAt: started.toISOString(), finishedAt: finished.toISOString(),
-    wallSeconds: Math.round((finished.getTime() - started.getTime()) / 100) / 10, ok: all.length === 0,
-    machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 2 ** 30), node: process.version, gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function' },
+    kind: 'orlink-fuzz',
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    wallSeconds: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
+    ok: all.length === 0,
+    machine: {
+      cpus: availableParallelism(),
+      cpuModel: cpus()[0]?.model ?? '?',
+      memGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
+    },
     options: shown,
     totals: {
-      cases: results.reduce((s, r) => s + r.cases, 0), failures: all.length, crashes: count(['crash', 'worker']), invariants: count(['invariant']),
-      hangs: count(['hang']), heap: count(['heap', 'oom']), slow: results.reduce((s, r) => s + r.slow.length, 0),
+      cases: results.reduce((s, r) => s + r.cases, 0),
+      failures: all.length,
+      crashes: count(['crash', 'worker']),
+      invariants: count(['invariant']),
+      hangs: count(['hang']),
+      heap: count(['heap', 'oom']),
+      slow: results.reduce((s, r) => s + r.slow.length, 0),
     },
     groups,
     targets: results.map((r) => ({
@@ -94,13 +112,18 @@ export async function fuzz(o: FuzzOptions = {}): Promise<FuzzReport> {
 }
 
 export function summaryLine(r: TargetResult): string {
-  const heap = r.heap.growthMb === undefined ? 'heap n/a' : `heap ${r.heap.baselineMb}→${r.heap.finalMb} MB (${r.heap.growthMb >= 0 ? '+' : ''}${r.heap.growthMb})`;
+  const heap =
+    r.heap.growthMb === undefined ? 'heap n/a' : `heap ${r.heap.baselineMb}→${r.heap.finalMb} MB (${r.heap.growthMb >= 0 ? '+' : ''}${r.heap.growthMb})`;
   const bad = r.failures.length ? `  FAILURES ${r.failures.map((f) => `${f.kind}×${f.count}`).join(' ')}` : '';
   const through = r.cases ? `${Math.round((100 * r.productive) / r.cases)}% with output` : '';
   return `  ${r.target.padEnd(26)} ${String(r.cases).padStart(8)} cases ${String(r.casesPerSec).padStart(6)}/s  ${through.padStart(16)}  max ${r.maxCaseMs.toFixed(0)} ms  ${heap}  [${r.stoppedBy}]${bad}`;
 }
 
-export interface ReplayResult { file: string; target: string; failure?: Failure }
+export interface ReplayResult {
+  file: string;
+  target: string;
+  failure?: Failure;
+}
 
 /**
  * Replays every crasher under `dir` through its target, in worker threads under the same
@@ -115,7 +138,12 @@ export async function replayCrashers(dir: string, o: FuzzOptions = {}): Promise<
     const mine = crashers.filter((c) => c.target === name);
     const t = all.find((x) => x.name === name);
     if (!t) {
-      for (const c of mine) out.push({ file: c.file, target: name, failure: { target: name, kind: 'worker', index: -1, message: `no target named ${name}`, signature: 'no-target', count: 1 } });
+      for (const c of mine)
+        out.push({
+          file: c.file,
+          target: name,
+          failure: { target: name, kind: 'worker', index: -1, message: `no target named ${name}`, signature: 'no-target', count: 1 },
+        });
       continue;
     }
     // every case reports its own failure: one slice per crasher (they are few), on one worker

@@ -14,7 +14,12 @@ const TSX_API = import.meta.resolve('tsx/esm/api');
 const BOOT = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
 const LOAD_TIMEOUT_MS = 120_000;
 
-export interface Slice { start: number; end: number; budgetMs: number; cases?: WireCase[] }
+export interface Slice {
+  start: number;
+  end: number;
+  budgetMs: number;
+  cases?: WireCase[];
+}
 
 export interface SliceOutcome {
   done: number;
@@ -42,8 +47,16 @@ export class Lane {
     const shared = new SharedArrayBuffer(12);
     this.state = new Int32Array(shared);
     this.loaded = false;
-    const w = new Worker(BOOT, { eval: true, workerData: { module: this.o.module, shared } satisfies WorkerInit, resourceLimits: { maxOldGenerationSizeMb: this.o.heapLimitMb }, stdout: false, stderr: false });
-    w.on('message', (m: WorkerMsg) => { if (m.t === 'loaded') this.loaded = true; });
+    const w = new Worker(BOOT, {
+      eval: true,
+      workerData: { module: this.o.module, shared } satisfies WorkerInit,
+      resourceLimits: { maxOldGenerationSizeMb: this.o.heapLimitMb },
+      stdout: false,
+      stderr: false,
+    });
+    w.on('message', (m: WorkerMsg) => {
+      if (m.t === 'loaded') this.loaded = true;
+    });
     w.on('error', () => {}); // reported by the job that was running
     this.w = w;
     return w;
@@ -54,10 +67,26 @@ export class Lane {
     const o = this.o;
     const w = this.w ?? this.spawn();
     const state = this.state!;
-    const out: SliceOutcome = { done: 0, productive: 0, observations: 0, elapsedMs: 0, maxCaseMs: 0, maxCaseIndex: -1, stoppedBy: 'cases', failures: new Map() };
+    const out: SliceOutcome = {
+      done: 0,
+      productive: 0,
+      observations: 0,
+      elapsedMs: 0,
+      maxCaseMs: 0,
+      maxCaseIndex: -1,
+      stoppedBy: 'cases',
+      failures: new Map(),
+    };
     const job: WorkerJob = {
-      target, seed: o.seed, start: slice.start, end: slice.end, budgetMs: slice.budgetMs, cases: slice.cases,
-      heapEvery: o.heapEvery, minimiseMs: o.minimiseMs, maxFailures: o.maxFailures,
+      target,
+      seed: o.seed,
+      start: slice.start,
+      end: slice.end,
+      budgetMs: slice.budgetMs,
+      cases: slice.cases,
+      heapEvery: o.heapEvery,
+      minimiseMs: o.minimiseMs,
+      maxFailures: o.maxFailures,
     };
     return new Promise((resolve) => {
       let settled = false;
@@ -80,24 +109,44 @@ export class Lane {
         clearInterval(watch);
         void w.terminate().then(finish, finish);
       };
-      const watch = setInterval(() => {
-        const now = Date.now();
-        if (!this.loaded) {
-          if (now - started > LOAD_TIMEOUT_MS) kill({ kind: 'worker', index: -1, message: `worker did not load within ${LOAD_TIMEOUT_MS} ms` });
-          return;
-        }
-        if (Atomics.load(state, 2) !== 1) { // preparing seeds, setting up, warming up
-          if (now - started > LOAD_TIMEOUT_MS) kill({ kind: 'worker', index: -1, message: `job did not start within ${LOAD_TIMEOUT_MS} ms (seeds, setup or warm-up stuck)` });
-          return;
-        }
-        const beat = Atomics.load(state, 1);
-        if (beat !== lastBeat) { lastBeat = beat; beatAt = now; return; }
-        if (now - beatAt > o.hangMs) kill({ kind: 'hang', index: Atomics.load(state, 0), message: `no progress for ${now - beatAt} ms (limit ${o.hangMs} ms)` });
-      }, Math.max(20, Math.min(100, o.hangMs / 5)));
+      const watch = setInterval(
+        () => {
+          const now = Date.now();
+          if (!this.loaded) {
+            if (now - started > LOAD_TIMEOUT_MS) kill({ kind: 'worker', index: -1, message: `worker did not load within ${LOAD_TIMEOUT_MS} ms` });
+            return;
+          }
+          if (Atomics.load(state, 2) !== 1) {
+            // preparing seeds, setting up, warming up
+            if (now - started > LOAD_TIMEOUT_MS)
+              kill({ kind: 'worker', index: -1, message: `job did not start within ${LOAD_TIMEOUT_MS} ms (seeds, setup or warm-up stuck)` });
+            return;
+          }
+          const beat = Atomics.load(state, 1);
+          if (beat !== lastBeat) {
+            lastBeat = beat;
+            beatAt = now;
+            return;
+          }
+          if (now - beatAt > o.hangMs)
+            kill({ kind: 'hang', index: Atomics.load(state, 0), message: `no progress for ${now - beatAt} ms (limit ${o.hangMs} ms)` });
+        },
+        Math.max(20, Math.min(100, o.hangMs / 5)),
+      );
       const onMessage = (m: WorkerMsg): void => {
         switch (m.t) {
           case 'failure': {
-            const f: Failure = { target, kind: m.kind, index: m.index, message: m.message, signature: m.signature, stack: m.stack, case: fromWire(m.case), bytesBefore: m.bytes, count: 1 };
+            const f: Failure = {
+              target,
+              kind: m.kind,
+              index: m.index,
+              message: m.message,
+              signature: m.signature,
+              stack: m.stack,
+              case: fromWire(m.case),
+              bytesBefore: m.bytes,
+              count: 1,
+            };
             out.failures.set(m.signature, f);
             o.log(`  ! ${target}: ${m.kind} at case ${m.index}: ${m.message.split('\n')[0].slice(0, 200)}`);
             break;
@@ -111,8 +160,20 @@ export class Lane {
             Object.assign(out, { done: m.done, productive: m.productive, observations: m.observations });
             break;
           case 'done':
-            Object.assign(out, { done: m.done, productive: m.productive, observations: m.observations, elapsedMs: m.elapsedMs, maxCaseMs: m.maxCaseMs, maxCaseIndex: m.maxCaseIndex, stoppedBy: m.stoppedBy, heap: m.heap });
-            for (const [sig, n] of Object.entries(m.counts)) { const f = out.failures.get(sig); if (f) f.count = n; }
+            Object.assign(out, {
+              done: m.done,
+              productive: m.productive,
+              observations: m.observations,
+              elapsedMs: m.elapsedMs,
+              maxCaseMs: m.maxCaseMs,
+              maxCaseIndex: m.maxCaseIndex,
+              stoppedBy: m.stoppedBy,
+              heap: m.heap,
+            });
+            for (const [sig, n] of Object.entries(m.counts)) {
+              const f = out.failures.get(sig);
+              if (f) f.count = n;
+            }
             finish();
             break;
           default:
@@ -122,7 +183,11 @@ export class Lane {
       const onError = (err: Error & { code?: string }): void => {
         const loading = !this.loaded || Atomics.load(state, 2) !== 1;
         const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
-        out.broke = { kind: oom ? 'oom' : 'worker', index: loading ? -1 : Atomics.load(state, 0), message: `${loading ? 'outside a case: ' : ''}${err.name}: ${err.message}` };
+        out.broke = {
+          kind: oom ? 'oom' : 'worker',
+          index: loading ? -1 : Atomics.load(state, 0),
+          message: `${loading ? 'outside a case: ' : ''}${err.name}: ${err.message}`,
+        };
         out.stoppedBy = 'error';
       };
       const onExit = (): void => {
@@ -143,4 +208,3 @@ export class Lane {
     if (w) await w.terminate();
   }
 }
-

@@ -38,10 +38,38 @@ const randomBytes = (r: Rng, n: number): Buffer => {
   return b;
 };
 
-type ByteOp = 'flip' | 'random' | 'i8' | 'i16' | 'i32' | 'arith' | 'insert' | 'insert-run' | 'dict' | 'dict-over' | 'delete' | 'duplicate' | 'splice' | 'cut-tail' | 'cut-head';
+type ByteOp =
+  | 'flip'
+  | 'random'
+  | 'i8'
+  | 'i16'
+  | 'i32'
+  | 'arith'
+  | 'insert'
+  | 'insert-run'
+  | 'dict'
+  | 'dict-over'
+  | 'delete'
+  | 'duplicate'
+  | 'splice'
+  | 'cut-tail'
+  | 'cut-head';
 const BYTE_OPS: [ByteOp, number][] = [
-  ['flip', 10], ['random', 6], ['i8', 6], ['i16', 5], ['i32', 4], ['arith', 4], ['insert', 4], ['insert-run', 2], ['dict', 5], ['dict-over', 3],
-  ['delete', 5], ['duplicate', 3], ['splice', 3], ['cut-tail', 1], ['cut-head', 1],
+  ['flip', 10],
+  ['random', 6],
+  ['i8', 6],
+  ['i16', 5],
+  ['i32', 4],
+  ['arith', 4],
+  ['insert', 4],
+  ['insert-run', 2],
+  ['dict', 5],
+  ['dict-over', 3],
+  ['delete', 5],
+  ['duplicate', 3],
+  ['splice', 3],
+  ['cut-tail', 1],
+  ['cut-head', 1],
 ];
 
 /** One byte-level mutation of `b` (never modified in place); `donor` gives bytes of another seed. */
@@ -67,17 +95,20 @@ export function mutateBytes(r: Rng, b: Buffer, dict: readonly Buffer[], donor: (
       for (let k = int(r, 1, 4); k > 0; k--) c[int(r, 0, len - 1)] = int(r, 0, 255);
       return c;
     }
-    case 'i8': return over(at(1), Buffer.of(pick(r, I8)));
+    case 'i8':
+      return over(at(1), Buffer.of(pick(r, I8)));
     case 'i16': {
       if (len < 2) return over(0, Buffer.of(pick(r, I8)));
       const x = Buffer.alloc(2);
-      if (chance(r, 0.5)) x.writeUInt16LE(pick(r, I16)); else x.writeUInt16BE(pick(r, I16));
+      if (chance(r, 0.5)) x.writeUInt16LE(pick(r, I16));
+      else x.writeUInt16BE(pick(r, I16));
       return over(at(2), x);
     }
     case 'i32': {
       if (len < 4) return over(0, Buffer.of(pick(r, I8)));
       const x = Buffer.alloc(4);
-      if (chance(r, 0.5)) x.writeUInt32LE(pick(r, I32)); else x.writeUInt32BE(pick(r, I32));
+      if (chance(r, 0.5)) x.writeUInt32LE(pick(r, I32));
+      else x.writeUInt32BE(pick(r, I32));
       return over(at(4), x);
     }
     case 'arith': {
@@ -86,10 +117,14 @@ export function mutateBytes(r: Rng, b: Buffer, dict: readonly Buffer[], donor: (
       c[i] = (c[i] + int(r, -16, 16)) & 0xff;
       return c;
     }
-    case 'insert': return insert(at(), randomBytes(r, int(r, 1, 32)));
-    case 'insert-run': return insert(at(), Buffer.alloc(int(r, 1, chance(r, 0.1) ? 4096 : 64), pick(r, I8)));
-    case 'dict': return dict.length ? insert(at(), pick(r, dict)) : insert(at(), randomBytes(r, 1));
-    case 'dict-over': return dict.length ? over(at(1), pick(r, dict)) : b;
+    case 'insert':
+      return insert(at(), randomBytes(r, int(r, 1, 32)));
+    case 'insert-run':
+      return insert(at(), Buffer.alloc(int(r, 1, chance(r, 0.1) ? 4096 : 64), pick(r, I8)));
+    case 'dict':
+      return dict.length ? insert(at(), pick(r, dict)) : insert(at(), randomBytes(r, 1));
+    case 'dict-over':
+      return dict.length ? over(at(1), pick(r, dict)) : b;
     case 'delete': {
       const n = int(r, 1, Math.max(1, Math.min(len, chance(r, 0.8) ? 16 : 512)));
       const pos = at(n);
@@ -108,22 +143,32 @@ export function mutateBytes(r: Rng, b: Buffer, dict: readonly Buffer[], donor: (
       const piece = Buffer.from(d.subarray(from, from + n));
       return chance(r, 0.5) || !len ? insert(at(), piece) : over(at(1), piece);
     }
-    case 'cut-tail': return b.subarray(0, int(r, 0, len - 1));
-    case 'cut-head': return b.subarray(int(r, 1, len));
+    case 'cut-tail':
+      return b.subarray(0, int(r, 0, len - 1));
+    case 'cut-head':
+      return b.subarray(int(r, 1, len));
   }
 }
 
 /** Splits runs of same-direction chunks at random points (1-byte reads up to whole runs). */
 export function rechunk(r: Rng, chunks: Chunk[]): Chunk[] {
   const out: Chunk[] = [];
-  const style = weighted(r, [['tiny', 1], ['small', 3], ['mixed', 4], ['merge', 2]] as const);
+  const style = weighted(r, [
+    ['tiny', 1],
+    ['small', 3],
+    ['mixed', 4],
+    ['merge', 2],
+  ] as const);
   let i = 0;
   while (i < chunks.length) {
     const dir = chunks[i].dir;
     const run: Buffer[] = [];
     while (i < chunks.length && chunks[i].dir === dir) run.push(chunks[i++].bytes);
     const all = Buffer.concat(run);
-    if (style === 'merge') { out.push({ dir, bytes: all }); continue; }
+    if (style === 'merge') {
+      out.push({ dir, bytes: all });
+      continue;
+    }
     for (let at = 0; at < all.length;) {
       const n = style === 'tiny' ? int(r, 1, 3) : style === 'small' ? int(r, 1, 24) : chance(r, 0.5) ? int(r, 1, 64) : int(r, 64, 2048);
       out.push({ dir, bytes: all.subarray(at, at + n) });
@@ -157,7 +202,13 @@ function capBytes(chunks: Chunk[], max: number): Chunk[] {
 }
 
 type ChunkOp = 'bytes' | 'drop' | 'copy' | 'swap' | 'dir';
-const STREAM_OPS: [ChunkOp, number][] = [['bytes', 20], ['drop', 1], ['copy', 1], ['swap', 1], ['dir', 0.2]];
+const STREAM_OPS: [ChunkOp, number][] = [
+  ['bytes', 20],
+  ['drop', 1],
+  ['copy', 1],
+  ['swap', 1],
+  ['dir', 0.2],
+];
 
 function mutateChunks(r: Rng, p: Prepared, chunks: Chunk[], donor: () => Buffer): Chunk[] {
   if (!chunks.length) return [{ dir: 'RX', bytes: mutateBytes(r, Buffer.alloc(0), p.target.dict ?? [], donor) }];
@@ -165,17 +216,35 @@ function mutateChunks(r: Rng, p: Prepared, chunks: Chunk[], donor: () => Buffer)
   const c = chunks.slice();
   const i = pickChunk(r, c);
   switch (op) {
-    case 'bytes': c[i] = { dir: c[i].dir, bytes: mutateBytes(r, c[i].bytes, p.target.dict ?? [], donor) }; break;
-    case 'drop': c.splice(i, 1); break;
-    case 'copy': c.splice(int(r, 0, c.length), 0, c[i]); break;
-    case 'swap': { const j = int(r, 0, c.length - 1); [c[i], c[j]] = [c[j], c[i]]; break; }
-    case 'dir': c[i] = { dir: c[i].dir === 'RX' ? 'TX' : 'RX', bytes: c[i].bytes }; break;
+    case 'bytes':
+      c[i] = { dir: c[i].dir, bytes: mutateBytes(r, c[i].bytes, p.target.dict ?? [], donor) };
+      break;
+    case 'drop':
+      c.splice(i, 1);
+      break;
+    case 'copy':
+      c.splice(int(r, 0, c.length), 0, c[i]);
+      break;
+    case 'swap': {
+      const j = int(r, 0, c.length - 1);
+      [c[i], c[j]] = [c[j], c[i]];
+      break;
+    }
+    case 'dir':
+      c[i] = { dir: c[i].dir === 'RX' ? 'TX' : 'RX', bytes: c[i].bytes };
+      break;
   }
   return c;
 }
 
 type RecOp = 'bytes' | 'drop' | 'copy' | 'swap' | 'splice';
-const REC_OPS: [RecOp, number][] = [['bytes', 8], ['drop', 1], ['copy', 1], ['swap', 1], ['splice', 1]];
+const REC_OPS: [RecOp, number][] = [
+  ['bytes', 8],
+  ['drop', 1],
+  ['copy', 1],
+  ['swap', 1],
+  ['splice', 1],
+];
 
 /** Payload-level mutations; the codec puts valid framing and checksums back around them. */
 function structured(r: Rng, p: Prepared, si: number, donor: () => Buffer): Chunk[] | undefined {
@@ -193,10 +262,20 @@ function structured(r: Rng, p: Prepared, si: number, donor: () => Buffer): Chunk
     const op = recs.length ? weighted(r, REC_OPS) : 'splice';
     const i = int(r, 0, Math.max(0, recs.length - 1));
     switch (op) {
-      case 'bytes': recs[i] = { ...recs[i], bytes: mutateBytes(r, recs[i].bytes, p.target.dict ?? [], donor) }; break;
-      case 'drop': recs.splice(i, 1); break;
-      case 'copy': recs.splice(int(r, 0, recs.length), 0, recs[i]); break;
-      case 'swap': { const j = int(r, 0, recs.length - 1); [recs[i], recs[j]] = [recs[j], recs[i]]; break; }
+      case 'bytes':
+        recs[i] = { ...recs[i], bytes: mutateBytes(r, recs[i].bytes, p.target.dict ?? [], donor) };
+        break;
+      case 'drop':
+        recs.splice(i, 1);
+        break;
+      case 'copy':
+        recs.splice(int(r, 0, recs.length), 0, recs[i]);
+        break;
+      case 'swap': {
+        const j = int(r, 0, recs.length - 1);
+        [recs[i], recs[j]] = [recs[j], recs[i]];
+        break;
+      }
       case 'splice': {
         const other = recsOf(p, int(r, 0, p.seeds.length - 1));
         if (other.length) recs.splice(int(r, 0, recs.length), 0, pick(r, other));

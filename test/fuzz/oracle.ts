@@ -10,7 +10,9 @@ import { FLAG, type Observation } from '../../schemas/src/observation.js';
 import type { DecodeStats } from '../../gateway/src/protocols/protocol.js';
 import { InvariantError } from './types.js';
 
-const fail = (rule: string, msg: string): never => { throw new InvariantError(msg, rule); };
+const fail = (rule: string, msg: string): never => {
+  throw new InvariantError(msg, rule);
+};
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const numOrNull = (v: unknown): boolean => v === null || finite(v);
 const optString = (v: unknown): boolean => v === undefined || typeof v === 'string';
@@ -44,7 +46,11 @@ export function checkObservation(o: Observation): void {
       for (const s of o.samples) if (!numOrNull(s)) fail('wave.sample', `wave ${o.vendorCode}: sample ${String(s)} is not a finite number or null`);
       if (!finite(o.t0)) fail('wave.t0', `wave ${o.vendorCode}: t0 ${String(o.t0)} not finite`);
       if (!finite(o.rateHz) || o.rateHz <= 0) fail('wave.rateHz', `wave ${o.vendorCode}: rateHz ${String(o.rateHz)} not a finite positive number`);
-      if (!finite(o.scale) || o.scale === 0 || !finite(o.offset)) fail('wave.scale', `wave ${o.vendorCode}: scale/offset ${String(o.scale)}/${String(o.offset)} not finite (or scale 0: ints = (sample - offset) / scale)`);
+      if (!finite(o.scale) || o.scale === 0 || !finite(o.offset))
+        fail(
+          'wave.scale',
+          `wave ${o.vendorCode}: scale/offset ${String(o.scale)}/${String(o.offset)} not finite (or scale 0: ints = (sample - offset) / scale)`,
+        );
       if (typeof o.unit !== 'string' || typeof o.vendorCode !== 'string') fail('wave.unit', 'wave: unit or vendorCode is not a string');
       if (o.mdc !== null && typeof o.mdc !== 'string') fail('wave.mdc', `wave ${o.vendorCode}: mdc is not a string or null`);
       if (!numOrNull(o.code)) fail('wave.code', `wave ${o.vendorCode}: code is not a number or null`);
@@ -52,14 +58,16 @@ export function checkObservation(o: Observation): void {
       return;
     case 'alarm':
       if (typeof o.text !== 'string') fail('alarm.text', 'alarm: text is not a string');
-      if (!PRIORITY.has(o.priority) || !SOURCE.has(o.source) || !PHASE.has(o.phase)) fail('alarm.enum', `alarm: priority/source/phase ${o.priority}/${o.source}/${o.phase}`);
+      if (!PRIORITY.has(o.priority) || !SOURCE.has(o.source) || !PHASE.has(o.phase))
+        fail('alarm.enum', `alarm: priority/source/phase ${o.priority}/${o.source}/${o.phase}`);
       if (!finite(o.t)) fail('alarm.t', `alarm '${o.text}': t ${String(o.t)} not finite`);
       if (o.mdc !== null && typeof o.mdc !== 'string') fail('alarm.mdc', 'alarm: mdc is not a string or null');
       if (!optString(o.vendorCode)) fail('alarm.vendorCode', 'alarm: vendorCode is not a string');
       return;
     case 'setting':
       if (typeof o.name !== 'string') fail('setting.name', 'setting: name is not a string');
-      if (!(o.value === null || typeof o.value === 'string' || finite(o.value))) fail('setting.value', `setting ${o.name}: value ${String(o.value)} is not a finite number, string or null`);
+      if (!(o.value === null || typeof o.value === 'string' || finite(o.value)))
+        fail('setting.value', `setting ${o.name}: value ${String(o.value)} is not a finite number, string or null`);
       if (!finite(o.t)) fail('setting.t', `setting ${o.name}: t ${String(o.t)} not finite`);
       if (!optString(o.unit) || !optString(o.vendorCode)) fail('setting.unit', `setting ${o.name}: unit or vendorCode is not a string`);
       return;

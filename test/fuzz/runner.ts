@@ -14,7 +14,6 @@ import { caseRng } from './rng.js';
 import type { FuzzCase, FuzzTarget } from './types.js';
 import type { HeapReport } from './worker.js';
 
-
 /** unconfirmed slow cases after which a target is given up (the machine is too loaded to fuzz it meaningfully) */
 const MAX_SLOW = 50;
 export { Lane } from './lane.js';
@@ -80,8 +79,18 @@ export interface RunOptions {
 }
 
 export const DEFAULTS: Omit<RunOptions, 'module'> = {
-  seed: 1, cases: 1_000_000, seconds: 3600, jobs: availableParallelism(), hangMs: 1000, heapLimitMb: 512, heapGrowthMb: 64,
-  heapEvery: 50_000, minimiseMs: 10_000, maxFailures: 200, maxHangs: 3, log: () => {},
+  seed: 1,
+  cases: 1_000_000,
+  seconds: 3600,
+  jobs: availableParallelism(),
+  hangMs: 1000,
+  heapLimitMb: 512,
+  heapGrowthMb: 64,
+  heapEvery: 50_000,
+  minimiseMs: 10_000,
+  maxFailures: 200,
+  maxHangs: 3,
+  log: () => {},
 };
 
 /** Input of case `index` of a slice (rebuilt the way the worker built it). */
@@ -96,7 +105,21 @@ function caseAt(o: RunOptions, t: FuzzTarget, slice: Slice, index: number, cache
  * hangs, for at most `budgetMs` of case time.
  */
 export async function runTarget(o: RunOptions, lane: Lane, t: FuzzTarget, cases: number, budgetMs: number, given?: FuzzCase[]): Promise<TargetResult> {
-  const res: TargetResult = { target: t.name, group: t.group, cases: 0, productive: 0, observations: 0, seconds: 0, casesPerSec: 0, maxCaseMs: 0, maxCaseIndex: -1, stoppedBy: 'cases', heap: { gc: false, samples: 0 }, failures: [], slow: [] };
+  const res: TargetResult = {
+    target: t.name,
+    group: t.group,
+    cases: 0,
+    productive: 0,
+    observations: 0,
+    seconds: 0,
+    casesPerSec: 0,
+    maxCaseMs: 0,
+    maxCaseIndex: -1,
+    stoppedBy: 'cases',
+    heap: { gc: false, samples: 0 },
+    failures: [],
+    slow: [],
+  };
   const wire = given?.map(toWire);
   const total = wire ? wire.length : cases;
   const t0 = Date.now();
@@ -112,14 +135,23 @@ export async function runTarget(o: RunOptions, lane: Lane, t: FuzzTarget, cases:
     res.productive += r.productive;
     res.observations += r.observations;
     busyMs += r.elapsedMs;
-    if (r.maxCaseMs > res.maxCaseMs) { res.maxCaseMs = r.maxCaseMs; res.maxCaseIndex = r.maxCaseIndex; }
+    if (r.maxCaseMs > res.maxCaseMs) {
+      res.maxCaseMs = r.maxCaseMs;
+      res.maxCaseIndex = r.maxCaseIndex;
+    }
     if (r.heap) res.heap = r.heap;
     for (const [sig, f] of r.failures) {
       const prev = bySig.get(sig);
       if (prev) prev.count += f.count;
-      else { bySig.set(sig, f); o.onFailure?.(f); }
+      else {
+        bySig.set(sig, f);
+        o.onFailure?.(f);
+      }
     }
-    if (!r.broke) { res.stoppedBy = r.stoppedBy; break; }
+    if (!r.broke) {
+      res.stoppedBy = r.stoppedBy;
+      break;
+    }
     // a hang, OOM or dead worker at r.broke.index: confirm on that case alone, then go on after it
     const { kind, index, message } = r.broke;
     if (index < 0) {
@@ -133,34 +165,65 @@ export async function runTarget(o: RunOptions, lane: Lane, t: FuzzTarget, cases:
     const c = caseAt(o, t, slice, index, cache);
     const confirm = new Lane({ ...o, minimiseMs: 0 });
     const again = await confirm.run(t.name, { start: 0, end: 1, budgetMs: 60_000, cases: [toWire(c)] }).finally(() => confirm.close());
-    for (const [sig, f] of again.failures) if (!bySig.has(sig)) { f.index = index; bySig.set(sig, f); o.onFailure?.(f); }
+    for (const [sig, f] of again.failures)
+      if (!bySig.has(sig)) {
+        f.index = index;
+        bySig.set(sig, f);
+        o.onFailure?.(f);
+      }
     if (again.broke?.kind === kind) {
       const sig = `${kind}|${t.name}`;
       const f: Failure = bySig.get(sig) ?? { target: t.name, kind, index, message, signature: sig, case: c, bytesBefore: caseBytes(c), count: 0 };
       f.count++;
-      if (!bySig.has(sig)) { bySig.set(sig, f); o.onFailure?.(f); }
+      if (!bySig.has(sig)) {
+        bySig.set(sig, f);
+        o.onFailure?.(f);
+      }
       o.log(`  ! ${t.name}: ${kind} at case ${index} (confirmed): ${message}`);
     } else if (kind === 'hang') {
       res.slow.push({ index, message: `${message}; finished when run again alone` });
       o.log(`  ~ ${t.name}: case ${index} was slow (${message}) but finished when run again`);
     } else {
       // OOM / dead worker not reproduced by the case alone: memory built up over many cases
-      const f: Failure = { target: t.name, kind: kind === 'oom' ? 'heap' : kind, index, message: `${message}; not reproduced by case ${index} alone (growth over many cases)`, signature: `${kind}-cumulative|${t.name}`, count: 1 };
-      if (!bySig.has(f.signature)) { bySig.set(f.signature, f); o.onFailure?.(f); }
+      const f: Failure = {
+        target: t.name,
+        kind: kind === 'oom' ? 'heap' : kind,
+        index,
+        message: `${message}; not reproduced by case ${index} alone (growth over many cases)`,
+        signature: `${kind}-cumulative|${t.name}`,
+        count: 1,
+      };
+      if (!bySig.has(f.signature)) {
+        bySig.set(f.signature, f);
+        o.onFailure?.(f);
+      }
     }
     // only a confirmed hang (or a worker loss) counts toward giving the target up; a case that was merely slow on a
     // loaded machine and finished when run alone is reported, and many of them still end the target
     const slowOnly = kind === 'hang' && again.broke?.kind !== kind;
-    if (slowOnly ? res.slow.length >= MAX_SLOW : ++hangs >= o.maxHangs) { res.stoppedBy = kind === 'hang' ? 'hangs' : 'error'; break; }
+    if (slowOnly ? res.slow.length >= MAX_SLOW : ++hangs >= o.maxHangs) {
+      res.stoppedBy = kind === 'hang' ? 'hangs' : 'error';
+      break;
+    }
     start = index + 1;
-    if (Date.now() - t0 > budgetMs) { res.stoppedBy = 'seconds'; break; }
+    if (Date.now() - t0 > budgetMs) {
+      res.stoppedBy = 'seconds';
+      break;
+    }
   }
   res.seconds = Math.round((Date.now() - t0) / 100) / 10;
   res.casesPerSec = busyMs > 0 ? Math.round(res.cases / (busyMs / 1000)) : 0;
   if (res.heap.baselineMb !== undefined && res.heap.finalMb !== undefined) {
     res.heap.growthMb = Math.round((res.heap.finalMb - res.heap.baselineMb) * 10) / 10;
     if (res.heap.growthMb > o.heapGrowthMb) {
-      const f: Failure = { target: t.name, kind: 'heap', index: -1, message: `heap grew ${res.heap.growthMb} MB after GC (limit ${o.heapGrowthMb} MB) over ${res.cases} cases`, signature: `heap|${t.name}`, count: 1 };
+      const f: Failure = {
+        target: t.name,
+        kind: 'heap',
+        index: -1,
+        message: `heap grew ${res.heap.growthMb} MB after GC (limit ${o.heapGrowthMb} MB) over ${res.cases} cases`,
+        signature: `heap|${t.name}`,
+        count: 1,
+      };
       bySig.set(f.signature, f);
       o.onFailure?.(f);
     }

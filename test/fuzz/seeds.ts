@@ -29,7 +29,10 @@ function chunksOf(format: 'raw' | 'hexlog', data: Buffer): Chunk[] {
   return format === 'hexlog' ? parseHexlog(data.toString('latin1')).chunks : [{ dir: 'RX', bytes: data }];
 }
 
-export interface GoldenSeeds { seeds: Seed[]; skipped: string[] }
+export interface GoldenSeeds {
+  seeds: Seed[];
+  skipped: string[];
+}
 
 /** Seeds of every golden testcase of `protocol`; cases whose capture is missing are listed in `skipped`. */
 export function goldenSeeds(protocol: string): GoldenSeeds {

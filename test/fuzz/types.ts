@@ -2,7 +2,10 @@
 export type Dir = 'RX' | 'TX';
 
 /** One read (RX: device → host) or write (TX: host → device) as it reaches the code under test. */
-export interface Chunk { dir: Dir; bytes: Buffer }
+export interface Chunk {
+  dir: Dir;
+  bytes: Buffer;
+}
 
 /** A starting input: a golden testcase (or a window of one), or encoder output. */
 export interface Seed {
@@ -27,7 +30,11 @@ export interface FuzzCase {
 }
 
 /** A frame payload without its framing/checksum, so a mutation inside it survives the checksum. */
-export interface Rec { dir: Dir; bytes: Buffer; tag: number }
+export interface Rec {
+  dir: Dir;
+  bytes: Buffer;
+  tag: number;
+}
 
 /** Structure-aware mutation: seed → payloads, payloads → valid frames again (checksums recomputed). */
 export interface Codec {

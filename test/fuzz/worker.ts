@@ -43,9 +43,26 @@ export type WorkerMsg =
   | { t: 'failure'; index: number; kind: 'crash' | 'invariant'; message: string; stack: string; signature: string; case: WireCase; bytes: number }
   | { t: 'minimised'; index: number; signature: string; case: WireCase; attempts: number }
   | { t: 'progress'; done: number; productive: number; observations: number }
-  | { t: 'done'; done: number; productive: number; observations: number; elapsedMs: number; maxCaseMs: number; maxCaseIndex: number; counts: Record<string, number>; stoppedBy: 'cases' | 'seconds' | 'failures'; heap: HeapReport };
+  | {
+      t: 'done';
+      done: number;
+      productive: number;
+      observations: number;
+      elapsedMs: number;
+      maxCaseMs: number;
+      maxCaseIndex: number;
+      counts: Record<string, number>;
+      stoppedBy: 'cases' | 'seconds' | 'failures';
+      heap: HeapReport;
+    };
 
-export interface HeapReport { gc: boolean; baselineMb?: number; finalMb?: number; maxMb?: number; samples: number }
+export interface HeapReport {
+  gc: boolean;
+  baselineMb?: number;
+  finalMb?: number;
+  maxMb?: number;
+  samples: number;
+}
 
 function gcFunction(): (() => void) | undefined {
   const g = (globalThis as { gc?: () => void }).gc;
@@ -111,8 +128,14 @@ async function runJob(job: WorkerJob): Promise<void> {
   for (let index = explicit ? 0 : job.start; index < last; index++) {
     if ((done & 1023) === 1023) await new Promise((r) => setImmediate(r)); // let timers and I/O of the code under test run
     const now = Date.now();
-    if (now > deadline) { stoppedBy = 'seconds'; break; }
-    if (now - lastProgress > 1000) { post({ t: 'progress', done, productive, observations }); lastProgress = now; }
+    if (now > deadline) {
+      stoppedBy = 'seconds';
+      break;
+    }
+    if (now - lastProgress > 1000) {
+      post({ t: 'progress', done, productive, observations });
+      lastProgress = now;
+    }
     if (done === warmup || (done > warmup && (done - warmup) % job.heapEvery === 0)) sample();
     const c: FuzzCase = explicit ? explicit[index] : generate(p!, caseRng(job.seed, target.name, index));
     Atomics.store(state, 0, index);
@@ -120,21 +143,39 @@ async function runJob(job: WorkerJob): Promise<void> {
     const s = performance.now();
     const { err, out } = await runCase(target, c);
     const ms = performance.now() - s;
-    if (ms > maxCaseMs) { maxCaseMs = ms; maxCaseIndex = index; }
+    if (ms > maxCaseMs) {
+      maxCaseMs = ms;
+      maxCaseIndex = index;
+    }
     done++;
-    if (out > 0) { productive++; observations += out; }
+    if (out > 0) {
+      productive++;
+      observations += out;
+    }
     if (err === undefined) continue;
     const signature = signatureOf(err);
     failures++;
     counts[signature] = (counts[signature] ?? 0) + 1;
     if (counts[signature] === 1) {
-      post({ t: 'failure', index, kind: kindOf(err), message: messageOf(err).slice(0, 2000), stack: (err instanceof Error ? err.stack ?? '' : '').slice(0, 4000), signature, case: toWire(c), bytes: caseBytes(c) });
+      post({
+        t: 'failure',
+        index,
+        kind: kindOf(err),
+        message: messageOf(err).slice(0, 2000),
+        stack: (err instanceof Error ? (err.stack ?? '') : '').slice(0, 4000),
+        signature,
+        case: toWire(c),
+        bytes: caseBytes(c),
+      });
       if (job.minimiseMs > 0) {
         const m = await minimise(target, c, signature, { attempts: 20_000, ms: job.minimiseMs, beat: () => Atomics.add(state, 1, 1) });
         post({ t: 'minimised', index, signature, case: toWire(m.case), attempts: m.attempts });
       }
     }
-    if (failures >= job.maxFailures) { stoppedBy = 'failures'; break; }
+    if (failures >= job.maxFailures) {
+      stoppedBy = 'failures';
+      break;
+    }
   }
   sample();
   Atomics.store(state, 2, 0);

@@ -35,7 +35,11 @@ export interface CaseJson {
 }
 
 /** What `orlink decode` is given for a case: the file itself when nothing needs doing, else built bytes. */
-export interface CaseInput { format: CaptureFormat; data: Buffer; file?: string }
+export interface CaseInput {
+  format: CaptureFormat;
+  data: Buffer;
+  file?: string;
+}
 
 const FRAMERS: Record<NonNullable<CaseJson['frame']>, (record: Buffer) => Buffer> = { 'ge-dri': frameRecord };
 
@@ -66,7 +70,11 @@ export function capturePaths(dir: string, cj: CaseJson = readCase(dir)): string[
 
 /** Reuses the hexlog reader: a `hex` line is an RX line without the tag, a `named-hex` line one with a name for a tag. */
 function chunksOf(text: string, where: string, tag: (line: string) => string): CaptureChunk[] {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map(tag);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map(tag);
   const parsed = parseHexlog(lines.join('\n'));
   if (parsed.badLines) throw new Error(`${where}: ${parsed.badLines} line(s) are not hex`);
   return parsed.chunks;
@@ -77,7 +85,13 @@ export function caseInput(dir: string): CaseInput {
   const cj = readCase(dir);
   const format = cj.format ?? 'raw';
   const files = capturePaths(dir, cj);
-  const misplaced = ([['bytes', 'raw'], ['frame', 'hex'], ['tx', 'named-hex']] as const).filter(([k, f]) => cj[k] !== undefined && format !== f);
+  const misplaced = (
+    [
+      ['bytes', 'raw'],
+      ['frame', 'hex'],
+      ['tx', 'named-hex'],
+    ] as const
+  ).filter(([k, f]) => cj[k] !== undefined && format !== f);
   if (misplaced.length) throw new Error(`${dir}: ${misplaced.map(([k, f]) => `"${k}" applies to format ${f} only`).join('; ')}`);
   if ((format === 'raw' || format === 'hexlog') && files.length > 1) throw new Error(`${dir}: format ${format} takes one capture file`);
   switch (format) {
@@ -95,17 +109,22 @@ export function caseInput(dir: string): CaseInput {
     case 'hex': {
       const frame = cj.frame ? FRAMERS[cj.frame] : (b: Buffer): Buffer => b;
       if (!frame) throw new Error(`${dir}: unknown frame ${cj.frame}`);
-      const chunks = files.map((f) => ({ dir: 'RX' as const, bytes: frame(Buffer.concat(chunksOf(readFileSync(f, 'latin1'), f, (l) => `RX ${l}`).map((c) => c.bytes))) }));
+      const chunks = files.map((f) => ({
+        dir: 'RX' as const,
+        bytes: frame(Buffer.concat(chunksOf(readFileSync(f, 'latin1'), f, (l) => `RX ${l}`).map((c) => c.bytes))),
+      }));
       return { format: 'hexlog', data: Buffer.from(toHexlog(chunks), 'latin1') };
     }
     case 'named-hex': {
       const tx = new Set(cj.tx ?? []);
       const seen = new Set<string>();
-      const chunks = files.flatMap((f) => chunksOf(readFileSync(f, 'latin1'), f, (l) => {
-        const [name, ...hex] = l.split(/\s+/);
-        seen.add(name);
-        return `${tx.has(name) ? 'TX' : 'RX'} ${hex.join('')}`;
-      }));
+      const chunks = files.flatMap((f) =>
+        chunksOf(readFileSync(f, 'latin1'), f, (l) => {
+          const [name, ...hex] = l.split(/\s+/);
+          seen.add(name);
+          return `${tx.has(name) ? 'TX' : 'RX'} ${hex.join('')}`;
+        }),
+      );
       const unknown = [...tx].filter((n) => !seen.has(n));
       if (unknown.length) throw new Error(`${dir}: "tx" names not in the capture: ${unknown.join(', ')}`);
       return { format: 'hexlog', data: Buffer.from(toHexlog(chunks), 'latin1') };
@@ -115,7 +134,13 @@ export function caseInput(dir: string): CaseInput {
   }
 }
 
-export interface CaseDecode { code: number; out: string; err: string; lines: string[]; summary: Record<string, unknown> }
+export interface CaseDecode {
+  code: number;
+  out: string;
+  err: string;
+  lines: string[];
+  summary: Record<string, unknown>;
+}
 
 /**
  * Runs `orlink decode` (in process) on a case: on the capture file itself when it needs no
@@ -131,9 +156,20 @@ export async function decodeCase(dir: string, extraArgv: string[] = []): Promise
     const argv = ['--protocol', cj.protocol, '--input', file, '--format', input.format, ...(cj.profile ? ['--profile', cj.profile] : []), ...extraArgv];
     let out = '';
     let err = '';
-    const code = await run(argv, { out: (l) => { out += l; }, err: (l) => { err += l; } });
+    const code = await run(argv, {
+      out: (l) => {
+        out += l;
+      },
+      err: (l) => {
+        err += l;
+      },
+    });
     let summary: Record<string, unknown> = {};
-    try { summary = (JSON.parse(err.trim().split('\n').pop() ?? '') as { summary: Record<string, unknown> }).summary; } catch { /* code != 0: err says why */ }
+    try {
+      summary = (JSON.parse(err.trim().split('\n').pop() ?? '') as { summary: Record<string, unknown> }).summary;
+    } catch {
+      /* code != 0: err says why */
+    }
     return { code, out, err, lines: out.split('\n').filter(Boolean), summary };
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });

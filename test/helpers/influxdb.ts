@@ -33,7 +33,9 @@ export async function startTestInfluxd(t: Test): Promise<TestInfluxd> {
     rmSync(dir, { recursive: true, force: true });
   });
   const api: TestInfluxd = {
-    url, port, dir,
+    url,
+    port,
+    dir,
     async createDatabase(prefix = 'test') {
       const name = `${prefix}_${process.pid}_${++counter}`;
       const res = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q: `CREATE DATABASE "${name}"` }) });

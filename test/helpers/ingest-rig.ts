@@ -33,16 +33,19 @@ export async function startIngestRig(t: Test, name: string): Promise<IngestRig> 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const logger = pino({ level: process.env.E2E_LOG ?? 'warn' });
   const influx = await startTestInfluxd(t);
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: await freePort() },
-      db: { path: join(dir, 'ingest.sqlite') },
-      series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase(name.replace(/\W/g, '_')), retentionDuration: '30d' },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
-      log: { level: 'warn' },
-    },
-    env: {},
-  }), { logger });
+  const ingest = await startIngest(
+    loadIngestConfig({
+      input: {
+        http: { host: '127.0.0.1', port: await freePort() },
+        db: { path: join(dir, 'ingest.sqlite') },
+        series: { kind: 'influx-v1', url: influx.url, database: await influx.createDatabase(name.replace(/\W/g, '_')), retentionDuration: '30d' },
+        broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
+        log: { level: 'warn' },
+      },
+      env: {},
+    }),
+    { logger },
+  );
   t.teardown(() => ingest.close());
   const headers = bearer(mintToken(ingest.services, 'admin', { name: `e2e-${name}` }));
   const api = async <T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> => {
@@ -52,7 +55,10 @@ export async function startIngestRig(t: Test, name: string): Promise<IngestRig> 
   };
   let site = false;
   const registerBed = async (o: { room: string; bed: string; gatewayId: string }): Promise<string> => {
-    if (!site) { await api('POST', '/sites', { id: 'main', name: 'Test hospital' }); site = true; }
+    if (!site) {
+      await api('POST', '/sites', { id: 'main', name: 'Test hospital' });
+      site = true;
+    }
     const password = `secret-${Math.random().toString(36).slice(2)}`;
     await api('POST', '/rooms', { id: o.room, siteId: 'main', name: o.room });
     await api('POST', '/beds', { id: o.bed, roomId: o.room, name: `${o.room} table` });

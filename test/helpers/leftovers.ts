@@ -20,18 +20,26 @@ export function processesMatching(marker: string): { pid: number; cmdline: strin
     try {
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
       if (cmdline.includes(marker) && isRunning(Number(name))) found.push({ pid: Number(name), cmdline });
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return found;
 }
 
 /** The pid exists and is not a zombie. */
 export function isRunning(pid: number): boolean {
-  try { process.kill(pid, 0); } catch (err) { return (err as NodeJS.ErrnoException).code !== 'ESRCH'; }
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /** Poll until none of `pids` runs or the deadline passes; returns those still running. */
@@ -44,7 +52,10 @@ export async function stillRunningAfter(pids: number[], timeoutMs: number): Prom
   }
 }
 
-export interface Exit { code: number | null; signal: NodeJS.Signals | null }
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** A child process with its stdout/stderr collected; `waitFor` a line, `exited`. */
 export class CollectedRun {
@@ -56,19 +67,35 @@ export class CollectedRun {
 
   constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
     this.child = spawn(command, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const poke = () => { for (const w of this.waiters) w(); };
-    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => { this.stdout += s; poke(); });
-    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => { this.stderr += s; poke(); });
+    const poke = () => {
+      for (const w of this.waiters) w();
+    };
+    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      this.stdout += s;
+      poke();
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      this.stderr += s;
+      poke();
+    });
     // 'exit', then the rest of its output ('close') for at most 2 s: a leaked grandchild holding the
     // pipes open must not hang the test that is about to find it
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => {
-      const done = () => { clearTimeout(timer); poke(); resolve({ code, signal }); };
-      const timer = setTimeout(done, 2000);
-      this.child.once('close', done);
-    }));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        const done = () => {
+          clearTimeout(timer);
+          poke();
+          resolve({ code, signal });
+        };
+        const timer = setTimeout(done, 2000);
+        this.child.once('close', done);
+      }),
+    );
   }
 
-  get pid(): number { return this.child.pid as number; }
+  get pid(): number {
+    return this.child.pid as number;
+  }
 
   /** Resolves when `test(stdout, stderr)` holds; rejects on exit first or after `timeoutMs`. */
   waitFor(test: (stdout: string, stderr: string) => boolean, what: string, timeoutMs: number): Promise<void> {
@@ -79,7 +106,8 @@ export class CollectedRun {
         done = true;
         clearTimeout(timer);
         this.waiters.delete(check);
-        if (err) reject(err); else resolve();
+        if (err) reject(err);
+        else resolve();
       };
       const check = () => {
         if (test(this.stdout, this.stderr)) finish();
@@ -99,7 +127,9 @@ export class CollectedRun {
       try {
         const j = JSON.parse(line) as { childPid: number; label: string };
         out.push({ pid: j.childPid, label: j.label });
-      } catch { /* a line cut by the exit */ }
+      } catch {
+        /* a line cut by the exit */
+      }
     }
     return out;
   }

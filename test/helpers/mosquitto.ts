@@ -48,7 +48,10 @@ export interface TestMosquitto {
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.end();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
   });
 }
@@ -57,35 +60,65 @@ function portOpen(port: number): Promise<boolean> {
 export async function launchMosquitto(o: MosquittoOptions = {}): Promise<TestMosquitto> {
   const dir = o.dir ?? mkdtempSync(path.join(os.tmpdir(), 'orlink-mosq-'));
   mkdirSync(dir, { recursive: true });
-  const port = o.listenerConfig?.port ?? await freePort();
+  const port = o.listenerConfig?.port ?? (await freePort());
   const confFile = path.join(dir, 'mosquitto.conf');
   const logFile = path.join(dir, 'mosquitto.log');
   const own = !o.listenerConfig;
-  writeFileSync(confFile, [
-    ...(own ? [`listener ${port} 127.0.0.1`] : []),
-    // started as root, mosquitto would switch to user `mosquitto`, which cannot read our temp files
-    `user ${os.userInfo().username}`,
-    'persistence true', `persistence_location ${dir}/`, 'autosave_interval 1',
-    `max_queued_messages ${o.maxQueuedMessages ?? 100_000}`, 'max_inflight_messages 64',
-    ...(!own ? [] : o.passwordFile ? [`password_file ${o.passwordFile}`, 'allow_anonymous false'] : ['allow_anonymous true']),
-    ...(own && o.aclFile ? [`acl_file ${o.aclFile}`] : []),
-    `log_dest file ${logFile}`, 'log_type error', 'log_type warning', 'log_type notice', 'log_type information',
-    'connection_messages true', 'log_timestamp_format %H:%M:%S',
-    ...(o.extra ?? []), ...(o.listenerConfig?.lines ?? []), '',
-  ].join('\n'));
+  writeFileSync(
+    confFile,
+    [
+      ...(own ? [`listener ${port} 127.0.0.1`] : []),
+      // started as root, mosquitto would switch to user `mosquitto`, which cannot read our temp files
+      `user ${os.userInfo().username}`,
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'autosave_interval 1',
+      `max_queued_messages ${o.maxQueuedMessages ?? 100_000}`,
+      'max_inflight_messages 64',
+      ...(!own ? [] : o.passwordFile ? [`password_file ${o.passwordFile}`, 'allow_anonymous false'] : ['allow_anonymous true']),
+      ...(own && o.aclFile ? [`acl_file ${o.aclFile}`] : []),
+      `log_dest file ${logFile}`,
+      'log_type error',
+      'log_type warning',
+      'log_type notice',
+      'log_type information',
+      'connection_messages true',
+      'log_timestamp_format %H:%M:%S',
+      ...(o.extra ?? []),
+      ...(o.listenerConfig?.lines ?? []),
+      '',
+    ].join('\n'),
+  );
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
   const api: TestMosquitto = {
-    port, url: `mqtt://127.0.0.1:${port}`, dir, confFile,
-    log: () => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } },
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    dir,
+    confFile,
+    log: () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
     async start() {
       if (child) return;
       const c = (o.spawn ?? spawn)(MOSQUITTO_BIN, ['-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
-      c.stderr?.on('data', (d) => { stderr += d; });
+      c.stderr?.on('data', (d) => {
+        stderr += d;
+      });
       child = c;
       let gone = false;
-      exited = new Promise<void>((r) => c.once('exit', () => { gone = true; child = null; r(); }));
+      exited = new Promise<void>((r) =>
+        c.once('exit', () => {
+          gone = true;
+          child = null;
+          r();
+        }),
+      );
       const end = Date.now() + 10_000;
       while (!(await portOpen(port))) {
         if (gone) throw new Error(`mosquitto exited at start: ${stderr}${api.log().slice(-2000)}`);
@@ -101,7 +134,9 @@ export async function launchMosquitto(o: MosquittoOptions = {}): Promise<TestMos
       child?.kill('SIGKILL');
       await exited;
     },
-    reload() { child?.kill('SIGHUP'); },
+    reload() {
+      child?.kill('SIGHUP');
+    },
   };
   await api.start();
   return api;
@@ -109,6 +144,9 @@ export async function launchMosquitto(o: MosquittoOptions = {}): Promise<TestMos
 
 export async function startTestMosquitto(t: Test, o: MosquittoOptions = {}): Promise<TestMosquitto> {
   const api = await launchMosquitto(o);
-  t.teardown(async () => { await api.stop(); if (!o.dir) rmSync(api.dir, { recursive: true, force: true }); });
+  t.teardown(async () => {
+    await api.stop();
+    if (!o.dir) rmSync(api.dir, { recursive: true, force: true });
+  });
   return api;
 }

@@ -5,7 +5,10 @@
  */
 import { spawnSync } from 'node:child_process';
 
-export interface PySegment { id: string; f: Record<string, string> }
+export interface PySegment {
+  id: string;
+  f: Record<string, string>;
+}
 
 const SCRIPT = [
   'import sys, json, hl7',
@@ -34,5 +37,11 @@ export function pyField(segs: PySegment[], id: string, n: number): string {
 /** An ACK as python-hl7 reads it: [MSH-9, MSA-1, MSA-2, MSA-3, ERR-3.1]. */
 export function pyAck(text: string): { type: string; code: string; controlId: string; text: string; errCode: string } {
   const s = pyParse(text);
-  return { type: pyField(s, 'MSH', 9), code: pyField(s, 'MSA', 1), controlId: pyField(s, 'MSA', 2), text: pyField(s, 'MSA', 3), errCode: pyField(s, 'ERR', 3).split('^')[0] };
+  return {
+    type: pyField(s, 'MSH', 9),
+    code: pyField(s, 'MSA', 1),
+    controlId: pyField(s, 'MSA', 2),
+    text: pyField(s, 'MSA', 3),
+    errCode: pyField(s, 'ERR', 3).split('^')[0],
+  };
 }

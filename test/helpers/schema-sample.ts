@@ -32,17 +32,26 @@ function str(r: () => number, min: number, alphabet: string): string {
 export function sample(schema: TSchema, r: () => number, depth = 0): unknown {
   const s = schema as S;
   switch (s[Kind]) {
-    case 'Literal': return s.const;
-    case 'Null': return null;
-    case 'Boolean': return r() < 0.5;
-    case 'String': return str(r, Number(s.minLength ?? 0), CHARS);
+    case 'Literal':
+      return s.const;
+    case 'Null':
+      return null;
+    case 'Boolean':
+      return r() < 0.5;
+    case 'String':
+      return str(r, Number(s.minLength ?? 0), CHARS);
     case 'Integer': {
       const min = typeof s.minimum === 'number' ? s.minimum : -1_000_000;
       return min + Math.floor(r() * (r() < 0.3 ? 10 : 2_000_000_000_000));
     }
-    case 'Number': return typeof s.minimum === 'number' ? s.minimum + r() * 1e6 : (r() - 0.5) * 1e6;
-    case 'Union': { const of = s.anyOf as TSchema[]; return sample(of[Math.floor(r() * of.length)], r, depth); }
-    case 'Array': return Array.from({ length: depth > 3 ? 0 : Math.floor(r() * 4) }, () => sample(s.items as TSchema, r, depth + 1));
+    case 'Number':
+      return typeof s.minimum === 'number' ? s.minimum + r() * 1e6 : (r() - 0.5) * 1e6;
+    case 'Union': {
+      const of = s.anyOf as TSchema[];
+      return sample(of[Math.floor(r() * of.length)], r, depth);
+    }
+    case 'Array':
+      return Array.from({ length: depth > 3 ? 0 : Math.floor(r() * 4) }, () => sample(s.items as TSchema, r, depth + 1));
     case 'Record': {
       const [[, value]] = Object.entries(s.patternProperties as Record<string, TSchema>);
       const out: Record<string, unknown> = {};
@@ -57,11 +66,18 @@ export function sample(schema: TSchema, r: () => number, depth = 0): unknown {
       }
       return out;
     }
-    default: throw new Error(`sample: schema kind ${String(s[Kind])} not covered`);
+    default:
+      throw new Error(`sample: schema kind ${String(s[Kind])} not covered`);
   }
 }
 
-interface Spot { path: string; schema: S; parent: Record<string, unknown> | unknown[]; key: string | number; required: boolean }
+interface Spot {
+  path: string;
+  schema: S;
+  parent: Record<string, unknown> | unknown[];
+  key: string | number;
+  required: boolean;
+}
 
 /** Every value of `value` (a sample of `schema`) with the schema it matched: where a fault can go. */
 function spots(schema: TSchema, value: unknown, path: string, out: Spot[], parent?: Spot['parent'], key?: string | number, required = true): void {
@@ -69,8 +85,17 @@ function spots(schema: TSchema, value: unknown, path: string, out: Spot[], paren
   if (s[Kind] === 'Union') {
     // the branch the value matches: the one whose literals (if any) it carries
     const of = s.anyOf as S[];
-    s = of.find((o) => (o[Kind] === 'Null' ? value === null : value === null ? false : o[Kind] === 'Literal' ? o.const === value : o[Kind] !== 'Object' || Object.entries(o.properties as Record<string, S>)
-      .every(([k, p]) => p[Kind] !== 'Literal' || (value as Record<string, unknown>)[k] === p.const))) ?? s;
+    s =
+      of.find((o) =>
+        o[Kind] === 'Null'
+          ? value === null
+          : value === null
+            ? false
+            : o[Kind] === 'Literal'
+              ? o.const === value
+              : o[Kind] !== 'Object' ||
+                Object.entries(o.properties as Record<string, S>).every(([k, p]) => p[Kind] !== 'Literal' || (value as Record<string, unknown>)[k] === p.const),
+      ) ?? s;
   }
   if (parent !== undefined && key !== undefined) out.push({ path, schema: s, parent, key, required });
   if (s[Kind] === 'Object' && value && typeof value === 'object') {
@@ -89,14 +114,22 @@ function spots(schema: TSchema, value: unknown, path: string, out: Spot[], paren
 
 function wrong(s: S, r: () => number): unknown {
   switch (s[Kind]) {
-    case 'String': return r() < 0.5 ? 7 : (s.minLength ? '' : null);
-    case 'Integer': return r() < 0.4 ? 'x' : r() < 0.5 ? 1.5 : typeof s.minimum === 'number' ? s.minimum - 1 : null;
-    case 'Number': return 'x';
-    case 'Boolean': return 'yes';
-    case 'Literal': return typeof s.const === 'string' ? `${s.const}?` : typeof s.const === 'number' ? s.const + 1 : 'x';
-    case 'Union': return 'not-one-of-them';
-    case 'Array': return {};
-    default: return [];
+    case 'String':
+      return r() < 0.5 ? 7 : s.minLength ? '' : null;
+    case 'Integer':
+      return r() < 0.4 ? 'x' : r() < 0.5 ? 1.5 : typeof s.minimum === 'number' ? s.minimum - 1 : null;
+    case 'Number':
+      return 'x';
+    case 'Boolean':
+      return 'yes';
+    case 'Literal':
+      return typeof s.const === 'string' ? `${s.const}?` : typeof s.const === 'number' ? s.const + 1 : 'x';
+    case 'Union':
+      return 'not-one-of-them';
+    case 'Array':
+      return {};
+    default:
+      return [];
   }
 }
 

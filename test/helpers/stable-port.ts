@@ -16,7 +16,9 @@ function ephemeralStart(): number {
   try {
     const [lo] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
     if (Number.isInteger(lo) && lo > FLOOR + 1000) return lo;
-  } catch { /* not Linux: use the IANA dynamic range's start */ }
+  } catch {
+    /* not Linux: use the IANA dynamic range's start */
+  }
   return 49_152;
 }
 

@@ -11,16 +11,22 @@ import { encodeEnvelope } from '../../schemas/src/envelope.js';
 import { delta, GOOD, GOOD_DATA, hr, INGEST_CLIENT_ID, PREFIX, SERVICE_PASSWORD, startStack, until } from './stack.js';
 
 const LOGIN = ['mqtt_auth_failures_total', 'mqtt_auth_locked_total', 'mqtt_client_id_refused_total', 'broker_auth_failures', 'broker_publish_denied'] as const;
-const s = await startStack(t, 'mqtt_access', { limits: { loginMaxFailures: 5, loginMaxFailuresPerAddress: 200, loginLockoutMs: 2000, loginLockoutMaxMs: 4000 } });
+const s = await startStack(t, 'mqtt_access', {
+  limits: { loginMaxFailures: 5, loginMaxFailuresPerAddress: 200, loginLockoutMs: 2000, loginLockoutMaxMs: 4000 },
+});
 const pwB = await s.registerGateway({ room: 'or2', bed: 'bed2', gatewayId: 'gw-b', deviceId: 'mon-b' });
 // gw-b is a real, logged-in gateway of another bed: the insider of these probes
 const insider = await s.connect('gw-b', pwB, 'gw-b-1');
 const broker = s.ingest.broker!;
 /** disconnects of ingest's own subscriber and of the good gateway, watched on the broker */
 const kicked: string[] = [];
-broker.instance.on('clientDisconnect', (c) => { if (c.id === INGEST_CLIENT_ID || c.id === `${GOOD.gatewayId}-b00t`) kicked.push(c.id); });
+broker.instance.on('clientDisconnect', (c) => {
+  if (c.id === INGEST_CLIENT_ID || c.id === `${GOOD.gatewayId}-b00t`) kicked.push(c.id);
+});
 let goodClosed = 0;
-s.good.on('close', () => { goodClosed++; });
+s.good.on('close', () => {
+  goodClosed++;
+});
 
 const storedHr = async (value: number, t0: number) => {
   const r = await s.http('GET', `/cases/${s.caseId}/timeline?from=${t0 - 1}&to=${t0 + 1}&params=MDC_ECG_HEART_RATE`);
@@ -64,14 +70,15 @@ t.test('wrong passwords: 5 checked (CONNACK 4), then locked (CONNACK 5, right pa
   });
 });
 
-t.test('publish under another bed (the good gateway\'s topic): connection closed, denied counted, nothing stored', async (t) => {
+t.test("publish under another bed (the good gateway's topic): connection closed, denied counted, nothing stored", async (t) => {
   const pwX = await s.registerGateway({ room: 'or4', bed: 'bed4', gatewayId: 'gw-x', deviceId: 'mon-x' });
   const x = await s.connect('gw-x', pwX, 'gw-x-1');
   const t0 = Date.now() - 2000;
   await s.guarded(t, async () => {
     const before = await s.metrics(LOGIN);
     const closed = new Promise<void>((r) => x.once('close', () => r()));
-    const forged = (gatewayId: string, deviceId: string) => Buffer.from(encodeEnvelope({ gatewayId, bootId: 'evil', seq: 1, sentAt: t0, devices: [hr(t0, 250, deviceId)] }));
+    const forged = (gatewayId: string, deviceId: string) =>
+      Buffer.from(encodeEnvelope({ gatewayId, bootId: 'evil', seq: 1, sentAt: t0, devices: [hr(t0, 250, deviceId)] }));
     // HR 250 under the real monitor's device id, on the real gateway's topic
     x.publish(GOOD_DATA, forged(GOOD.gatewayId, GOOD.deviceId), { qos: 1 });
     await closed;
@@ -84,25 +91,35 @@ t.test('publish under another bed (the good gateway\'s topic): connection closed
     await closedY;
     t.equal(delta(before, await s.metrics(LOGIN)).broker_publish_denied, 2, 'second denial counted');
   });
-  t.notOk(await storedHr(250, t0), 'HR 250 is not in the good bed\'s timeline');
+  t.notOk(await storedHr(250, t0), "HR 250 is not in the good bed's timeline");
 });
 
-t.test('subscribe to another bed\'s data, its status, its vitals, to #: refused (connection closed), nothing received', async (t) => {
+t.test("subscribe to another bed's data, its status, its vitals, to #: refused (connection closed), nothing received", async (t) => {
   await s.guarded(t, async () => {
-    for (const filter of [GOOD_DATA, `${PREFIX}/${GOOD.site}/${GOOD.room}/${GOOD.bed}/+/status`, `${PREFIX}/${GOOD.site}/${GOOD.room}/${GOOD.bed}/vitals`, `${PREFIX}/#`, '#', '$SYS/#']) {
+    for (const filter of [
+      GOOD_DATA,
+      `${PREFIX}/${GOOD.site}/${GOOD.room}/${GOOD.bed}/+/status`,
+      `${PREFIX}/${GOOD.site}/${GOOD.room}/${GOOD.bed}/vitals`,
+      `${PREFIX}/#`,
+      '#',
+      '$SYS/#',
+    ]) {
       // a second session of the insider (same client id each time: no session limit reached)
       const probe = await s.connect('gw-b', pwB, 'gw-b-probe');
       const got: string[] = [];
       probe.on('message', (topic) => got.push(topic));
       const closed = new Promise<void>((r) => probe.once('close', () => r()));
-      const answer = await probe.subscribeAsync(filter, { qos: 1 }).then((g) => `granted ${g[0]?.qos}`, (e: Error) => e.message);
+      const answer = await probe.subscribeAsync(filter, { qos: 1 }).then(
+        (g) => `granted ${g[0]?.qos}`,
+        (e: Error) => e.message,
+      );
       await closed;
       t.ok(answer === 'Connection closed' || answer === 'granted 128', `${filter} → ${answer}`);
       await s.publishGood();
       t.same(got, [], `${filter}: nothing received`);
     }
   });
-  t.ok(insider.connected, 'the insider\'s own session was not affected');
+  t.ok(insider.connected, "the insider's own session was not affected");
 });
 
 t.test('refused subscriptions are counted on /metrics', async (t) => {
@@ -110,23 +127,23 @@ t.test('refused subscriptions are counted on /metrics', async (t) => {
   t.match(txt, /^orlink_ingest_(mqtt|broker)_subscribe_denied(_total)? \d+/m);
 });
 
-t.test('client-id takeover of the good gateway and of ingest\'s own subscriber: CONNACK 2, counted, the victims stay connected', async (t) => {
+t.test("client-id takeover of the good gateway and of ingest's own subscriber: CONNACK 2, counted, the victims stay connected", async (t) => {
   await s.guarded(t, async () => {
     const before = await s.metrics(LOGIN);
     kicked.length = 0;
     const closedBefore = goodClosed;
-    t.equal(await s.tryLogin('gw-b', pwB, `${GOOD.gatewayId}-b00t`), 2, 'gw-b with the good gateway\'s client id → 2');
-    t.equal(await s.tryLogin('gw-b', pwB, GOOD.gatewayId), 2, 'gw-b with the good gateway\'s id as client id → 2');
-    t.equal(await s.tryLogin('gw-b', pwB, INGEST_CLIENT_ID), 2, 'gw-b with ingest\'s subscriber client id → 2');
-    t.equal(await s.tryLogin('gw-nobody', 'x-password', INGEST_CLIENT_ID), 4, 'no account with ingest\'s client id → 4 before any takeover');
+    t.equal(await s.tryLogin('gw-b', pwB, `${GOOD.gatewayId}-b00t`), 2, "gw-b with the good gateway's client id → 2");
+    t.equal(await s.tryLogin('gw-b', pwB, GOOD.gatewayId), 2, "gw-b with the good gateway's id as client id → 2");
+    t.equal(await s.tryLogin('gw-b', pwB, INGEST_CLIENT_ID), 2, "gw-b with ingest's subscriber client id → 2");
+    t.equal(await s.tryLogin('gw-nobody', 'x-password', INGEST_CLIENT_ID), 4, "no account with ingest's client id → 4 before any takeover");
     t.equal(await s.tryLogin('orlink-ingest', 'not-the-service-password', INGEST_CLIENT_ID), 4, 'the service user name with a wrong password → 4');
     const d = delta(before, await s.metrics(LOGIN));
     t.equal(d.mqtt_client_id_refused_total, 3, 'three client-id refusals counted');
     t.equal(d.mqtt_auth_failures_total, 2, 'two failed logins counted');
     await new Promise((r) => setTimeout(r, 300));
-    t.same(kicked, [], 'neither ingest\'s subscriber nor the good gateway was disconnected');
-    t.equal(goodClosed, closedBefore, 'the good gateway\'s connection never closed');
-    t.ok(s.ingest.subscriber.connected, 'ingest\'s subscriber is connected');
+    t.same(kicked, [], "neither ingest's subscriber nor the good gateway was disconnected");
+    t.equal(goodClosed, closedBefore, "the good gateway's connection never closed");
+    t.ok(s.ingest.subscriber.connected, "ingest's subscriber is connected");
     const health = await s.http('GET', '/health');
     t.equal(health.body.checks.subscriber, true, '/health: subscriber connected');
   });
@@ -137,7 +154,11 @@ t.test('the insider stays usable: its own data is stored (the probes did not bre
   const t0 = Date.now() - 1000;
   const c = insider as MqttClient;
   await until('insider connected', () => c.connected, 5000);
-  await c.publishAsync(`${PREFIX}/${GOOD.site}/or2/bed2/gw-b/data`, Buffer.from(encodeEnvelope({ gatewayId: 'gw-b', bootId: 'b', seq: 1, sentAt: t0, devices: [hr(t0, 77, 'mon-b')] })), { qos: 1 });
+  await c.publishAsync(
+    `${PREFIX}/${GOOD.site}/or2/bed2/gw-b/data`,
+    Buffer.from(encodeEnvelope({ gatewayId: 'gw-b', bootId: 'b', seq: 1, sentAt: t0, devices: [hr(t0, 77, 'mon-b')] })),
+    { qos: 1 },
+  );
   const latest = await s.api('GET', '/beds/bed2/latest');
   t.equal(latest.numerics.find((n: { mdc: string }) => n.mdc === 'MDC_ECG_HEART_RATE')?.value, 77);
 });

@@ -23,7 +23,11 @@ function rawRequest(method: string, path: string, headers: Record<string, string
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let body: unknown = text;
-        try { body = JSON.parse(text); } catch { /* not JSON */ }
+        try {
+          body = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
         resolve({ status: res.statusCode ?? 0, body, text, headers: new Headers(res.headers as Record<string, string>) });
       });
     });
@@ -68,9 +72,17 @@ t.test('no, malformed, unknown, expired and revoked tokens: 401 ING_ERR_UNAUTHEN
     }
     const r = await s.http('GET', '/cases/' + s.caseId, { headers: { authorization: `Bearer ${expired}` } });
     t.match(r.body.message, /expired/, 'the holder of the secret learns that it expired');
-    t.same(delta(before, await s.metrics(REST)), { rest_auth_failures_total: n + 1, rest_forbidden_total: 0, rest_rate_limited_total: 0 }, `${n + 1} failures counted`);
+    t.same(
+      delta(before, await s.metrics(REST)),
+      { rest_auth_failures_total: n + 1, rest_forbidden_total: 0, rest_rate_limited_total: 0 },
+      `${n + 1} failures counted`,
+    );
   });
-  t.equal((await s.api('GET', `/gateways`)).some((g: { id: string }) => g.id === 'gw-evil'), false, 'no gateway was registered');
+  t.equal(
+    (await s.api('GET', `/gateways`)).some((g: { id: string }) => g.id === 'gw-evil'),
+    false,
+    'no gateway was registered',
+  );
   t.equal((await s.api('GET', `/cases/${s.caseId}`)).status, 'open', 'the case is still open');
 });
 
@@ -98,7 +110,7 @@ t.test('wrong role: 403 ING_ERR_FORBIDDEN, counted, nothing changed', async (t) 
   t.equal((await s.api('GET', `/cases/${s.caseId}`)).status, 'open');
 });
 
-t.test('a token limited to another site: 403 for this site\'s case and bed, counted', async (t) => {
+t.test("a token limited to another site: 403 for this site's case and bed, counted", async (t) => {
   await s.api('POST', '/sites', { id: 'other', name: 'Other hospital' });
   const viewer = { authorization: `Bearer ${s.token('viewer', { site: 'other' })}` };
   const recorder = { authorization: `Bearer ${s.token('recorder', { site: 'other' })}` };
@@ -133,13 +145,23 @@ t.test('a viewer never receives externalIds (MRN); an admin read is audited', as
     const tl = await s.http('GET', `/cases/${s.caseId}/timeline?from=${Date.now() - 60_000}`, { headers: viewer });
     t.equal(tl.status, 200);
     t.notMatch(tl.text, /MRN-HOSTILE/, 'nor in the timeline');
-    t.same(delta(before, await s.metrics(REST)), { rest_auth_failures_total: 0, rest_forbidden_total: 0, rest_rate_limited_total: 0 }, 'an allowed read: no refusal counted');
+    t.same(
+      delta(before, await s.metrics(REST)),
+      { rest_auth_failures_total: 0, rest_forbidden_total: 0, rest_rate_limited_total: 0 },
+      'an allowed read: no refusal counted',
+    );
   });
   const admin = await s.api('GET', `/cases/${s.caseId}`);
   t.same(admin.externalIds, { mrn: 'MRN-HOSTILE-1' }, 'an admin gets them');
   const audit = await s.api<{ action: string; role: string }[]>('GET', `/audit?action=case.read-identifiers&entityId=${s.caseId}`);
-  t.ok(audit.some((a) => a.role === 'admin'), 'the admin read is audited as case.read-identifiers');
-  t.notOk(audit.some((a) => a.role === 'viewer'), 'the viewer read is not an identifier read');
+  t.ok(
+    audit.some((a) => a.role === 'admin'),
+    'the admin read is audited as case.read-identifiers',
+  );
+  t.notOk(
+    audit.some((a) => a.role === 'viewer'),
+    'the viewer read is not an identifier read',
+  );
 });
 
 t.test('bad JSON, schema violations, oversized bodies: 400 / 413 coded, never 500, nothing created', async (t) => {
@@ -164,8 +186,15 @@ t.test('bad JSON, schema violations, oversized bodies: 400 / 413 coded, never 50
     }
   });
   const sites = (await s.api<{ id: string }[]>('GET', '/sites')).map((x) => x.id);
-  t.same(sites.filter((id) => /^x\d$/.test(id)), [], 'no site created by a bad body');
-  t.equal((await s.api<{ id: string }[]>('GET', '/gateways')).some((g) => g.id === 'gw-x6'), false);
+  t.same(
+    sites.filter((id) => /^x\d$/.test(id)),
+    [],
+    'no site created by a bad body',
+  );
+  t.equal(
+    (await s.api<{ id: string }[]>('GET', '/gateways')).some((g) => g.id === 'gw-x6'),
+    false,
+  );
 });
 
 t.test('an extra field in a body is removed before the handler (documented: docs/api.md), never stored or echoed', async (t) => {
@@ -218,7 +247,11 @@ t.test('huge windows: 7 days + 1 ms → 400; 26 h → 200 in pages', async (t) =
     t.notOk(next, 'the last page has no next');
     const points = pages.flatMap((p) => p.numerics.flatMap((n: { points: [number, number][] }) => n.points));
     t.ok(points.length >= 3, `${points.length} good points over the pages`);
-    t.same(points.map((p: [number, number]) => p[0]), [...points.map((p: [number, number]) => p[0])].sort((a, b) => a - b), 'in time order, none repeated across pages');
+    t.same(
+      points.map((p: [number, number]) => p[0]),
+      [...points.map((p: [number, number]) => p[0])].sort((a, b) => a - b),
+      'in time order, none repeated across pages',
+    );
     t.equal(new Set(points.map((p: [number, number]) => p[0])).size, points.length);
   });
 });
@@ -277,36 +310,42 @@ t.test('400 / 404 / 413 / 414 answers are counted', async (t) => {
   t.same(delta(before, await s.metrics(counters)), { rest_bad_request_total: 3, rest_not_found_total: 1, rest_payload_too_large_total: 1 });
 });
 
-t.test('rate limits: one token over perCaller → 429 (other tokens unaffected); failed authentications per address → 429, a valid token still works', async (t) => {
-  const flood = { authorization: `Bearer ${s.token('viewer')}` };
-  await s.guarded(t, async () => {
-    let before = await s.metrics(REST);
-    let first429 = -1;
-    for (let i = 0; i < PER_CALLER + 5 && first429 < 0; i++) {
-      const r = await s.http('GET', '/sites', { headers: flood });
-      if (r.status === 429) {
-        first429 = i;
-        t.equal(r.body.error, 'ING_ERR_RATE_LIMITED');
-        t.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
-      } else if (r.status !== 200) t.fail(`unexpected ${r.status}`);
-    }
-    t.equal(first429, PER_CALLER, `429 from request ${PER_CALLER + 1} on`);
-    t.same(delta(before, await s.metrics(REST)), { rest_auth_failures_total: 0, rest_forbidden_total: 0, rest_rate_limited_total: 1 });
-    t.equal((await s.http('GET', '/sites')).status, 200, 'another token is not limited');
+t.test(
+  'rate limits: one token over perCaller → 429 (other tokens unaffected); failed authentications per address → 429, a valid token still works',
+  async (t) => {
+    const flood = { authorization: `Bearer ${s.token('viewer')}` };
+    await s.guarded(t, async () => {
+      let before = await s.metrics(REST);
+      let first429 = -1;
+      for (let i = 0; i < PER_CALLER + 5 && first429 < 0; i++) {
+        const r = await s.http('GET', '/sites', { headers: flood });
+        if (r.status === 429) {
+          first429 = i;
+          t.equal(r.body.error, 'ING_ERR_RATE_LIMITED');
+          t.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
+        } else if (r.status !== 200) t.fail(`unexpected ${r.status}`);
+      }
+      t.equal(first429, PER_CALLER, `429 from request ${PER_CALLER + 1} on`);
+      t.same(delta(before, await s.metrics(REST)), { rest_auth_failures_total: 0, rest_forbidden_total: 0, rest_rate_limited_total: 1 });
+      t.equal((await s.http('GET', '/sites')).status, 200, 'another token is not limited');
 
-    before = await s.metrics(REST);
-    let failed401 = 0;
-    let got429 = false;
-    for (let i = 0; i < FAILED_PER_IP + 5 && !got429; i++) {
-      const r = await s.http('GET', '/sites', { headers: { authorization: `Bearer orl_${'cd'.repeat(8)}_guess${i}` } });
-      if (r.status === 401) failed401++;
-      else if (r.status === 429) { got429 = true; t.equal(r.body.error, 'ING_ERR_RATE_LIMITED'); }
-    }
-    t.ok(got429, `429 after ${failed401} failed authentications from this address`);
-    t.ok(failed401 <= FAILED_PER_IP, 'at most failedAuthPerIp failures answered 401 in the window');
-    const d = delta(before, await s.metrics(REST));
-    t.equal(d.rest_auth_failures_total, failed401 + 1, 'every failure counted (the refused one too)');
-    t.equal(d.rest_rate_limited_total, 1, 'the 429 counted');
-    t.equal((await s.http('GET', `/cases/${s.caseId}`)).status, 200, 'a valid token from the same address still works');
-  });
-});
+      before = await s.metrics(REST);
+      let failed401 = 0;
+      let got429 = false;
+      for (let i = 0; i < FAILED_PER_IP + 5 && !got429; i++) {
+        const r = await s.http('GET', '/sites', { headers: { authorization: `Bearer orl_${'cd'.repeat(8)}_guess${i}` } });
+        if (r.status === 401) failed401++;
+        else if (r.status === 429) {
+          got429 = true;
+          t.equal(r.body.error, 'ING_ERR_RATE_LIMITED');
+        }
+      }
+      t.ok(got429, `429 after ${failed401} failed authentications from this address`);
+      t.ok(failed401 <= FAILED_PER_IP, 'at most failedAuthPerIp failures answered 401 in the window');
+      const d = delta(before, await s.metrics(REST));
+      t.equal(d.rest_auth_failures_total, failed401 + 1, 'every failure counted (the refused one too)');
+      t.equal(d.rest_rate_limited_total, 1, 'the 429 counted');
+      t.equal((await s.http('GET', `/cases/${s.caseId}`)).status, 200, 'a valid token from the same address still works');
+    });
+  },
+);

@@ -28,7 +28,12 @@ export const GOOD = { site: 'main', room: 'or1', bed: 'bed1', gatewayId: 'gw-goo
 export const GOOD_DATA = `${PREFIX}/${GOOD.site}/${GOOD.room}/${GOOD.bed}/${GOOD.gatewayId}/data`;
 export const DAY = 86_400_000;
 
-export interface Reply { status: number; body: any; text: string; headers: Headers }
+export interface Reply {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
 
 export interface Stack {
   influx: TestInfluxd;
@@ -76,9 +81,12 @@ export interface StackOptions {
 
 /** a numeric HR reading of `deviceId` at `t` */
 export const hr = (t: number, value: number, deviceId: string = GOOD.deviceId): Envelope['devices'][number] => ({
-  deviceId, profileId: 'ge/s5',
+  deviceId,
+  profileId: 'ge/s5',
   numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value, unit: '/min', t, vendorCode: 'hr' } as NumericObs],
-  waves: [], alarms: [], settings: [],
+  waves: [],
+  alarms: [],
+  settings: [],
 });
 
 export async function startStack(t: Test, name: string, o: StackOptions = {}): Promise<Stack> {
@@ -87,19 +95,22 @@ export async function startStack(t: Test, name: string, o: StackOptions = {}): P
   const logger = pino({ level: process.env.E2E_LOG ?? 'silent' });
   const influx = await startTestInfluxd(t);
   const database = await influx.createDatabase(`hostile_${name.replace(/\W/g, '_')}`);
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: await freePort() },
-      db: { path: join(dir, 'ingest.sqlite') },
-      series: { kind: 'influx-v1', url: influx.url, database, retentionDuration: '30d' },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort(), ...(o.limits ? { limits: o.limits } : {}) },
-      mqtt: { clientId: INGEST_CLIENT_ID },
-      ...(o.intake ? { intake: o.intake } : {}),
-      ...(o.rateLimit ? { auth: { rateLimit: o.rateLimit } } : {}),
-      log: { level: 'silent' },
-    },
-    env: { ORLINK_INGEST_BROKER_PASSWORD: SERVICE_PASSWORD },
-  }), { logger });
+  const ingest = await startIngest(
+    loadIngestConfig({
+      input: {
+        http: { host: '127.0.0.1', port: await freePort() },
+        db: { path: join(dir, 'ingest.sqlite') },
+        series: { kind: 'influx-v1', url: influx.url, database, retentionDuration: '30d' },
+        broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort(), ...(o.limits ? { limits: o.limits } : {}) },
+        mqtt: { clientId: INGEST_CLIENT_ID },
+        ...(o.intake ? { intake: o.intake } : {}),
+        ...(o.rateLimit ? { auth: { rateLimit: o.rateLimit } } : {}),
+        log: { level: 'silent' },
+      },
+      env: { ORLINK_INGEST_BROKER_PASSWORD: SERVICE_PASSWORD },
+    }),
+    { logger },
+  );
   t.teardown(() => ingest.close());
   const url = ingest.url.replace(/\/$/, '');
   const admin = bearer(mintToken(ingest.services, 'admin', { name: 'hostile-admin' }));
@@ -108,12 +119,21 @@ export async function startStack(t: Test, name: string, o: StackOptions = {}): P
   const http: Stack['http'] = async (method, path, opt = {}) => {
     const headers: Record<string, string> = { ...(opt.headers ?? admin) };
     let body: string | undefined;
-    if (opt.raw !== undefined) { body = opt.raw; headers['content-type'] ??= 'application/json'; }
-    else if (opt.body !== undefined) { body = JSON.stringify(opt.body); headers['content-type'] = 'application/json'; }
+    if (opt.raw !== undefined) {
+      body = opt.raw;
+      headers['content-type'] ??= 'application/json';
+    } else if (opt.body !== undefined) {
+      body = JSON.stringify(opt.body);
+      headers['content-type'] = 'application/json';
+    }
     const res = await fetch(`${url}${path}`, { method, headers, body, signal: AbortSignal.timeout(20_000) });
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
     return { status: res.status, body: parsed, text, headers: res.headers };
   };
   const api = async <T = any>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -149,7 +169,15 @@ export async function startStack(t: Test, name: string, o: StackOptions = {}): P
   const kase = await api<{ id: string }>('POST', '/cases', { bed: GOOD.bed, start: Date.now() - 8 * DAY, externalIds: { mrn: 'MRN-HOSTILE-1' } });
 
   const connect: Stack['connect'] = async (username, password, clientId, extra = {}) => {
-    const c = await mqtt.connectAsync(ingest.mqttUrl, { protocolVersion: 4, username, password, clientId, reconnectPeriod: 0, connectTimeout: 10_000, ...extra });
+    const c = await mqtt.connectAsync(ingest.mqttUrl, {
+      protocolVersion: 4,
+      username,
+      password,
+      clientId,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      ...extra,
+    });
     c.on('error', () => undefined);
     t.teardown(() => c.endAsync(true));
     return c;
@@ -174,7 +202,11 @@ export async function startStack(t: Test, name: string, o: StackOptions = {}): P
     lastT = t0;
     seq++;
     const value = 40 + (seq % 120);
-    await good.publishAsync(GOOD_DATA, Buffer.from(encodeEnvelope({ gatewayId: GOOD.gatewayId, bootId: 'boot-good', seq, sentAt: t0 + 5, devices: [hr(t0, value)] })), { qos: 1 });
+    await good.publishAsync(
+      GOOD_DATA,
+      Buffer.from(encodeEnvelope({ gatewayId: GOOD.gatewayId, bootId: 'boot-good', seq, sentAt: t0 + 5, devices: [hr(t0, value)] })),
+      { qos: 1 },
+    );
     return { t: t0, value };
   };
   const stored = async (r: { t: number; value: number }) => {
@@ -200,10 +232,26 @@ export async function startStack(t: Test, name: string, o: StackOptions = {}): P
     return sr ? sr.values.map((v) => Object.fromEntries(sr.columns.map((c, i) => [c, v[i]]))) : [];
   };
   return {
-    influx, database, influxRows, ingest, url, mqttUrl: ingest.mqttUrl, admin,
+    influx,
+    database,
+    influxRows,
+    ingest,
+    url,
+    mqttUrl: ingest.mqttUrl,
+    admin,
     token: (role, opt = {}) => mintToken(ingest.services, role, { name: `hostile-${role}`, ...opt }),
-    http, api, metric: async (n) => (await metrics([n]))[n], metrics,
-    caseId: kase.id, good, publishGood, stored, guarded, registerGateway, connect, tryLogin,
+    http,
+    api,
+    metric: async (n) => (await metrics([n]))[n],
+    metrics,
+    caseId: kase.id,
+    good,
+    publishGood,
+    stored,
+    guarded,
+    registerGateway,
+    connect,
+    tryLogin,
   };
 }
 

@@ -31,8 +31,11 @@ t.test('SIGKILL of ingest with the embedded broker while a gateway streams: no l
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const database = 'orlink_kill';
   const configFile = writeIngestConfig(dir, 'ingest', {
-    http: { port: httpPort }, db: { path: path.join(dir, 'ingest.sqlite') }, broker: { kind: 'embedded', port: mqttPort },
-    series: { kind: 'influx-v1', url: influx.url, database, retryMinMs: 20, retryMaxMs: 200 }, log: { level: 'warn' },
+    http: { port: httpPort },
+    db: { path: path.join(dir, 'ingest.sqlite') },
+    broker: { kind: 'embedded', port: mqttPort },
+    series: { kind: 'influx-v1', url: influx.url, database, retryMinMs: 20, retryMaxMs: 200 },
+    log: { level: 'warn' },
   });
   const env = { ORLINK_INGEST_BROKER_PASSWORD: 'svc-pass' };
   let ing: IngestProcess = await startIngestProcess({ configFile, dir, httpPort, env });
@@ -49,23 +52,54 @@ t.test('SIGKILL of ingest with the embedded broker while a gateway streams: no l
 
   // the device: one unique reading every 4 ms on 50 rotating vendor codes (one series each)
   let sock: net.Socket | undefined;
-  const device = net.createServer((s) => { sock = s; s.on('error', () => {}); s.write(''); });
+  const device = net.createServer((s) => {
+    sock = s;
+    s.on('error', () => {});
+    s.write('');
+  });
   device.listen(0, '127.0.0.1');
   await once(device, 'listening');
-  t.teardown(() => { sock?.destroy(); device.close(); });
-  const gw = await startGateway(buildConfig({
-    gatewayId: 'gwk', site: 'st1', room: 'or1', bed: 'bedk',
-    mqtt: { url: `mqtt://127.0.0.1:${mqttPort}`, username: 'gwk', publishIntervalMs: 50, statusIntervalMs: 500, maxInflight: 8, keepaliveS: 5 },
-    outbox: { kind: 'file', dir: path.join(dir, 'outbox'), maxBytes: 1 << 24, segmentBytes: 1 << 18 },
-    devices: [{ id: 'mon1', protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: (device.address() as net.AddressInfo).port }, watchdogMs: 60_000 }],
-  }, { ORLINK_MQTT_PASSWORD: 'gateway-pass-k' }), {
-    logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, mqttBackoff: { baseMs: 50, maxMs: 300 }, drainMs: 0,
+  t.teardown(() => {
+    sock?.destroy();
+    device.close();
   });
+  const gw = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gwk',
+        site: 'st1',
+        room: 'or1',
+        bed: 'bedk',
+        mqtt: { url: `mqtt://127.0.0.1:${mqttPort}`, username: 'gwk', publishIntervalMs: 50, statusIntervalMs: 500, maxInflight: 8, keepaliveS: 5 },
+        outbox: { kind: 'file', dir: path.join(dir, 'outbox'), maxBytes: 1 << 24, segmentBytes: 1 << 18 },
+        devices: [
+          {
+            id: 'mon1',
+            protocol: 'fake-line',
+            transport: { kind: 'tcp', host: '127.0.0.1', port: (device.address() as net.AddressInfo).port },
+            watchdogMs: 60_000,
+          },
+        ],
+      },
+      { ORLINK_MQTT_PASSWORD: 'gateway-pass-k' },
+    ),
+    {
+      logger: silentLogger(),
+      protocols: { 'fake-line': fakeProtocol },
+      mqttBackoff: { baseMs: 50, maxMs: 300 },
+      drainMs: 0,
+    },
+  );
   t.teardown(() => gw.close());
   await until(() => sock !== undefined, 10_000, 'device connection');
   sock?.write('ID acme mon9 1.0\n');
   let sent = 0;
-  const timer = setInterval(() => { if (sent < 5000) { sent++; sock?.write(`N c${sent % 50} ${sent}\n`); } }, 4);
+  const timer = setInterval(() => {
+    if (sent < 5000) {
+      sent++;
+      sock?.write(`N c${sent % 50} ${sent}\n`);
+    }
+  }, 4);
   t.teardown(() => clearInterval(timer));
 
   for (let kill = 1; kill <= 2; kill++) {
@@ -90,7 +124,11 @@ t.test('SIGKILL of ingest with the embedded broker while a gateway streams: no l
   db.close();
   const seqs = rows.map((r) => r.seq);
   t.equal(seqs.length, envelopes, `all ${envelopes} envelopes stored (by seq)`);
-  t.same(seqs, Array.from({ length: envelopes }, (_, i) => seqs[0] + i), 'seqs contiguous: no gap');
+  t.same(
+    seqs,
+    Array.from({ length: envelopes }, (_, i) => seqs[0] + i),
+    'seqs contiguous: no gap',
+  );
   const statusPoints = await influxQuery(influx.url, database, "SELECT count(frames) FROM raw.device_status WHERE bed = 'bedk'");
   t.equal(statusPoints[0]?.[1], envelopes, 'one device_status point per envelope in InfluxDB');
 

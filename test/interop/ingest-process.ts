@@ -29,15 +29,25 @@ export function writeIngestConfig(dir: string, name: string, config: object): st
   return file;
 }
 
-export async function startIngestProcess(o: { configFile: string; dir: string; httpPort: number; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<IngestProcess> {
+export async function startIngestProcess(o: {
+  configFile: string;
+  dir: string;
+  httpPort: number;
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}): Promise<IngestProcess> {
   const log = openSync(path.join(o.dir, `ingest-${process.pid}-${++counter}.log`), 'a');
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'bin/orlink.js'), 'ingest', '--config', o.configFile], {
-    cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', log, log],
+    cwd: ROOT,
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', log, log],
   });
   closeSync(log);
   const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? String(code))));
   let done = false;
-  void exited.then(() => { done = true; });
+  void exited.then(() => {
+    done = true;
+  });
   const httpUrl = `http://127.0.0.1:${o.httpPort}`;
   const deadline = Date.now() + (o.readyTimeoutMs ?? 20_000);
   for (;;) {
@@ -47,12 +57,17 @@ export async function startIngestProcess(o: { configFile: string; dir: string; h
       await res.arrayBuffer();
       break;
     } catch {
-      if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error('ingest not ready in time'); }
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error('ingest not ready in time');
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
   return {
-    pid: child.pid ?? -1, httpUrl, exited,
+    pid: child.pid ?? -1,
+    httpUrl,
+    exited,
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (!done) child.kill(signal);
       return exited;

@@ -36,7 +36,11 @@ t.test('rotation and retirement end Mosquitto sessions on reload; a move alone d
   const generate = async () => {
     const write = process.stderr.write.bind(process.stderr);
     process.stderr.write = (() => true) as typeof process.stderr.write; // the "no record account" notice
-    try { t.equal(await mqttAuth(['--db', dbPath, '--out', dir], env), 0); } finally { process.stderr.write = write; }
+    try {
+      t.equal(await mqttAuth(['--db', dbPath, '--out', dir], env), 0);
+    } finally {
+      process.stderr.write = write;
+    }
   };
   await generate();
   const mosq = await startTestMosquitto(t, { passwordFile: path.join(dir, 'passwd'), aclFile: path.join(dir, 'acl') });
@@ -44,13 +48,22 @@ t.test('rotation and retirement end Mosquitto sessions on reload; a move alone d
   const login = async (username: string, password = `${username}-password`) => {
     const c = await mqtt.connectAsync(mosq.url, { protocolVersion: 4, username, password, reconnectPeriod: 0, connectTimeout: 5000 });
     const state = { closed: false };
-    c.on('close', () => { state.closed = true; });
+    c.on('close', () => {
+      state.closed = true;
+    });
     c.on('error', () => undefined);
-    t.teardown(() => { c.end(true); });
+    t.teardown(() => {
+      c.end(true);
+    });
     return { c, state };
   };
   const refusal = async (username: string, password: string) => {
-    try { (await login(username, password)).c.end(true); return 0; } catch (err) { return (err as { code?: number }).code ?? -1; }
+    try {
+      (await login(username, password)).c.end(true);
+      return 0;
+    } catch (err) {
+      return (err as { code?: number }).code ?? -1;
+    }
   };
   const rotated = await login('rotated');
   const retired = await login('retired');
@@ -67,6 +80,9 @@ t.test('rotation and retirement end Mosquitto sessions on reload; a move alone d
   t.equal(await refusal('retired', 'retired-password'), NOT_AUTHORIZED, 'retired: refused');
 
   t.equal(moved.state.closed, false, 'measured: the moved gateway keeps its session');
-  const ack = await moved.c.publishAsync('orlink/v1/s/or1/a/moved/data', 'x', { qos: 1 }).then(() => 'puback', () => 'refused');
+  const ack = await moved.c.publishAsync('orlink/v1/s/or1/a/moved/data', 'x', { qos: 1 }).then(
+    () => 'puback',
+    () => 'refused',
+  );
   t.equal(ack, 'puback', 'measured: a publish under the old topic is PUBACKed (and dropped by the ACL)');
 });

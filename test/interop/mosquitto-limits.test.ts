@@ -55,13 +55,29 @@ t.test('broker limits on Mosquitto with the generated mosquitto.conf', { timeout
   const limits = brokerLimitDefaults();
 
   const logs: Record<string, unknown>[] = [];
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: 0 }, db: { path: dbPath }, series: { kind: 'memory' },
-      broker: { kind: 'external', url: ingestUrl }, mqtt: { clientId: 'orlink-ingest-1' }, log: { level: 'warn' },
+  const ingest = await startIngest(
+    loadIngestConfig({
+      input: {
+        http: { host: '127.0.0.1', port: 0 },
+        db: { path: dbPath },
+        series: { kind: 'memory' },
+        broker: { kind: 'external', url: ingestUrl },
+        mqtt: { clientId: 'orlink-ingest-1' },
+        log: { level: 'warn' },
+      },
+      env,
+    }),
+    {
+      logger: pino(
+        { level: 'warn' },
+        {
+          write: (l: string) => {
+            logs.push(JSON.parse(l) as Record<string, unknown>);
+          },
+        },
+      ),
     },
-    env,
-  }), { logger: pino({ level: 'warn' }, { write: (l: string) => { logs.push(JSON.parse(l) as Record<string, unknown>); } }) });
+  );
   t.teardown(() => ingest.close());
   const metrics = ingest.services.metrics;
 
@@ -72,18 +88,38 @@ t.test('broker limits on Mosquitto with the generated mosquitto.conf', { timeout
     c.on('error', () => undefined);
     open.push(c);
     const state = { closed: false };
-    c.on('close', () => { state.closed = true; });
+    c.on('close', () => {
+      state.closed = true;
+    });
     return { c, state };
   }
   async function refusal(url: string, username: string, password: string, o: mqtt.IClientOptions = {}): Promise<number> {
-    try { (await connect(url, username, password, o)).c.end(true); return 0; } catch (err) { return (err as { code?: number }).code ?? -1; }
+    try {
+      (await connect(url, username, password, o)).c.end(true);
+      return 0;
+    } catch (err) {
+      return (err as { code?: number }).code ?? -1;
+    }
   }
-  const envelope = (gw: string, seq: number) => Buffer.from(encodeEnvelope({
-    gatewayId: gw, bootId: `boot-${gw}`, seq, sentAt: Date.now(), devices: [{
-      deviceId: `${gw}-mon`, profileId: 'ge/s5', alarms: [], settings: [], waves: [],
-      numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 70, unit: '/min', t: Date.now() - 1000, vendorCode: 'hr' }],
-    }],
-  }));
+  const envelope = (gw: string, seq: number) =>
+    Buffer.from(
+      encodeEnvelope({
+        gatewayId: gw,
+        bootId: `boot-${gw}`,
+        seq,
+        sentAt: Date.now(),
+        devices: [
+          {
+            deviceId: `${gw}-mon`,
+            profileId: 'ge/s5',
+            alarms: [],
+            settings: [],
+            waves: [],
+            numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 70, unit: '/min', t: Date.now() - 1000, vendorCode: 'hr' }],
+          },
+        ],
+      }),
+    );
 
   await t.test('the generated config works end to end: gateway → clients listener → ingest listener → ingest', async (t) => {
     const gw1 = await connect(clientsUrl, 'gw1', 'gw1-password', { clientId: 'gw1-3f2a9c01' });
@@ -98,7 +134,9 @@ t.test('broker limits on Mosquitto with the generated mosquitto.conf', { timeout
     const attacker = await connect(clientsUrl, 'gw2', 'gw2-password', { clientId: 'gw1-3f2a9c01' });
     const record = await connect(clientsUrl, 'orlink-record', 'rec-password', { clientId: 'orlink-ingest-1' });
     // give Mosquitto time to act on a takeover it would do: a ping round trip on the victim's connection
-    await new Promise<void>((resolve) => { victim.c.publish(`${P}/bed-gw1/gw1/status`, '{"online":true}', { qos: 1, retain: true }, () => resolve()); });
+    await new Promise<void>((resolve) => {
+      victim.c.publish(`${P}/bed-gw1/gw1/status`, '{"online":true}', { qos: 1, retain: true }, () => resolve());
+    });
     t.equal(victim.state.closed, false, "measured: gw2 presenting gw1's id did not close gw1 (its id became 'gw2')");
     t.equal(attacker.state.closed, false);
     t.equal(record.state.closed, false);
@@ -142,7 +180,9 @@ t.test('broker limits on Mosquitto with the generated mosquitto.conf', { timeout
     await gw1.c.publishAsync(`${P}/bed-gw1/gw1/data`, envelope('gw1', 50), { qos: 1, retain: true });
     const late = await connect(ingestUrl, 'orlink-ingest', 'svc-password', { clientId: 'orlink-ingest-check' });
     const retained: string[] = [];
-    late.c.on('message', (topic, _p, packet) => { if (packet.retain) retained.push(topic); });
+    late.c.on('message', (topic, _p, packet) => {
+      if (packet.retain) retained.push(topic);
+    });
     await late.c.subscribeAsync(`${P}/+/+/data`, { qos: 1 });
     await until(() => retained.length > 0, 5000, 'the retained data message');
     t.same(retained, [`${P}/bed-gw1/gw1/data`], 'measured gap: Mosquitto keeps a retained data message (one per gateway topic, ≤ max_packet_size)');
@@ -154,11 +194,18 @@ t.test('broker limits on Mosquitto with the generated mosquitto.conf', { timeout
     const gw1 = await connect(clientsUrl, 'gw1', 'gw1-password');
     await gw1.c.publishAsync(`${P}/bed-gw1/gw1/status`, JSON.stringify({ online: false, pad: 'y'.repeat(limits.maxStatusBytes) }), { qos: 1, retain: true });
     await until(() => metrics.get('mqtt_status_too_large_total') === 1, 10_000, 'dropped by the subscriber');
-    await gw1.c.publishAsync(`${P}/bed-gw1/gw1/status`, JSON.stringify({ ...onlineStatus({ gatewayId: 'gw1', site: 's', room: 'or1', bed: 'bed-gw1' }), note: 'small' }), { qos: 1, retain: true });
+    await gw1.c.publishAsync(
+      `${P}/bed-gw1/gw1/status`,
+      JSON.stringify({ ...onlineStatus({ gatewayId: 'gw1', site: 's', room: 'or1', bed: 'bed-gw1' }), note: 'small' }),
+      { qos: 1, retain: true },
+    );
     await until(() => JSON.stringify(ingest.services.registry.getGateway('gw1')).includes('small'), 10_000, 'the small status stored');
     t.notMatch(JSON.stringify(ingest.services.registry.getGateway('gw1')), /yyyy/, 'the large document never reached the registry');
     t.equal(metrics.get('mqtt_status_too_large_total'), 1);
-    t.match(logs.find((l) => /status document too large/.test(String(l.msg))), { topic: `${P}/bed-gw1/gw1/status` });
+    t.match(
+      logs.find((l) => /status document too large/.test(String(l.msg))),
+      { topic: `${P}/bed-gw1/gw1/status` },
+    );
     gw1.c.end(true);
   });
 
@@ -170,8 +217,14 @@ t.test('broker limits on Mosquitto with the generated mosquitto.conf', { timeout
     t.comment(`Mosquitto 2.0.11: ${codes.length} wrong passwords in ${s.toFixed(2)} s = ${(codes.length / s).toFixed(0)} guesses/s, no lockout`);
     t.same(new Set(codes), new Set([NOT_AUTHORIZED]));
     t.equal(await refusal(clientsUrl, 'gw1', 'gw1-password'), 0, 'measured: no lockout at all');
-    const denied = mosq.log().split('\n').filter((l) => /disconnected, not authorised/.test(l));
+    const denied = mosq
+      .log()
+      .split('\n')
+      .filter((l) => /disconnected, not authorised/.test(l));
     t.ok(denied.length >= 50, `${denied.length} refusals logged`);
-    t.ok(denied.every((l) => !l.includes('gw1')), 'measured gap: the log line names neither the user nor (in that line) the address');
+    t.ok(
+      denied.every((l) => !l.includes('gw1')),
+      'measured gap: the log line names neither the user nor (in that line) the address',
+    );
   });
 });

@@ -16,12 +16,18 @@ for (const persistent of [true, false]) {
   t.test(`dead member with a ${persistent ? 'persistent' : 'clean'} session`, async (t) => {
     const mosq = await startTestMosquitto(t);
     const opts = (clientId: string): mqtt.IClientOptions => ({
-      protocolVersion: 5, clientId, clean: !persistent, reconnectPeriod: 0,
+      protocolVersion: 5,
+      clientId,
+      clean: !persistent,
+      reconnectPeriod: 0,
       properties: { sessionExpiryInterval: persistent ? 600 : 0 },
     });
     const a = await mqtt.connectAsync(mosq.url, opts('member-a'));
     const aGot: number[] = [];
-    a.handleMessage = (p, cb) => { aGot.push(Number(p.payload.toString())); cb(new Error('never acked')); };
+    a.handleMessage = (p, cb) => {
+      aGot.push(Number(p.payload.toString()));
+      cb(new Error('never acked'));
+    };
     const b = await mqtt.connectAsync(mosq.url, opts('member-b'));
     const bGot: number[] = [];
     b.on('message', (_t, p) => bGot.push(Number(p.toString())));
@@ -44,17 +50,26 @@ for (const persistent of [true, false]) {
     await pub.publishAsync('t/x', String(marker + 1), { qos: 1 });
     await until(() => bGot.includes(marker) || bGot.includes(marker + 1), 5000, 'B got the marker');
     const bSecond = bGot.filter((v) => v >= N && v < 2 * N);
-    t.notOk(inflightA.some((v) => bGot.includes(v)), "A's in-flight messages are not handed to B");
+    t.notOk(
+      inflightA.some((v) => bGot.includes(v)),
+      "A's in-flight messages are not handed to B",
+    );
 
     const a2 = mqtt.connect(mosq.url, opts('member-a'));
     const a2Got: number[] = [];
     a2.on('message', (_t, p) => a2Got.push(Number(p.toString()))); // before CONNACK: queued messages follow it at once
     t.teardown(() => a2.endAsync(true));
-    await new Promise<void>((resolve, reject) => { a2.once('connect', () => resolve()); a2.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      a2.once('connect', () => resolve());
+      a2.once('error', reject);
+    });
     if (persistent) {
       await until(() => new Set([...bGot, ...a2Got].filter((v) => v < 2 * N)).size === 2 * N, 5000, 'all delivered after A is back');
       t.ok(bSecond.length < N, `while A was dead B got only its share (${bSecond.length} of ${N})`);
-      t.ok(inflightA.every((v) => a2Got.includes(v)), "A's in-flight messages are redelivered to A's new connection");
+      t.ok(
+        inflightA.every((v) => a2Got.includes(v)),
+        "A's in-flight messages are redelivered to A's new connection",
+      );
     } else {
       await a2.subscribeAsync('$share/g/t/#', { qos: 1 });
       for (const end of [2000, 2001]) await pub.publishAsync('t/x', String(end), { qos: 1 });

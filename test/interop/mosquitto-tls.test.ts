@@ -60,12 +60,37 @@ const authDir = path.join(dir, 'auth');
 mkdirSync(authDir);
 const stderr: string[] = [];
 const write = process.stderr.write.bind(process.stderr);
-process.stderr.write = ((s: string) => { stderr.push(String(s)); return true; }) as typeof process.stderr.write;
+process.stderr.write = ((s: string) => {
+  stderr.push(String(s));
+  return true;
+}) as typeof process.stderr.write;
 let code: number;
 try {
-  code = await mqttAuth(['--db', dbPath, '--out', authDir, '--listener', String(clientsPort), '--ingest-listener', `${ingestPort}@127.0.0.1`,
-    '--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile, '--tls-ca', pki.caFile, '--tls-crl', pki.crlFile,
-    '--tls-port', `${tlsPort}@127.0.0.1`, '--mtls-port', `${mtlsPort}@127.0.0.1`], env);
+  code = await mqttAuth(
+    [
+      '--db',
+      dbPath,
+      '--out',
+      authDir,
+      '--listener',
+      String(clientsPort),
+      '--ingest-listener',
+      `${ingestPort}@127.0.0.1`,
+      '--tls-cert',
+      pki.server.certFile,
+      '--tls-key',
+      pki.server.keyFile,
+      '--tls-ca',
+      pki.caFile,
+      '--tls-crl',
+      pki.crlFile,
+      '--tls-port',
+      `${tlsPort}@127.0.0.1`,
+      '--mtls-port',
+      `${mtlsPort}@127.0.0.1`,
+    ],
+    env,
+  );
 } finally {
   process.stderr.write = write;
 }
@@ -73,13 +98,20 @@ if (code !== 0) throw new Error(`mqtt-auth failed: ${stderr.join('')}`);
 const conf = readFileSync(path.join(authDir, 'mosquitto.conf'), 'utf8');
 const mosq = await startTestMosquitto(t, { listenerConfig: { port: clientsPort, lines: conf.split('\n') }, extra: ['log_type debug'] });
 
-const ingest = await startIngest(loadIngestConfig({
-  input: {
-    http: { host: '127.0.0.1', port: 0 }, db: { path: dbPath }, series: { kind: 'memory' },
-    broker: { kind: 'external', url: `mqtt://127.0.0.1:${ingestPort}` }, mqtt: { clientId: 'orlink-ingest-tls' }, log: { level: 'silent' },
-  },
-  env,
-}), { logger: pino({ level: 'silent' }) });
+const ingest = await startIngest(
+  loadIngestConfig({
+    input: {
+      http: { host: '127.0.0.1', port: 0 },
+      db: { path: dbPath },
+      series: { kind: 'memory' },
+      broker: { kind: 'external', url: `mqtt://127.0.0.1:${ingestPort}` },
+      mqtt: { clientId: 'orlink-ingest-tls' },
+      log: { level: 'silent' },
+    },
+    env,
+  }),
+  { logger: pino({ level: 'silent' }) },
+);
 t.teardown(() => ingest.close());
 const metrics = ingest.services.metrics;
 
@@ -92,27 +124,52 @@ async function connect(url: string, o: mqtt.IClientOptions): Promise<Conn> {
   c.on('error', () => undefined);
   open.push(c);
   const state = { closed: false };
-  c.on('close', () => { state.closed = true; });
+  c.on('close', () => {
+    state.closed = true;
+  });
   return { c, state };
 }
 const certOpts = (pair: CertPair): mqtt.IClientOptions => ({ cert: readFileSync(pair.certFile), key: readFileSync(pair.keyFile) });
 /** the connect error (code = CONNACK return code when there was one), null when it connected */
 async function refusal(url: string, o: mqtt.IClientOptions): Promise<{ code?: number | string; message: string } | null> {
-  try { (await connect(url, o)).c.end(true); return null; } catch (err) { return err as { code?: number | string; message: string }; }
+  try {
+    (await connect(url, o)).c.end(true);
+    return null;
+  } catch (err) {
+    return err as { code?: number | string; message: string };
+  }
 }
 const mqtts = `mqtts://127.0.0.1:${tlsPort}`;
 const mtls = `mqtts://127.0.0.1:${mtlsPort}`;
-const envelope = (gw: string, seq: number) => Buffer.from(encodeEnvelope({
-  gatewayId: gw, bootId: `boot-${gw}`, seq, sentAt: Date.now(), devices: [{
-    deviceId: `${gw}-mon`, profileId: 'ge/s5', alarms: [], settings: [], waves: [],
-    numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 70, unit: '/min', t: Date.now() - 1000, vendorCode: 'hr' }],
-  }],
-}));
+const envelope = (gw: string, seq: number) =>
+  Buffer.from(
+    encodeEnvelope({
+      gatewayId: gw,
+      bootId: `boot-${gw}`,
+      seq,
+      sentAt: Date.now(),
+      devices: [
+        {
+          deviceId: `${gw}-mon`,
+          profileId: 'ge/s5',
+          alarms: [],
+          settings: [],
+          waves: [],
+          numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 70, unit: '/min', t: Date.now() - 1000, vendorCode: 'hr' }],
+        },
+      ],
+    }),
+  );
 
 t.test('mqtt-auth --tls-*: TLS and mTLS listeners, plain ones on loopback, certificate-only gateway kept', async (t) => {
   t.equal(code, 0);
   t.match(conf, `listener ${clientsPort} 127.0.0.1\n`, 'the plain clients listener given without address binds to loopback');
-  t.match(conf, new RegExp(`listener ${mtlsPort} 127\\.0\\.0\\.1\\ncertfile .*\\nkeyfile .*\\ncafile .*\\ncrlfile .*\\nrequire_certificate true\\nuse_identity_as_username true\\nuse_username_as_clientid true\\n`));
+  t.match(
+    conf,
+    new RegExp(
+      `listener ${mtlsPort} 127\\.0\\.0\\.1\\ncertfile .*\\nkeyfile .*\\ncafile .*\\ncrlfile .*\\nrequire_certificate true\\nuse_identity_as_username true\\nuse_username_as_clientid true\\n`,
+    ),
+  );
   t.match(stderr.join(''), /1 gateway\(s\) without a password: certificate \(mTLS\) login only/);
   t.notMatch(readFileSync(path.join(authDir, 'passwd-clients'), 'utf8'), /^gw3:/m, 'gw3 has no password line');
   t.match(readFileSync(path.join(authDir, 'acl-clients'), 'utf8'), `user gw3\ntopic write ${P}/bed-gw3/gw3/data\n`, 'but its ACL block');
@@ -149,10 +206,17 @@ t.test('certificate logins follow the clients ACL: own data and status stored, n
   const before = metrics.get('envelopes_written_total');
   const gw1v5 = await connect(mtls, { ...certOpts(pki.clients.gw1), protocolVersion: 5 });
   await gw1v5.c.publishAsync(`${P}/bed-gw1/gw1/data`, envelope('gw1', 1), { qos: 1 });
-  await gw1v5.c.publishAsync(`${P}/bed-gw1/gw1/status`, JSON.stringify({ ...onlineStatus({ gatewayId: 'gw1', site: 's', room: 'or1', bed: 'bed-gw1' }), note: 'mtls' }), { qos: 1, retain: true });
+  await gw1v5.c.publishAsync(
+    `${P}/bed-gw1/gw1/status`,
+    JSON.stringify({ ...onlineStatus({ gatewayId: 'gw1', site: 's', room: 'or1', bed: 'bed-gw1' }), note: 'mtls' }),
+    { qos: 1, retain: true },
+  );
   await until(() => metrics.get('envelopes_written_total') === before + 1, 10_000, 'gw1 data stored by ingest');
   await until(() => JSON.stringify(ingest.services.registry.getGateway('gw1')).includes('mtls'), 10_000, 'gw1 status in the registry');
-  const denied = await gw1v5.c.publishAsync(`${P}/bed-gw2/gw2/data`, envelope('gw2', 1), { qos: 1 }).then(() => null, (e: { code?: number }) => e);
+  const denied = await gw1v5.c.publishAsync(`${P}/bed-gw2/gw2/data`, envelope('gw2', 1), { qos: 1 }).then(
+    () => null,
+    (e: { code?: number }) => e,
+  );
   t.equal(denied?.code, 135, 'publish under another bed refused (MQTT 5 reason 135)');
 
   const seen: string[] = [];
@@ -161,7 +225,12 @@ t.test('certificate logins follow the clients ACL: own data and status stored, n
   const gw2 = await connect(mtls, certOpts(pki.clients.gw2));
   await gw2.c.publishAsync(`${P}/bed-gw2/gw2/data`, envelope('gw2', 1), { qos: 1 });
   await until(() => metrics.get('envelopes_written_total') === before + 2, 10_000, 'gw2 data stored');
-  const svc = await connect(`mqtt://127.0.0.1:${ingestPort}`, { username: 'orlink-ingest', password: 'svc-password', clientId: 'orlink-ingest-cfg', ca: undefined });
+  const svc = await connect(`mqtt://127.0.0.1:${ingestPort}`, {
+    username: 'orlink-ingest',
+    password: 'svc-password',
+    clientId: 'orlink-ingest-cfg',
+    ca: undefined,
+  });
   await svc.c.publishAsync(`${P}/bed-gw2/gw2/config`, '{"for":"gw2"}', { qos: 1 });
   await svc.c.publishAsync(`${P}/bed-gw1/gw1/config`, '{"for":"gw1"}', { qos: 1 });
   await until(() => seen.length > 0, 5000, 'gw1 config delivered');
@@ -195,16 +264,38 @@ t.test('client ids are the certificate CN: another gateway cannot take over a se
 t.test('a real gateway over mTLS (mqtt.tls caFile/certFile/keyFile): readings reach ingest', async (t) => {
   const before = metrics.get('envelopes_written_total');
   let sock: net.Socket | undefined;
-  const device = net.createServer((s) => { sock = s; s.on('error', () => {}); });
+  const device = net.createServer((s) => {
+    sock = s;
+    s.on('error', () => {});
+  });
   device.listen(0, '127.0.0.1');
   await once(device, 'listening');
-  t.teardown(() => { sock?.destroy(); device.close(); });
-  const gw = await startGateway(buildConfig({
-    gatewayId: 'gw3', site: 's', room: 'or1', bed: 'bed-gw3',
-    mqtt: { url: mtls, publishIntervalMs: 50, statusIntervalMs: 500, tls: { caFile: pki.caFile, ...pki.clients.gw3 } },
-    outbox: { kind: 'memory' },
-    devices: [{ id: 'mon1', protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: (device.address() as net.AddressInfo).port }, watchdogMs: 60_000 }],
-  }, {}), { logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, drainMs: 0 });
+  t.teardown(() => {
+    sock?.destroy();
+    device.close();
+  });
+  const gw = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gw3',
+        site: 's',
+        room: 'or1',
+        bed: 'bed-gw3',
+        mqtt: { url: mtls, publishIntervalMs: 50, statusIntervalMs: 500, tls: { caFile: pki.caFile, ...pki.clients.gw3 } },
+        outbox: { kind: 'memory' },
+        devices: [
+          {
+            id: 'mon1',
+            protocol: 'fake-line',
+            transport: { kind: 'tcp', host: '127.0.0.1', port: (device.address() as net.AddressInfo).port },
+            watchdogMs: 60_000,
+          },
+        ],
+      },
+      {},
+    ),
+    { logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, drainMs: 0 },
+  );
   t.teardown(() => gw.close());
   await until(() => sock !== undefined, 10_000, 'device connection');
   sock?.write('ID acme mon9 1.0\n');
@@ -228,7 +319,13 @@ t.test('revoking a certificate later: a SIGHUP makes Mosquitto re-read the CRL',
     after = await refusal(mtls, certOpts(pki.clients.gw2));
   }
   t.match(after?.message, /alert certificate revoked/, 'measured: after SIGHUP the newly revoked certificate is refused at the handshake');
-  t.ok(await connect(mtls, certOpts(pki.clients.gw1)).then((c) => { c.c.end(true); return true; }), 'gw1 unaffected');
+  t.ok(
+    await connect(mtls, certOpts(pki.clients.gw1)).then((c) => {
+      c.c.end(true);
+      return true;
+    }),
+    'gw1 unaffected',
+  );
   await held.c.publishAsync(`${P}/bed-gw2/gw2/status`, '{"online":true}', { qos: 1, retain: true });
   t.equal(held.state.closed, false, 'measured: the session gw2 had open before the revocation stays up (until it reconnects)');
   held.c.end(true);

@@ -62,10 +62,12 @@ t.test('two ingest replicas share the load; SIGKILL + restart of one: no loss, n
   for (const name of ['a', 'b']) {
     const httpPort = await freePort();
     const configFile = writeIngestConfig(dir, `ingest-${name}`, {
-      http: { port: httpPort }, db: { path: dbPath },
+      http: { port: httpPort },
+      db: { path: dbPath },
       broker: { kind: 'external', url: mosq.url, protocolVersion: 5, shareGroup: 'ingest', sessionExpiryS: 3600 },
       mqtt: { clientId: `ingest-${name}`, batchMaxEnvelopes: 16 },
-      series: { kind: 'influx-v1', url: influx.url, database, retryMinMs: 20, retryMaxMs: 200 }, log: { level: 'warn' },
+      series: { kind: 'influx-v1', url: influx.url, database, retryMinMs: 20, retryMaxMs: 200 },
+      log: { level: 'warn' },
     });
     replicas[name] = { configFile, httpPort };
   }
@@ -82,28 +84,58 @@ t.test('two ingest replicas share the load; SIGKILL + restart of one: no loss, n
   const rigs: { gw: RunningGateway; sent: number; sock?: net.Socket; bed: string }[] = [];
   for (const bed of beds) {
     const rig: { gw?: RunningGateway; sent: number; sock?: net.Socket; bed: string } = { sent: 0, bed };
-    const device = net.createServer((s) => { rig.sock = s; s.on('error', () => {}); });
+    const device = net.createServer((s) => {
+      rig.sock = s;
+      s.on('error', () => {});
+    });
     device.listen(0, '127.0.0.1');
     await once(device, 'listening');
-    t.teardown(() => { rig.sock?.destroy(); device.close(); });
-    rig.gw = await startGateway(buildConfig({
-      gatewayId: `gw-${bed}`, site: 'st1', room: 'or1', bed,
-      mqtt: { url: mosq.url, username: `gw-${bed}`, publishIntervalMs: 50, statusIntervalMs: 1000, maxInflight: 8 },
-      outbox: { kind: 'file', dir: path.join(dir, `outbox-${bed}`), maxBytes: 1 << 24, segmentBytes: 1 << 18 },
-      devices: [{ id: 'mon1', protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: (device.address() as net.AddressInfo).port }, watchdogMs: 60_000 }],
-    }, { ORLINK_MQTT_PASSWORD: `pw-${bed}` }), { logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, drainMs: 0 });
+    t.teardown(() => {
+      rig.sock?.destroy();
+      device.close();
+    });
+    rig.gw = await startGateway(
+      buildConfig(
+        {
+          gatewayId: `gw-${bed}`,
+          site: 'st1',
+          room: 'or1',
+          bed,
+          mqtt: { url: mosq.url, username: `gw-${bed}`, publishIntervalMs: 50, statusIntervalMs: 1000, maxInflight: 8 },
+          outbox: { kind: 'file', dir: path.join(dir, `outbox-${bed}`), maxBytes: 1 << 24, segmentBytes: 1 << 18 },
+          devices: [
+            {
+              id: 'mon1',
+              protocol: 'fake-line',
+              transport: { kind: 'tcp', host: '127.0.0.1', port: (device.address() as net.AddressInfo).port },
+              watchdogMs: 60_000,
+            },
+          ],
+        },
+        { ORLINK_MQTT_PASSWORD: `pw-${bed}` },
+      ),
+      { logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, drainMs: 0 },
+    );
     t.teardown(() => rig.gw?.close());
-    rigs.push(rig as typeof rigs[number]);
+    rigs.push(rig as (typeof rigs)[number]);
   }
   await until(() => rigs.every((r) => r.sock), 10_000, 'device connections');
   for (const r of rigs) r.sock?.write('ID acme mon9 1.0\n');
   const timer = setInterval(() => {
-    for (const r of rigs) if (r.sent < 5000) { r.sent++; r.sock?.write(`N c${r.sent % 50} ${r.sent}\n`); }
+    for (const r of rigs)
+      if (r.sent < 5000) {
+        r.sent++;
+        r.sock?.write(`N c${r.sent % 50} ${r.sent}\n`);
+      }
   }, 4);
   t.teardown(() => clearInterval(timer));
 
   const urlOf = (name: string) => replicas[name].proc?.httpUrl as string;
-  await until(async () => (await metric(urlOf('a'), 'envelopes_written_total')) >= 10 && (await metric(urlOf('b'), 'envelopes_written_total')) >= 10, 15_000, 'both replicas writing');
+  await until(
+    async () => (await metric(urlOf('a'), 'envelopes_written_total')) >= 10 && (await metric(urlOf('b'), 'envelopes_written_total')) >= 10,
+    15_000,
+    'both replicas writing',
+  );
   t.equal(await replicas.a.proc?.kill('SIGKILL'), 'SIGKILL', 'replica A killed with SIGKILL mid-stream');
   const ackedAtKill = rigs.map((r) => r.gw.status().outbox.acked);
   await until(() => rigs.every((r, i) => r.gw.status().outbox.acked >= ackedAtKill[i] + 10), 10_000, 'gateways keep publishing while A is dead');
@@ -112,30 +144,47 @@ t.test('two ingest replicas share the load; SIGKILL + restart of one: no loss, n
   await until(async () => (await metric(urlOf('a'), 'envelopes_written_total')) >= 10, 15_000, 'restarted A writing');
   clearInterval(timer);
   const produced = rigs.map((r) => r.sent);
-  await until(async () => {
-    for (const r of rigs) await r.gw.flush();
-    return rigs.every((r, i) => r.gw.outbox.depth().records === 0 && r.gw.status().batcher.observations >= produced[i]);
-  }, 20_000, 'gateway outboxes drained');
+  await until(
+    async () => {
+      for (const r of rigs) await r.gw.flush();
+      return rigs.every((r, i) => r.gw.outbox.depth().records === 0 && r.gw.status().batcher.observations >= produced[i]);
+    },
+    20_000,
+    'gateway outboxes drained',
+  );
 
   const db = new Database(dbPath, { readonly: true });
   t.teardown(() => db.close());
   for (const [i, r] of rigs.entries()) {
     const envelopes = r.gw.status().outbox.appended;
-    const seqsOf = () => (db.prepare('SELECT seq FROM dedupe WHERE gateway_id = ? AND boot_id = ? ORDER BY seq').all(`gw-${r.bed}`, r.gw.bootId) as { seq: number }[]).map((x) => x.seq);
+    const seqsOf = () =>
+      (db.prepare('SELECT seq FROM dedupe WHERE gateway_id = ? AND boot_id = ? ORDER BY seq').all(`gw-${r.bed}`, r.gw.bootId) as { seq: number }[]).map(
+        (x) => x.seq,
+      );
     await until(() => seqsOf().length >= envelopes, 15_000, `${r.bed}: all envelopes stored`);
     const seqs = seqsOf();
     t.equal(seqs.length, envelopes, `${r.bed}: ${envelopes} envelopes stored once each by (gateway, boot, seq)`);
-    t.same(seqs, Array.from({ length: envelopes }, (_, k) => seqs[0] + k), `${r.bed}: no seq missing`);
+    t.same(
+      seqs,
+      Array.from({ length: envelopes }, (_, k) => seqs[0] + k),
+      `${r.bed}: no seq missing`,
+    );
     const statusPts = await influxQuery(influx.url, database, `SELECT count(frames) FROM raw.device_status WHERE bed = '${r.bed}'`);
     t.equal(statusPts[0]?.[1], envelopes, `${r.bed}: one device_status point per envelope`);
     const values = (await influxQuery(influx.url, database, `SELECT value FROM raw.numeric WHERE bed = '${r.bed}'`)).map((x) => x[1]);
     const have = new Set(values);
-    t.same(Array.from({ length: produced[i] }, (_, k) => k + 1).filter((v) => !have.has(v)), [], `${r.bed}: none of ${produced[i]} readings lost`);
+    t.same(
+      Array.from({ length: produced[i] }, (_, k) => k + 1).filter((v) => !have.has(v)),
+      [],
+      `${r.bed}: none of ${produced[i]} readings lost`,
+    );
     t.equal(values.length, produced[i], `${r.bed}: every reading stored once`);
   }
   const aWritten = await metric(urlOf('a'), 'envelopes_written_total');
   const aDeduped = await metric(urlOf('a'), 'envelopes_deduped_total');
   const bWritten = await metric(urlOf('b'), 'envelopes_written_total');
   t.ok(aWritten > 0 && bWritten > 0, 'both replicas stored envelopes');
-  t.comment(`readings ${produced.join('+')}; B wrote ${bWritten} (${bWhileDown} by the time A came back); restarted A wrote ${aWritten}, deduped ${aDeduped} redeliveries`);
+  t.comment(
+    `readings ${produced.join('+')}; B wrote ${bWritten} (${bWhileDown} by the time A came back); restarted A wrote ${aWritten}, deduped ${aDeduped} redeliveries`,
+  );
 });

@@ -10,12 +10,32 @@ import { splitWave, mergeWaves } from './waves.js';
 const T0 = 1_700_000_000_000;
 const num = (v: number, t = T0): NumericObs => ({ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: v, unit: '/min', t, vendorCode: 'hr' });
 const wave = (n: number, t0 = T0, rateHz = 100): WaveObs => ({
-  kind: 'wave', mdc: 'MDC_ECG_ELEC_POTL_II', code: 131074, unit: 'mV', t0, rateHz,
-  samples: Array.from({ length: n }, (_, i) => i / 100), scale: 0.01, offset: 0, vendorCode: 'ecg',
+  kind: 'wave',
+  mdc: 'MDC_ECG_ELEC_POTL_II',
+  code: 131074,
+  unit: 'mV',
+  t0,
+  rateHz,
+  samples: Array.from({ length: n }, (_, i) => i / 100),
+  scale: 0.01,
+  offset: 0,
+  vendorCode: 'ecg',
 });
 const status = (id: string, link: DeviceSessionStatus['link'] = 'streaming'): DeviceSessionStatus => ({
-  id, protocol: 'fake', link, frames: 10, errors: 1, errorsByKind: { garbage: 1 }, observations: 0, reconnects: 0,
-  watchdogTrips: 0, bytesRx: 0, bytesTx: 0, profile: 'ge/s5', identity: { vendor: 'ge', model: 's5', firmware: '1.0' }, clockOffsetMs: -20.4,
+  id,
+  protocol: 'fake',
+  link,
+  frames: 10,
+  errors: 1,
+  errorsByKind: { garbage: 1 },
+  observations: 0,
+  reconnects: 0,
+  watchdogTrips: 0,
+  bytesRx: 0,
+  bytesTx: 0,
+  profile: 'ge/s5',
+  identity: { vendor: 'ge', model: 's5', firmware: '1.0' },
+  clockOffsetMs: -20.4,
 });
 
 async function setup(opts: { maxBytes?: number; segmentBytes?: number; maxPending?: number; maxEnvelopeBytes?: number } = {}) {
@@ -26,12 +46,33 @@ async function setup(opts: { maxBytes?: number; segmentBytes?: number; maxPendin
   let mono = 0;
   const b = new Batcher({
     mono: () => mono,
-    gatewayId: 'gw1', bootId: 'boot-a', intervalMs: 20, outbox, devices: () => statuses, logger: silentLogger(),
-    now: () => now, heartbeatMs: 10_000, ...(opts.maxPending ? { maxPending: opts.maxPending } : {}),
+    gatewayId: 'gw1',
+    bootId: 'boot-a',
+    intervalMs: 20,
+    outbox,
+    devices: () => statuses,
+    logger: silentLogger(),
+    now: () => now,
+    heartbeatMs: 10_000,
+    ...(opts.maxPending ? { maxPending: opts.maxPending } : {}),
     ...(opts.maxEnvelopeBytes ? { maxEnvelopeBytes: opts.maxEnvelopeBytes } : {}),
   });
   const envs = async () => (await outbox.peek(0, 1000)).map((r) => ({ seq: r.seq, readings: r.readings, env: decodeEnvelope(r.payload) }));
-  return { outbox, b, envs, setStatuses: (s: DeviceSessionStatus[]) => { statuses = s; }, tick: (ms: number) => { now += ms; mono += ms; }, jumpWall: (ms: number) => { now += ms; } };
+  return {
+    outbox,
+    b,
+    envs,
+    setStatuses: (s: DeviceSessionStatus[]) => {
+      statuses = s;
+    },
+    tick: (ms: number) => {
+      now += ms;
+      mono += ms;
+    },
+    jumpWall: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 t.test('one envelope per interval with a batch and status per device', async (t) => {
@@ -48,7 +89,10 @@ t.test('one envelope per interval with a batch and status per device', async (t)
   t.equal(e.readings, 4);
   const [mon, vent] = e.env.devices;
   t.equal(mon.deviceId, 'mon1');
-  t.same(mon.numerics.map((n) => n.value), [80, 81]);
+  t.same(
+    mon.numerics.map((n) => n.value),
+    [80, 81],
+  );
   t.equal(mon.alarms.length, 1);
   t.equal(mon.profileId, 'ge/s5');
   t.same(mon.status, { link: 'streaming', model: 's5', firmware: '1.0', clockOffsetMs: -20, frames: 10, errors: 1 });
@@ -76,16 +120,32 @@ t.test('waves: contiguous fragments merged, blocks cut to ≤ 1 s', async (t) =>
   b.add('mon1', [wave(100, T0), wave(150, T0 + 1000), wave(10, T0 + 60_000)]);
   await b.flush();
   const w = (await envs())[0].env.devices[0].waves;
-  t.same(w.map((x) => x.samples.length), [100, 100, 50, 10]);
-  t.same(w.map((x) => x.t0), [T0, T0 + 1000, T0 + 2000, T0 + 60_000]);
+  t.same(
+    w.map((x) => x.samples.length),
+    [100, 100, 50, 10],
+  );
+  t.same(
+    w.map((x) => x.t0),
+    [T0, T0 + 1000, T0 + 2000, T0 + 60_000],
+  );
   t.equal(w[1].samples[0], 0, 'second fragment starts a new block at its own first sample');
-  t.same(splitWave(wave(125, T0, 62.5)).map((x) => [x.samples.length, x.t0]), [[62, T0], [62, T0 + 992], [1, T0 + 1984]]);
+  t.same(
+    splitWave(wave(125, T0, 62.5)).map((x) => [x.samples.length, x.t0]),
+    [
+      [62, T0],
+      [62, T0 + 992],
+      [1, T0 + 1984],
+    ],
+  );
   t.equal(mergeWaves([wave(10, T0), wave(10, T0 + 500)]).length, 2, 'a gap is not merged');
 });
 
 t.test('overflow of the pending buffer is counted, not silent', async (t) => {
   const { b, envs } = await setup({ maxPending: 5 });
-  b.add('mon1', Array.from({ length: 8 }, (_, i) => num(i)));
+  b.add(
+    'mon1',
+    Array.from({ length: 8 }, (_, i) => num(i)),
+  );
   await b.flush();
   t.equal(b.stats.droppedObservations, 3);
   t.equal((await envs())[0].env.devices[0].numerics.length, 5);
@@ -93,11 +153,17 @@ t.test('overflow of the pending buffer is counted, not silent', async (t) => {
 
 t.test('an envelope too large for the outbox is split, nothing lost', async (t) => {
   const { b, envs } = await setup({ maxBytes: 1 << 20, segmentBytes: 2048 });
-  b.add('mon1', Array.from({ length: 200 }, (_, i) => num(i, T0 + i)));
+  b.add(
+    'mon1',
+    Array.from({ length: 200 }, (_, i) => num(i, T0 + i)),
+  );
   const seqs = await b.flush();
   t.ok(seqs.length > 1, `${seqs.length} envelopes`);
   const all = (await envs()).flatMap((e) => e.env.devices.flatMap((d) => d.numerics.map((n) => n.value)));
-  t.same(all, Array.from({ length: 200 }, (_, i) => i));
+  t.same(
+    all,
+    Array.from({ length: 200 }, (_, i) => i),
+  );
   t.ok(b.stats.splits > 0);
   t.equal(b.stats.droppedObservations, 0);
 });
@@ -108,10 +174,20 @@ t.test('envelopes stay under mqtt.maxEnvelopeBytes (the broker packet limit): sp
   const seqs = await b.flush();
   const recs = await outbox.peek(0, 1000);
   t.ok(seqs.length > 2, `${seqs.length} envelopes`);
-  t.ok(recs.every((r) => r.payload.length <= 4096), `largest ${Math.max(...recs.map((r) => r.payload.length))} bytes`);
+  t.ok(
+    recs.every((r) => r.payload.length <= 4096),
+    `largest ${Math.max(...recs.map((r) => r.payload.length))} bytes`,
+  );
   const all = (await envs()).flatMap((e) => e.env.devices.flatMap((d) => d.numerics.map((n) => n.value)));
-  t.same(all, Array.from({ length: 400 }, (_, i) => i), 'every reading once, in order');
-  t.equal((await envs()).flatMap((e) => e.env.devices.flatMap((d) => d.waves)).reduce((n, w) => n + w.samples.length, 0), 250);
+  t.same(
+    all,
+    Array.from({ length: 400 }, (_, i) => i),
+    'every reading once, in order',
+  );
+  t.equal(
+    (await envs()).flatMap((e) => e.env.devices.flatMap((d) => d.waves)).reduce((n, w) => n + w.samples.length, 0),
+    250,
+  );
   t.equal(b.stats.droppedObservations, 0);
   t.ok(b.stats.splits > 0);
   // one observation that alone exceeds the limit cannot be split: dropped and counted, never sent
@@ -140,7 +216,10 @@ t.test('timer flushes and stop() writes the last batch', async (t) => {
   b.add('mon1', [num(2)]);
   await b.stop();
   const last = (await envs()).at(-1)!;
-  t.same(last.env.devices[0].numerics.map((n) => n.value), [2]);
+  t.same(
+    last.env.devices[0].numerics.map((n) => n.value),
+    [2],
+  );
 });
 
 t.test('a gateway clock jump flags the readings of that interval and is counted', async (t) => {
@@ -154,6 +233,9 @@ t.test('a gateway clock jump flags the readings of that interval and is counted'
   b.add('mon1', [num(3)]);
   await b.flush();
   const e = await envs();
-  t.same(e.map((x) => x.env.devices[0].numerics[0].flags ?? []), [[], [], ['clock-jump']]);
+  t.same(
+    e.map((x) => x.env.devices[0].numerics[0].flags ?? []),
+    [[], [], ['clock-jump']],
+  );
   t.equal(b.stats.clockJumps, 1);
 });

@@ -87,7 +87,10 @@ export class Batcher {
 
   /** Stops the timer and writes the last batch. */
   async stop(): Promise<void> {
-    if (this.timer) { clearInterval(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
     await this.flush(true);
   }
 
@@ -110,12 +113,16 @@ export class Batcher {
     const sentAt = this.now();
     try {
       const max = this.o.maxEnvelopeBytes ?? Infinity;
-      const seq = await this.o.outbox.append((s) => {
-        const bytes = encodeEnvelope({ gatewayId: this.o.gatewayId, bootId: this.o.bootId, seq: s, sentAt, devices });
-        // the broker closes the connection on a larger packet: such an envelope could never be delivered
-        if (bytes.length > max) throw new GatewayError(GW_ERR.ENVELOPE_TOO_LARGE, 'data', `envelope of ${bytes.length} bytes exceeds mqtt.maxEnvelopeBytes ${max}`);
-        return bytes;
-      }, { readings });
+      const seq = await this.o.outbox.append(
+        (s) => {
+          const bytes = encodeEnvelope({ gatewayId: this.o.gatewayId, bootId: this.o.bootId, seq: s, sentAt, devices });
+          // the broker closes the connection on a larger packet: such an envelope could never be delivered
+          if (bytes.length > max)
+            throw new GatewayError(GW_ERR.ENVELOPE_TOO_LARGE, 'data', `envelope of ${bytes.length} bytes exceeds mqtt.maxEnvelopeBytes ${max}`);
+          return bytes;
+        },
+        { readings },
+      );
       this.stats.envelopes++;
       this.stats.observations += readings;
       this.lastWrite = sentAt;
@@ -168,7 +175,7 @@ export class Batcher {
     const wall = this.now();
     const mono = this.o.mono ? this.o.mono() : performance.now();
     const prev = this.lastWall;
-    const jump = prev !== undefined ? (wall - prev) - (mono - this.lastMono) : 0;
+    const jump = prev !== undefined ? wall - prev - (mono - this.lastMono) : 0;
     this.lastWall = wall;
     this.lastMono = mono;
     if (Math.abs(jump) <= (this.o.clockJumpMs ?? 1000)) return false;

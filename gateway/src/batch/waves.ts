@@ -13,7 +13,10 @@ export function mergeWaves(waves: readonly WaveObs[]): WaveObs[] {
   const out: WaveObs[] = [];
   const open = new Map<string, WaveObs>();
   for (const w of waves) {
-    if (!(w.rateHz > 0) || w.samples.length === 0) { out.push(w); continue; }
+    if (!(w.rateHz > 0) || w.samples.length === 0) {
+      out.push(w);
+      continue;
+    }
     const k = key(w);
     const prev = open.get(k);
     const period = 1000 / w.rateHz;

@@ -24,7 +24,12 @@ export async function writeConfigCache(file: string, doc: GatewayConfigDoc): Pro
     throw err;
   }
   await fh.close();
-  try { await fsp.rename(tmp, file); } catch (err) { await fsp.rm(tmp, { force: true }); throw err; }
+  try {
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 export type CachedDoc = { doc: GatewayConfigDoc } | { missing: true } | { problem: string };
@@ -32,12 +37,18 @@ export type CachedDoc = { doc: GatewayConfigDoc } | { missing: true } | { proble
 /** The cached document for `gatewayId`, or why there is none usable. */
 export function readConfigCache(file: string, gatewayId: string): CachedDoc {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (err) {
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { missing: true };
     return { problem: `cannot read ${file}: ${(err as Error).message}` };
   }
   let raw: unknown;
-  try { raw = JSON.parse(text); } catch (err) { return { problem: `${file} is not JSON: ${(err as Error).message}` }; }
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { problem: `${file} is not JSON: ${(err as Error).message}` };
+  }
   const c = checkConfigDoc(raw);
   if (!c.ok) return { problem: `${file} is not a valid config document: ${c.problems.join('; ')}` };
   if (c.doc.gatewayId !== gatewayId) return { problem: `${file} is the config of gateway '${c.doc.gatewayId}'` };

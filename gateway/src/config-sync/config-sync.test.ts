@@ -7,9 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import {
-  buildConfigDoc, checkConfigDoc, connectionProblems, deviceEntry, type GatewayConfigDoc,
-} from '../../../schemas/src/gateway-config-doc.js';
+import { buildConfigDoc, checkConfigDoc, connectionProblems, deviceEntry, type GatewayConfigDoc } from '../../../schemas/src/gateway-config-doc.js';
 import type { DeviceConfig } from '../../../schemas/src/gateway-config.js';
 import { buildConfig } from '../config.js';
 import { GatewayError, GW_ERR } from '../errors.js';
@@ -19,7 +17,8 @@ import { ConfigSync } from './config-sync.js';
 import { diffDevices } from './device-set.js';
 
 const entry = (id: string, port: number) => deviceEntry(id, null, { protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port } } as never);
-const doc = (version: number, devices: DeviceConfig[], gatewayId = 'gw1'): GatewayConfigDoc => buildConfigDoc(gatewayId, version, 1_700_000_000_000 + version, devices);
+const doc = (version: number, devices: DeviceConfig[], gatewayId = 'gw1'): GatewayConfigDoc =>
+  buildConfigDoc(gatewayId, version, 1_700_000_000_000 + version, devices);
 const tmp = (t: Test) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orlink-cfgsync-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -32,9 +31,15 @@ function rig(t: Test, o: { refuse?: (d: GatewayConfigDoc) => string[]; initial?:
   const applied: number[] = [];
   let changes = 0;
   const sync = new ConfigSync({
-    gatewayId: 'gw1', topic: 'orlink/v1/s/r/b/gw1/config', cacheFile, logger: silentLogger(), now: () => 42,
+    gatewayId: 'gw1',
+    topic: 'orlink/v1/s/r/b/gw1/config',
+    cacheFile,
+    logger: silentLogger(),
+    now: () => 42,
     ...(o.initial ? { initial: o.initial } : {}),
-    onChange: () => { changes++; },
+    onChange: () => {
+      changes++;
+    },
     apply: async (d) => {
       const problems = o.refuse?.(d) ?? [];
       if (problems.length) throw new GatewayError(GW_ERR.CONFIG, 'data', 'not runnable', { details: problems });
@@ -48,11 +53,14 @@ function rig(t: Test, o: { refuse?: (d: GatewayConfigDoc) => string[]; initial?:
   return { sync, cacheFile, applied, running: () => running, changes: () => changes };
 }
 
-t.test('a newer document is applied and cached; the same, an older one or another gateway\'s is ignored', async (t) => {
+t.test("a newer document is applied and cached; the same, an older one or another gateway's is ignored", async (t) => {
   const r = rig(t);
   t.same(r.sync.state(), { source: 'registry', version: null, issuedAt: null, from: null, appliedAt: null, devices: 0, received: 0, ignored: 0, refused: 0 });
   t.equal(await r.sync.receive(JSON.stringify(doc(3, [entry('mon1', 4001)]))), 'applied');
-  t.same(r.running().map((d) => d.id), ['mon1']);
+  t.same(
+    r.running().map((d) => d.id),
+    ['mon1'],
+  );
   t.match(r.sync.state(), { version: 3, issuedAt: 1_700_000_000_003, from: 'broker', appliedAt: 42, devices: 1, received: 1 });
   const st = fs.statSync(r.cacheFile);
   t.equal(st.mode & 0o777, 0o600, 'the cache file is owner-only');
@@ -74,19 +82,34 @@ t.test('a newer document is applied and cached; the same, an older one or anothe
 });
 
 t.test('an invalid or unrunnable document is refused with its reasons; the last good one stays', async (t) => {
-  const r = rig(t, { refuse: (d) => (d.devices.some((x) => x.protocol === 'nope') ? ['/devices/0/protocol (mon9): unknown protocol \'nope\''] : []) });
+  const r = rig(t, { refuse: (d) => (d.devices.some((x) => x.protocol === 'nope') ? ["/devices/0/protocol (mon9): unknown protocol 'nope'"] : []) });
   await r.sync.receive(JSON.stringify(doc(1, [entry('mon1', 4001)])));
   const before = r.changes();
 
   t.equal(await r.sync.receive('{not json'), 'refused');
   t.match(r.sync.state().lastRefusal, { at: 42, version: null, problems: [/^not JSON/] });
 
-  const bad = { ...doc(2, []), devices: [{ id: 'mon1', protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: 'x' } }, { id: 'mon1', protocol: 'p', transport: { kind: 'usb' } }] };
+  const bad = {
+    ...doc(2, []),
+    devices: [
+      { id: 'mon1', protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: 'x' } },
+      { id: 'mon1', protocol: 'p', transport: { kind: 'usb' } },
+    ],
+  };
   t.equal(await r.sync.receive(JSON.stringify(bad)), 'refused');
   const problems = r.sync.state().lastRefusal!.problems;
-  t.ok(problems.some((p) => p.startsWith('/devices/0/transport/port')), 'a wrong port type, with its path');
-  t.ok(problems.some((p) => p.startsWith('/devices/1/transport/kind')), 'an unknown transport kind');
-  t.ok(problems.some((p) => p.startsWith('/devices/1/id: duplicate')), 'a duplicate id');
+  t.ok(
+    problems.some((p) => p.startsWith('/devices/0/transport/port')),
+    'a wrong port type, with its path',
+  );
+  t.ok(
+    problems.some((p) => p.startsWith('/devices/1/transport/kind')),
+    'an unknown transport kind',
+  );
+  t.ok(
+    problems.some((p) => p.startsWith('/devices/1/id: duplicate')),
+    'a duplicate id',
+  );
   t.equal(r.sync.state().lastRefusal!.version, 2);
 
   t.equal(await r.sync.receive(JSON.stringify({ ...doc(3, []), extra: 1 })), 'refused', 'an unknown top-level field');
@@ -95,10 +118,14 @@ t.test('an invalid or unrunnable document is refused with its reasons; the last 
   t.match(r.sync.state().lastRefusal!.problems, [/\/devices\/0\/transport\/allow: device 'mllp' listens/]);
 
   t.equal(await r.sync.receive(JSON.stringify(doc(5, [{ ...entry('mon9', 1), protocol: 'nope' }]))), 'refused', 'not runnable here');
-  t.match(r.sync.state().lastRefusal, { version: 5, problems: ['/devices/0/protocol (mon9): unknown protocol \'nope\''] });
+  t.match(r.sync.state().lastRefusal, { version: 5, problems: ["/devices/0/protocol (mon9): unknown protocol 'nope'"] });
 
   t.same(r.applied, [1], 'nothing refused was applied');
-  t.same(r.running().map((d) => d.id), ['mon1'], 'the last good devices run on');
+  t.same(
+    r.running().map((d) => d.id),
+    ['mon1'],
+    'the last good devices run on',
+  );
   t.match(r.sync.state(), { version: 1, refused: 5 });
   t.ok(r.changes() >= before + 5, 'each refusal asks for a status republish');
   t.equal((readConfigCache(r.cacheFile, 'gw1') as { doc: GatewayConfigDoc }).doc.version, 1, 'the cache keeps the last good one');
@@ -114,7 +141,7 @@ t.test('started from the cache: a document must be newer than the cached one', a
   t.equal(await r.sync.receive(JSON.stringify(doc(8, []))), 'applied');
 });
 
-t.test('readConfigCache: missing, broken, another gateway\'s', async (t) => {
+t.test("readConfigCache: missing, broken, another gateway's", async (t) => {
   const dir = tmp(t);
   const f = path.join(dir, 'c.json');
   t.same(readConfigCache(f, 'gw1'), { missing: true });
@@ -132,8 +159,17 @@ t.test('the contract: connection problems as ingest reports them', async (t) => 
   t.same(connectionProblems({ protocol: 'ge-dri', transport: { kind: 'tcp', host: 'h', port: 70000 } }, 'mon1', null).length, 1);
   t.match(connectionProblems({ protocol: 'ge-dri', transport: { kind: 'tcp', host: 'h', port: 70000 } }, 'mon1', null), [/^\/transport\/port/]);
   t.match(connectionProblems({ id: 'x', protocol: 'ge-dri', transport: { kind: 'tcp', host: 'h', port: 1 } }, 'mon1', null), [/^\/id: not part/]);
-  t.match(connectionProblems({ protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '0.0.0.0', port: 2575, allow: ['10.1.2.3'], tls: { certFile: 'c.pem', keyFile: '/k.pem' } } }, 'm', null),
-    [/^\/transport\/tls\/certFile: must be an absolute path/]);
+  t.match(
+    connectionProblems(
+      {
+        protocol: 'hl7-mllp',
+        transport: { kind: 'tcp-server', host: '0.0.0.0', port: 2575, allow: ['10.1.2.3'], tls: { certFile: 'c.pem', keyFile: '/k.pem' } },
+      },
+      'm',
+      null,
+    ),
+    [/^\/transport\/tls\/certFile: must be an absolute path/],
+  );
   t.match(connectionProblems({ protocol: 'x', transport: { kind: 'tcp', host: 'h', port: 1 }, watchdogMs: 5 }, 'm', null), [/^\/watchdogMs/]);
   t.match(connectionProblems({ protocol: 'x', transport: { kind: 'tcp', host: 'h', port: 1 }, bogus: 1 }, 'm', null), ['/bogus: Unexpected property']);
   t.same(connectionProblems('x', 'm', null), ['/: expected an object']);
@@ -147,8 +183,15 @@ t.test('configSource: registry when the file has no devices key, file otherwise;
   t.equal(buildConfig(base, {}, '/etc/orlink').configSource, 'registry');
   t.equal(buildConfig({ ...base, devices: [] }, {}, '/etc/orlink').configSource, 'file', 'an explicit empty list stays on the file');
   t.equal(buildConfig({ ...base, configSource: 'file' }, {}, '/etc/orlink').configSource, 'file');
-  t.equal(buildConfig({ ...base, configCacheFile: 'state/cfg.json' }, {}, '/etc/orlink').configCacheFile, '/etc/orlink/state/cfg.json', 'relative to the config file');
+  t.equal(
+    buildConfig({ ...base, configCacheFile: 'state/cfg.json' }, {}, '/etc/orlink').configCacheFile,
+    '/etc/orlink/state/cfg.json',
+    'relative to the config file',
+  );
   const dev = { id: 'mon1', protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: 1 } };
-  t.throws(() => buildConfig({ ...base, configSource: 'registry', devices: [dev] }, {}), { code: 'GW_ERR_CONFIG', message: /configSource is registry: the devices come from the registry/ });
+  t.throws(() => buildConfig({ ...base, configSource: 'registry', devices: [dev] }, {}), {
+    code: 'GW_ERR_CONFIG',
+    message: /configSource is registry: the devices come from the registry/,
+  });
   t.throws(() => buildConfig({ ...base, configSource: 'cloud' }, {}), { code: 'GW_ERR_CONFIG' });
 });

@@ -64,8 +64,15 @@ export class ConfigSync {
     this.now = o.now ?? Date.now;
     const i = o.initial;
     this.st = {
-      source: 'registry', version: i?.version ?? null, issuedAt: i?.issuedAt ?? null, from: i ? 'cache' : null,
-      appliedAt: i ? this.now() : null, devices: i?.devices.length ?? 0, received: 0, ignored: 0, refused: 0,
+      source: 'registry',
+      version: i?.version ?? null,
+      issuedAt: i?.issuedAt ?? null,
+      from: i ? 'cache' : null,
+      appliedAt: i ? this.now() : null,
+      devices: i?.devices.length ?? 0,
+      received: 0,
+      ignored: 0,
+      refused: 0,
     };
   }
 
@@ -100,7 +107,11 @@ export class ConfigSync {
     if (payload.length === 0) return this.ignore('config topic cleared (gateway retired or moved?): keeping the running devices', {}, 'info');
     if (payload.length > MAX_CONFIG_DOC_BYTES) return this.refuse([`document of ${payload.length} bytes, more than ${MAX_CONFIG_DOC_BYTES}`], null);
     let raw: unknown;
-    try { raw = JSON.parse(payload.toString('utf8')); } catch (err) { return this.refuse([`not JSON: ${(err as Error).message}`], null); }
+    try {
+      raw = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      return this.refuse([`not JSON: ${(err as Error).message}`], null);
+    }
     const r = (typeof raw === 'object' && raw !== null ? raw : {}) as { gatewayId?: unknown; version?: unknown };
     const version = typeof r.version === 'number' ? r.version : null;
     if (typeof r.gatewayId === 'string' && r.gatewayId !== this.o.gatewayId) {
@@ -112,14 +123,21 @@ export class ConfigSync {
     if (this.st.version !== null && doc.version === this.st.version) return this.ignore('config document already running', { version }, 'debug');
     if (this.st.version !== null && doc.version < this.st.version) return this.ignore('older config document ignored', { version });
     let diff: DeviceDiff;
-    try { diff = await this.o.apply(doc); } catch (err) {
+    try {
+      diff = await this.o.apply(doc);
+    } catch (err) {
       const details = isGatewayError(err) && Array.isArray(err.details) ? err.details.map(String) : [(err as Error).message];
       return this.refuse(details, doc.version);
     }
     Object.assign(this.st, { version: doc.version, issuedAt: doc.issuedAt, from: 'broker', appliedAt: this.now(), devices: doc.devices.length });
-    this.log.info({ version: doc.version, added: diff.added, removed: diff.removed, changed: diff.changed, unchanged: diff.unchanged.length }, 'config document applied');
+    this.log.info(
+      { version: doc.version, added: diff.added, removed: diff.removed, changed: diff.changed, unchanged: diff.unchanged.length },
+      'config document applied',
+    );
     this.o.onChange?.();
-    try { await writeConfigCache(this.o.cacheFile, doc); } catch (err) {
+    try {
+      await writeConfigCache(this.o.cacheFile, doc);
+    } catch (err) {
       this.log.error({ err, file: this.o.cacheFile }, 'cannot write the config cache: a start without the broker would use an older one');
     }
     return 'applied';

@@ -10,8 +10,14 @@ const dev = (id: string, port: number, extra: Record<string, unknown> = {}): Dev
 class FakeSession {
   static log: string[] = [];
   running = false;
-  constructor(readonly id: string, readonly port: number) {}
-  start(): void { this.running = true; FakeSession.log.push(`start ${this.id}:${this.port}`); }
+  constructor(
+    readonly id: string,
+    readonly port: number,
+  ) {}
+  start(): void {
+    this.running = true;
+    FakeSession.log.push(`start ${this.id}:${this.port}`);
+  }
   async stop(): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
     this.running = false;
@@ -24,7 +30,10 @@ t.test('diffDevices compares entries by content, not by key order', async (t) =>
   const a = dev('a', 1);
   const reordered = { ...Object.fromEntries(Object.entries(a).reverse()), transport: { port: 1, host: '127.0.0.1', kind: 'tcp' } } as DeviceConfig;
   t.same(diffDevices([a, dev('b', 2), dev('c', 3)], [dev('d', 4), reordered, dev('b', 2, { profile: 'x' })]), {
-    added: ['d'], removed: ['c'], changed: ['b'], unchanged: ['a'],
+    added: ['d'],
+    removed: ['c'],
+    changed: ['b'],
+    unchanged: ['a'],
   });
   t.same(diffDevices([], []), { added: [], removed: [], changed: [], unchanged: [] });
   t.same(diffDevices([dev('a', 1)], [dev('a', 1, { options: { waves: true } })]).changed, ['a'], 'options count');
@@ -46,7 +55,11 @@ t.test('apply: untouched sessions keep running, removed stop, changed restart (s
   t.same(FakeSession.log.slice(2).sort(), ['start b:5', 'start d:4']);
   t.equal(set.sessions()[1], a, 'the unchanged session is the same object');
   t.ok(a.running, 'and still running');
-  t.same(set.sessions().map((s) => s.id), ['d', 'a', 'b'], 'in the order of the new list');
+  t.same(
+    set.sessions().map((s) => s.id),
+    ['d', 'a', 'b'],
+    'in the order of the new list',
+  );
   t.same(set.config('b')?.transport, dev('b', 5).transport, 'the changed entry is the new one');
 
   FakeSession.log = [];
@@ -54,7 +67,10 @@ t.test('apply: untouched sessions keep running, removed stop, changed restart (s
   t.same(FakeSession.log, [], 'the same list again changes nothing');
 
   await set.stop();
-  t.notOk(set.sessions().some((s) => s.running), 'stop() stops every session');
+  t.notOk(
+    set.sessions().some((s) => s.running),
+    'stop() stops every session',
+  );
   FakeSession.log = [];
   await set.apply([dev('z', 9)]);
   t.same(FakeSession.log, [], 'no apply after stop()');

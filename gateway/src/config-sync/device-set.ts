@@ -50,9 +50,15 @@ export class DeviceSet<S extends ManagedSession> {
   /** `create` builds a session for an entry (not started). */
   constructor(private readonly create: (d: DeviceConfig) => S) {}
 
-  configs(): DeviceConfig[] { return this.entries.map((e) => e.config); }
-  sessions(): S[] { return this.entries.map((e) => e.session); }
-  config(id: string): DeviceConfig | undefined { return this.entries.find((e) => e.config.id === id)?.config; }
+  configs(): DeviceConfig[] {
+    return this.entries.map((e) => e.config);
+  }
+  sessions(): S[] {
+    return this.entries.map((e) => e.session);
+  }
+  config(id: string): DeviceConfig | undefined {
+    return this.entries.find((e) => e.config.id === id)?.config;
+  }
 
   /** Start the sessions (once); later applies start their new sessions themselves. */
   start(): void {

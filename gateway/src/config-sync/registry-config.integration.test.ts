@@ -44,12 +44,21 @@ async function startMonitor(t: Test, hr: number) {
     s.on('error', () => {});
     s.write('ID acme m1 1.0\n');
     let n = 0;
-    const timer = setInterval(() => { if (++n > 3000 || s.destroyed) clearInterval(timer); else s.write(`N hr ${hr}\n`); }, 100);
-    s.on('close', () => { clearInterval(timer); sockets.delete(s); });
+    const timer = setInterval(() => {
+      if (++n > 3000 || s.destroyed) clearInterval(timer);
+      else s.write(`N hr ${hr}\n`);
+    }, 100);
+    s.on('close', () => {
+      clearInterval(timer);
+      sockets.delete(s);
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  t.teardown(() => { for (const s of sockets) s.destroy(); return new Promise<void>((r) => server.close(() => r())); });
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
   return {
     port: (server.address() as net.AddressInfo).port,
     connections: () => connections,
@@ -62,8 +71,11 @@ t.test('a gateway with no local devices runs what the registry says, without a r
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const ingestConfig = loadIngestConfig({
     input: {
-      http: { host: '127.0.0.1', port: await freePort() }, db: { path: path.join(dir, 'ingest.sqlite') }, series: { kind: 'memory' },
-      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() }, log: { level: 'silent' },
+      http: { host: '127.0.0.1', port: await freePort() },
+      db: { path: path.join(dir, 'ingest.sqlite') },
+      series: { kind: 'memory' },
+      broker: { kind: 'embedded', host: '127.0.0.1', port: await freePort() },
+      log: { level: 'silent' },
     },
     env: {},
   });
@@ -88,15 +100,30 @@ t.test('a gateway with no local devices runs what the registry says, without a r
   const oxi = await startMonitor(t, 55);
   const cacheFile = path.join(dir, 'gw', 'registry-config.json');
   // what a gateway needs locally: id, location, broker and credentials; no devices
-  const gwConfig = buildConfig({
-    gatewayId: 'gw1', site: 'main', room: 'or1', bed: 'bed1',
-    mqtt: { url: ingest.mqttUrl, username: 'gw1', password: 'gateway-password-1', publishIntervalMs: 100, statusIntervalMs: 300, connectTimeoutMs: 2000 },
-    outbox: { kind: 'file', dir: path.join(dir, 'gw', 'outbox'), fsync: false },
-    configCacheFile: cacheFile, log: { level: 'silent' },
-  }, {});
+  const gwConfig = buildConfig(
+    {
+      gatewayId: 'gw1',
+      site: 'main',
+      room: 'or1',
+      bed: 'bed1',
+      mqtt: { url: ingest.mqttUrl, username: 'gw1', password: 'gateway-password-1', publishIntervalMs: 100, statusIntervalMs: 300, connectTimeoutMs: 2000 },
+      outbox: { kind: 'file', dir: path.join(dir, 'gw', 'outbox'), fsync: false },
+      configCacheFile: cacheFile,
+      log: { level: 'silent' },
+    },
+    {},
+  );
   t.equal(gwConfig.configSource, 'registry', 'no devices key: the registry is the source');
   const captureFile = path.join(dir, 'captures', 'gw1.hexlog');
-  const start = () => startGateway(gwConfig, { logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, tickMs: 50, drainMs: 200, mqttBackoff: { baseMs: 100, maxMs: 300 }, record: captureFile });
+  const start = () =>
+    startGateway(gwConfig, {
+      logger: silentLogger(),
+      protocols: { 'fake-line': fakeProtocol },
+      tickMs: 50,
+      drainMs: 200,
+      mqttBackoff: { baseMs: 100, maxMs: 300 },
+      record: captureFile,
+    });
   const clientsBefore = ingest.broker!.connectedClients; // ingest's own subscriber
   let gw: RunningGateway = await start();
   let gwUp = true;
@@ -128,7 +155,9 @@ t.test('a gateway with no local devices runs what the registry says, without a r
   const since = Date.now() - 60_000;
   const c = await api('POST', '/cases', { bed: 'bed1', start: since });
   const hrOf = async (device: string) => {
-    const tl = await api('GET', `/cases/${c.id}/timeline?from=${since}&to=${Date.now() + 60_000}`) as { numerics: { device: string; mdc: string; points: [number, number | null][] }[] };
+    const tl = (await api('GET', `/cases/${c.id}/timeline?from=${since}&to=${Date.now() + 60_000}`)) as {
+      numerics: { device: string; mdc: string; points: [number, number | null][] }[];
+    };
     return tl.numerics.filter((n) => n.device === device && n.mdc === 'MDC_ECG_HEART_RATE').flatMap((n) => n.points.map((p) => p[1]));
   };
   await until('readings of mon1 in the case timeline', async () => (await hrOf('mon1')).includes(71));
@@ -149,8 +178,10 @@ t.test('a gateway with no local devices runs what the registry says, without a r
   t.match(cfg().lastRefusal, { version: version + 2, problems: [/\/devices\/1\/protocol \(oxi1\): unknown protocol 'no-such-driver'/] });
   t.equal(cfg().version, version + 1, 'the running version is unchanged');
   t.equal(oxi.open(), 1, 'and so are its sessions');
-  await until('the refusal in the registry\'s copy of the status', async () =>
-    ((await api('GET', '/gateways/gw1')).status?.config?.lastRefusal?.version ?? 0) === version + 2);
+  await until(
+    "the refusal in the registry's copy of the status",
+    async () => ((await api('GET', '/gateways/gw1')).status?.config?.lastRefusal?.version ?? 0) === version + 2,
+  );
 
   // cleared connection and retired device: their sessions stop
   await api('DELETE', '/devices/oxi1/connection');

@@ -56,13 +56,20 @@ t.test('a gateway with no local devices gets them from the registry through Mosq
   t.match(conf, /use_username_as_clientid true/, 'the generated listener binds the client id to the user name');
   const mosq = await startTestMosquitto(t, { listenerConfig: { port: clientsPort, lines: conf.split('\n') } });
 
-  const ingest = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: 0 }, db: { path: dbPath }, series: { kind: 'memory' },
-      broker: { kind: 'external', url: `mqtt://127.0.0.1:${ingestPort}` }, mqtt: { clientId: 'orlink-ingest-1' }, log: { level: 'silent' },
-    },
-    env,
-  }), { logger: pino({ level: 'silent' }) });
+  const ingest = await startIngest(
+    loadIngestConfig({
+      input: {
+        http: { host: '127.0.0.1', port: 0 },
+        db: { path: dbPath },
+        series: { kind: 'memory' },
+        broker: { kind: 'external', url: `mqtt://127.0.0.1:${ingestPort}` },
+        mqtt: { clientId: 'orlink-ingest-1' },
+        log: { level: 'silent' },
+      },
+      env,
+    }),
+    { logger: pino({ level: 'silent' }) },
+  );
   t.teardown(() => ingest.close());
   const headers = bearer(mintToken(ingest.services, 'admin'));
   const api = async (method: 'GET' | 'POST' | 'PUT', url: string, body?: object) => {
@@ -79,23 +86,43 @@ t.test('a gateway with no local devices gets them from the registry through Mosq
     s.on('error', () => {});
     s.write('ID acme m1 1.0\n');
     let n = 0;
-    const timer = setInterval(() => { if (++n > 3000 || s.destroyed) clearInterval(timer); else s.write('N hr 73\n'); }, 100);
-    s.on('close', () => { clearInterval(timer); sockets.delete(s); });
+    const timer = setInterval(() => {
+      if (++n > 3000 || s.destroyed) clearInterval(timer);
+      else s.write('N hr 73\n');
+    }, 100);
+    s.on('close', () => {
+      clearInterval(timer);
+      sockets.delete(s);
+    });
   });
   monitor.listen(0, '127.0.0.1');
   await once(monitor, 'listening');
-  t.teardown(() => { for (const s of sockets) s.destroy(); return new Promise<void>((r) => monitor.close(() => r())); });
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => monitor.close(() => r()));
+  });
 
-  const gwConfig = buildConfig({
-    gatewayId: 'gw1', site: 'main', room: 'or1', bed: 'bed1',
-    mqtt: { url: `mqtt://127.0.0.1:${clientsPort}`, username: 'gw1', publishIntervalMs: 100, statusIntervalMs: 300, connectTimeoutMs: 3000 },
-    outbox: { kind: 'file', dir: path.join(dir, 'gw', 'outbox'), fsync: false },
-    configCacheFile: path.join(dir, 'gw', 'registry-config.json'), log: { level: 'silent' },
-  }, { ORLINK_MQTT_PASSWORD: 'gateway-password-1' });
+  const gwConfig = buildConfig(
+    {
+      gatewayId: 'gw1',
+      site: 'main',
+      room: 'or1',
+      bed: 'bed1',
+      mqtt: { url: `mqtt://127.0.0.1:${clientsPort}`, username: 'gw1', publishIntervalMs: 100, statusIntervalMs: 300, connectTimeoutMs: 3000 },
+      outbox: { kind: 'file', dir: path.join(dir, 'gw', 'outbox'), fsync: false },
+      configCacheFile: path.join(dir, 'gw', 'registry-config.json'),
+      log: { level: 'silent' },
+    },
+    { ORLINK_MQTT_PASSWORD: 'gateway-password-1' },
+  );
   t.equal(gwConfig.configSource, 'registry', 'no devices key: the registry is the source');
   t.same(gwConfig.devices, []);
   const gw = await startGateway(gwConfig, {
-    logger: silentLogger(), protocols: { 'fake-line': fakeProtocol }, tickMs: 50, drainMs: 200, mqttBackoff: { baseMs: 100, maxMs: 300 },
+    logger: silentLogger(),
+    protocols: { 'fake-line': fakeProtocol },
+    tickMs: 50,
+    drainMs: 200,
+    mqttBackoff: { baseMs: 100, maxMs: 300 },
   });
   t.teardown(() => gw.close());
   const cfg = () => (gw.status() as unknown as { config: ConfigSyncState }).config;
@@ -103,15 +130,23 @@ t.test('a gateway with no local devices gets them from the registry through Mosq
   await until('the first (empty) document', () => cfg().version === 1);
   t.same(gw.status().devices, [], 'nothing to run yet');
 
-  await api('PUT', '/devices/mon1/connection', { protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: (monitor.address() as net.AddressInfo).port }, watchdogMs: 60_000 });
-  await until('mon1 streaming', () => gw.status().devices.find((d) => d.id === 'mon1')?.link === 'streaming')
-    .catch((e) => { console.error(mosq.log().slice(-3000)); throw e; });
+  await api('PUT', '/devices/mon1/connection', {
+    protocol: 'fake-line',
+    transport: { kind: 'tcp', host: '127.0.0.1', port: (monitor.address() as net.AddressInfo).port },
+    watchdogMs: 60_000,
+  });
+  await until('mon1 streaming', () => gw.status().devices.find((d) => d.id === 'mon1')?.link === 'streaming').catch((e) => {
+    console.error(mosq.log().slice(-3000));
+    throw e;
+  });
   t.match(cfg(), { version: 2, from: 'broker', devices: 1, refused: 0 }, 'the document from the registry is applied');
 
   const since = Date.now() - 60_000;
   const c = await api('POST', '/cases', { bed: 'bed1', start: since });
   const hr = async () => {
-    const tl = await api('GET', `/cases/${c.id}/timeline?from=${since}&to=${Date.now() + 60_000}`) as { numerics: { device: string; mdc: string; points: [number, number | null][] }[] };
+    const tl = (await api('GET', `/cases/${c.id}/timeline?from=${since}&to=${Date.now() + 60_000}`)) as {
+      numerics: { device: string; mdc: string; points: [number, number | null][] }[];
+    };
     return tl.numerics.filter((n) => n.device === 'mon1' && n.mdc === 'MDC_ECG_HEART_RATE').flatMap((n) => n.points.map((p) => p[1]));
   };
   await until('readings of mon1 in the case timeline', async () => (await hr()).includes(73));

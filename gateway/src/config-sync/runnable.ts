@@ -11,18 +11,25 @@ import { sessionOptions } from '../session/device-session.js';
 import { tcpServerTlsProblems } from '../transports/tcp-server.js';
 
 export async function runnableProblems(
-  devices: readonly DeviceConfig[], protocols: Map<string, DeviceProtocol>, resolve: (name: string) => Promise<DeviceProtocol>,
+  devices: readonly DeviceConfig[],
+  protocols: Map<string, DeviceProtocol>,
+  resolve: (name: string) => Promise<DeviceProtocol>,
 ): Promise<string[]> {
   const problems: string[] = [];
   for (const [i, d] of devices.entries()) {
     let proto = protocols.get(d.protocol);
     if (!proto) {
-      try { proto = await resolve(d.protocol); protocols.set(d.protocol, proto); } catch (err) {
+      try {
+        proto = await resolve(d.protocol);
+        protocols.set(d.protocol, proto);
+      } catch (err) {
         problems.push(`/devices/${i}/protocol (${d.id}): ${(err as Error).message}`);
         continue;
       }
     }
-    try { proto.createSession(sessionOptions(d)); } catch (err) {
+    try {
+      proto.createSession(sessionOptions(d));
+    } catch (err) {
       problems.push(`/devices/${i}/options (${d.id}): ${(err as Error).message}`);
     }
     // a kind beside the neutral ones must be one the device's protocol declares (the resolved one: a protocol

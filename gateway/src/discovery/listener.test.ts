@@ -35,7 +35,9 @@ t.test('firstAnnouncement: skips what is none, resolves with the first valid one
   const tx = await sender(t);
   // resent until the listener is bound (bounded: at most 100 tries)
   let result: unknown;
-  void found.then((r) => { result = r; });
+  void found.then((r) => {
+    result = r;
+  });
   for (let i = 0; i < 100 && result === undefined; i++) {
     tx.send(Buffer.from('noise'), port, '127.0.0.1');
     tx.send(PDS, port, '127.0.0.1');
@@ -51,7 +53,10 @@ t.test('firstAnnouncement: undefined at the deadline', async (t) => {
 t.test('DiscoveryListener: a parser that throws is counted bad, never crashes the listener', async (t) => {
   const spec: DiscoverySpec<{ n: number }> = {
     port: 0,
-    parse: (d) => { if (d[0] === 0) throw new Error('parser bug'); return { n: d[0] }; },
+    parse: (d) => {
+      if (d[0] === 0) throw new Error('parser bug');
+      return { n: d[0] };
+    },
     key: (a) => String(a.n),
   };
   const l = new DiscoveryListener(spec, { now: () => 5 });

@@ -39,7 +39,10 @@ export class DiscoveryListener<T> extends EventEmitter {
   private readonly known = new Map<string, string>();
   readonly counters = { datagrams: 0, announcements: 0, bad: 0 };
 
-  constructor(private readonly spec: DiscoverySpec<T>, private readonly opts: DiscoveryOptions = {}) {
+  constructor(
+    private readonly spec: DiscoverySpec<T>,
+    private readonly opts: DiscoveryOptions = {},
+  ) {
     super();
   }
 
@@ -49,7 +52,10 @@ export class DiscoveryListener<T> extends EventEmitter {
     const host = this.opts.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      sock.bind(this.opts.port ?? this.spec.port, host, () => { sock.off('error', reject); resolve(); });
+      sock.bind(this.opts.port ?? this.spec.port, host, () => {
+        sock.off('error', reject);
+        resolve();
+      });
     });
     sock.on('error', (err) => this.emit('error', err));
     sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
@@ -86,10 +92,16 @@ export async function firstAnnouncement<T>(spec: DiscoverySpec<T>, opts: { port?
   try {
     return await new Promise<T | undefined>((resolve, reject) => {
       const timer = setTimeout(() => resolve(undefined), opts.timeoutMs);
-      sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+      sock.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
       sock.on('message', (msg) => {
         const a = safeParse(spec, msg);
-        if (a !== undefined) { clearTimeout(timer); resolve(a); }
+        if (a !== undefined) {
+          clearTimeout(timer);
+          resolve(a);
+        }
       });
       sock.bind(opts.port ?? spec.port, opts.address ?? '127.0.0.1');
     });

@@ -17,7 +17,11 @@ function tmp(t: Test): string {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
-const segFiles = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith('seg-')).sort();
+const segFiles = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith('seg-'))
+    .sort();
 
 t.test('abstract suite', async (t) => {
   const base = tmp(t);
@@ -37,7 +41,11 @@ t.test('reopen resends only unacked records and continues the seq', async (t) =>
   await b.open();
   t.teardown(() => b.close());
   const recs = await b.peek(0, 100);
-  t.same(recs.map((r) => r.seq), seqs.slice(20), 'unacked from the watermark on');
+  t.same(
+    recs.map((r) => r.seq),
+    seqs.slice(20),
+    'unacked from the watermark on',
+  );
   t.equal(dec(recs[0].payload), 'rec-20');
   t.equal(recs[5].readings, 25);
   t.equal(await b.append(enc('next')), seqs.at(-1)! + 1);
@@ -99,7 +107,10 @@ t.test('a flipped bit in a record is detected by the CRC', async (t) => {
   const re = new FileOutbox({ dir, maxBytes: 1 << 20, segmentBytes: 1 << 16 });
   await re.open();
   t.teardown(() => re.close());
-  t.same((await re.peek(0, 10)).map((r) => dec(r.payload)), ['rec-0', 'rec-1']);
+  t.same(
+    (await re.peek(0, 10)).map((r) => dec(r.payload)),
+    ['rec-0', 'rec-1'],
+  );
   t.equal(re.stats.corruptSegments, 1);
   t.equal(re.stats.truncatedBytes, 2 * recLen);
 });
@@ -107,7 +118,8 @@ t.test('a flipped bit in a record is detected by the CRC', async (t) => {
 t.test('kill -9 while appending: every record reported durable survives, no garbage', async (t) => {
   const dir = tmp(t);
   const child = fork(path.join(here, 'testdata', 'append-loop.ts'), [dir], {
-    execArgv: ['--import=tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    execArgv: ['--import=tsx'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const durable: number[] = [];
   let buf = '';
@@ -115,11 +127,18 @@ t.test('kill -9 while appending: every record reported durable survives, no garb
     const timer = setTimeout(() => reject(new Error('child produced too few records')), 60_000);
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      const lines = buf.split('\n'); buf = lines.pop()!;
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
       for (const l of lines) if (l) durable.push(Number(l));
-      if (durable.length >= 300) { clearTimeout(timer); resolve(); }
+      if (durable.length >= 300) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    child.on('exit', () => { clearTimeout(timer); reject(new Error('child exited early')); });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error('child exited early'));
+    });
   });
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');
@@ -131,39 +150,48 @@ t.test('kill -9 while appending: every record reported durable survives, no garb
   const have = new Map(recs.map((r) => [r.seq, dec(r.payload)]));
   const missing = durable.filter((s) => have.get(s) !== `payload-${s}-`.padEnd(100, 'x'));
   t.same(missing, [], `${durable.length} durable records all present and intact`);
-  t.ok(recs.every((r) => dec(r.payload) === `payload-${r.seq}-`.padEnd(100, 'x')), 'no garbage replayed');
+  t.ok(
+    recs.every((r) => dec(r.payload) === `payload-${r.seq}-`.padEnd(100, 'x')),
+    'no garbage replayed',
+  );
   const seqs = recs.map((r) => r.seq);
-  t.same(seqs, [...seqs].sort((a, b) => a - b), 'in order');
+  t.same(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    'in order',
+  );
 });
 
 for (const umask of [0, 0o277]) {
-t.test(`owner-only on disk whatever the umask (${umask.toString(8)}): dirs 0700, segments and ack 0600; an old wide outbox tightened`, async (t) => {
-  const base = tmp(t);
-  fs.chmodSync(base, 0o755);
-  const old = process.umask(umask);
-  t.teardown(() => { process.umask(old); });
-  const mode = (f: string) => fs.statSync(f).mode & 0o777;
-  const dir = path.join(base, 'var', 'outbox');
-  const ob = new FileOutbox({ dir, maxBytes: 1 << 20, segmentBytes: 1024, ackPersistMs: 1 });
-  await ob.open();
-  const seqs: number[] = [];
-  for (let i = 0; i < 40; i++) seqs.push(await ob.append(enc(`reading-${i}`.padEnd(60, '.'))));
-  ob.ack(seqs[0]);
-  await ob.close();
-  t.equal(mode(path.join(base, 'var')), 0o700, 'created parent 0700');
-  t.equal(mode(dir), 0o700, 'outbox dir 0700');
-  t.equal(mode(base), 0o755, 'an existing parent is left alone');
-  const files = fs.readdirSync(dir);
-  t.ok(segFiles(dir).length >= 2 && files.includes('ack'), `segments and ack written (${files.join(', ')})`);
-  for (const f of files) t.equal(mode(path.join(dir, f)), 0o600, `${f} 0600`);
+  t.test(`owner-only on disk whatever the umask (${umask.toString(8)}): dirs 0700, segments and ack 0600; an old wide outbox tightened`, async (t) => {
+    const base = tmp(t);
+    fs.chmodSync(base, 0o755);
+    const old = process.umask(umask);
+    t.teardown(() => {
+      process.umask(old);
+    });
+    const mode = (f: string) => fs.statSync(f).mode & 0o777;
+    const dir = path.join(base, 'var', 'outbox');
+    const ob = new FileOutbox({ dir, maxBytes: 1 << 20, segmentBytes: 1024, ackPersistMs: 1 });
+    await ob.open();
+    const seqs: number[] = [];
+    for (let i = 0; i < 40; i++) seqs.push(await ob.append(enc(`reading-${i}`.padEnd(60, '.'))));
+    ob.ack(seqs[0]);
+    await ob.close();
+    t.equal(mode(path.join(base, 'var')), 0o700, 'created parent 0700');
+    t.equal(mode(dir), 0o700, 'outbox dir 0700');
+    t.equal(mode(base), 0o755, 'an existing parent is left alone');
+    const files = fs.readdirSync(dir);
+    t.ok(segFiles(dir).length >= 2 && files.includes('ack'), `segments and ack written (${files.join(', ')})`);
+    for (const f of files) t.equal(mode(path.join(dir, f)), 0o600, `${f} 0600`);
 
-  // an outbox left by an older version with 0755/0644
-  fs.chmodSync(dir, 0o755);
-  for (const f of files) fs.chmodSync(path.join(dir, f), 0o644);
-  const again = new FileOutbox({ dir, maxBytes: 1 << 20, segmentBytes: 1024 });
-  await again.open();
-  await again.close();
-  t.equal(mode(dir), 0o700, 'dir tightened on open');
-  for (const f of segFiles(dir)) t.equal(mode(path.join(dir, f)), 0o600, `${f} tightened on open`);
-});
+    // an outbox left by an older version with 0755/0644
+    fs.chmodSync(dir, 0o755);
+    for (const f of files) fs.chmodSync(path.join(dir, f), 0o644);
+    const again = new FileOutbox({ dir, maxBytes: 1 << 20, segmentBytes: 1024 });
+    await again.open();
+    await again.close();
+    t.equal(mode(dir), 0o700, 'dir tightened on open');
+    for (const f of segFiles(dir)) t.equal(mode(path.join(dir, f)), 0o600, `${f} tightened on open`);
+  });
 }

@@ -14,8 +14,14 @@ import { GatewayError, GW_ERR } from '../errors.js';
 import { encodeRecord, decodeRecordAt, HEADER_BYTES } from './record-codec.js';
 import { mkdirPrivate, openPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-fs.js';
 import {
-  ChangeListeners, emptyStats,
-  type AppendOptions, type Outbox, type OutboxDepth, type OutboxRecord, type OutboxStats, type PayloadSource,
+  ChangeListeners,
+  emptyStats,
+  type AppendOptions,
+  type Outbox,
+  type OutboxDepth,
+  type OutboxRecord,
+  type OutboxStats,
+  type PayloadSource,
 } from './outbox.js';
 
 const fdatasync = promisify(fs.fdatasync);
@@ -32,12 +38,36 @@ export interface FileOutboxOptions {
 
 /** Best effort on what an older version left (not ours to chmod → left as it is, still readable). */
 function tighten(fn: () => void): void {
-  try { fn(); } catch { /* not the owner */ }
+  try {
+    fn();
+  } catch {
+    /* not the owner */
+  }
 }
 
-interface Rec { seq: number; off: number; len: number; readings: number; acked: boolean }
-interface Segment { firstSeq: number; file: string; fd: number; bytes: number; recs: Rec[]; unacked: number; writable: boolean; deleted?: boolean }
-interface Pending { src: PayloadSource; readings: number; resolve: (seq: number) => void; reject: (err: unknown) => void }
+interface Rec {
+  seq: number;
+  off: number;
+  len: number;
+  readings: number;
+  acked: boolean;
+}
+interface Segment {
+  firstSeq: number;
+  file: string;
+  fd: number;
+  bytes: number;
+  recs: Rec[];
+  unacked: number;
+  writable: boolean;
+  deleted?: boolean;
+}
+interface Pending {
+  src: PayloadSource;
+  readings: number;
+  resolve: (seq: number) => void;
+  reject: (err: unknown) => void;
+}
 
 export class FileOutbox implements Outbox {
   readonly kind = 'file';
@@ -61,14 +91,19 @@ export class FileOutbox implements Outbox {
     this.opts = { fsync: true, ackPersistMs: 200, ...opts };
   }
 
-  get stats(): Readonly<OutboxStats> { return this.st; }
+  get stats(): Readonly<OutboxStats> {
+    return this.st;
+  }
 
   async open(): Promise<void> {
     if (this.state !== 'new') return;
     try {
       if (!mkdirPrivate(this.opts.dir)) tighten(() => fs.chmodSync(this.opts.dir, PRIVATE_DIR_MODE));
       const watermark = this.readAck();
-      const files = fs.readdirSync(this.opts.dir).filter((f) => SEG_RE.test(f)).sort();
+      const files = fs
+        .readdirSync(this.opts.dir)
+        .filter((f) => SEG_RE.test(f))
+        .sort();
       for (const f of files) this.loadSegment(path.join(this.opts.dir, f), watermark);
       for (const seg of [...this.segments]) if (seg.unacked === 0) this.deleteSegment(seg);
       const last = this.segments.at(-1)?.recs.at(-1)?.seq ?? 0;
@@ -83,7 +118,10 @@ export class FileOutbox implements Outbox {
     if (this.state !== 'open') return Promise.reject(new GatewayError(GW_ERR.OUTBOX_CLOSED, 'fatal', 'outbox is not open'));
     return new Promise<number>((resolve, reject) => {
       this.pending.push({ src, readings: opts?.readings ?? 0, resolve, reject });
-      if (!this.writing) { this.writing = true; this.flushing = this.flushLoop(); }
+      if (!this.writing) {
+        this.writing = true;
+        this.flushing = this.flushLoop();
+      }
     });
   }
 
@@ -116,9 +154,13 @@ export class FileOutbox implements Outbox {
     this.scheduleAckPersist();
   }
 
-  depth(): OutboxDepth { return { records: this.index.size, bytes: this.unackedBytes }; }
+  depth(): OutboxDepth {
+    return { records: this.index.size, bytes: this.unackedBytes };
+  }
 
-  onChange(listener: (ev: { type: 'append' | 'drop'; seq: number }) => void): () => void { return this.listeners.add(listener); }
+  onChange(listener: (ev: { type: 'append' | 'drop'; seq: number }) => void): () => void {
+    return this.listeners.add(listener);
+  }
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
@@ -127,7 +169,13 @@ export class FileOutbox implements Outbox {
     while (this.writing) await this.flushing;
     if (this.ackTimer) clearTimeout(this.ackTimer);
     if (wasOpen && this.ackDirty) this.persistAck();
-    for (const seg of this.segments) { try { fs.closeSync(seg.fd); } catch { /* already closed */ } }
+    for (const seg of this.segments) {
+      try {
+        fs.closeSync(seg.fd);
+      } catch {
+        /* already closed */
+      }
+    }
     this.segments = [];
   }
 
@@ -135,7 +183,10 @@ export class FileOutbox implements Outbox {
 
   private async flushLoop(): Promise<void> {
     for (;;) {
-      if (!this.pending.length) { this.writing = false; return; }
+      if (!this.pending.length) {
+        this.writing = false;
+        return;
+      }
       const batch = this.pending;
       this.pending = [];
       const touched = new Set<Segment>();
@@ -169,10 +220,17 @@ export class FileOutbox implements Outbox {
         continue;
       }
       for (const d of done) {
-        if (d.seg.deleted) { // dropped by the bound within its own batch (tiny maxBytes only)
-          this.st.droppedRecords++; this.st.droppedReadings += d.rec.readings; this.st.droppedBytes += d.rec.len;
+        if (d.seg.deleted) {
+          // dropped by the bound within its own batch (tiny maxBytes only)
+          this.st.droppedRecords++;
+          this.st.droppedReadings += d.rec.readings;
+          this.st.droppedBytes += d.rec.len;
         } else d.seg.recs.push(d.rec);
-        if (!d.seg.deleted) { d.seg.unacked++; this.unackedBytes += d.rec.len; this.index.set(d.seq, { seg: d.seg, rec: d.rec }); }
+        if (!d.seg.deleted) {
+          d.seg.unacked++;
+          this.unackedBytes += d.rec.len;
+          this.index.set(d.seq, { seg: d.seg, rec: d.rec });
+        }
         this.st.appended++;
         d.p.resolve(d.seq);
         this.listeners.emit('append', d.seq);
@@ -198,11 +256,16 @@ export class FileOutbox implements Outbox {
 
   private dropOldest(): void {
     const seg = this.segments[0];
-    let n = 0; let readings = 0; let bytes = 0; let last = 0;
+    let n = 0;
+    let readings = 0;
+    let bytes = 0;
+    let last = 0;
     for (const rec of seg.recs) {
       last = rec.seq;
       if (rec.acked) continue;
-      n++; readings += rec.readings; bytes += rec.len;
+      n++;
+      readings += rec.readings;
+      bytes += rec.len;
     }
     this.st.droppedRecords += n;
     this.st.droppedReadings += readings;
@@ -223,7 +286,12 @@ export class FileOutbox implements Outbox {
 
   private syncDir(): void {
     let dfd: number | undefined;
-    try { dfd = fs.openSync(this.opts.dir, 'r'); fs.fsyncSync(dfd); } catch { /* not supported on this fs */ } finally {
+    try {
+      dfd = fs.openSync(this.opts.dir, 'r');
+      fs.fsyncSync(dfd);
+    } catch {
+      /* not supported on this fs */
+    } finally {
       if (dfd !== undefined) fs.closeSync(dfd);
     }
   }
@@ -234,12 +302,24 @@ export class FileOutbox implements Outbox {
     this.segments.splice(i, 1);
     seg.deleted = true;
     for (const rec of seg.recs) {
-      if (!rec.acked) { this.index.delete(rec.seq); this.unackedBytes -= rec.len; rec.acked = true; }
+      if (!rec.acked) {
+        this.index.delete(rec.seq);
+        this.unackedBytes -= rec.len;
+        rec.acked = true;
+      }
     }
     seg.unacked = 0;
     this.totalBytes -= seg.bytes;
-    try { fs.closeSync(seg.fd); } catch { /* closed */ }
-    try { fs.unlinkSync(seg.file); } catch { /* gone */ }
+    try {
+      fs.closeSync(seg.fd);
+    } catch {
+      /* closed */
+    }
+    try {
+      fs.unlinkSync(seg.file);
+    } catch {
+      /* gone */
+    }
   }
 
   // ---- open / ack persistence ---------------------------------------------------------------
@@ -254,7 +334,11 @@ export class FileOutbox implements Outbox {
       if (!h || h.seq <= prevSeq) break;
       const rec: Rec = { seq: h.seq, off, len: h.len, readings: h.readings, acked: h.seq <= watermark };
       seg.recs.push(rec);
-      if (!rec.acked) { seg.unacked++; this.unackedBytes += rec.len; this.index.set(rec.seq, { seg, rec }); }
+      if (!rec.acked) {
+        seg.unacked++;
+        this.unackedBytes += rec.len;
+        this.index.set(rec.seq, { seg, rec });
+      }
       prevSeq = h.seq;
       off += HEADER_BYTES + h.len;
     }
@@ -275,7 +359,9 @@ export class FileOutbox implements Outbox {
       const b = fs.readFileSync(path.join(this.opts.dir, 'ack'));
       if (b.length !== 12 || crc32(b.subarray(0, 8)) !== b.readUInt32LE(8)) return 0;
       return Number(b.readBigUInt64LE(0));
-    } catch { return 0; }
+    } catch {
+      return 0;
+    }
   }
 
   /** Delivered watermark: every record with seq <= it is acked or gone. */
@@ -289,7 +375,11 @@ export class FileOutbox implements Outbox {
     if (this.ackTimer || this.state !== 'open') return;
     this.ackTimer = setTimeout(() => {
       this.ackTimer = undefined;
-      try { this.persistAck(); } catch { /* retried on the next ack or at close */ }
+      try {
+        this.persistAck();
+      } catch {
+        /* retried on the next ack or at close */
+      }
     }, this.opts.ackPersistMs);
     this.ackTimer.unref();
   }
@@ -300,7 +390,12 @@ export class FileOutbox implements Outbox {
     b.writeUInt32LE(crc32(b.subarray(0, 8)), 8);
     const tmp = path.join(this.opts.dir, 'ack.tmp');
     const fd = openPrivate(tmp, 'w');
-    try { fs.writeSync(fd, b); if (this.opts.fsync) fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
+    try {
+      fs.writeSync(fd, b);
+      if (this.opts.fsync) fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, path.join(this.opts.dir, 'ack'));
     this.ackDirty = false;
   }

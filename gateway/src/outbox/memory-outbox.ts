@@ -4,8 +4,14 @@
  */
 import { GatewayError, GW_ERR } from '../errors.js';
 import {
-  ChangeListeners, emptyStats,
-  type AppendOptions, type Outbox, type OutboxDepth, type OutboxRecord, type OutboxStats, type PayloadSource,
+  ChangeListeners,
+  emptyStats,
+  type AppendOptions,
+  type Outbox,
+  type OutboxDepth,
+  type OutboxRecord,
+  type OutboxStats,
+  type PayloadSource,
 } from './outbox.js';
 
 export interface MemoryOutboxOptions {
@@ -26,9 +32,13 @@ export class MemoryOutbox implements Outbox {
 
   constructor(private readonly opts: MemoryOutboxOptions) {}
 
-  get stats(): Readonly<OutboxStats> { return this.st; }
+  get stats(): Readonly<OutboxStats> {
+    return this.st;
+  }
 
-  async open(): Promise<void> { if (this.state === 'new') this.state = 'open'; }
+  async open(): Promise<void> {
+    if (this.state === 'new') this.state = 'open';
+  }
 
   async append(src: PayloadSource, opts?: AppendOptions): Promise<number> {
     if (this.state !== 'open') throw new GatewayError(GW_ERR.OUTBOX_CLOSED, 'fatal', 'outbox is not open');
@@ -74,9 +84,15 @@ export class MemoryOutbox implements Outbox {
     this.st.acked++;
   }
 
-  depth(): OutboxDepth { return { records: this.recs.size, bytes: this.bytes }; }
+  depth(): OutboxDepth {
+    return { records: this.recs.size, bytes: this.bytes };
+  }
 
-  onChange(listener: (ev: { type: 'append' | 'drop'; seq: number }) => void): () => void { return this.listeners.add(listener); }
+  onChange(listener: (ev: { type: 'append' | 'drop'; seq: number }) => void): () => void {
+    return this.listeners.add(listener);
+  }
 
-  async close(): Promise<void> { this.state = 'closed'; }
+  async close(): Promise<void> {
+    this.state = 'closed';
+  }
 }

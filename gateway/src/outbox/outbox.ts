@@ -14,7 +14,7 @@ export interface OutboxRecord {
 
 export interface OutboxDepth {
   records: number; // unacked records
-  bytes: number;   // unacked payload bytes
+  bytes: number; // unacked payload bytes
 }
 
 export interface OutboxStats {
@@ -63,9 +63,17 @@ export class ChangeListeners {
   private readonly set = new Set<(ev: { type: 'append' | 'drop'; seq: number }) => void>();
   add(l: (ev: { type: 'append' | 'drop'; seq: number }) => void): () => void {
     this.set.add(l);
-    return () => { this.set.delete(l); };
+    return () => {
+      this.set.delete(l);
+    };
   }
   emit(type: 'append' | 'drop', seq: number): void {
-    for (const l of this.set) { try { l({ type, seq }); } catch { /* a listener never breaks the outbox */ } }
+    for (const l of this.set) {
+      try {
+        l({ type, seq });
+      } catch {
+        /* a listener never breaks the outbox */
+      }
+    }
   }
 }

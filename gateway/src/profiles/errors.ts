@@ -1,6 +1,6 @@
 /** Coded errors of the profile area (load, match). Both are fatal at start: a bad profile set is a config bug. */
 export const GW_ERR_PROFILE = {
-  INVALID: 'GW_ERR_PROFILE_INVALID',     // one or more profile files failed to parse/validate (details: all problems)
+  INVALID: 'GW_ERR_PROFILE_INVALID', // one or more profile files failed to parse/validate (details: all problems)
   NOT_FOUND: 'GW_ERR_PROFILE_NOT_FOUND', // explicit profile id unknown, or no profile matches the device
 } as const;
 

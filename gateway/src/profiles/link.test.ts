@@ -17,7 +17,13 @@ import { serialSettings } from '../transports/serial.js';
 import { profileLink } from './link.js';
 
 const profile = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id, vendor: 'GE', models: ['X'], protocol: 'ge-dri', match: { priority: 1 }, numerics: {}, ...extra,
+  id,
+  vendor: 'GE',
+  models: ['X'],
+  protocol: 'ge-dri',
+  match: { priority: 1 },
+  numerics: {},
+  ...extra,
 });
 const SLOW = { baudRate: 9600, dataBits: 7, parity: 'odd', stopBits: 2, rtscts: false } as const;
 
@@ -39,11 +45,14 @@ t.test('serialSettings: each field from the device, else the profile link, else 
   const defaults = { baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1, rtscts: true } as const;
   t.same(serialSettings({ kind: 'serial', path: '/dev/x' }, defaults), { path: '/dev/x', ...defaults });
   t.same(serialSettings({ kind: 'serial', path: '/dev/x' }, defaults, SLOW), { path: '/dev/x', ...SLOW });
-  t.same(serialSettings({ kind: 'serial', path: '/dev/x', baudRate: 38400, rtscts: true }, defaults, SLOW),
-    { path: '/dev/x', ...SLOW, baudRate: 38400, rtscts: true }, 'the device config wins field by field');
+  t.same(
+    serialSettings({ kind: 'serial', path: '/dev/x', baudRate: 38400, rtscts: true }, defaults, SLOW),
+    { path: '/dev/x', ...SLOW, baudRate: 38400, rtscts: true },
+    'the device config wins field by field',
+  );
 });
 
-t.test('profileLink: the named profile\'s block, inherited through extends; nothing for auto, unknown or link-less', async (t) => {
+t.test("profileLink: the named profile's block, inherited through extends; nothing for auto, unknown or link-less", async (t) => {
   const dir = profilesDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   t.same(profileLink('ge-dri', 'bench/slow', dir), SLOW);
@@ -56,27 +65,50 @@ t.test('profileLink: the named profile\'s block, inherited through extends; noth
   t.same(profileLink('ge-dri', 'ge/s5/dri-2003'), { baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1, rtscts: true }, 'the package folder by default');
 });
 
-t.test('createLink: a serial link opens with the profile\'s settings the transport leaves out', async (t) => {
+t.test("createLink: a serial link opens with the profile's settings the transport leaves out", async (t) => {
   const dir = profilesDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const ge = (await loadProtocol('ge-dri'))!;
   const tr = { kind: 'serial', path: '/dev/ttyX' } as const;
   t.equal(createLink(tr, ge, { profileId: 'bench/slow', profilesDir: dir }).description, 'serial:/dev/ttyX@9600-7O2');
-  t.equal(createLink({ ...tr, baudRate: 57600 }, ge, { profileId: 'bench/slow', profilesDir: dir }).description, 'serial:/dev/ttyX@57600-7O2', 'device baud rate wins');
+  t.equal(
+    createLink({ ...tr, baudRate: 57600 }, ge, { profileId: 'bench/slow', profilesDir: dir }).description,
+    'serial:/dev/ttyX@57600-7O2',
+    'device baud rate wins',
+  );
   t.equal(createLink(tr, ge, { profileId: 'auto', profilesDir: dir }).description, 'serial:/dev/ttyX@19200-8E1-rtscts', 'auto: the protocol defaults');
-  t.equal(createLink(tr, withProfilesDir(ge, dir), { profileId: 'bench/slow-child' }).description, 'serial:/dev/ttyX@9600-7O2', 'the folder of the gateway config (withProfilesDir)');
+  t.equal(
+    createLink(tr, withProfilesDir(ge, dir), { profileId: 'bench/slow-child' }).description,
+    'serial:/dev/ttyX@9600-7O2',
+    'the folder of the gateway config (withProfilesDir)',
+  );
 });
 
 t.test('the device session hands its profile to the link factory', async (t) => {
   const ge = (await loadProtocol('ge-dri'))!;
   const seen: LinkContext[] = [];
   const config = {
-    id: 's5', protocol: 'ge-dri', profile: 'ge/s5/dri-2003', transport: { kind: 'serial', path: '/dev/x' }, options: {},
-    watchdogMs: 10_000, timeBase: 'gateway', clockToleranceMs: 0,
+    id: 's5',
+    protocol: 'ge-dri',
+    profile: 'ge/s5/dri-2003',
+    transport: { kind: 'serial', path: '/dev/x' },
+    options: {},
+    watchdogMs: 10_000,
+    timeBase: 'gateway',
+    clockToleranceMs: 0,
   } satisfies DeviceConfig;
   const s = new DeviceSession({
-    config, protocol: ge, logger: silentLogger(), backoff: { baseMs: 5, maxMs: 10 }, sink: () => {},
-    linkFactory: (_tr, _p, ctx) => { seen.push(ctx ?? {}); const l = new MemoryLink('m'); l.failOpens = 1; return l; },
+    config,
+    protocol: ge,
+    logger: silentLogger(),
+    backoff: { baseMs: 5, maxMs: 10 },
+    sink: () => {},
+    linkFactory: (_tr, _p, ctx) => {
+      seen.push(ctx ?? {});
+      const l = new MemoryLink('m');
+      l.failOpens = 1;
+      return l;
+    },
   });
   s.start();
   const end = Date.now() + 3_000;

@@ -5,7 +5,13 @@ import t from 'tap';
 import { DEFAULT_PROFILE_DIR, loadProfiles, profilesFor } from './load.js';
 
 const base = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id, vendor: 'GE', models: ['X'], protocol: 'ge-dri', match: { priority: 1 }, numerics: {}, ...extra,
+  id,
+  vendor: 'GE',
+  models: ['X'],
+  protocol: 'ge-dri',
+  match: { priority: 1 },
+  numerics: {},
+  ...extra,
 });
 
 function dirWith(files: Record<string, unknown>): string {

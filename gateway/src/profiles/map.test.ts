@@ -3,20 +3,38 @@ import type { Profile } from '../../../schemas/src/profile.js';
 import { ProfileMapper, UNMAPPED_UNIT } from './map.js';
 
 const profile: Profile = {
-  id: 'x/y', vendor: 'V', models: ['m'], protocol: 'p', match: { priority: 1 },
+  id: 'x/y',
+  vendor: 'V',
+  models: ['m'],
+  protocol: 'p',
+  match: { priority: 1 },
   numerics: {
     hr: { mdc: 'MDC_ECG_HEART_RATE', code: 147842, unit: '/min' },
     etco2: { mdc: 'MDC_CONC_AWAY_CO2_ET', code: 151708, unit: 'mm[Hg]', convert: 'pct-to-mmHg-ambient' },
     ptc: { mdc: 'MDC_X_PTC', code: null, unit: '1', valid: { min: 0, max: 100 } },
     kpa: { mdc: 'MDC_X_K', code: null, unit: 'mm[Hg]', scale: 7.50062 },
-    p: { mdc: 'MDC_PRESS_BLD_MEAN', code: 150019, unit: 'mm[Hg]', byLabel: { CVP: { mdc: 'MDC_PRESS_BLD_VEN_CENT_MEAN', code: 150087 }, X: { mdc: 'MDC_X', code: null, unit: 'cm[H2O]' } } },
+    p: {
+      mdc: 'MDC_PRESS_BLD_MEAN',
+      code: 150019,
+      unit: 'mm[Hg]',
+      byLabel: { CVP: { mdc: 'MDC_PRESS_BLD_VEN_CENT_MEAN', code: 150087 }, X: { mdc: 'MDC_X', code: null, unit: 'cm[H2O]' } },
+    },
   },
   waves: { w: { mdc: 'MDC_PULS_OXIM_PLETH', code: 150452, unit: '%', scale: 0.01, rateHz: 125, uncalibrated: true } },
 };
 
 t.test('numerics: scale, label variants, conversions, validity', async (t) => {
   const m = new ProfileMapper(profile);
-  t.same(m.numeric({ vendorCode: 'hr', value: 61, t: 5, tDevice: 4 }), { kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 61, unit: '/min', t: 5, tDevice: 4, vendorCode: 'hr' });
+  t.same(m.numeric({ vendorCode: 'hr', value: 61, t: 5, tDevice: 4 }), {
+    kind: 'numeric',
+    mdc: 'MDC_ECG_HEART_RATE',
+    code: 147842,
+    value: 61,
+    unit: '/min',
+    t: 5,
+    tDevice: 4,
+    vendorCode: 'hr',
+  });
   t.equal(m.numeric({ vendorCode: 'kpa', value: 5, t: 0 }).value, 37.5031);
   const cvp = m.numeric({ vendorCode: 'p', value: 8, label: 'CVP', t: 0 });
   t.same([cvp.mdc, cvp.code, cvp.unit, cvp.label], ['MDC_PRESS_BLD_VEN_CENT_MEAN', 150087, 'mm[Hg]', 'CVP']);
@@ -44,6 +62,17 @@ t.test('unmapped codes are kept and counted, never dropped', async (t) => {
 
 t.test('waves: scale, profile rate, uncalibrated flag', async (t) => {
   const w = new ProfileMapper(profile).wave({ vendorCode: 'w', ints: [100, -5, null], rateHz: 100, t0: 7, flags: ['discontinuity'] });
-  t.same(w, { kind: 'wave', mdc: 'MDC_PULS_OXIM_PLETH', code: 150452, unit: '%', t0: 7, rateHz: 125, samples: [1, -0.05, null], scale: 0.01, offset: 0,
-    vendorCode: 'w', flags: ['discontinuity', 'uncalibrated'] });
+  t.same(w, {
+    kind: 'wave',
+    mdc: 'MDC_PULS_OXIM_PLETH',
+    code: 150452,
+    unit: '%',
+    t0: 7,
+    rateHz: 125,
+    samples: [1, -0.05, null],
+    scale: 0.01,
+    offset: 0,
+    vendorCode: 'w',
+    flags: ['discontinuity', 'uncalibrated'],
+  });
 });

@@ -85,9 +85,9 @@ export class ProfileMapper {
     } else if (m.uncalibrated) addFlag(flags, 'uncalibrated');
     const out: WaveObs = {
       kind: 'wave',
-      mdc: m ? variant?.mdc ?? m.mdc : null,
+      mdc: m ? (variant?.mdc ?? m.mdc) : null,
       code: m ? (variant ? variant.code : m.code) : null,
-      unit: m ? variant?.unit ?? m.unit : UNMAPPED_UNIT,
+      unit: m ? (variant?.unit ?? m.unit) : UNMAPPED_UNIT,
       t0: r.t0,
       rateHz: m?.rateHz ?? r.rateHz,
       samples: r.ints.map((i) => (i === null ? null : intToSample(i, scale, offset))),

@@ -100,7 +100,11 @@ export function framerSuite<F>(t: Test, h: FramerHarness<F>): void {
     const errors = f.stats().errors;
     const kinds = Object.keys(errors);
     t.ok(kinds.length > 0, 'garbage counted');
-    t.ok(kinds.every((k) => allowedGarbage.has(k)), `counted as ${[...allowedGarbage].join('/')}`, { errors });
+    t.ok(
+      kinds.every((k) => allowedGarbage.has(k)),
+      `counted as ${[...allowedGarbage].join('/')}`,
+      { errors },
+    );
     t.equal(f.stats().frames, 2);
   });
 

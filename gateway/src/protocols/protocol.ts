@@ -31,7 +31,7 @@ export interface DeviceIdentity {
   vendor: string;
   model?: string;
   firmware?: string;
-  protocolLevel?: string;   // e.g. DRI level "2003"
+  protocolLevel?: string; // e.g. DRI level "2003"
   serial?: string;
 }
 
@@ -185,7 +185,7 @@ export interface ProtocolTransport {
 
 /** `D`: what createDecoder returns; every registered vendor protocol returns a ProtocolDecoder. */
 export interface DeviceProtocol<D extends StreamDecoder = StreamDecoder> {
-  readonly name: string;  // 'ge-dri'
+  readonly name: string; // 'ge-dri'
   /** Default link settings for serial ports (profile may override). */
   readonly serialDefaults: { baudRate: number; dataBits: 7 | 8; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2; rtscts: boolean };
   createDecoder(opts?: DecoderOptions): D;

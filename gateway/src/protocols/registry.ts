@@ -30,7 +30,11 @@ export async function loadProtocol(name: string): Promise<DeviceProtocol<Protoco
 export function withProfilesDir<D extends StreamDecoder>(p: DeviceProtocol<D>, profilesDir?: string): DeviceProtocol<D> {
   if (!profilesDir) return p;
   return {
-    name: p.name, serialDefaults: p.serialDefaults, ...(p.discovery ? { discovery: p.discovery } : {}), ...(p.transports ? { transports: p.transports } : {}), profilesDir,
+    name: p.name,
+    serialDefaults: p.serialDefaults,
+    ...(p.discovery ? { discovery: p.discovery } : {}),
+    ...(p.transports ? { transports: p.transports } : {}),
+    profilesDir,
     createDecoder: (opts) => p.createDecoder({ profilesDir, ...opts }),
     createSession: (opts) => p.createSession({ profilesDir, ...opts }),
   };

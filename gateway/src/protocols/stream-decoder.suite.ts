@@ -61,7 +61,11 @@ export function streamDecoderSuite(t: Test, h: StreamDecoderHarness): void {
     t.same(d.stats(), { frames: 0, bytes: 0, errors: {} });
     t.equal(d.lastFrameAt(), undefined);
     t.same(d.flush(), []);
-    t.equal(Object.values(d.recordCounts()).reduce((a, b) => a + b, 0), 0, 'no records');
+    t.equal(
+      Object.values(d.recordCounts()).reduce((a, b) => a + b, 0),
+      0,
+      'no records',
+    );
     t.same(d.unmapped(), {});
   });
 
@@ -72,7 +76,10 @@ export function streamDecoderSuite(t: Test, h: StreamDecoderHarness): void {
     h.capture.forEach((c, i) => obs.push(...d.push(c, T0 + i * 100)));
     obs.push(...d.flush());
     t.ok(obs.length > 0, `${obs.length} observations`);
-    t.ok(obs.every((o) => ['numeric', 'wave', 'alarm', 'setting'].includes(o.kind)), 'canonical kinds');
+    t.ok(
+      obs.every((o) => ['numeric', 'wave', 'alarm', 'setting'].includes(o.kind)),
+      'canonical kinds',
+    );
     const s = d.stats();
     t.same(s.errors, {}, 'no error');
     t.ok(s.frames > 0, `${s.frames} frames`);

@@ -21,20 +21,42 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
   }
 }
 
-interface GwOpts { url: string; username?: string; password?: string; clientId?: string; bed?: string; baseMs?: number }
+interface GwOpts {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId?: string;
+  bed?: string;
+  baseMs?: number;
+}
 
 async function gateway(t: Test, o: GwOpts) {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('debug', { write: (l: string) => { lines.push(JSON.parse(l) as Record<string, unknown>); } });
+  const logger = createLogger('debug', {
+    write: (l: string) => {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    },
+  });
   const outbox = new MemoryOutbox({ maxBytes: 1 << 20, segmentBytes: 1 << 16 });
   await outbox.open();
   await outbox.append(() => Buffer.from([1, 2, 3]));
   const pub = new MqttPublisher({
-    url: o.url, clientId: o.clientId ?? 'gw1-0000abcd', gatewayId: 'gw1', keepaliveS: 30, maxInflight: 4, connectTimeoutMs: 2000,
+    url: o.url,
+    clientId: o.clientId ?? 'gw1-0000abcd',
+    gatewayId: 'gw1',
+    keepaliveS: 30,
+    maxInflight: 4,
+    connectTimeoutMs: 2000,
     topics: gatewayTopics({ topicPrefix: 'orlink/v1', site: 's1', room: 'or1', bed: o.bed ?? 'bed1', gatewayId: 'gw1' }),
-    outbox, logger, status: () => ({ online: true }), statusIntervalMs: 60_000, willPayload: '{"online":false}',
-    backoff: { baseMs: o.baseMs ?? 100, maxMs: 5_000, random: () => 0 }, repeatWindowMs: 60_000,
-    ...(o.username !== undefined ? { username: o.username } : {}), ...(o.password !== undefined ? { password: o.password } : {}),
+    outbox,
+    logger,
+    status: () => ({ online: true }),
+    statusIntervalMs: 60_000,
+    willPayload: '{"online":false}',
+    backoff: { baseMs: o.baseMs ?? 100, maxMs: 5_000, random: () => 0 },
+    repeatWindowMs: 60_000,
+    ...(o.username !== undefined ? { username: o.username } : {}),
+    ...(o.password !== undefined ? { password: o.password } : {}),
   });
   t.teardown(() => pub.stop());
   pub.start();
@@ -58,7 +80,13 @@ t.test('registry mismatch: the gateway is told both locations, logs it once with
   // (a backoff reset at each CONNACK would retry every 50 ms, forever)
   await until('five connects', () => gw.pub.stats.connects >= 5, 30_000);
   const at = gw.lines.filter((l) => l.msg === 'mqtt connected').map((l) => l.time as number);
-  t.ok(at[4] - at[3] >= 350, `the retries slow down (${at.slice(0, 5).map((x) => x - at[0]).join(', ')} ms)`);
+  t.ok(
+    at[4] - at[3] >= 350,
+    `the retries slow down (${at
+      .slice(0, 5)
+      .map((x) => x - at[0])
+      .join(', ')} ms)`,
+  );
 });
 
 t.test('wrong password: CONNACK 4 names the gateway and the rotation route, once per window', async (t) => {

@@ -17,7 +17,9 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
 
 t.test('topics', async (t) => {
   t.same(gatewayTopics({ topicPrefix: 'orlink/v1/', site: 's', room: 'r', bed: 'b', gatewayId: 'g' }), {
-    data: 'orlink/v1/s/r/b/g/data', status: 'orlink/v1/s/r/b/g/status', config: 'orlink/v1/s/r/b/g/config',
+    data: 'orlink/v1/s/r/b/g/data',
+    status: 'orlink/v1/s/r/b/g/status',
+    config: 'orlink/v1/s/r/b/g/config',
   });
 });
 
@@ -28,7 +30,10 @@ t.test('bounded in-flight window; ack only on PUBACK; in seq order', async (t) =
   const order: number[] = [];
   const aedes = await Aedes.createBroker({
     authorizePublish: (_client, packet, cb) => {
-      if (!packet.topic.endsWith('/data')) { cb(null); return; }
+      if (!packet.topic.endsWith('/data')) {
+        cb(null);
+        return;
+      }
       order.push(Buffer.from(packet.payload as Buffer).readUInt32BE(0));
       held.push(() => cb(null));
       maxHeld = Math.max(maxHeld, held.length);
@@ -39,11 +44,24 @@ t.test('bounded in-flight window; ack only on PUBACK; in seq order', async (t) =
   const port = (server.address() as net.AddressInfo).port;
   const outbox = new MemoryOutbox({ maxBytes: 1 << 20, segmentBytes: 1 << 16 });
   await outbox.open();
-  for (let i = 0; i < 40; i++) await outbox.append((seq) => { const b = Buffer.alloc(4); b.writeUInt32BE(seq); return b; });
+  for (let i = 0; i < 40; i++)
+    await outbox.append((seq) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(seq);
+      return b;
+    });
   const pub = new MqttPublisher({
-    url: `mqtt://127.0.0.1:${port}`, clientId: 'gw-pub-test', keepaliveS: 30, maxInflight: 4, connectTimeoutMs: 2000,
+    url: `mqtt://127.0.0.1:${port}`,
+    clientId: 'gw-pub-test',
+    keepaliveS: 30,
+    maxInflight: 4,
+    connectTimeoutMs: 2000,
     topics: gatewayTopics({ topicPrefix: 'orlink/v1', site: 's', room: 'r', bed: 'b', gatewayId: 'g' }),
-    outbox, logger: silentLogger(), status: () => ({ online: true }), statusIntervalMs: 60_000, willPayload: '{"online":false}',
+    outbox,
+    logger: silentLogger(),
+    status: () => ({ online: true }),
+    statusIntervalMs: 60_000,
+    willPayload: '{"online":false}',
   });
   t.teardown(async () => {
     await pub.stop();
@@ -60,11 +78,19 @@ t.test('bounded in-flight window; ack only on PUBACK; in seq order', async (t) =
   }
   await until('drained', () => outbox.depth().records === 0);
   t.equal(maxHeld, 4, 'never more than maxInflight unacknowledged publishes');
-  t.same(order, Array.from({ length: 40 }, (_, i) => i + 1), 'published in seq order');
+  t.same(
+    order,
+    Array.from({ length: 40 }, (_, i) => i + 1),
+    'published in seq order',
+  );
   t.equal(pub.stats.acked, 40);
   t.equal(pub.stats.resent, 0);
   // new records keep flowing while connected
-  await outbox.append((seq) => { const b = Buffer.alloc(4); b.writeUInt32BE(seq); return b; });
+  await outbox.append((seq) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(seq);
+    return b;
+  });
   await until('new record published', () => held.length === 1);
   held.shift()!();
   await until('drained again', () => outbox.depth().records === 0);
@@ -79,9 +105,17 @@ t.test('broker unreachable: records stay in the outbox; stop() returns', async (
   await outbox.open();
   await outbox.append(Buffer.from('x'));
   const pub = new MqttPublisher({
-    url: `mqtt://127.0.0.1:${port}`, clientId: 'gw-x', keepaliveS: 30, maxInflight: 4, connectTimeoutMs: 500,
+    url: `mqtt://127.0.0.1:${port}`,
+    clientId: 'gw-x',
+    keepaliveS: 30,
+    maxInflight: 4,
+    connectTimeoutMs: 500,
     topics: gatewayTopics({ topicPrefix: 'orlink/v1', site: 's', room: 'r', bed: 'b', gatewayId: 'g' }),
-    outbox, logger: silentLogger(), status: () => ({}), statusIntervalMs: 60_000, willPayload: '{}',
+    outbox,
+    logger: silentLogger(),
+    status: () => ({}),
+    statusIntervalMs: 60_000,
+    willPayload: '{}',
     backoff: { baseMs: 20, maxMs: 50 },
   });
   pub.start();
@@ -101,7 +135,9 @@ t.test('an outbox record above maxPayloadBytes is dropped unsent (the broker wou
       cb(null);
     },
   });
-  aedes.on('clientDisconnect', () => { closes++; });
+  aedes.on('clientDisconnect', () => {
+    closes++;
+  });
   const server = net.createServer(aedes.handle).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;
@@ -109,9 +145,18 @@ t.test('an outbox record above maxPayloadBytes is dropped unsent (the broker wou
   await outbox.open();
   for (const size of [100, 5000, 200]) await outbox.append(Buffer.alloc(size, 1));
   const pub = new MqttPublisher({
-    url: `mqtt://127.0.0.1:${port}`, clientId: 'g-pub-cap', keepaliveS: 30, maxInflight: 4, connectTimeoutMs: 2000, maxPayloadBytes: 1000,
+    url: `mqtt://127.0.0.1:${port}`,
+    clientId: 'g-pub-cap',
+    keepaliveS: 30,
+    maxInflight: 4,
+    connectTimeoutMs: 2000,
+    maxPayloadBytes: 1000,
     topics: gatewayTopics({ topicPrefix: 'orlink/v1', site: 's', room: 'r', bed: 'b', gatewayId: 'g' }),
-    outbox, logger: silentLogger(), status: () => ({ online: true }), statusIntervalMs: 60_000, willPayload: '{"online":false}',
+    outbox,
+    logger: silentLogger(),
+    status: () => ({ online: true }),
+    statusIntervalMs: 60_000,
+    willPayload: '{"online":false}',
   });
   t.teardown(async () => {
     await pub.stop();
@@ -130,23 +175,53 @@ t.test('subscriptions ride on the publisher link: subscribed at QoS 1 after ever
   const topics = gatewayTopics({ topicPrefix: 'orlink/v1', site: 's', room: 'r', bed: 'b', gatewayId: 'g' });
   const aedes = await Aedes.createBroker();
   const subscribes: { clientId: string; topic: string; qos: number }[] = [];
-  aedes.on('subscribe', (subs, client) => { for (const s of subs) subscribes.push({ clientId: client.id, topic: s.topic, qos: s.qos }); });
+  aedes.on('subscribe', (subs, client) => {
+    for (const s of subs) subscribes.push({ clientId: client.id, topic: s.topic, qos: s.qos });
+  });
   let link: { close: () => void } | undefined;
-  aedes.on('client', (c) => { link = c; });
+  aedes.on('client', (c) => {
+    link = c;
+  });
   const server = net.createServer(aedes.handle).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve, reject) => aedes.publish({
-    cmd: 'publish', topic: topics.config, payload: Buffer.from('{"version":1}'), qos: 1, retain: true, dup: false,
-  }, (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    aedes.publish(
+      {
+        cmd: 'publish',
+        topic: topics.config,
+        payload: Buffer.from('{"version":1}'),
+        qos: 1,
+        retain: true,
+        dup: false,
+      },
+      (err) => (err ? reject(err) : resolve()),
+    ),
+  );
   const outbox = new MemoryOutbox({ maxBytes: 1 << 20, segmentBytes: 1 << 16 });
   await outbox.open();
   const got: { payload: string; retained: boolean }[] = [];
   const pub = new MqttPublisher({
-    url: `mqtt://127.0.0.1:${port}`, clientId: 'gw-sub-test', keepaliveS: 30, maxInflight: 4, connectTimeoutMs: 2000, topics,
-    outbox, logger: silentLogger(), status: () => ({ online: true }), statusIntervalMs: 60_000, willPayload: '{"online":false}',
+    url: `mqtt://127.0.0.1:${port}`,
+    clientId: 'gw-sub-test',
+    keepaliveS: 30,
+    maxInflight: 4,
+    connectTimeoutMs: 2000,
+    topics,
+    outbox,
+    logger: silentLogger(),
+    status: () => ({ online: true }),
+    statusIntervalMs: 60_000,
+    willPayload: '{"online":false}',
     backoff: { baseMs: 20, maxMs: 50 },
-    subscriptions: [{ topic: topics.config, onMessage: (payload, retained) => { got.push({ payload: payload.toString(), retained }); } }],
+    subscriptions: [
+      {
+        topic: topics.config,
+        onMessage: (payload, retained) => {
+          got.push({ payload: payload.toString(), retained });
+        },
+      },
+    ],
   });
   t.teardown(async () => {
     await pub.stop();

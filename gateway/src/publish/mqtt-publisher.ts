@@ -96,7 +96,9 @@ export class MqttPublisher {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.unsubscribe = this.o.outbox.onChange((ev) => { if (ev.type === 'append') this.pump(); });
+    this.unsubscribe = this.o.outbox.onChange((ev) => {
+      if (ev.type === 'append') this.pump();
+    });
     this.statusTimer = setInterval(() => this.publishStatus(), this.o.statusIntervalMs);
     this.connect();
   }
@@ -104,7 +106,10 @@ export class MqttPublisher {
   /** Ask for a status republish soon (coalesced). */
   statusChanged(): void {
     if (this.statusSoon || !this.connected) return;
-    this.statusSoon = setTimeout(() => { this.statusSoon = undefined; this.publishStatus(); }, 100);
+    this.statusSoon = setTimeout(() => {
+      this.statusSoon = undefined;
+      this.publishStatus();
+    }, 100);
   }
 
   /**
@@ -119,7 +124,10 @@ export class MqttPublisher {
     if (this.connected && this.o.outbox.depth().records > 0 && (opts.drainMs ?? 0) > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, opts.drainMs);
-        this.drainWaiters.push(() => { clearTimeout(timer); resolve(); });
+        this.drainWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
     this.unsubscribe?.();
@@ -130,12 +138,21 @@ export class MqttPublisher {
       if (this.connected && opts.goodbye) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, 1000);
-          client.publish(this.o.topics.status, opts.goodbye!, { qos: 1, retain: true }, () => { clearTimeout(timer); resolve(); });
+          client.publish(this.o.topics.status, opts.goodbye!, { qos: 1, retain: true }, () => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { client.end(true); resolve(); }, 2000);
-        client.end(false, {}, () => { clearTimeout(timer); resolve(); });
+        const timer = setTimeout(() => {
+          client.end(true);
+          resolve();
+        }, 2000);
+        client.end(false, {}, () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
     this.connected = false;
@@ -158,14 +175,24 @@ export class MqttPublisher {
     const gen = ++this.gen;
     const o = this.o;
     const client = mqtt.connect(o.url, {
-      clientId: o.clientId, protocolVersion: 4, clean: true, reconnectPeriod: 0,
-      keepalive: o.keepaliveS, connectTimeout: o.connectTimeoutMs, queueQoSZero: false, resubscribe: false,
+      clientId: o.clientId,
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 0,
+      keepalive: o.keepaliveS,
+      connectTimeout: o.connectTimeoutMs,
+      queueQoSZero: false,
+      resubscribe: false,
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
-      ...(o.tls ? {
-        rejectUnauthorized: o.tls.rejectUnauthorized,
-        ...(o.tls.ca ? { ca: o.tls.ca } : {}), ...(o.tls.cert ? { cert: o.tls.cert } : {}), ...(o.tls.key ? { key: o.tls.key } : {}),
-      } : {}),
+      ...(o.tls
+        ? {
+            rejectUnauthorized: o.tls.rejectUnauthorized,
+            ...(o.tls.ca ? { ca: o.tls.ca } : {}),
+            ...(o.tls.cert ? { cert: o.tls.cert } : {}),
+            ...(o.tls.key ? { key: o.tls.key } : {}),
+          }
+        : {}),
       will: { topic: o.topics.status, payload: Buffer.from(o.willPayload), qos: 1, retain: true },
     });
     this.client = client;
@@ -187,17 +214,27 @@ export class MqttPublisher {
       const code = (err as { code?: string | number }).code;
       this.stats.lastError = code !== undefined ? String(code) : err.message;
       const { key, hint } = explainMqttError(err as Error & { code?: string | number }, {
-        gatewayId: o.gatewayId ?? o.clientId, clientId: o.clientId, url: o.url, ...(o.username !== undefined ? { username: o.username } : {}),
+        gatewayId: o.gatewayId ?? o.clientId,
+        clientId: o.clientId,
+        url: o.url,
+        ...(o.username !== undefined ? { username: o.username } : {}),
       });
       const repeated = this.repeat.pass(key);
       if (repeated !== undefined) this.log.warn({ code, hint, repeated }, `mqtt link failed: ${hint}`);
     });
     client.on('message', (topic, payload, packet) => {
       if (gen !== this.gen) return;
-      if (topic === this.refusedTopic) { this.onRefused(payload); return; }
+      if (topic === this.refusedTopic) {
+        this.onRefused(payload);
+        return;
+      }
       const sub = o.subscriptions?.find((s) => s.topic === topic);
       if (!sub) return;
-      try { sub.onMessage(payload, packet.retain); } catch (err) { this.log.error({ err, topic }, 'subscription handler failed'); }
+      try {
+        sub.onMessage(payload, packet.retain);
+      } catch (err) {
+        this.log.error({ err, topic }, 'subscription handler failed');
+      }
     });
     client.on('close', () => {
       if (gen !== this.gen) return;
@@ -210,10 +247,14 @@ export class MqttPublisher {
     for (const sub of this.o.subscriptions ?? []) {
       client.subscribe(sub.topic, { qos: 1 }, (err, granted) => {
         if (gen !== this.gen) return;
-        if (err) { this.log.warn({ err: err.message, topic: sub.topic }, 'subscribe failed'); return; }
+        if (err) {
+          this.log.warn({ err: err.message, topic: sub.topic }, 'subscribe failed');
+          return;
+        }
         if (granted?.some((g) => g.qos === 128)) {
           const repeated = this.repeat.pass(`subscribe-refused:${sub.topic}`);
-          if (repeated !== undefined) this.log.error({ topic: sub.topic, repeated }, 'subscription refused by the broker (ACL): check the broker lets this gateway read the topic');
+          if (repeated !== undefined)
+            this.log.error({ topic: sub.topic, repeated }, 'subscription refused by the broker (ACL): check the broker lets this gateway read the topic');
         } else this.log.debug({ topic: sub.topic }, 'subscribed');
       });
     }
@@ -233,22 +274,31 @@ export class MqttPublisher {
     }
     if (this.stopping) return;
     const delay = this.backoff.next();
-    this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.connect(); }, delay);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect();
+    }, delay);
   }
 
   /** the broker's reason for closing the link (a registry location mismatch): logged once per window, kept in lastError */
   private onRefused(payload: Buffer): void {
     let why: { reason?: unknown; registry?: Record<string, unknown>; configured?: Record<string, unknown> };
-    try { why = JSON.parse(payload.toString('utf8')); } catch { return; }
+    try {
+      why = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return;
+    }
     if (why?.reason !== 'location-mismatch' || !why.registry || !why.configured) return;
     const loc = (l: Record<string, unknown>) => `${String(l.site)}/${String(l.room)}/${String(l.bed)}`;
     const id = this.o.gatewayId ?? this.o.clientId;
     this.stats.lastError = 'location-mismatch';
     const repeated = this.repeat.pass('location-mismatch');
     if (repeated === undefined) return;
-    this.log.error({ registry: why.registry, configured: why.configured, repeated },
-      `the registry has gateway ${id} at site/room/bed ${loc(why.registry)}, this gateway is configured for ${loc(why.configured)}:`
-      + ` fix site/room/bed in the gateway config, or move the gateway in the registry (POST /gateways/${id}/move)`);
+    this.log.error(
+      { registry: why.registry, configured: why.configured, repeated },
+      `the registry has gateway ${id} at site/room/bed ${loc(why.registry)}, this gateway is configured for ${loc(why.configured)}:` +
+        ` fix site/room/bed in the gateway config, or move the gateway in the registry (POST /gateways/${id}/move)`,
+    );
   }
 
   // ---- outbox drain -------------------------------------------------------------------------
@@ -256,7 +306,9 @@ export class MqttPublisher {
   private pump(): void {
     if (!this.connected || this.pumping || !this.client) return;
     this.pumping = true;
-    void this.pumpLoop().finally(() => { this.pumping = false; });
+    void this.pumpLoop().finally(() => {
+      this.pumping = false;
+    });
   }
 
   private async pumpLoop(): Promise<void> {
@@ -268,13 +320,19 @@ export class MqttPublisher {
       const recs = await this.o.outbox.peek(this.cursor, room);
       if (gen !== this.gen || !this.connected) return;
       const fresh = recs.filter((r) => !this.inflight.has(r.seq));
-      if (!fresh.length) { this.checkDrained(); return; }
+      if (!fresh.length) {
+        this.checkDrained();
+        return;
+      }
       for (const rec of fresh) {
         if (rec.payload.length > (this.o.maxPayloadBytes ?? Infinity)) {
           this.cursor = rec.seq + 1;
           this.o.outbox.ack(rec.seq);
           this.stats.droppedTooLarge = (this.stats.droppedTooLarge ?? 0) + 1;
-          this.log.error({ seq: rec.seq, bytes: rec.payload.length, maxBytes: this.o.maxPayloadBytes }, 'outbox record larger than mqtt.maxEnvelopeBytes: dropped unsent');
+          this.log.error(
+            { seq: rec.seq, bytes: rec.payload.length, maxBytes: this.o.maxPayloadBytes },
+            'outbox record larger than mqtt.maxEnvelopeBytes: dropped unsent',
+          );
           continue;
         }
         this.inflight.add(rec.seq);
@@ -310,7 +368,12 @@ export class MqttPublisher {
     const client = this.client;
     if (!this.connected || !client) return;
     let payload: string;
-    try { payload = JSON.stringify(this.o.status()); } catch (err) { this.log.error({ err }, 'status not serialisable'); return; }
+    try {
+      payload = JSON.stringify(this.o.status());
+    } catch (err) {
+      this.log.error({ err }, 'status not serialisable');
+      return;
+    }
     client.publish(this.o.topics.status, payload, { qos: 1, retain: true }, (err) => {
       if (err) this.log.debug({ err }, 'status publish not acknowledged');
     });

@@ -1,6 +1,6 @@
 /** MQTT topics of one gateway (docs/mqtt.md §Topics). Prefix configurable, default orlink/v1. */
 export interface GatewayTopics {
-  data: string;   // Envelope, QoS 1
+  data: string; // Envelope, QoS 1
   status: string; // retained JSON, LWT marks offline
   config: string; // retained, pushed by ingest (not used by the gateway yet)
 }

@@ -31,7 +31,10 @@ t.test('writes header comments and RX/TX lines in order', async (t) => {
   t.equal(lines.filter((l) => l.startsWith('# t=')).length, 2, 'time marks when traffic resumes');
   t.match(lines.at(-1)!, /link closed by watchdog$/);
   t.same(rec.counters, { rxChunks: 2, txChunks: 1, bytes: 6, droppedLines: 0, writeErrors: 0, redactedSegments: 0 });
-  t.notOk(lines.some((l) => l.startsWith('# phi:')), 'no HL7: nothing said about redaction');
+  t.notOk(
+    lines.some((l) => l.startsWith('# phi:')),
+    'no HL7: nothing said about redaction',
+  );
   // every non-comment line is RX/TX + hex: what `orlink decode` auto-detects as a hexlog
   t.ok(data.every((l) => /^(RX|TX)( [0-9a-f]{2})+$/.test(l)));
 });
@@ -51,8 +54,17 @@ t.test('flushes regularly without close', async (t) => {
 
 t.test('paths per device', async (t) => {
   t.same([...recordPaths('/x/cap.hexlog', ['a'])], [['a', '/x/cap.hexlog']]);
-  t.same([...recordPaths('/x/cap.hexlog', ['a', 'b'])], [['a', '/x/cap.a.hexlog'], ['b', '/x/cap.b.hexlog']]);
-  t.same([...recordPaths('/x/cap', ['a', 'b'])].map((e) => e[1]), ['/x/cap.a.hexlog', '/x/cap.b.hexlog']);
+  t.same(
+    [...recordPaths('/x/cap.hexlog', ['a', 'b'])],
+    [
+      ['a', '/x/cap.a.hexlog'],
+      ['b', '/x/cap.b.hexlog'],
+    ],
+  );
+  t.same(
+    [...recordPaths('/x/cap', ['a', 'b'])].map((e) => e[1]),
+    ['/x/cap.a.hexlog', '/x/cap.b.hexlog'],
+  );
   t.equal(hexLine('RX', Uint8Array.from([1])), 'RX 01\n');
 });
 
@@ -64,7 +76,9 @@ for (const umask of [0, 0o277]) {
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     fs.chmodSync(dir, 0o755);
     const old = process.umask(umask); // 0: the most permissive; 0o277: strips the owner's own bits. Modes must be explicit.
-    t.teardown(() => { process.umask(old); });
+    t.teardown(() => {
+      process.umask(old);
+    });
     const file = path.join(dir, 'a', 'b', 'cap.hexlog');
     const rec = new HexlogRecorder(file, { deviceId: 'd', protocol: 'ge-dri' });
     await rec.open();
@@ -86,21 +100,29 @@ for (const umask of [0, 0o277]) {
 }
 
 // a GE B40-style ORU^R01 with the patient segments a ward monitor sends
-const ORU = (id: string, hr: number) => [
-  `MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|ORLINK||20261122083000+0100||ORU^R01^ORU_R01|${id}|P|2.6|||NE|AL`,
-  'PID|1||MRN4711^^^HOSP^MR||Doe^John^^^^^L||19700101|M',
-  'PV1|1|I|OR3^^BED1||||0815^House^Greg||||||||||||VN-123456',
-  'NK1|1|Doe^Jane|SPO',
-  'OBR|1|MSG0001^ORLINK||182777000^monitoring of patient^SCT|||20261122083000+0100',
-  `OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.5.1.1|${hr}|264864^/min^MDC|||||R`,
-  'OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.22.1.1|97|262688^%^MDC|||||R',
-  'OBX|3|ST|184327^MDC_ATTR_MODE_OP^MDC|1.0.0.0|Monitoring||||||R',
-].join('\r') + '\r';
+const ORU = (id: string, hr: number) =>
+  [
+    `MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|ORLINK||20261122083000+0100||ORU^R01^ORU_R01|${id}|P|2.6|||NE|AL`,
+    'PID|1||MRN4711^^^HOSP^MR||Doe^John^^^^^L||19700101|M',
+    'PV1|1|I|OR3^^BED1||||0815^House^Greg||||||||||||VN-123456',
+    'NK1|1|Doe^Jane|SPO',
+    'OBR|1|MSG0001^ORLINK||182777000^monitoring of patient^SCT|||20261122083000+0100',
+    `OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.5.1.1|${hr}|264864^/min^MDC|||||R`,
+    'OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.22.1.1|97|262688^%^MDC|||||R',
+    'OBX|3|ST|184327^MDC_ATTR_MODE_OP^MDC|1.0.0.0|Monitoring||||||R',
+  ].join('\r') + '\r';
 
 async function decodeFile(file: string): Promise<{ out: string; summary: Record<string, unknown> }> {
   let out = '';
   let err = '';
-  const code = await decode(['--protocol', 'hl7-mllp', '--input', file], { out: (l) => { out += l; }, err: (l) => { err += l; } });
+  const code = await decode(['--protocol', 'hl7-mllp', '--input', file], {
+    out: (l) => {
+      out += l;
+    },
+    err: (l) => {
+      err += l;
+    },
+  });
   if (code !== 0) throw new Error(`decode failed: ${err}`);
   return { out, summary: (JSON.parse(err) as { summary: Record<string, unknown> }).summary };
 }
@@ -110,7 +132,15 @@ t.test('HL7 capture: PID/PV1/NK1 redacted even when split across chunks; decodes
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const wire = Buffer.concat([mllpWrap(ORU('MSG0001', 68)), mllpWrap(ORU('MSG0002', 71))]);
   // the bytes as a socket might deliver them: cut inside the PID name, the MRN and the MLLP trailer
-  const cuts = [0, wire.indexOf('Doe') + 1, wire.indexOf('MRN') + 2, wire.indexOf('0815') + 2, wire.indexOf(0x1c) + 1, wire.lastIndexOf('Joh') + 2, wire.length].sort((x, y) => x - y);
+  const cuts = [
+    0,
+    wire.indexOf('Doe') + 1,
+    wire.indexOf('MRN') + 2,
+    wire.indexOf('0815') + 2,
+    wire.indexOf(0x1c) + 1,
+    wire.lastIndexOf('Joh') + 2,
+    wire.length,
+  ].sort((x, y) => x - y);
   const chunks = cuts.slice(1).map((end, i) => wire.subarray(cuts[i], end));
   t.ok(Buffer.concat(chunks).equals(wire) && chunks.length === 6);
   const record = async (file: string, keepPhi: boolean) => {
@@ -127,21 +157,43 @@ t.test('HL7 capture: PID/PV1/NK1 redacted even when split across chunks; decodes
   await record(clear, true);
 
   const text = fs.readFileSync(redacted, 'utf8');
-  const bytes = Buffer.concat(parseHexlog(text).chunks.filter((c) => c.dir === 'RX').map((c) => c.bytes));
+  const bytes = Buffer.concat(
+    parseHexlog(text)
+      .chunks.filter((c) => c.dir === 'RX')
+      .map((c) => c.bytes),
+  );
   for (const phi of ['Doe', 'John', 'Jane', 'MRN4711', '19700101', 'House', 'VN-123456']) {
     t.notOk(bytes.includes(phi), `'${phi}' not in the recorded bytes`);
-    t.notOk(text.includes(Buffer.from(phi).toString('hex').replace(/(..)(?!$)/g, '$1 ')), `'${phi}' not in the file as hex`);
+    t.notOk(
+      text.includes(
+        Buffer.from(phi)
+          .toString('hex')
+          .replace(/(..)(?!$)/g, '$1 '),
+      ),
+      `'${phi}' not in the file as hex`,
+    );
   }
   t.match(bytes.toString(), 'PID|REDACTED||REDACTED||REDACTED||REDACTED|REDACTED\r', 'PID-3 and PID-5 replaced, field count kept');
   t.match(bytes.toString(), 'PV1|1|I|OR3^^BED1||||REDACTED|');
   t.match(text, /^# phi: redacted/m);
   t.equal(rec.counters.redactedSegments, 6, 'PID, PV1, NK1 of both messages');
   // same segments and field count; every segment other than PID/PV1/NK1 byte for byte
-  const shape = (b: Buffer) => b.toString().split(/[\x0b\x1c]/).filter((m) => m.startsWith('MSH')).map((m) => parseHl7(m).segments);
+  const shape = (b: Buffer) =>
+    b
+      .toString()
+      .split(/[\x0b\x1c]/)
+      .filter((m) => m.startsWith('MSH'))
+      .map((m) => parseHl7(m).segments);
   const got = shape(bytes);
   const want = shape(wire);
-  t.same(got.map((m) => m.map((seg) => `${seg.id}:${seg.fields.length}`)), want.map((m) => m.map((seg) => `${seg.id}:${seg.fields.length}`)));
-  t.same(got.map((m) => m.filter((seg) => !['PID', 'PV1', 'NK1'].includes(seg.id))), want.map((m) => m.filter((seg) => !['PID', 'PV1', 'NK1'].includes(seg.id))));
+  t.same(
+    got.map((m) => m.map((seg) => `${seg.id}:${seg.fields.length}`)),
+    want.map((m) => m.map((seg) => `${seg.id}:${seg.fields.length}`)),
+  );
+  t.same(
+    got.map((m) => m.filter((seg) => !['PID', 'PV1', 'NK1'].includes(seg.id))),
+    want.map((m) => m.filter((seg) => !['PID', 'PV1', 'NK1'].includes(seg.id))),
+  );
   t.equal(mode(redacted), 0o600);
   t.match(fs.readFileSync(clear, 'utf8'), /^# phi: KEPT/m, 'the lab capture says it holds patient data');
   t.ok(Buffer.concat(parseHexlog(fs.readFileSync(clear, 'utf8')).chunks.map((c) => c.bytes)).includes('Doe^John'), 'opt-out keeps the bytes');

@@ -36,7 +36,10 @@ const HL7_PROTOCOLS = new Set(['hl7-mllp']);
 /** One capture file per device: the given path for one device, `name.<deviceId>.ext` for several. */
 export function recordPaths(file: string, deviceIds: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
-  if (deviceIds.length === 1) { out.set(deviceIds[0], file); return out; }
+  if (deviceIds.length === 1) {
+    out.set(deviceIds[0], file);
+    return out;
+  }
   for (const id of deviceIds) out.set(id, devicePath(file, id));
   return out;
 }
@@ -49,7 +52,9 @@ export function devicePath(file: string, deviceId: string): string {
 }
 
 export function hexLine(dir: 'RX' | 'TX', bytes: Uint8Array): string {
-  return `${dir} ${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex').replace(/(..)(?!$)/g, '$1 ')}\n`;
+  return `${dir} ${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1 ')}\n`;
 }
 
 export class HexlogRecorder {
@@ -62,7 +67,11 @@ export class HexlogRecorder {
   private readonly redact: { RX: Hl7Redactor; TX: Hl7Redactor } | undefined;
   readonly counters = { rxChunks: 0, txChunks: 0, bytes: 0, droppedLines: 0, writeErrors: 0, redactedSegments: 0 };
 
-  constructor(private readonly file: string, private readonly meta: RecorderMeta, opts: RecorderOptions = {}) {
+  constructor(
+    private readonly file: string,
+    private readonly meta: RecorderMeta,
+    opts: RecorderOptions = {},
+  ) {
     this.opts = { flushMs: 250, now: Date.now, maxBufferedBytes: 8 * 1024 * 1024, keepPhi: false, ...opts };
     this.redact = HL7_PROTOCOLS.has(meta.protocol) && !this.opts.keepPhi ? { RX: new Hl7Redactor(), TX: new Hl7Redactor() } : undefined;
   }
@@ -84,8 +93,12 @@ export class HexlogRecorder {
     this.flush();
   }
 
-  rx(chunk: Uint8Array): void { this.chunk('RX', chunk); }
-  tx(chunk: Uint8Array): void { this.chunk('TX', chunk); }
+  rx(chunk: Uint8Array): void {
+    this.chunk('RX', chunk);
+  }
+  tx(chunk: Uint8Array): void {
+    this.chunk('TX', chunk);
+  }
 
   /** A comment line (link opened/closed, watchdog). Newlines are flattened. */
   note(text: string): void {
@@ -98,7 +111,11 @@ export class HexlogRecorder {
     const text = this.lines.join('');
     this.lines = [];
     this.buffered = 0;
-    try { fs.writeSync(this.fd, text); } catch { this.counters.writeErrors++; }
+    try {
+      fs.writeSync(this.fd, text);
+    } catch {
+      this.counters.writeErrors++;
+    }
   }
 
   async close(): Promise<void> {
@@ -111,7 +128,11 @@ export class HexlogRecorder {
     this.flush();
     const fd = this.fd;
     this.fd = undefined;
-    try { fs.closeSync(fd); } catch { this.counters.writeErrors++; }
+    try {
+      fs.closeSync(fd);
+    } catch {
+      this.counters.writeErrors++;
+    }
   }
 
   private chunk(dir: 'RX' | 'TX', chunk: Uint8Array): void {
@@ -119,7 +140,8 @@ export class HexlogRecorder {
     const now = this.opts.now();
     if (now - this.lastTraffic >= 1000) this.push(`# t=${new Date(now).toISOString()}\n`);
     this.lastTraffic = now;
-    if (dir === 'RX') this.counters.rxChunks++; else this.counters.txChunks++;
+    if (dir === 'RX') this.counters.rxChunks++;
+    else this.counters.txChunks++;
     this.counters.bytes += chunk.length;
     const r = this.redact?.[dir];
     const bytes = r ? r.push(chunk) : chunk; // the head of an unfinished segment comes with the next chunk
@@ -128,7 +150,10 @@ export class HexlogRecorder {
   }
 
   private push(line: string): void {
-    if (this.buffered + line.length > this.opts.maxBufferedBytes) { this.counters.droppedLines++; return; }
+    if (this.buffered + line.length > this.opts.maxBufferedBytes) {
+      this.counters.droppedLines++;
+      return;
+    }
     this.lines.push(line);
     this.buffered += line.length;
   }

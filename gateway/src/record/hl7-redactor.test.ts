@@ -5,18 +5,19 @@ import { Hl7Redactor, REDACTED_MARKER } from './hl7-redactor.js';
 
 const PHI = ['Doe', 'John', 'MRN4711', 'ACC-99', 'Smith', 'Anna', '19700101', 'Main St', 'Dr. House', 'VN-123456', 'POLICY-77', 'Jane', '555-0100'];
 
-const MSG = [
-  'MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|ORLINK||20261122083000+0100||ORU^R01^ORU_R01|MSG0001|P|2.6|||NE|AL',
-  'PID|1||MRN4711^^^HOSP^MR~ACC-99^^^HOSP^AN||Doe^John^Q^^^^L|Smith^Anna|19700101|M|||1 Main St^^Town||555-0100',
-  'PD1|||Town Practice',
-  'NK1|1|Doe^Jane|SPO|1 Main St',
-  'PV1|1|I|OR3^^BED1||||0815^Dr. House^Greg|||||||||||||VN-123456',
-  'GT1|1||Doe^John',
-  'IN1|1|POLICY-77|INS1|Insurer',
-  'OBR|1|MSG0001^ORLINK||182777000^monitoring of patient^SCT|||20261122083000+0100',
-  'OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.5.1.1|68|264864^/min^MDC|||||R',
-  'OBX|2|ST|184327^MDC_ATTR_MODE_OP^MDC|1.0.0.0|Monitoring||||||R',
-].join('\r') + '\r';
+const MSG =
+  [
+    'MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|ORLINK||20261122083000+0100||ORU^R01^ORU_R01|MSG0001|P|2.6|||NE|AL',
+    'PID|1||MRN4711^^^HOSP^MR~ACC-99^^^HOSP^AN||Doe^John^Q^^^^L|Smith^Anna|19700101|M|||1 Main St^^Town||555-0100',
+    'PD1|||Town Practice',
+    'NK1|1|Doe^Jane|SPO|1 Main St',
+    'PV1|1|I|OR3^^BED1||||0815^Dr. House^Greg|||||||||||||VN-123456',
+    'GT1|1||Doe^John',
+    'IN1|1|POLICY-77|INS1|Insurer',
+    'OBR|1|MSG0001^ORLINK||182777000^monitoring of patient^SCT|||20261122083000+0100',
+    'OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.5.1.1|68|264864^/min^MDC|||||R',
+    'OBX|2|ST|184327^MDC_ATTR_MODE_OP^MDC|1.0.0.0|Monitoring||||||R',
+  ].join('\r') + '\r';
 
 function redactAll(chunks: Uint8Array[]): Buffer {
   const r = new Hl7Redactor();
@@ -31,12 +32,15 @@ t.test('patient segments redacted, structure kept, everything else byte for byte
   for (const p of PHI) t.notOk(out.includes(p), `'${p}' gone`);
   t.same(fieldCounts(out), fieldCounts(MSG), 'same segments, same field count each');
   const lines = out.split('\r');
-  t.equal(lines[1], `PID|${REDACTED_MARKER}||${REDACTED_MARKER}||${REDACTED_MARKER}|${REDACTED_MARKER}|${REDACTED_MARKER}|${REDACTED_MARKER}|||${REDACTED_MARKER}||${REDACTED_MARKER}`,
-    'each non-empty field → one marker (no length, no components), empty fields stay empty');
+  t.equal(
+    lines[1],
+    `PID|${REDACTED_MARKER}||${REDACTED_MARKER}||${REDACTED_MARKER}|${REDACTED_MARKER}|${REDACTED_MARKER}|${REDACTED_MARKER}|||${REDACTED_MARKER}||${REDACTED_MARKER}`,
+    'each non-empty field → one marker (no length, no components), empty fields stay empty',
+  );
   t.match(lines[4], /^PV1\|1\|I\|OR3\^\^BED1\|\|\|\|REDACTED\|/, 'PV1-1..3 kept (the bed filter reads PV1-3), the doctor redacted');
   const orig = MSG.split('\r');
   for (const i of [0, 7, 8, 9]) t.equal(lines[i], orig[i], `${orig[i].slice(0, 3)} untouched`);
-  t.same(r.stats, { segments: 6, fields: 21 }, "PID 8 + PD1 1 + NK1 4 + PV1 2 + GT1 2 + IN1 4 fields");
+  t.same(r.stats, { segments: 6, fields: 21 }, 'PID 8 + PD1 1 + NK1 4 + PV1 2 + GT1 2 + IN1 4 fields');
 });
 
 t.test('the same bytes whatever the chunking: split at every offset, MLLP framed, several messages', async (t) => {
@@ -47,11 +51,18 @@ t.test('the same bytes whatever the chunking: split at every offset, MLLP framed
   for (let i = 1; i < wire.length; i++) if (redactAll([wire.subarray(0, i), wire.subarray(i)]).equals(whole)) same++;
   t.equal(same, wire.length - 1, 'every two-piece split gives the same output');
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let k = 0; k < 50; k++) {
     const chunks: Buffer[] = [];
-    for (let i = 0; i < wire.length;) { const n = 1 + Math.floor(rnd() * 40); chunks.push(wire.subarray(i, i + n)); i += n; }
-    if (!redactAll(chunks).equals(whole)) { t.fail(`random chunking ${k} differs`); return; }
+    for (let i = 0; i < wire.length;) {
+      const n = 1 + Math.floor(rnd() * 40);
+      chunks.push(wire.subarray(i, i + n));
+      i += n;
+    }
+    if (!redactAll(chunks).equals(whole)) {
+      t.fail(`random chunking ${k} differs`);
+      return;
+    }
   }
   t.pass('50 random chunkings give the same output');
   t.equal(whole.filter((b) => b === 0x0b).length, 2, 'MLLP start bytes kept');

@@ -24,8 +24,16 @@ export const REDACTED_MARKER = 'REDACTED';
 
 /** Segment id → fields kept (HL7 numbering); every other non-empty field becomes the marker. */
 export const REDACTED_SEGMENTS: Readonly<Record<string, readonly number[]>> = {
-  PID: [], PD1: [], MRG: [], NK1: [], GT1: [], IN1: [], IN2: [], IN3: [],
-  PV1: [1, 2, 3], PV2: [],
+  PID: [],
+  PD1: [],
+  MRG: [],
+  NK1: [],
+  GT1: [],
+  IN1: [],
+  IN2: [],
+  IN3: [],
+  PV1: [1, 2, 3],
+  PV2: [],
 };
 
 const CR = 0x0d;
@@ -38,7 +46,10 @@ const MARKER = Buffer.from(REDACTED_MARKER, 'latin1');
 
 const isAlnum = (b: number) => (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
 
-export interface RedactorStats { segments: number; fields: number }
+export interface RedactorStats {
+  segments: number;
+  fields: number;
+}
 
 export class Hl7Redactor {
   private sep = 0x7c; // '|'
@@ -71,8 +82,14 @@ export class Hl7Redactor {
       out.push(b);
       return;
     }
-    if (this.mode === 'pass') { out.push(b); return; }
-    if (this.mode === 'phi') { this.phiByte(b, out); return; }
+    if (this.mode === 'pass') {
+      out.push(b);
+      return;
+    }
+    if (this.mode === 'phi') {
+      this.phiByte(b, out);
+      return;
+    }
     // head: the bytes before the segment's first field separator
     const h = this.head;
     const n = h.length;
@@ -108,7 +125,10 @@ export class Hl7Redactor {
       out.push(b);
       return;
     }
-    if (this.keep.includes(this.field)) { out.push(b); return; }
+    if (this.keep.includes(this.field)) {
+      out.push(b);
+      return;
+    }
     if (this.marked) return;
     this.marked = true;
     this.stats.fields++;

@@ -27,7 +27,11 @@ export class Backoff {
     return Math.round(raw * (0.5 + 0.5 * this.random()));
   }
 
-  reset(): void { this.attempt = 0; }
+  reset(): void {
+    this.attempt = 0;
+  }
 
-  get attempts(): number { return this.attempt; }
+  get attempts(): number {
+    return this.attempt;
+  }
 }

@@ -21,25 +21,44 @@ function setup(over: Partial<DeviceConfig> = {}, failOpens = 0, now?: () => numb
   const states: string[] = [];
   const tap = { rx: [] as string[], tx: [] as string[], notes: [] as string[] };
   const config: DeviceConfig = {
-    id: 'mon1', protocol: 'fake-line', profile: 'auto', transport: { kind: 'tcp', host: '127.0.0.1', port: 1 },
-    options: {}, watchdogMs: 10_000, timeBase: 'gateway', clockToleranceMs: 5000, ...over,
+    id: 'mon1',
+    protocol: 'fake-line',
+    profile: 'auto',
+    transport: { kind: 'tcp', host: '127.0.0.1', port: 1 },
+    options: {},
+    watchdogMs: 10_000,
+    timeBase: 'gateway',
+    clockToleranceMs: 5000,
+    ...over,
   };
   let pendingFails = failOpens;
   const s = new DeviceSession({
-    config, protocol: fakeProtocol, logger: silentLogger(), tickMs: 20, ...(now ? { now } : {}),
+    config,
+    protocol: fakeProtocol,
+    logger: silentLogger(),
+    tickMs: 20,
+    ...(now ? { now } : {}),
     backoff: { baseMs: 5, maxMs: 40 },
     linkFactory: () => {
       const l = new MemoryLink(`l${links.length}`);
-      if (pendingFails > 0) { pendingFails--; l.failOpens = 1; }
+      if (pendingFails > 0) {
+        pendingFails--;
+        l.failOpens = 1;
+      }
       links.push(l);
       return l;
     },
-    sink: (id, obs) => { if (id === 'mon1') got.push(...obs); },
+    sink: (id, obs) => {
+      if (id === 'mon1') got.push(...obs);
+    },
     recorder: {
-      rx: (c) => tap.rx.push(Buffer.from(c).toString()), tx: (c) => tap.tx.push(Buffer.from(c).toString()),
+      rx: (c) => tap.rx.push(Buffer.from(c).toString()),
+      tx: (c) => tap.tx.push(Buffer.from(c).toString()),
       note: (n) => tap.notes.push(n),
     },
-    onChange: (st: DeviceSessionStatus) => { if (states.at(-1) !== st.link) states.push(st.link); },
+    onChange: (st: DeviceSessionStatus) => {
+      if (states.at(-1) !== st.link) states.push(st.link);
+    },
   });
   const cur = () => links.at(-1)!;
   return { s, links, got, states, tap, cur };
@@ -53,7 +72,10 @@ t.test('connect → identify → stream; observations, identity and counters', a
   cur().deviceSend(Buffer.from('ID ge s5 2003\nN hr 8'));
   cur().deviceSend(Buffer.from('0\nW ecg 100 1,2,3\nxx\n'));
   await until(() => s.status().link === 'streaming');
-  t.same(got.map((o) => o.kind), ['numeric', 'wave']);
+  t.same(
+    got.map((o) => o.kind),
+    ['numeric', 'wave'],
+  );
   t.equal((got[0] as any).value, 80);
   const st = s.status();
   t.equal(st.profile, 'ge/s5');
@@ -108,7 +130,11 @@ t.test('what the driver holds when the link goes away is flushed to the sink, no
   await until(() => s.status().link === 'identifying');
   cur().deviceSend(Buffer.from('N hr 70\nH ecg 1.5\n'));
   await until(() => got.length === 1);
-  t.same(got.map((o) => (o as { vendorCode?: string }).vendorCode), ['hr'], 'the held reading is not out yet');
+  t.same(
+    got.map((o) => (o as { vendorCode?: string }).vendorCode),
+    ['hr'],
+    'the held reading is not out yet',
+  );
   cur().drop();
   await until(() => got.length === 2);
   t.match(got[1], { kind: 'numeric', vendorCode: 'ecg', value: 1.5 }, 'flushed when the peer closed the link');
@@ -127,10 +153,12 @@ t.test('watchdog: a step of the wall clock is not silence (the watchdog runs on 
   await until(() => s.status().link === 'identifying');
   cur().deviceSend(Buffer.from('N hr 70\n'));
   await until(() => s.status().link === 'streaming');
-  for (const jump of [3_600_000, -7_200_000]) { // to +1 h, then to −1 h of the clock the link opened on
+  for (const jump of [3_600_000, -7_200_000]) {
+    // to +1 h, then to −1 h of the clock the link opened on
     step += jump;
     await new Promise((r) => setTimeout(r, 60)); // a few ticks between the step and the next frame
-    for (let i = 0; i < 6; i++) { // frames keep coming for 6 × 100 ms, twice the watchdog
+    for (let i = 0; i < 6; i++) {
+      // frames keep coming for 6 × 100 ms, twice the watchdog
       cur().deviceSend(Buffer.from(`N hr ${70 + i}\n`));
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -174,9 +202,25 @@ t.test('a throwing driver is counted; the next good input still gets through', a
 t.test('a link factory that throws is retried like a failed open', async (t) => {
   let calls = 0;
   const s = new DeviceSession({
-    config: { id: 'x', protocol: 'fake-line', profile: 'auto', transport: { kind: 'serial', path: '/dev/x' }, options: {}, watchdogMs: 10_000, timeBase: 'gateway', clockToleranceMs: 0 },
-    protocol: fakeProtocol, logger: silentLogger(), backoff: { baseMs: 5, maxMs: 10 }, sink: () => {},
-    linkFactory: () => { calls++; if (calls < 3) throw new Error('bad settings'); return new MemoryLink('ok'); },
+    config: {
+      id: 'x',
+      protocol: 'fake-line',
+      profile: 'auto',
+      transport: { kind: 'serial', path: '/dev/x' },
+      options: {},
+      watchdogMs: 10_000,
+      timeBase: 'gateway',
+      clockToleranceMs: 0,
+    },
+    protocol: fakeProtocol,
+    logger: silentLogger(),
+    backoff: { baseMs: 5, maxMs: 10 },
+    sink: () => {},
+    linkFactory: () => {
+      calls++;
+      if (calls < 3) throw new Error('bad settings');
+      return new MemoryLink('ok');
+    },
   });
   s.start();
   await until(() => s.status().link === 'identifying');
@@ -196,9 +240,15 @@ t.test('stop during backoff cancels the retry', async (t) => {
 
 t.test('backoff doubles, caps and jitters', async (t) => {
   const lo = new Backoff({ baseMs: 100, maxMs: 1000, random: () => 0 });
-  t.same([1, 2, 3, 4, 5, 6].map(() => lo.next()), [50, 100, 200, 400, 500, 500]);
+  t.same(
+    [1, 2, 3, 4, 5, 6].map(() => lo.next()),
+    [50, 100, 200, 400, 500, 500],
+  );
   const hi = new Backoff({ baseMs: 100, maxMs: 1000, random: () => 0.999999 });
-  t.same([1, 2, 3, 4, 5].map(() => hi.next()), [100, 200, 400, 800, 1000]);
+  t.same(
+    [1, 2, 3, 4, 5].map(() => hi.next()),
+    [100, 200, 400, 800, 1000],
+  );
   hi.reset();
   t.equal(hi.next(), 100);
   const def = new Backoff();

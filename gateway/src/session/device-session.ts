@@ -61,8 +61,11 @@ export interface DeviceSessionOptions {
 /** The driver options a device config implies (also used to validate options at start). */
 export function sessionOptions(cfg: DeviceConfig, now: () => number = Date.now): SessionOptions {
   return {
-    profileId: cfg.profile === 'auto' ? undefined : cfg.profile, now,
-    timeBase: cfg.timeBase, clockToleranceMs: cfg.clockToleranceMs, options: { ...cfg.options },
+    profileId: cfg.profile === 'auto' ? undefined : cfg.profile,
+    now,
+    timeBase: cfg.timeBase,
+    clockToleranceMs: cfg.clockToleranceMs,
+    options: { ...cfg.options },
   };
 }
 
@@ -99,7 +102,9 @@ export class DeviceSession {
     this.log = o.logger.child({ component: 'session', deviceId: o.config.id, protocol: o.protocol.name });
   }
 
-  get id(): string { return this.o.config.id; }
+  get id(): string {
+    return this.o.config.id;
+  }
 
   start(): void {
     if (this.started) return;
@@ -110,7 +115,10 @@ export class DeviceSession {
   /** Sends the driver's stop requests, closes the link, cancels retries. Idempotent. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = undefined; }
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
     await this.connecting;
     await this.teardown(true);
     this.setState('down');
@@ -122,10 +130,13 @@ export class DeviceSession {
     for (const [k, v] of Object.entries(st?.errors ?? {})) errorsByKind[k] = (errorsByKind[k] ?? 0) + v;
     for (const [k, v] of Object.entries(this.link?.counts?.() ?? {})) errorsByKind[k] = (errorsByKind[k] ?? 0) + v;
     const s: DeviceSessionStatus = {
-      id: this.id, protocol: this.o.protocol.name, link: this.state,
+      id: this.id,
+      protocol: this.o.protocol.name,
+      link: this.state,
       frames: this.base.frames + (st?.frames ?? 0),
       errors: Object.values(errorsByKind).reduce((a, b) => a + b, 0),
-      errorsByKind, ...this.c,
+      errorsByKind,
+      ...this.c,
     };
     if (this.link) s.linkDescription = this.link.description;
     if (this.profile) s.profile = this.profile;
@@ -171,7 +182,10 @@ export class DeviceSession {
       return;
     }
     this.openFailures.clear();
-    if (this.stopping) { await link.close(); return; }
+    if (this.stopping) {
+      await link.close();
+      return;
+    }
     let driver: SessionDriver;
     try {
       driver = this.o.protocol.createSession(sessionOptions(this.o.config, this.now));
@@ -237,7 +251,11 @@ export class DeviceSession {
   private publish(obs: Observation[] | undefined): void {
     if (!obs || obs.length === 0) return;
     this.c.observations += obs.length;
-    try { this.o.sink(this.id, obs); } catch (err) { this.log.error({ err }, 'observation sink failed'); }
+    try {
+      this.o.sink(this.id, obs);
+    } catch (err) {
+      this.log.error({ err }, 'observation sink failed');
+    }
   }
 
   /** The driver's lastFrameAt() moved: a valid frame (or a driver-declared sign of life) just now. */
@@ -259,12 +277,18 @@ export class DeviceSession {
     if (link !== this.link || info.byUs) return;
     this.log.warn({ err: info.error }, 'link closed by peer');
     this.o.recorder?.note('link closed by peer');
-    void this.teardown(false).then(() => { this.setState('down'); this.scheduleReconnect(); });
+    void this.teardown(false).then(() => {
+      this.setState('down');
+      this.scheduleReconnect();
+    });
   }
 
   /** Folds the driver's counters into the base, stops it (optionally) and closes the link. */
   private async teardown(stopDriver: boolean): Promise<void> {
-    if (this.tickTimer) { clearInterval(this.tickTimer); this.tickTimer = undefined; }
+    if (this.tickTimer) {
+      clearInterval(this.tickTimer);
+      this.tickTimer = undefined;
+    }
     const driver = this.driver;
     const link = this.link;
     if (driver) {
@@ -277,7 +301,11 @@ export class DeviceSession {
       this.driver = undefined;
     }
     if (link) {
-      try { await link.close(); } catch (err) { this.log.warn({ err }, 'link close failed'); }
+      try {
+        await link.close();
+      } catch (err) {
+        this.log.warn({ err }, 'link close failed');
+      }
       if (this.link === link) {
         // the link's own counts (refused senders) outlive it, like the driver's
         for (const [k, v] of Object.entries(link.counts?.() ?? {})) this.base.errors[k] = (this.base.errors[k] ?? 0) + v;
@@ -317,7 +345,9 @@ export class DeviceSession {
 
   /** A driver that throws never ends the session: counted as an error of kind `driver`. */
   private guard<T>(what: string, fn: () => T): T | undefined {
-    try { return fn(); } catch (err) {
+    try {
+      return fn();
+    } catch (err) {
       this.base.errors.driver = (this.base.errors.driver ?? 0) + 1;
       this.log.warn({ err, call: what }, 'protocol driver threw');
       return undefined;

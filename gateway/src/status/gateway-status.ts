@@ -7,7 +7,11 @@ import { readFileSync } from 'node:fs';
 import { identityDifferences, type IdentityDifference } from '../../../schemas/src/device-identity.js';
 import type { DeviceExpect } from '../../../schemas/src/gateway-config.js';
 import {
-  STATUS_SCHEMA_VERSION, type DeviceStatusDoc, type GatewayStatusOffline, type GatewayStatusOnline, type PublisherStats,
+  STATUS_SCHEMA_VERSION,
+  type DeviceStatusDoc,
+  type GatewayStatusOffline,
+  type GatewayStatusOnline,
+  type PublisherStats,
 } from '../../../schemas/src/gateway-status.js';
 import type { DeviceSessionStatus } from '../session/device-session.js';
 
@@ -21,7 +25,9 @@ export function gatewayVersion(): string {
   if (cachedVersion) return cachedVersion;
   try {
     cachedVersion = String(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
-  } catch { cachedVersion = '0.0.0'; }
+  } catch {
+    cachedVersion = '0.0.0';
+  }
   return cachedVersion;
 }
 
@@ -32,8 +38,16 @@ export function identityMismatchOf(s: Pick<DeviceSessionStatus, 'identity'>, exp
 
 export function deviceStatusDoc(s: DeviceSessionStatus, expect?: DeviceExpect): DeviceStatusDoc {
   const d: DeviceStatusDoc = {
-    id: s.id, protocol: s.protocol, link: s.link, frames: s.frames, errors: s.errors, errorsByKind: s.errorsByKind,
-    reconnects: s.reconnects, watchdogTrips: s.watchdogTrips, bytesRx: s.bytesRx, bytesTx: s.bytesTx,
+    id: s.id,
+    protocol: s.protocol,
+    link: s.link,
+    frames: s.frames,
+    errors: s.errors,
+    errorsByKind: s.errorsByKind,
+    reconnects: s.reconnects,
+    watchdogTrips: s.watchdogTrips,
+    bytesRx: s.bytesRx,
+    bytesTx: s.bytesTx,
   };
   if (s.linkDescription) d.linkDescription = s.linkDescription;
   if (s.profile) d.profile = s.profile;
@@ -50,7 +64,11 @@ export function deviceStatusDoc(s: DeviceSessionStatus, expect?: DeviceExpect): 
 }
 
 /** Payload of the MQTT last will (and of the goodbye on a clean stop). */
-export function offlineStatus(ids: { gatewayId: string; site: string; room: string; bed: string; bootId: string }, reason: 'lwt' | 'shutdown', t?: number): string {
+export function offlineStatus(
+  ids: { gatewayId: string; site: string; room: string; bed: string; bootId: string },
+  reason: 'lwt' | 'shutdown',
+  t?: number,
+): string {
   const doc: GatewayStatusOffline = { schemaVersion: STATUS_SCHEMA, online: false, reason, ...ids, version: gatewayVersion(), ...(t ? { t } : {}) };
   return JSON.stringify(doc);
 }

@@ -14,8 +14,18 @@ import type { DeviceSessionStatus } from '../session/device-session.js';
 import { deviceStatusDoc, identityMismatchOf } from './gateway-status.js';
 
 const session = (identity?: DeviceSessionStatus['identity']): DeviceSessionStatus => ({
-  id: 'mon1', protocol: 'x', link: 'streaming', frames: 1, errors: 0, errorsByKind: {}, observations: 0, reconnects: 0,
-  watchdogTrips: 0, bytesRx: 0, bytesTx: 0, ...(identity ? { identity } : {}),
+  id: 'mon1',
+  protocol: 'x',
+  link: 'streaming',
+  frames: 1,
+  errors: 0,
+  errorsByKind: {},
+  observations: 0,
+  reconnects: 0,
+  watchdogTrips: 0,
+  bytesRx: 0,
+  bytesTx: 0,
+  ...(identity ? { identity } : {}),
 });
 
 t.test('status document: mismatching fields only, compared trimmed and case-insensitively', async (t) => {
@@ -37,23 +47,52 @@ t.test('config: expect takes serial, model, firmware only', async (t) => {
 
 t.test('running gateway: the status marks the device that reports another identity, and warns once', async (t) => {
   let sock: net.Socket | undefined;
-  const device = net.createServer((s) => { sock = s; s.on('error', () => undefined); });
+  const device = net.createServer((s) => {
+    sock = s;
+    s.on('error', () => undefined);
+  });
   device.listen(0, '127.0.0.1');
   await once(device, 'listening');
-  t.teardown(() => { sock?.destroy(); return new Promise<void>((r) => device.close(() => r())); });
+  t.teardown(() => {
+    sock?.destroy();
+    return new Promise<void>((r) => device.close(() => r()));
+  });
   const logs: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'warn' }, { write: (s: string) => { logs.push(JSON.parse(s) as Record<string, unknown>); } });
-  const config = buildConfig({
-    gatewayId: 'gw1', site: 's', room: 'r', bed: 'b',
-    mqtt: { url: 'mqtt://127.0.0.1:1', publishIntervalMs: 50, statusIntervalMs: 200 }, // no broker: the status is read locally
-    outbox: { kind: 'memory' },
-    devices: [{ id: 'mon1', protocol: 'fake-line', transport: { kind: 'tcp', host: '127.0.0.1', port: (device.address() as net.AddressInfo).port }, expect: { model: 'mon9', firmware: '5.0' } }],
-  }, {});
+  const logger = pino(
+    { level: 'warn' },
+    {
+      write: (s: string) => {
+        logs.push(JSON.parse(s) as Record<string, unknown>);
+      },
+    },
+  );
+  const config = buildConfig(
+    {
+      gatewayId: 'gw1',
+      site: 's',
+      room: 'r',
+      bed: 'b',
+      mqtt: { url: 'mqtt://127.0.0.1:1', publishIntervalMs: 50, statusIntervalMs: 200 }, // no broker: the status is read locally
+      outbox: { kind: 'memory' },
+      devices: [
+        {
+          id: 'mon1',
+          protocol: 'fake-line',
+          transport: { kind: 'tcp', host: '127.0.0.1', port: (device.address() as net.AddressInfo).port },
+          expect: { model: 'mon9', firmware: '5.0' },
+        },
+      ],
+    },
+    {},
+  );
   const gw = await startGateway(config, { logger, protocols: { 'fake-line': fakeProtocol }, drainMs: 50, mqttBackoff: { baseMs: 1000, maxMs: 1000 } });
   t.teardown(() => gw.close());
   const until = async (what: string, cond: () => boolean) => {
     const end = Date.now() + 10_000;
-    while (!cond()) { if (Date.now() > end) throw new Error(`timeout waiting for ${what}`); await new Promise((r) => setTimeout(r, 10)); }
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   };
   await until('device connection', () => !!sock);
   sock!.write('ID acme mon9 4.2\nN hr 70\n');

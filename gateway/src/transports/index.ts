@@ -3,9 +3,7 @@
  * are built here; any other kind is looked up in the device's protocol (`DeviceProtocol.transports`,
  * e.g. `intellivue-lan` of the Philips protocol, a UdpLink of udp.ts with its default port).
  */
-import type {
-  AnyTransportConfig, SerialTransportConfig, TcpServerTransportConfig, TcpTransportConfig,
-} from '../../../schemas/src/gateway-config.js';
+import type { AnyTransportConfig, SerialTransportConfig, TcpServerTransportConfig, TcpTransportConfig } from '../../../schemas/src/gateway-config.js';
 import type { DeviceProtocol } from '../protocols/protocol.js';
 import { profileLink } from '../profiles/link.js';
 import { GatewayError, GW_ERR } from '../errors.js';
@@ -26,8 +24,10 @@ export const createLink: LinkFactory = (transport: AnyTransportConfig, protocol:
       const link = profileLink(protocol.name, ctx?.profileId, ctx?.profilesDir ?? protocol.profilesDir);
       return new SerialLink(serialSettings(transport as SerialTransportConfig, protocol.serialDefaults, link));
     }
-    case 'tcp': return new TcpLink(transport as TcpTransportConfig);
-    case 'tcp-server': return new TcpServerLink(transport as TcpServerTransportConfig, ctx);
+    case 'tcp':
+      return new TcpLink(transport as TcpTransportConfig);
+    case 'tcp-server':
+      return new TcpServerLink(transport as TcpServerTransportConfig, ctx);
     default: {
       const own = protocol.transports && Object.hasOwn(protocol.transports, transport.kind) ? protocol.transports[transport.kind] : undefined;
       // config load refuses such a device (config.ts, config-sync/runnable.ts): reached only by a programmatic caller

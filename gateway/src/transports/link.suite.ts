@@ -63,7 +63,10 @@ export function linkSuite(t: Test, make: () => Promise<LinkHarness>): void {
   t.test('device hangs up: close event not by us', async (t) => {
     const h = await make();
     t.teardown(() => h.dispose());
-    if (!h.hangUp) { t.comment('medium cannot signal a hang-up'); return; }
+    if (!h.hangUp) {
+      t.comment('medium cannot signal a hang-up');
+      return;
+    }
     await h.link.open();
     const closes: LinkCloseInfo[] = [];
     h.link.on('close', (i) => closes.push(i));

@@ -38,7 +38,11 @@ export interface Link {
  * device's firmware profile (`profile` of the device config; `profilesDir` of the gateway config),
  * whose `link` block fills the serial settings the transport leaves out (createLink, index.ts).
  */
-export interface LinkContext { logger?: Logger; profileId?: string; profilesDir?: string }
+export interface LinkContext {
+  logger?: Logger;
+  profileId?: string;
+  profilesDir?: string;
+}
 
 /** Creates a fresh link for each (re)connection attempt. */
 export type LinkFactory = (transport: AnyTransportConfig, protocol: DeviceProtocol, ctx?: LinkContext) => Link;

@@ -29,7 +29,10 @@ export class MemoryLink extends EventEmitter implements Link {
   }
 
   write(bytes: Uint8Array): void {
-    if (!this.isOpen) { this.emit('error', new GatewayError(GW_ERR.TRANSPORT_CLOSED, 'transient', 'write on closed link')); return; }
+    if (!this.isOpen) {
+      this.emit('error', new GatewayError(GW_ERR.TRANSPORT_CLOSED, 'transient', 'write on closed link'));
+      return;
+    }
     this.written.push(Buffer.from(bytes));
   }
 
@@ -52,6 +55,10 @@ export class MemoryLink extends EventEmitter implements Link {
     this.emit('close', { byUs: false, error });
   }
 
-  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.on(event, listener); }
-  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.off(event, listener); }
+  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.on(event, listener);
+  }
+  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.off(event, listener);
+  }
 }

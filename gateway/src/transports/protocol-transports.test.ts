@@ -21,7 +21,9 @@ const NEUTRAL = "'serial', 'tcp', 'tcp-server'";
 const file = (...devices: unknown[]) => ({ gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'b1', outbox: { kind: 'memory' }, devices });
 /** the problems of a refused config (GW_ERR_CONFIG), [] when accepted */
 const problemsOf = (fn: () => unknown): string[] => {
-  try { fn(); } catch (err) {
+  try {
+    fn();
+  } catch (err) {
     if ((err as GatewayError).code !== GW_ERR.CONFIG) throw err;
     return (err as GatewayError).details as string[];
   }
@@ -32,36 +34,44 @@ const lan = { kind: 'intellivue-lan', host: '10.1.20.44' };
 t.test('config file: intellivue-lan accepted for philips-intellivue, refused with the allowed kinds for another protocol', async (t) => {
   const cfg = buildConfig(file({ id: 'mx800', protocol: 'philips-intellivue', transport: lan }), {});
   t.same(cfg.devices[0].transport, lan, 'kept as written');
-  const bad = problemsOf(() => buildConfig(file(
-    { id: 'mx800', protocol: 'philips-intellivue', transport: lan },
-    { id: 's5', protocol: 'ge-dri', transport: lan },
-  ), {}));
+  const bad = problemsOf(() =>
+    buildConfig(file({ id: 'mx800', protocol: 'philips-intellivue', transport: lan }, { id: 's5', protocol: 'ge-dri', transport: lan }), {}),
+  );
   t.same(bad, [`/devices/1/transport/kind: 'intellivue-lan' is not a transport kind of protocol 'ge-dri': use one of ${NEUTRAL}`]);
   // the Philips device names the kinds it may use, its own included
   const typo = problemsOf(() => buildConfig(file({ id: 'mx800', protocol: 'philips-intellivue', transport: { kind: 'intellivue-lam', host: 'h' } }), {}));
-  t.same(typo, [`/devices/0/transport/kind: 'intellivue-lam' is not a transport kind of protocol 'philips-intellivue': use one of ${NEUTRAL}, 'intellivue-lan'`]);
+  t.same(typo, [
+    `/devices/0/transport/kind: 'intellivue-lam' is not a transport kind of protocol 'philips-intellivue': use one of ${NEUTRAL}, 'intellivue-lan'`,
+  ]);
 });
 
-t.test('config file: the protocol kind is checked against the protocol\'s schema, paths under the transport', async (t) => {
+t.test("config file: the protocol kind is checked against the protocol's schema, paths under the transport", async (t) => {
   const bad = problemsOf(() => buildConfig(file({ id: 'mx800', protocol: 'philips-intellivue', transport: { ...lan, port: 70000, prot: 1 } }), {}));
   t.equal(bad.length, 2, bad.join('\n'));
   t.match(bad.join('\n'), '/devices/0/transport/port: Expected integer to be less or equal to 65535');
   t.match(bad.join('\n'), "/devices/0/transport/prot: Unexpected property: unknown key 'prot' (did you mean 'port'?");
-  t.same(problemsOf(() => buildConfig(file({ id: 'x', protocol: 'ge-dri', transport: { host: 'h' } }), {})),
-    [`/devices/0/transport/kind: expected one of ${NEUTRAL}`]);
-  t.same(problemsOf(() => buildConfig(file({ id: 'x', protocol: 'ge-dri', transport: { kind: 'constructor' } }), {})),
-    [`/devices/0/transport/kind: 'constructor' is not a transport kind of protocol 'ge-dri': use one of ${NEUTRAL}`], 'no prototype key taken for a kind');
+  t.same(
+    problemsOf(() => buildConfig(file({ id: 'x', protocol: 'ge-dri', transport: { host: 'h' } }), {})),
+    [`/devices/0/transport/kind: expected one of ${NEUTRAL}`],
+  );
+  t.same(
+    problemsOf(() => buildConfig(file({ id: 'x', protocol: 'ge-dri', transport: { kind: 'constructor' } }), {})),
+    [`/devices/0/transport/kind: 'constructor' is not a transport kind of protocol 'ge-dri': use one of ${NEUTRAL}`],
+    'no prototype key taken for a kind',
+  );
 });
 
 t.test('a caller may declare kinds for its own protocols', async (t) => {
   const own = { 'bench-line': Type.Object({ kind: Type.Literal('bench-line'), lane: Type.Integer() }, { additionalProperties: false }) };
   const transports = (p: string) => (p === 'fake' ? own : {});
   t.equal(buildConfig(file({ id: 'f', protocol: 'fake', transport: { kind: 'bench-line', lane: 2 } }), {}, '/', { transports }).devices.length, 1);
-  t.same(problemsOf(() => buildConfig(file({ id: 'f', protocol: 'ge-dri', transport: { kind: 'bench-line', lane: 2 } }), {}, '/', { transports })),
-    [`/devices/0/transport/kind: 'bench-line' is not a transport kind of protocol 'ge-dri': use one of ${NEUTRAL}`]);
+  t.same(
+    problemsOf(() => buildConfig(file({ id: 'f', protocol: 'ge-dri', transport: { kind: 'bench-line', lane: 2 } }), {}, '/', { transports })),
+    [`/devices/0/transport/kind: 'bench-line' is not a transport kind of protocol 'ge-dri': use one of ${NEUTRAL}`],
+  );
 });
 
-t.test('registry document: the gateway\'s document check and runnableProblems ask the protocol', async (t) => {
+t.test("registry document: the gateway's document check and runnableProblems ask the protocol", async (t) => {
   const dev = (id: string, protocol: string, transport: unknown) => withDeviceDefaults({ id, protocol, transport }) as DeviceConfig;
   const devices = [dev('mx800', 'philips-intellivue', lan), dev('s5', 'ge-dri', lan), dev('mp70', 'philips-intellivue', { ...lan, port: 0 })];
   // this process registered the protocols' kinds (transports/declared.ts, imported by the config)

@@ -55,14 +55,25 @@ export class SerialLink extends EventEmitter implements Link {
   open(): Promise<void> {
     const s = this.settings;
     const port = new SerialPort({
-      path: s.path, baudRate: s.baudRate, dataBits: s.dataBits, parity: s.parity, stopBits: s.stopBits,
-      rtscts: s.rtscts, autoOpen: false,
+      path: s.path,
+      baudRate: s.baudRate,
+      dataBits: s.dataBits,
+      parity: s.parity,
+      stopBits: s.stopBits,
+      rtscts: s.rtscts,
+      autoOpen: false,
     });
     return new Promise((resolve, reject) => {
       port.open((err) => {
         if (err) {
-          void explainSerialOpenError(err, s.path).then((why) => reject(new GatewayError(GW_ERR.TRANSPORT_OPEN, 'transient',
-            `cannot open ${this.description}${why ? `: ${why}` : ''}`, { cause: err, ...(why ? { details: { hint: why } } : {}) })));
+          void explainSerialOpenError(err, s.path).then((why) =>
+            reject(
+              new GatewayError(GW_ERR.TRANSPORT_OPEN, 'transient', `cannot open ${this.description}${why ? `: ${why}` : ''}`, {
+                cause: err,
+                ...(why ? { details: { hint: why } } : {}),
+              }),
+            ),
+          );
           return;
         }
         this.port = port;
@@ -72,12 +83,14 @@ export class SerialLink extends EventEmitter implements Link {
           lastError = e;
           this.emit('error', new GatewayError(GW_ERR.TRANSPORT_IO, 'transient', `${this.description} failed`, { cause: e }));
         });
-        this.closed = new Promise((done) => port.once('close', (e?: Error | null) => {
-          this.port = undefined;
-          const error = e ?? lastError;
-          this.emit('close', { byUs: this.closing, ...(error ? { error } : {}) });
-          done();
-        }));
+        this.closed = new Promise((done) =>
+          port.once('close', (e?: Error | null) => {
+            this.port = undefined;
+            const error = e ?? lastError;
+            this.emit('close', { byUs: this.closing, ...(error ? { error } : {}) });
+            done();
+          }),
+        );
         resolve();
       });
     });
@@ -102,12 +115,22 @@ export class SerialLink extends EventEmitter implements Link {
     await this.closed;
   }
 
-  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.on(event, listener); }
-  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.off(event, listener); }
+  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.on(event, listener);
+  }
+  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.off(event, listener);
+  }
 }
 
 /** a serial port present on this machine; USB details where udev gives them */
-export interface SerialPortInfo { path: string; manufacturer?: string; serialNumber?: string; vendorId?: string; productId?: string }
+export interface SerialPortInfo {
+  path: string;
+  manufacturer?: string;
+  serialNumber?: string;
+  vendorId?: string;
+  productId?: string;
+}
 
 /** Ports present on this machine; [] (not a crash) when udev is missing. */
 export async function listSerialPorts(): Promise<SerialPortInfo[]> {
@@ -128,12 +151,22 @@ export async function listSerialPorts(): Promise<SerialPortInfo[]> {
  * ("Error: <strerror>, cannot open <path>"): a missing port lists the ports present, a permission
  * error names the dialout group, a busy port the other program. undefined for anything else.
  */
-export async function explainSerialOpenError(err: Error, portPath: string, list: () => Promise<SerialPortInfo[]> = listSerialPorts): Promise<string | undefined> {
+export async function explainSerialOpenError(
+  err: Error,
+  portPath: string,
+  list: () => Promise<SerialPortInfo[]> = listSerialPorts,
+): Promise<string | undefined> {
   const m = `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`;
   if (/ENOENT|No such file or directory/.test(m)) {
     let present: SerialPortInfo[] = [];
-    try { present = await list(); } catch { /* the hint goes without the list */ }
-    const names = present.map((p) => p.path + (p.vendorId ? ` (USB ${p.vendorId}:${p.productId ?? '?'}${p.serialNumber ? ` serial ${p.serialNumber}` : ''})` : ''));
+    try {
+      present = await list();
+    } catch {
+      /* the hint goes without the list */
+    }
+    const names = present.map(
+      (p) => p.path + (p.vendorId ? ` (USB ${p.vendorId}:${p.productId ?? '?'}${p.serialNumber ? ` serial ${p.serialNumber}` : ''})` : ''),
+    );
     return `port ${portPath} not found; ports present: ${names.length ? names.join(', ') : 'none'} (is the USB adapter plugged in? \`orlink ports\` lists them; fix transport.path)`;
   }
   if (/EACCES|Permission denied/.test(m)) {

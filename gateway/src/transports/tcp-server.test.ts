@@ -38,10 +38,17 @@ t.test('tcp-server link passes the abstract link suite (device = TCP client)', a
     };
     return {
       link,
-      send: (b) => { dev!.sock.write(b); },
+      send: (b) => {
+        dev!.sock.write(b);
+      },
       received: () => Buffer.concat(dev?.rx ?? []),
-      hangUp: () => { dev!.sock.destroy(); },
-      dispose: async () => { await link.close(); dev?.sock.destroy(); },
+      hangUp: () => {
+        dev!.sock.destroy();
+      },
+      dispose: async () => {
+        await link.close();
+        dev?.sock.destroy();
+      },
     };
   });
 });
@@ -49,9 +56,20 @@ t.test('tcp-server link passes the abstract link suite (device = TCP client)', a
 /** A pino logger writing JSON lines into `lines`. */
 function captureLogger(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[]; raw: string[] } {
   const raw: string[] = [];
-  const dest = new Writable({ write(chunk, _enc, cb) { raw.push(String(chunk)); cb(); } });
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      raw.push(String(chunk));
+      cb();
+    },
+  });
   const logger = createLogger('info', dest);
-  return { logger, raw, get lines() { return raw.map((l) => JSON.parse(l) as Record<string, unknown>); } };
+  return {
+    logger,
+    raw,
+    get lines() {
+      return raw.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+  };
 }
 
 t.test('a second sender is refused at once while the first keeps streaming (never evicted)', async (t) => {
@@ -80,7 +98,10 @@ t.test('a second sender is refused at once while the first keeps streaming (neve
   t.equal(Buffer.concat(b.rx).length, 0, 'nothing sent to the refused sender');
   t.notOk(got.join('').includes('EVIL'), 'nothing of the refused connection delivered');
   // a third and fourth try from the same address: counted, logged once a minute
-  for (let i = 0; i < 2; i++) { const c = await connect(port); await once(c.sock, 'close'); }
+  for (let i = 0; i < 2; i++) {
+    const c = await connect(port);
+    await once(c.sock, 'close');
+  }
   t.equal(link.counters.secondSenderRefused, 3);
   const refusals = cap.lines.filter((l) => l.reason === 'second-sender-refused');
   t.equal(refusals.length, 1, 'throttled: one log line per address and minute');
@@ -107,7 +128,10 @@ t.test('allow-list: addresses and CIDR subnets; others refused, counted and logg
   t.equal(strict.counters.refused, 1);
   t.equal(strict.counters.accepted, 0);
   t.same(strict.counts(), { 'sender-not-allowed': 1 });
-  t.match(cap.lines.find((l) => l.reason === 'sender-not-allowed'), { peer: '127.0.0.1', msg: /not in transport.allow/ });
+  t.match(
+    cap.lines.find((l) => l.reason === 'sender-not-allowed'),
+    { peer: '127.0.0.1', msg: /not in transport.allow/ },
+  );
   await strict.close();
 
   for (const allow of [['127.0.0.1'], ['127.0.0.0/8'], ['10.0.0.1', '127.0.0.1']]) {

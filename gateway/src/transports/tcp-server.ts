@@ -32,7 +32,10 @@ import { GatewayError, GW_ERR } from '../errors.js';
 import type { Link, LinkContext, LinkEvents } from './link.js';
 
 export interface TcpServerCounters {
-  accepted: number; refused: number; secondSenderRefused: number; refusedClosing: number;
+  accepted: number;
+  refused: number;
+  secondSenderRefused: number;
+  refusedClosing: number;
   /** TLS handshakes that failed or timed out (plain TCP to a TLS port, no certificate when one is required) */
   tlsFailed: number;
   /** TLS senders whose client certificate did not verify or whose CN is not allowed */
@@ -60,10 +63,15 @@ export function tcpServerTlsProblems(t: unknown, at: string, baseDir: string): s
     if (typeof o[k] !== 'string' || o[k] === '') continue;
     const file = path.resolve(baseDir, o[k] as string);
     o[k] = file;
-    try { readFileSync(file); } catch (err) { out.push(`${at}/${k}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+    try {
+      readFileSync(file);
+    } catch (err) {
+      out.push(`${at}/${k}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   }
   const mode = o.clientCerts ?? 'none';
-  if ((mode === 'optional' || mode === 'required') && o.caFile === undefined) out.push(`${at}/caFile: clientCerts '${String(mode)}' needs the CA that issued the senders' certificates`);
+  if ((mode === 'optional' || mode === 'required') && o.caFile === undefined)
+    out.push(`${at}/caFile: clientCerts '${String(mode)}' needs the CA that issued the senders' certificates`);
   if (o.allowCn !== undefined && mode !== 'required') out.push(`${at}/allowCn: pinning certificate CNs needs clientCerts 'required'`);
   return out;
 }
@@ -71,7 +79,7 @@ export function tcpServerTlsProblems(t: unknown, at: string, baseDir: string): s
 /** the CN of a peer certificate ('' when none) */
 function commonName(cert: tls.PeerCertificate | Record<string, never>): string {
   const cn = (cert as tls.PeerCertificate).subject?.CN as string | string[] | undefined;
-  return Array.isArray(cn) ? cn[0] ?? '' : cn ?? '';
+  return Array.isArray(cn) ? (cn[0] ?? '') : (cn ?? '');
 }
 
 /** `::ffff:10.1.2.3` → `10.1.2.3` (IPv4 peers on a dual-stack socket). */
@@ -110,7 +118,10 @@ export class TcpServerLink extends EventEmitter implements Link {
   /** Last refusal log per `reason|address` (throttle: a flood of connections is counted, not logged). */
   private readonly logged = new Map<string, number>();
 
-  constructor(private readonly cfg: TcpServerTransportConfig, ctx: LinkContext = {}) {
+  constructor(
+    private readonly cfg: TcpServerTransportConfig,
+    ctx: LinkContext = {},
+  ) {
     super();
     this.description = `${cfg.tls ? 'tls' : 'tcp'}-server:${cfg.host}:${cfg.port}`;
     this.allow = allowList(cfg.allow);
@@ -119,8 +130,14 @@ export class TcpServerLink extends EventEmitter implements Link {
 
   open(): Promise<void> {
     if (this.cfg.tls) {
-      try { this.tlsServer = this.createTlsServer(this.cfg.tls); } catch (err) {
-        return Promise.reject(new GatewayError(GW_ERR.TRANSPORT_OPEN, 'transient', `cannot load the TLS certificate files of ${this.description}: ${(err as Error).message}`, { cause: err }));
+      try {
+        this.tlsServer = this.createTlsServer(this.cfg.tls);
+      } catch (err) {
+        return Promise.reject(
+          new GatewayError(GW_ERR.TRANSPORT_OPEN, 'transient', `cannot load the TLS certificate files of ${this.description}: ${(err as Error).message}`, {
+            cause: err,
+          }),
+        );
       }
     }
     return new Promise((resolve, reject) => {
@@ -148,15 +165,21 @@ export class TcpServerLink extends EventEmitter implements Link {
   private createTlsServer(c: TcpServerTlsConfig): tls.Server {
     const mode = c.clientCerts ?? 'none';
     const ts = tls.createServer({
-      cert: readFileSync(c.certFile), key: readFileSync(c.keyFile), ...(c.caFile ? { ca: readFileSync(c.caFile) } : {}),
+      cert: readFileSync(c.certFile),
+      key: readFileSync(c.keyFile),
+      ...(c.caFile ? { ca: readFileSync(c.caFile) } : {}),
       // verification is checked in onSecure (counted and logged), not by OpenSSL closing silently
-      requestCert: mode !== 'none', rejectUnauthorized: false, handshakeTimeout: HANDSHAKE_MS,
+      requestCert: mode !== 'none',
+      rejectUnauthorized: false,
+      handshakeTimeout: HANDSHAKE_MS,
     });
     ts.on('secureConnection', (s: tls.TLSSocket) => this.onSecure(s));
     ts.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
       const raw = this.takeHandshake(s);
       this.counters.tlsFailed++;
-      this.refuse(raw ?? s, 'tls-handshake-failed', raw ? peerAddress(raw) : peerAddress(s), 'sender refused: TLS handshake failed', { error: (err as NodeJS.ErrnoException).code ?? err.message });
+      this.refuse(raw ?? s, 'tls-handshake-failed', raw ? peerAddress(raw) : peerAddress(s), 'sender refused: TLS handshake failed', {
+        error: (err as NodeJS.ErrnoException).code ?? err.message,
+      });
       s.destroy();
     });
     return ts;
@@ -175,7 +198,11 @@ export class TcpServerLink extends EventEmitter implements Link {
     const peer = peerAddress(raw ?? s);
     const c = this.cfg.tls as TcpServerTlsConfig;
     const mode = c.clientCerts ?? 'none';
-    if (this.closing) { this.counters.refusedClosing++; s.destroy(); return; }
+    if (this.closing) {
+      this.counters.refusedClosing++;
+      s.destroy();
+      return;
+    }
     if (mode !== 'none') {
       const cert = s.getPeerCertificate();
       const presented = Object.keys(cert).length > 0;
@@ -224,7 +251,9 @@ export class TcpServerLink extends EventEmitter implements Link {
       }
       const key = `${sock.remoteAddress}|${sock.remotePort}`;
       this.handshaking.set(key, sock);
-      sock.once('close', () => { if (this.handshaking.get(key) === sock) this.handshaking.delete(key); });
+      sock.once('close', () => {
+        if (this.handshaking.get(key) === sock) this.handshaking.delete(key);
+      });
       this.tlsServer.emit('connection', sock);
       return;
     }
@@ -237,7 +266,9 @@ export class TcpServerLink extends EventEmitter implements Link {
     this.client = sock;
     this.clientPeer = peer;
     let lastError: Error | undefined;
-    sock.on('data', (d: Buffer) => { if (this.client === sock) this.emit('data', d); });
+    sock.on('data', (d: Buffer) => {
+      if (this.client === sock) this.emit('data', d);
+    });
     sock.on('error', (err) => {
       lastError = err;
       if (this.client === sock) this.emit('error', new GatewayError(GW_ERR.TRANSPORT_IO, 'transient', `${this.description} client failed`, { cause: err }));
@@ -260,9 +291,18 @@ export class TcpServerLink extends EventEmitter implements Link {
     if (last !== undefined && now - last < LOG_EVERY_MS) return;
     if (this.logged.size >= 1024) this.logged.clear();
     this.logged.set(key, now);
-    const count = reason === 'second-sender-refused' ? this.counters.secondSenderRefused : reason === 'tls-handshake-failed' ? this.counters.tlsFailed
-      : reason === 'client-cert-refused' ? this.counters.certRefused : this.counters.refused;
-    this.log.warn({ peer, reason, listen: this.description, ...(reason === 'second-sender-refused' ? { activePeer: this.clientPeer } : {}), ...extra, count }, msg);
+    const count =
+      reason === 'second-sender-refused'
+        ? this.counters.secondSenderRefused
+        : reason === 'tls-handshake-failed'
+          ? this.counters.tlsFailed
+          : reason === 'client-cert-refused'
+            ? this.counters.certRefused
+            : this.counters.refused;
+    this.log.warn(
+      { peer, reason, listen: this.description, ...(reason === 'second-sender-refused' ? { activePeer: this.clientPeer } : {}), ...extra, count },
+      msg,
+    );
   }
 
   /** Refusals by kind (only those that happened), for the device status. */
@@ -292,8 +332,13 @@ export class TcpServerLink extends EventEmitter implements Link {
     this.client = undefined;
     if (c && !c.destroyed) {
       await new Promise<void>((done) => {
-        const timer = setTimeout(() => { c.destroy(); }, 500);
-        c.once('close', () => { clearTimeout(timer); done(); });
+        const timer = setTimeout(() => {
+          c.destroy();
+        }, 500);
+        c.once('close', () => {
+          clearTimeout(timer);
+          done();
+        });
         c.end();
       });
     }
@@ -314,6 +359,10 @@ export class TcpServerLink extends EventEmitter implements Link {
     await this.closed;
   }
 
-  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.on(event, listener); }
-  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.off(event, listener); }
+  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.on(event, listener);
+  }
+  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.off(event, listener);
+  }
 }

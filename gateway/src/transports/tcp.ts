@@ -15,7 +15,10 @@ export class TcpLink extends EventEmitter implements Link {
   private closing = false;
   private closed: Promise<void> | undefined;
 
-  constructor(private readonly cfg: TcpTransportConfig, private readonly opts: TcpLinkOptions = {}) {
+  constructor(
+    private readonly cfg: TcpTransportConfig,
+    private readonly opts: TcpLinkOptions = {},
+  ) {
     super();
     this.description = `tcp:${cfg.host}:${cfg.port}`;
   }
@@ -41,11 +44,13 @@ export class TcpLink extends EventEmitter implements Link {
           lastError = err;
           this.emit('error', new GatewayError(GW_ERR.TRANSPORT_IO, 'transient', `${this.description} failed`, { cause: err }));
         });
-        this.closed = new Promise((done) => sock.once('close', () => {
-          this.socket = undefined;
-          this.emit('close', { byUs: this.closing, ...(lastError ? { error: lastError } : {}) });
-          done();
-        }));
+        this.closed = new Promise((done) =>
+          sock.once('close', () => {
+            this.socket = undefined;
+            this.emit('close', { byUs: this.closing, ...(lastError ? { error: lastError } : {}) });
+            done();
+          }),
+        );
         resolve();
       });
     });
@@ -65,11 +70,18 @@ export class TcpLink extends EventEmitter implements Link {
     const sock = this.socket;
     if (sock && !sock.destroyed) {
       const timer = setTimeout(() => sock.destroy(), 500);
-      sock.end(() => { clearTimeout(timer); sock.destroy(); });
+      sock.end(() => {
+        clearTimeout(timer);
+        sock.destroy();
+      });
     }
     await this.closed;
   }
 
-  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.on(event, listener); }
-  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.off(event, listener); }
+  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.on(event, listener);
+  }
+  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.off(event, listener);
+  }
 }

@@ -21,16 +21,28 @@ t.test('tcp link', async (t) => {
   linkSuite(t, async () => {
     let peer: net.Socket | undefined;
     const rx: Buffer[] = [];
-    const server = net.createServer((s) => { peer = s; s.on('data', (d) => rx.push(d)); s.on('error', () => {}); });
+    const server = net.createServer((s) => {
+      peer = s;
+      s.on('data', (d) => rx.push(d));
+      s.on('error', () => {});
+    });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const link = new TcpLink({ kind: 'tcp', host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
     return {
       link,
-      send: (b) => { void until(() => !!peer).then(() => peer!.write(b)); },
+      send: (b) => {
+        void until(() => !!peer).then(() => peer!.write(b));
+      },
       received: () => Buffer.concat(rx),
-      hangUp: () => { void until(() => !!peer).then(() => peer!.destroy()); },
-      dispose: async () => { await link.close(); peer?.destroy(); await new Promise<void>((r) => server.close(() => r())); },
+      hangUp: () => {
+        void until(() => !!peer).then(() => peer!.destroy());
+      },
+      dispose: async () => {
+        await link.close();
+        peer?.destroy();
+        await new Promise<void>((r) => server.close(() => r()));
+      },
     };
   });
 });
@@ -39,19 +51,28 @@ t.test('memory link double', async (t) => {
   linkSuite(t, async () => {
     const link = new MemoryLink('suite');
     return {
-      link, send: (b) => link.deviceSend(b), received: () => Buffer.concat(link.written),
-      hangUp: () => link.drop(), dispose: () => link.close(),
+      link,
+      send: (b) => link.deviceSend(b),
+      received: () => Buffer.concat(link.written),
+      hangUp: () => link.drop(),
+      dispose: () => link.close(),
     };
   });
 });
 
 t.test('serial link over a socat pty pair', async (t) => {
   const socat = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  t.teardown(() => { socat.kill(); });
+  t.teardown(() => {
+    socat.kill();
+  });
   let err = '';
-  socat.stderr.on('data', (d) => { err += d; });
+  socat.stderr.on('data', (d) => {
+    err += d;
+  });
   socat.on('error', () => {});
-  try { await until(() => /starting data transfer/.test(err)); } catch {
+  try {
+    await until(() => /starting data transfer/.test(err));
+  } catch {
     t.comment('socat not available: serial suite not run');
     return;
   }
@@ -64,8 +85,13 @@ t.test('serial link over a socat pty pair', async (t) => {
     const rx: Buffer[] = [];
     device.on('data', (d) => rx.push(d));
     return {
-      link, send: (buf) => device.write(buf), received: () => Buffer.concat(rx),
-      dispose: async () => { await link.close(); await device.close(); },
+      link,
+      send: (buf) => device.write(buf),
+      received: () => Buffer.concat(rx),
+      dispose: async () => {
+        await link.close();
+        await device.close();
+      },
     };
   });
 });

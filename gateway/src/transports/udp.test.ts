@@ -9,7 +9,10 @@ async function device(): Promise<{ sock: dgram.Socket; port: number; rx: Buffer[
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const d: { sock: dgram.Socket; port: number; rx: Buffer[]; peer?: dgram.RemoteInfo } = { sock, port: sock.address().port, rx: [] };
-  sock.on('message', (m, r) => { d.rx.push(m); d.peer = r; });
+  sock.on('message', (m, r) => {
+    d.rx.push(m);
+    d.peer = r;
+  });
   return d;
 }
 
@@ -27,9 +30,14 @@ t.test('udp link passes the link suite', async (t) => {
     const link = new UdpLink({ host: '127.0.0.1', port: d.port });
     return {
       link,
-      send: (b) => { void until(() => link.localPort() !== undefined).then(() => d.sock.send(b, link.localPort()!, '127.0.0.1')); },
+      send: (b) => {
+        void until(() => link.localPort() !== undefined).then(() => d.sock.send(b, link.localPort()!, '127.0.0.1'));
+      },
       received: () => Buffer.concat(d.rx),
-      dispose: async () => { await link.close(); await new Promise<void>((r) => d.sock.close(() => r())); },
+      dispose: async () => {
+        await link.close();
+        await new Promise<void>((r) => d.sock.close(() => r()));
+      },
     };
   });
 });
@@ -50,7 +58,10 @@ t.test('one datagram = one data chunk; foreign senders dropped; factory builds i
   d.sock.send(a, d.peer!.port, '127.0.0.1');
   d.sock.send(b, d.peer!.port, '127.0.0.1');
   await until(() => chunks.length === 2);
-  t.same(chunks.map((c) => c.length), [1400, 900]);
+  t.same(
+    chunks.map((c) => c.length),
+    [1400, 900],
+  );
   const other = dgram.createSocket('udp4');
   await new Promise<void>((r) => other.bind(0, '127.0.0.2', () => r()));
   t.teardown(() => other.close());

@@ -10,7 +10,11 @@ import { isIP } from 'node:net';
 import { GatewayError, GW_ERR } from '../errors.js';
 import type { Link, LinkEvents } from './link.js';
 
-export interface UdpLinkConfig { host: string; port: number; localPort?: number }
+export interface UdpLinkConfig {
+  host: string;
+  port: number;
+  localPort?: number;
+}
 
 export class UdpLink extends EventEmitter implements Link {
   readonly description: string;
@@ -49,11 +53,13 @@ export class UdpLink extends EventEmitter implements Link {
           this.emit('data', msg);
         });
         sock.on('error', (err) => this.emit('error', new GatewayError(GW_ERR.TRANSPORT_IO, 'transient', `${this.description} failed`, { cause: err })));
-        this.closed = new Promise((done) => sock.once('close', () => {
-          this.sock = undefined;
-          this.emit('close', { byUs: this.closing });
-          done();
-        }));
+        this.closed = new Promise((done) =>
+          sock.once('close', () => {
+            this.sock = undefined;
+            this.emit('close', { byUs: this.closing });
+            done();
+          }),
+        );
         resolve();
       });
     });
@@ -84,6 +90,10 @@ export class UdpLink extends EventEmitter implements Link {
     await this.closed;
   }
 
-  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.on(event, listener); }
-  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this { return super.off(event, listener); }
+  override on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.on(event, listener);
+  }
+  override off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): this {
+    return super.off(event, listener);
+  }
 }

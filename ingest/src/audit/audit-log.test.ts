@@ -13,9 +13,18 @@ t.test('entries are appended and listed newest first, filtered by entity, action
   log.record({ id: 'cli:root' }, 'gateway.create', 'gateway', 'gw1', { bed: 'b1' });
   now += 1000;
   log.record({ id: 'token:a:nurse', role: 'recorder' }, 'case.close', 'case', 'c1', { to: now });
-  t.same(log.list().map((e) => e.action), ['case.close', 'gateway.create', 'case.open']);
-  t.same(log.list({ entity: 'case', entityId: 'c1' }).map((e) => e.action), ['case.close', 'case.open']);
-  t.same(log.list({ action: 'gateway.create' }).map((e) => e.actor), ['cli:root']);
+  t.same(
+    log.list().map((e) => e.action),
+    ['case.close', 'gateway.create', 'case.open'],
+  );
+  t.same(
+    log.list({ entity: 'case', entityId: 'c1' }).map((e) => e.action),
+    ['case.close', 'case.open'],
+  );
+  t.same(
+    log.list({ action: 'gateway.create' }).map((e) => e.actor),
+    ['cli:root'],
+  );
   t.same(log.list({ since: 1_700_000_001_000 }).length, 2);
   t.match(log.list({ action: 'case.open' })[0], { role: 'recorder', ip: '10.0.0.7', detail: { bed: 'b1' } });
 });
@@ -35,5 +44,8 @@ t.test('UPDATE and DELETE on audit_log are aborted by the database, and the entr
     db.prepare('DELETE FROM audit_log').run();
   });
   t.throws(() => insertThenDelete(), /append-only/);
-  t.same(log.list().map((x) => [x.id, x.actor, x.entityId, x.detail]), [[e.id, 'cli:root', 's1', { name: 'Main' }]]);
+  t.same(
+    log.list().map((x) => [x.id, x.actor, x.entityId, x.detail]),
+    [[e.id, 'cli:root', 's1', { name: 'Main' }]],
+  );
 });

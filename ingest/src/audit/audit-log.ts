@@ -10,7 +10,11 @@ import type { Db } from '../registry/database.js';
  * Who did it: a REST request's API token (`token:<id>:<name>` with the token's role and the client
  * address), `cli:<user>` for `orlink admin`, or the system.
  */
-export interface AuditActor { id: string; role?: string; ip?: string }
+export interface AuditActor {
+  id: string;
+  role?: string;
+  ip?: string;
+}
 
 export interface AuditEntry {
   id: number;
@@ -24,12 +28,35 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
-export interface AuditQuery { entity?: string; entityId?: string; action?: string; since?: number; limit?: number }
+export interface AuditQuery {
+  entity?: string;
+  entityId?: string;
+  action?: string;
+  since?: number;
+  limit?: number;
+}
 
-interface Row { id: number; at: number; actor: string; role: string | null; ip: string | null; action: string; entity: string; entity_id: string; detail: string }
+interface Row {
+  id: number;
+  at: number;
+  actor: string;
+  role: string | null;
+  ip: string | null;
+  action: string;
+  entity: string;
+  entity_id: string;
+  detail: string;
+}
 
 const toEntry = (r: Row): AuditEntry => ({
-  id: r.id, at: r.at, actor: r.actor, role: r.role, ip: r.ip, action: r.action, entity: r.entity, entityId: r.entity_id,
+  id: r.id,
+  at: r.at,
+  actor: r.actor,
+  role: r.role,
+  ip: r.ip,
+  action: r.action,
+  entity: r.entity,
+  entityId: r.entity_id,
   detail: JSON.parse(r.detail) as Record<string, unknown>,
 });
 
@@ -38,7 +65,10 @@ export const SYSTEM_ACTOR: AuditActor = { id: 'system' };
 
 export class AuditLog {
   private readonly insertStmt;
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
     this.insertStmt = db.prepare('INSERT INTO audit_log (at, actor, role, ip, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
@@ -52,10 +82,22 @@ export class AuditLog {
   list(q: AuditQuery = {}): AuditEntry[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (q.entity) { where.push('entity = ?'); args.push(q.entity); }
-    if (q.entityId) { where.push('entity_id = ?'); args.push(q.entityId); }
-    if (q.action) { where.push('action = ?'); args.push(q.action); }
-    if (q.since !== undefined) { where.push('at >= ?'); args.push(q.since); }
+    if (q.entity) {
+      where.push('entity = ?');
+      args.push(q.entity);
+    }
+    if (q.entityId) {
+      where.push('entity_id = ?');
+      args.push(q.entityId);
+    }
+    if (q.action) {
+      where.push('action = ?');
+      args.push(q.action);
+    }
+    if (q.since !== undefined) {
+      where.push('at >= ?');
+      args.push(q.since);
+    }
     const sql = `SELECT * FROM audit_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, Math.min(q.limit ?? 200, 1000)) as Row[]).map(toEntry);
   }

@@ -17,10 +17,18 @@ import type { Services } from '../services.js';
 import type { RouteAccess } from './roles.js';
 import type { AuthFailure } from './token-store.js';
 
-export interface RateLimits { windowMs: number; perCaller: number; failedAuthPerIp: number }
+export interface RateLimits {
+  windowMs: number;
+  perCaller: number;
+  failedAuthPerIp: number;
+}
 
 /** A registered route and its declaration, as seen when it was added (for the route-walk test). */
-export interface DeclaredRoute { method: string; url: string; access: RouteAccess | undefined }
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  access: RouteAccess | undefined;
+}
 
 const declared = new WeakMap<FastifyInstance, DeclaredRoute[]>();
 export const declaredRoutes = (app: FastifyInstance): readonly DeclaredRoute[] => declared.get(app) ?? [];
@@ -36,7 +44,12 @@ const MESSAGES: Record<AuthFailure, string> = {
 export const forbidden = (message: string) => new IngestError('ING_ERR_FORBIDDEN', 'data', message);
 const routeOf = (req: FastifyRequest) => req.routeOptions.url ?? '(not found)';
 
-export async function installAuth(app: FastifyInstance, s: Pick<Services, 'tokens' | 'metrics' | 'registry' | 'cases'>, limits: RateLimits, logger: Logger): Promise<void> {
+export async function installAuth(
+  app: FastifyInstance,
+  s: Pick<Services, 'tokens' | 'metrics' | 'registry' | 'cases'>,
+  limits: RateLimits,
+  logger: Logger,
+): Promise<void> {
   const log = logger.child({ component: 'rest-auth' });
   const list: DeclaredRoute[] = [];
   declared.set(app, list);

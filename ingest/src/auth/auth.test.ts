@@ -16,18 +16,31 @@ import { createServices } from '../services.js';
 import { bearer, mintToken } from './test-tokens.js';
 import { DAY_MS } from './token-store.js';
 
-const configWith = (auth: object = {}) => loadIngestConfig({
-  input: { db: { path: ':memory:' }, series: { kind: 'memory' }, log: { level: 'silent' }, auth }, env: {},
-});
+const configWith = (auth: object = {}) =>
+  loadIngestConfig({
+    input: { db: { path: ':memory:' }, series: { kind: 'memory' }, log: { level: 'silent' }, auth },
+    env: {},
+  });
 
 async function setup(t: Test, auth: object = {}, beforeReady?: (app: FastifyInstance) => void) {
   const config = configWith(auth);
   const services = createServices(config, { series: new MemorySeriesStore() });
   const lines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    }),
+  );
   const app = await build({ config, services, logger });
   beforeReady?.(app);
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const admin = mintToken(services, 'admin', { name: 'ops-admin' });
   const call = async (method: 'GET' | 'POST' | 'PATCH', url: string, token?: string | null, payload?: object, extra: Record<string, string> = {}) => {
     const res = await app.inject({ method, url, headers: { ...(token ? bearer(token) : {}), ...extra }, ...(payload ? { payload } : {}) });
@@ -35,9 +48,13 @@ async function setup(t: Test, auth: object = {}, beforeReady?: (app: FastifyInst
     return { status: res.statusCode, body: json ? res.json() : res.body, headers: res.headers };
   };
   for (const [url, body] of [
-    ['/sites', { id: 's1', name: 'North' }], ['/sites', { id: 's2', name: 'South' }],
-    ['/rooms', { id: 'r1', siteId: 's1', name: 'OR 1' }], ['/rooms', { id: 'r2', siteId: 's2', name: 'OR 2' }],
-    ['/beds', { id: 'b1', roomId: 'r1', name: 'B1' }], ['/beds', { id: 'b1x', roomId: 'r1', name: 'B1x' }], ['/beds', { id: 'b2', roomId: 'r2', name: 'B2' }],
+    ['/sites', { id: 's1', name: 'North' }],
+    ['/sites', { id: 's2', name: 'South' }],
+    ['/rooms', { id: 'r1', siteId: 's1', name: 'OR 1' }],
+    ['/rooms', { id: 'r2', siteId: 's2', name: 'OR 2' }],
+    ['/beds', { id: 'b1', roomId: 'r1', name: 'B1' }],
+    ['/beds', { id: 'b1x', roomId: 'r1', name: 'B1x' }],
+    ['/beds', { id: 'b2', roomId: 'r2', name: 'B2' }],
   ] as const) {
     const r = await call('POST', url, admin, body);
     if (r.status !== 201) throw new Error(`${url}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -71,8 +88,14 @@ t.test('401 without a valid token, with WWW-Authenticate, counted and logged wit
   t.equal(services.metrics.get('rest_auth_failures_total'), cases.length);
   const failures = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'REST authentication failed');
   t.equal(failures.length, cases.length, 'each failure logged');
-  t.ok(failures.every((l) => l.ip === '127.0.0.1' && l.route === '/sites' && l.reason), 'with address, route and reason');
-  t.same(failures.map((l) => l.reason), ['missing', 'malformed', 'malformed', 'unknown', 'unknown', 'expired']);
+  t.ok(
+    failures.every((l) => l.ip === '127.0.0.1' && l.route === '/sites' && l.reason),
+    'with address, route and reason',
+  );
+  t.same(
+    failures.map((l) => l.reason),
+    ['missing', 'malformed', 'malformed', 'unknown', 'unknown', 'expired'],
+  );
   const secretOf = (tok: string) => tok.slice('orl_0123456789abcdef_'.length);
   for (const tok of [good, forged, unknown, expired]) t.notMatch(lines.join(''), secretOf(tok), 'no secret in the log');
 
@@ -139,8 +162,14 @@ t.test('token management: admin only, secret shown once, audited under the admin
   const [adminId] = /^orl_([0-9a-f]{16})_/.exec(admin)?.slice(1) ?? [];
   const audit = (await call('GET', '/audit?entity=token', admin)).body as { action: string; actor: string; role: string; entityId: string; detail: object }[];
   const mine = audit.filter((e) => e.entityId === made.body.id);
-  t.same(mine.map((e) => e.action), ['token.revoke', 'token.create']);
-  t.ok(mine.every((e) => e.actor === `token:${adminId}:ops-admin` && e.role === 'admin'), 'actor = the admin token, with its role');
+  t.same(
+    mine.map((e) => e.action),
+    ['token.revoke', 'token.create'],
+  );
+  t.ok(
+    mine.every((e) => e.actor === `token:${adminId}:ops-admin` && e.role === 'admin'),
+    'actor = the admin token, with its role',
+  );
   t.same(mine[1].detail, { name: 'north-display', role: 'viewer', site: 's1', expiresAt: made.body.expiresAt });
   t.notMatch(JSON.stringify(audit), secret);
   t.equal(row.createdBy, `token:${adminId}:ops-admin`);
@@ -174,7 +203,7 @@ t.test('rate limits: per token, and failed authentications per address (429 with
   t.equal((await call('GET', '/sites', admin)).status, 200, 'a valid token from that address still works (tokens cannot be guessed)');
 });
 
-t.test('a token limited to a site reaches only that site\'s beds and cases', async (t) => {
+t.test("a token limited to a site reaches only that site's beds and cases", async (t) => {
   const { services, call, admin } = await setup(t);
   const north = mintToken(services, 'recorder', { site: 's1' });
   const northView = mintToken(services, 'viewer', { site: 's1' });

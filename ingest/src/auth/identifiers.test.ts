@@ -15,7 +15,10 @@ const config = loadIngestConfig({ input: { db: { path: ':memory:' }, series: { k
 t.test('viewers never see externalIds; every response carrying them is audited without them', async (t) => {
   const services = createServices(config, { series: new MemorySeriesStore() });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const admin = mintToken(services, 'admin');
   const recorder = mintToken(services, 'recorder', { name: 'record-system' });
   const viewer = mintToken(services, 'viewer', { name: 'wall-display' });
@@ -50,9 +53,22 @@ t.test('viewers never see externalIds; every response carrying them is audited w
   const reads = readsOf(id);
   t.equal(reads.length, 4, 'create, get, timeline, close');
   const recorderId = /^orl_([0-9a-f]{16})_/.exec(recorder)?.[1];
-  t.match(reads[3], { actor: `token:${recorderId}:record-system`, role: 'recorder', ip: '127.0.0.1', entity: 'case', entityId: id, detail: { route: 'POST /cases' } });
-  t.same(reads.map((e) => e.detail.route), ['POST /cases/:id/close', 'GET /cases/:id/timeline', 'GET /cases/:id', 'POST /cases']);
-  t.same(reads.map((e) => e.role), ['recorder', 'admin', 'recorder', 'recorder']);
+  t.match(reads[3], {
+    actor: `token:${recorderId}:record-system`,
+    role: 'recorder',
+    ip: '127.0.0.1',
+    entity: 'case',
+    entityId: id,
+    detail: { route: 'POST /cases' },
+  });
+  t.same(
+    reads.map((e) => e.detail.route),
+    ['POST /cases/:id/close', 'GET /cases/:id/timeline', 'GET /cases/:id', 'POST /cases'],
+  );
+  t.same(
+    reads.map((e) => e.role),
+    ['recorder', 'admin', 'recorder', 'recorder'],
+  );
   t.notMatch(JSON.stringify(services.audit.list({ limit: 1000 })), /MRN-4711|V-99|mrn|visit/, 'never the identifiers in the audit log');
 
   const plain = await call(recorder, 'POST', '/cases', { bed: 'b2' });

@@ -15,18 +15,28 @@ export const SITE_ROLES: readonly Role[] = ['recorder', 'viewer'];
 export const NO_IDENTIFIER_ROLES: readonly Role[] = ['viewer', 'metrics'];
 
 /** Beds and cases a request concerns, resolved to sites for a token limited to one site. */
-export interface Touches { beds?: (string | undefined)[]; cases?: (string | undefined)[] }
+export interface Touches {
+  beds?: (string | undefined)[];
+  cases?: (string | undefined)[];
+}
 
-export type RouteAccess =
-  | { public: true }
-  | { public?: false; roles: readonly Role[]; touches?: (req: FastifyRequest) => Touches };
+export type RouteAccess = { public: true } | { public?: false; roles: readonly Role[]; touches?: (req: FastifyRequest) => Touches };
 
 /** The authenticated caller of a request (set by the auth hook; null on the public route). */
-export interface AuthContext { tokenId: string; name: string; role: Role; site: string | null }
+export interface AuthContext {
+  tokenId: string;
+  name: string;
+  role: Role;
+  site: string | null;
+}
 
 declare module 'fastify' {
-  interface FastifyContextConfig { access?: RouteAccess }
-  interface FastifyRequest { auth: AuthContext | null }
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    auth: AuthContext | null;
+  }
 }
 
 /**

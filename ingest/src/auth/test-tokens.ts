@@ -19,7 +19,7 @@ export interface MintOptions {
 /** Mints a token; returns `orl_<id>_<secret>`. */
 export function mintToken(target: Db | { db: Db } | string, role: Role, o: MintOptions = {}): string {
   const own = typeof target === 'string' ? openDb(target) : null;
-  const db: Db = own ?? (typeof target === 'object' && 'db' in target ? target.db : target as Db);
+  const db: Db = own ?? (typeof target === 'object' && 'db' in target ? target.db : (target as Db));
   try {
     const store = new ApiTokenStore(db, new AuditLog(db), { defaultExpiryDays: 90, maxExpiryDays: 3650 }, o.now);
     return store.create({ name: o.name ?? `test-${role}`, role, site: o.site ?? null, expiresDays: o.expiresDays }, { id: 'test' }).token;

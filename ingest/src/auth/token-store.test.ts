@@ -23,8 +23,17 @@ t.test('orl_<id>_<secret>: only SHA-256 of the secret is stored; the token authe
   const row = db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Record<string, unknown>;
   t.equal(row.secret_hash, createHash('sha256').update(secret).digest('hex'));
   t.notMatch(JSON.stringify(row), secret);
-  t.same(info, { id, name: 'biomed-laptop', role: 'biomed', site: null, createdAt: 1_700_000_000_000, createdBy: 'cli:root',
-    expiresAt: 1_700_000_000_000 + 90 * DAY_MS, revokedAt: null, lastUsedAt: null });
+  t.same(info, {
+    id,
+    name: 'biomed-laptop',
+    role: 'biomed',
+    site: null,
+    createdAt: 1_700_000_000_000,
+    createdBy: 'cli:root',
+    expiresAt: 1_700_000_000_000 + 90 * DAY_MS,
+    revokedAt: null,
+    lastUsedAt: null,
+  });
   t.match(tokens.authenticate(`Bearer ${token}`), { ok: true, auth: { tokenId: id, name: 'biomed-laptop', role: 'biomed', site: null } });
   t.match(tokens.authenticate(`bearer   ${token}`), { ok: true }, 'scheme case-insensitive');
   t.match(tokens.authenticate(`Bearer ${token}x`), { ok: false });
@@ -66,6 +75,12 @@ t.test('expired and revoked tokens are refused; last use written at most once a 
   t.match(tokens.authenticate(`Bearer ${token}`), { ok: false, reason: 'revoked' });
   t.throws(() => tokens.revoke(info.id, { id: 'x' }), /already revoked/);
   const entries = audit.list({ entity: 'token' });
-  t.same(entries.map((e) => [e.action, e.actor, e.role]), [['token.revoke', 'token:aaaa:boss', 'admin'], ['token.create', 'token:aaaa:boss', 'admin']]);
+  t.same(
+    entries.map((e) => [e.action, e.actor, e.role]),
+    [
+      ['token.revoke', 'token:aaaa:boss', 'admin'],
+      ['token.create', 'token:aaaa:boss', 'admin'],
+    ],
+  );
   t.notMatch(JSON.stringify(entries), token.slice(21));
 });

@@ -27,9 +27,17 @@ export interface TokenInfo {
   lastUsedAt: number | null;
 }
 
-export interface NewToken { name: string; role: Role; site?: string | null; expiresDays?: number }
+export interface NewToken {
+  name: string;
+  role: Role;
+  site?: string | null;
+  expiresDays?: number;
+}
 
-export interface TokenLimits { defaultExpiryDays: number; maxExpiryDays: number }
+export interface TokenLimits {
+  defaultExpiryDays: number;
+  maxExpiryDays: number;
+}
 
 /** Why a request is not authenticated (logged and counted; the client gets one generic 401). */
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked';
@@ -37,8 +45,16 @@ export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'expired' | 'rev
 export type AuthResult = { ok: true; auth: AuthContext } | { ok: false; reason: AuthFailure; tokenId?: string };
 
 interface Row {
-  id: string; name: string; role: Role; site: string | null; secret_hash: string; created_at: number; created_by: string;
-  expires_at: number; revoked_at: number | null; last_used_at: number | null;
+  id: string;
+  name: string;
+  role: Role;
+  site: string | null;
+  secret_hash: string;
+  created_at: number;
+  created_by: string;
+  expires_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
 }
 
 const TOKEN_RE = /^orl_([0-9a-f]{16})_([A-Za-z0-9_-]{43,128})$/;
@@ -50,8 +66,15 @@ const TOUCH_EVERY_MS = 60_000;
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 const bad = (msg: string) => new IngestError('ING_ERR_BAD_REQUEST', 'data', msg);
 const toInfo = (r: Row): TokenInfo => ({
-  id: r.id, name: r.name, role: r.role, site: r.site, createdAt: r.created_at, createdBy: r.created_by,
-  expiresAt: r.expires_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at,
+  id: r.id,
+  name: r.name,
+  role: r.role,
+  site: r.site,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
 });
 
 export class ApiTokenStore {
@@ -88,8 +111,12 @@ export class ApiTokenStore {
       if (site !== null && !this.db.prepare('SELECT 1 FROM sites WHERE id = ?').get(site)) {
         throw new IngestError('ING_ERR_NOT_FOUND', 'data', `site ${site} not found`);
       }
-      this.db.prepare(`INSERT INTO api_tokens (id, name, role, site, secret_hash, created_at, created_by, expires_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(id, t.name, t.role, site, sha256(secret).toString('hex'), at, actor.id, expiresAt);
+      this.db
+        .prepare(
+          `INSERT INTO api_tokens (id, name, role, site, secret_hash, created_at, created_by, expires_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(id, t.name, t.role, site, sha256(secret).toString('hex'), at, actor.id, expiresAt);
       this.audit.record(actor, 'token.create', 'token', id, { name: t.name, role: t.role, site, expiresAt });
     })();
     return { token: `orl_${id}_${secret}`, info: this.get(id) as TokenInfo };

@@ -32,7 +32,14 @@ t.test('config: broker.limits defaults, partial override, unknown keys and contr
   const c = loadIngestConfig({ input: { broker: { limits: { maxPacketBytes: 2_000_000 } } }, env: {} });
   t.equal(c.broker.limits.maxPacketBytes, 2_000_000);
   t.equal(c.broker.limits.maxStatusBytes, 65_536, 'the rest keep their defaults');
-  const problems = (input: unknown) => { try { loadIngestConfig({ input, env: {} }); return ''; } catch (e) { return (e as IngestConfigError).problems.join('\n'); } };
+  const problems = (input: unknown) => {
+    try {
+      loadIngestConfig({ input, env: {} });
+      return '';
+    } catch (e) {
+      return (e as IngestConfigError).problems.join('\n');
+    }
+  };
   t.match(problems({ broker: { limits: { maxPacketSize: 1 } } }), '/broker/limits/maxPacketSize: Unexpected property');
   t.match(problems({ broker: { limits: { maxPacketBytes: 100 } } }), '/broker/limits/maxPacketBytes');
   t.match(problems({ broker: { limits: { maxStatusBytes: 2_000_000 } } }), 'maxStatusBytes: must be below maxPacketBytes');
@@ -45,7 +52,12 @@ t.test('scanner: declared size refused at the header, at every chunk split; boun
     const b = Buffer.alloc(bodyBytes);
     const len: number[] = [];
     let n = bodyBytes;
-    do { let d = n % 128; n = Math.floor(n / 128); if (n > 0) d |= 0x80; len.push(d); } while (n > 0);
+    do {
+      let d = n % 128;
+      n = Math.floor(n / 128);
+      if (n > 0) d |= 0x80;
+      len.push(d);
+    } while (n > 0);
     return Buffer.concat([Buffer.from([0x32, ...len]), b]);
   };
   const ok = Buffer.concat([packet(10), packet(297), Buffer.from([0xc0, 0x00])]); // 12 + 300 + PINGREQ
@@ -125,7 +137,10 @@ t.test('retained only on the own status topic; the topic ACL is data and status 
 t.test('status documents above maxStatusBytes are refused and never reach the registry', async (t) => {
   const s = await brokerRig(t, { subscriber: true, limits: { maxStatusBytes: 2048 } });
   const up = onlineStatus({ gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' });
-  const doc = (bytes: number) => { const base = JSON.stringify({ ...up, pad: '' }); return JSON.stringify({ ...up, pad: 'x'.repeat(bytes - base.length) }); };
+  const doc = (bytes: number) => {
+    const base = JSON.stringify({ ...up, pad: '' });
+    return JSON.stringify({ ...up, pad: 'x'.repeat(bytes - base.length) });
+  };
   t.equal(Buffer.byteLength(doc(2048)), 2048);
   const gw = await s.connect('gw1', GW.gw1.password);
   await gw.publishAsync(`${GW.gw1.base}/status`, doc(2048), { qos: 1, retain: true });
@@ -139,7 +154,10 @@ t.test('status documents above maxStatusBytes are refused and never reach the re
   // its will (offline, small) is published on the close; then nothing else arrives
   await until(() => s.metrics.get('status_messages_total') >= 1, 5000, 'settled');
   const gw2 = await s.connect('gw2', GW.gw2.password);
-  await gw2.publishAsync(`${GW.gw2.base}/status`, JSON.stringify(onlineStatus({ gatewayId: 'gw2', site: 's1', room: 'or1', bed: 'bed2' })), { qos: 1, retain: true });
+  await gw2.publishAsync(`${GW.gw2.base}/status`, JSON.stringify(onlineStatus({ gatewayId: 'gw2', site: 's1', room: 'or1', bed: 'bed2' })), {
+    qos: 1,
+    retain: true,
+  });
   await until(() => (s.registry.getGateway('gw2') as { online?: boolean } | null)?.online === true, 5000, 'gw2 status');
   const stored = JSON.stringify(s.registry.getGateway('gw1'));
   t.match(stored, /xxxxx/, 'the registry holds the last accepted document');
@@ -156,9 +174,17 @@ t.test('in-flight cap per gateway: one publish beyond it closes that connection'
   const s = await brokerRig(t, { writer, limits: { maxInflight: 4 } });
   t.teardown(() => writer.openGate());
   const gw = await s.connect('gw1', GW.gw1.password);
-  const pubs = [1, 2, 3, 4, 5].map((i) => mqttPacket.generate({
-    cmd: 'publish', topic: `${GW.gw1.base}/data`, payload: dataBytes('gw1', i), qos: 1, messageId: 100 + i, retain: false, dup: false,
-  }));
+  const pubs = [1, 2, 3, 4, 5].map((i) =>
+    mqttPacket.generate({
+      cmd: 'publish',
+      topic: `${GW.gw1.base}/data`,
+      payload: dataBytes('gw1', i),
+      qos: 1,
+      messageId: 100 + i,
+      retain: false,
+      dup: false,
+    }),
+  );
   const gone = s.closed(gw);
   gw.stream.write(Buffer.concat(pubs));
   await gone;
@@ -204,7 +230,7 @@ t.test('session cap per gateway: a new session beyond maxSessions closes the old
   await aGone;
   t.ok(b.connected && c.connected);
   t.equal(s.metrics.get('mqtt_sessions_limited_total'), 1);
-  t.equal(await s.retained(`${GW.gw1.base}/status`), 0, 'the closed session\'s will was not published');
+  t.equal(await s.retained(`${GW.gw1.base}/status`), 0, "the closed session's will was not published");
   // reconnecting with the same client id is a takeover by aedes, not a new session
   const c2 = await s.connect('gw1', GW.gw1.password, { clientId: 'gw1-c', will });
   t.ok(b.connected && c2.connected);

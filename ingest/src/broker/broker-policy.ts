@@ -20,10 +20,17 @@ import { PublishLimits } from './publish-limits.js';
 
 /** a login refused: the CONNACK return code and the reason */
 export class Refusal {
-  constructor(readonly returnCode: number, readonly message: string) {}
+  constructor(
+    readonly returnCode: number,
+    readonly message: string,
+  ) {}
 }
 
-export interface Will { topic: string; payload: Buffer; retain: boolean }
+export interface Will {
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+}
 
 export type PublishVerdict = { error: Error } | { waitMs: number; release: () => void };
 
@@ -45,12 +52,18 @@ export class BrokerPolicy {
   ) {
     const l = limits;
     this.guard = new LoginGuard({
-      maxFailures: l.loginMaxFailures, maxFailuresPerAddress: l.loginMaxFailuresPerAddress,
-      lockoutMs: l.loginLockoutMs, lockoutMaxMs: l.loginLockoutMaxMs, forgetMs: l.loginForgetMs,
+      maxFailures: l.loginMaxFailures,
+      maxFailuresPerAddress: l.loginMaxFailuresPerAddress,
+      lockoutMs: l.loginLockoutMs,
+      lockoutMaxMs: l.loginLockoutMaxMs,
+      forgetMs: l.loginForgetMs,
     });
     this.publishLimits = new PublishLimits({
-      publishesPerSecond: l.publishesPerSecond, publishBurst: l.publishBurst, bytesPerSecond: l.bytesPerSecond,
-      maxPacketBytes: l.maxPacketBytes, maxInflight: l.maxInflight,
+      publishesPerSecond: l.publishesPerSecond,
+      publishBurst: l.publishBurst,
+      bytesPerSecond: l.bytesPerSecond,
+      maxPacketBytes: l.maxPacketBytes,
+      maxInflight: l.maxInflight,
     });
   }
 
@@ -60,7 +73,10 @@ export class BrokerPolicy {
     if (verdict.allowed) return verdict;
     this.metrics.inc('mqtt_auth_locked_total');
     if (this.shouldLog(`locked\0${user}\0${ip}`, Math.min(verdict.retryInMs, LOG_EVERY_MS))) {
-      this.log.warn({ username: shortName(user), ip, lockedBy: verdict.lockedBy, retryInMs: verdict.retryInMs }, 'mqtt login refused unchecked: locked out after failed logins');
+      this.log.warn(
+        { username: shortName(user), ip, lockedBy: verdict.lockedBy, retryInMs: verdict.retryInMs },
+        'mqtt login refused unchecked: locked out after failed logins',
+      );
     }
     throw new Refusal(5, 'not authorized (locked out after failed logins)');
   }
@@ -81,7 +97,10 @@ export class BrokerPolicy {
   checkClientId(account: ClientIdAccount, client: Client, user: string): void {
     if (mayUseClientId(account, client.id, this.clientIds)) return;
     this.metrics.inc('mqtt_client_id_refused_total');
-    this.log.warn({ username: shortName(user), clientId: shortName(client.id), ip: remoteAddress(client) }, 'mqtt login refused: the client id belongs to another account');
+    this.log.warn(
+      { username: shortName(user), clientId: shortName(client.id), ip: remoteAddress(client) },
+      'mqtt login refused: the client id belongs to another account',
+    );
     throw new Refusal(2, 'identifier rejected: the client id belongs to another account');
   }
 
@@ -95,7 +114,10 @@ export class BrokerPolicy {
     }
     if (will.payload.length > this.limits.maxStatusBytes) {
       this.metrics.inc('mqtt_status_too_large_total');
-      this.log.warn({ gatewayId: loc.gatewayId, bytes: will.payload.length, maxBytes: this.limits.maxStatusBytes }, 'mqtt login refused: will larger than a status document');
+      this.log.warn(
+        { gatewayId: loc.gatewayId, bytes: will.payload.length, maxBytes: this.limits.maxStatusBytes },
+        'mqtt login refused: will larger than a status document',
+      );
       throw new Refusal(5, 'not authorized: will too large');
     }
   }
@@ -104,20 +126,25 @@ export class BrokerPolicy {
   checkRecordWill(will: Will | null | undefined, user: string, client: Client): void {
     if (!will) return;
     this.metrics.inc('mqtt_record_publish_denied_total');
-    this.log.warn({ account: 'record', username: shortName(user), clientId: shortName(client.id), topic: shortName(will.topic) }, 'mqtt login refused: the record-system account may not set a will');
+    this.log.warn(
+      { account: 'record', username: shortName(user), clientId: shortName(client.id), topic: shortName(will.topic) },
+      'mqtt login refused: the record-system account may not set a will',
+    );
     throw new Refusal(5, 'not authorized: will');
   }
 
   /** a publish of the record-system account (read-only): counted and logged; the caller closes the connection */
   recordPublishDenied(client: Client, topic: string): void {
     this.metrics.inc('mqtt_record_publish_denied_total');
-    if (this.shouldLog(`recpub\0${client.id}`)) this.log.warn({ account: 'record', clientId: shortName(client.id), topic: shortName(topic) }, 'record-system publish refused: connection closed');
+    if (this.shouldLog(`recpub\0${client.id}`))
+      this.log.warn({ account: 'record', clientId: shortName(client.id), topic: shortName(topic) }, 'record-system publish refused: connection closed');
   }
 
   /** a subscription of the record-system account outside its ACL: counted and logged; the caller answers SUBACK 0x80 */
   recordSubscribeDenied(client: Client, topic: string): void {
     this.metrics.inc('mqtt_record_subscribe_denied_total');
-    if (this.shouldLog(`recsub\0${client.id}\0${topic}`)) this.log.warn({ account: 'record', clientId: shortName(client.id), topic: shortName(topic) }, 'record-system subscription refused (SUBACK 0x80)');
+    if (this.shouldLog(`recsub\0${client.id}\0${topic}`))
+      this.log.warn({ account: 'record', clientId: shortName(client.id), topic: shortName(topic) }, 'record-system subscription refused (SUBACK 0x80)');
   }
 
   /** a gateway publish (inside its topic ACL): refused, or admitted after `waitMs` (call `release` when answered) */
@@ -137,7 +164,10 @@ export class BrokerPolicy {
     const adm = this.publishLimits.admit(gatewayId, bytes);
     if (!adm.ok) {
       this.metrics.inc('mqtt_inflight_exceeded_total');
-      this.log.warn({ gatewayId, clientId: client.id, inflight: adm.inflight, maxInflight: this.limits.maxInflight }, 'too many publishes in flight: connection closed');
+      this.log.warn(
+        { gatewayId, clientId: client.id, inflight: adm.inflight, maxInflight: this.limits.maxInflight },
+        'too many publishes in flight: connection closed',
+      );
       return { error: new Error('too many publishes in flight') };
     }
     if (adm.waitMs > 0) {
@@ -150,16 +180,27 @@ export class BrokerPolicy {
   /** the connection is being closed for an oversize (or malformed) packet */
   oversize(socket: net.Socket, bad: OversizePacket, who: { gatewayId?: string; account?: string; clientId?: string | null }): void {
     this.metrics.inc('mqtt_packet_too_large_total');
-    this.log.warn({
-      gatewayId: who.gatewayId, account: who.account, clientId: shortName(who.clientId), ip: socket.remoteAddress,
-      packet: packetTypeName(bad.type), bytes: bad.bytes, maxBytes: this.limits.maxPacketBytes,
-    }, bad.bytes < 0 ? 'malformed mqtt packet length: connection closed' : 'mqtt packet too large: connection closed');
+    this.log.warn(
+      {
+        gatewayId: who.gatewayId,
+        account: who.account,
+        clientId: shortName(who.clientId),
+        ip: socket.remoteAddress,
+        packet: packetTypeName(bad.type),
+        bytes: bad.bytes,
+        maxBytes: this.limits.maxPacketBytes,
+      },
+      bad.bytes < 0 ? 'malformed mqtt packet length: connection closed' : 'mqtt packet too large: connection closed',
+    );
   }
 
   /** a client certificate login refused (docs/tls.md): counted, logged, Refusal (CONNACK 5) */
   certificateRefused(who: { cn: string | undefined; username: string | undefined; ip: string; clientId: string }, reason: string): Refusal {
     this.metrics.inc('mqtt_cert_refused_total');
-    this.log.warn({ gatewayId: shortName(who.cn), username: shortName(who.username), ip: who.ip, clientId: shortName(who.clientId), reason }, 'mqtt certificate login refused');
+    this.log.warn(
+      { gatewayId: shortName(who.cn), username: shortName(who.username), ip: who.ip, clientId: shortName(who.clientId), reason },
+      'mqtt certificate login refused',
+    );
     return new Refusal(5, `not authorized: ${reason}`);
   }
 
@@ -177,7 +218,10 @@ export class BrokerPolicy {
 
   recordSessionLimited(closed: string, newClientId: string, maxSessions: number): void {
     this.metrics.inc('mqtt_sessions_limited_total');
-    this.log.info({ account: 'record', closed: shortName(closed), newClientId: shortName(newClientId), maxSessions }, 'record-system session limit: oldest session closed');
+    this.log.info(
+      { account: 'record', closed: shortName(closed), newClientId: shortName(newClientId), maxSessions },
+      'record-system session limit: oldest session closed',
+    );
   }
 
   /** throttles repeated warnings: true at most once per `everyMs` per key */

@@ -37,7 +37,9 @@ t.test("takeover refused at CONNECT: the victim keeps its session, ingest's subs
   // the gateway publisher's own form: `<gatewayId>-<8 hex of the boot id>`
   const victim = await s.connect('gw1', GW.gw1.password, { clientId: 'gw1-3f2a9c01' });
   let victimClosed = false;
-  victim.on('close', () => { victimClosed = true; });
+  victim.on('close', () => {
+    victimClosed = true;
+  });
   t.equal(await s.login('gw2', GW.gw2.password, { clientId: 'gw1-3f2a9c01' }), IDENTIFIER_REJECTED, "gw2 with gw1's id");
   t.equal(await s.login('gw2', GW.gw2.password, { clientId: 'orlink-ingest-1' }), IDENTIFIER_REJECTED, "gw2 with ingest's subscriber id");
   t.equal(await s.login('gw2', GW.gw2.password, { clientId: 'orlink-ingest' }), IDENTIFIER_REJECTED, 'the service name');

@@ -32,7 +32,11 @@ export interface DurableIntakeOptions {
   onVitals?: (vitals: VitalsMessage[]) => void;
 }
 
-interface Waiting extends InMessage { resolve: (stored: boolean) => void; alive?: () => boolean; lane: string }
+interface Waiting extends InMessage {
+  resolve: (stored: boolean) => void;
+  alive?: () => boolean;
+  lane: string;
+}
 
 export class DurableIntake {
   /** waiting messages per lane; Map order is the round-robin order */
@@ -81,7 +85,11 @@ export class DurableIntake {
     for (const [lane, q] of this.lanes) {
       for (let i = q.length - 1; i >= 0; i--) {
         const m = q[i];
-        if (m.alive && !m.alive()) { q.splice(i, 1); this.stats.abandoned++; m.resolve(false); }
+        if (m.alive && !m.alive()) {
+          q.splice(i, 1);
+          this.stats.abandoned++;
+          m.resolve(false);
+        }
       }
       if (!q.length) this.lanes.delete(lane);
     }
@@ -127,14 +135,20 @@ export class DurableIntake {
         batch.push(next);
         bytes += next.payload.length;
         progress = true;
-        if (!served.includes(lane)) { served.push(lane); this.busy.add(lane); }
+        if (!served.includes(lane)) {
+          served.push(lane);
+          this.busy.add(lane);
+        }
         if (!q.length) this.lanes.delete(lane);
       }
     }
     // lanes served go to the back of the round-robin order
     for (const lane of served) {
       const q = this.lanes.get(lane);
-      if (q) { this.lanes.delete(lane); this.lanes.set(lane, q); }
+      if (q) {
+        this.lanes.delete(lane);
+        this.lanes.set(lane, q);
+      }
     }
     return batch;
   }
@@ -161,7 +175,11 @@ export class DurableIntake {
       m.resolve(ack[i] === true);
     });
     if (vitals.length && this.o.onVitals) {
-      try { this.o.onVitals(vitals); } catch (err) { this.o.logger.warn({ err }, 'vitals publish failed'); }
+      try {
+        this.o.onVitals(vitals);
+      } catch (err) {
+        this.o.logger.warn({ err }, 'vitals publish failed');
+      }
     }
   }
 
@@ -174,7 +192,10 @@ export class DurableIntake {
         const all = [...this.current].flat().concat([...this.lanes.values()].flat());
         this.current.clear();
         this.lanes.clear();
-        for (const m of all) { this.stats.refused++; m.resolve(false); }
+        for (const m of all) {
+          this.stats.refused++;
+          m.resolve(false);
+        }
         await Promise.all(this.running);
       })();
     }

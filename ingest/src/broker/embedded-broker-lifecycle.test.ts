@@ -25,7 +25,13 @@ async function setup(t: Test, wrap: (r: RegistryStore) => RegistryStore = (r) =>
   const processor = new BatchProcessor({ prefix: PREFIX, ...f, series: store, logger: silent, retryMinMs: 5, retryMaxMs: 20 });
   const intake = new DurableIntake({ processor, batchMaxEnvelopes: 16, logger: silent });
   const broker = new EmbeddedBroker({
-    host: '127.0.0.1', port: 0, prefix: PREFIX, serviceAccount: { username: 'ingest', password: 'svc' }, registry: wrap(f.registry), logger: silent, intake,
+    host: '127.0.0.1',
+    port: 0,
+    prefix: PREFIX,
+    serviceAccount: { username: 'ingest', password: 'svc' },
+    registry: wrap(f.registry),
+    logger: silent,
+    intake,
   });
   await broker.start();
   const s0 = broker;
@@ -33,7 +39,15 @@ async function setup(t: Test, wrap: (r: RegistryStore) => RegistryStore = (r) =>
   let n = 0;
   const connect = async (password: string, o: mqtt.IClientOptions = {}) => {
     // client ids are bound to the login: `gw1` or `gw1-…` (client-id.ts)
-    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: 'gw1', password, clientId: `gw1-${++n}`, reconnectPeriod: 0, connectTimeout: 5000, ...o });
+    const c = await mqtt.connectAsync(broker.url, {
+      protocolVersion: 4,
+      username: 'gw1',
+      password,
+      clientId: `gw1-${++n}`,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      ...o,
+    });
     clients.push(c);
     c.on('error', () => undefined);
     return c;
@@ -48,24 +62,36 @@ async function setup(t: Test, wrap: (r: RegistryStore) => RegistryStore = (r) =>
     }
   };
   /** resolves when the client's connection is closed; fails the test after 5 s */
-  const closed = (c: mqtt.MqttClient) => new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the session was not closed within 5 s')), 5000);
-    c.once('close', () => { clearTimeout(timer); resolve(); });
-  });
+  const closed = (c: mqtt.MqttClient) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the session was not closed within 5 s')), 5000);
+      c.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   /** every publish the broker handles on a topic from now on (payloads as text; '' = a retained message cleared) */
   const watch = (topic: string) => {
     const seen: string[] = [];
-    s0.instance.on('publish', (p) => { if (p.topic === topic) seen.push(Buffer.from(p.payload).toString()); });
+    s0.instance.on('publish', (p) => {
+      if (p.topic === topic) seen.push(Buffer.from(p.payload).toString());
+    });
     return seen;
   };
   /** resolves when aedes has finished closing the client (its will handled) */
-  const gone = (c: mqtt.MqttClient) => new Promise<void>((r) => {
-    const id = c.options.clientId;
-    s0.instance.on('clientDisconnect', (x) => { if (x.id === id) r(); });
-  });
+  const gone = (c: mqtt.MqttClient) =>
+    new Promise<void>((r) => {
+      const id = c.options.clientId;
+      s0.instance.on('clientDisconnect', (x) => {
+        if (x.id === id) r();
+      });
+    });
   const retained = async (topic: string): Promise<number> => {
     let n = 0;
-    for await (const _ of (broker.instance as unknown as { persistence: { createRetainedStream(p: string): AsyncIterable<unknown> } }).persistence.createRetainedStream(topic)) n++;
+    for await (const _ of (
+      broker.instance as unknown as { persistence: { createRetainedStream(p: string): AsyncIterable<unknown> } }
+    ).persistence.createRetainedStream(topic))
+      n++;
     return n;
   };
   t.teardown(async () => {
@@ -151,7 +177,11 @@ t.test('move: the session is closed, the new location is the only one allowed, t
   const moved = await s.connect('secret-1');
   await moved.publishAsync(`${NEW}/data`, Buffer.from(encodeEnvelope(envelope(2, Date.now() - 1000, 61))), { qos: 1 });
   const bed2 = await s.store.query({ bed: 'bed2', from: 0, to: Date.now() + 1000 });
-  t.same(bed2.numerics.map((n) => n.value), [61], 'stored under the new bed');
+  t.same(
+    bed2.numerics.map((n) => n.value),
+    [61],
+    'stored under the new bed',
+  );
   t.equal(await s.retained(`${OLD}/status`), 0);
   t.same(published, [''], 'the will of the closed session was not published under the old topic');
 });
@@ -160,17 +190,21 @@ t.test('a login whose password check overlaps a rotation is refused', async (t) 
   let hold: Promise<void> | null = null;
   let entered!: () => void;
   const inCheck = new Promise<void>((r) => (entered = r));
-  const s = await setup(t, (r) => new Proxy(r, {
-    get(target, prop, recv) {
-      if (prop !== 'verifyGateway') return Reflect.get(target, prop, recv);
-      return async (id: string, pw: string) => {
-        const ok = await target.verifyGateway(id, pw);
-        entered();
-        if (hold) await hold;
-        return ok;
-      };
-    },
-  }));
+  const s = await setup(
+    t,
+    (r) =>
+      new Proxy(r, {
+        get(target, prop, recv) {
+          if (prop !== 'verifyGateway') return Reflect.get(target, prop, recv);
+          return async (id: string, pw: string) => {
+            const ok = await target.verifyGateway(id, pw);
+            entered();
+            if (hold) await hold;
+            return ok;
+          };
+        },
+      }),
+  );
   let release!: () => void;
   hold = new Promise<void>((r) => (release = r));
   const login = s.refusal('secret-1');

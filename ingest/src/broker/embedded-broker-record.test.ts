@@ -47,9 +47,14 @@ t.before(async () => {
   pki = await createTestPki({ dir: path.join(dir, 'pki'), clients: ['orlink-record'] });
   const config = loadIngestConfig({
     input: {
-      http: { host: '127.0.0.1', port: 0 }, db: { path: dbFile }, series: { kind: 'memory' }, log: { level: 'silent' },
+      http: { host: '127.0.0.1', port: 0 },
+      db: { path: dbFile },
+      series: { kind: 'memory' },
+      log: { level: 'silent' },
       broker: {
-        host: '127.0.0.1', port: 0, record: { enabled: true, maxSessions: 2 },
+        host: '127.0.0.1',
+        port: 0,
+        record: { enabled: true, maxSessions: 2 },
         limits: { loginMaxFailures: 3, loginLockoutMs: 60_000, loginLockoutMaxMs: 60_000 },
         tls: { port: 0, certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.caFile, clientCerts: 'optional' },
       },
@@ -58,8 +63,13 @@ t.before(async () => {
   });
   ing = await startIngest(config, { logger: silent, series: new MemorySeriesStore() });
   const headers = { ...bearer(mintToken(dbFile, 'admin')), 'content-type': 'application/json' };
-  for (const [url, body] of [['/sites', { id: 's1', name: 'S' }], ['/rooms', { id: 'or1', siteId: 's1', name: 'R' }], ['/beds', { id: 'bed1', roomId: 'or1', name: 'B1' }],
-    ['/beds', { id: 'bed2', roomId: 'or1', name: 'B2' }], ['/gateways', { id: 'gw1', bedId: 'bed1', password: GW_PASS }]] as const) {
+  for (const [url, body] of [
+    ['/sites', { id: 's1', name: 'S' }],
+    ['/rooms', { id: 'or1', siteId: 's1', name: 'R' }],
+    ['/beds', { id: 'bed1', roomId: 'or1', name: 'B1' }],
+    ['/beds', { id: 'bed2', roomId: 'or1', name: 'B2' }],
+    ['/gateways', { id: 'gw1', bedId: 'bed1', password: GW_PASS }],
+  ] as const) {
     const res = await fetch(`${ing.url}${url}`, { method: 'POST', headers, body: JSON.stringify(body) });
     if (res.status !== 201) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   }
@@ -73,13 +83,22 @@ const reading = (seq: number, hr: number) => Buffer.from(encodeEnvelope(envelope
 function connect(t: Test, username: string, password: string, o: mqtt.IClientOptions & { localAddress?: string } = {}): Promise<mqtt.MqttClient | number> {
   const { localAddress, ...rest } = o;
   const c = new mqtt.MqttClient(() => net.createConnection({ host: '127.0.0.1', port: ing.mqttPort, ...(localAddress ? { localAddress } : {}) }), {
-    protocolVersion: 4, username, password, reconnectPeriod: 0, connectTimeout: 5000, clientId: `${username}-t`, ...rest,
+    protocolVersion: 4,
+    username,
+    password,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    clientId: `${username}-t`,
+    ...rest,
   });
   t.teardown(() => c.endAsync(true));
   c.on('error', () => undefined);
   return new Promise((resolve) => {
     c.once('connect', () => resolve(c));
-    c.once('error', (err) => { c.end(true); resolve((err as { code?: number }).code ?? -1); });
+    c.once('error', (err) => {
+      c.end(true);
+      resolve((err as { code?: number }).code ?? -1);
+    });
     c.once('close', () => resolve(-1));
   });
 }
@@ -101,10 +120,14 @@ async function suback(c: mqtt.MqttClient, topics: string[]): Promise<number[]> {
   }
 }
 
-const closed = (c: mqtt.MqttClient, what: string) => new Promise<void>((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`${what}: connection not closed`)), 5000);
-  c.once('close', () => { clearTimeout(timer); resolve(); });
-});
+const closed = (c: mqtt.MqttClient, what: string) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: connection not closed`)), 5000);
+    c.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 
 t.test('the record account receives vitals (example subscriber) and the retained case topic', async (t) => {
   const headers = { ...bearer(mintToken(dbFile, 'admin')), 'content-type': 'application/json' };
@@ -114,15 +137,21 @@ t.test('the record account receives vitals (example subscriber) and the retained
 
   const cases: (CaseTopicMessage & { topic: string; retain: boolean })[] = [];
   const rec = await client(t, 'orlink-record', REC, { clientId: 'orlink-record-cases' });
-  rec.on('message', (topic, payload, packet) => { if (topic.endsWith('/case')) cases.push({ ...(JSON.parse(payload.toString()) as CaseTopicMessage), topic, retain: packet.retain }); });
-  t.same(await suback(rec, [`${PREFIX}/+/+/+/case`, `${PREFIX}/s1/or1/bed1/vitals`]), [0, 0], 'case (all beds) and one bed\'s vitals granted');
+  rec.on('message', (topic, payload, packet) => {
+    if (topic.endsWith('/case')) cases.push({ ...(JSON.parse(payload.toString()) as CaseTopicMessage), topic, retain: packet.retain });
+  });
+  t.same(await suback(rec, [`${PREFIX}/+/+/+/case`, `${PREFIX}/s1/or1/bed1/vitals`]), [0, 0], "case (all beds) and one bed's vitals granted");
   await until(() => cases.some((m) => m.bed === 'bed1'), 5000, 'retained case message');
-  t.match(cases.find((m) => m.bed === 'bed1'), { topic: `${PREFIX}/s1/or1/bed1/case`, caseId, change: 'open', retain: true }, 'the bed\'s case, retained');
+  t.match(
+    cases.find((m) => m.bed === 'bed1'),
+    { topic: `${PREFIX}/s1/or1/bed1/case`, caseId, change: 'open', retain: true },
+    "the bed's case, retained",
+  );
 
   const got: VitalsMessage[] = [];
   const sub = await followVitals({ url: ing.mqttUrl, username: 'orlink-record', password: REC, reconnectPeriod: 0, site: 's1' }, (v) => got.push(v));
   t.teardown(() => sub.endAsync(true));
-  t.match(sub.options.clientId, /^orlink-record-[0-9a-f]{8}$/, 'the example\'s default client id belongs to the account');
+  t.match(sub.options.clientId, /^orlink-record-[0-9a-f]{8}$/, "the example's default client id belongs to the account");
   const gw = await client(t, 'gw1', GW_PASS, { clientId: 'gw1' });
   await gw.publishAsync(DATA, reading(1, 64), { qos: 1 });
   await until(() => got.length > 0, 10_000, 'vitals through the example subscriber');
@@ -139,8 +168,20 @@ t.test('subscriptions outside vitals/case get SUBACK 0x80 and are counted; the c
     seen.push(topic);
     if (topic.endsWith('/vitals')) lastHr = parseVitals(payload).numerics.MDC_ECG_HEART_RATE?.value ?? undefined;
   });
-  const refused = ['#', '+/#', `${PREFIX}/#`, `${PREFIX}/+/+/+/+/data`, `${PREFIX}/s1/or1/bed1/gw1/status`, `${PREFIX}/+/+/+/+/config`,
-    '$SYS/#', `${PREFIX}/+/+/+/+`, `${PREFIX}/+/+/vitals`, `${PREFIX}/s1/or1/bed1/vitals/#`, 'other/v1/+/+/+/vitals', `${PREFIX}/+/+/+/#`];
+  const refused = [
+    '#',
+    '+/#',
+    `${PREFIX}/#`,
+    `${PREFIX}/+/+/+/+/data`,
+    `${PREFIX}/s1/or1/bed1/gw1/status`,
+    `${PREFIX}/+/+/+/+/config`,
+    '$SYS/#',
+    `${PREFIX}/+/+/+/+`,
+    `${PREFIX}/+/+/vitals`,
+    `${PREFIX}/s1/or1/bed1/vitals/#`,
+    'other/v1/+/+/+/vitals',
+    `${PREFIX}/+/+/+/#`,
+  ];
   const before = metric('mqtt_record_subscribe_denied_total');
   const codes = await suback(rec, [...refused, `${PREFIX}/+/+/bed1/vitals`]);
   t.same(codes, [...refused.map(() => SUBACK_FAILURE), 0], 'every filter but the vitals of bed1 refused');
@@ -149,7 +190,11 @@ t.test('subscriptions outside vitals/case get SUBACK 0x80 and are counted; the c
 
   const gw = await client(t, 'gw1', GW_PASS, { clientId: 'gw1-acl' });
   await gw.publishAsync(`${PREFIX}/s1/or1/bed1/gw1/status`, JSON.stringify({ online: true }), { qos: 1, retain: true });
-  for (const [seq, hr] of [[11, 71], [12, 72]]) await gw.publishAsync(DATA, reading(seq, hr), { qos: 1 });
+  for (const [seq, hr] of [
+    [11, 71],
+    [12, 72],
+  ])
+    await gw.publishAsync(DATA, reading(seq, hr), { qos: 1 });
   await until(() => lastHr === 72, 10_000, 'vitals of the second reading');
   t.same([...new Set(seen)], [`${PREFIX}/s1/or1/bed1/vitals`], 'nothing but vitals delivered (no data, no status)');
 });
@@ -167,7 +212,10 @@ t.test('a publish closes the record connection and is counted; a will refuses th
   await check.subscribeAsync(`${PREFIX}/s1/or1/bed1/vitals`, { qos: 0 });
   t.equal(parseVitals(await retained).bed, 'bed1', 'the forged payload was not stored');
 
-  const will = await connect(t, 'orlink-record', REC, { clientId: 'orlink-record-will', will: { topic: `${PREFIX}/s1/or1/bed1/case`, payload: Buffer.from('{}'), qos: 0, retain: true } });
+  const will = await connect(t, 'orlink-record', REC, {
+    clientId: 'orlink-record-will',
+    will: { topic: `${PREFIX}/s1/or1/bed1/case`, payload: Buffer.from('{}'), qos: 0, retain: true },
+  });
   t.equal(will, NOT_AUTHORIZED, 'a login with a will is refused');
   t.equal(metric('mqtt_record_publish_denied_total'), before + 2, 'counted');
 });
@@ -178,17 +226,17 @@ t.test('client ids are bound to the login: no takeover of a gateway or ingest, n
   for (const id of ['gw1', 'gw1-x', 'orlink-ingest-1', 'orlink-ingest', 'orlink-ingest-2', 'mqttjs_1234', 'orlink-recordx']) {
     t.equal(await connect(t, 'orlink-record', REC, { clientId: id }), IDENTIFIER_REJECTED, `the record account may not use '${id}'`);
   }
-  t.equal(await connect(t, 'gw1', GW_PASS, { clientId: 'orlink-record' }), IDENTIFIER_REJECTED, 'a gateway may not use the record system\'s id');
+  t.equal(await connect(t, 'gw1', GW_PASS, { clientId: 'orlink-record' }), IDENTIFIER_REJECTED, "a gateway may not use the record system's id");
   t.equal(await connect(t, 'orlink-ingest', SVC, { clientId: 'orlink-record-1' }), IDENTIFIER_REJECTED, 'nor may the service account');
   t.equal(metric('mqtt_client_id_refused_total'), before + 9, 'each refusal counted');
-  t.ok(gw.connected, 'the gateway\'s session was not taken over');
-  t.ok(ing.subscriber.connected, 'nor ingest\'s');
+  t.ok(gw.connected, "the gateway's session was not taken over");
+  t.ok(ing.subscriber.connected, "nor ingest's");
   const own = await connect(t, 'orlink-record', REC, { clientId: 'orlink-record' });
   t.type(own, mqtt.MqttClient, 'its own user name as client id is accepted');
 });
 
 t.test('at most broker.record.maxSessions sessions: the oldest gives way', async (t) => {
-  await until(() => ing.broker!.connectedClients === 1, 5000, 'only ingest\'s subscriber left connected');
+  await until(() => ing.broker!.connectedClients === 1, 5000, "only ingest's subscriber left connected");
   const before = metric('mqtt_sessions_limited_total');
   const a = await client(t, 'orlink-record', REC, { clientId: 'orlink-record-a' });
   const b = await client(t, 'orlink-record', REC, { clientId: 'orlink-record-b' });
@@ -218,21 +266,50 @@ t.test('wrong passwords lock the record account out (from that address)', async 
   const ip = '127.0.0.2';
   const failures = metric('mqtt_auth_failures_total');
   const locked = metric('mqtt_auth_locked_total');
-  for (let i = 0; i < 3; i++) t.equal(await connect(t, 'orlink-record', 'wrong', { clientId: `orlink-record-w${i}`, localAddress: ip }), BAD_USER_OR_PASSWORD, `wrong password ${i + 1}`);
+  for (let i = 0; i < 3; i++)
+    t.equal(await connect(t, 'orlink-record', 'wrong', { clientId: `orlink-record-w${i}`, localAddress: ip }), BAD_USER_OR_PASSWORD, `wrong password ${i + 1}`);
   t.equal(metric('mqtt_auth_failures_total'), failures + 3);
-  t.equal(await connect(t, 'orlink-record', REC, { clientId: 'orlink-record-after', localAddress: ip }), NOT_AUTHORIZED, 'the right password is refused unchecked during the lockout');
+  t.equal(
+    await connect(t, 'orlink-record', REC, { clientId: 'orlink-record-after', localAddress: ip }),
+    NOT_AUTHORIZED,
+    'the right password is refused unchecked during the lockout',
+  );
   t.equal(metric('mqtt_auth_locked_total'), locked + 1, 'counted');
 });
 
 t.test('without broker.record the record user name is refused like an unknown one', async (t) => {
   const f = await fixtureDb();
-  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, prefix: PREFIX, serviceAccount: { username: 'orlink-ingest', password: SVC }, registry: f.registry, logger: silent, metrics: f.metrics });
+  const broker = new EmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    prefix: PREFIX,
+    serviceAccount: { username: 'orlink-ingest', password: SVC },
+    registry: f.registry,
+    logger: silent,
+    metrics: f.metrics,
+  });
   await broker.start();
-  t.teardown(async () => { await broker.close(); f.db.close(); });
+  t.teardown(async () => {
+    await broker.close();
+    f.db.close();
+  });
   const code = await new Promise<number>((resolve) => {
-    const c = mqtt.connect(broker.url, { protocolVersion: 4, username: 'orlink-record', password: REC, clientId: 'orlink-record', reconnectPeriod: 0, connectTimeout: 5000 });
-    c.once('connect', () => { c.end(true); resolve(0); });
-    c.once('error', (err) => { c.end(true); resolve((err as { code?: number }).code ?? -1); });
+    const c = mqtt.connect(broker.url, {
+      protocolVersion: 4,
+      username: 'orlink-record',
+      password: REC,
+      clientId: 'orlink-record',
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
+    c.once('connect', () => {
+      c.end(true);
+      resolve(0);
+    });
+    c.once('error', (err) => {
+      c.end(true);
+      resolve((err as { code?: number }).code ?? -1);
+    });
   });
   t.equal(code, BAD_USER_OR_PASSWORD, 'login refused');
   t.equal(f.metrics.get('mqtt_auth_failures_total'), 1, 'counted as a failed login');
@@ -243,13 +320,36 @@ t.test('config: broker.record', async (t) => {
   const c = loadIngestConfig({ input: base, env: {} });
   t.same(c.broker.record, { enabled: false, username: 'orlink-record', maxSessions: 4 }, 'defaults: disabled');
   const problems = (input: unknown, env: Record<string, string> = {}) => {
-    try { loadIngestConfig({ input, env }); return []; } catch (err) { if (err instanceof IngestConfigError) return err.problems; throw err; }
+    try {
+      loadIngestConfig({ input, env });
+      return [];
+    } catch (err) {
+      if (err instanceof IngestConfigError) return err.problems;
+      throw err;
+    }
   };
-  t.match(problems({ ...base, broker: { record: { enabled: true } } }), [/ORLINK_RECORD_BROKER_PASSWORD: required when broker\.record\.enabled/], 'enabled without a password');
-  t.match(problems({ ...base, broker: { record: { enabled: true, password: 'x' } } }, { ORLINK_RECORD_BROKER_PASSWORD: 'p' }), [/\/broker\/record\/password: secrets are read from env/], 'a password in the file is refused');
-  t.match(problems({ ...base, broker: { kind: 'external', url: 'mqtt://127.0.0.1:1883', record: { enabled: true } } }, { ORLINK_RECORD_BROKER_PASSWORD: 'p' }), [/\/broker\/record: only for the embedded broker/]);
-  t.match(problems({ ...base, broker: { username: 'same', record: { enabled: true, username: 'same' } } }, { ORLINK_RECORD_BROKER_PASSWORD: 'p' }), [/\/broker\/record\/username: must differ/]);
+  t.match(
+    problems({ ...base, broker: { record: { enabled: true } } }),
+    [/ORLINK_RECORD_BROKER_PASSWORD: required when broker\.record\.enabled/],
+    'enabled without a password',
+  );
+  t.match(
+    problems({ ...base, broker: { record: { enabled: true, password: 'x' } } }, { ORLINK_RECORD_BROKER_PASSWORD: 'p' }),
+    [/\/broker\/record\/password: secrets are read from env/],
+    'a password in the file is refused',
+  );
+  t.match(
+    problems({ ...base, broker: { kind: 'external', url: 'mqtt://127.0.0.1:1883', record: { enabled: true } } }, { ORLINK_RECORD_BROKER_PASSWORD: 'p' }),
+    [/\/broker\/record: only for the embedded broker/],
+  );
+  t.match(problems({ ...base, broker: { username: 'same', record: { enabled: true, username: 'same' } } }, { ORLINK_RECORD_BROKER_PASSWORD: 'p' }), [
+    /\/broker\/record\/username: must differ/,
+  ]);
   const pwFile = path.join(dir, 'record-password');
   writeFileSync(pwFile, 'from-file\n', { mode: 0o600 });
-  t.equal(loadIngestConfig({ input: { ...base, broker: { record: { enabled: true } } }, env: { ORLINK_RECORD_BROKER_PASSWORD_FILE: pwFile } }).secrets.recordPassword, 'from-file', '_FILE');
+  t.equal(
+    loadIngestConfig({ input: { ...base, broker: { record: { enabled: true } } }, env: { ORLINK_RECORD_BROKER_PASSWORD_FILE: pwFile } }).secrets.recordPassword,
+    'from-file',
+    '_FILE',
+  );
 });

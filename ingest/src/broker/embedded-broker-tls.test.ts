@@ -54,8 +54,15 @@ t.test("clientCerts 'required': a certificate logs in as its gateway, data is st
   const gwA = a.client!;
   await gwA.publishAsync(topicOf('bed1', 'gw-a', 'data'), data('gw-a', 1, 71), { qos: 1 });
   const stored = await rig.store.query({ bed: 'bed1', from: 0, to: Date.now() + 1000 });
-  t.same(stored.numerics.map((n) => n.value), [71], 'PUBACK after the reading is stored under its bed');
-  await gwA.publishAsync(topicOf('bed1', 'gw-a', 'status'), JSON.stringify(onlineStatus({ gatewayId: 'gw-a', site: 's1', room: 'or1', bed: 'bed1' })), { qos: 1, retain: true });
+  t.same(
+    stored.numerics.map((n) => n.value),
+    [71],
+    'PUBACK after the reading is stored under its bed',
+  );
+  await gwA.publishAsync(topicOf('bed1', 'gw-a', 'status'), JSON.stringify(onlineStatus({ gatewayId: 'gw-a', site: 's1', room: 'or1', bed: 'bed1' })), {
+    qos: 1,
+    retain: true,
+  });
   await until(() => rig.ingest.services.registry.getGateway('gw-a')?.online === true, 5000, 'status of gw-a processed');
   t.pass('status arrived in the registry');
 
@@ -65,7 +72,7 @@ t.test("clientCerts 'required': a certificate logs in as its gateway, data is st
   t.equal(takeover.returnCode, IDENTIFIER_REJECTED, 'gw-b cannot take over the client id of gw-a');
   t.ok(gwA.connected, 'gw-a still connected');
   const mismatch = await mqttsConnect(t, port, pki, { client: pki.clients['gw-a'], username: 'gw-b', password: 'pass-b', clientId: 'gw-b-2' });
-  t.equal(mismatch.returnCode, NOT_AUTHORIZED, 'the user name must equal the certificate CN (even with that user\'s password)');
+  t.equal(mismatch.returnCode, NOT_AUTHORIZED, "the user name must equal the certificate CN (even with that user's password)");
 
   // ACL: another bed's topic closes the connection, nothing stored
   const before = rig.ingest.broker!.stats.publishDenied;
@@ -81,7 +88,10 @@ t.test("clientCerts 'required': a certificate logs in as its gateway, data is st
   const service = await mqttsConnect(t, port, pki, { client: pki.clients['orlink-ingest'], clientId: 'orlink-ingest-x' });
   t.equal(service.returnCode, NOT_AUTHORIZED, 'the service account never logs in by certificate');
   t.equal(counter(rig, 'mqtt_cert_refused_total'), refusedBefore + 3, 'user name mismatch, unknown gateway, service account: counted');
-  t.ok(rig.logs.some((l) => l.msg === 'mqtt certificate login refused' && l.gatewayId === 'gw-unknown'), 'logged with the CN');
+  t.ok(
+    rig.logs.some((l) => l.msg === 'mqtt certificate login refused' && l.gatewayId === 'gw-unknown'),
+    'logged with the CN',
+  );
   t.notOk(JSON.stringify(rig.logs).includes('pass-b'), 'no password in the logs');
 
   // refusals at the handshake
@@ -92,7 +102,7 @@ t.test("clientCerts 'required': a certificate logs in as its gateway, data is st
   t.ok(none.error && none.client === undefined, `no certificate where one is required fails the handshake (${none.error})`);
   await until(() => counter(rig, 'mqtt_tls_handshake_failures_total') >= hsBefore + 2, 5000, 'handshake failures counted');
   const untrustedServer = await mqttsConnect(t, port, pki, { client: pki.clients['gw-b'], ca: otherCa.caFile, clientId: 'gw-b-4' });
-  t.ok(untrustedServer.error, 'a client that does not trust the server\'s CA does not connect');
+  t.ok(untrustedServer.error, "a client that does not trust the server's CA does not connect");
 });
 
 t.test('retiring the gateway ends its certificate session and refuses the next login', async (t) => {
@@ -106,7 +116,7 @@ t.test('retiring the gateway ends its certificate session and refuses the next l
   await closed;
   t.pass('session closed at the retirement');
   const again = await mqttsConnect(t, port, pki, { client: pki.clients['gw-b'], clientId: 'gw-b' });
-  t.equal(again.returnCode, NOT_AUTHORIZED, 'a retired gateway\'s certificate is refused');
+  t.equal(again.returnCode, NOT_AUTHORIZED, "a retired gateway's certificate is refused");
   // revoking the password does not end certificate logins (docs/tls.md: retire or revoke the certificate)
   t.ok(rig.ingest.services.registry.revokeGatewayPassword('gw-a'));
   const a = await mqttsConnect(t, port, pki, { client: pki.clients['gw-a'], clientId: 'gw-a' });
@@ -172,5 +182,8 @@ t.test('the packet-size guard covers the mqtts listener', async (t) => {
   a.client!.publish(topicOf('bed1', 'gw-a', 'data'), Buffer.alloc(8192, 1), { qos: 1 });
   await closed;
   t.equal(counter(rig, 'mqtt_packet_too_large_total'), 1, 'an 8 KiB packet closes the connection and is counted');
-  t.ok(rig.logs.some((l) => l.msg === 'mqtt packet too large: connection closed' && l.gatewayId === 'gw-a'), 'logged with the gateway id');
+  t.ok(
+    rig.logs.some((l) => l.msg === 'mqtt packet too large: connection closed' && l.gatewayId === 'gw-a'),
+    'logged with the gateway id',
+  );
 });

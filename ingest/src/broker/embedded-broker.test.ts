@@ -24,14 +24,30 @@ async function setup(t: Test, withSubscriber = false) {
   const vitals: string[] = [];
   const intake = new DurableIntake({ processor, batchMaxEnvelopes: 16, logger: silent, onVitals: (v) => vitals.push(...v.map((x) => x.topic)) });
   const broker = new EmbeddedBroker({
-    host: '127.0.0.1', port: 0, prefix: PREFIX, serviceAccount: { username: 'ingest', password: 'svc' }, registry: f.registry, logger: silent, intake,
+    host: '127.0.0.1',
+    port: 0,
+    prefix: PREFIX,
+    serviceAccount: { username: 'ingest', password: 'svc' },
+    registry: f.registry,
+    logger: silent,
+    intake,
   });
   await broker.start();
   let sub: Subscriber | null = null;
   if (withSubscriber) {
     sub = new Subscriber({
-      url: broker.url, username: 'ingest', password: 'svc', clientId: 'ingest-status', prefix: PREFIX, keepaliveS: 30,
-      batchMaxEnvelopes: 16, maxPending: 100, publishVitals: false, processor, logger: silent, kinds: ['status'],
+      url: broker.url,
+      username: 'ingest',
+      password: 'svc',
+      clientId: 'ingest-status',
+      prefix: PREFIX,
+      keepaliveS: 30,
+      batchMaxEnvelopes: 16,
+      maxPending: 100,
+      publishVitals: false,
+      processor,
+      logger: silent,
+      kinds: ['status'],
     });
     await sub.start();
   }
@@ -58,7 +74,11 @@ t.test("the gateway's PUBACK comes only after the series write", async (t) => {
   const s = await setup(t);
   const gw = await s.gateway();
   let acked = 0;
-  const p = [1, 2, 3].map((i) => gw.publishAsync(TOPIC, bytes(i, 60 + i), { qos: 1 }).then(() => { acked++; }));
+  const p = [1, 2, 3].map((i) =>
+    gw.publishAsync(TOPIC, bytes(i, 60 + i), { qos: 1 }).then(() => {
+      acked++;
+    }),
+  );
   await s.writer.whenEntered();
   await until(() => s.intake.pending === 3, 5000, 'three held');
   t.equal(acked, 0, 'no PUBACK while the write is blocked');
@@ -102,7 +122,12 @@ t.test('close(): what is not stored is not acknowledged', async (t) => {
   const gw = await s.gateway();
   let acked = false;
   const closed = new Promise<void>((r) => gw.once('close', () => r()));
-  void gw.publishAsync(TOPIC, bytes(1, 70), { qos: 1 }).then(() => { acked = true; }, () => undefined);
+  void gw.publishAsync(TOPIC, bytes(1, 70), { qos: 1 }).then(
+    () => {
+      acked = true;
+    },
+    () => undefined,
+  );
   await s.writer.whenEntered();
   const closing = s.intake.close();
   await closed;
@@ -118,7 +143,10 @@ t.test('with the status-only subscriber, data is processed once and status still
   s.writer.openGate();
   const gw = await s.gateway();
   await gw.publishAsync(TOPIC, bytes(1, 70), { qos: 1 });
-  await gw.publishAsync(`${PREFIX}/s1/or1/bed1/gw1/status`, JSON.stringify(onlineStatus({ gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' })), { qos: 1, retain: true });
+  await gw.publishAsync(`${PREFIX}/s1/or1/bed1/gw1/status`, JSON.stringify(onlineStatus({ gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' })), {
+    qos: 1,
+    retain: true,
+  });
   await until(() => s.metrics.get('status_messages_total') === 1, 5000, 'status processed');
   t.equal(s.metrics.get('envelopes_received_total'), 1, 'data envelope seen once');
   t.equal(s.metrics.get('envelopes_written_total'), 1);
@@ -131,7 +159,10 @@ t.test('queued messages of a closed connection are answered without processing',
   const writer = new GatedWriter();
   const processor = new BatchProcessor({ prefix: PREFIX, ...f, series: writer, logger: silent });
   const intake = new DurableIntake({ processor, batchMaxEnvelopes: 1, logger: silent });
-  t.teardown(() => { writer.openGate(); return intake.close(); });
+  t.teardown(() => {
+    writer.openGate();
+    return intake.close();
+  });
   let alive = true;
   const a = intake.submit(TOPIC, bytes(1, 70), () => alive);
   await writer.whenEntered();
@@ -146,33 +177,55 @@ t.test('queued messages of a closed connection are answered without processing',
   t.equal(writer.inner.size('numeric'), 2);
 });
 
-t.test('long outage: keepalive drops the held connection, the resend waits, stale copies are pruned', {
-  timeout: 60_000,
-}, async (t) => {
-  const s = await setup(t);
-  const closes: number[] = [];
-  const attempt = async (id: string, keepalive = 1) => {
-    const c = await mqtt.connectAsync(s.broker.url, { protocolVersion: 4, username: 'gw1', password: 'secret-1', clientId: id, reconnectPeriod: 0, keepalive });
-    // whichever keepalive fires first — aedes' (1.5 × keepalive, it drops the socket) or the
-    // client's own (it ends itself) — a closed client with reconnectPeriod 0 must fail its in-flight
-    // QoS 1 publishes: mqtt.js keeps them pending for a reconnect unless the client is ended
-    c.on('close', () => { closes.push(Date.now()); if (keepalive < 60) c.end(true); });
-    c.on('error', () => undefined);
-    return { c, acks: [1, 2, 3].map((i) => c.publishAsync(TOPIC, bytes(i, 60 + i), { qos: 1 }).then(() => true, () => false)) };
-  };
-  const first = await attempt('gw1-1');
-  await s.writer.whenEntered();
-  await until(() => closes.length === 1, 10_000, 'first connection dropped by keepalive (socket not read while held)');
-  const second = await attempt('gw1-2');
-  await until(() => closes.length === 2, 10_000, 'second connection dropped too');
-  // the live connection: a keepalive that a loaded machine cannot outlast before the gate opens
-  const third = await attempt('gw1-3', 60);
-  await until(() => s.intake.stats.abandoned >= 3, 10_000, "the second connection's copies pruned");
-  s.writer.openGate();
-  t.same(await Promise.all(third.acks), [true, true, true], 'the live connection gets its PUBACKs');
-  t.same(await Promise.all(first.acks), [false, false, false]);
-  t.same(await Promise.all(second.acks), [false, false, false]);
-  await third.c.endAsync(true);
-  t.equal(s.metrics.get('envelopes_written_total'), 3, 'stored once');
-  t.equal(s.writer.inner.size('numeric'), 3);
-});
+t.test(
+  'long outage: keepalive drops the held connection, the resend waits, stale copies are pruned',
+  {
+    timeout: 60_000,
+  },
+  async (t) => {
+    const s = await setup(t);
+    const closes: number[] = [];
+    const attempt = async (id: string, keepalive = 1) => {
+      const c = await mqtt.connectAsync(s.broker.url, {
+        protocolVersion: 4,
+        username: 'gw1',
+        password: 'secret-1',
+        clientId: id,
+        reconnectPeriod: 0,
+        keepalive,
+      });
+      // whichever keepalive fires first — aedes' (1.5 × keepalive, it drops the socket) or the
+      // client's own (it ends itself) — a closed client with reconnectPeriod 0 must fail its in-flight
+      // QoS 1 publishes: mqtt.js keeps them pending for a reconnect unless the client is ended
+      c.on('close', () => {
+        closes.push(Date.now());
+        if (keepalive < 60) c.end(true);
+      });
+      c.on('error', () => undefined);
+      return {
+        c,
+        acks: [1, 2, 3].map((i) =>
+          c.publishAsync(TOPIC, bytes(i, 60 + i), { qos: 1 }).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      };
+    };
+    const first = await attempt('gw1-1');
+    await s.writer.whenEntered();
+    await until(() => closes.length === 1, 10_000, 'first connection dropped by keepalive (socket not read while held)');
+    const second = await attempt('gw1-2');
+    await until(() => closes.length === 2, 10_000, 'second connection dropped too');
+    // the live connection: a keepalive that a loaded machine cannot outlast before the gate opens
+    const third = await attempt('gw1-3', 60);
+    await until(() => s.intake.stats.abandoned >= 3, 10_000, "the second connection's copies pruned");
+    s.writer.openGate();
+    t.same(await Promise.all(third.acks), [true, true, true], 'the live connection gets its PUBACKs');
+    t.same(await Promise.all(first.acks), [false, false, false]);
+    t.same(await Promise.all(second.acks), [false, false, false]);
+    await third.c.endAsync(true);
+    t.equal(s.metrics.get('envelopes_written_total'), 3, 'stored once');
+    t.equal(s.writer.inner.size('numeric'), 3);
+  },
+);

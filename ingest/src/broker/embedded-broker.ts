@@ -53,7 +53,8 @@ import { guardSocket } from './packet-size-guard.js';
 import type { TlsServerOptions } from '../tls-files.js';
 
 /** aedes' and mqtt-packet's messages for a client that broke the protocol (not a socket error, not our refusals) */
-const PROTOCOL_ERROR = /not allowed in PUBLISH|empty topic|too many levels|^Cannot parse|^Invalid|^Malformed|^Packet must not|^Packet too short|^Unknown property|^Connect flag|^Will (QoS|Retain)|^Not supported/;
+const PROTOCOL_ERROR =
+  /not allowed in PUBLISH|empty topic|too many levels|^Cannot parse|^Invalid|^Malformed|^Packet must not|^Packet too short|^Unknown property|^Connect flag|^Will (QoS|Retain)|^Not supported/;
 
 const isDataTopic = (prefix: string, topic: string) => topic.endsWith('/data') && parseTopic(prefix, topic)?.kind === 'data';
 
@@ -125,23 +126,39 @@ export class EmbeddedBroker {
   constructor(private readonly opts: EmbeddedBrokerOptions) {
     this.limits = { ...brokerLimitDefaults(), ...opts.limits };
     this.metrics = opts.metrics ?? new Metrics();
-    this.policy = new BrokerPolicy(this.limits, {
-      serviceUsername: opts.serviceAccount.username, reserved: new Set(opts.reservedClientIds ?? []),
-      ...(opts.record ? { recordUsername: opts.record.username } : {}),
-      isGateway: (id) => opts.registry.getGateway(id) !== null,
-    }, this.metrics, opts.logger);
+    this.policy = new BrokerPolicy(
+      this.limits,
+      {
+        serviceUsername: opts.serviceAccount.username,
+        reserved: new Set(opts.reservedClientIds ?? []),
+        ...(opts.record ? { recordUsername: opts.record.username } : {}),
+        isGateway: (id) => opts.registry.getGateway(id) !== null,
+      },
+      this.metrics,
+      opts.logger,
+    );
   }
 
-  get port(): number { return this.boundPort; }
-  get url(): string { return `mqtt://${this.opts.host}:${this.boundPort}`; }
+  get port(): number {
+    return this.boundPort;
+  }
+  get url(): string {
+    return `mqtt://${this.opts.host}:${this.boundPort}`;
+  }
   /** the mqtts listener's port, null without `tls` */
-  get mqttsPort(): number | null { return this.tlsServer ? this.boundTlsPort : null; }
+  get mqttsPort(): number | null {
+    return this.tlsServer ? this.boundTlsPort : null;
+  }
   get mqttsUrl(): string | null {
     const h = this.opts.tls?.host ?? '';
     return this.tlsServer ? `mqtts://${h.includes(':') ? `[${h}]` : h}:${this.boundTlsPort}` : null;
   }
-  get up(): boolean { return this.server?.listening === true && !this.closing; }
-  get connectedClients(): number { return this.aedes?.connectedClients ?? 0; }
+  get up(): boolean {
+    return this.server?.listening === true && !this.closing;
+  }
+  get connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
 
   /** the aedes instance (tests watch its 'ack' events) */
   get instance(): Aedes {
@@ -174,7 +191,16 @@ export class EmbeddedBroker {
           this.stats.publishDenied++;
           if (this.principals.get(client)?.role === 'record') this.policy.recordPublishDenied(client, packet.topic);
           const who = this.principals.get(client);
-          log.warn({ clientId: client.id, role: who?.role, gatewayId: who?.role === 'gateway' ? who.loc.gatewayId : undefined, ip: remoteAddress(client), topic: packet.topic }, 'publish denied');
+          log.warn(
+            {
+              clientId: client.id,
+              role: who?.role,
+              gatewayId: who?.role === 'gateway' ? who.loc.gatewayId : undefined,
+              ip: remoteAddress(client),
+              topic: packet.topic,
+            },
+            'publish denied',
+          );
           return done(new Error('publish not authorized'));
         }
         const p = this.principals.get(client);
@@ -186,7 +212,16 @@ export class EmbeddedBroker {
         this.stats.subscribeDenied++;
         const who = this.principals.get(client);
         if (who?.role !== 'record') {
-          log.warn({ clientId: client.id, role: who?.role, gatewayId: who?.role === 'gateway' ? who.loc.gatewayId : undefined, ip: remoteAddress(client), topic: sub.topic }, 'subscribe denied: connection closed');
+          log.warn(
+            {
+              clientId: client.id,
+              role: who?.role,
+              gatewayId: who?.role === 'gateway' ? who.loc.gatewayId : undefined,
+              ip: remoteAddress(client),
+              topic: sub.topic,
+            },
+            'subscribe denied: connection closed',
+          );
           return done(new Error('subscribe not authorized'));
         }
         // the record system gets SUBACK 0x80 for this filter and keeps its connection (and its other filters)
@@ -204,12 +239,25 @@ export class EmbeddedBroker {
       }
       this.metrics.inc('mqtt_protocol_errors_total');
       const p = client ? this.principals.get(client) : undefined;
-      log.warn({ clientId: client?.id, gatewayId: p?.role === 'gateway' ? p.loc.gatewayId : undefined, role: p?.role, ip: client ? remoteAddress(client) : undefined, err: err.message }, 'MQTT protocol error: connection closed');
+      log.warn(
+        {
+          clientId: client?.id,
+          gatewayId: p?.role === 'gateway' ? p.loc.gatewayId : undefined,
+          role: p?.role,
+          ip: client ? remoteAddress(client) : undefined,
+          err: err.message,
+        },
+        'MQTT protocol error: connection closed',
+      );
     });
     aedes.on('connackSent', (_packet, client) => this.explainMisplaced(client));
     this.aedes = aedes;
     this.unsubscribe = this.opts.registry.onChange((c) => {
-      try { this.onRegistryChange(c); } catch (err) { log.error({ err, gatewayId: c.id }, 'registry change handling failed'); }
+      try {
+        this.onRegistryChange(c);
+      } catch (err) {
+        log.error({ err, gatewayId: c.id }, 'registry change handling failed');
+      }
     });
     const handle = (socket: net.Socket) => {
       guardSocket(socket, this.limits.maxPacketBytes, (bad) => {
@@ -244,21 +292,29 @@ export class EmbeddedBroker {
     if (!intake || !isDataTopic(this.opts.prefix, packet.topic)) return done(null);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const p = this.principals.get(client);
-    intake.submit(packet.topic, payload, () => !client.closed, p?.role === 'gateway' ? p.loc.gatewayId : undefined).then(
-      (stored) => {
-        if (stored) return done(null);
-        this.stats.intakeRefused++;
-        done(new Error('not stored, not acknowledged'));
-      },
-      (err) => { this.opts.logger.error({ err }, 'intake failed'); done(err as Error); },
-    );
+    intake
+      .submit(packet.topic, payload, () => !client.closed, p?.role === 'gateway' ? p.loc.gatewayId : undefined)
+      .then(
+        (stored) => {
+          if (stored) return done(null);
+          this.stats.intakeRefused++;
+          done(new Error('not stored, not acknowledged'));
+        },
+        (err) => {
+          this.opts.logger.error({ err }, 'intake failed');
+          done(err as Error);
+        },
+      );
   }
 
   /** retain and status-size rules, then the per-gateway in-flight cap and rate (held, not refused) */
   private limitGatewayPublish(client: Client, loc: GatewayLocation, packet: PublishPacket, done: (err?: Error | null) => void): void {
     const v = this.policy.checkPublish(client, loc.gatewayId, packet, this.statusTopic(loc));
     if ('error' in v) return done(v.error);
-    const finish = (err?: Error | null) => { v.release(); done(err); };
+    const finish = (err?: Error | null) => {
+      v.release();
+      done(err);
+    };
     if (v.waitMs <= 0) return this.forward(client, packet, finish);
     setTimeout(() => {
       if (client.closed || this.closing) return finish(new Error('connection closed'));
@@ -269,7 +325,7 @@ export class EmbeddedBroker {
   /** resolves when the login is accepted; rejects with a Refusal (CONNACK code) otherwise */
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
     const byCert = this.certificatePrincipal(client, username);
-    if (byCert) return this.admit(client, byCert, byCert.role === 'gateway' ? byCert.loc.gatewayId : this.opts.record?.username ?? '');
+    if (byCert) return this.admit(client, byCert, byCert.role === 'gateway' ? byCert.loc.gatewayId : (this.opts.record?.username ?? ''));
     const ip = remoteAddress(client);
     const user = username ?? '';
     let verdict;
@@ -320,7 +376,11 @@ export class EmbeddedBroker {
 
   /** a login accepted (password or certificate): client id, will, session cap, then the session is registered */
   private admit(client: Client, p: Principal, user: string): void {
-    this.policy.checkClientId(p.role === 'gateway' ? { kind: 'gateway', id: p.loc.gatewayId } : { kind: p.role === 'ingest' ? 'service' : 'record' }, client, user);
+    this.policy.checkClientId(
+      p.role === 'gateway' ? { kind: 'gateway', id: p.loc.gatewayId } : { kind: p.role === 'ingest' ? 'service' : 'record' },
+      client,
+      user,
+    );
     if (p.role === 'ingest') {
       this.principals.set(client, p);
       return;
@@ -456,7 +516,10 @@ export class EmbeddedBroker {
       topic: `${this.opts.prefix}/${t.site}/${t.room}/${t.bed}/${t.gatewayId}/refused`,
       payload: Buffer.from(JSON.stringify({ reason: 'location-mismatch', gatewayId: loc.gatewayId, registry, configured })),
     });
-    this.opts.logger.warn({ gatewayId: loc.gatewayId, registry, configured }, 'gateway configured for another site/room/bed than the registry: told why, connection closed');
+    this.opts.logger.warn(
+      { gatewayId: loc.gatewayId, registry, configured },
+      'gateway configured for another site/room/bed than the registry: told why, connection closed',
+    );
     return true;
   }
 

@@ -19,8 +19,12 @@ class FakeProcessor {
     this.batches.push(msgs.map((m) => m.topic));
     return new Promise((resolve) => this.open.push(() => resolve({ ack: msgs.map(() => true), vitals: [] })));
   }
-  finishNext(): void { this.open.shift()?.(); }
-  get running(): number { return this.open.length; }
+  finishNext(): void {
+    this.open.shift()?.();
+  }
+  get running(): number {
+    return this.open.length;
+  }
 }
 
 t.test('round-robin over lanes within the byte budget; one batch per lane at a time', async (t) => {
@@ -30,8 +34,11 @@ t.test('round-robin over lanes within the byte budget; one batch per lane at a t
   const big = new Uint8Array(600);
   const small = new Uint8Array(10);
   const done = [
-    intake.submit('A1', big, undefined, 'A'), intake.submit('A2', big, undefined, 'A'),
-    intake.submit('B1', small, undefined, 'B'), intake.submit('B2', small, undefined, 'B'), intake.submit('B3', small, undefined, 'B'),
+    intake.submit('A1', big, undefined, 'A'),
+    intake.submit('A2', big, undefined, 'A'),
+    intake.submit('B1', small, undefined, 'B'),
+    intake.submit('B2', small, undefined, 'B'),
+    intake.submit('B3', small, undefined, 'B'),
   ];
   await until(() => p.batches.length === 1, 2000, 'first batch');
   t.same(p.batches[0], ['A1', 'B1', 'B2', 'B3'], 'A2 does not fit the budget; B is not queued behind A');
@@ -70,12 +77,20 @@ t.test("embedded broker: one gateway's blocked write does not hold another's PUB
   // gw1's points (bed1) block in the writer; gw2's (bed2) go through
   const inner = new MemorySeriesStore();
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   let blocked = 0;
   const writer = {
-    kind: 'bed1-gated', open: () => Promise.resolve(), ping: () => Promise.resolve(true), close: () => Promise.resolve(),
+    kind: 'bed1-gated',
+    open: () => Promise.resolve(),
+    ping: () => Promise.resolve(true),
+    close: () => Promise.resolve(),
     async write(points: readonly SeriesPoint[]): Promise<WriteResult> {
-      if (points.some((p) => p.tags.bed === 'bed1')) { blocked++; await gate; }
+      if (points.some((p) => p.tags.bed === 'bed1')) {
+        blocked++;
+        await gate;
+      }
       return inner.write(points);
     },
   };

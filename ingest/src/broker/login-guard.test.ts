@@ -15,7 +15,10 @@ const LOCKED = 5;
 t.test('rules: threshold, doubling to the cap, expiry, forgetting, known pairs, parallel checks', async (t) => {
   let now = 0;
   const g = new LoginGuard({ maxFailures: 3, maxFailuresPerAddress: 10, lockoutMs: 1000, lockoutMaxMs: 4000, forgetMs: 60_000, now: () => now });
-  const fail = (u: string, a: string) => { const v = g.check(u, a); return v.allowed ? g.failed(u, a, v) : v; };
+  const fail = (u: string, a: string) => {
+    const v = g.check(u, a);
+    return v.allowed ? g.failed(u, a, v) : v;
+  };
   t.same(fail('gw1', 'A'), { failures: 1, lockedForMs: 0 });
   fail('gw1', 'A');
   t.same(fail('gw1', 'A'), { failures: 3, lockedForMs: 1000 }, 'third failure: 1 s');
@@ -33,7 +36,10 @@ t.test('rules: threshold, doubling to the cap, expiry, forgetting, known pairs, 
   g.succeeded('gw1', 'A', ok);
   t.ok(g.check('gw1', 'C').allowed, 'success clears the user name');
   // known pair: a gateway that logged in from A is not locked by failures from elsewhere
-  for (let i = 0; i < 5; i++) { now += 5000; fail('gw1', 'X'); }
+  for (let i = 0; i < 5; i++) {
+    now += 5000;
+    fail('gw1', 'X');
+  }
   t.match(g.check('gw1', 'Y'), { allowed: false }, 'attacker address Y: user locked');
   const v = g.check('gw1', 'A');
   t.ok(v.allowed, 'the known address A still gets checked');
@@ -41,10 +47,16 @@ t.test('rules: threshold, doubling to the cap, expiry, forgetting, known pairs, 
   // parallel verifications count: at most maxFailures at once for one user name
   const h = new LoginGuard({ maxFailures: 3, maxFailuresPerAddress: 10, lockoutMs: 1000, lockoutMaxMs: 4000, forgetMs: 60_000, now: () => now });
   const inFlight = Array.from({ length: 6 }, () => h.check('gw9', 'Z'));
-  t.same(inFlight.map((x) => x.allowed), [true, true, true, false, false, false]);
+  t.same(
+    inFlight.map((x) => x.allowed),
+    [true, true, true, false, false, false],
+  );
   for (const x of inFlight) if (x.allowed) (x as Extract<LoginVerdict, { allowed: true }>).release();
   // the address threshold applies across user names
-  for (let i = 0; i < 10; i++) { now += 1; fail(`user${i}`, 'SPRAY'); }
+  for (let i = 0; i < 10; i++) {
+    now += 1;
+    fail(`user${i}`, 'SPRAY');
+  }
   t.match(g.check('user99', 'SPRAY'), { allowed: false, lockedBy: 'address' });
   // forgetting
   now += 61_000 + 4000;
@@ -64,7 +76,9 @@ t.test('50 wrong passwords are slowed and logged; the right one works after the 
   }
   const seconds = (performance.now() - t0) / 1000;
   const checked = codes.filter((c) => c === BAD).length;
-  t.comment(`50 attempts in ${seconds.toFixed(1)} s: ${checked} passwords checked (${(checked / seconds).toFixed(2)} guesses/s), ${codes.filter((c) => c === LOCKED).length} refused unchecked`);
+  t.comment(
+    `50 attempts in ${seconds.toFixed(1)} s: ${checked} passwords checked (${(checked / seconds).toFixed(2)} guesses/s), ${codes.filter((c) => c === LOCKED).length} refused unchecked`,
+  );
   t.equal(codes.length, 50);
   t.ok(checked >= 5 && checked <= 9, `5 free guesses, then 1 s, 2 s, 4 s… lockouts (${checked})`);
   t.ok(codes.every((c) => c === BAD || c === LOCKED));

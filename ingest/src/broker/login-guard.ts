@@ -26,7 +26,12 @@ export interface LoginGuardOptions {
   now?: () => number;
 }
 
-interface Entry { failures: number; lockedUntil: number; last: number; pending: number }
+interface Entry {
+  failures: number;
+  lockedUntil: number;
+  last: number;
+  pending: number;
+}
 
 export type LoginVerdict = { allowed: true; release: () => void } | { allowed: false; retryInMs: number; lockedBy: 'user' | 'address' | 'pair' };
 
@@ -59,7 +64,15 @@ export class LoginGuard {
     const reserved = [this.entry(`u\0${username}`, t), this.entry(pairKey, t)];
     for (const e of reserved) e.pending++;
     let done = false;
-    return { allowed: true, release: () => { if (!done) { done = true; for (const e of reserved) e.pending = Math.max(0, e.pending - 1); } } };
+    return {
+      allowed: true,
+      release: () => {
+        if (!done) {
+          done = true;
+          for (const e of reserved) e.pending = Math.max(0, e.pending - 1);
+        }
+      },
+    };
   }
 
   /** a wrong password (or unknown user): returns the lockout now in force for the user name (0 = none) */
@@ -68,7 +81,11 @@ export class LoginGuard {
     const t = this.now();
     let lockedForMs = 0;
     let failures = 0;
-    for (const [key, max] of [[`u\0${username}`, this.o.maxFailures], [`a\0${address}`, this.o.maxFailuresPerAddress], [pair(username, address), this.o.maxFailures]] as const) {
+    for (const [key, max] of [
+      [`u\0${username}`, this.o.maxFailures],
+      [`a\0${address}`, this.o.maxFailuresPerAddress],
+      [pair(username, address), this.o.maxFailures],
+    ] as const) {
       const e = this.entry(key, t);
       e.failures++;
       e.last = t;
@@ -95,17 +112,25 @@ export class LoginGuard {
   }
 
   /** keys currently tracked (tests, metrics) */
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   private live(key: string, t: number): Entry | undefined {
     const e = this.entries.get(key);
-    if (e && e.pending === 0 && e.lockedUntil <= t && t - e.last > this.o.forgetMs) { this.entries.delete(key); return undefined; }
+    if (e && e.pending === 0 && e.lockedUntil <= t && t - e.last > this.o.forgetMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
     return e;
   }
 
   private entry(key: string, t: number): Entry {
     let e = this.live(key, t);
-    if (!e) { e = { failures: 0, lockedUntil: 0, last: t, pending: 0 }; this.entries.set(key, e); }
+    if (!e) {
+      e = { failures: 0, lockedUntil: 0, last: t, pending: 0 };
+      this.entries.set(key, e);
+    }
     return e;
   }
 

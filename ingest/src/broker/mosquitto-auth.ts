@@ -19,7 +19,10 @@
 import type { MqttCredential } from '../registry/registry-store.js';
 import { mosquittoHash } from '../registry/password.js';
 
-export interface ServiceAccount { username: string; password: string }
+export interface ServiceAccount {
+  username: string;
+  password: string;
+}
 
 export interface MosquittoAuthInput {
   prefix: string;
@@ -33,7 +36,10 @@ export interface MosquittoAuthInput {
   generatedAt?: Date;
 }
 
-export interface AuthFilePair { passwd: string; acl: string }
+export interface AuthFilePair {
+  passwd: string;
+  acl: string;
+}
 
 export interface MosquittoAuthFiles {
   passwd: string;
@@ -66,8 +72,15 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
   const taken = new Set(service.map((a) => a.username));
 
   passwd.push(`${i.ingest.username}:${await mosquittoHash(i.ingest.password)}`);
-  acl.push(`user ${i.ingest.username}`, `topic read ${p}/+/+/+/+/data`, `topic read ${p}/+/+/+/+/status`,
-    `topic write ${p}/+/+/+/vitals`, `topic write ${p}/+/+/+/case`, `topic write ${p}/+/+/+/+/config`, '');
+  acl.push(
+    `user ${i.ingest.username}`,
+    `topic read ${p}/+/+/+/+/data`,
+    `topic read ${p}/+/+/+/+/status`,
+    `topic write ${p}/+/+/+/vitals`,
+    `topic write ${p}/+/+/+/case`,
+    `topic write ${p}/+/+/+/+/config`,
+    '',
+  );
   accounts.push(i.ingest.username);
   ingest.passwd.push(passwd[0]);
   ingest.acl.push(...acl);
@@ -81,9 +94,18 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
   for (const g of i.gateways) {
     const l = g.location;
     const bad = [l.gatewayId, l.site, l.room, l.bed].find((s) => !SAFE_ID.test(s));
-    if (bad !== undefined) { skipped.push({ id: l.gatewayId, reason: `'${bad}' is not a safe user name / topic level` }); continue; }
-    if (taken.has(l.gatewayId)) { skipped.push({ id: l.gatewayId, reason: 'same name as a service account' }); continue; }
-    if (!g.mosquittoHash && !i.certificateLogins) { skipped.push({ id: l.gatewayId, reason: 'no Mosquitto hash: password set before it was stored; set it again' }); continue; }
+    if (bad !== undefined) {
+      skipped.push({ id: l.gatewayId, reason: `'${bad}' is not a safe user name / topic level` });
+      continue;
+    }
+    if (taken.has(l.gatewayId)) {
+      skipped.push({ id: l.gatewayId, reason: 'same name as a service account' });
+      continue;
+    }
+    if (!g.mosquittoHash && !i.certificateLogins) {
+      skipped.push({ id: l.gatewayId, reason: 'no Mosquitto hash: password set before it was stored; set it again' });
+      continue;
+    }
     const own = `${p}/${l.site}/${l.room}/${l.bed}/${l.gatewayId}`;
     if (g.mosquittoHash) passwd.push(`${l.gatewayId}:${g.mosquittoHash}`);
     else certOnly.push(l.gatewayId);
@@ -92,7 +114,11 @@ export async function buildMosquittoAuth(i: MosquittoAuthInput): Promise<Mosquit
   }
   const file = (pw: string[], a: string[]): AuthFilePair => ({ passwd: pw.length ? `${pw.join('\n')}\n` : '', acl: `${stamp}${a.join('\n')}` });
   return {
-    ...file(passwd, acl), accounts, certOnly, skipped,
-    clients: file(passwd.slice(firstClientPasswd), acl.slice(firstClientAcl)), ingest: file(ingest.passwd, ingest.acl),
+    ...file(passwd, acl),
+    accounts,
+    certOnly,
+    skipped,
+    clients: file(passwd.slice(firstClientPasswd), acl.slice(firstClientAcl)),
+    ingest: file(ingest.passwd, ingest.acl),
   };
 }

@@ -29,7 +29,10 @@
 import path from 'node:path';
 import type { BrokerLimits } from '../../../schemas/src/ingest-config.js';
 
-export interface Listener { port: number; address?: string }
+export interface Listener {
+  port: number;
+  address?: string;
+}
 
 export interface MosquittoTls {
   certFile: string;
@@ -60,7 +63,10 @@ export interface MosquittoConfInput {
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
 
 export const AUTH_FILES = {
-  clientsPasswd: 'passwd-clients', clientsAcl: 'acl-clients', ingestPasswd: 'passwd-ingest', ingestAcl: 'acl-ingest',
+  clientsPasswd: 'passwd-clients',
+  clientsAcl: 'acl-clients',
+  ingestPasswd: 'passwd-ingest',
+  ingestAcl: 'acl-ingest',
 } as const;
 
 /** `PORT` or `PORT@ADDRESS` → Listener */
@@ -75,12 +81,21 @@ export function buildMosquittoConf(i: MosquittoConfInput): string {
   if (!path.isAbsolute(i.dir)) throw new Error(`mosquitto.conf needs an absolute directory, got ${i.dir}`);
   const tls = i.tls;
   const clients: Listener = tls && i.clients.address === undefined ? { ...i.clients, address: '127.0.0.1' } : i.clients;
-  const all: [string, Listener][] = [['clients', clients], ['ingest', i.ingest]];
+  const all: [string, Listener][] = [
+    ['clients', clients],
+    ['ingest', i.ingest],
+  ];
   if (tls) {
     for (const [name, l] of all) {
-      if (!l.address || !LOOPBACK.test(l.address)) throw new Error(`with TLS the plain ${name} listener must bind to loopback, got ${l.address ?? 'all interfaces'}`);
+      if (!l.address || !LOOPBACK.test(l.address))
+        throw new Error(`with TLS the plain ${name} listener must bind to loopback, got ${l.address ?? 'all interfaces'}`);
     }
-    for (const [k, v] of [['certFile', tls.certFile], ['keyFile', tls.keyFile], ['caFile', tls.caFile], ['crlFile', tls.crlFile]] as const) {
+    for (const [k, v] of [
+      ['certFile', tls.certFile],
+      ['keyFile', tls.keyFile],
+      ['caFile', tls.caFile],
+      ['crlFile', tls.crlFile],
+    ] as const) {
       if (v !== undefined && !path.isAbsolute(v)) throw new Error(`TLS ${k} must be an absolute path, got ${v}`);
     }
     if (tls.mtls && !tls.caFile) throw new Error('the mTLS listener needs the CA of the client certificates (caFile)');
@@ -91,36 +106,41 @@ export function buildMosquittoConf(i: MosquittoConfInput): string {
   for (let a = 0; a < all.length; a++) {
     for (let b = a + 1; b < all.length; b++) {
       const [x, y] = [all[a][1], all[b][1]];
-      if (x.port === y.port && (x.address === y.address || !x.address || !y.address)) throw new Error(`the ${all[a][0]} and the ${all[b][0]} listener need different ports`);
+      if (x.port === y.port && (x.address === y.address || !x.address || !y.address))
+        throw new Error(`the ${all[a][0]} and the ${all[b][0]} listener need different ports`);
     }
   }
   const f = (name: string) => path.join(i.dir, name);
   const listen = (l: Listener) => `listener ${l.port}${l.address ? ` ${l.address}` : ''}`;
   const tlsLines = (t: MosquittoTls) => [`certfile ${t.certFile}`, `keyfile ${t.keyFile}`];
-  const tlsSection = !tls ? [] : [
-    '# gateways and record systems over TLS (mqtts) with their passwords: as the clients listener',
-    listen(tls.listener),
-    ...tlsLines(tls),
-    'use_username_as_clientid true',
-    'allow_anonymous false',
-    `password_file ${f(AUTH_FILES.clientsPasswd)}`,
-    `acl_file ${f(AUTH_FILES.clientsAcl)}`,
-    '',
-    ...(!tls.mtls ? [] : [
-      '# gateways by client certificate (mTLS): the certificate CN is the user name of the clients ACL and the client id;',
-      '# no password file is read here; a revoked certificate is refused at the handshake (crlfile)',
-      listen(tls.mtls),
-      ...tlsLines(tls),
-      `cafile ${tls.caFile}`,
-      ...(tls.crlFile ? [`crlfile ${tls.crlFile}`] : []),
-      'require_certificate true',
-      'use_identity_as_username true',
-      'use_username_as_clientid true',
-      'allow_anonymous false',
-      `acl_file ${f(AUTH_FILES.clientsAcl)}`,
-      '',
-    ]),
-  ];
+  const tlsSection = !tls
+    ? []
+    : [
+        '# gateways and record systems over TLS (mqtts) with their passwords: as the clients listener',
+        listen(tls.listener),
+        ...tlsLines(tls),
+        'use_username_as_clientid true',
+        'allow_anonymous false',
+        `password_file ${f(AUTH_FILES.clientsPasswd)}`,
+        `acl_file ${f(AUTH_FILES.clientsAcl)}`,
+        '',
+        ...(!tls.mtls
+          ? []
+          : [
+              '# gateways by client certificate (mTLS): the certificate CN is the user name of the clients ACL and the client id;',
+              '# no password file is read here; a revoked certificate is refused at the handshake (crlfile)',
+              listen(tls.mtls),
+              ...tlsLines(tls),
+              `cafile ${tls.caFile}`,
+              ...(tls.crlFile ? [`crlfile ${tls.crlFile}`] : []),
+              'require_certificate true',
+              'use_identity_as_username true',
+              'use_username_as_clientid true',
+              'allow_anonymous false',
+              `acl_file ${f(AUTH_FILES.clientsAcl)}`,
+              '',
+            ]),
+      ];
   return [
     `# generated by orlink mqtt-auth at ${(i.generatedAt ?? new Date()).toISOString()}; do not edit, regenerate`,
     '# Include from the main mosquitto.conf, which must not define listeners, password_file or acl_file itself',

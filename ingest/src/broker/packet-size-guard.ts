@@ -20,8 +20,24 @@ export interface OversizePacket {
   bytes: number;
 }
 
-const TYPE_NAMES = ['reserved', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP',
-  'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'];
+const TYPE_NAMES = [
+  'reserved',
+  'CONNECT',
+  'CONNACK',
+  'PUBLISH',
+  'PUBACK',
+  'PUBREC',
+  'PUBREL',
+  'PUBCOMP',
+  'SUBSCRIBE',
+  'SUBACK',
+  'UNSUBSCRIBE',
+  'UNSUBACK',
+  'PINGREQ',
+  'PINGRESP',
+  'DISCONNECT',
+  'AUTH',
+];
 
 export const packetTypeName = (type: number): string => TYPE_NAMES[type] ?? String(type);
 
@@ -84,7 +100,11 @@ export function guardSocket(socket: net.Socket, maxBytes: number, onOversize: (p
     if (chunk === null || socket.destroyed) return chunk;
     const bad = scanner.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     if (!bad) return chunk;
-    try { onOversize(bad); } finally { socket.destroy(); }
+    try {
+      onOversize(bad);
+    } finally {
+      socket.destroy();
+    }
     return null;
   } as typeof socket.read;
 }

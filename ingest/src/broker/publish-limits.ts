@@ -12,7 +12,11 @@ export class TokenBucket {
   private tokens: number;
   private at: number;
 
-  constructor(private readonly ratePerS: number, private readonly burst: number, now: number) {
+  constructor(
+    private readonly ratePerS: number,
+    private readonly burst: number,
+    now: number,
+  ) {
     this.tokens = burst;
     this.at = now;
   }
@@ -38,7 +42,11 @@ export interface PublishLimitOptions {
 
 export type Admission = { ok: false; inflight: number } | { ok: true; waitMs: number; release: () => void };
 
-interface GatewayState { msgs: TokenBucket; bytes: TokenBucket; inflight: number }
+interface GatewayState {
+  msgs: TokenBucket;
+  bytes: TokenBucket;
+  inflight: number;
+}
 
 export class PublishLimits {
   private readonly gateways = new Map<string, GatewayState>();
@@ -65,8 +73,19 @@ export class PublishLimits {
     state.inflight++;
     const waitMs = Math.max(state.msgs.take(1, t), state.bytes.take(bytes, t));
     let released = false;
-    return { ok: true, waitMs, release: () => { if (!released) { released = true; state.inflight--; } } };
+    return {
+      ok: true,
+      waitMs,
+      release: () => {
+        if (!released) {
+          released = true;
+          state.inflight--;
+        }
+      },
+    };
   }
 
-  inflight(gatewayId: string): number { return this.gateways.get(gatewayId)?.inflight ?? 0; }
+  inflight(gatewayId: string): number {
+    return this.gateways.get(gatewayId)?.inflight ?? 0;
+  }
 }

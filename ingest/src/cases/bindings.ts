@@ -8,17 +8,29 @@
 import { IngestError } from '../errors.js';
 import type { Db } from '../registry/database.js';
 
-export interface CaseBinding { bed: string; from: number; to: number | null }
+export interface CaseBinding {
+  bed: string;
+  from: number;
+  to: number | null;
+}
 
 /** A binding with its case and position (seq 0 = the case's first bed). */
-export interface BedBinding extends CaseBinding { caseId: string; seq: number }
+export interface BedBinding extends CaseBinding {
+  caseId: string;
+  seq: number;
+}
 
-interface BindingRow { case_id: string; seq: number; bed_id: string; from_t: number; to_t: number | null }
+interface BindingRow {
+  case_id: string;
+  seq: number;
+  bed_id: string;
+  from_t: number;
+  to_t: number | null;
+}
 
 const toBinding = (r: BindingRow): BedBinding => ({ caseId: r.case_id, seq: r.seq, bed: r.bed_id, from: r.from_t, to: r.to_t });
 
-export const fmtWindow = (from: number, to: number | null): string =>
-  `[${new Date(from).toISOString()}, ${to === null ? 'open' : new Date(to).toISOString()})`;
+export const fmtWindow = (from: number, to: number | null): string => `[${new Date(from).toISOString()}, ${to === null ? 'open' : new Date(to).toISOString()})`;
 
 export class BindingTable {
   constructor(private readonly db: Db) {}
@@ -35,9 +47,9 @@ export class BindingTable {
 
   /** the binding on `bed` whose window holds `t` */
   at(bed: string, t: number): BedBinding | null {
-    const r = this.db.prepare(
-      'SELECT * FROM case_bindings WHERE bed_id = ? AND from_t <= ? AND (to_t IS NULL OR to_t > ?) ORDER BY from_t DESC LIMIT 1',
-    ).get(bed, t, t) as BindingRow | undefined;
+    const r = this.db
+      .prepare('SELECT * FROM case_bindings WHERE bed_id = ? AND from_t <= ? AND (to_t IS NULL OR to_t > ?) ORDER BY from_t DESC LIMIT 1')
+      .get(bed, t, t) as BindingRow | undefined;
     return r ? toBinding(r) : null;
   }
 
@@ -52,8 +64,9 @@ export class BindingTable {
   }
 
   caseIdsOn(bed: string): string[] {
-    return (this.db.prepare('SELECT case_id FROM case_bindings WHERE bed_id = ? GROUP BY case_id ORDER BY MIN(from_t)').all(bed) as { case_id: string }[])
-      .map((r) => r.case_id);
+    return (this.db.prepare('SELECT case_id FROM case_bindings WHERE bed_id = ? GROUP BY case_id ORDER BY MIN(from_t)').all(bed) as { case_id: string }[]).map(
+      (r) => r.case_id,
+    );
   }
 
   /**
@@ -63,15 +76,23 @@ export class BindingTable {
   assertFree(bed: string, from: number, to: number | null, self?: string): void {
     const open = this.openOn(bed);
     if (to === null && open && open.caseId !== self) {
-      throw new IngestError('ING_ERR_CONFLICT', 'data',
-        `bed ${bed} has an open case ${open.caseId} (since ${new Date(open.from).toISOString()}): close it first, or send replaces: {caseId: "${open.caseId}", action: "close"}`);
+      throw new IngestError(
+        'ING_ERR_CONFLICT',
+        'data',
+        `bed ${bed} has an open case ${open.caseId} (since ${new Date(open.from).toISOString()}): close it first, or send replaces: {caseId: "${open.caseId}", action: "close"}`,
+      );
     }
-    const r = this.db.prepare(
-      'SELECT * FROM case_bindings WHERE bed_id = ? AND case_id <> ? AND (to_t IS NULL OR to_t > ?) AND (? IS NULL OR from_t < ?) ORDER BY from_t LIMIT 1',
-    ).get(bed, self ?? '', from, to, to) as BindingRow | undefined;
+    const r = this.db
+      .prepare(
+        'SELECT * FROM case_bindings WHERE bed_id = ? AND case_id <> ? AND (to_t IS NULL OR to_t > ?) AND (? IS NULL OR from_t < ?) ORDER BY from_t LIMIT 1',
+      )
+      .get(bed, self ?? '', from, to, to) as BindingRow | undefined;
     if (r) {
-      throw new IngestError('ING_ERR_CONFLICT', 'data',
-        `window ${fmtWindow(from, to)} on bed ${bed} overlaps case ${r.case_id} there ${fmtWindow(r.from_t, r.to_t)}`);
+      throw new IngestError(
+        'ING_ERR_CONFLICT',
+        'data',
+        `window ${fmtWindow(from, to)} on bed ${bed} overlaps case ${r.case_id} there ${fmtWindow(r.from_t, r.to_t)}`,
+      );
     }
   }
 

@@ -11,10 +11,13 @@ import { IngestError } from '../errors.js';
 import type { Db } from '../registry/database.js';
 
 export interface CaseFilter {
-  site?: string; room?: string; bed?: string;
+  site?: string;
+  room?: string;
+  bed?: string;
   /** UTC day, YYYY-MM-DD */
   day?: string;
-  from?: number; to?: number;
+  from?: number;
+  to?: number;
   state?: 'open' | 'closed';
   externalId?: string;
   /** only cases all of whose bindings are in this site */
@@ -71,17 +74,23 @@ export function queryCaseIds(db: Db, f: CaseFilter, now: number): { ids: string[
     where.push('c.start < ? AND COALESCE(c.end, MAX(c.start, ?) + 1) > ?');
     args.push(w.to, now, w.from);
   }
-  if (f.state !== undefined) { where.push('c.status = ?'); args.push(f.state); }
-  if (f.externalId !== undefined) { where.push('EXISTS (SELECT 1 FROM json_each(c.external_ids) j WHERE j.value = ?)'); args.push(f.externalId); }
+  if (f.state !== undefined) {
+    where.push('c.status = ?');
+    args.push(f.state);
+  }
+  if (f.externalId !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM json_each(c.external_ids) j WHERE j.value = ?)');
+    args.push(f.externalId);
+  }
   if (f.cursor !== undefined) {
     const k = decodeCursor(f.cursor);
     where.push('(c.start < ? OR (c.start = ? AND c.id < ?))');
     args.push(k.start, k.start, k.id);
   }
   const limit = Math.min(Math.max(1, f.limit ?? CASE_LIST_LIMIT.default), CASE_LIST_LIMIT.max);
-  const rows = db.prepare(
-    `SELECT c.id, c.start FROM cases c${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.start DESC, c.id DESC LIMIT ?`,
-  ).all(...args, limit + 1) as { id: string; start: number }[];
+  const rows = db
+    .prepare(`SELECT c.id, c.start FROM cases c${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.start DESC, c.id DESC LIMIT ?`)
+    .all(...args, limit + 1) as { id: string; start: number }[];
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return { ids: page.map((r) => r.id), ...(rows.length > limit ? { nextCursor: encodeCaseCursor(last.start, last.id) } : {}) };

@@ -32,7 +32,11 @@ function setup(t: Test, file = ':memory:', makeAudit?: (db: Db, now: () => numbe
   return { db, cases, audit, clock, events };
 }
 
-interface RaceResult { ok?: string; code?: string; message?: string }
+interface RaceResult {
+  ok?: string;
+  code?: string;
+  message?: string;
+}
 
 const count = (db: Db, sql: string): number => (db.prepare(sql).get() as { n: number }).n;
 
@@ -62,28 +66,47 @@ t.test('overlapping windows are refused, adjacent ones accepted (half-open [star
   t.equal(cases.caseIdAt('b1', T0), a.id, 'the boundary belongs to the later case');
   t.equal(cases.caseIdAt('b1', T0 + 2 * H - 1), a.id);
   t.equal(cases.caseIdAt('b1', T0 + 2 * H), after.id);
-  t.throws(() => cases.create({ bedId: 'b1', start: T0 + 5 * H, end: T0 + 6 * H }), { code: 'ING_ERR_CONFLICT', message: new RegExp(after.id) }, 'a retroactive case inside the open one');
+  t.throws(
+    () => cases.create({ bedId: 'b1', start: T0 + 5 * H, end: T0 + 6 * H }),
+    { code: 'ING_ERR_CONFLICT', message: new RegExp(after.id) },
+    'a retroactive case inside the open one',
+  );
   t.throws(() => cases.create({ bedId: 'b1', start: T0, end: T0 }), { code: 'ING_ERR_BAD_REQUEST' }, 'empty window');
   t.throws(() => cases.create({ bedId: 'nobed' }), { code: 'ING_ERR_NOT_FOUND' });
-  t.same(cases.listForBed('b1').map((c) => c.id), [before.id, a.id, after.id]);
+  t.same(
+    cases.listForBed('b1').map((c) => c.id),
+    [before.id, a.id, after.id],
+  );
 });
 
 t.test('transfer: the new case closes the open one at its start, atomically', async (t) => {
   const { db, cases, audit, events } = setup(t);
   const first = cases.create({ bedId: 'b1', start: T0, externalIds: { mrn: 'PATIENT-123' } });
-  t.throws(() => cases.create({ bedId: 'b2', start: T0 + H, replaces: { caseId: first.id, action: 'close' } }), { code: 'ING_ERR_CONFLICT', message: /open on bed b1, not on bed b2/ });
-  t.throws(() => cases.create({ bedId: 'b1', start: T0, replaces: { caseId: first.id, action: 'close' } }), { code: 'ING_ERR_CONFLICT', message: /must start later/ });
+  t.throws(() => cases.create({ bedId: 'b2', start: T0 + H, replaces: { caseId: first.id, action: 'close' } }), {
+    code: 'ING_ERR_CONFLICT',
+    message: /open on bed b1, not on bed b2/,
+  });
+  t.throws(() => cases.create({ bedId: 'b1', start: T0, replaces: { caseId: first.id, action: 'close' } }), {
+    code: 'ING_ERR_CONFLICT',
+    message: /must start later/,
+  });
   t.throws(() => cases.create({ bedId: 'b1', replaces: { caseId: 'nope', action: 'close' } }), { code: 'ING_ERR_NOT_FOUND' });
   const other = cases.create({ bedId: 'b3', start: T0 - 5 * H, end: T0 - 4 * H });
   cases.move(first.id, { bedId: 'b3', at: T0 + H });
-  t.throws(() => cases.create({ bedId: 'b3', start: T0 - 4 * H - 1, replaces: { caseId: first.id, action: 'close' } }), { code: 'ING_ERR_CONFLICT', message: /must start later/ });
+  t.throws(() => cases.create({ bedId: 'b3', start: T0 - 4 * H - 1, replaces: { caseId: first.id, action: 'close' } }), {
+    code: 'ING_ERR_CONFLICT',
+    message: /must start later/,
+  });
   t.equal(cases.caseIdAt('b3', T0 - 4 * H - 1), other.id);
 
   const second = cases.create({ bedId: 'b3', start: T0 + 2 * H, replaces: { caseId: first.id, action: 'close' } });
   const closed = cases.get(first.id);
   t.equal(closed?.status, 'closed');
   t.equal(closed?.end, T0 + 2 * H);
-  t.same(closed?.bindings, [{ bed: 'b1', from: T0, to: T0 + H }, { bed: 'b3', from: T0 + H, to: T0 + 2 * H }]);
+  t.same(closed?.bindings, [
+    { bed: 'b1', from: T0, to: T0 + H },
+    { bed: 'b3', from: T0 + H, to: T0 + 2 * H },
+  ]);
   t.equal(second.status, 'open');
   t.equal(cases.caseIdAt('b3', T0 + 2 * H - 1), first.id);
   t.equal(cases.caseIdAt('b3', T0 + 2 * H), second.id);
@@ -111,7 +134,11 @@ t.test('a transfer is one transaction: when any part fails the first case stays 
   t.same(cases.get(first.id)?.bindings, [{ bed: 'b1', from: T0, to: null }], 'the close of the first was rolled back');
   t.equal(cases.get(first.id)?.status, 'open');
   t.equal(count(db, 'SELECT COUNT(*) AS n FROM cases'), 1, 'no second case');
-  t.same(audit.list().map((e) => e.action), ['case.open'], 'no audit entry of the failed transfer');
+  t.same(
+    audit.list().map((e) => e.action),
+    ['case.open'],
+    'no audit entry of the failed transfer',
+  );
   t.equal(events.length, 1, 'nothing announced');
 });
 
@@ -120,7 +147,10 @@ t.test('move: the case follows the patient, earlier data stays with the earlier 
   const c = cases.create({ bedId: 'b1', start: T0 });
   const moved = cases.move(c.id, { bedId: 'b2', at: T0 + H });
   t.equal(moved.bedId, 'b2');
-  t.same(moved.bindings, [{ bed: 'b1', from: T0, to: T0 + H }, { bed: 'b2', from: T0 + H, to: null }]);
+  t.same(moved.bindings, [
+    { bed: 'b1', from: T0, to: T0 + H },
+    { bed: 'b2', from: T0 + H, to: null },
+  ]);
   t.equal(cases.coveringCase('b1', T0 + H - 1)?.id, c.id);
   t.equal(cases.coveringCase('b1', T0 + H), null, 'the old bed is free from the move on');
   t.equal(cases.coveringCase('b2', T0 + H - 1), null, 'the new bed does not get the earlier data');
@@ -129,9 +159,14 @@ t.test('move: the case follows the patient, earlier data stays with the earlier 
   t.same(events.at(-1), { change: 'move', caseId: c.id, beds: ['b1', 'b2'], at: clock.now });
   const m = audit.list({ entityId: c.id, action: 'case.move' })[0];
   t.same(m.detail, {
-    bed: 'b2', from: T0 + H, to: null,
+    bed: 'b2',
+    from: T0 + H,
+    to: null,
     before: [{ bed: 'b1', from: T0, to: null }],
-    after: [{ bed: 'b1', from: T0, to: T0 + H }, { bed: 'b2', from: T0 + H, to: null }],
+    after: [
+      { bed: 'b1', from: T0, to: T0 + H },
+      { bed: 'b2', from: T0 + H, to: null },
+    ],
   });
 
   t.throws(() => cases.move(c.id, { bedId: 'b2' }), { code: 'ING_ERR_BAD_REQUEST', message: /already on bed b2/ });
@@ -145,7 +180,10 @@ t.test('move: the case follows the patient, earlier data stays with the earlier 
 
   // with replaces the occupant is closed where the moved case arrives
   const back = cases.move(c.id, { bedId: 'b3', at: T0 + 2 * H, replaces: { caseId: occupant.id, action: 'close' } });
-  t.same(back.bindings.map((b) => b.bed), ['b1', 'b2', 'b3']);
+  t.same(
+    back.bindings.map((b) => b.bed),
+    ['b1', 'b2', 'b3'],
+  );
   t.same(cases.get(occupant.id)?.bindings, [{ bed: 'b3', from: T0 + 30 * 60_000, to: T0 + 2 * H }]);
   t.equal(cases.caseIdAt('b3', T0 + 2 * H - 1), occupant.id);
   t.equal(cases.caseIdAt('b3', T0 + 2 * H), c.id);
@@ -171,14 +209,24 @@ t.test('close and correct re-bind without gaps; overlaps re-checked', async (t) 
   t.throws(() => cases.correct(b.id, { end: T0 + 3 * H }), { code: 'ING_ERR_BAD_REQUEST', message: /leaves no time on bed b2/ });
   const n = events.length;
   const fixed = cases.correct(b.id, { start: T0 + H, end: T0 + 6 * H });
-  t.same(fixed.bindings, [{ bed: 'b1', from: T0 + H, to: T0 + 3 * H }, { bed: 'b2', from: T0 + 3 * H, to: T0 + 6 * H }]);
+  t.same(fixed.bindings, [
+    { bed: 'b1', from: T0 + H, to: T0 + 3 * H },
+    { bed: 'b2', from: T0 + 3 * H, to: T0 + 6 * H },
+  ]);
   t.equal(fixed.start, T0 + H);
   t.equal(fixed.end, T0 + 6 * H);
   t.equal(cases.caseIdAt('b1', T0 + H), b.id, 'data after the earlier case now belongs to the corrected one');
   t.same(events.slice(n), [{ change: 'correct', caseId: b.id, beds: ['b1', 'b2'], at: T0 + 10 * H }]);
   const corr = audit.list({ entityId: b.id, action: 'case.correct' });
   t.equal(corr.length, 1);
-  t.same(corr[0].detail.before, { start: T0 + 2 * H, end: T0 + 4 * H, bindings: [{ bed: 'b1', from: T0 + 2 * H, to: T0 + 3 * H }, { bed: 'b2', from: T0 + 3 * H, to: T0 + 4 * H }] });
+  t.same(corr[0].detail.before, {
+    start: T0 + 2 * H,
+    end: T0 + 4 * H,
+    bindings: [
+      { bed: 'b1', from: T0 + 2 * H, to: T0 + 3 * H },
+      { bed: 'b2', from: T0 + 3 * H, to: T0 + 4 * H },
+    ],
+  });
   cases.correct(b.id, { start: T0 + H });
   t.equal(audit.list({ entityId: b.id, action: 'case.correct' }).length, 1, 'a correction that changes nothing is not recorded');
   const open = cases.create({ bedId: 'b3', start: T0 });
@@ -191,7 +239,9 @@ t.test('the partial unique index refuses a second open binding even past the che
   const { db, cases } = setup(t);
   const a = cases.create({ bedId: 'b1', start: T0 });
   db.prepare("INSERT INTO cases (id, bed_id, start, end, status, external_ids, created_at) VALUES ('x', 'b2', 0, NULL, 'open', '{}', 0)").run();
-  t.throws(() => db.prepare("INSERT INTO case_bindings (case_id, seq, bed_id, from_t, to_t) VALUES ('x', 0, 'b1', ?, NULL)").run(T0 + H), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+  t.throws(() => db.prepare("INSERT INTO case_bindings (case_id, seq, bed_id, from_t, to_t) VALUES ('x', 0, 'b1', ?, NULL)").run(T0 + H), {
+    code: 'SQLITE_CONSTRAINT_UNIQUE',
+  });
   t.throws(() => db.prepare("UPDATE cases SET bed_id = 'b1' WHERE id = 'x'").run(), { code: 'SQLITE_CONSTRAINT_UNIQUE' }, 'and a second open case row');
   t.equal(cases.caseIdAt('b1', T0 + H), a.id);
 });
@@ -203,8 +253,12 @@ t.test('racing writer processes on one database file: exactly one open case', as
   const { db } = setup(t, file);
   const N = 6;
   const fixture = fileURLToPath(new URL('./race-writer.fixture.ts', import.meta.url));
-  const writers = Array.from({ length: N }, () => fork(fixture, [file, 'b1'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
-  t.teardown(() => { for (const w of writers) if (w.exitCode === null) w.kill(); });
+  const writers = Array.from({ length: N }, () =>
+    fork(fixture, [file, 'b1'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+  );
+  t.teardown(() => {
+    for (const w of writers) if (w.exitCode === null) w.kill();
+  });
   const exited = writers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
   const messages = writers.map((w) => {
     const ready = new Promise<void>((resolve) => w.once('message', () => resolve()));
@@ -217,7 +271,11 @@ t.test('racing writer processes on one database file: exactly one open case', as
   await Promise.all(exited);
   const ok = out.filter((r) => r.ok);
   t.equal(ok.length, 1, 'one writer opened the case');
-  t.same(out.filter((r) => !r.ok).map((r) => r.code), Array(N - 1).fill('ING_ERR_CONFLICT'), 'the others got a conflict');
+  t.same(
+    out.filter((r) => !r.ok).map((r) => r.code),
+    Array(N - 1).fill('ING_ERR_CONFLICT'),
+    'the others got a conflict',
+  );
   for (const r of out.filter((x) => !x.ok)) t.match(r.message, ok[0].ok as string, 'naming the open case');
   t.equal(count(db, "SELECT COUNT(*) AS n FROM cases WHERE bed_id = 'b1'"), 1);
 });
@@ -232,7 +290,8 @@ t.test('vitals: each reading labelled with the case of its own time, plus the ca
     MDC_TEMP: { t: T0 - 1, value: 36.5, unit: 'Cel', device: 'm' },
   });
   t.same(v, {
-    caseId: b.id, caseSince: T0 + H,
+    caseId: b.id,
+    caseSince: T0 + H,
     numerics: {
       MDC_ECG_HEART_RATE: { t: T0 + H - 2, value: 61, unit: '/min', device: 'm', caseId: a.id },
       MDC_PULS_OXIM_SAT_O2: { t: T0 + H + 1, value: 97, unit: '%', device: 'm', caseId: b.id },
@@ -244,7 +303,9 @@ t.test('vitals: each reading labelled with the case of its own time, plus the ca
 
 t.test('listeners cannot fail a committed change', async (t) => {
   const { cases } = setup(t);
-  cases.onBindingChange(() => { throw new Error('listener bug'); });
+  cases.onBindingChange(() => {
+    throw new Error('listener bug');
+  });
   const c = cases.create({ bedId: 'b1' });
   t.equal(cases.get(c.id)?.status, 'open');
   t.equal(cases.stats.listenerErrors, 1);
@@ -257,7 +318,10 @@ t.test('migration of a database with several open cases on one bed', async (t) =
   const legacy = (await import('better-sqlite3')).default(':memory:');
   t.teardown(() => legacy.close());
   legacy.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  for (let i = 0; i < v - 1; i++) { legacy.exec(MIGRATIONS[i]); legacy.prepare('INSERT INTO schema_version VALUES (?, 0)').run(i + 1); }
+  for (let i = 0; i < v - 1; i++) {
+    legacy.exec(MIGRATIONS[i]);
+    legacy.prepare('INSERT INTO schema_version VALUES (?, 0)').run(i + 1);
+  }
   legacy.exec(`INSERT INTO sites VALUES ('s', 'S', 0); INSERT INTO rooms VALUES ('r', 's', 'R', 0);
     INSERT INTO beds VALUES ('b1', 'r', 'B1', 0), ('b2', 'r', 'B2', 0);
     INSERT INTO cases VALUES ('c1', 'b1', 100, NULL, 'open', '{"mrn":"P1"}', 1), ('c2', 'b1', 300, NULL, 'open', '{}', 2),
@@ -265,16 +329,28 @@ t.test('migration of a database with several open cases on one bed', async (t) =
   t.ok(migrate(legacy) >= v);
   const rows = legacy.prepare('SELECT id, end, status FROM cases ORDER BY id').all();
   t.same(rows, [
-    { id: 'c1', end: 200, status: 'closed' }, { id: 'c2', end: null, status: 'open' }, { id: 'c3', end: 300, status: 'closed' },
-    { id: 'c4', end: 80, status: 'closed' }, { id: 'c5', end: null, status: 'open' },
+    { id: 'c1', end: 200, status: 'closed' },
+    { id: 'c2', end: null, status: 'open' },
+    { id: 'c3', end: 300, status: 'closed' },
+    { id: 'c4', end: 80, status: 'closed' },
+    { id: 'c5', end: null, status: 'open' },
   ]);
   const cases = new CaseStore(legacy);
   t.equal(cases.caseIdAt('b1', 150), 'c1');
   t.equal(cases.caseIdAt('b1', 250), 'c3');
   t.equal(cases.caseIdAt('b1', 1000), 'c2', 'what coveringCase reported before the migration');
   t.same(cases.get('c4')?.bindings, [{ bed: 'b2', from: 50, to: 80 }]);
-  const audited = legacy.prepare("SELECT entity_id, detail FROM audit_log WHERE action = 'case.close' ORDER BY entity_id").all() as { entity_id: string; detail: string }[];
-  t.same(audited.map((a) => [a.entity_id, JSON.parse(a.detail).to]), [['c1', 200], ['c3', 300]]);
+  const audited = legacy.prepare("SELECT entity_id, detail FROM audit_log WHERE action = 'case.close' ORDER BY entity_id").all() as {
+    entity_id: string;
+    detail: string;
+  }[];
+  t.same(
+    audited.map((a) => [a.entity_id, JSON.parse(a.detail).to]),
+    [
+      ['c1', 200],
+      ['c3', 300],
+    ],
+  );
   t.notMatch(JSON.stringify(audited), /P1|mrn/);
   t.throws(() => cases.create({ bedId: 'b1' }), { code: 'ING_ERR_CONFLICT', message: /c2/ });
 });

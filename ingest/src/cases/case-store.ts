@@ -33,12 +33,28 @@ export interface Case {
 
 export type CaseChange = 'open' | 'close' | 'move' | 'transfer' | 'correct';
 /** Told after a committed change: the beds whose case binding changed. */
-export interface BindingChange { change: CaseChange; caseId: string; beds: string[]; at: number }
+export interface BindingChange {
+  change: CaseChange;
+  caseId: string;
+  beds: string[];
+  at: number;
+}
 export type BindingListener = (e: BindingChange) => void;
 /** What happens to the case open on the target bed: it is closed where the new binding starts. */
-export interface Replaces { caseId: string; action: 'close' }
+export interface Replaces {
+  caseId: string;
+  action: 'close';
+}
 
-interface CaseRow { id: string; bed_id: string; start: number; end: number | null; status: 'open' | 'closed'; external_ids: string; created_at: number }
+interface CaseRow {
+  id: string;
+  bed_id: string;
+  start: number;
+  end: number | null;
+  status: 'open' | 'closed';
+  external_ids: string;
+  created_at: number;
+}
 
 const bad = (msg: string) => new IngestError('ING_ERR_BAD_REQUEST', 'data', msg);
 const conflict = (msg: string) => new IngestError('ING_ERR_CONFLICT', 'data', msg);
@@ -51,17 +67,26 @@ export class CaseStore {
   private readonly bindings: BindingTable;
   private readonly listeners = new Set<BindingListener>();
 
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now, private readonly audit?: AuditLog) {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+    private readonly audit?: AuditLog,
+  ) {
     this.bindings = new BindingTable(db);
   }
 
   onBindingChange(listener: BindingListener): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   /** Opens a case (or records a closed one with `end`); `replaces` closes the bed's open case at `start`. */
-  create(c: { bedId: string; start?: number; end?: number; externalIds?: Record<string, string>; replaces?: Replaces }, actor: AuditActor = SYSTEM_ACTOR): Case {
+  create(
+    c: { bedId: string; start?: number; end?: number; externalIds?: Record<string, string>; replaces?: Replaces },
+    actor: AuditActor = SYSTEM_ACTOR,
+  ): Case {
     const at = this.now();
     const start = c.start ?? at;
     const end = c.end ?? null;
@@ -71,7 +96,8 @@ export class CaseStore {
       if (end !== null && end <= start) throw bad('case end must be after its start');
       const replaced = c.replaces ? this.endReplaced(c.replaces, c.bedId, start, id, actor) : undefined;
       this.bindings.assertFree(c.bedId, start, end);
-      this.db.prepare('INSERT INTO cases (id, bed_id, start, end, status, external_ids, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      this.db
+        .prepare('INSERT INTO cases (id, bed_id, start, end, status, external_ids, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(id, c.bedId, start, end, end === null ? 'open' : 'closed', JSON.stringify(c.externalIds ?? {}), at);
       this.bindings.insert(id, 0, c.bedId, start, end);
       this.record(actor, 'case.open', id, { bed: c.bedId, from: start, to: end, ...(replaced ? { replaces: replaced } : {}) });
@@ -84,8 +110,13 @@ export class CaseStore {
     const r = this.db.prepare('SELECT * FROM cases WHERE id = ?').get(id) as CaseRow | undefined;
     if (!r) return null;
     return {
-      id: r.id, bedId: r.bed_id, start: r.start, end: r.end, status: r.status,
-      externalIds: JSON.parse(r.external_ids) as Record<string, string>, createdAt: r.created_at,
+      id: r.id,
+      bedId: r.bed_id,
+      start: r.start,
+      end: r.end,
+      status: r.status,
+      externalIds: JSON.parse(r.external_ids) as Record<string, string>,
+      createdAt: r.created_at,
       bindings: this.bindings.ofCase(r.id).map(plain),
     };
   }
@@ -123,7 +154,12 @@ export class CaseStore {
       this.bindings.insert(id, cur.seq + 1, m.bedId, t, null);
       this.db.prepare('UPDATE cases SET bed_id = ? WHERE id = ?').run(m.bedId, id);
       this.record(actor, 'case.move', id, {
-        bed: m.bedId, from: t, to: null, before, after: this.bindings.ofCase(id).map(plain), ...(replaced ? { replaces: replaced } : {}),
+        bed: m.bedId,
+        from: t,
+        to: null,
+        before,
+        after: this.bindings.ofCase(id).map(plain),
+        ...(replaced ? { replaces: replaced } : {}),
       });
       from = cur.bed;
     });
@@ -148,14 +184,21 @@ export class CaseStore {
       if (!changed.length) return;
       for (const b of changed) {
         const old = was.find((o) => o.seq === b.seq) as BedBinding;
-        if (b.to !== null && b.to <= b.from) throw bad(`the corrected window leaves no time on bed ${b.bed}, where the case is bound ${fmtWindow(old.from, old.to)}`);
+        if (b.to !== null && b.to <= b.from)
+          throw bad(`the corrected window leaves no time on bed ${b.bed}, where the case is bound ${fmtWindow(old.from, old.to)}`);
         this.bindings.assertFree(b.bed, b.from, b.to, id);
       }
-      for (const b of changed) { this.bindings.setWindow(id, b.seq, b.from, b.to); beds.add(b.bed); }
+      for (const b of changed) {
+        this.bindings.setWindow(id, b.seq, b.from, b.to);
+        beds.add(b.bed);
+      }
       this.db.prepare('UPDATE cases SET start = ?, end = ? WHERE id = ?').run(start, end, id);
       this.record(actor, 'case.correct', id, {
-        bed: c.bedId, from: start, to: end,
-        before: { start: c.start, end: c.end, bindings: was.map(plain) }, after: { start, end, bindings: next.map(plain) },
+        bed: c.bedId,
+        from: start,
+        to: end,
+        before: { start: c.start, end: c.end, bindings: was.map(plain) },
+        after: { start, end, bindings: next.map(plain) },
       });
     });
     if (beds.size) this.emit({ change: 'correct', caseId: id, beds: [...beds], at });
@@ -182,8 +225,11 @@ export class CaseStore {
    * The case fields of a live message (MQTT vitals): the case bound to the bed at `now` and since
    * when, and each reading labelled with the case bound at the reading's own time.
    */
-  vitalsCase<N extends { t: number }>(bedId: string, now: number, numerics: Record<string, N>):
-    { caseId: string | null; caseSince: number | null; numerics: Record<string, N & { caseId: string | null }> } {
+  vitalsCase<N extends { t: number }>(
+    bedId: string,
+    now: number,
+    numerics: Record<string, N>,
+  ): { caseId: string | null; caseSince: number | null; numerics: Record<string, N & { caseId: string | null }> } {
     const current = this.bindingAt(bedId, now);
     const labelled: Record<string, N & { caseId: string | null }> = {};
     // Nearly every reading falls inside the bed's current binding: ask the database only for older ones.
@@ -202,7 +248,8 @@ export class CaseStore {
 
   /** The open case whose externalIds carry `key` = `value` (the HIS feed finds a patient's case by MRN), newest first. */
   openCaseWithExternalId(key: string, value: string): Case | null {
-    const r = this.db.prepare("SELECT id FROM cases WHERE status = 'open' AND json_extract(external_ids, '$.' || json_quote(?)) = ? ORDER BY start DESC LIMIT 1")
+    const r = this.db
+      .prepare("SELECT id FROM cases WHERE status = 'open' AND json_extract(external_ids, '$.' || json_quote(?)) = ? ORDER BY start DESC LIMIT 1")
       .get(key, value) as { id: string } | undefined;
     return r ? this.get(r.id) : null;
   }
@@ -270,7 +317,11 @@ export class CaseStore {
 
   private emit(e: BindingChange): void {
     for (const l of this.listeners) {
-      try { l(e); } catch { this.stats.listenerErrors++; }
+      try {
+        l(e);
+      } catch {
+        this.stats.listenerErrors++;
+      }
     }
   }
 }

@@ -19,13 +19,24 @@ import type { CaseTopicMessage } from './case-topic.js';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'orlink-case-topic-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const config = loadIngestConfig({
-  input: { http: { port: 0 }, db: { path: path.join(dir, 'ingest.sqlite') }, broker: { port: 0 }, mqtt: { clientId: 'ingest-case-topic' }, series: { kind: 'memory' }, log: { level: 'silent' } },
+  input: {
+    http: { port: 0 },
+    db: { path: path.join(dir, 'ingest.sqlite') },
+    broker: { port: 0 },
+    mqtt: { clientId: 'ingest-case-topic' },
+    series: { kind: 'memory' },
+    log: { level: 'silent' },
+  },
   env: { ORLINK_INGEST_BROKER_PASSWORD: 'svc-password' },
 });
 
 const admin = bearer(mintToken(path.join(dir, 'ingest.sqlite'), 'admin'));
 const api = async (ing: RunningIngest, method: string, url: string, body?: unknown) => {
-  const res = await fetch(`${ing.url}${url}`, { method, headers: { ...admin, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${ing.url}${url}`, {
+    method,
+    headers: { ...admin, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   return { status: res.status, body: (await res.json()) as { id: string } & Record<string, unknown> };
 };
 
@@ -47,7 +58,10 @@ t.test('case binding changes are published on the retained per-bed case topic', 
   await api(ing, 'POST', '/beds', { id: 'b1', roomId: 'or1', name: 'B1' });
   await api(ing, 'POST', '/beds', { id: 'b2', roomId: 'or1', name: 'B2' });
   const live = await listen(t, ing, 'record-live');
-  const next = async (n: number, what: string) => { await until(() => live.length >= n, 5000, what); return live[n - 1]; };
+  const next = async (n: number, what: string) => {
+    await until(() => live.length >= n, 5000, what);
+    return live[n - 1];
+  };
   const T = Date.now() - 60_000;
 
   const a = (await api(ing, 'POST', '/cases', { bed: 'b1', start: T })).body;
@@ -71,7 +85,10 @@ t.test('case binding changes are published on the retained per-bed case topic', 
 
   const late = await listen(t, ing, 'record-late');
   await until(() => late.length >= 2, 5000, 'retained state for a late subscriber');
-  t.same(late.map((m) => [m.bed, m.caseId, m.change, m.retain]).sort(), [['b1', null, 'correct', true], ['b2', null, 'close', true]]);
+  t.same(late.map((m) => [m.bed, m.caseId, m.change, m.retain]).sort(), [
+    ['b1', null, 'correct', true],
+    ['b2', null, 'close', true],
+  ]);
 
   // restart: the embedded broker lost its retained messages; ingest publishes each bed's state again
   const c = (await api(ing, 'POST', '/cases', { bed: 'b2', start: T + 40_000 })).body;
@@ -79,5 +96,8 @@ t.test('case binding changes are published on the retained per-bed case topic', 
   ing = await startIngest(config, { logger: silent, series: new MemorySeriesStore() });
   const after = await listen(t, ing, 'record-after-restart');
   await until(() => after.length >= 2, 5000, 'state after restart');
-  t.same(after.map((m) => [m.bed, m.caseId, m.since, m.change, m.retain]).sort(), [['b1', null, T + 20_000, 'sync', true], ['b2', c.id, T + 40_000, 'sync', true]]);
+  t.same(after.map((m) => [m.bed, m.caseId, m.since, m.change, m.retain]).sort(), [
+    ['b1', null, T + 20_000, 'sync', true],
+    ['b2', c.id, T + 40_000, 'sync', true],
+  ]);
 });

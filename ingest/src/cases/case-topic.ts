@@ -12,7 +12,13 @@ import type { CaseChange, CaseStore } from './case-store.js';
 
 export const caseTopic = (prefix: string, site: string, room: string, bed: string) => `${prefix}/${site}/${room}/${bed}/case`;
 
-export interface CaseTopicMessage { bed: string; caseId: string | null; since: number | null; change: CaseChange | 'sync'; at: number }
+export interface CaseTopicMessage {
+  bed: string;
+  caseId: string | null;
+  since: number | null;
+  change: CaseChange | 'sync';
+  at: number;
+}
 
 export interface CasePublisherOptions {
   prefix: string;
@@ -24,8 +30,12 @@ export interface CasePublisherOptions {
 }
 
 /** message for one bed (null when the bed is not in the registry) */
-export function caseMessage(o: Pick<CasePublisherOptions, 'prefix' | 'cases' | 'registry'>, bed: string, change: CaseTopicMessage['change'], at: number):
-  { topic: string; payload: string } | null {
+export function caseMessage(
+  o: Pick<CasePublisherOptions, 'prefix' | 'cases' | 'registry'>,
+  bed: string,
+  change: CaseTopicMessage['change'],
+  at: number,
+): { topic: string; payload: string } | null {
   const b = o.registry.getBed(bed);
   if (!b) return null;
   const msg: CaseTopicMessage = { bed, ...o.cases.bedState(bed), change, at };
@@ -43,7 +53,9 @@ export function startCasePublisher(o: CasePublisherOptions): () => void {
       o.logger.error({ err, bed }, 'case topic publish failed');
     }
   };
-  const off = o.cases.onBindingChange((e) => { for (const bed of new Set(e.beds)) send(bed, e.change, e.at); });
+  const off = o.cases.onBindingChange((e) => {
+    for (const bed of new Set(e.beds)) send(bed, e.change, e.at);
+  });
   const at = Date.now();
   for (const bed of o.cases.boundBeds()) send(bed, 'sync', at);
   return off;

@@ -7,7 +7,10 @@ import { openDb } from '../registry/database.js';
 import { CaseStore } from './case-store.js';
 
 const [file, bed] = process.argv.slice(2);
-const send = (m: object) => new Promise<void>((resolve) => { process.send?.(m, () => resolve()); });
+const send = (m: object) =>
+  new Promise<void>((resolve) => {
+    process.send?.(m, () => resolve());
+  });
 const db = openDb(file);
 const cases = new CaseStore(db);
 process.once('message', async () => {

@@ -13,8 +13,17 @@ const influx = await startTestInfluxd(t);
 
 t.test('chart of a simulated case stored in InfluxDB equals the truth', async (t) => {
   const store = new InfluxV1Store({
-    url: influx.url, database: `chart_${process.pid}`, retentionPolicy: 'raw', retentionDuration: '3650d', createDatabase: true,
-    maxLinesPerRequest: 5000, concurrency: 2, requestTimeoutMs: 20_000, retryMinMs: 10, retryMaxMs: 100, retryAttempts: 3,
+    url: influx.url,
+    database: `chart_${process.pid}`,
+    retentionPolicy: 'raw',
+    retentionDuration: '3650d',
+    createDatabase: true,
+    maxLinesPerRequest: 5000,
+    concurrency: 2,
+    requestTimeoutMs: 20_000,
+    retryMinMs: 10,
+    retryMaxMs: 100,
+    retryAttempts: 3,
   });
   await store.open();
   t.teardown(() => store.close());

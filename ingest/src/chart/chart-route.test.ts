@@ -22,9 +22,15 @@ async function setup(t: Test) {
   const series = new MemorySeriesStore();
   const services = createServices(config, { series });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const admin = bearer(mintToken(services, 'admin'));
-  const get = async (url: string, headers = admin) => { const r = await app.inject({ method: 'GET', url, headers }); return { status: r.statusCode, body: r.json() }; };
+  const get = async (url: string, headers = admin) => {
+    const r = await app.inject({ method: 'GET', url, headers });
+    return { status: r.statusCode, body: r.json() };
+  };
   const post = async (url: string, payload: object) => (await app.inject({ method: 'POST', url, headers: admin, payload })).json();
   await post('/sites', { id: 's', name: 'S' });
   await post('/sites', { id: 's2', name: 'S2' });
@@ -58,19 +64,49 @@ t.test('timeline resolution: means per bucket from the store, raw unchanged, pag
   const { series, get, post } = await setup(t);
   const numerics: NumericObs[] = [];
   const hr = (s: number) => 60 + (s % 8) / 4;
-  for (let s = 0; s < 900; s++) numerics.push({ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: hr(s), unit: '/min', t: T0 + s * 1000 + 500, vendorCode: 'hr' });
-  const alarms = Array.from({ length: 30 }, (_, i) => i).map((i) => ({ kind: 'alarm' as const, mdc: null, code: null, text: `a${i}`, priority: 'low' as const, source: 'technical' as const, phase: 'start' as const, t: T0 + 10_000 + i * 30_000 }));
-  await series.write(envelopeToPoints({ gatewayId: 'g', bootId: 'b', seq: 1, sentAt: T0, devices: [{ deviceId: 'mon', profileId: 'p', numerics, waves: [], alarms, settings: [] }] }, { site: 's', room: 'r', bed: 'b1' }));
+  for (let s = 0; s < 900; s++)
+    numerics.push({ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: hr(s), unit: '/min', t: T0 + s * 1000 + 500, vendorCode: 'hr' });
+  const alarms = Array.from({ length: 30 }, (_, i) => i).map((i) => ({
+    kind: 'alarm' as const,
+    mdc: null,
+    code: null,
+    text: `a${i}`,
+    priority: 'low' as const,
+    source: 'technical' as const,
+    phase: 'start' as const,
+    t: T0 + 10_000 + i * 30_000,
+  }));
+  await series.write(
+    envelopeToPoints(
+      { gatewayId: 'g', bootId: 'b', seq: 1, sentAt: T0, devices: [{ deviceId: 'mon', profileId: 'p', numerics, waves: [], alarms, settings: [] }] },
+      { site: 's', room: 'r', bed: 'b1' },
+    ),
+  );
   const c = await post('/cases', { bed: 'b1', start: T0, end: T0 + 900_000 });
-  const mean = (a: number, b: number) => { let x = 0; for (let s = a; s < b; s++) x += hr(s); return x / (b - a); };
+  const mean = (a: number, b: number) => {
+    let x = 0;
+    for (let s = a; s < b; s++) x += hr(s);
+    return x / (b - a);
+  };
   const pts = async (q: string) => (await get(`/cases/${c.id}/timeline?${q}`)).body;
   const m1 = await pts('resolution=1m');
-  t.same(m1.numerics[0].points, Array.from({ length: 15 }, (_, i) => [T0 + i * 60_000, mean(i * 60, i * 60 + 60)]), '1m: one mean per minute at the bucket start');
+  t.same(
+    m1.numerics[0].points,
+    Array.from({ length: 15 }, (_, i) => [T0 + i * 60_000, mean(i * 60, i * 60 + 60)]),
+    '1m: one mean per minute at the bucket start',
+  );
   t.same(m1.alarms.length, 30, 'alarms unchanged');
   const m5 = await pts('resolution=5m');
-  t.same(m5.numerics[0].points, [0, 1, 2].map((i) => [T0 + i * 300_000, mean(i * 300, i * 300 + 300)]));
+  t.same(
+    m5.numerics[0].points,
+    [0, 1, 2].map((i) => [T0 + i * 300_000, mean(i * 300, i * 300 + 300)]),
+  );
   const s1 = await pts('resolution=1s&to=' + (T0 + 4999));
-  t.same(s1.numerics[0].points, [0, 1, 2, 3, 4].map((i) => [T0 + i * 1000, hr(i)]), '1s: each second its own bucket');
+  t.same(
+    s1.numerics[0].points,
+    [0, 1, 2, 3, 4].map((i) => [T0 + i * 1000, hr(i)]),
+    '1s: each second its own bucket',
+  );
   const raw = await pts('');
   t.equal(raw.numerics[0].points.length, 900, 'raw by default');
   t.same(raw.numerics[0].points[1], [T0 + 1500, hr(1)]);

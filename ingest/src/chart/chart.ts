@@ -27,7 +27,11 @@ export const CONTEXT_MS = Math.max(RECOVERY_MS, HR_HISTORY_MS) + 30_000;
 /** how far back a NIBP run may have started (a held value older than this is taken as a new measurement) */
 export const NIBP_LOOKBACK_MS = 3600_000;
 
-export interface ChartRejected { t: number; value: number | null; reason: Reason }
+export interface ChartRejected {
+  t: number;
+  value: number | null;
+  reason: Reason;
+}
 export interface ChartPoint {
   t: number;
   value: number | null;
@@ -39,7 +43,12 @@ export interface ChartPoint {
   rejectedCount?: number;
 }
 export interface ChartSeries {
-  mdc: string | null; code: number | null; vendorCode: string; unit: string; device: string; label?: string;
+  mdc: string | null;
+  code: number | null;
+  vendorCode: string;
+  unit: string;
+  device: string;
+  label?: string;
   family: Family;
   points: ChartPoint[];
 }
@@ -52,7 +61,14 @@ export interface Chart {
   series: ChartSeries[];
 }
 
-export interface ChartOptions { grid: Grid; from?: number; to?: number; params?: string[]; now: number; maxWindowMs: number }
+export interface ChartOptions {
+  grid: Grid;
+  from?: number;
+  to?: number;
+  params?: string[];
+  now: number;
+  maxWindowMs: number;
+}
 
 const keyOf = (n: StoredNumeric) => `${n.device}\u0000${n.mdc ?? ''}\u0000${n.vendorCode}\u0000${n.label ?? ''}`;
 
@@ -86,7 +102,10 @@ async function nibpBeforeStretch(c: Case, reader: SeriesReader, caseEnd: number,
     const r = await reader.query({ bed: b.bed, from: start - NIBP_LOOKBACK_MS, to: start - 1, kinds: ['numeric'], mdcs: [...NIBP_MDCS] });
     for (const n of r.numerics) {
       const k = `${n.device}\u0000${n.t}\u0000${n.mdc ?? ''}\u0000${n.vendorCode}`;
-      if (!seen.has(k)) { seen.add(k); out.push(n); }
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(n);
+      }
     }
   }
   return out.sort((a, b) => a.t - b.t);
@@ -129,7 +148,15 @@ export async function caseChart(c: Case, reader: SeriesReader, o: ChartOptions):
       const first = readings[idx[0]];
       let entry = series.get(key);
       if (!entry) {
-        const s: ChartSeries = { mdc: first.mdc, code: first.code, vendorCode: first.vendorCode, unit: first.unit, device: first.device, family: familyOf(first.mdc), points: [] };
+        const s: ChartSeries = {
+          mdc: first.mdc,
+          code: first.code,
+          vendorCode: first.vendorCode,
+          unit: first.unit,
+          device: first.device,
+          family: familyOf(first.mdc),
+          points: [],
+        };
         if (first.label) s.label = first.label;
         series.set(key, (entry = { s, pts: new Map() }));
       }
@@ -198,6 +225,8 @@ function nibpMeasurements(before: readonly StoredNumeric[], readings: readonly S
     }
   }
   const out = new Set<number>();
-  readings.forEach((r, i) => { if (familyOf(r.mdc) === 'nibp' && starts.has(`${r.device}\u0000${r.t}`)) out.add(i); });
+  readings.forEach((r, i) => {
+    if (familyOf(r.mdc) === 'nibp' && starts.has(`${r.device}\u0000${r.t}`)) out.add(i);
+  });
   return out;
 }

@@ -29,9 +29,7 @@ export const MDC = {
 export const NIBP_MDCS = ['MDC_PRESS_BLD_NONINV_SYS', 'MDC_PRESS_BLD_NONINV_DIA', 'MDC_PRESS_BLD_NONINV_MEAN'] as const;
 
 /** Flags that make a value unfit for the record (a device's own artifact / quality marks). */
-export const REJECT_FLAGS: readonly Flag[] = [
-  'questionable', 'calibrating', 'demo', 'artifact', 'not-updated', 'under-range', 'over-range', 'not-calibrated',
-];
+export const REJECT_FLAGS: readonly Flag[] = ['questionable', 'calibrating', 'demo', 'artifact', 'not-updated', 'under-range', 'over-range', 'not-calibrated'];
 const REJECT_BITS = REJECT_FLAGS.reduce((b, f) => b | FLAG[f], 0);
 
 /** ART: |sys − dia| below this is no pulse (a plateau), mmHg. */
@@ -98,13 +96,20 @@ function artRole(mdc: string): ArtRole | null {
   return null;
 }
 
-interface TV { t: number; v: number }
+interface TV {
+  t: number;
+  v: number;
+}
 
 /** the items of a time-sorted list within ± tol of t */
 function near(list: readonly TV[], t: number, tol: number): TV[] {
   let lo = 0;
   let hi = list.length;
-  while (lo < hi) { const m = (lo + hi) >> 1; if (list[m].t < t - tol) lo = m + 1; else hi = m; }
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (list[m].t < t - tol) lo = m + 1;
+    else hi = m;
+  }
   const out: TV[] = [];
   for (let i = lo; i < list.length && list[i].t <= t + tol; i++) out.push(list[i]);
   return out;
@@ -174,17 +179,34 @@ export function classify(readings: readonly StoredNumeric[]): (Reason | null)[] 
   // rules 1–5: each reading alone (and the ART plateau of its device)
   readings.forEach((r, i) => {
     const bits = r.flags?.reduce((b, f) => b | FLAG[f], 0) ?? 0;
-    if (r.value === null || bits & FLAG.invalid) { out[i] = fam[i] === 'spo2' ? 'spo2-dropout' : 'invalid'; return; }
-    if (bits & REJECT_BITS) { out[i] = 'flagged'; return; }
-    if (fam[i] === 'spo2' && r.value <= 0) { out[i] = 'spo2-dropout'; return; }
-    if (fam[i] === 'art') { const s = artState(r.device, r.t); if (s) { out[i] = s; return; } }
+    if (r.value === null || bits & FLAG.invalid) {
+      out[i] = fam[i] === 'spo2' ? 'spo2-dropout' : 'invalid';
+      return;
+    }
+    if (bits & REJECT_BITS) {
+      out[i] = 'flagged';
+      return;
+    }
+    if (fam[i] === 'spo2' && r.value <= 0) {
+      out[i] = 'spo2-dropout';
+      return;
+    }
+    if (fam[i] === 'art') {
+      const s = artState(r.device, r.t);
+      if (s) {
+        out[i] = s;
+        return;
+      }
+    }
     const lim = r.mdc ? IMPOSSIBLE[r.mdc] : undefined;
     if (lim && lim.unit === r.unit && (r.value < lim.min || r.value > lim.max)) out[i] = 'impossible';
   });
 
   const accepted = (mdc: string): TV[] => {
     const xs: TV[] = [];
-    readings.forEach((r, i) => { if (r.mdc === mdc && out[i] === null) xs.push({ t: r.t, v: r.value as number }); });
+    readings.forEach((r, i) => {
+      if (r.mdc === mdc && out[i] === null) xs.push({ t: r.t, v: r.value as number });
+    });
     return xs;
   };
   // rule 6: ECG heart rate against the pulse rates (invasive first), in time order
@@ -198,7 +220,10 @@ export function classify(readings: readonly StoredNumeric[]): (Reason | null)[] 
     const inv = [nearest(artPr, r.t, PAIR_MS)].filter((x) => x !== undefined);
     const ox = [nearest(oxPr, r.t, PAIR_MS)].filter((x) => x !== undefined);
     while (h0 < hrHistory.length && hrHistory[h0].t < r.t - HR_HISTORY_MS) h0++;
-    const recent = hrHistory.slice(h0).filter((x) => x.t < r.t).map((x) => x.v);
+    const recent = hrHistory
+      .slice(h0)
+      .filter((x) => x.t < r.t)
+      .map((x) => x.v);
     const jump = recent.length >= 5 ? Math.abs(hr - median(recent)) : 0;
     let bad = false;
     if (inv.length) bad = [...inv, ...ox].every((x) => disagree(hr, x.v));
@@ -216,7 +241,10 @@ export function classify(readings: readonly StoredNumeric[]): (Reason | null)[] 
     let motion = 0;
     if (out[i] === null) {
       const refs = [nearest(hrAcc, r.t, PAIR_MS), nearest(artPr, r.t, PAIR_MS)].filter((x) => x !== undefined);
-      if (refs.length && refs.every((x) => disagree(r.value as number, x.v))) { out[i] = 'spo2-motion'; motion = 1; }
+      if (refs.length && refs.every((x) => disagree(r.value as number, x.v))) {
+        out[i] = 'spo2-motion';
+        motion = 1;
+      }
     }
     const list = prOfDevice.get(r.device) ?? [];
     list.push({ t: r.t, v: motion });

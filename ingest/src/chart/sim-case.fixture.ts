@@ -11,9 +11,7 @@ import type { Case } from '../cases/case-store.js';
 import { envelopeToPoints } from '../series/layout.js';
 import type { SeriesWriter } from '../series/types.js';
 
-export const SIM_VITALS: VitalKey[] = [
-  'hr', 'pulseRate', 'spo2', 'artSys', 'artDia', 'artMean', 'artPulseRate', 'etco2', 'nibpSys', 'nibpDia', 'nibpMean',
-];
+export const SIM_VITALS: VitalKey[] = ['hr', 'pulseRate', 'spo2', 'artSys', 'artDia', 'artMean', 'artPulseRate', 'etco2', 'nibpSys', 'nibpDia', 'nibpMean'];
 
 export interface SimCase {
   case: Case;
@@ -26,7 +24,10 @@ export interface SimCase {
 }
 
 /** `seconds` of a simulated patient from `start` on `bed`, each artifact kind injected `perKind` times, written to `store`. */
-export async function simulatedCase(store: SeriesWriter, o: { seed: number; start: number; seconds: number; bed?: string; perKind?: number }): Promise<SimCase> {
+export async function simulatedCase(
+  store: SeriesWriter,
+  o: { seed: number; start: number; seconds: number; bed?: string; perKind?: number },
+): Promise<SimCase> {
   const bed = o.bed ?? 'or1-bed';
   const device = 'mon-s5';
   const model = new PhysiologyModel({ seed: o.seed, startMs: o.start });
@@ -34,7 +35,13 @@ export async function simulatedCase(store: SeriesWriter, o: { seed: number; star
   const truth: SimCase['truth'] = [];
   const batch: NumericObs[] = [];
   const flush = async (seq: number) => {
-    const env: Envelope = { gatewayId: 'gw', bootId: 'b', seq, sentAt: o.start, devices: [{ deviceId: device, profileId: 'p', numerics: batch.splice(0), waves: [], alarms: [], settings: [] }] };
+    const env: Envelope = {
+      gatewayId: 'gw',
+      bootId: 'b',
+      seq,
+      sentAt: o.start,
+      devices: [{ deviceId: device, profileId: 'p', numerics: batch.splice(0), waves: [], alarms: [], settings: [] }],
+    };
     await store.write(envelopeToPoints(env, { site: 's', room: 'r', bed }));
   };
   for (let s = 0; s < o.seconds; s++) {
@@ -51,7 +58,13 @@ export async function simulatedCase(store: SeriesWriter, o: { seed: number; star
   }
   if (batch.length) await flush(o.seconds);
   const kase: Case = {
-    id: 'case-sim', bedId: bed, start: o.start, end: o.start + o.seconds * 1000, status: 'closed', externalIds: {}, createdAt: o.start,
+    id: 'case-sim',
+    bedId: bed,
+    start: o.start,
+    end: o.start + o.seconds * 1000,
+    status: 'closed',
+    externalIds: {},
+    createdAt: o.start,
     bindings: [{ bed, from: o.start, to: o.start + o.seconds * 1000 }],
   };
   return { case: kase, bed, device, truth, spans: injector.spans(), mdcOf: (k) => model.mdcOf(k) };
@@ -59,11 +72,19 @@ export async function simulatedCase(store: SeriesWriter, o: { seed: number; star
 
 /** reason the chart must give for the readings of each injected artifact kind */
 export const REASON_OF: Record<ArtifactSpan['kind'], string> = {
-  'art-flush': 'art-flush', 'art-zero': 'art-zero', 'spo2-dropout': 'spo2-dropout', 'spo2-motion': 'spo2-motion',
-  'ecg-cautery': 'ecg-cautery', 'impossible-value': 'impossible',
+  'art-flush': 'art-flush',
+  'art-zero': 'art-zero',
+  'spo2-dropout': 'spo2-dropout',
+  'spo2-motion': 'spo2-motion',
+  'ecg-cautery': 'ecg-cautery',
+  'impossible-value': 'impossible',
 };
 
-const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const med = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 export interface TruthCheck {
   /** grid points × series checked */
@@ -86,7 +107,17 @@ export interface TruthCheck {
  * chart must also equal the median of exactly the clean values at the artifact-free times (no artifact
  * slipped in, no clean value thrown out).
  */
-export function checkChart(chart: { gridMs: number; series: { mdc: string | null; vendorCode: string; points: { t: number; value: number | null; rule: string; n: number; rejected?: { t: number; value: number | null; reason: string }[] }[] }[] }, sim: SimCase): TruthCheck {
+export function checkChart(
+  chart: {
+    gridMs: number;
+    series: {
+      mdc: string | null;
+      vendorCode: string;
+      points: { t: number; value: number | null; rule: string; n: number; rejected?: { t: number; value: number | null; reason: string }[] }[];
+    }[];
+  },
+  sim: SimCase,
+): TruthCheck {
   const G = chart.gridMs;
   const out: TruthCheck = { points: 0, exact: 0, mismatches: [], missed: [], spurious: [] };
   const artifactAt = new Map<string, string>(); // `${vital}@${t}` → reason expected
@@ -94,7 +125,10 @@ export function checkChart(chart: { gridMs: number; series: { mdc: string | null
   const seen = new Set<string>();
   for (const k of SIM_VITALS) {
     const s = chart.series.find((x) => x.vendorCode === k);
-    if (!s) { out.mismatches.push(`${k}: no series`); continue; }
+    if (!s) {
+      out.mismatches.push(`${k}: no series`);
+      continue;
+    }
     for (const p of s.points) {
       out.points++;
       const inWin = sim.truth.filter((r) => r.t >= p.t - G / 2 && r.t < p.t + G / 2);
@@ -113,7 +147,10 @@ export function checkChart(chart: { gridMs: number; series: { mdc: string | null
       const clean = inWin.map((r) => r.clean[k] as number);
       const kept = inWin.filter((r) => !artifactAt.has(`${k}@${r.t}`)).map((r) => r.clean[k] as number);
       const kArt = clean.length - kept.length;
-      if (!clean.length) { if (p.value !== null) out.mismatches.push(`${k}@${p.t}: ${p.value}, no data`); continue; }
+      if (!clean.length) {
+        if (p.value !== null) out.mismatches.push(`${k}@${p.t}: ${p.value}, no data`);
+        continue;
+      }
       const truth = med(clean);
       if (kArt === 0) {
         if (p.value !== truth || p.n !== clean.length) out.mismatches.push(`${k}@${p.t}: ${p.value} (n ${p.n}), truth ${truth} (n ${clean.length})`);
@@ -125,7 +162,8 @@ export function checkChart(chart: { gridMs: number; series: { mdc: string | null
       const lo = S[Math.floor((m - 1) / 2)];
       const hi = S[Math.ceil((m - 1) / 2) + kArt];
       if (p.value === null || p.value < lo || p.value > hi) out.mismatches.push(`${k}@${p.t}: ${p.value} outside [${lo}, ${hi}] around truth ${truth}`);
-      if (p.value !== med(kept) || p.n !== m) out.mismatches.push(`${k}@${p.t}: ${p.value} (n ${p.n}) ≠ median of the artifact-free clean values ${med(kept)} (n ${m})`);
+      if (p.value !== med(kept) || p.n !== m)
+        out.mismatches.push(`${k}@${p.t}: ${p.value} (n ${p.n}) ≠ median of the artifact-free clean values ${med(kept)} (n ${m})`);
     }
   }
   for (const [key, reason] of artifactAt) if (!seen.has(key)) out.missed.push(`${key}: injected ${reason}, not rejected`);

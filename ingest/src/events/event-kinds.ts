@@ -6,8 +6,18 @@
  * sent, their sum. Other schemes are kept as sent.
  */
 export const EVENT_KINDS = [
-  'in-room', 'anesthesia-start', 'induction', 'intubation', 'incision', 'surgery-end', 'extubation', 'out-of-room',
-  'pacu-in', 'pacu-out', 'pacu-score', 'note',
+  'in-room',
+  'anesthesia-start',
+  'induction',
+  'intubation',
+  'incision',
+  'surgery-end',
+  'extubation',
+  'out-of-room',
+  'pacu-in',
+  'pacu-out',
+  'pacu-score',
+  'note',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -26,8 +36,10 @@ export function checkEventData(kind: EventKind, data: EventData | undefined): st
     if (data === null || typeof data !== 'object' || Array.isArray(data)) return 'data must be a JSON object';
     const entries = Object.entries(data);
     if (entries.length > EVENT_DATA_MAX_KEYS) return `data has more than ${EVENT_DATA_MAX_KEYS} fields`;
-    if (entries.some(([, v]) => v !== null && !['string', 'number', 'boolean'].includes(typeof v))) return 'data values must be strings, numbers, booleans or null';
-    if (entries.some(([k, v]) => k.length > 64 || (typeof v === 'string' && v.length > EVENT_DATA_MAX_STRING))) return `data keys are at most 64 and string values ${EVENT_DATA_MAX_STRING} characters`;
+    if (entries.some(([, v]) => v !== null && !['string', 'number', 'boolean'].includes(typeof v)))
+      return 'data values must be strings, numbers, booleans or null';
+    if (entries.some(([k, v]) => k.length > 64 || (typeof v === 'string' && v.length > EVENT_DATA_MAX_STRING)))
+      return `data keys are at most 64 and string values ${EVENT_DATA_MAX_STRING} characters`;
     if (Buffer.byteLength(JSON.stringify(data)) > EVENT_DATA_MAX_BYTES) return `data larger than ${EVENT_DATA_MAX_BYTES} bytes`;
   }
   if (kind !== 'pacu-score') return undefined;

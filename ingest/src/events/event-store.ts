@@ -39,12 +39,33 @@ export interface CaseEvent {
   deletedBy?: string;
 }
 
-export interface NewEvent { kind: EventKind; t: number; text?: string; data?: EventData; bed?: string }
-export interface EventCorrection { t?: number; text?: string | null; data?: EventData | null }
+export interface NewEvent {
+  kind: EventKind;
+  t: number;
+  text?: string;
+  data?: EventData;
+  bed?: string;
+}
+export interface EventCorrection {
+  t?: number;
+  text?: string | null;
+  data?: EventData | null;
+}
 
 interface Row {
-  id: string; case_id: string; kind: EventKind; t: number; text: string | null; data: string | null; bed_id: string | null;
-  created_at: number; created_by: string; updated_at: number | null; updated_by: string | null; deleted_at: number | null; deleted_by: string | null;
+  id: string;
+  case_id: string;
+  kind: EventKind;
+  t: number;
+  text: string | null;
+  data: string | null;
+  bed_id: string | null;
+  created_at: number;
+  created_by: string;
+  updated_at: number | null;
+  updated_by: string | null;
+  deleted_at: number | null;
+  deleted_by: string | null;
 }
 
 const bad = (msg: string) => new IngestError('ING_ERR_BAD_REQUEST', 'data', msg);
@@ -57,8 +78,14 @@ function toEvent(r: Row): CaseEvent {
   if (r.text !== null) e.text = r.text;
   if (r.data !== null) e.data = JSON.parse(r.data) as EventData;
   if (r.bed_id !== null) e.bed = r.bed_id;
-  if (r.updated_at !== null) { e.updatedAt = r.updated_at; e.updatedBy = r.updated_by ?? undefined; }
-  if (r.deleted_at !== null) { e.deletedAt = r.deleted_at; e.deletedBy = r.deleted_by ?? undefined; }
+  if (r.updated_at !== null) {
+    e.updatedAt = r.updated_at;
+    e.updatedBy = r.updated_by ?? undefined;
+  }
+  if (r.deleted_at !== null) {
+    e.deletedAt = r.deleted_at;
+    e.deletedBy = r.deleted_by ?? undefined;
+  }
   return e;
 }
 
@@ -67,7 +94,10 @@ const state = (e: CaseEvent) => ({ kind: e.kind, t: e.t, text: e.text ?? null, d
 
 export class EventStore {
   constructor(
-    private readonly db: Db, private readonly cases: CaseStore, private readonly audit?: AuditLog, private readonly now: () => number = Date.now,
+    private readonly db: Db,
+    private readonly cases: CaseStore,
+    private readonly audit?: AuditLog,
+    private readonly now: () => number = Date.now,
   ) {}
 
   add(caseId: string, n: NewEvent, actor: AuditActor = SYSTEM_ACTOR): CaseEvent {
@@ -75,19 +105,26 @@ export class EventStore {
     if (n.bed !== undefined && n.kind !== 'pacu-in' && n.kind !== 'in-room') throw bad(`only pacu-in and in-room events name a bed, not ${n.kind}`);
     const id = randomUUID();
     const at = this.now();
-    this.db.transaction(() => {
-      const c = this.cases.get(caseId);
-      if (!c) throw notFound(`case ${caseId} not found`);
-      this.checkTime(c, n.t, at);
-      this.checkContent(n.kind, n.text, n.data);
-      if (n.bed !== undefined && !this.db.prepare('SELECT id FROM beds WHERE id = ?').get(n.bed)) throw notFound(`bed ${n.bed} not found`);
-      this.db.prepare('INSERT INTO case_events (id, case_id, kind, t, text, data, bed_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(id, caseId, n.kind, n.t, n.text ?? null, n.data === undefined ? null : JSON.stringify(n.data), n.bed ?? null, at, actor.id);
-      // last: CaseStore.move runs as a savepoint of this transaction, and its listeners hear of it only if nothing after it can fail
-      const moved = n.bed !== undefined && c.bedId !== n.bed;
-      this.audit?.record(actor, 'event.add', 'case', caseId, { eventId: id, after: state(this.get(caseId, id) as CaseEvent), ...(moved ? { movedTo: n.bed } : {}) });
-      if (moved) this.cases.move(caseId, { bedId: n.bed as string, at: n.t }, actor);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const c = this.cases.get(caseId);
+        if (!c) throw notFound(`case ${caseId} not found`);
+        this.checkTime(c, n.t, at);
+        this.checkContent(n.kind, n.text, n.data);
+        if (n.bed !== undefined && !this.db.prepare('SELECT id FROM beds WHERE id = ?').get(n.bed)) throw notFound(`bed ${n.bed} not found`);
+        this.db
+          .prepare('INSERT INTO case_events (id, case_id, kind, t, text, data, bed_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(id, caseId, n.kind, n.t, n.text ?? null, n.data === undefined ? null : JSON.stringify(n.data), n.bed ?? null, at, actor.id);
+        // last: CaseStore.move runs as a savepoint of this transaction, and its listeners hear of it only if nothing after it can fail
+        const moved = n.bed !== undefined && c.bedId !== n.bed;
+        this.audit?.record(actor, 'event.add', 'case', caseId, {
+          eventId: id,
+          after: state(this.get(caseId, id) as CaseEvent),
+          ...(moved ? { movedTo: n.bed } : {}),
+        });
+        if (moved) this.cases.move(caseId, { bedId: n.bed as string, at: n.t }, actor);
+      })
+      .immediate();
     return this.get(caseId, id) as CaseEvent;
   }
 
@@ -98,41 +135,49 @@ export class EventStore {
 
   /** The case's events ordered by t (then by when they were added); deleted ones only with `includeDeleted`. */
   list(caseId: string, o: { from?: number; to?: number; includeDeleted?: boolean; limit?: number } = {}): CaseEvent[] {
-    const rows = this.db.prepare(
-      `SELECT * FROM case_events WHERE case_id = ? AND t >= ? AND t <= ?${o.includeDeleted ? '' : ' AND deleted_at IS NULL'}
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM case_events WHERE case_id = ? AND t >= ? AND t <= ?${o.includeDeleted ? '' : ' AND deleted_at IS NULL'}
        ORDER BY t, created_at, id LIMIT ?`,
-    ).all(caseId, o.from ?? 0, o.to ?? Number.MAX_SAFE_INTEGER, Math.min(o.limit ?? 10_000, 10_000)) as Row[];
+      )
+      .all(caseId, o.from ?? 0, o.to ?? Number.MAX_SAFE_INTEGER, Math.min(o.limit ?? 10_000, 10_000)) as Row[];
     return rows.map(toEvent);
   }
 
   /** Corrects t, text or data (null removes text or data); kind and bed are fixed (delete and add instead). */
   correct(caseId: string, eventId: string, w: EventCorrection, actor: AuditActor = SYSTEM_ACTOR): CaseEvent {
     const at = this.now();
-    this.db.transaction(() => {
-      const e = this.mustLive(caseId, eventId);
-      const t = w.t ?? e.t;
-      const text = w.text === undefined ? e.text : w.text ?? undefined;
-      const data = w.data === undefined ? e.data : w.data ?? undefined;
-      if (t !== e.t) {
-        if (e.bed !== undefined) throw conflict(`event ${eventId} bound the case to bed ${e.bed} at ${iso(e.t)}: its time is that binding's; correct the case instead`);
-        this.checkTime(this.cases.get(caseId) as NonNullable<ReturnType<CaseStore['get']>>, t, at);
-      }
-      this.checkContent(e.kind, text, data);
-      this.db.prepare('UPDATE case_events SET t = ?, text = ?, data = ?, updated_at = ?, updated_by = ? WHERE id = ?')
-        .run(t, text ?? null, data === undefined ? null : JSON.stringify(data), at, actor.id, eventId);
-      this.audit?.record(actor, 'event.correct', 'case', caseId, { eventId, before: state(e), after: state(this.get(caseId, eventId) as CaseEvent) });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const e = this.mustLive(caseId, eventId);
+        const t = w.t ?? e.t;
+        const text = w.text === undefined ? e.text : (w.text ?? undefined);
+        const data = w.data === undefined ? e.data : (w.data ?? undefined);
+        if (t !== e.t) {
+          if (e.bed !== undefined)
+            throw conflict(`event ${eventId} bound the case to bed ${e.bed} at ${iso(e.t)}: its time is that binding's; correct the case instead`);
+          this.checkTime(this.cases.get(caseId) as NonNullable<ReturnType<CaseStore['get']>>, t, at);
+        }
+        this.checkContent(e.kind, text, data);
+        this.db
+          .prepare('UPDATE case_events SET t = ?, text = ?, data = ?, updated_at = ?, updated_by = ? WHERE id = ?')
+          .run(t, text ?? null, data === undefined ? null : JSON.stringify(data), at, actor.id, eventId);
+        this.audit?.record(actor, 'event.correct', 'case', caseId, { eventId, before: state(e), after: state(this.get(caseId, eventId) as CaseEvent) });
+      })
+      .immediate();
     return this.get(caseId, eventId) as CaseEvent;
   }
 
   /** Soft delete: hidden from lists and timelines, kept (and audited) with who deleted it when. A move it caused stays. */
   delete(caseId: string, eventId: string, actor: AuditActor = SYSTEM_ACTOR): CaseEvent {
     const at = this.now();
-    this.db.transaction(() => {
-      const e = this.mustLive(caseId, eventId);
-      this.db.prepare('UPDATE case_events SET deleted_at = ?, deleted_by = ? WHERE id = ?').run(at, actor.id, eventId);
-      this.audit?.record(actor, 'event.delete', 'case', caseId, { eventId, before: state(e), after: null });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const e = this.mustLive(caseId, eventId);
+        this.db.prepare('UPDATE case_events SET deleted_at = ?, deleted_by = ? WHERE id = ?').run(at, actor.id, eventId);
+        this.audit?.record(actor, 'event.delete', 'case', caseId, { eventId, before: state(e), after: null });
+      })
+      .immediate();
     return this.get(caseId, eventId) as CaseEvent;
   }
 

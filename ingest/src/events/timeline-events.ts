@@ -6,7 +6,11 @@
 import type { Services } from '../services.js';
 import { EventStore, type CaseEvent } from './event-store.js';
 
-export interface TimelinePage { from: number; to: number; nextCursor?: string }
+export interface TimelinePage {
+  from: number;
+  to: number;
+  nextCursor?: string;
+}
 
 export function timelineEvents(s: Pick<Services, 'db' | 'cases' | 'audit'>, caseId: string, page: TimelinePage, cursor?: string): CaseEvent[] {
   const from = cursor === undefined ? page.from : Number(cursor);

@@ -10,8 +10,14 @@ import type { ErrCode } from './his-message.js';
 export type HisAckCode = 'AA' | 'AE' | 'AR';
 
 const ERR_TEXT: Record<ErrCode, string> = {
-  100: 'Segment sequence error', 101: 'Required field missing', 102: 'Data type error', 200: 'Unsupported message type',
-  201: 'Unsupported event code', 204: 'Unknown key identifier', 206: 'Application record locked', 207: 'Application internal error',
+  100: 'Segment sequence error',
+  101: 'Required field missing',
+  102: 'Data type error',
+  200: 'Unsupported message type',
+  201: 'Unsupported event code',
+  204: 'Unknown key identifier',
+  206: 'Application record locked',
+  207: 'Application internal error',
 };
 
 export interface HisAckOptions {
@@ -27,13 +33,26 @@ export interface HisAckOptions {
 
 export function buildHisAck(msg: Hl7Message | undefined, code: HisAckCode, o: HisAckOptions): string {
   const seps = msg?.seps ?? DEFAULT_SEPS;
-  const f = seps.field, c = seps.component;
+  const f = seps.field,
+    c = seps.component;
   const esc = (s: string) => escapeHl7(s, seps);
   const msh = msg?.segments[0];
   const trigger = msg ? comp(msg, msh, 9, 2) : '';
   const version = (msg && comp(msg, msh, 12)) || '2.5';
-  const header = ['MSH', `${c}${seps.repetition}${seps.escape}${seps.subcomponent}`, esc(o.app ?? 'ORLINK'), '', rawField(msh, 3), rawField(msh, 4),
-    formatHl7Time(o.nowMs), '', `ACK${trigger ? `${c}${esc(trigger)}${c}ACK` : ''}`, esc(o.controlId), 'P', esc(version)].join(f);
+  const header = [
+    'MSH',
+    `${c}${seps.repetition}${seps.escape}${seps.subcomponent}`,
+    esc(o.app ?? 'ORLINK'),
+    '',
+    rawField(msh, 3),
+    rawField(msh, 4),
+    formatHl7Time(o.nowMs),
+    '',
+    `ACK${trigger ? `${c}${esc(trigger)}${c}ACK` : ''}`,
+    esc(o.controlId),
+    'P',
+    esc(version),
+  ].join(f);
   const text = o.text ? o.text.replace(/[\r\n]+/g, ' ') : '';
   const segs = [header, ['MSA', code, esc(msg ? comp(msg, msh, 10) : ''), ...(text ? [esc(text.slice(0, 80))] : [])].join(f)];
   if (code !== 'AA') {

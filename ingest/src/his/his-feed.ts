@@ -33,11 +33,25 @@ export type HisConfig = IngestConfig['his'];
 
 export type Resolved = { kind: 'bed'; bed: Bed } | { kind: 'outside' } | { kind: 'unknown' };
 
-export interface HandleResult { ack: string; code: HisAckCode; status: MessageStatus; reason: string | null; note: string; messageId: number; header: Header }
+export interface HandleResult {
+  ack: string;
+  code: HisAckCode;
+  status: MessageStatus;
+  reason: string | null;
+  note: string;
+  messageId: number;
+  header: Header;
+}
 
 export interface HisFeedOptions {
-  db: Db; cases: CaseStore; registry: RegistryStore; audit: AuditLog; config: HisConfig;
-  metrics?: Metrics; logger?: Logger; now?: () => number;
+  db: Db;
+  cases: CaseStore;
+  registry: RegistryStore;
+  audit: AuditLog;
+  config: HisConfig;
+  metrics?: Metrics;
+  logger?: Logger;
+  now?: () => number;
 }
 
 const COUNTER = { AA: 'his_messages_applied_total', AE: 'his_messages_error_total', AR: 'his_messages_rejected_total' } as const;
@@ -77,10 +91,12 @@ export class HisFeed {
         } else {
           const event = toEvent(msg, this.o.config.timeZone);
           const actor: AuditActor = { id: `his:${header.sender || 'unknown'}` };
-          this.o.db.transaction(() => {
-            note = this.apply(event, actor);
-            messageId = this.store(receivedAt, peer, header, 'applied', 'AA', null, raw);
-          }).immediate();
+          this.o.db
+            .transaction(() => {
+              note = this.apply(event, actor);
+              messageId = this.store(receivedAt, peer, header, 'applied', 'AA', null, raw);
+            })
+            .immediate();
         }
       } catch (err) {
         fail = asReject(err);
@@ -93,11 +109,15 @@ export class HisFeed {
     }
     this.o.metrics?.inc(COUNTER[code]);
     const ack = buildHisAck(msg, code, {
-      nowMs: this.now(), controlId: `ORL${receivedAt.toString(36)}${(++this.ackSeq % 1296).toString(36)}`.toUpperCase().slice(0, 20),
+      nowMs: this.now(),
+      controlId: `ORL${receivedAt.toString(36)}${(++this.ackSeq % 1296).toString(36)}`.toUpperCase().slice(0, 20),
       ...(fail ? { text: fail.message, errCode: fail.errCode, location: fail.location } : {}),
     });
     // control id, type and outcome only: never PID fields
-    this.o.logger?.[code === 'AA' ? 'info' : 'warn']({ controlId: header.controlId, type: header.type, ack: code, messageId, ...(reason ? { reason } : {}) }, 'HIS message');
+    this.o.logger?.[code === 'AA' ? 'info' : 'warn'](
+      { controlId: header.controlId, type: header.type, ack: code, messageId, ...(reason ? { reason } : {}) },
+      'HIS message',
+    );
     return { ack, code, status: fail ? 'rejected' : 'applied', reason, note, messageId, header };
   }
 
@@ -121,7 +141,7 @@ export class HisFeed {
       const rooms = this.o.registry.listRooms().filter((r) => eq(r.name, loc.room) || eq(r.id, loc.room));
       if (rooms.length === 1) {
         const beds = this.o.registry.listBeds(rooms[0].id);
-        const bed = loc.bed ? beds.find((b) => eq(b.name, loc.bed) || eq(b.id, loc.bed)) : (beds.length === 1 ? beds[0] : undefined);
+        const bed = loc.bed ? beds.find((b) => eq(b.name, loc.bed) || eq(b.id, loc.bed)) : beds.length === 1 ? beds[0] : undefined;
         return bed ? { kind: 'bed', bed } : { kind: 'unknown' };
       }
       if (rooms.length > 1) return { kind: 'unknown' };
@@ -136,25 +156,36 @@ export class HisFeed {
    */
   arrive(scheduleId: string, bedId: string, at: number, actor: AuditActor): { schedule: ScheduledCase; case: Case } {
     let out: { schedule: ScheduledCase; case: Case } | undefined;
-    this.o.db.transaction(() => {
-      const s = this.schedule.get(scheduleId);
-      if (!s) throw new IngestError('ING_ERR_NOT_FOUND', 'data', `scheduled case ${scheduleId} not found`);
-      if (s.state !== 'scheduled') throw new IngestError('ING_ERR_CONFLICT', 'data', `scheduled case ${scheduleId} is ${s.state}${s.caseId ? ` (case ${s.caseId})` : ''}`);
-      let c: Case;
-      try {
-        c = this.bindArrival(patientOf(s), s, bedId, at, actor);
-      } catch (err) {
-        if (err instanceof HisReject) throw new IngestError('ING_ERR_CONFLICT', 'data', err.message);
-        throw err;
-      }
-      out = { schedule: this.schedule.get(scheduleId) as ScheduledCase, case: c };
-    }).immediate();
+    this.o.db
+      .transaction(() => {
+        const s = this.schedule.get(scheduleId);
+        if (!s) throw new IngestError('ING_ERR_NOT_FOUND', 'data', `scheduled case ${scheduleId} not found`);
+        if (s.state !== 'scheduled')
+          throw new IngestError('ING_ERR_CONFLICT', 'data', `scheduled case ${scheduleId} is ${s.state}${s.caseId ? ` (case ${s.caseId})` : ''}`);
+        let c: Case;
+        try {
+          c = this.bindArrival(patientOf(s), s, bedId, at, actor);
+        } catch (err) {
+          if (err instanceof HisReject) throw new IngestError('ING_ERR_CONFLICT', 'data', err.message);
+          throw err;
+        }
+        out = { schedule: this.schedule.get(scheduleId) as ScheduledCase, case: c };
+      })
+      .immediate();
     return out as { schedule: ScheduledCase; case: Case };
   }
 
   private store(at: number, peer: string | null, h: Header, status: MessageStatus, ack: HisAckCode, reason: string | null, raw: Uint8Array): number {
     return this.schedule.recordMessage({
-      receivedAt: at, peer, sender: h.sender || null, controlId: h.controlId || null, type: h.type || null, status, ackCode: ack, reason, raw,
+      receivedAt: at,
+      peer,
+      sender: h.sender || null,
+      controlId: h.controlId || null,
+      type: h.type || null,
+      status,
+      ackCode: ack,
+      reason,
+      raw,
     });
   }
 
@@ -162,9 +193,16 @@ export class HisFeed {
     if (e.kind === 'siu') return this.applySchedule(e, actor);
     const p = e.patient;
     switch (e.trigger) {
-      case 'A01': case 'A04': case 'A08': {
-        this.schedule.upsertVisit(p.key, { externalIds: p.ids, location: e.location ? fmtLocation(e.location) : undefined, ...(e.trigger === 'A08' ? {} : { state: 'admitted' }) });
-        if (e.trigger === 'A08') for (const s of this.schedule.pendingOfPatient(p.key)) this.schedule.update(s.id, { externalIds: { ...s.externalIds, ...p.ids } });
+      case 'A01':
+      case 'A04':
+      case 'A08': {
+        this.schedule.upsertVisit(p.key, {
+          externalIds: p.ids,
+          location: e.location ? fmtLocation(e.location) : undefined,
+          ...(e.trigger === 'A08' ? {} : { state: 'admitted' }),
+        });
+        if (e.trigger === 'A08')
+          for (const s of this.schedule.pendingOfPatient(p.key)) this.schedule.update(s.id, { externalIds: { ...s.externalIds, ...p.ids } });
         return 'visit updated';
       }
       case 'A11': {
@@ -175,7 +213,11 @@ export class HisFeed {
         const v = this.schedule.visit(p.key);
         const closed = v?.lastCaseId ? this.o.cases.get(v.lastCaseId) : null;
         if (closed && closed.status === 'closed' && v?.state === 'discharged') {
-          throw new HisReject('AE', '207', `cancel discharge: the discharge closed case ${closed.id}; it is not reopened automatically (review: correct or open a case in the record system)`);
+          throw new HisReject(
+            'AE',
+            '207',
+            `cancel discharge: the discharge closed case ${closed.id}; it is not reopened automatically (review: correct or open a case in the record system)`,
+          );
         }
         this.schedule.upsertVisit(p.key, { state: 'admitted' });
         return 'visit re-admitted';
@@ -219,7 +261,12 @@ export class HisFeed {
     if (open && open.bedId === bedId) {
       c = open;
       if (open.start !== at && correct) {
-        if (open.bindings.length !== 1) throw new HisReject('AE', '207', `case ${open.id} is already on bed ${bedId} since ${new Date(open.bindings[open.bindings.length - 1].from).toISOString()} after a move: a corrected time is not applied automatically`);
+        if (open.bindings.length !== 1)
+          throw new HisReject(
+            'AE',
+            '207',
+            `case ${open.id} is already on bed ${bedId} since ${new Date(open.bindings[open.bindings.length - 1].from).toISOString()} after a move: a corrected time is not applied automatically`,
+          );
         c = this.o.cases.correct(open.id, { start: at }, actor);
       }
     } else if (open) {
@@ -258,7 +305,13 @@ export class HisFeed {
     if (e.trigger === 'S15') {
       if (!existing) throw new HisReject('AE', '204', `unknown appointment ${e.appointment}`, 'SCH^1^2');
       if (existing.state === 'cancelled') return 'already cancelled';
-      if (existing.state !== 'scheduled') throw new HisReject('AE', '207', `appointment ${e.appointment} is ${existing.state} (case ${existing.caseId}): close or correct the case instead`, 'SCH^1^2');
+      if (existing.state !== 'scheduled')
+        throw new HisReject(
+          'AE',
+          '207',
+          `appointment ${e.appointment} is ${existing.state} (case ${existing.caseId}): close or correct the case instead`,
+          'SCH^1^2',
+        );
       this.schedule.setState(existing.id, 'cancelled');
       this.o.audit.record(actor, 'schedule.cancel', 'schedule', existing.id, { appointment: e.appointment });
       return 'cancelled';
@@ -270,18 +323,35 @@ export class HisFeed {
       place = { siteId: where.bed.siteId, roomId: where.bed.roomId, bedId: where.bed.id };
     }
     const fields: Partial<ScheduleFields> = {
-      externalIds: { ...(existing?.externalIds ?? {}), ...e.patient.ids }, patientKey: e.patient.key, ...(place ?? {}),
-      ...(e.start !== null ? { plannedStart: e.start } : {}), ...(e.end !== null ? { plannedEnd: e.end } : {}),
-      ...(e.procedure !== null ? { procedure: e.procedure } : {}), ...(e.surgeon !== null ? { surgeon: e.surgeon } : {}),
+      externalIds: { ...(existing?.externalIds ?? {}), ...e.patient.ids },
+      patientKey: e.patient.key,
+      ...(place ?? {}),
+      ...(e.start !== null ? { plannedStart: e.start } : {}),
+      ...(e.end !== null ? { plannedEnd: e.end } : {}),
+      ...(e.procedure !== null ? { procedure: e.procedure } : {}),
+      ...(e.surgeon !== null ? { surgeon: e.surgeon } : {}),
       ...(e.anesthetist !== null ? { anesthetist: e.anesthetist } : {}),
     };
-    const detail = (s: ScheduledCase) => ({ appointment: s.appointment, room: s.roomId, bed: s.bedId, plannedStart: s.plannedStart, plannedEnd: s.plannedEnd, state: s.state });
+    const detail = (s: ScheduledCase) => ({
+      appointment: s.appointment,
+      room: s.roomId,
+      bed: s.bedId,
+      plannedStart: s.plannedStart,
+      plannedEnd: s.plannedEnd,
+      state: s.state,
+    });
     if (!existing) {
       if (e.trigger !== 'S12') throw new HisReject('AE', '204', `unknown appointment ${e.appointment}`, 'SCH^1^2');
       if (!place) throw new HisReject('AE', '101', 'no location (AIL-3 or PV1-3)', 'AIL^1^3');
       const s = this.schedule.insert(e.appointment, {
-        externalIds: e.patient.ids, patientKey: e.patient.key, ...place, plannedStart: e.start, plannedEnd: e.end,
-        procedure: e.procedure, surgeon: e.surgeon, anesthetist: e.anesthetist,
+        externalIds: e.patient.ids,
+        patientKey: e.patient.key,
+        ...place,
+        plannedStart: e.start,
+        plannedEnd: e.end,
+        procedure: e.procedure,
+        surgeon: e.surgeon,
+        anesthetist: e.anesthetist,
       });
       this.o.audit.record(actor, 'schedule.create', 'schedule', s.id, detail(s));
       return 'scheduled';
@@ -297,7 +367,7 @@ export class HisFeed {
 /** the patient of a scheduled case, from its identifiers (the same rule as PID-3: the MRN, else the first id) */
 function patientOf(s: ScheduledCase): Patient {
   const ids = s.externalIds;
-  const keyName = ids.mrn ? 'mrn' : Object.keys(ids).find((k) => k !== 'visit' && k !== 'appointment') ?? 'mrn';
+  const keyName = ids.mrn ? 'mrn' : (Object.keys(ids).find((k) => k !== 'visit' && k !== 'appointment') ?? 'mrn');
   return { key: ids[keyName] ?? '', keyName, ids };
 }
 

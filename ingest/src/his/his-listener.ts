@@ -57,7 +57,12 @@ export class HisListener {
   private readonly allow: net.BlockList;
   private readonly logged = new Map<string, number>();
 
-  constructor(private readonly cfg: HisConfig, private readonly feed: HisFeed, private readonly log?: Logger, private readonly metrics?: Metrics) {
+  constructor(
+    private readonly cfg: HisConfig,
+    private readonly feed: HisFeed,
+    private readonly log?: Logger,
+    private readonly metrics?: Metrics,
+  ) {
     this.allow = passList(cfg.allow);
   }
 
@@ -73,7 +78,10 @@ export class HisListener {
     server.maxConnections = MAX_CONNECTIONS * 4; // hard cap below; this only bounds a flood
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.cfg.port, this.cfg.host, () => { server.off('error', reject); resolve(); });
+      server.listen(this.cfg.port, this.cfg.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     server.on('error', (err) => this.log?.error({ err: err.message }, 'HIS listener error'));
     this.server = server;
@@ -95,14 +103,18 @@ export class HisListener {
     const ts = tls.createServer({ ...opts, handshakeTimeout: HANDSHAKE_MS });
     ts.on('secureConnection', (s: tls.TLSSocket) => {
       const peer = this.peerOfTls(s);
-      if (!this.server) { s.destroy(); return; }
+      if (!this.server) {
+        s.destroy();
+        return;
+      }
       let why = '';
       if (clientCerts !== 'none') {
         const cert = s.getPeerCertificate();
         const presented = Object.keys(cert).length > 0;
         const cnRaw = presented ? (cert.subject?.CN as string | string[] | undefined) : undefined;
         const cn = Array.isArray(cnRaw) ? cnRaw.join(',') : (cnRaw ?? '');
-        if ((clientCerts === 'required' || presented) && !s.authorized) why = `client certificate not verified (${String(s.authorizationError ?? 'none presented')})`;
+        if ((clientCerts === 'required' || presented) && !s.authorized)
+          why = `client certificate not verified (${String(s.authorizationError ?? 'none presented')})`;
         else if (this.cfg.allowCn && !this.cfg.allowCn.includes(cn)) why = `client certificate CN '${cn}' not in his.allowCn`;
       }
       if (why) {
@@ -111,7 +123,9 @@ export class HisListener {
         return;
       }
       this.secure.add(s);
-      s.on('close', () => { this.secure.delete(s); });
+      s.on('close', () => {
+        this.secure.delete(s);
+      });
       this.serve(s, peer);
     });
     ts.on('tlsClientError', (err: NodeJS.ErrnoException, s: tls.TLSSocket) => {
@@ -148,10 +162,14 @@ export class HisListener {
       return;
     }
     this.sockets.add(sock);
-    sock.on('close', () => { this.sockets.delete(sock); });
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+    });
     if (this.tlsServer) {
       // the TCP connection counts against MAX_CONNECTIONS from now on; the handshake runs on it
-      sock.on('error', () => { /* a failed handshake surfaces as tlsClientError */ });
+      sock.on('error', () => {
+        /* a failed handshake surfaces as tlsClientError */
+      });
       this.peers.set(sock, peer);
       this.tlsServer.emit('connection', sock);
       return;
@@ -165,7 +183,9 @@ export class HisListener {
     const framer = new MllpFramer({ maxBytes: this.cfg.maxMessageBytes });
     let errors = 0;
     sock.setTimeout(IDLE_MS, () => sock.destroy());
-    sock.on('error', () => { /* reset by peer: the close handler cleans up */ });
+    sock.on('error', () => {
+      /* reset by peer: the close handler cleans up */
+    });
     sock.on('data', (chunk: Buffer) => {
       for (const payload of framer.push(chunk)) {
         if (sock.destroyed) return;
@@ -180,7 +200,10 @@ export class HisListener {
         }
       }
       const e = Object.values(framer.stats().errors).reduce((a, b) => a + b, 0);
-      if (e > errors) { this.stats.framingErrors += e - errors; errors = e; }
+      if (e > errors) {
+        this.stats.framingErrors += e - errors;
+        errors = e;
+      }
     });
   }
 

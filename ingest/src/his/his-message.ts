@@ -19,27 +19,58 @@ export type ErrCode = '100' | '101' | '102' | '200' | '201' | '204' | '206' | '2
 
 /** Why a message is not applied: the ACK code, the HL7 error code, a text (no patient data), where. */
 export class HisReject extends Error {
-  constructor(readonly ack: 'AE' | 'AR', readonly errCode: ErrCode, message: string, readonly location?: string) {
+  constructor(
+    readonly ack: 'AE' | 'AR',
+    readonly errCode: ErrCode,
+    message: string,
+    readonly location?: string,
+  ) {
     super(message);
     this.name = 'HisReject';
   }
 }
 
 /** PL: point of care ^ room ^ bed */
-export interface Location { poc: string; room: string; bed: string }
+export interface Location {
+  poc: string;
+  room: string;
+  bed: string;
+}
 /** The patient's identifiers: `key` (the MRN, or the first PID-3 id) finds the patient's case. */
-export interface Patient { key: string; keyName: string; ids: Record<string, string> }
+export interface Patient {
+  key: string;
+  keyName: string;
+  ids: Record<string, string>;
+}
 
-export interface Header { controlId: string; sender: string; type: string; version: string }
+export interface Header {
+  controlId: string;
+  sender: string;
+  type: string;
+  version: string;
+}
 
 export type HisEvent =
   | { kind: 'adt'; trigger: AdtTrigger; at: number; patient: Patient; location: Location | null }
   | {
-    kind: 'siu'; trigger: SiuTrigger; at: number; appointment: string; patient: Patient; location: Location | null;
-    start: number | null; end: number | null; procedure: string | null; surgeon: string | null; anesthetist: string | null;
-  };
+      kind: 'siu';
+      trigger: SiuTrigger;
+      at: number;
+      appointment: string;
+      patient: Patient;
+      location: Location | null;
+      start: number | null;
+      end: number | null;
+      procedure: string | null;
+      surgeon: string | null;
+      anesthetist: string | null;
+    };
 
-export interface ParsedHis { msg: Hl7Message; header: Header; event: HisEvent }
+export interface ParsedHis {
+  msg: Hl7Message;
+  header: Header;
+  event: HisEvent;
+}
 
 const MAX_ID = 200;
 
@@ -93,8 +124,12 @@ function patient(msg: Hl7Message): Patient {
     const parts = rep.split(msg.seps.component).map((p) => unescapeHl7(p.split(msg.seps.subcomponent)[0] ?? '', msg.seps));
     const id = (parts[0] ?? '').trim();
     if (!id) continue;
-    const type = (parts[4] ?? '').trim().toLowerCase().replace(/[^a-z0-9_-]/g, '').slice(0, 32);
-    const key = type === 'mr' || (!type && !ids.mrn) ? 'mrn' : (type || `id${Object.keys(ids).length + 1}`);
+    const type = (parts[4] ?? '')
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, '')
+      .slice(0, 32);
+    const key = type === 'mr' || (!type && !ids.mrn) ? 'mrn' : type || `id${Object.keys(ids).length + 1}`;
     if (!(key in ids)) ids[key] = id.slice(0, MAX_ID);
   }
   const first = Object.values(ids)[0];
@@ -115,7 +150,9 @@ function eventTime(msg: Hl7Message, zone: string): number {
 
 /** "given family (id)" of an XCN, without empty parts */
 function person(msg: Hl7Message, s: Segment, n: number): string | null {
-  const id = comp(msg, s, n, 1), family = comp(msg, s, n, 2), given = comp(msg, s, n, 3);
+  const id = comp(msg, s, n, 1),
+    family = comp(msg, s, n, 2),
+    given = comp(msg, s, n, 3);
   const name = [given, family].filter(Boolean).join(' ');
   const out = name ? (id ? `${name} (${id})` : name) : id;
   return out ? out.slice(0, MAX_ID) : null;
@@ -137,7 +174,8 @@ function schedule(msg: Hl7Message, trigger: SiuTrigger, zone: string): HisEvent 
   }
   if (start !== null && end !== null && end <= start) throw new HisReject('AE', '102', 'the planned end is not after the planned start', 'SCH^1^11');
   const procedure = (comp(msg, ais, 3, 2) || comp(msg, ais, 3, 1) || comp(msg, sch, 7, 2) || comp(msg, sch, 7, 1)).slice(0, MAX_ID) || null;
-  let surgeon: string | null = null, anesthetist: string | null = null;
+  let surgeon: string | null = null,
+    anesthetist: string | null = null;
   for (const aip of segs(msg, 'AIP')) {
     const role = `${comp(msg, aip, 4, 1)} ${comp(msg, aip, 4, 2)}`.toLowerCase();
     if (!surgeon && /surg|chir|^sur\b/.test(role)) surgeon = person(msg, aip, 3);
@@ -145,8 +183,17 @@ function schedule(msg: Hl7Message, trigger: SiuTrigger, zone: string): HisEvent 
   }
   const loc = location(msg, seg(msg, 'AIL'), 3) ?? location(msg, seg(msg, 'PV1'), 3);
   return {
-    kind: 'siu', trigger, at: eventTime(msg, zone), appointment, patient: patient(msg), location: loc,
-    start, end, procedure, surgeon, anesthetist,
+    kind: 'siu',
+    trigger,
+    at: eventTime(msg, zone),
+    appointment,
+    patient: patient(msg),
+    location: loc,
+    start,
+    end,
+    procedure,
+    surgeon,
+    anesthetist,
   };
 }
 

@@ -31,31 +31,53 @@ let other: TestPki;
 const T0 = Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
 
 const hisInput = (tlsCfg: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  http: { port: 0 }, db: { path: ':memory:' }, broker: { port: 0 }, mqtt: { clientId: 'ingest-his-tls' }, series: { kind: 'memory' },
+  http: { port: 0 },
+  db: { path: ':memory:' },
+  broker: { port: 0 },
+  mqtt: { clientId: 'ingest-his-tls' },
+  series: { kind: 'memory' },
   log: { level: 'info' },
   his: { enabled: true, port: 0, allow: ['127.0.0.1'], locationMap: { 'OP^OR1^T1': 'bed-or1' }, tls: tlsCfg, ...extra },
 });
 const env = { ORLINK_INGEST_BROKER_PASSWORD: 'svc-password' };
 
-interface Outcome { ack?: string; closed: boolean; error?: string }
+interface Outcome {
+  ack?: string;
+  closed: boolean;
+  error?: string;
+}
 
 /** one MLLP message over `how` (TLS with the given trust and certificate, or plain TCP); the ACK, or how it ended (bounded: 10 s) */
 function sendOnce(port: number, message: string, how: { plain: true } | { ca: string; client?: CertPair }): Promise<Outcome> {
   return new Promise((resolve) => {
-    const s = 'plain' in how
-      ? net.connect({ host: '127.0.0.1', port })
-      : tls.connect({
-        host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(how.ca),
-        ...(how.client ? { cert: readFileSync(how.client.certFile), key: readFileSync(how.client.keyFile) } : {}),
-      });
+    const s =
+      'plain' in how
+        ? net.connect({ host: '127.0.0.1', port })
+        : tls.connect({
+            host: '127.0.0.1',
+            port,
+            servername: 'localhost',
+            ca: readFileSync(how.ca),
+            ...(how.client ? { cert: readFileSync(how.client.certFile), key: readFileSync(how.client.keyFile) } : {}),
+          });
     const framer = new MllpFramer();
     let error: string | undefined;
     let done = false;
-    const finish = (o: Outcome) => { if (done) return; done = true; clearTimeout(timer); s.destroy(); resolve(o); };
+    const finish = (o: Outcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve(o);
+    };
     const timer = setTimeout(() => finish({ closed: false, error }), 10_000);
-    s.on('error', (e: NodeJS.ErrnoException) => { error ??= e.code ?? e.message; });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      error ??= e.code ?? e.message;
+    });
     s.on('close', () => finish({ closed: true, error }));
-    s.on('data', (c: Buffer) => { for (const p of framer.push(c)) finish({ ack: p.toString('utf8'), closed: false }); });
+    s.on('data', (c: Buffer) => {
+      for (const p of framer.push(c)) finish({ ack: p.toString('utf8'), closed: false });
+    });
     s.once('plain' in how ? 'connect' : 'secureConnect', () => s.write(mllpWrap(message)));
   });
 }
@@ -75,7 +97,14 @@ t.before(async () => {
 
 t.test('clientCerts required + allowCn: the engine is served, everyone else refused and counted', async (t) => {
   const logs: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>); } });
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  );
   const config = loadIngestConfig({
     input: hisInput({ certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.caFile, clientCerts: 'required' }, { allowCn: ['his-engine'] }),
     env,
@@ -133,7 +162,10 @@ t.test('clientCerts none: any TLS client is served, a client that does not trust
 });
 
 t.test('clientCerts optional: served without a certificate, refused with one that does not verify', async (t) => {
-  const config = loadIngestConfig({ input: hisInput({ certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.caFile, clientCerts: 'optional' }), env });
+  const config = loadIngestConfig({
+    input: hisInput({ certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.caFile, clientCerts: 'optional' }),
+    env,
+  });
   const ing = await startIngest(config, { logger: silent, series: new MemorySeriesStore() });
   t.teardown(() => ing.close());
   registry(ing);
@@ -143,12 +175,19 @@ t.test('clientCerts optional: served without a certificate, refused with one tha
   const bad = await sendOnce(port, adt('A03', 'O-2', T0 + 60_000, 'OP^OR1^T1'), { ca: pki.caFile, client: other.clients['his-engine'] });
   t.equal(bad.ack, undefined, 'a certificate from another CA: no ACK');
   t.equal(m.get('his_tls_handshake_failures_total'), 1, 'counted');
-  t.same(msa((await sendOnce(port, adt('A03', 'O-3', T0 + 60_000, 'OP^OR1^T1'), { ca: pki.caFile, client: pki.clients['other-engine'] })).ack), ['AA', 'O-3'], 'a verified certificate: served (no CN pinned)');
+  t.same(
+    msa((await sendOnce(port, adt('A03', 'O-3', T0 + 60_000, 'OP^OR1^T1'), { ca: pki.caFile, client: pki.clients['other-engine'] })).ack),
+    ['AA', 'O-3'],
+    'a verified certificate: served (no CN pinned)',
+  );
   t.equal(m.get('his_messages_applied_total'), 2, 'O-2 was not applied');
 });
 
 t.test('his.allow is checked before the handshake', async (t) => {
-  const config = loadIngestConfig({ input: hisInput({ certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.caFile, clientCerts: 'required' }), env });
+  const config = loadIngestConfig({
+    input: hisInput({ certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.caFile, clientCerts: 'required' }),
+    env,
+  });
   const ing = await startIngest(config, { logger: silent, series: new MemorySeriesStore() });
   t.teardown(() => ing.close());
   registry(ing);
@@ -169,11 +208,18 @@ t.test('his.allow is checked before the handshake', async (t) => {
 t.test('config: files read at start, allowCn needs required client certificates', async (t) => {
   const missing = path.join(dir, 'nope.pem');
   const config = loadIngestConfig({ input: hisInput({ certFile: missing, keyFile: pki.server.keyFile }), env });
-  const err = await startIngest(config, { logger: silent, series: new MemorySeriesStore() }).then(() => null, (e: unknown) => e);
+  const err = await startIngest(config, { logger: silent, series: new MemorySeriesStore() }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.type(err, IngestConfigError);
   t.match(err, { code: 'ING_ERR_CONFIG', message: /\/his\/tls\/certFile: cannot read .*nope\.pem: ENOENT/ });
-  t.throws(() => loadIngestConfig({ input: hisInput({ certFile: 'a.pem', keyFile: 'b.pem' }, { allowCn: ['his-engine'] }), env }), { message: /\/his\/allowCn: pinning certificate CNs needs his.tls.clientCerts 'required'/ });
-  t.throws(() => loadIngestConfig({ input: hisInput({ certFile: 'a.pem', keyFile: 'b.pem', clientCerts: 'required' }), env }), { message: /\/his\/tls\/caFile: required/ });
+  t.throws(() => loadIngestConfig({ input: hisInput({ certFile: 'a.pem', keyFile: 'b.pem' }, { allowCn: ['his-engine'] }), env }), {
+    message: /\/his\/allowCn: pinning certificate CNs needs his.tls.clientCerts 'required'/,
+  });
+  t.throws(() => loadIngestConfig({ input: hisInput({ certFile: 'a.pem', keyFile: 'b.pem', clientCerts: 'required' }), env }), {
+    message: /\/his\/tls\/caFile: required/,
+  });
   const file = path.join(dir, 'ingest.yaml');
   writeFileSync(file, JSON.stringify(hisInput({ certFile: 'certs/his.pem', keyFile: 'certs/his-key.pem' }))); // JSON is YAML
   const rel = loadIngestConfig({ file, env });

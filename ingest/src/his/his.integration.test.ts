@@ -23,7 +23,11 @@ import { adt, siu } from './test-messages.js';
 const MIN = 60_000;
 const config = loadIngestConfig({
   input: {
-    http: { port: 0 }, db: { path: ':memory:' }, broker: { port: 0 }, mqtt: { clientId: 'ingest-his-it' }, series: { kind: 'memory' },
+    http: { port: 0 },
+    db: { path: ':memory:' },
+    broker: { port: 0 },
+    mqtt: { clientId: 'ingest-his-it' },
+    series: { kind: 'memory' },
     log: { level: 'silent' },
     his: { enabled: true, port: 0, allow: ['127.0.0.1'], locationMap: { 'OP^OR1^T1': 'bed-or1', 'PACU^AWR^B1': 'bed-pacu1' } },
   },
@@ -34,12 +38,18 @@ const ing = await startIngest(config, { logger: silent, series });
 t.teardown(() => ing.close());
 const hisPort = ing.his?.port ?? 0;
 const tokens = {
-  admin: bearer(mintToken(ing.services, 'admin')), recorder: bearer(mintToken(ing.services, 'recorder')),
-  viewer: bearer(mintToken(ing.services, 'viewer')), biomed: bearer(mintToken(ing.services, 'biomed')),
+  admin: bearer(mintToken(ing.services, 'admin')),
+  recorder: bearer(mintToken(ing.services, 'recorder')),
+  viewer: bearer(mintToken(ing.services, 'viewer')),
+  biomed: bearer(mintToken(ing.services, 'biomed')),
 };
 type Who = keyof typeof tokens;
 const api = async (method: string, url: string, body?: unknown, who: Who = 'admin') => {
-  const res = await fetch(`${ing.url}${url}`, { method, headers: { ...tokens[who], ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${ing.url}${url}`, {
+    method,
+    headers: { ...tokens[who], ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const text = await res.text();
   return { status: res.status, body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text };
 };
@@ -47,11 +57,17 @@ const api = async (method: string, url: string, body?: unknown, who: Who = 'admi
 /** one MLLP connection: send a message, wait (bounded) for its ACK */
 async function connect(port: number) {
   const sock = net.connect({ host: '127.0.0.1', port });
-  await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
   const framer = new MllpFramer();
   const acks: string[] = [];
   let waiter: (() => void) | null = null;
-  sock.on('data', (c) => { for (const p of framer.push(c)) acks.push(p.toString('utf8')); waiter?.(); });
+  sock.on('data', (c) => {
+    for (const p of framer.push(c)) acks.push(p.toString('utf8'));
+    waiter?.();
+  });
   return {
     async send(text: string | Buffer): Promise<string> {
       const before = acks.length;
@@ -59,7 +75,10 @@ async function connect(port: number) {
       const deadline = Date.now() + 10_000;
       while (acks.length === before) {
         if (Date.now() > deadline || sock.destroyed) throw new Error('no ACK within 10 s');
-        await new Promise<void>((r) => { waiter = r; setTimeout(r, 200); });
+        await new Promise<void>((r) => {
+          waiter = r;
+          setTimeout(r, 200);
+        });
       }
       return acks[before];
     },
@@ -73,17 +92,29 @@ const inRoom = T0 + 30 * MIN;
 const toPacu = T0 + 120 * MIN;
 const out = T0 + 180 * MIN;
 const env = (seq: number, t: number, hr: number): Envelope => ({
-  gatewayId: 'gw1', bootId: 'b', seq, sentAt: t, devices: [{
-    deviceId: 'mon1', profileId: 'p',
-    numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: hr, unit: '/min', t, vendorCode: 'hr' }],
-    waves: [], alarms: [], settings: [],
-  }],
+  gatewayId: 'gw1',
+  bootId: 'b',
+  seq,
+  sentAt: t,
+  devices: [
+    {
+      deviceId: 'mon1',
+      profileId: 'p',
+      numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: hr, unit: '/min', t, vendorCode: 'hr' }],
+      waves: [],
+      alarms: [],
+      settings: [],
+    },
+  ],
 });
 
 t.test('registry', async (t) => {
   t.ok(ing.his && hisPort > 0, 'HIS listener started');
   t.equal((await api('POST', '/sites', { id: 'site1', name: 'Main' })).status, 201);
-  for (const [room, bed] of [['or1', 'bed-or1'], ['pacu', 'bed-pacu1']]) {
+  for (const [room, bed] of [
+    ['or1', 'bed-or1'],
+    ['pacu', 'bed-pacu1'],
+  ]) {
     t.equal((await api('POST', '/rooms', { id: room, siteId: 'site1', name: room })).status, 201);
     t.equal((await api('POST', '/beds', { id: bed, roomId: room, name: 'T1' })).status, 201);
   }
@@ -116,26 +147,43 @@ t.test('SIU S12 → A02 OR1 → A02 PACU → A03 over MLLP, with late binding', 
   caseId = byBed.body.caseId;
   t.ok(caseId, 'a case is open on OR1');
   const c = await api('GET', `/cases/${caseId}`, undefined, 'recorder');
-  t.match(c.body, { bedId: 'bed-or1', start: inRoom, status: 'open', externalIds: { mrn: 'MRN-4711', ni: '99887766', visit: 'V-2026-0815', appointment: 'APT-100' } });
+  t.match(c.body, {
+    bedId: 'bed-or1',
+    start: inRoom,
+    status: 'open',
+    externalIds: { mrn: 'MRN-4711', ni: '99887766', visit: 'V-2026-0815', appointment: 'APT-100' },
+  });
   t.notOk('externalIds' in (await api('GET', `/cases/${caseId}`, undefined, 'viewer')).body, 'no identifiers for a viewer');
   const tl = await api('GET', `/cases/${caseId}/timeline`, undefined, 'recorder');
   t.equal(tl.status, 200);
-  t.same(tl.body.numerics.flatMap((n: { points: unknown[] }) => n.points), [[inRoom + MIN, 72]],
-    'late binding: the reading timed after the A02 event is the case\'s although stored before; the one 10 min before is not');
+  t.same(
+    tl.body.numerics.flatMap((n: { points: unknown[] }) => n.points),
+    [[inRoom + MIN, 72]],
+    "late binding: the reading timed after the A02 event is the case's although stored before; the one 10 min before is not",
+  );
 
   t.same(msa(await his.send(adt('A02', 'A-2', toPacu, 'PACU^AWR^B1'))), ['AA', 'A-2']);
   t.same(msa(await his.send(adt('A03', 'A-3', out, 'PACU^AWR^B1'))), ['AA', 'A-3']);
   const done = await api('GET', `/cases/${caseId}`, undefined, 'recorder');
   t.match(done.body, { status: 'closed', start: inRoom, end: out });
-  t.same(done.body.bindings, [{ bed: 'bed-or1', from: inRoom, to: toPacu }, { bed: 'bed-pacu1', from: toPacu, to: out }]);
+  t.same(done.body.bindings, [
+    { bed: 'bed-or1', from: inRoom, to: toPacu },
+    { bed: 'bed-pacu1', from: toPacu, to: out },
+  ]);
 
   const schedule = await api('GET', '/schedule', undefined, 'viewer');
   t.match(schedule.body, [{ id: scheduleId, state: 'done', caseId }]);
   t.notOk('externalIds' in schedule.body[0], 'viewer: schedule without identifiers');
 
   const audit = await api('GET', `/audit?entity=case&entityId=${caseId}`);
-  t.same(audit.body.filter((e: { actor: string }) => e.actor.startsWith('his:')).map((e: { action: string }) => e.action).reverse(),
-    ['case.open', 'case.move', 'case.close'], 'case changes audited under the HIS actor');
+  t.same(
+    audit.body
+      .filter((e: { actor: string }) => e.actor.startsWith('his:'))
+      .map((e: { action: string }) => e.action)
+      .reverse(),
+    ['case.open', 'case.move', 'case.close'],
+    'case changes audited under the HIS actor',
+  );
   const sAudit = await api('GET', `/audit?entity=schedule&entityId=${scheduleId}`);
   t.same(sAudit.body.map((e: { action: string }) => e.action).reverse(), ['schedule.create', 'schedule.arrive', 'schedule.done']);
   t.ok((await api('GET', '/audit?action=schedule.read-identifiers')).body.length >= 1, 'schedule identifier reads audited');
@@ -157,8 +205,14 @@ t.test('bad messages: AR/AE with the reason, kept for review, counted', async (t
 
   const listed = await api('GET', '/his/messages?status=rejected', undefined, 'biomed');
   t.equal(listed.status, 200);
-  t.same(listed.body.map((m: { controlId: string | null }) => m.controlId), ['B-3', 'B-2', null]);
-  t.same(listed.body.map((m: { ackCode: string }) => m.ackCode), ['AE', 'AE', 'AR']);
+  t.same(
+    listed.body.map((m: { controlId: string | null }) => m.controlId),
+    ['B-3', 'B-2', null],
+  );
+  t.same(
+    listed.body.map((m: { ackCode: string }) => m.ackCode),
+    ['AE', 'AE', 'AR'],
+  );
   t.notMatch(JSON.stringify(listed.body), /MRN-4711|Mustermann|99887766/, 'no patient identifiers in the listing');
   t.equal((await api('GET', '/his/messages?raw=true', undefined, 'biomed')).status, 403);
   t.equal((await api('GET', '/his/messages', undefined, 'recorder')).status, 403);
@@ -176,13 +230,19 @@ t.test('POST /schedule/:id/arrive: the in-room of the record system opens the sc
   const his = await connect(hisPort);
   t.teardown(() => his.close());
   const p2 = { mrn: 'MRN-2', visit: 'V-2', family: 'Roe', given: 'Rita' };
-  t.same(msa(await his.send(siu({ controlId: 'S-2', appointment: 'APT-200', start: out + 30 * MIN, minutes: 60, location: 'OP^OR1^T1', patient: p2 }))), ['AA', 'S-2']);
+  t.same(msa(await his.send(siu({ controlId: 'S-2', appointment: 'APT-200', start: out + 30 * MIN, minutes: 60, location: 'OP^OR1^T1', patient: p2 }))), [
+    'AA',
+    'S-2',
+  ]);
   const entry = (await api('GET', '/schedule?state=scheduled')).body[0];
   t.equal(entry.appointment, 'APT-200');
   t.equal((await api('POST', `/schedule/${entry.id}/arrive`, { bed: 'bed-or1', at: out + 25 * MIN }, 'viewer')).status, 403);
   const r = await api('POST', `/schedule/${entry.id}/arrive`, { bed: 'bed-or1', at: out + 25 * MIN }, 'recorder');
   t.equal(r.status, 200);
-  t.match(r.body, { schedule: { state: 'in-progress', caseId: r.body.case.id }, case: { bedId: 'bed-or1', start: out + 25 * MIN, status: 'open', externalIds: { mrn: 'MRN-2', appointment: 'APT-200' } } });
+  t.match(r.body, {
+    schedule: { state: 'in-progress', caseId: r.body.case.id },
+    case: { bedId: 'bed-or1', start: out + 25 * MIN, status: 'open', externalIds: { mrn: 'MRN-2', appointment: 'APT-200' } },
+  });
   t.equal((await api('POST', `/schedule/${entry.id}/arrive`, { bed: 'bed-or1' }, 'recorder')).status, 409, 'already arrived');
   // the HIS's own A02 for the same arrival afterwards changes nothing
   t.same(msa(await his.send(adt('A02', 'A-9', out + 25 * MIN, 'OP^OR1^T1', p2))), ['AA', 'A-9']);
@@ -197,8 +257,13 @@ t.test('a sender outside his.allow is refused', async (t) => {
   const sock = net.connect({ host: '127.0.0.1', port: l.port });
   const closed = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 10_000);
-    sock.on('close', () => { clearTimeout(timer); resolve(true); });
-    sock.on('error', () => { /* reset */ });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    sock.on('error', () => {
+      /* reset */
+    });
     sock.on('connect', () => sock.write(mllpWrap(adt('A03', 'Z-1', out, 'OP^OR1^T1'))));
   });
   t.ok(closed, 'connection closed');

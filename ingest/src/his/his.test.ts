@@ -21,7 +21,9 @@ const MIN = 60_000;
 function rig(t: Test) {
   const config = loadIngestConfig({
     input: {
-      db: { path: ':memory:' }, series: { kind: 'memory' }, log: { level: 'silent' },
+      db: { path: ':memory:' },
+      series: { kind: 'memory' },
+      log: { level: 'silent' },
       his: { locationMap: { 'OP^OR1^T1': 'bed-or1', 'OP^OR2': 'bed-or2', 'PACU^AWR^B1': 'bed-pacu1' } },
     },
     env: {},
@@ -29,12 +31,24 @@ function rig(t: Test) {
   const s = createServices(config, { series: new MemorySeriesStore() });
   t.teardown(() => s.db.close());
   s.registry.createSite({ id: 'site1', name: 'Main' });
-  for (const [room, bed] of [['or1', 'bed-or1'], ['or2', 'bed-or2'], ['pacu', 'bed-pacu1']]) {
+  for (const [room, bed] of [
+    ['or1', 'bed-or1'],
+    ['or2', 'bed-or2'],
+    ['pacu', 'bed-pacu1'],
+  ]) {
     s.registry.createRoom({ id: room, siteId: 'site1', name: room.toUpperCase() });
     s.registry.createBed({ id: bed, roomId: room, name: 'T1' });
   }
   const lines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _e, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    }),
+  );
   const feed = new HisFeed({ db: s.db, cases: s.cases, registry: s.registry, audit: s.audit, config: config.his, metrics: s.metrics, logger });
   const send = (text: string) => feed.handle(Buffer.from(text), '127.0.0.1');
   return { s, feed, send, lines, config };
@@ -101,7 +115,13 @@ t.test('location map: bed, room-level entry, unknown in a mapped unit, outside',
 
 t.test('location by registry names (matchRegistryNames)', async (t) => {
   const { s, config } = rig(t);
-  const byName = new HisFeed({ db: s.db, cases: s.cases, registry: s.registry, audit: s.audit, config: { ...config.his, locationMap: {}, matchRegistryNames: true } });
+  const byName = new HisFeed({
+    db: s.db,
+    cases: s.cases,
+    registry: s.registry,
+    audit: s.audit,
+    config: { ...config.his, locationMap: {}, matchRegistryNames: true },
+  });
   t.match(byName.resolve({ poc: 'ANY', room: 'or2', bed: 't1' }), { kind: 'bed', bed: { id: 'bed-or2' } }, 'room and bed names, case-insensitive');
   t.match(byName.resolve({ poc: 'ANY', room: 'PACU', bed: '' }), { kind: 'bed', bed: { id: 'bed-pacu1' } }, 'the only bed of the room');
   t.same(byName.resolve({ poc: 'ANY', room: 'OR1', bed: 'T9' }), { kind: 'unknown' }, 'known room, unknown bed');
@@ -134,16 +154,32 @@ t.test('SIU S12 → A02 OR → A02 PACU → A03: schedule, case, bindings, audit
 
   const pacu = T0 + 100 * MIN;
   t.equal(send(adt('A02', 'a2', pacu, 'PACU^AWR^B1')).code, 'AA');
-  t.same(s.cases.get(c!.id)!.bindings, [{ bed: 'bed-or1', from: inRoom, to: pacu }, { bed: 'bed-pacu1', from: pacu, to: null }], 'moved OR → PACU');
+  t.same(
+    s.cases.get(c!.id)!.bindings,
+    [
+      { bed: 'bed-or1', from: inRoom, to: pacu },
+      { bed: 'bed-pacu1', from: pacu, to: null },
+    ],
+    'moved OR → PACU',
+  );
 
   const out = T0 + 160 * MIN;
   t.equal(send(adt('A03', 'a3', out, 'PACU^AWR^B1')).code, 'AA');
   t.match(s.cases.get(c!.id), { status: 'closed', end: out });
   t.match(feed.schedule.get(sched.id), { state: 'done' });
 
-  const actions = s.audit.list({ entity: 'case', entityId: c!.id }).map((e) => `${e.actor} ${e.action}`).reverse();
+  const actions = s.audit
+    .list({ entity: 'case', entityId: c!.id })
+    .map((e) => `${e.actor} ${e.action}`)
+    .reverse();
   t.same(actions, ['his:HIS^HOSP case.open', 'his:HIS^HOSP case.correct', 'his:HIS^HOSP case.correct', 'his:HIS^HOSP case.move', 'his:HIS^HOSP case.close']);
-  t.same(s.audit.list({ entity: 'schedule' }).map((e) => e.action).reverse(), ['schedule.create', 'schedule.update', 'schedule.arrive', 'schedule.done']);
+  t.same(
+    s.audit
+      .list({ entity: 'schedule' })
+      .map((e) => e.action)
+      .reverse(),
+    ['schedule.create', 'schedule.update', 'schedule.arrive', 'schedule.done'],
+  );
   t.notMatch(JSON.stringify(s.audit.list({})), /MRN-4711|99887766|Mustermann|V-2026/, 'no identifier in the audit log');
   t.equal(s.metrics.get('his_messages_applied_total'), 7);
   t.equal(s.metrics.get('his_messages_error_total'), 1);
@@ -193,7 +229,11 @@ t.test('unscheduled arrival, conflicts, unknown location, outside transfer, canc
   t.equal(send(siu({ controlId: 'y1', appointment: 'APT9', start: T0 + 3 * 3_600_000, minutes: 30, location: 'OP^OR1^T1' })).code, 'AA');
   t.equal(send(siu({ trigger: 'S15', controlId: 'y2', appointment: 'APT9', start: T0 + 3 * 3_600_000, minutes: 30, location: 'OP^OR1^T1' })).code, 'AA');
   t.equal(feed.schedule.byAppointment('APT9')?.state, 'cancelled');
-  t.equal(send(siu({ trigger: 'S14', controlId: 'y3', appointment: 'APT9', start: T0, minutes: 30, location: 'OP^OR1^T1' })).code, 'AE', 'a cancelled appointment is not modified');
+  t.equal(
+    send(siu({ trigger: 'S14', controlId: 'y3', appointment: 'APT9', start: T0, minutes: 30, location: 'OP^OR1^T1' })).code,
+    'AE',
+    'a cancelled appointment is not modified',
+  );
   t.equal(send(siu({ trigger: 'S13', controlId: 'y4', appointment: 'NOPE', start: T0, minutes: 30, location: 'OP^OR1^T1' })).code, 'AE', 'unknown appointment');
 
   const rejected = feed.schedule.messages({ status: 'rejected' });

@@ -26,16 +26,30 @@ async function until(what: string, cond: () => boolean, ms = 60_000): Promise<vo
 
 function child(t: Tap, arg: unknown): Promise<ChildProcess> {
   const c = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => { if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('child did not start')), 60_000);
-    c.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) { clearTimeout(timer); resolve(c); } });
-    c.once('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited ${code}`)); });
+    c.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve(c);
+      }
+    });
+    c.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited ${code}`));
+    });
   });
 }
 type Tap = { teardown(fn: () => void): void };
 
-const exited = (c: ChildProcess) => new Promise<void>((resolve) => { if (c.exitCode !== null || c.signalCode !== null) resolve(); else c.once('exit', () => resolve()); });
+const exited = (c: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) resolve();
+    else c.once('exit', () => resolve());
+  });
 
 t.test('SIGKILL of ingest during an endpoint outage: every committed message arrives once and in order, no window twice', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'orlink-hl7kill-'));
@@ -65,14 +79,23 @@ t.test('SIGKILL of ingest during an endpoint outage: every committed message arr
 
   const ids = [...new Set(emr.received.map((r) => r.controlId))];
   const n = ids.map((id) => Number(id.slice(2)));
-  t.same(n, [...n].sort((a, b) => a - b), 'in queue order');
-  t.ok(committed.every((id) => ids.includes(id)), 'every message committed before the kill arrived');
+  t.same(
+    n,
+    [...n].sort((a, b) => a - b),
+    'in queue order',
+  );
+  t.ok(
+    committed.every((id) => ids.includes(id)),
+    'every message committed before the kill arrived',
+  );
   t.ok(emr.received.length - ids.length <= 2, 'resends only at the interruptions');
-  const windows = ids.map((id) => emr.received.find((r) => r.controlId === id)!).map((r) => {
-    const m = parseHl7(r.text);
-    const obr = m.segments.find((s) => s.id === 'OBR');
-    return [parseHl7Time(comp(m, obr, 7)) as number, parseHl7Time(comp(m, obr, 8)) as number];
-  });
+  const windows = ids
+    .map((id) => emr.received.find((r) => r.controlId === id)!)
+    .map((r) => {
+      const m = parseHl7(r.text);
+      const obr = m.segments.find((s) => s.id === 'OBR');
+      return [parseHl7Time(comp(m, obr, 7)) as number, parseHl7Time(comp(m, obr, 8)) as number];
+    });
   let overlaps = 0;
   for (let k = 1; k < windows.length; k++) if (windows[k][0] <= windows[k - 1][1]) overlaps++;
   t.equal(overlaps, 0, 'windows strictly after one another: none produced twice across the kill');

@@ -23,12 +23,30 @@ export function seg(id: string, fields: string[]): string {
 }
 
 /** the MSH segment (MSH-1 and MSH-2 written by this function; fields from MSH-3 on) */
-export function msh(fields: { sendingApp: string; sendingFacility: string; receivingApp: string; receivingFacility: string;
-  time: number; type: string; controlId: string; profile: string }): string {
+export function msh(fields: {
+  sendingApp: string;
+  sendingFacility: string;
+  receivingApp: string;
+  receivingFacility: string;
+  time: number;
+  type: string;
+  controlId: string;
+  profile: string;
+}): string {
   const f: string[] = [];
-  f[3] = fields.sendingApp; f[4] = fields.sendingFacility; f[5] = fields.receivingApp; f[6] = fields.receivingFacility;
-  f[7] = hl7Time(fields.time); f[9] = fields.type; f[10] = esc(fields.controlId); f[11] = 'P'; f[12] = '2.6';
-  f[15] = 'NE'; f[16] = 'AL'; f[18] = 'UNICODE UTF-8'; f[21] = fields.profile;
+  f[3] = fields.sendingApp;
+  f[4] = fields.sendingFacility;
+  f[5] = fields.receivingApp;
+  f[6] = fields.receivingFacility;
+  f[7] = hl7Time(fields.time);
+  f[9] = fields.type;
+  f[10] = esc(fields.controlId);
+  f[11] = 'P';
+  f[12] = '2.6';
+  f[15] = 'NE';
+  f[16] = 'AL';
+  f[18] = 'UNICODE UTF-8';
+  f[21] = fields.profile;
   const out = ['MSH', '^~\\&'];
   for (let i = 3; i <= 21; i++) out.push(f[i] ?? '');
   return out.join('|');

@@ -11,14 +11,26 @@ import { MemorySeriesStore } from '../series/memory.js';
 
 const { db, emrPort } = JSON.parse(process.argv[2]) as { db: string; emrPort: number };
 const series = new MemorySeriesStore();
-const ingest = await startIngest(loadIngestConfig({
-  input: {
-    http: { host: '127.0.0.1', port: 0 }, db: { path: db }, series: { kind: 'memory' }, broker: { kind: 'embedded', host: '127.0.0.1', port: 0 },
-    log: { level: 'silent' },
-    hl7Out: { endpoints: [{ name: 'emr', host: '127.0.0.1', port: emrPort, intervalS: 0.1, ackTimeoutMs: 500, retryMinMs: 20, retryMaxMs: 200, connectTimeoutMs: 300 }], settleMs: 50, pollMs: 30 },
-  },
-  env: {},
-}), { logger: pino({ level: 'silent' }), series });
+const ingest = await startIngest(
+  loadIngestConfig({
+    input: {
+      http: { host: '127.0.0.1', port: 0 },
+      db: { path: db },
+      series: { kind: 'memory' },
+      broker: { kind: 'embedded', host: '127.0.0.1', port: 0 },
+      log: { level: 'silent' },
+      hl7Out: {
+        endpoints: [
+          { name: 'emr', host: '127.0.0.1', port: emrPort, intervalS: 0.1, ackTimeoutMs: 500, retryMinMs: 20, retryMaxMs: 200, connectTimeoutMs: 300 },
+        ],
+        settleMs: 50,
+        pollMs: 30,
+      },
+    },
+    env: {},
+  }),
+  { logger: pino({ level: 'silent' }), series },
+);
 const reg = ingest.services.registry;
 if (!reg.getBed('b1')) {
   reg.createSite({ id: 's1', name: 'Site' });
@@ -28,8 +40,15 @@ if (!reg.getBed('b1')) {
 }
 let n = 0;
 const timer = setInterval(() => {
-  void series.write([numericPoint({ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 60 + (n++ % 50), unit: '/min', t: Date.now(), vendorCode: 'HR' },
-    { site: 's1', room: 'r1', bed: 'b1', device: 'd1' })]);
+  void series.write([
+    numericPoint(
+      { kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: 60 + (n++ % 50), unit: '/min', t: Date.now(), vendorCode: 'HR' },
+      { site: 's1', room: 'r1', bed: 'b1', device: 'd1' },
+    ),
+  ]);
 }, 20);
-process.on('SIGTERM', () => { clearInterval(timer); void ingest.close().then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  clearInterval(timer);
+  void ingest.close().then(() => process.exit(0));
+});
 process.stdout.write('ready\n');

@@ -17,7 +17,11 @@ import { comp, parseHl7, rawField } from '../../../gateway/src/protocols/hl7-mll
 import { MllpFramer, mllpWrap } from '../../../gateway/src/protocols/hl7-mllp/mllp.js';
 import { Hl7OutError } from './errors.js';
 
-export interface Ack { code: string; controlId: string; text: string }
+export interface Ack {
+  code: string;
+  controlId: string;
+  text: string;
+}
 
 export interface MllpClientTls {
   /** PEM CA(s) the endpoint's certificate must chain to */
@@ -30,7 +34,12 @@ export interface MllpClientTls {
   minVersion?: tls.SecureVersion;
 }
 
-export interface MllpTarget { host: string; port: number; tls?: MllpClientTls; connectTimeoutMs: number }
+export interface MllpTarget {
+  host: string;
+  port: number;
+  tls?: MllpClientTls;
+  connectTimeoutMs: number;
+}
 
 /** the `tls` block of an hl7Out endpoint with its files read; an unreadable file is ING_ERR_HL7OUT_CONFIG naming endpoint and key */
 export function readClientTlsFiles(
@@ -40,15 +49,24 @@ export function readClientTlsFiles(
   const read = (key: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined => {
     const file = c[key];
     if (!file) return undefined;
-    try { return readFileSync(file); } catch (err) {
-      throw new Hl7OutError('ING_ERR_HL7OUT_CONFIG', 'fatal', `hl7Out endpoint ${endpoint}: tls.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Hl7OutError(
+        'ING_ERR_HL7OUT_CONFIG',
+        'fatal',
+        `hl7Out endpoint ${endpoint}: tls.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { cause: err },
+      );
     }
   };
   const ca = read('caFile');
   const cert = read('certFile');
   const key = read('keyFile');
   return {
-    ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}),
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
     ...(c.servername ? { servername: c.servername } : {}),
     ...(c.minVersion ? { minVersion: c.minVersion } : {}),
     rejectUnauthorized: c.rejectUnauthorized,
@@ -63,7 +81,9 @@ export class MllpClient {
 
   constructor(private readonly target: MllpTarget) {}
 
-  get connected(): boolean { return !!this.socket && !this.socket.destroyed; }
+  get connected(): boolean {
+    return !!this.socket && !this.socket.destroyed;
+  }
 
   async send(message: string, controlId: string, timeoutMs: number): Promise<Ack> {
     if (this.closed) throw new Hl7OutError('ING_ERR_HL7OUT_CLOSED', 'transient', 'client closed');
@@ -76,8 +96,16 @@ export class MllpClient {
       }, timeoutMs);
       this.waiter = {
         controlId,
-        resolve: (a) => { clearTimeout(timer); this.waiter = null; resolve(a); },
-        reject: (e) => { clearTimeout(timer); this.waiter = null; reject(e); },
+        resolve: (a) => {
+          clearTimeout(timer);
+          this.waiter = null;
+          resolve(a);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          this.waiter = null;
+          reject(e);
+        },
       };
       socket.write(mllpWrap(message));
     });
@@ -90,10 +118,15 @@ export class MllpClient {
     return new Promise((resolve, reject) => {
       const s = t.tls
         ? tls.connect({
-          host: t.host, port: t.port, servername: t.tls.servername ?? t.host, rejectUnauthorized: t.tls.rejectUnauthorized ?? true,
-          ...(t.tls.ca ? { ca: t.tls.ca } : {}), ...(t.tls.cert ? { cert: t.tls.cert } : {}), ...(t.tls.key ? { key: t.tls.key } : {}),
-          ...(t.tls.minVersion ? { minVersion: t.tls.minVersion } : {}),
-        })
+            host: t.host,
+            port: t.port,
+            servername: t.tls.servername ?? t.host,
+            rejectUnauthorized: t.tls.rejectUnauthorized ?? true,
+            ...(t.tls.ca ? { ca: t.tls.ca } : {}),
+            ...(t.tls.cert ? { cert: t.tls.cert } : {}),
+            ...(t.tls.key ? { key: t.tls.key } : {}),
+            ...(t.tls.minVersion ? { minVersion: t.tls.minVersion } : {}),
+          })
         : net.connect({ host: t.host, port: t.port });
       const fail = (err: Error) => {
         clearTimeout(timer);
@@ -124,7 +157,9 @@ export class MllpClient {
         const err = m.segments.find((x) => x.id === 'ERR');
         ack = { code: comp(m, msa, 1), controlId: comp(m, msa, 2), text: [comp(m, msa, 3), err ? comp(m, err, 8) : ''].filter(Boolean).join('; ') };
         if (!msa || !rawField(msa, 1)) continue;
-      } catch { continue; } // not an ACK: skipped
+      } catch {
+        continue;
+      } // not an ACK: skipped
       if (this.waiter && ack.controlId === this.waiter.controlId) this.waiter.resolve(ack);
     }
   }

@@ -23,7 +23,12 @@ export interface CaseContext {
   devices: Record<string, { vendor?: string | null; model?: string | null; serial?: string | null }>;
 }
 
-export interface Envelope { controlId: string; now: number; receivingApp?: string; receivingFacility?: string }
+export interface Envelope {
+  controlId: string;
+  now: number;
+  receivingApp?: string;
+  receivingFacility?: string;
+}
 
 const EUI64 = /^[0-9A-Fa-f]{16}$/;
 
@@ -37,21 +42,28 @@ export function deviceIdentity(id: string, d: CaseContext['devices'][string] | u
 function header(ctx: CaseContext, e: Envelope, type: string, profile: string): string[] {
   const mrn = ctx.externalIds.mrn;
   // PID-3 is required: without an MRN the case id stands in, typed AN (account number) under ORLINK, never a guess
-  const pid3 = mrn
-    ? comps(esc(mrn), '', '', esc(ctx.assigningAuthority ?? ''), 'MR')
-    : comps(esc(ctx.caseId), '', '', 'ORLINK', 'AN');
+  const pid3 = mrn ? comps(esc(mrn), '', '', esc(ctx.assigningAuthority ?? ''), 'MR') : comps(esc(ctx.caseId), '', '', 'ORLINK', 'AN');
   const pv1: string[] = [];
   pv1[2] = 'I';
   pv1[3] = comps(esc(ctx.location.room), '', esc(ctx.location.bed), esc(ctx.location.site));
   pv1[19] = esc(ctx.externalIds.visit ?? '');
   return [
     msh({
-      sendingApp: 'ORLINK', sendingFacility: esc(ctx.location.site), receivingApp: esc(e.receivingApp ?? ''),
-      receivingFacility: esc(e.receivingFacility ?? ''), time: e.now, type, controlId: e.controlId, profile,
+      sendingApp: 'ORLINK',
+      sendingFacility: esc(ctx.location.site),
+      receivingApp: esc(e.receivingApp ?? ''),
+      receivingFacility: esc(e.receivingFacility ?? ''),
+      time: e.now,
+      type,
+      controlId: e.controlId,
+      profile,
     }),
     // PID-5 is required and orlink holds no names: the name is sent empty with name type U (unspecified)
     seg('PID', ['1', '', pid3, '', '^^^^^^U']),
-    seg('PV1', Array.from({ length: 19 }, (_, i) => pv1[i + 1] ?? '')),
+    seg(
+      'PV1',
+      Array.from({ length: 19 }, (_, i) => pv1[i + 1] ?? ''),
+    ),
   ];
 }
 
@@ -63,8 +75,18 @@ function header(ctx: CaseContext, e: Envelope, type: string, profile: string): s
  */
 export function buildPcd01(ctx: CaseContext, e: Envelope, window: { from: number; to: number }, numerics: readonly StoredNumeric[]): string {
   const segs = header(ctx, e, 'ORU^R01^ORU_R01', PROFILE_DEC);
-  segs.push(seg('OBR', ['1', comps(esc(e.controlId), 'ORLINK'), comps(esc(e.controlId), 'ORLINK'),
-    '182777000^monitoring of patient^SCT', '', '', hl7Time(window.from), hl7Time(window.to - 1)]));
+  segs.push(
+    seg('OBR', [
+      '1',
+      comps(esc(e.controlId), 'ORLINK'),
+      comps(esc(e.controlId), 'ORLINK'),
+      '182777000^monitoring of patient^SCT',
+      '',
+      '',
+      hl7Time(window.from),
+      hl7Time(window.to - 1),
+    ]),
+  );
   const mapped = numerics.filter((n) => n.mdc && n.code !== null);
   const devices = [...new Set(mapped.map((n) => n.device))].sort();
   let setId = 0;
@@ -82,7 +104,12 @@ export function buildPcd01(ctx: CaseContext, e: Envelope, window: { from: number
       f[11] = invalid ? 'X' : 'R';
       f[14] = hl7Time(n.t);
       f[18] = deviceIdentity(dev, ctx.devices[dev]);
-      segs.push(seg('OBX', Array.from({ length: 18 }, (_, i) => f[i + 1] ?? '')));
+      segs.push(
+        seg(
+          'OBX',
+          Array.from({ length: 18 }, (_, i) => f[i + 1] ?? ''),
+        ),
+      );
     }
   }
   return segs.join('\r') + '\r';
@@ -93,7 +120,10 @@ const SOURCE = { physiological: 'SP', technical: 'ST' } as const;
 
 /** the alarm instance's id (OBR-3): the same on its start and its end, so the receiver can pair them */
 export function alarmInstanceId(caseId: string, a: Pick<StoredAlarm, 'device' | 'mdc' | 'vendorCode' | 'text'>): string {
-  return createHash('sha256').update([caseId, a.device, a.mdc ?? '', a.vendorCode ?? '', a.text].join('\u0000')).digest('hex').slice(0, 20);
+  return createHash('sha256')
+    .update([caseId, a.device, a.mdc ?? '', a.vendorCode ?? '', a.text].join('\u0000'))
+    .digest('hex')
+    .slice(0, 20);
 }
 
 /**
@@ -103,14 +133,35 @@ export function alarmInstanceId(caseId: string, a: Pick<StoredAlarm, 'device' | 
  */
 export function buildPcd04(ctx: CaseContext, e: Envelope, a: StoredAlarm): string {
   const segs = header(ctx, e, 'ORU^R40^ORU_R40', PROFILE_ACM);
-  segs.push(seg('OBR', ['1', comps(esc(e.controlId), 'ORLINK'), comps(esc(alarmInstanceId(ctx.caseId, a)), 'ORLINK'),
-    '196616^MDC_EVT_ALARM^MDC', '', '', hl7Time(a.t)]));
+  segs.push(
+    seg('OBR', [
+      '1',
+      comps(esc(e.controlId), 'ORLINK'),
+      comps(esc(alarmInstanceId(ctx.caseId, a)), 'ORLINK'),
+      '196616^MDC_EVT_ALARM^MDC',
+      '',
+      '',
+      hl7Time(a.t),
+    ]),
+  );
   const dev = deviceIdentity(a.device, ctx.devices[a.device]);
-  const source = a.mdc && a.code !== null ? comps(String(a.code), esc(a.mdc), 'MDC') : comps(esc(a.vendorCode ?? 'unknown'), esc(a.vendorCode ?? 'unknown'), '99ORLINK');
+  const source =
+    a.mdc && a.code !== null ? comps(String(a.code), esc(a.mdc), 'MDC') : comps(esc(a.vendorCode ?? 'unknown'), esc(a.vendorCode ?? 'unknown'), '99ORLINK');
   const obx = (n: number, type: string, id: string, value: string, flags = ''): string => {
     const f: string[] = [];
-    f[1] = String(n); f[2] = type; f[3] = id; f[4] = '1.0.0.1'; f[5] = value; f[8] = flags; f[11] = 'F'; f[14] = hl7Time(a.t); f[18] = dev;
-    return seg('OBX', Array.from({ length: 18 }, (_, i) => f[i + 1] ?? ''));
+    f[1] = String(n);
+    f[2] = type;
+    f[3] = id;
+    f[4] = '1.0.0.1';
+    f[5] = value;
+    f[8] = flags;
+    f[11] = 'F';
+    f[14] = hl7Time(a.t);
+    f[18] = dev;
+    return seg(
+      'OBX',
+      Array.from({ length: 18 }, (_, i) => f[i + 1] ?? ''),
+    );
   };
   segs.push(obx(1, 'ST', source, esc(a.mdc ?? a.vendorCode ?? '')));
   segs.push(obx(2, 'ST', '196616^MDC_EVT_ALARM^MDC', esc(a.text), `${PRIORITY[a.priority]}~${SOURCE[a.source]}`));

@@ -47,7 +47,12 @@ export interface ProducerOptions {
 }
 
 /** a case to produce for: open (end null) or closed and not yet covered to its end */
-interface Active { caseId: string; bed: string; since: number; end: number | null }
+interface Active {
+  caseId: string;
+  bed: string;
+  since: number;
+  end: number | null;
+}
 
 export class Producer {
   readonly stats = { pcd01: 0, pcd04: 0, refusedFull: 0, emptyWindows: 0 };
@@ -69,7 +74,10 @@ export class Producer {
         if (open.some((c) => c.caseId === id)) continue;
         const c = this.o.cases.get(id);
         const last = c?.bindings[c.bindings.length - 1];
-        if (!c || !last || c.end === null) { this.o.queue.dropMarks(ep.name, id); continue; }
+        if (!c || !last || c.end === null) {
+          this.o.queue.dropMarks(ep.name, id);
+          continue;
+        }
         closed.push({ caseId: id, bed: last.bed, since: last.from, end: c.end });
       }
       for (const c of [...open, ...closed]) {
@@ -84,7 +92,10 @@ export class Producer {
           this.stats.refusedFull++;
           if (now - this.fullLoggedAt >= 60_000) {
             this.fullLoggedAt = now;
-            this.o.logger.error({ endpoint: ep.name, refused: this.stats.refusedFull }, 'outbound HL7 queue full: messages held back (not lost: produced again once there is room)');
+            this.o.logger.error(
+              { endpoint: ep.name, refused: this.stats.refusedFull },
+              'outbound HL7 queue full: messages held back (not lost: produced again once there is room)',
+            );
           }
         }
       }
@@ -102,8 +113,12 @@ export class Producer {
     const devices: CaseContext['devices'] = {};
     for (const d of this.o.registry.listDevices({ bedId })) devices[d.id] = { vendor: d.vendor, model: d.model, serial: d.serial };
     return {
-      siteId: bed.siteId, caseId, externalIds: c.externalIds, assigningAuthority: ep.assigningAuthority,
-      location: { site: site?.name ?? bed.siteId, room: room?.name ?? bed.roomId, bed: bed.name }, devices,
+      siteId: bed.siteId,
+      caseId,
+      externalIds: c.externalIds,
+      assigningAuthority: ep.assigningAuthority,
+      location: { site: site?.name ?? bed.siteId, room: room?.name ?? bed.roomId, bed: bed.name },
+      devices,
     };
   }
 
@@ -138,12 +153,20 @@ export class Producer {
       // each bed of the case over the part it held: a window before a move (OR → PACU) that was not
       // produced yet is read on the bed the case was on then, not on the new one
       const nums: Awaited<ReturnType<SeriesReader['latestNumerics']>> = [];
-      for (const p of this.parts(c, from, to - 1)) nums.push(...await this.o.series.latestNumerics(p));
+      for (const p of this.parts(c, from, to - 1)) nums.push(...(await this.o.series.latestNumerics(p)));
       const next: Mark = { endpoint: ep.name, caseId: c.caseId, kind: 'pcd01', coveredTo: to };
       const usable = nums.filter((x) => x.mdc && x.code !== null);
-      if (!usable.length) { q.setMark(next); this.stats.emptyWindows++; mark = to; continue; }
+      if (!usable.length) {
+        q.setMark(next);
+        this.stats.emptyWindows++;
+        mark = to;
+        continue;
+      }
       const msg: NewMessage = {
-        endpoint: ep.name, kind: 'pcd01', caseId: c.caseId, window: { from, to },
+        endpoint: ep.name,
+        kind: 'pcd01',
+        caseId: c.caseId,
+        window: { from, to },
         build: (id) => buildPcd01(ctx, this.envelope(ep, id, now), { from, to }, usable),
       };
       q.enqueue([msg], [next]);
@@ -172,11 +195,17 @@ export class Producer {
     if (alarms.length >= limit) {
       // truncated: keep whole times only; the alarms at the last time are read again on the next tick
       const last = alarms[alarms.length - 1].t;
-      if (last > mark) { alarms = alarms.filter((a) => a.t < last); covered = last; }
+      if (last > mark) {
+        alarms = alarms.filter((a) => a.t < last);
+        covered = last;
+      }
     }
     const changes = alarms.filter((a) => a.phase !== 'update');
     const msgs: NewMessage[] = changes.map((a) => ({
-      endpoint: ep.name, kind: 'pcd04', caseId: c.caseId, window: { from: a.t, to: a.t },
+      endpoint: ep.name,
+      kind: 'pcd04',
+      caseId: c.caseId,
+      window: { from: a.t, to: a.t },
       build: (id) => buildPcd04(ctx, this.envelope(ep, id, now), a),
     }));
     q.enqueue(msgs, [{ endpoint: ep.name, caseId: c.caseId, kind: 'pcd04', coveredTo: covered }]);

@@ -7,7 +7,14 @@ import { comp, parseHl7, rawField, type Hl7Message, type Segment } from '../../.
 
 export type ProfileName = 'PCD-01' | 'PCD-04';
 
-interface Rule { seg: string; field: number; component?: number; equals?: string; when?: (m: Hl7Message, s: Segment) => boolean; what: string }
+interface Rule {
+  seg: string;
+  field: number;
+  component?: number;
+  equals?: string;
+  when?: (m: Hl7Message, s: Segment) => boolean;
+  what: string;
+}
 
 const common: Rule[] = [
   { seg: 'MSH', field: 3, what: 'sending application' },
@@ -36,7 +43,8 @@ const common: Rule[] = [
 
 export const PROFILE_RULES: Record<ProfileName, { type: string; profileOid: string; rules: Rule[] }> = {
   'PCD-01': {
-    type: 'ORU^R01^ORU_R01', profileOid: '1.3.6.1.4.1.19376.1.6.1.1.1',
+    type: 'ORU^R01^ORU_R01',
+    profileOid: '1.3.6.1.4.1.19376.1.6.1.1.1',
     rules: [
       ...common,
       { seg: 'OBR', field: 8, what: 'observation end date/time (interval)' },
@@ -46,7 +54,8 @@ export const PROFILE_RULES: Record<ProfileName, { type: string; profileOid: stri
     ],
   },
   'PCD-04': {
-    type: 'ORU^R40^ORU_R40', profileOid: '1.3.6.1.4.1.19376.1.6.4.4',
+    type: 'ORU^R40^ORU_R40',
+    profileOid: '1.3.6.1.4.1.19376.1.6.4.4',
     rules: [
       ...common,
       { seg: 'OBX', field: 5, what: 'observation value' },
@@ -59,7 +68,11 @@ export function checkProfile(text: string, profile: ProfileName): string[] {
   const p = PROFILE_RULES[profile];
   const problems: string[] = [];
   let m: Hl7Message;
-  try { m = parseHl7(text); } catch (err) { return [`unparseable: ${(err as Error).message}`]; }
+  try {
+    m = parseHl7(text);
+  } catch (err) {
+    return [`unparseable: ${(err as Error).message}`];
+  }
   const msh = m.segments[0];
   if (rawField(msh, 9) !== p.type) problems.push(`MSH-9 is ${rawField(msh, 9)}, expected ${p.type}`);
   if (comp(m, msh, 21, 3) !== p.profileOid) problems.push(`MSH-21 profile is ${comp(m, msh, 21, 3) || 'missing'}, expected ${p.profileOid}`);

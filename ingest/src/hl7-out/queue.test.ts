@@ -18,13 +18,23 @@ function tempDb(t: { teardown(fn: () => void): void }): { file: string; open: ()
 }
 
 const msg = (n: number, endpoint = 'emr'): NewMessage => ({
-  endpoint, kind: 'pcd01', caseId: 'c1', window: { from: n * 1000, to: (n + 1) * 1000 },
+  endpoint,
+  kind: 'pcd01',
+  caseId: 'c1',
+  window: { from: n * 1000, to: (n + 1) * 1000 },
   build: (id) => `MSH|^~\\&|ORLINK||||20261208010000+0000||ORU^R01^ORU_R01|${id}|P|2.6\rOBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.0.0.1|${n}\r`,
 });
 
 function sender(q: OutboundQueue, port: number, o: Partial<{ ackTimeoutMs: number; maxAttempts: number }> = {}): EndpointSender {
   return new EndpointSender({
-    name: 'emr', queue: q, logger, idlePollMs: 20, retryMinMs: 10, retryMaxMs: 40, ackTimeoutMs: o.ackTimeoutMs ?? 2000, maxAttempts: o.maxAttempts ?? 3,
+    name: 'emr',
+    queue: q,
+    logger,
+    idlePollMs: 20,
+    retryMinMs: 10,
+    retryMaxMs: 40,
+    ackTimeoutMs: o.ackTimeoutMs ?? 2000,
+    maxAttempts: o.maxAttempts ?? 3,
     target: { host: '127.0.0.1', port, connectTimeoutMs: 500 },
   });
 }
@@ -48,7 +58,10 @@ t.test('in order, one at a time; AA deletes the row and records the ACK', async 
   s.start();
   await until('3 ACKed', () => q.head('emr') === null);
   await s.close();
-  t.same(emr.received.map((r) => r.controlId), ids);
+  t.same(
+    emr.received.map((r) => r.controlId),
+    ids,
+  );
   const st = q.status(['emr'])[0];
   t.equal(st.queued, 0);
   t.equal(st.acked, 3);
@@ -67,9 +80,19 @@ t.test('AE: resent up to maxAttempts, then dead with the reason; AR: dead at onc
   s.start();
   await until('all settled', () => q.head('emr') === null);
   await s.close();
-  t.same(emr.received.map((r) => r.controlId), [a.controlId, a.controlId, a.controlId, b.controlId, c.controlId], 'AE thrice, AR once, then the next');
+  t.same(
+    emr.received.map((r) => r.controlId),
+    [a.controlId, a.controlId, a.controlId, b.controlId, c.controlId],
+    'AE thrice, AR once, then the next',
+  );
   const dead = q.deadLetters();
-  t.same(dead.map((d) => [d.controlId, d.ackCode]), [[b.controlId, 'AR'], [a.controlId, 'AE']]);
+  t.same(
+    dead.map((d) => [d.controlId, d.ackCode]),
+    [
+      [b.controlId, 'AR'],
+      [a.controlId, 'AE'],
+    ],
+  );
   t.match(dead[1].reason, /AE 3 times.*test AE/);
   t.equal(dead[1].attempts, 3);
   t.match(dead[0].reason, /AR: rejected/);
@@ -99,7 +122,10 @@ t.test('no ACK within the timeout: resent with the same control id, never dead-l
   s.start();
   await until('ACKed at last', () => q.head('emr') === null);
   await s.close();
-  t.same(emr.received.map((r) => r.controlId), Array(5).fill(a.controlId));
+  t.same(
+    emr.received.map((r) => r.controlId),
+    Array(5).fill(a.controlId),
+  );
   t.equal(q.deadLetters().length, 0);
   t.equal(s.stats.transportFailures, 4);
 });
@@ -132,7 +158,11 @@ t.test('restart: what was not ACKed is sent again after reopening the database, 
   await until('all ACKed', () => q.head('emr') === null);
   await s.close();
   db.close();
-  t.same(emr.received.map((r) => r.controlId), [ids[0], ...ids], 'the unacked head resent once with the same MSH-10, then the rest');
+  t.same(
+    emr.received.map((r) => r.controlId),
+    [ids[0], ...ids],
+    'the unacked head resent once with the same MSH-10, then the rest',
+  );
 });
 
 t.test('bounded size: a refused enqueue is counted and leaves nothing behind, marks included', async (t) => {
@@ -147,7 +177,7 @@ t.test('bounded size: a refused enqueue is counted and leaves nothing behind, ma
   t.equal(q.status(['emr'])[0].queued, 2);
   t.ok(q.pendingBytes() <= one * 2 + 4);
   // a dead letter frees its room
-  q.dead((q.head('emr'))!.id, 'test', 'AR');
+  q.dead(q.head('emr')!.id, 'test', 'AR');
   q.enqueue([msg(3)], [{ endpoint: 'emr', caseId: 'c1', kind: 'pcd01', coveredTo: 4000 }]);
   t.equal(q.mark('emr', 'c1', 'pcd01'), 4000);
 });

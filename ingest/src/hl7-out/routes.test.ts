@@ -8,13 +8,30 @@ import { OutboundQueue } from './queue.js';
 
 t.test('dead letters: biomed sees no patient identifier, admin with withMessage does (audited); retry is admin only', async (t) => {
   const config = loadIngestConfig({
-    input: { db: { path: ':memory:' }, series: { kind: 'memory' }, log: { level: 'silent' }, hl7Out: { endpoints: [{ name: 'emr', host: '127.0.0.1', port: 9 }] } }, env: {},
+    input: {
+      db: { path: ':memory:' },
+      series: { kind: 'memory' },
+      log: { level: 'silent' },
+      hl7Out: { endpoints: [{ name: 'emr', host: '127.0.0.1', port: 9 }] },
+    },
+    env: {},
   });
   const services = createServices(config, { series: new MemorySeriesStore() });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const q = new OutboundQueue(services.db, 1 << 20);
-  const [m] = q.enqueue([{ endpoint: 'emr', kind: 'pcd01', caseId: 'case-1', window: { from: 0, to: 60_000 }, build: (id) => `MSH|^~\\&|ORLINK||||20261208010000+0000||ORU^R01^ORU_R01|${id}|P|2.6\rPID|1||MRN777^^^H^MR\r` }]);
+  const [m] = q.enqueue([
+    {
+      endpoint: 'emr',
+      kind: 'pcd01',
+      caseId: 'case-1',
+      window: { from: 0, to: 60_000 },
+      build: (id) => `MSH|^~\\&|ORLINK||||20261208010000+0000||ORU^R01^ORU_R01|${id}|P|2.6\rPID|1||MRN777^^^H^MR\r`,
+    },
+  ]);
   q.dead(m.id, 'AR: rejected: unknown patient MRN777', 'AR');
   const admin = bearer(mintToken(services, 'admin'));
   const biomed = bearer(mintToken(services, 'biomed'));

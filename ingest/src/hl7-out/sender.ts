@@ -38,15 +38,29 @@ export class EndpointSender {
     this.client = new MllpClient(o.target);
   }
 
-  start(): void { this.loop ??= this.run(); }
+  start(): void {
+    this.loop ??= this.run();
+  }
 
   /** something was enqueued (or retried): look now */
-  poke(): void { this.wake?.(); }
+  poke(): void {
+    this.wake?.();
+  }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => { this.wake = null; resolve(); }, Math.max(0, ms));
-      this.wake = () => { clearTimeout(t); this.wake = null; resolve(); };
+      const t = setTimeout(
+        () => {
+          this.wake = null;
+          resolve();
+        },
+        Math.max(0, ms),
+      );
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = null;
+        resolve();
+      };
     });
   }
 
@@ -66,8 +80,14 @@ export class EndpointSender {
 
   private async step(now: () => number, q: OutboundQueue): Promise<void> {
     const m = q.head(this.o.name);
-    if (!m) { await this.sleep(this.o.idlePollMs); return; }
-    if (m.nextAt > now()) { await this.sleep(Math.min(m.nextAt - now(), this.o.idlePollMs)); return; }
+    if (!m) {
+      await this.sleep(this.o.idlePollMs);
+      return;
+    }
+    if (m.nextAt > now()) {
+      await this.sleep(Math.min(m.nextAt - now(), this.o.idlePollMs));
+      return;
+    }
     q.markSent(m.id);
     this.stats.sent++;
     let ack;
@@ -79,7 +99,10 @@ export class EndpointSender {
       const delay = backoffMs(Math.min(this.transportFailures++, 10), this.o.retryMinMs, this.o.retryMaxMs);
       q.retryLater(m.id, now() + delay, (err as Error).message, false);
       if (this.transportFailures === 1 || this.transportFailures % 50 === 0) {
-        this.o.logger.warn({ endpoint: this.o.name, err: (err as Error).message, failures: this.transportFailures, controlId: m.controlId }, 'HL7 endpoint unreachable or silent, will resend');
+        this.o.logger.warn(
+          { endpoint: this.o.name, err: (err as Error).message, failures: this.transportFailures, controlId: m.controlId },
+          'HL7 endpoint unreachable or silent, will resend',
+        );
       }
       this.o.onOutcome?.('transport', m);
       return;
@@ -94,10 +117,18 @@ export class EndpointSender {
     } else if ((code === 'AE' || code === 'CE') && m.attempts + 1 < this.o.maxAttempts) {
       const delay = backoffMs(Math.min(m.attempts, 10), this.o.retryMinMs, this.o.retryMaxMs);
       q.retryLater(m.id, now() + delay, `${code}: ${ack.text}`, true, code);
-      this.o.logger.warn({ endpoint: this.o.name, ack: code, controlId: m.controlId, attempt: m.attempts + 1 }, 'HL7 endpoint answered with an error, will resend');
+      this.o.logger.warn(
+        { endpoint: this.o.name, ack: code, controlId: m.controlId, attempt: m.attempts + 1 },
+        'HL7 endpoint answered with an error, will resend',
+      );
       this.o.onOutcome?.('retry', m);
     } else {
-      const why = code === 'AE' || code === 'CE' ? `${code} ${m.attempts + 1} times (hl7Out maxAttempts)` : code === 'AR' || code === 'CR' ? `${code}: rejected` : `unknown ACK code ${code || '(empty)'}`;
+      const why =
+        code === 'AE' || code === 'CE'
+          ? `${code} ${m.attempts + 1} times (hl7Out maxAttempts)`
+          : code === 'AR' || code === 'CR'
+            ? `${code}: rejected`
+            : `unknown ACK code ${code || '(empty)'}`;
       q.dead(m.id, `${why}: ${ack.text}`, code || null);
       this.stats.dead++;
       this.o.logger.error({ endpoint: this.o.name, ack: code, controlId: m.controlId, kind: m.kind }, 'HL7 message dead-lettered');

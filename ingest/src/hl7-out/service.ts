@@ -21,27 +21,54 @@ export class Hl7OutService {
   private ticking: Promise<void> | null = null;
   private closed = false;
 
-  constructor(private readonly cfg: IngestConfig['hl7Out'], s: Services, private readonly logger: Logger, now: () => number = Date.now) {
+  constructor(
+    private readonly cfg: IngestConfig['hl7Out'],
+    s: Services,
+    private readonly logger: Logger,
+    now: () => number = Date.now,
+  ) {
     this.queue = new OutboundQueue(s.db, cfg.queueMaxBytes, now);
     this.producer = new Producer({
-      endpoints: cfg.endpoints, queue: this.queue, cases: s.cases, registry: s.registry, series: s.series,
-      settleMs: cfg.settleMs, maxWindowsPerTick: 1000, maxAlarmsPerTick: 1000, logger: logger.child({ component: 'hl7-out-producer' }), now,
+      endpoints: cfg.endpoints,
+      queue: this.queue,
+      cases: s.cases,
+      registry: s.registry,
+      series: s.series,
+      settleMs: cfg.settleMs,
+      maxWindowsPerTick: 1000,
+      maxAlarmsPerTick: 1000,
+      logger: logger.child({ component: 'hl7-out-producer' }),
+      now,
       onEnqueued: (ep) => this.senders.get(ep)?.poke(),
     });
     for (const ep of cfg.endpoints) {
       if (this.senders.has(ep.name)) throw new Hl7OutError('ING_ERR_HL7OUT_CONFIG', 'fatal', `hl7Out endpoint name ${ep.name} used twice`);
       const clientTls = ep.tls ? readClientTlsFiles(ep.tls, ep.name) : undefined;
-      this.senders.set(ep.name, new EndpointSender({
-        name: ep.name, ackTimeoutMs: ep.ackTimeoutMs, maxAttempts: ep.maxAttempts, retryMinMs: ep.retryMinMs, retryMaxMs: ep.retryMaxMs,
-        idlePollMs: Math.max(50, cfg.pollMs), queue: this.queue, logger: logger.child({ component: 'hl7-out-sender' }), now,
-        target: { host: ep.host, port: ep.port, connectTimeoutMs: ep.connectTimeoutMs, ...(clientTls ? { tls: clientTls } : {}) },
-      }));
+      this.senders.set(
+        ep.name,
+        new EndpointSender({
+          name: ep.name,
+          ackTimeoutMs: ep.ackTimeoutMs,
+          maxAttempts: ep.maxAttempts,
+          retryMinMs: ep.retryMinMs,
+          retryMaxMs: ep.retryMaxMs,
+          idlePollMs: Math.max(50, cfg.pollMs),
+          queue: this.queue,
+          logger: logger.child({ component: 'hl7-out-sender' }),
+          now,
+          target: { host: ep.host, port: ep.port, connectTimeoutMs: ep.connectTimeoutMs, ...(clientTls ? { tls: clientTls } : {}) },
+        }),
+      );
     }
     const m = s.metrics;
     const sum = (k: 'sent' | 'acked' | 'dead' | 'transportFailures') => () => [...this.senders.values()].reduce((a, x) => a + x.stats[k], 0);
     m.gauge('hl7out_queued_bytes', 'Outbound HL7: bytes of messages not yet ACKed', () => this.queue.pendingBytes());
-    m.gauge('hl7out_queued_messages', 'Outbound HL7: messages not yet ACKed', () => this.queue.status(cfg.endpoints.map((e) => e.name)).reduce((a, x) => a + x.queued, 0));
-    m.gauge('hl7out_dead_letters', 'Outbound HL7: dead-lettered messages', () => this.queue.status(cfg.endpoints.map((e) => e.name)).reduce((a, x) => a + x.dead, 0));
+    m.gauge('hl7out_queued_messages', 'Outbound HL7: messages not yet ACKed', () =>
+      this.queue.status(cfg.endpoints.map((e) => e.name)).reduce((a, x) => a + x.queued, 0),
+    );
+    m.gauge('hl7out_dead_letters', 'Outbound HL7: dead-lettered messages', () =>
+      this.queue.status(cfg.endpoints.map((e) => e.name)).reduce((a, x) => a + x.dead, 0),
+    );
     m.gauge('hl7out_sent_total', 'Outbound HL7: messages written to an endpoint since start (resends included)', sum('sent'));
     m.gauge('hl7out_acked_total', 'Outbound HL7: messages positively ACKed since start', sum('acked'));
     m.gauge('hl7out_dead_lettered_total', 'Outbound HL7: messages dead-lettered since start', sum('dead'));
@@ -54,9 +81,14 @@ export class Hl7OutService {
     for (const s of this.senders.values()) s.start();
     const tick = () => {
       if (this.closed) return;
-      this.ticking = this.producer.tick()
-        .catch((err) => { this.logger.warn({ err: (err as Error).message }, 'outbound HL7 producer tick failed, next tick retries'); })
-        .finally(() => { if (!this.closed) this.timer = setTimeout(tick, this.cfg.pollMs); });
+      this.ticking = this.producer
+        .tick()
+        .catch((err) => {
+          this.logger.warn({ err: (err as Error).message }, 'outbound HL7 producer tick failed, next tick retries');
+        })
+        .finally(() => {
+          if (!this.closed) this.timer = setTimeout(tick, this.cfg.pollMs);
+        });
     };
     tick();
   }

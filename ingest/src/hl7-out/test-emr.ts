@@ -12,7 +12,13 @@ import { buildAck, type AckCode } from '../../../gateway/src/protocols/hl7-mllp/
 import { comp, parseHl7 } from '../../../gateway/src/protocols/hl7-mllp/hl7.js';
 import { MllpFramer, mllpWrap } from '../../../gateway/src/protocols/hl7-mllp/mllp.js';
 
-export interface Received { text: string; controlId: string; type: string; at: number; peerCn?: string }
+export interface Received {
+  text: string;
+  controlId: string;
+  type: string;
+  at: number;
+  peerCn?: string;
+}
 
 export class TestEmr {
   readonly received: Received[] = [];
@@ -25,7 +31,9 @@ export class TestEmr {
   tls: tls.TlsOptions | undefined;
   tlsFailures = 0;
 
-  constructor(o: { tls?: tls.TlsOptions } = {}) { this.tls = o.tls; }
+  constructor(o: { tls?: tls.TlsOptions } = {}) {
+    this.tls = o.tls;
+  }
 
   async start(port = this.port): Promise<number> {
     const onSocket = (s: net.Socket) => {
@@ -38,17 +46,34 @@ export class TestEmr {
         for (const frame of framer.push(chunk)) {
           const m = parseHl7(frame);
           const msh = m.segments[0];
-          const r: Received = { text: frame.toString('utf8'), controlId: comp(m, msh, 10), type: `${comp(m, msh, 9)}^${comp(m, msh, 9, 2)}`, at: Date.now(), ...(cn !== undefined ? { peerCn: cn } : {}) };
+          const r: Received = {
+            text: frame.toString('utf8'),
+            controlId: comp(m, msh, 10),
+            type: `${comp(m, msh, 9)}^${comp(m, msh, 9, 2)}`,
+            at: Date.now(),
+            ...(cn !== undefined ? { peerCn: cn } : {}),
+          };
           this.received.push(r);
           const code = this.answer(r);
           if (code === 'none') continue;
-          s.write(mllpWrap(buildAck(m, code, { nowMs: Date.now(), controlId: `EMR${++this.seq}`, app: 'TESTEMR', ...(code === 'AA' ? {} : { text: `test ${code}` }) })));
+          s.write(
+            mllpWrap(
+              buildAck(m, code, { nowMs: Date.now(), controlId: `EMR${++this.seq}`, app: 'TESTEMR', ...(code === 'AA' ? {} : { text: `test ${code}` }) }),
+            ),
+          );
         }
       });
     };
     const server = this.tls ? tls.createServer(this.tls, onSocket) : net.createServer(onSocket);
-    if (server instanceof tls.Server) server.on('tlsClientError', (_err, s) => { this.tlsFailures++; s.destroy(); });
-    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', () => resolve()); });
+    if (server instanceof tls.Server)
+      server.on('tlsClientError', (_err, s) => {
+        this.tlsFailures++;
+        s.destroy();
+      });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
     this.server = server;
     this.port = (server.address() as net.AddressInfo).port;
     return this.port;

@@ -24,15 +24,33 @@ t.test('gateway and device series', async (t) => {
   const gw1 = { gateway: 'gw1', site: 's1', room: 'or1', bed: 'bed1' };
 
   let e = await scrape();
-  t.same(samplesOf(e, 'orlink_gateway_up').map((s) => [s.labels.gateway, s.value]).sort(), [['gw1', 0], ['gw2', 0]], 'registered, not retired; never seen: 0');
+  t.same(
+    samplesOf(e, 'orlink_gateway_up')
+      .map((s) => [s.labels.gateway, s.value])
+      .sort(),
+    [
+      ['gw1', 0],
+      ['gw2', 0],
+    ],
+    'registered, not retired; never seen: 0',
+  );
   t.same(samplesOf(e, 'orlink_gateway_last_seen_seconds'), [], 'never seen: no age');
-  t.same(samplesOf(e, 'orlink_device_link_up').map((s) => s.labels.device).sort(), ['mon1', 'pump1'], 'registered, bound, not retired');
+  t.same(
+    samplesOf(e, 'orlink_device_link_up')
+      .map((s) => s.labels.device)
+      .sort(),
+    ['mon1', 'pump1'],
+    'registered, bound, not retired',
+  );
   t.equal(e.types.get('orlink_device_decode_errors_total'), 'counter');
 
   const kinds: Record<string, number> = { crc: 3, 'second-sender-refused': 1, 'bad kind with spaces': 9, negative: -1 };
   for (let i = 0; i < MAX_KINDS + 5; i++) kinds[`k${String(i).padStart(2, '0')}`] = i;
   f.registry.updateGatewayStatus('gw1', T0, true, {
-    schema: 1, online: true, gatewayId: 'gw1', t: T0,
+    schema: 1,
+    online: true,
+    gatewayId: 'gw1',
+    t: T0,
     outbox: { kind: 'file', records: 12, bytes: 3400 },
     devices: [
       { id: 'mon1', link: 'streaming', lastFrameAt: T0 - 2_000, errorsByKind: kinds },
@@ -56,7 +74,10 @@ t.test('gateway and device series', async (t) => {
   const errs = samplesOf(e, 'orlink_device_decode_errors_total', { device: 'mon1' });
   t.equal(errs.length, MAX_KINDS, 'kinds capped');
   t.equal(valueOf(e, 'orlink_device_decode_errors_total', { device: 'mon1', kind: 'crc' }), 3);
-  t.notOk(errs.some((s) => s.labels.kind.includes(' ') || s.labels.kind === 'negative'), 'malformed kinds and negative counts left out');
+  t.notOk(
+    errs.some((s) => s.labels.kind.includes(' ') || s.labels.kind === 'negative'),
+    'malformed kinds and negative counts left out',
+  );
   t.same(samplesOf(e, 'orlink_device_decode_errors_total', { device: 'unregistered' }), []);
 
   // the last will replaces the document: offline, no outbox known, devices not up; ages keep growing

@@ -14,24 +14,39 @@ import { until } from '../mqtt/test-fixtures.js';
 t.test('refused logins, publishes and subscriptions are logged', async (t) => {
   const lines: Record<string, unknown>[] = [];
   const raw: string[] = [];
-  const dest = new Writable({ write(chunk, _enc, cb) { raw.push(String(chunk)); lines.push(JSON.parse(String(chunk))); cb(); } });
-  const ing = await startIngest(loadIngestConfig({
-    input: {
-      http: { host: '127.0.0.1', port: 0 }, db: { path: ':memory:' }, broker: { host: '127.0.0.1', port: 0 },
-      series: { kind: 'memory' }, log: { level: 'warn' },
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      raw.push(String(chunk));
+      lines.push(JSON.parse(String(chunk)));
+      cb();
     },
-    env: {},
-  }), { logger: pino({ level: 'warn' }, dest) });
+  });
+  const ing = await startIngest(
+    loadIngestConfig({
+      input: {
+        http: { host: '127.0.0.1', port: 0 },
+        db: { path: ':memory:' },
+        broker: { host: '127.0.0.1', port: 0 },
+        series: { kind: 'memory' },
+        log: { level: 'warn' },
+      },
+      env: {},
+    }),
+    { logger: pino({ level: 'warn' }, dest) },
+  );
   t.teardown(() => ing.close());
   const admin = bearer(mintToken(ing.services, 'admin'));
   for (const [url, body] of [
-    ['/sites', { id: 'st1', name: 'Main' }], ['/rooms', { id: 'or4', siteId: 'st1', name: 'OR 4' }],
-    ['/beds', { id: 'bed4', roomId: 'or4', name: 'Table' }], ['/gateways', { id: 'gw4', bedId: 'bed4', password: 'gateway-pass-4' }],
+    ['/sites', { id: 'st1', name: 'Main' }],
+    ['/rooms', { id: 'or4', siteId: 'st1', name: 'OR 4' }],
+    ['/beds', { id: 'bed4', roomId: 'or4', name: 'Table' }],
+    ['/gateways', { id: 'gw4', bedId: 'bed4', password: 'gateway-pass-4' }],
   ] as const) {
     const r = await ing.app.inject({ method: 'POST', url, headers: admin, payload: body });
     t.equal(r.statusCode, 201, url);
   }
-  const warned = (msg: RegExp, fields: Record<string, unknown>) => lines.some((l) => l.level === 40 && msg.test(String(l.msg)) && Object.entries(fields).every(([k, v]) => l[k] === v));
+  const warned = (msg: RegExp, fields: Record<string, unknown>) =>
+    lines.some((l) => l.level === 40 && msg.test(String(l.msg)) && Object.entries(fields).every(([k, v]) => l[k] === v));
   const opts = { protocolVersion: 4 as const, reconnectPeriod: 0, connectTimeout: 5_000 };
 
   // a wrong password
@@ -51,6 +66,9 @@ t.test('refused logins, publishes and subscriptions are logged', async (t) => {
   await until(() => warned(/^subscribe denied/, { gatewayId: 'gw4', topic: 'orlink/v1/#' }), 5_000, 'subscription denial logged');
 
   const denied = lines.filter((l) => /denied|failed/.test(String(l.msg)));
-  t.ok(denied.every((l) => typeof l.ip === 'string' && l.ip !== ''), 'each with the client address');
+  t.ok(
+    denied.every((l) => typeof l.ip === 'string' && l.ip !== ''),
+    'each with the client address',
+  );
   t.notMatch(raw.join(''), /gateway-pass-4|wrong-password-x/, 'no password in the log');
 });

@@ -88,7 +88,11 @@ export class ContentIndex {
       bed.coveredFrom = Math.max(bed.coveredFrom, (oldest + 1) * B);
       this.stats.evictions++;
     }
-    if (bed.old.size > this.o.maxEntriesPerBed) { bed.old.clear(); bed.checked = []; this.stats.evictions++; }
+    if (bed.old.size > this.o.maxEntriesPerBed) {
+      bed.old.clear();
+      bed.checked = [];
+      this.stats.evictions++;
+    }
   }
 
   private put(bed: Bed, key: string, t: number, content: number, now: number): void {
@@ -124,9 +128,21 @@ export class ContentIndex {
   async prepare(bedName: string, times: readonly number[], now: number): Promise<void> {
     let bed = this.beds.get(bedName);
     // series ids are never reused: a bed that has seen too many series starts over (reloaded)
-    if (bed && bed.sids.size > 4 * this.o.maxEntriesPerBed) { this.beds.delete(bedName); bed = undefined; this.stats.evictions++; }
+    if (bed && bed.sids.size > 4 * this.o.maxEntriesPerBed) {
+      this.beds.delete(bedName);
+      bed = undefined;
+      this.stats.evictions++;
+    }
     if (!bed) {
-      const fresh: Bed = { coveredFrom: now - this.o.windowMs, sids: new Map(), hot: new Map(), hotSize: 0, old: new Map(), checked: [], unverified: new Set() };
+      const fresh: Bed = {
+        coveredFrom: now - this.o.windowMs,
+        sids: new Map(),
+        hot: new Map(),
+        hotSize: 0,
+        old: new Map(),
+        checked: [],
+        unverified: new Set(),
+      };
       await this.read(bedName, fresh, fresh.coveredFrom, now + this.o.futureAllowanceMs, now);
       this.stats.loads++;
       this.beds.set(bedName, (bed = fresh));

@@ -1,13 +1,25 @@
 /** Dead-letter store: poison messages with the reason and the raw bytes, bounded by row count. */
 import type { Db } from '../registry/database.js';
 
-export interface DeadLetter { id: number; at: number; topic: string; code: string; reason: string; gatewayId: string | null; payload: Buffer }
+export interface DeadLetter {
+  id: number;
+  at: number;
+  topic: string;
+  code: string;
+  reason: string;
+  gatewayId: string | null;
+  payload: Buffer;
+}
 
 export class DeadLetterStore {
-  constructor(private readonly db: Db, private readonly maxRows = 100_000) {}
+  constructor(
+    private readonly db: Db,
+    private readonly maxRows = 100_000,
+  ) {}
 
   add(d: { topic: string; code: string; reason: string; gatewayId?: string | null; payload: Uint8Array; at?: number }): void {
-    this.db.prepare('INSERT INTO dead_letters (at, topic, code, reason, gateway_id, payload) VALUES (?, ?, ?, ?, ?, ?)')
+    this.db
+      .prepare('INSERT INTO dead_letters (at, topic, code, reason, gateway_id, payload) VALUES (?, ?, ?, ?, ?, ?)')
       .run(d.at ?? Date.now(), d.topic, d.code, d.reason.slice(0, 2000), d.gatewayId ?? null, Buffer.from(d.payload));
     this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?').run(this.maxRows);
   }

@@ -5,7 +5,11 @@
  */
 import type { Db } from '../registry/database.js';
 
-export interface DedupeKey { gatewayId: string; bootId: string; seq: number }
+export interface DedupeKey {
+  gatewayId: string;
+  bootId: string;
+  seq: number;
+}
 
 export class DedupeStore {
   private readonly hasStmt;

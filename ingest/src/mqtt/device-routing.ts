@@ -11,11 +11,21 @@ import type { BedLocation, DeviceBinding } from '../registry/registry-store.js';
 export type RefusalCode = 'ING_ERR_DEVICE_WRONG_GATEWAY' | 'ING_ERR_DEVICE_RETIRED';
 
 /** the devices of an envelope stored under one bed */
-export interface RoutedPart { where: BedLocation; devices: DeviceBatch[] }
+export interface RoutedPart {
+  where: BedLocation;
+  devices: DeviceBatch[];
+}
 /** the devices of an envelope refused for one reason */
-export interface RefusedPart { code: RefusalCode; reasons: string[]; devices: DeviceBatch[] }
+export interface RefusedPart {
+  code: RefusalCode;
+  reasons: string[];
+  devices: DeviceBatch[];
+}
 
-export interface Routing { parts: RoutedPart[]; refused: RefusedPart[] }
+export interface Routing {
+  parts: RoutedPart[];
+  refused: RefusedPart[];
+}
 
 const sameBed = (a: BedLocation, b: BedLocation) => a.site === b.site && a.room === b.room && a.bed === b.bed;
 
@@ -41,7 +51,10 @@ export function routeDevices(env: Envelope, gatewayBed: BedLocation, binding: (d
     const no = refusalOf(b, env.gatewayId);
     if (no) {
       const r = refused.find((x) => x.code === no.code);
-      if (r) { r.devices.push(d); r.reasons.push(no.reason); } else refused.push({ code: no.code, reasons: [no.reason], devices: [d] });
+      if (r) {
+        r.devices.push(d);
+        r.reasons.push(no.reason);
+      } else refused.push({ code: no.code, reasons: [no.reason], devices: [d] });
       continue;
     }
     const where = b?.bed ?? gatewayBed;

@@ -17,10 +17,17 @@ export class IdentityCheck {
   private readonly last = new Map<string, string>();
   private generation = -1;
 
-  constructor(private readonly registry: RegistryStore, private readonly bindings: BindingCache, private readonly logger: Logger) {}
+  constructor(
+    private readonly registry: RegistryStore,
+    private readonly bindings: BindingCache,
+    private readonly logger: Logger,
+  ) {}
 
   observe(gatewayId: string, status: Record<string, unknown>, at: number): void {
-    if (this.generation !== this.bindings.generation) { this.last.clear(); this.generation = this.bindings.generation; }
+    if (this.generation !== this.bindings.generation) {
+      this.last.clear();
+      this.generation = this.bindings.generation;
+    }
     const entries = Array.isArray(status.devices) ? status.devices : [];
     for (const e of entries as unknown[]) {
       if (!e || typeof e !== 'object' || Array.isArray(e)) continue;
@@ -37,7 +44,10 @@ export class IdentityCheck {
       if (this.last.size >= 20_000) this.last.clear();
       this.last.set(id, key);
       for (const m of r?.added ?? []) {
-        this.logger.warn({ deviceId: id, gatewayId, field: m.field, registered: m.registered, reported: m.reported }, 'device identity differs from the registry');
+        this.logger.warn(
+          { deviceId: id, gatewayId, field: m.field, registered: m.registered, reported: m.reported },
+          'device identity differs from the registry',
+        );
       }
     }
   }

@@ -20,14 +20,29 @@ const signal = () => new AbortController().signal;
 
 const num = (t: number, value: number, vendorCode = 'hr'): NumericObs => ({ kind: 'numeric', mdc: null, code: null, value, unit: '/min', t, vendorCode });
 const dev = (numerics: NumericObs[]): DeviceBatch => ({ deviceId: 'mon1', profileId: 'ge/s5', numerics, waves: [], alarms: [], settings: [] });
-const env = (seq: number, sentAt: number, numerics: NumericObs[], bootId = 'boot-a'): Envelope => ({ gatewayId: 'gw1', bootId, seq, sentAt, devices: [dev(numerics)] });
+const env = (seq: number, sentAt: number, numerics: NumericObs[], bootId = 'boot-a'): Envelope => ({
+  gatewayId: 'gw1',
+  bootId,
+  seq,
+  sentAt,
+  devices: [dev(numerics)],
+});
 const msg = (e: Envelope) => ({ topic: T, payload: encodeEnvelope(e) });
 
 async function setup(t: Test) {
   const database = await influx.createDatabase('integrity');
   const store = new InfluxV1Store({
-    url: influx.url, database, retentionPolicy: 'raw', retentionDuration: '30d', createDatabase: true,
-    maxLinesPerRequest: 5000, concurrency: 2, requestTimeoutMs: 10_000, retryMinMs: 10, retryMaxMs: 50, retryAttempts: 3,
+    url: influx.url,
+    database,
+    retentionPolicy: 'raw',
+    retentionDuration: '30d',
+    createDatabase: true,
+    maxLinesPerRequest: 5000,
+    concurrency: 2,
+    requestTimeoutMs: 10_000,
+    retryMinMs: 10,
+    retryMaxMs: 50,
+    retryAttempts: 3,
   });
   await store.open();
   const f = await fixtureDb();
@@ -42,16 +57,30 @@ async function setup(t: Test) {
   return { ...f, store, processor, influxql };
 }
 
-t.test('over-cap envelope dead-lettered and counted, the next stored; 5,000 codes create only the budget\'s series', async (t) => {
+t.test("over-cap envelope dead-lettered and counted, the next stored; 5,000 codes create only the budget's series", async (t) => {
   const s = await setup(t);
   const p = s.processor({ intake: { maxReadingsPerEnvelope: 6000, maxNewSeriesPerGatewayHour: 100 } });
   const now = Date.now();
-  const over = env(1, now, Array.from({ length: 6001 }, (_, i) => num(now - i, 1)));
-  const codes = env(2, now, Array.from({ length: 5000 }, (_, i) => num(now, i, `code-${i}`)));
+  const over = env(
+    1,
+    now,
+    Array.from({ length: 6001 }, (_, i) => num(now - i, 1)),
+  );
+  const codes = env(
+    2,
+    now,
+    Array.from({ length: 5000 }, (_, i) => num(now, i, `code-${i}`)),
+  );
   const out = await p.process([msg(over), msg(codes)], signal());
   t.same(out.ack, [true, true]);
   t.equal(s.metrics.get('envelopes_over_cap_total'), 1);
-  t.same(s.deadLetters.list().map((d) => d.code).sort(), ['ING_ERR_ENVELOPE_OVER_CAP', 'ING_ERR_SERIES_BUDGET']);
+  t.same(
+    s.deadLetters
+      .list()
+      .map((d) => d.code)
+      .sort(),
+    ['ING_ERR_ENVELOPE_OVER_CAP', 'ING_ERR_SERIES_BUDGET'],
+  );
   t.equal(s.metrics.get('series_budget_refused_total'), 4900);
   t.equal((await s.influxql('SHOW SERIES FROM "numeric"')).length, 100, '100 series in InfluxDB, not 5,000');
   t.same(await s.influxql('SELECT count("value") FROM "numeric"'), [[0, 100]], 'nothing of the over-cap envelope');
@@ -62,16 +91,20 @@ t.test('future and stale readings are quarantined; the main series is untouched'
   const p = s.processor();
   const now = Date.now();
   await p.process([msg(env(1, now, [num(now, 60)]))], signal());
-  await p.process([
-    msg(env(2, now, [num(now + 365 * 24 * HOUR, 10)])),
-    msg(env(3, now, [num(now - 24 * HOUR, 11)])),
-  ], signal());
+  await p.process([msg(env(2, now, [num(now + 365 * 24 * HOUR, 10)])), msg(env(3, now, [num(now - 24 * HOUR, 11)]))], signal());
   t.equal(s.metrics.get('readings_time_quarantined_total'), 2);
   t.same(await s.influxql('SELECT "value" FROM "numeric" WHERE time > 0'), [[now, 60]]);
   const q = await s.influxql('SELECT "value", "q_reason", "q_boot", "q_seq" FROM "numeric_quarantine" WHERE time > 0 AND time < now() + 400d');
-  t.same(q, [[now - 24 * HOUR, 11, 'behind-envelope', 'boot-a', 3], [now + 365 * 24 * HOUR, 10, 'future', 'boot-a', 2]]);
+  t.same(q, [
+    [now - 24 * HOUR, 11, 'behind-envelope', 'boot-a', 3],
+    [now + 365 * 24 * HOUR, 10, 'future', 'boot-a', 2],
+  ]);
   const timeline = await s.store.query({ bed: 'bed1', from: now - 2 * 24 * HOUR, to: now + 400 * 24 * HOUR });
-  t.same(timeline.numerics.map((n) => n.value), [60], 'the reader (timeline) sees the main series only');
+  t.same(
+    timeline.numerics.map((n) => n.value),
+    [60],
+    'the reader (timeline) sees the main series only',
+  );
 });
 
 t.test('after a restart: same readings under a new boot id are duplicates, other values (60 → 10) stay apart', async (t) => {
@@ -85,6 +118,16 @@ t.test('after a restart: same readings under a new boot id are duplicates, other
   t.equal(s.metrics.get('readings_duplicate_total'), 2);
   await p2.process([msg(env(2, now + 200, [num(now, 10), num(old, 11)], 'boot-c'))], signal());
   t.equal(s.metrics.get('readings_conflicting_total'), 2);
-  t.same(await s.influxql('SELECT "value" FROM "numeric" WHERE time > 0'), [[old, 61], [now, 60]], 'the stored values stay');
-  t.same(await s.influxql('SELECT "value", "c_boot", "c_seq" FROM "numeric_conflict" WHERE time > 0'), [[old, 11, 'boot-c', 2], [now, 10, 'boot-c', 2]]);
+  t.same(
+    await s.influxql('SELECT "value" FROM "numeric" WHERE time > 0'),
+    [
+      [old, 61],
+      [now, 60],
+    ],
+    'the stored values stay',
+  );
+  t.same(await s.influxql('SELECT "value", "c_boot", "c_seq" FROM "numeric_conflict" WHERE time > 0'), [
+    [old, 11, 'boot-c', 2],
+    [now, 10, 'boot-c', 2],
+  ]);
 });

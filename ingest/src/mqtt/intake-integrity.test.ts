@@ -16,12 +16,35 @@ const HOUR = 3_600_000;
 const signal = () => new AbortController().signal;
 
 const hr = (t: number, value: number | null, flags?: Flag[], vendorCode = 'hr'): NumericObs => ({
-  kind: 'numeric', mdc: vendorCode === 'hr' ? 'MDC_ECG_HEART_RATE' : null, code: null, value, unit: '/min', t, vendorCode, ...(flags ? { flags } : {}),
+  kind: 'numeric',
+  mdc: vendorCode === 'hr' ? 'MDC_ECG_HEART_RATE' : null,
+  code: null,
+  value,
+  unit: '/min',
+  t,
+  vendorCode,
+  ...(flags ? { flags } : {}),
 });
 const wave = (t0: number, samples: number[]): WaveObs => ({
-  kind: 'wave', mdc: 'MDC_ECG_ELEC_POTL_II', code: 131074, unit: 'mV', t0, rateHz: 4, scale: 0.01, offset: 0, vendorCode: 'ecg', samples,
+  kind: 'wave',
+  mdc: 'MDC_ECG_ELEC_POTL_II',
+  code: 131074,
+  unit: 'mV',
+  t0,
+  rateHz: 4,
+  scale: 0.01,
+  offset: 0,
+  vendorCode: 'ecg',
+  samples,
 });
-const dev = (numerics: NumericObs[], waves: WaveObs[] = []): DeviceBatch => ({ deviceId: 'mon1', profileId: 'ge/s5', numerics, waves, alarms: [], settings: [] });
+const dev = (numerics: NumericObs[], waves: WaveObs[] = []): DeviceBatch => ({
+  deviceId: 'mon1',
+  profileId: 'ge/s5',
+  numerics,
+  waves,
+  alarms: [],
+  settings: [],
+});
 const env = (seq: number, sentAt: number, devices: DeviceBatch[], bootId = 'boot-a'): Envelope => ({ gatewayId: 'gw1', bootId, seq, sentAt, devices });
 const msg = (e: Envelope) => ({ topic: T, payload: encodeEnvelope(e) });
 
@@ -30,7 +53,14 @@ async function make(t: Test, series: SeriesWriter = new MemorySeriesStore(), ext
   t.teardown(() => f.db.close());
   let clock = Date.now();
   const p = new BatchProcessor({ prefix: 'orlink/v1', ...f, series, logger: silent, retryMinMs: 1, retryMaxMs: 5, now: () => clock, ...extra });
-  return { ...f, p, now: () => clock, setNow: (ms: number) => { clock = ms; } };
+  return {
+    ...f,
+    p,
+    now: () => clock,
+    setNow: (ms: number) => {
+      clock = ms;
+    },
+  };
 }
 
 async function hrValues(store: MemorySeriesStore, from: number, to: number): Promise<(number | null)[]> {
@@ -42,7 +72,17 @@ t.test('an envelope over the reading cap is dead-lettered whole and counted; the
   const s = await make(t, store, { intake: { maxReadingsPerEnvelope: 1000 } });
   const now = s.now();
   // 10 numerics + 1000 wave samples: over (wave samples count one by one)
-  const big = env(1, now, [dev(Array.from({ length: 10 }, (_, i) => hr(now - i * 1000, 60)), [wave(now, Array.from({ length: 1000 }, () => 0.1))])]);
+  const big = env(1, now, [
+    dev(
+      Array.from({ length: 10 }, (_, i) => hr(now - i * 1000, 60)),
+      [
+        wave(
+          now,
+          Array.from({ length: 1000 }, () => 0.1),
+        ),
+      ],
+    ),
+  ]);
   const out = await s.p.process([msg(big), msg(env(2, now, [dev([hr(now, 61)])]))], signal());
   t.same(out.ack, [true, true]);
   t.equal(s.metrics.get('envelopes_over_cap_total'), 1);
@@ -94,15 +134,18 @@ t.test('device time window: future and stale readings go to quarantine, the main
   const now = s.now();
   const YEAR = 365 * 24 * HOUR;
   await s.p.process([msg(env(1, now, [dev([hr(now, 60)])]))], signal());
-  const out = await s.p.process([
-    msg(env(2, now, [dev([hr(now + YEAR, 10)])])), // a year ahead
-    msg(env(3, now, [dev([hr(now - 24 * HOUR, 11)])])), // a day behind its (fresh) envelope
-    msg(env(4, now - 8 * 24 * HOUR, [dev([hr(now - 8 * 24 * HOUR, 12)])])), // an envelope older than the backlog horizon
-    msg(env(5, now, [dev([hr(now + HOUR, 13)])])), // an hour ahead, unflagged
-    msg(env(6, now + HOUR, [dev([hr(now + HOUR + 1000, 14, ['clock-offset'])])])), // gateway clock +1 h: flagged, kept
-    msg(env(7, now - 2 * 24 * HOUR, [dev([hr(now - 2 * 24 * HOUR, 15)])])), // a two-day backlog: legitimate
-    msg(env(8, now, [dev([hr(now - 2 * HOUR, 16)])])), // an old measurement time (NIBP, HL7 queue): legitimate
-  ], signal());
+  const out = await s.p.process(
+    [
+      msg(env(2, now, [dev([hr(now + YEAR, 10)])])), // a year ahead
+      msg(env(3, now, [dev([hr(now - 24 * HOUR, 11)])])), // a day behind its (fresh) envelope
+      msg(env(4, now - 8 * 24 * HOUR, [dev([hr(now - 8 * 24 * HOUR, 12)])])), // an envelope older than the backlog horizon
+      msg(env(5, now, [dev([hr(now + HOUR, 13)])])), // an hour ahead, unflagged
+      msg(env(6, now + HOUR, [dev([hr(now + HOUR + 1000, 14, ['clock-offset'])])])), // gateway clock +1 h: flagged, kept
+      msg(env(7, now - 2 * 24 * HOUR, [dev([hr(now - 2 * 24 * HOUR, 15)])])), // a two-day backlog: legitimate
+      msg(env(8, now, [dev([hr(now - 2 * HOUR, 16)])])), // an old measurement time (NIBP, HL7 queue): legitimate
+    ],
+    signal(),
+  );
   t.same(out.ack, Array(7).fill(true));
   t.equal(s.metrics.get('readings_time_quarantined_total'), 4);
   t.same(await hrValues(store, now - 10 * 24 * HOUR, now + 2 * YEAR), [15, 16, 60, 14], 'the main series holds only plausible times');
@@ -128,7 +171,16 @@ t.test('a quarantined reading never overwrites the main series, also at the same
 t.test('content identity: the same reading under a new boot id is a duplicate; another value is a conflict, the stored one stays (60 → 10)', async (t) => {
   const store = new MemorySeriesStore();
   let writes = 0;
-  const counting: SeriesWriter = { kind: 'c', open: async () => {}, ping: async () => true, close: async () => {}, write: (p) => { writes++; return store.write(p); } };
+  const counting: SeriesWriter = {
+    kind: 'c',
+    open: async () => {},
+    ping: async () => true,
+    close: async () => {},
+    write: (p) => {
+      writes++;
+      return store.write(p);
+    },
+  };
   const s = await make(t, counting, { reader: store });
   const now = s.now();
   const block = [0.1, 0.2, 0.3, 0.4];
@@ -144,7 +196,11 @@ t.test('content identity: the same reading under a new boot id is a duplicate; a
   await s.p.process([msg(env(7, now, [dev([hr(now, 10)], [wave(now, [0.9, 0.9, 0.9, 0.9])])], 'boot-c'))], signal());
   t.same(await hrValues(store, now - 1, now + 1), [60], 'the stored value stays');
   const w = (await store.query({ bed: 'bed1', from: now - 1, to: now + 1, kinds: ['wave'] })).waves;
-  t.same(w.map((x) => x.samples), [block], 'the stored wave block stays');
+  t.same(
+    w.map((x) => x.samples),
+    [block],
+    'the stored wave block stays',
+  );
   t.equal(store.size('numeric_conflict'), 1, 'the conflicting value is kept apart');
   t.equal(store.size('wave_conflict'), 1);
   t.equal(s.metrics.get('readings_conflicting_total'), 2);
@@ -155,8 +211,14 @@ t.test('content identity: the same reading under a new boot id is a duplicate; a
   await s.p.process([msg(env(10, now, [dev([hr(now, 99)])], 'boot-e'))], signal());
   t.equal(s.metrics.get('readings_conflicting_total'), 4);
   const dl = s.deadLetters.list();
-  t.same(dl.map((d) => d.code), ['ING_ERR_READING_CONFLICT']);
-  t.same(decodeEnvelope(dl[0].payload).devices[0].numerics.map((n) => n.value), [99]);
+  t.same(
+    dl.map((d) => d.code),
+    ['ING_ERR_READING_CONFLICT'],
+  );
+  t.same(
+    decodeEnvelope(dl[0].payload).devices[0].numerics.map((n) => n.value),
+    [99],
+  );
   t.same(await hrValues(store, now - 1, now + 1), [60]);
 });
 
@@ -178,10 +240,15 @@ t.test('content identity survives a restart and the index window: stored points 
   t.equal(s2.metrics.get('readings_duplicate_total'), 1, 'found in the store: a duplicate');
   t.equal(s2.metrics.get('content_lookups_total'), 3);
   // a backlog drain: one lookup per batch, the looked-up range is remembered
-  const drain = Array.from({ length: 20 }, (_, i) => msg(env(100 + i, now - 30 * 60_000 + i * 1000, [dev([hr(now - 30 * 60_000 + i * 1000, 70 + i)])], 'boot-b')));
+  const drain = Array.from({ length: 20 }, (_, i) =>
+    msg(env(100 + i, now - 30 * 60_000 + i * 1000, [dev([hr(now - 30 * 60_000 + i * 1000, 70 + i)])], 'boot-b')),
+  );
   await s2.p.process(drain, signal());
   t.equal(s2.metrics.get('content_lookups_total'), 4);
-  await s2.p.process(drain.map((m, i) => msg(env(200 + i, now - 30 * 60_000 + i * 1000, [dev([hr(now - 30 * 60_000 + i * 1000, 70 + i)])], 'boot-c'))), signal());
+  await s2.p.process(
+    drain.map((m, i) => msg(env(200 + i, now - 30 * 60_000 + i * 1000, [dev([hr(now - 30 * 60_000 + i * 1000, 70 + i)])], 'boot-c'))),
+    signal(),
+  );
   t.equal(s2.metrics.get('content_lookups_total'), 4, 'the same range again: answered from memory');
   t.equal(s2.metrics.get('readings_duplicate_total'), 21);
 });
@@ -221,7 +288,10 @@ t.test('a write that does not happen reserves nothing: the redelivery is stored,
 t.test('a data error: the poison envelope is dead-lettered, the others checked again and stored', async (t) => {
   const inner = new MemorySeriesStore();
   const picky: SeriesWriter = {
-    kind: 'picky', open: async () => {}, ping: async () => true, close: async () => {},
+    kind: 'picky',
+    open: async () => {},
+    ping: async () => true,
+    close: async () => {},
     write: async (p: readonly SeriesPoint[]) => {
       if (p.some((x) => x.fields.value === 666)) throw new IngestError('ING_ERR_SERIES_PARTIAL', 'data', 'field type conflict');
       return inner.write(p);
@@ -230,12 +300,12 @@ t.test('a data error: the poison envelope is dead-lettered, the others checked a
   const s = await make(t, picky, { reader: inner });
   const now = s.now();
   // the poison envelope holds the slot first in the batch; the next envelope's value for it must be stored
-  const out = await s.p.process([
-    msg(env(1, now, [dev([hr(now, 666)])])),
-    msg(env(2, now, [dev([hr(now, 61)])], 'boot-b')),
-  ], signal());
+  const out = await s.p.process([msg(env(1, now, [dev([hr(now, 666)])])), msg(env(2, now, [dev([hr(now, 61)])], 'boot-b'))], signal());
   t.same(out.ack, [true, true]);
-  t.same(s.deadLetters.list().map((d) => d.code), ['ING_ERR_SERIES_PARTIAL']);
+  t.same(
+    s.deadLetters.list().map((d) => d.code),
+    ['ING_ERR_SERIES_PARTIAL'],
+  );
   t.same(await hrValues(inner, now - 1, now + 1), [61], 'stored as a new reading, not a conflict with the refused one');
   t.equal(s.metrics.get('readings_conflicting_total'), 0);
 });
@@ -259,7 +329,10 @@ t.test('a failing lookup is retried, nothing acked meanwhile; aborted: nothing a
   const store = new MemorySeriesStore();
   let fails = 2;
   const flaky: SeriesReader = {
-    query: async (q) => { if (fails-- > 0) throw new IngestError('ING_ERR_SERIES_QUERY', 'transient', 'influx down'); return store.query(q); },
+    query: async (q) => {
+      if (fails-- > 0) throw new IngestError('ING_ERR_SERIES_QUERY', 'transient', 'influx down');
+      return store.query(q);
+    },
     latestNumerics: (q) => store.latestNumerics(q),
   };
   const s = await make(t, store, { reader: flaky });
@@ -286,20 +359,23 @@ t.test('unknown intake keys are rejected; defaults are applied', async (t) => {
   t.equal(c.intake.futureMs, 300_000);
 });
 
-t.test('a slot stored without a value is filled by the value that follows; a valueless repeat of a stored value changes nothing (HL7 cuff repeats with sentinels)', async (t) => {
-  const store = new MemorySeriesStore();
-  const s = await make(t, store);
-  const now = s.now();
-  const cuff = now - 60_000; // the measurement time every repeat carries
-  await s.p.process([msg(env(1, now, [dev([hr(cuff, null, ['invalid'])])]))], signal());
-  t.same(await hrValues(store, cuff, cuff + 1), [null], 'first the sentinel: stored without a value');
-  await s.p.process([msg(env(2, now + 1000, [dev([hr(cuff, 83)])]))], signal());
-  t.same(await hrValues(store, cuff, cuff + 1), [83], 'the value fills the slot');
-  t.equal(s.metrics.get('readings_conflicting_total') ?? 0, 0, 'not a conflict');
-  await s.p.process([msg(env(3, now + 2000, [dev([hr(cuff, null, ['invalid'])])]))], signal());
-  t.same(await hrValues(store, cuff, cuff + 1), [83], 'a later sentinel does not blank the stored value');
-  t.equal(s.metrics.get('readings_conflicting_total') ?? 0, 0, 'and is not a conflict either');
-  await s.p.process([msg(env(4, now + 3000, [dev([hr(cuff, 84)])]))], signal());
-  t.same(await hrValues(store, cuff, cuff + 1), [83], 'another value for a filled slot is still a conflict: the stored one stays');
-  t.equal(s.metrics.get('readings_conflicting_total'), 1);
-});
+t.test(
+  'a slot stored without a value is filled by the value that follows; a valueless repeat of a stored value changes nothing (HL7 cuff repeats with sentinels)',
+  async (t) => {
+    const store = new MemorySeriesStore();
+    const s = await make(t, store);
+    const now = s.now();
+    const cuff = now - 60_000; // the measurement time every repeat carries
+    await s.p.process([msg(env(1, now, [dev([hr(cuff, null, ['invalid'])])]))], signal());
+    t.same(await hrValues(store, cuff, cuff + 1), [null], 'first the sentinel: stored without a value');
+    await s.p.process([msg(env(2, now + 1000, [dev([hr(cuff, 83)])]))], signal());
+    t.same(await hrValues(store, cuff, cuff + 1), [83], 'the value fills the slot');
+    t.equal(s.metrics.get('readings_conflicting_total') ?? 0, 0, 'not a conflict');
+    await s.p.process([msg(env(3, now + 2000, [dev([hr(cuff, null, ['invalid'])])]))], signal());
+    t.same(await hrValues(store, cuff, cuff + 1), [83], 'a later sentinel does not blank the stored value');
+    t.equal(s.metrics.get('readings_conflicting_total') ?? 0, 0, 'and is not a conflict either');
+    await s.p.process([msg(env(4, now + 3000, [dev([hr(cuff, 84)])]))], signal());
+    t.same(await hrValues(store, cuff, cuff + 1), [83], 'another value for a filled slot is still a conflict: the stored one stays');
+    t.equal(s.metrics.get('readings_conflicting_total'), 1);
+  },
+);

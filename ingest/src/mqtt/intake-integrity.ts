@@ -39,10 +39,17 @@ export interface IntegrityOptions {
 
 export type RefusalCode = Extract<IngestErrorCode, 'ING_ERR_SERIES_BUDGET' | 'ING_ERR_READING_CONFLICT'>;
 
-export interface IntegrityInput { gatewayId: string; env: Envelope; sourced: SourcedPoint[] }
+export interface IntegrityInput {
+  gatewayId: string;
+  env: Envelope;
+  sourced: SourcedPoint[];
+}
 
 /** one batch's hold on its beds and its budget reservations */
-export interface IntegrityBatch { reservations: Reservations; release(): void }
+export interface IntegrityBatch {
+  reservations: Reservations;
+  release(): void;
+}
 
 export interface Assessed {
   gatewayId: string;
@@ -75,8 +82,12 @@ export class IntakeIntegrity {
   constructor(private readonly o: IntegrityOptions) {
     this.budget = new SeriesBudget({ perHour: o.maxNewSeriesPerGatewayHour, maxKnown: o.maxKnownSeries });
     this.index = new ContentIndex({
-      windowMs: o.contentWindowMs, futureAllowanceMs: maxFutureAllowance(o.window), maxEntriesPerBed: o.contentMaxEntriesPerBed,
-      lookupSpanMs: o.lookupSpanMs, maxLookupsPerBatch: o.maxLookupsPerBatch, reader: o.reader,
+      windowMs: o.contentWindowMs,
+      futureAllowanceMs: maxFutureAllowance(o.window),
+      maxEntriesPerBed: o.contentMaxEntriesPerBed,
+      lookupSpanMs: o.lookupSpanMs,
+      maxLookupsPerBatch: o.maxLookupsPerBatch,
+      reader: o.reader,
       onSeries: (key) => this.budget.learn(key, Date.now()),
     });
   }
@@ -90,15 +101,18 @@ export class IntakeIntegrity {
   /** call under `begin` for the beds of every input */
   async assess(batch: IntegrityBatch, inputs: readonly IntegrityInput[], now: number): Promise<Assessed[]> {
     // 1. time verdicts; the times each bed must answer for
-    const verdicts = inputs.map(({ env, sourced }) => sourced.map((s) =>
-      s.obs ? timeVerdict(s.point.time, clockFlagged(s), env.sentAt, now, this.o.window) : null));
+    const verdicts = inputs.map(({ env, sourced }) =>
+      sourced.map((s) => (s.obs ? timeVerdict(s.point.time, clockFlagged(s), env.sentAt, now, this.o.window) : null)),
+    );
     const times = new Map<string, number[]>();
-    inputs.forEach(({ sourced }, i) => sourced.forEach((s, j) => {
-      if (!s.obs) return;
-      let list = times.get(s.where.bed);
-      if (!list) times.set(s.where.bed, (list = []));
-      if (!verdicts[i][j]) list.push(s.point.time);
-    }));
+    inputs.forEach(({ sourced }, i) =>
+      sourced.forEach((s, j) => {
+        if (!s.obs) return;
+        let list = times.get(s.where.bed);
+        if (!list) times.set(s.where.bed, (list = []));
+        if (!verdicts[i][j]) list.push(s.point.time);
+      }),
+    );
     for (const [bed, list] of times) await this.index.prepare(bed, list, now);
     // 2. route every point
     return inputs.map((input, i) => this.route(batch, input, verdicts[i], now));
@@ -107,12 +121,20 @@ export class IntakeIntegrity {
   private route(batch: IntegrityBatch, input: IntegrityInput, verdicts: (string | null)[], now: number): Assessed {
     const { gatewayId, env } = input;
     const a: Assessed = {
-      gatewayId, points: [], accepted: [], refused: [], series: [],
+      gatewayId,
+      points: [],
+      accepted: [],
+      refused: [],
+      series: [],
       counts: { quarantined: 0, unverified: 0, duplicates: 0, conflicts: 0, budgetRefused: 0 },
     };
     const write = (src: SourcedPoint, p: SeriesPoint, key: string, content: number | null): boolean => {
       if (!this.budget.charge(batch.reservations, gatewayId, key, now)) {
-        a.refused.push({ code: 'ING_ERR_SERIES_BUDGET', src, reason: `series ${p.measurement} ${Object.values(p.tags).join('/')} would exceed the gateway's budget of ${this.o.maxNewSeriesPerGatewayHour} new series per hour` });
+        a.refused.push({
+          code: 'ING_ERR_SERIES_BUDGET',
+          src,
+          reason: `series ${p.measurement} ${Object.values(p.tags).join('/')} would exceed the gateway's budget of ${this.o.maxNewSeriesPerGatewayHour} new series per hour`,
+        });
         a.counts.budgetRefused++;
         return false;
       }
@@ -123,20 +145,37 @@ export class IntakeIntegrity {
     };
     input.sourced.forEach((src, j) => {
       const p = src.point;
-      if (!src.obs || !READING_MEASUREMENTS.has(p.measurement)) { write(src, p, src.series, null); return; }
+      if (!src.obs || !READING_MEASUREMENTS.has(p.measurement)) {
+        write(src, p, src.series, null);
+        return;
+      }
       const content = contentOf(p);
       const bed = src.where.bed;
       const verdict = verdicts[j];
       if (!verdict) {
         const key = src.series;
         const stored = this.index.stored(bed, key, p.time);
-        if (stored === undefined) { if (write(src, p, key, content)) a.accepted.push(src); return; }
-        if (stored === content) { a.counts.duplicates++; a.accepted.push(src); return; }
+        if (stored === undefined) {
+          if (write(src, p, key, content)) a.accepted.push(src);
+          return;
+        }
+        if (stored === content) {
+          a.counts.duplicates++;
+          a.accepted.push(src);
+          return;
+        }
         // a slot stored without a value (sentinel, sensor off) is filled by the value that follows, and a
         // valueless repeat of a stored value adds nothing: neither is a conflict (HL7 senders repeat a cuff
         // measurement with its own time, some of those repeats with the sentinel)
-        if (stored !== UNVERIFIED && isAbsentContent(stored) && !isAbsentContent(content)) { if (write(src, p, key, content)) a.accepted.push(src); return; }
-        if (stored !== UNVERIFIED && isAbsentContent(content)) { a.counts.duplicates++; a.accepted.push(src); return; }
+        if (stored !== UNVERIFIED && isAbsentContent(stored) && !isAbsentContent(content)) {
+          if (write(src, p, key, content)) a.accepted.push(src);
+          return;
+        }
+        if (stored !== UNVERIFIED && isAbsentContent(content)) {
+          a.counts.duplicates++;
+          a.accepted.push(src);
+          return;
+        }
         if (stored === UNVERIFIED) {
           a.counts.unverified++;
           this.apartPoint(a, src, apart(p, QUARANTINE_SUFFIX, this.qFields('unverified', env, now)), content, write);
@@ -158,15 +197,25 @@ export class IntakeIntegrity {
 
   /** a point kept apart (quarantine or conflict measurement): written once; the same content again is a duplicate; another → dead letter */
   private apartPoint(
-    a: Assessed, src: SourcedPoint, p: SeriesPoint, content: number,
+    a: Assessed,
+    src: SourcedPoint,
+    p: SeriesPoint,
+    content: number,
     write: (src: SourcedPoint, p: SeriesPoint, key: string, content: number | null) => boolean,
   ): void {
     const key = p.measurement + src.series.slice(src.point.measurement.length);
     const stored: Stored = this.index.stored(src.where.bed, key, p.time);
-    if (stored === undefined || stored === UNVERIFIED) { write(src, p, key, content); return; }
-    if (stored === content) { a.counts.duplicates++; return; }
+    if (stored === undefined || stored === UNVERIFIED) {
+      write(src, p, key, content);
+      return;
+    }
+    if (stored === content) {
+      a.counts.duplicates++;
+      return;
+    }
     a.refused.push({
-      code: 'ING_ERR_READING_CONFLICT', src,
+      code: 'ING_ERR_READING_CONFLICT',
+      src,
       reason: `${p.measurement} already holds another value for this series at ${new Date(p.time).toISOString()}: kept, this one refused`,
     });
   }
@@ -179,7 +228,9 @@ export class IntakeIntegrity {
   /** the assessed points were not written: release what `assess` reserved */
   rollback(a: Assessed): void {
     // every point written holds an index entry of its own (nothing was stored at its slot), except device status
-    a.points.forEach((p, i) => { if (p.measurement !== 'device_status') this.index.forget(p.tags.bed, a.series[i], p.time); });
+    a.points.forEach((p, i) => {
+      if (p.measurement !== 'device_status') this.index.forget(p.tags.bed, a.series[i], p.time);
+    });
   }
 }
 
@@ -190,7 +241,9 @@ export function envelopeOf(env: Envelope, srcs: readonly SourcedPoint[]): Uint8A
     let d = byDevice.get(s.device);
     if (!d) byDevice.set(s.device, (d = { deviceId: s.device.deviceId, profileId: s.device.profileId, numerics: [], waves: [], alarms: [], settings: [] }));
     const o = s.obs;
-    if (!o) { if (s.device.status) d.status = s.device.status; } else if (o.kind === 'numeric') d.numerics.push(o);
+    if (!o) {
+      if (s.device.status) d.status = s.device.status;
+    } else if (o.kind === 'numeric') d.numerics.push(o);
     else if (o.kind === 'wave') d.waves.push(o);
     else if (o.kind === 'alarm') d.alarms.push(o);
     else d.settings.push(o);

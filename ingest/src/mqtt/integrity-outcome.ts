@@ -30,9 +30,16 @@ export function recordIntegrity(a: Assessed, env: Envelope, topic: string, deadL
     if (!mine.length) continue;
     const reasons = [...new Set(mine.map((r) => r.reason))];
     deadLetters.add({
-      topic, code, gatewayId: a.gatewayId, payload: envelopeOf(env, mine.map((r) => r.src)),
-      reason: `${mine.length} point(s) refused: ${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? `; and ${reasons.length - 5} more` : ''}`
-        + `; the payload holds only those readings of envelope ${env.bootId}#${env.seq}, the rest was stored`,
+      topic,
+      code,
+      gatewayId: a.gatewayId,
+      payload: envelopeOf(
+        env,
+        mine.map((r) => r.src),
+      ),
+      reason:
+        `${mine.length} point(s) refused: ${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? `; and ${reasons.length - 5} more` : ''}` +
+        `; the payload holds only those readings of envelope ${env.bootId}#${env.seq}, the rest was stored`,
     });
   }
 }

@@ -6,7 +6,11 @@ t.test('overlapping key sets take turns, disjoint ones run at once, no deadlock 
   const order: string[] = [];
   const relA = await lock.acquire(['b', 'a']);
   let bHeld = false;
-  const b = lock.acquire(['a', 'c']).then((rel) => { bHeld = true; order.push('B'); return rel; });
+  const b = lock.acquire(['a', 'c']).then((rel) => {
+    bHeld = true;
+    order.push('B');
+    return rel;
+  });
   const relD = await lock.acquire(['d']);
   order.push('D');
   await new Promise((r) => setImmediate(r));

@@ -30,5 +30,7 @@ export class KeyedLock {
   }
 
   /** keys held or waited for (tests) */
-  get size(): number { return this.tails.size; }
+  get size(): number {
+    return this.tails.size;
+  }
 }

@@ -19,7 +19,11 @@ const signal = () => new AbortController().signal;
 const msg = (topic: string, payload: Uint8Array | string) => ({ topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload });
 
 const batch = (deviceId: string, t: number, hr: number): DeviceBatch => ({
-  deviceId, profileId: 'p', alarms: [], settings: [], waves: [],
+  deviceId,
+  profileId: 'p',
+  alarms: [],
+  settings: [],
+  waves: [],
   numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: hr, unit: '/min', t, vendorCode: 'hr' }],
 });
 const env = (seq: number, devices: DeviceBatch[], gatewayId = 'gw1'): Envelope => ({ gatewayId, bootId: 'boot', seq, sentAt: Date.now(), devices });
@@ -30,7 +34,14 @@ async function make(t: Test, series: SeriesWriter = new MemorySeriesStore()) {
   t.teardown(() => f.db.close());
   await f.registry.createGateway({ id: 'gw2', bedId: 'bed2', password: 'secret-2' });
   const logs: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'warn' }, { write: (s: string) => { logs.push(JSON.parse(s) as Record<string, unknown>); } });
+  const logger = pino(
+    { level: 'warn' },
+    {
+      write: (s: string) => {
+        logs.push(JSON.parse(s) as Record<string, unknown>);
+      },
+    },
+  );
   const p = new BatchProcessor({ prefix: 'orlink/v1', ...f, series, logger, retryMinMs: 1, retryMaxMs: 5 });
   return { ...f, p, logs };
 }
@@ -78,16 +89,26 @@ t.test('wrong gateway and retired devices are refused; the rest of the envelope 
   t.equal(s.metrics.get('device_retired_total'), 1);
   t.equal(s.metrics.get('envelopes_written_total'), 1);
   const dl = s.deadLetters.list().reverse();
-  t.same(dl.map((d) => d.code), ['ING_ERR_DEVICE_WRONG_GATEWAY', 'ING_ERR_DEVICE_RETIRED']);
+  t.same(
+    dl.map((d) => d.code),
+    ['ING_ERR_DEVICE_WRONG_GATEWAY', 'ING_ERR_DEVICE_RETIRED'],
+  );
   t.match(dl[0].reason, /device foreign is registered to gateway gw2, not gw1/);
   t.match(dl[0].reason, /other devices were stored/);
   t.match(dl[1].reason, /device old was retired at .*\(scrapped\)/);
-  t.same(decodeEnvelope(dl[0].payload).devices.map((d) => d.deviceId), ['foreign'], 'the dead letter holds the refused batch only');
+  t.same(
+    decodeEnvelope(dl[0].payload).devices.map((d) => d.deviceId),
+    ['foreign'],
+    'the dead letter holds the refused batch only',
+  );
   t.equal(decodeEnvelope(dl[0].payload).seq, 7);
-  t.same(s.logs.map((l) => [l.msg, l.deviceId, l.code]), [
-    ['device readings refused by the registry binding', 'foreign', 'ING_ERR_DEVICE_WRONG_GATEWAY'],
-    ['device readings refused by the registry binding', 'old', 'ING_ERR_DEVICE_RETIRED'],
-  ]);
+  t.same(
+    s.logs.map((l) => [l.msg, l.deviceId, l.code]),
+    [
+      ['device readings refused by the registry binding', 'foreign', 'ING_ERR_DEVICE_WRONG_GATEWAY'],
+      ['device readings refused by the registry binding', 'old', 'ING_ERR_DEVICE_RETIRED'],
+    ],
+  );
 
   const again = await s.p.process([data(e)], signal());
   t.same(again.ack, [true]);
@@ -103,7 +124,16 @@ t.test('wrong gateway and retired devices are refused; the rest of the envelope 
 t.test('an envelope whose every device is refused: acked, dead-lettered, deduped, nothing written', async (t) => {
   let writes = 0;
   const inner = new MemorySeriesStore();
-  const counting: SeriesWriter = { kind: 'c', open: async () => {}, ping: async () => true, close: async () => {}, write: (p) => { writes++; return inner.write(p); } };
+  const counting: SeriesWriter = {
+    kind: 'c',
+    open: async () => {},
+    ping: async () => true,
+    close: async () => {},
+    write: (p) => {
+      writes++;
+      return inner.write(p);
+    },
+  };
   const s = await make(t, counting);
   s.registry.createDevice({ id: 'foreign', gatewayId: 'gw2' });
   const e = env(1, [batch('foreign', Date.now(), 50)]);
@@ -117,7 +147,10 @@ t.test('an envelope whose every device is refused: acked, dead-lettered, deduped
 t.test('a series data error on a partly refused envelope keeps both reasons', async (t) => {
   const inner = new MemorySeriesStore();
   const picky: SeriesWriter = {
-    kind: 'picky', open: async () => {}, ping: async () => true, close: async () => {},
+    kind: 'picky',
+    open: async () => {},
+    ping: async () => true,
+    close: async () => {},
     write: async (p: readonly SeriesPoint[]) => {
       if (p.some((x) => x.fields.value === 666)) throw new IngestError('ING_ERR_SERIES_PARTIAL', 'data', 'field type conflict');
       return inner.write(p);
@@ -127,7 +160,13 @@ t.test('a series data error on a partly refused envelope keeps both reasons', as
   s.registry.createDevice({ id: 'foreign', gatewayId: 'gw2' });
   const out = await s.p.process([data(env(1, [batch('bad', Date.now(), 666), batch('foreign', Date.now(), 1)]))], signal());
   t.same(out.ack, [true]);
-  t.same(s.deadLetters.list().map((d) => d.code).sort(), ['ING_ERR_DEVICE_WRONG_GATEWAY', 'ING_ERR_SERIES_PARTIAL']);
+  t.same(
+    s.deadLetters
+      .list()
+      .map((d) => d.code)
+      .sort(),
+    ['ING_ERR_DEVICE_WRONG_GATEWAY', 'ING_ERR_SERIES_PARTIAL'],
+  );
 });
 
 t.test('bindings are cached: no registry look-up per reading; a registry change is seen by the next batch', async (t) => {
@@ -138,48 +177,71 @@ t.test('bindings are cached: no registry look-up per reading; a registry change 
   await s.p.process([data(env(1, [batch('mon', now, 60)]))], signal());
   const after1 = s.p.bindings.lookups;
   t.equal(after1, 2, 'one look-up for the gateway, one for the device');
-  for (let i = 2; i <= 5; i++) await s.p.process([data(env(i, [batch('mon', now + i * 1000, 60 + i)])), data(env(100 + i, [batch('mon', now + i * 1000 + 1, 60)]))], signal());
+  for (let i = 2; i <= 5; i++)
+    await s.p.process([data(env(i, [batch('mon', now + i * 1000, 60 + i)])), data(env(100 + i, [batch('mon', now + i * 1000 + 1, 60)]))], signal());
   t.equal(s.p.bindings.lookups, after1, 'eight more envelopes, no sqlite look-up');
   s.registry.moveDevice('mon', { bedId: 'bed2' });
   await s.p.process([data(env(9, [batch('mon', now + 9000, 99)]))], signal());
   t.equal(s.p.bindings.lookups, after1 + 2, 'reloaded after the change');
   const bed2 = await store.query({ bed: 'bed2', from: 0, to: now + 60_000 });
-  t.same(bed2.numerics.map((n) => n.value), [99], 'the reading after the move is in the new bed');
+  t.same(
+    bed2.numerics.map((n) => n.value),
+    [99],
+    'the reading after the move is in the new bed',
+  );
 });
 
 t.test('retired gateway: data and status dead-lettered; a cleared retained status is acked under any topic', async (t) => {
   const s = await make(t);
   s.registry.moveGateway('gw2', 'bed1');
   s.registry.retireGateway('gw1', 'replaced');
-  const out = await s.p.process([
-    data(env(1, [batch('x', Date.now(), 1)])),
-    msg(`${T}/status`, JSON.stringify({ online: true })),
-    msg('orlink/v1/s1/or1/bed2/gw2/status', ''), // gw2's old location, cleared after its move
-  ], signal());
+  const out = await s.p.process(
+    [
+      data(env(1, [batch('x', Date.now(), 1)])),
+      msg(`${T}/status`, JSON.stringify({ online: true })),
+      msg('orlink/v1/s1/or1/bed2/gw2/status', ''), // gw2's old location, cleared after its move
+    ],
+    signal(),
+  );
   t.same(out.ack, [true, true, true]);
-  t.same(s.deadLetters.list().map((d) => d.code), ['ING_ERR_GATEWAY_RETIRED', 'ING_ERR_GATEWAY_RETIRED']);
-  t.equal(s.registry.getGateway('gw1')?.online, null, 'a retired gateway\'s status is not taken');
+  t.same(
+    s.deadLetters.list().map((d) => d.code),
+    ['ING_ERR_GATEWAY_RETIRED', 'ING_ERR_GATEWAY_RETIRED'],
+  );
+  t.equal(s.registry.getGateway('gw1')?.online, null, "a retired gateway's status is not taken");
 });
 
 t.test('identity check: the status flags a mismatch once, repeats cost nothing, the gauge counts it', async (t) => {
   const s = await make(t);
   s.registry.createDevice({ id: 'mon1', gatewayId: 'gw1', serial: 'SN-100', model: 'S/5' });
   s.registry.createDevice({ id: 'mon2', gatewayId: 'gw2', serial: 'SN-200' });
-  const status = (serial: string) => JSON.stringify(onlineStatus({ gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' }, {
-    devices: [
-      streamingDevice('mon1', { identity: { vendor: 'GE', model: 'S/5', serial, firmware: '3.2' } }),
-      streamingDevice('mon2', { identity: { vendor: 'GE', serial: 'other' } }), // registered to gw2: gw1's report is not taken
-      streamingDevice('unknown', { identity: { vendor: 'GE', serial: 'whatever' }, link: 'connecting' }),
-    ],
-  }));
+  const status = (serial: string) =>
+    JSON.stringify(
+      onlineStatus(
+        { gatewayId: 'gw1', site: 's1', room: 'or1', bed: 'bed1' },
+        {
+          devices: [
+            streamingDevice('mon1', { identity: { vendor: 'GE', model: 'S/5', serial, firmware: '3.2' } }),
+            streamingDevice('mon2', { identity: { vendor: 'GE', serial: 'other' } }), // registered to gw2: gw1's report is not taken
+            streamingDevice('unknown', { identity: { vendor: 'GE', serial: 'whatever' }, link: 'connecting' }),
+          ],
+        },
+      ),
+    );
   await s.p.process([msg(`${T}/status`, status('SN-999'))], signal());
   const d = s.registry.getDevice('mon1');
-  t.same(d?.identityMismatch.map((m) => [m.field, m.registered, m.reported]), [['serial', 'SN-100', 'SN-999']]);
+  t.same(
+    d?.identityMismatch.map((m) => [m.field, m.registered, m.reported]),
+    [['serial', 'SN-100', 'SN-999']],
+  );
   t.same(d?.reportedIdentity && { ...d.reportedIdentity, at: 0 }, { vendor: 'GE', model: 'S/5', serial: 'SN-999', firmware: '3.2', gatewayId: 'gw1', at: 0 });
   t.same(s.registry.getDevice('mon2')?.reportedIdentity, null);
   t.match(await s.metrics.render(), /orlink_ingest_device_identity_mismatch 1\n/);
   const warn = s.logs.filter((l) => l.msg === 'device identity differs from the registry');
-  t.same(warn.map((l) => [l.deviceId, l.field, l.registered, l.reported]), [['mon1', 'serial', 'SN-100', 'SN-999']]);
+  t.same(
+    warn.map((l) => [l.deviceId, l.field, l.registered, l.reported]),
+    [['mon1', 'serial', 'SN-100', 'SN-999']],
+  );
   const at = d?.reportedIdentity?.at;
   await new Promise((r) => setTimeout(r, 5));
   await s.p.process([msg(`${T}/status`, status('SN-999'))], signal());

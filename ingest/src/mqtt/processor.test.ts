@@ -21,15 +21,24 @@ t.test('topic, gateway and envelope checks dead-letter and ack', async (t) => {
   const store = new MemorySeriesStore();
   const s = await make(store);
   const good = encodeEnvelope(envelope(1, Date.now(), 70));
-  const out = await s.p.process([
-    msg('other/prefix/x', good),
-    msg('orlink/v1/s1/or1/bed1/gwX/data', good),
-    msg('orlink/v1/s1/or1/bed2/gw1/data', good),
-    msg(`${T}/data`, encodeEnvelope(envelope(1, Date.now(), 70, 'b', 'gw2'))),
-    msg(`${T}/data`, good),
-  ], new AbortController().signal);
+  const out = await s.p.process(
+    [
+      msg('other/prefix/x', good),
+      msg('orlink/v1/s1/or1/bed1/gwX/data', good),
+      msg('orlink/v1/s1/or1/bed2/gw1/data', good),
+      msg(`${T}/data`, encodeEnvelope(envelope(1, Date.now(), 70, 'b', 'gw2'))),
+      msg(`${T}/data`, good),
+    ],
+    new AbortController().signal,
+  );
   t.same(out.ack, [true, true, true, true, true]);
-  t.same(s.deadLetters.list().map((d) => d.code).reverse(), ['ING_ERR_TOPIC', 'ING_ERR_UNKNOWN_GATEWAY', 'ING_ERR_TOPIC', 'ING_ERR_TOPIC']);
+  t.same(
+    s.deadLetters
+      .list()
+      .map((d) => d.code)
+      .reverse(),
+    ['ING_ERR_TOPIC', 'ING_ERR_UNKNOWN_GATEWAY', 'ING_ERR_TOPIC', 'ING_ERR_TOPIC'],
+  );
   t.equal(store.size('numeric'), 1);
   t.equal(out.vitals.length, 1);
   t.equal(out.vitals[0].topic, 'orlink/v1/s1/or1/bed1/vitals');
@@ -45,7 +54,10 @@ t.test('status messages update the registry and write gateway_health', async (t)
   t.equal(s.registry.getGateway('gw1')?.online, true);
   t.same(s.registry.getGateway('gw1')?.status, up);
   const will = offlineStatusDoc(ids);
-  out = await s.p.process([msg(`${T}/status`, JSON.stringify(will)), msg(`${T}/status`, 'not json'), msg(`${T}/status`, ''), msg(`${T}/status`, JSON.stringify({ online: false }))], new AbortController().signal);
+  out = await s.p.process(
+    [msg(`${T}/status`, JSON.stringify(will)), msg(`${T}/status`, 'not json'), msg(`${T}/status`, ''), msg(`${T}/status`, JSON.stringify({ online: false }))],
+    new AbortController().signal,
+  );
   t.same(out.ack, [true, true, true, true]);
   const g = s.registry.getGateway('gw1');
   t.equal(g?.online, false);
@@ -59,7 +71,10 @@ t.test('transient failures are retried until success; then acked once', async (t
   const inner = new MemorySeriesStore();
   let fails = 3;
   const flaky: SeriesWriter = {
-    kind: 'flaky', open: async () => {}, ping: async () => true, close: async () => {},
+    kind: 'flaky',
+    open: async () => {},
+    ping: async () => true,
+    close: async () => {},
     write: async (p: readonly SeriesPoint[]) => {
       if (fails-- > 0) throw new IngestError('ING_ERR_SERIES_TRANSIENT', 'transient', 'down');
       return inner.write(p);
@@ -75,8 +90,14 @@ t.test('transient failures are retried until success; then acked once', async (t
 t.test('abort while failing: nothing acked, no dedupe key written', async (t) => {
   const ac = new AbortController();
   const down: SeriesWriter = {
-    kind: 'down', open: async () => {}, ping: async () => false, close: async () => {},
-    write: async () => { setImmediate(() => ac.abort()); throw new IngestError('ING_ERR_SERIES_TRANSIENT', 'transient', 'down'); },
+    kind: 'down',
+    open: async () => {},
+    ping: async () => false,
+    close: async () => {},
+    write: async () => {
+      setImmediate(() => ac.abort());
+      throw new IngestError('ING_ERR_SERIES_TRANSIENT', 'transient', 'down');
+    },
   };
   const s = await make(down);
   const out = await s.p.process([msg(`${T}/data`, encodeEnvelope(envelope(1, Date.now(), 70)))], ac.signal);
@@ -87,7 +108,10 @@ t.test('abort while failing: nothing acked, no dedupe key written', async (t) =>
 t.test('a data error (400) isolates the offending envelope; the others are stored', async (t) => {
   const inner = new MemorySeriesStore();
   const picky: SeriesWriter = {
-    kind: 'picky', open: async () => {}, ping: async () => true, close: async () => {},
+    kind: 'picky',
+    open: async () => {},
+    ping: async () => true,
+    close: async () => {},
     write: async (p: readonly SeriesPoint[]) => {
       if (p.some((x) => x.fields.value === 666)) throw new IngestError('ING_ERR_SERIES_PARTIAL', 'data', 'field type conflict');
       return inner.write(p);
@@ -95,11 +119,14 @@ t.test('a data error (400) isolates the offending envelope; the others are store
   };
   const s = await make(picky);
   const now = Date.now();
-  const out = await s.p.process([
-    msg(`${T}/data`, encodeEnvelope(envelope(1, now, 70))),
-    msg(`${T}/data`, encodeEnvelope(envelope(2, now + 1000, 666))),
-    msg(`${T}/data`, encodeEnvelope(envelope(3, now + 2000, 72))),
-  ], new AbortController().signal);
+  const out = await s.p.process(
+    [
+      msg(`${T}/data`, encodeEnvelope(envelope(1, now, 70))),
+      msg(`${T}/data`, encodeEnvelope(envelope(2, now + 1000, 666))),
+      msg(`${T}/data`, encodeEnvelope(envelope(3, now + 2000, 72))),
+    ],
+    new AbortController().signal,
+  );
   t.same(out.ack, [true, true, true]);
   t.equal(inner.size('numeric'), 2);
   t.equal(s.deadLetters.list()[0].code, 'ING_ERR_SERIES_PARTIAL');

@@ -39,9 +39,18 @@ import { IntakeIntegrity, type Assessed, type IntegrityBatch } from './intake-in
 import { countReadings, recordIntegrity } from './integrity-outcome.js';
 import { parseTopic, vitalsTopic } from './topics.js';
 
-export interface InMessage { topic: string; payload: Uint8Array }
-export interface VitalsMessage { topic: string; payload: string }
-export interface BatchOutcome { ack: boolean[]; vitals: VitalsMessage[] }
+export interface InMessage {
+  topic: string;
+  payload: Uint8Array;
+}
+export interface VitalsMessage {
+  topic: string;
+  payload: string;
+}
+export interface BatchOutcome {
+  ack: boolean[];
+  vitals: VitalsMessage[];
+}
 
 export interface ProcessorDeps {
   prefix: string;
@@ -94,20 +103,26 @@ export class BatchProcessor {
 
   constructor(private readonly d: ProcessorDeps) {
     const lim: IntakeLimits = { ...intakeDefaults(), ...d.intake };
-    const reader = d.reader !== undefined ? d.reader
-      : typeof (d.series as Partial<SeriesReader>).query === 'function' ? (d.series as unknown as SeriesReader) : null;
+    const reader =
+      d.reader !== undefined ? d.reader : typeof (d.series as Partial<SeriesReader>).query === 'function' ? (d.series as unknown as SeriesReader) : null;
     this.maxReadings = lim.maxReadingsPerEnvelope;
     this.integrity = new IntakeIntegrity({
-      window: lim, maxNewSeriesPerGatewayHour: lim.maxNewSeriesPerGatewayHour, maxKnownSeries: lim.maxKnownSeries,
-      contentWindowMs: lim.contentWindowMs, contentMaxEntriesPerBed: lim.contentMaxEntriesPerBed, lookupSpanMs: lim.lookupSpanMs,
-      maxLookupsPerBatch: lim.maxLookupsPerBatch, reader,
+      window: lim,
+      maxNewSeriesPerGatewayHour: lim.maxNewSeriesPerGatewayHour,
+      maxKnownSeries: lim.maxKnownSeries,
+      contentWindowMs: lim.contentWindowMs,
+      contentMaxEntriesPerBed: lim.contentMaxEntriesPerBed,
+      lookupSpanMs: lim.lookupSpanMs,
+      maxLookupsPerBatch: lim.maxLookupsPerBatch,
+      reader,
     });
     d.metrics.gauge('content_index_entries', 'Entries of the content-identity index (all beds)', () => this.integrity.index.entries);
     d.metrics.gauge('known_series', 'Series known to the series budget (all gateways)', () => this.integrity.budget.knownCount);
     this.bindings = new BindingCache(d.registry);
     this.identity = new IdentityCheck(d.registry, this.bindings, d.logger);
-    d.metrics.gauge('device_identity_mismatch', 'Registered devices whose reported serial/model/firmware differs from the registry',
-      () => d.registry.countIdentityMismatches());
+    d.metrics.gauge('device_identity_mismatch', 'Registered devices whose reported serial/model/firmware differs from the registry', () =>
+      d.registry.countIdentityMismatches(),
+    );
   }
 
   countVitals(n: number): void {
@@ -142,11 +157,22 @@ export class BatchProcessor {
       if (!tp) return this.dead(index, ack, m, 'ING_ERR_TOPIC', 'topic does not match {prefix}/{site}/{room}/{bed}/{gatewayId}/{data|status}');
       if (tp.kind === 'data') this.d.metrics.inc('envelopes_received_total');
       // a retained status being cleared (also under the old location of a moved gateway): nothing to check or store
-      if (tp.kind === 'status' && m.payload.length === 0) { this.d.metrics.inc('status_messages_total'); ack[index] = true; return; }
+      if (tp.kind === 'status' && m.payload.length === 0) {
+        this.d.metrics.inc('status_messages_total');
+        ack[index] = true;
+        return;
+      }
       const gw = this.bindings.gateway(tp.gatewayId);
       if (!gw) return this.dead(index, ack, m, 'ING_ERR_UNKNOWN_GATEWAY', `gateway ${tp.gatewayId} is not registered`, tp.gatewayId);
       if (gw.retiredAt !== null) {
-        return this.dead(index, ack, m, 'ING_ERR_GATEWAY_RETIRED', `gateway ${tp.gatewayId} was retired at ${new Date(gw.retiredAt).toISOString()}`, tp.gatewayId);
+        return this.dead(
+          index,
+          ack,
+          m,
+          'ING_ERR_GATEWAY_RETIRED',
+          `gateway ${tp.gatewayId} was retired at ${new Date(gw.retiredAt).toISOString()}`,
+          tp.gatewayId,
+        );
       }
       const loc: BedLocation = { site: gw.location.site, room: gw.location.room, bed: gw.location.bed };
       if (loc.site !== tp.site || loc.room !== tp.room || loc.bed !== tp.bed) {
@@ -155,16 +181,28 @@ export class BatchProcessor {
       if (tp.kind === 'status') {
         this.d.metrics.inc('status_messages_total');
         let status: unknown;
-        try { status = JSON.parse(Buffer.from(m.payload).toString('utf8')); } catch { status = null; }
+        try {
+          status = JSON.parse(Buffer.from(m.payload).toString('utf8'));
+        } catch {
+          status = null;
+        }
         if (!status || typeof status !== 'object' || Array.isArray(status)) {
           this.refuseStatus(tp.gatewayId, { path: '/', message: 'not a JSON object' }, 1);
           return this.dead(index, ack, m, 'ING_ERR_ENVELOPE', 'status payload is not a JSON object', tp.gatewayId);
         }
         // the contract (schemas/src/gateway-status.ts): a document that does not match is counted, logged, acked, not stored
         const checked = checkGatewayStatus(status);
-        if (!checked.ok) { this.refuseStatus(tp.gatewayId, checked.problems[0], checked.problems.length); ack[index] = true; return; }
+        if (!checked.ok) {
+          this.refuseStatus(tp.gatewayId, checked.problems[0], checked.problems.length);
+          ack[index] = true;
+          return;
+        }
         const s = checked.doc;
-        if (s.gatewayId !== tp.gatewayId) { this.refuseStatus(tp.gatewayId, { path: '/gatewayId', message: 'differs from the topic gateway' }, 1); ack[index] = true; return; }
+        if (s.gatewayId !== tp.gatewayId) {
+          this.refuseStatus(tp.gatewayId, { path: '/gatewayId', message: 'differs from the topic gateway' }, 1);
+          ack[index] = true;
+          return;
+        }
         this.d.registry.updateGatewayStatus(tp.gatewayId, now, s.online, s);
         try {
           this.identity.observe(tp.gatewayId, s, now);
@@ -187,8 +225,14 @@ export class BatchProcessor {
       const readings = countReadings(env);
       if (readings > this.maxReadings) {
         this.d.metrics.inc('envelopes_over_cap_total');
-        return this.dead(index, ack, m, 'ING_ERR_ENVELOPE_OVER_CAP',
-          `envelope ${env.bootId}#${env.seq} holds ${readings} readings (numerics + wave samples + alarms + settings), more than intake.maxReadingsPerEnvelope ${this.maxReadings}: dead-lettered whole, nothing stored`, tp.gatewayId);
+        return this.dead(
+          index,
+          ack,
+          m,
+          'ING_ERR_ENVELOPE_OVER_CAP',
+          `envelope ${env.bootId}#${env.seq} holds ${readings} readings (numerics + wave samples + alarms + settings), more than intake.maxReadingsPerEnvelope ${this.maxReadings}: dead-lettered whole, nothing stored`,
+          tp.gatewayId,
+        );
       }
       const key: DedupeKey = { gatewayId: env.gatewayId, bootId: env.bootId, seq: env.seq };
       const k = `${key.gatewayId}\u0000${key.bootId}\u0000${key.seq}`;
@@ -210,7 +254,7 @@ export class BatchProcessor {
     for (const i of data) for (const s of i.sourced!) beds.add(s.where.bed);
     const batch = data.length ? await this.integrity.begin(beds) : null;
     try {
-      const receivedAt = batch ? this.d.now?.() ?? Date.now() : now; // after a wait for a bed another batch held
+      const receivedAt = batch ? (this.d.now?.() ?? Date.now()) : now; // after a wait for a bed another batch held
       if (batch && !(await this.assess(batch, data, receivedAt, signal))) return { ack, vitals: [] };
       const stored = await this.writeItems(batch, items, msgs, ack, signal, receivedAt);
       if (!stored.length) return { ack, vitals: [] };
@@ -239,10 +283,14 @@ export class BatchProcessor {
     for (const i of stored) {
       ack[i.index] = true;
       const landed = i.assessed ? i.assessed.points.length + i.assessed.counts.duplicates : i.points.length;
-      if (i.env && !landed && (i.refused.length || i.assessed?.refused.length)) this.d.metrics.inc('envelopes_dead_lettered_total'); // nothing of it stored
+      if (i.env && !landed && (i.refused.length || i.assessed?.refused.length))
+        this.d.metrics.inc('envelopes_dead_lettered_total'); // nothing of it stored
       else if (i.env) {
         this.d.metrics.inc('envelopes_written_total');
-        if (!seen.has(i.gatewayId)) { seen.add(i.gatewayId); this.d.registry.updateGatewayStatus(i.gatewayId, now, null, null); }
+        if (!seen.has(i.gatewayId)) {
+          seen.add(i.gatewayId);
+          this.d.registry.updateGatewayStatus(i.gatewayId, now, null, null);
+        }
       }
     }
   }
@@ -254,8 +302,16 @@ export class BatchProcessor {
       if (signal.aborted) return false;
       const before = stats.loads + stats.lookups;
       try {
-        const out = await this.integrity.assess(batch, items.map((i) => ({ gatewayId: i.gatewayId, env: i.env!, sourced: i.sourced! })), now);
-        items.forEach((i, k) => { i.assessed = out[k]; i.points = out[k].points; i.settled = false; });
+        const out = await this.integrity.assess(
+          batch,
+          items.map((i) => ({ gatewayId: i.gatewayId, env: i.env!, sourced: i.sourced! })),
+          now,
+        );
+        items.forEach((i, k) => {
+          i.assessed = out[k];
+          i.points = out[k].points;
+          i.settled = false;
+        });
         return true;
       } catch (err) {
         this.d.metrics.inc('content_lookup_failures_total');
@@ -278,9 +334,13 @@ export class BatchProcessor {
     if (!env) return;
     for (const r of item.refused) {
       this.d.deadLetters.add({
-        topic, code: r.code, gatewayId: item.gatewayId, payload: encodeEnvelope({ ...env, devices: r.devices }),
-        reason: `${r.reasons.join('; ')}; the payload holds only the refused device batches of envelope ${env.bootId}#${env.seq}`
-          + (item.parts.length ? ' (its other devices were stored)' : ''),
+        topic,
+        code: r.code,
+        gatewayId: item.gatewayId,
+        payload: encodeEnvelope({ ...env, devices: r.devices }),
+        reason:
+          `${r.reasons.join('; ')}; the payload holds only the refused device batches of envelope ${env.bootId}#${env.seq}` +
+          (item.parts.length ? ' (its other devices were stored)' : ''),
       });
       this.d.metrics.inc(r.code === 'ING_ERR_DEVICE_RETIRED' ? 'device_retired_total' : 'device_wrong_gateway_total', r.devices.length);
       const t = Date.now();
@@ -298,7 +358,14 @@ export class BatchProcessor {
    * Returns the items whose points are stored (their integrity reservations committed, the others'
    * rolled back); poison items are dead-lettered (acked); [] when aborted.
    */
-  private async writeItems(batch: IntegrityBatch | null, items: Item[], msgs: readonly InMessage[], ack: boolean[], signal: AbortSignal, now: number): Promise<Item[]> {
+  private async writeItems(
+    batch: IntegrityBatch | null,
+    items: Item[],
+    msgs: readonly InMessage[],
+    ack: boolean[],
+    signal: AbortSignal,
+    now: number,
+  ): Promise<Item[]> {
     const settle = (i: Item, ok: boolean) => {
       if (!i.assessed || !batch) return;
       i.settled = true;
@@ -307,8 +374,16 @@ export class BatchProcessor {
     };
     const empty = items.filter((i) => !i.points.length); // nothing to write (every device refused, only duplicates)
     const full = items.filter((i) => i.points.length);
-    const r = full.length ? await this.writeWithRetry(full.flatMap((i) => i.points), signal) : 'ok';
-    if (r === 'ok') { items.forEach((i) => settle(i, true)); return items; }
+    const r = full.length
+      ? await this.writeWithRetry(
+          full.flatMap((i) => i.points),
+          signal,
+        )
+      : 'ok';
+    if (r === 'ok') {
+      items.forEach((i) => settle(i, true));
+      return items;
+    }
     full.forEach((i) => settle(i, false));
     if (r === 'aborted') return [];
     // data error: isolate the offending message(s), each checked again on its own; valid lines of a partial write are stored anyway
@@ -317,8 +392,15 @@ export class BatchProcessor {
     for (const item of full) {
       if (full.length > 1 && batch && item.sourced && !(await this.assess(batch, [item], now, signal))) return ok;
       const one = full.length === 1 ? r : item.points.length ? await this.writeWithRetry(item.points, signal) : 'ok';
-      if (one === 'aborted') { if (full.length > 1) settle(item, false); return ok; }
-      if (one === 'ok') { settle(item, true); ok.push(item); continue; }
+      if (one === 'aborted') {
+        if (full.length > 1) settle(item, false);
+        return ok;
+      }
+      if (one === 'ok') {
+        settle(item, true);
+        ok.push(item);
+        continue;
+      }
       if (full.length > 1) settle(item, false);
       this.dead(item.index, ack, msgs[item.index], 'ING_ERR_SERIES_PARTIAL', one.message, item.gatewayId);
       this.recordRefused(item, msgs[item.index].topic); // the refusal reasons stay visible
@@ -353,7 +435,10 @@ export class BatchProcessor {
   }
 
   private vitals(stored: Item[], now: number): VitalsMessage[] {
-    const byBed = new Map<string, { loc: BedLocation; numerics: Record<string, { t: number; value: number | null; unit: string; device: string; flags?: string[] }> }>();
+    const byBed = new Map<
+      string,
+      { loc: BedLocation; numerics: Record<string, { t: number; value: number | null; unit: string; device: string; flags?: string[] }> }
+    >();
     for (const i of stored) {
       // only readings in the main series (written now or already there): nothing quarantined, conflicting or refused
       for (const s of i.assessed?.accepted ?? []) {
@@ -363,7 +448,8 @@ export class BatchProcessor {
         if (!v) byBed.set(s.where.bed, (v = { loc: s.where, numerics: {} }));
         const prev = v.numerics[n.mdc];
         // quality flags (demo, artifact, invalid, …) travel with the value; no key when there are none
-        if (!prev || prev.t <= n.t) v.numerics[n.mdc] = { t: n.t, value: n.value, unit: n.unit, device: s.device.deviceId, ...(n.flags?.length ? { flags: [...n.flags] } : {}) };
+        if (!prev || prev.t <= n.t)
+          v.numerics[n.mdc] = { t: n.t, value: n.value, unit: n.unit, device: s.device.deviceId, ...(n.flags?.length ? { flags: [...n.flags] } : {}) };
       }
     }
     return [...byBed.values()].map(({ loc, numerics }) => ({
@@ -372,4 +458,3 @@ export class BatchProcessor {
     }));
   }
 }
-

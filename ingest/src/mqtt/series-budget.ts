@@ -33,9 +33,13 @@ export class SeriesBudget {
 
   constructor(private readonly o: SeriesBudgetOptions) {}
 
-  get knownCount(): number { return this.known.size; }
+  get knownCount(): number {
+    return this.known.size;
+  }
 
-  isKnown(key: string): boolean { return this.known.has(key); }
+  isKnown(key: string): boolean {
+    return this.known.has(key);
+  }
 
   /** tokens a gateway has now (tests, metrics) */
   tokens(gatewayId: string, now: number): number {
@@ -65,7 +69,10 @@ export class SeriesBudget {
     let spent = 0;
     for (const k of keys) {
       const seen = this.known.get(k);
-      if (seen !== undefined) { if (now - seen > 60_000) this.known.set(k, now); continue; }
+      if (seen !== undefined) {
+        if (now - seen > 60_000) this.known.set(k, now);
+        continue;
+      }
       if (mine?.delete(k)) spent++;
       this.known.set(k, now);
     }

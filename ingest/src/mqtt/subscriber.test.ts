@@ -11,17 +11,35 @@ const PREFIX = 'orlink/v1';
 async function setup(t: Test) {
   const f = await fixtureDb();
   const writer = new GatedWriter();
-  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, prefix: PREFIX, serviceAccount: { username: 'ingest', password: 'svc' }, registry: f.registry, logger: silent });
+  const broker = new EmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    prefix: PREFIX,
+    serviceAccount: { username: 'ingest', password: 'svc' },
+    registry: f.registry,
+    logger: silent,
+  });
   await broker.start();
   const processor = new BatchProcessor({ prefix: PREFIX, ...f, series: writer, logger: silent, retryMinMs: 5, retryMaxMs: 20 });
   const sub = new Subscriber({
-    url: broker.url, username: 'ingest', password: 'svc', clientId: 'ingest-test', prefix: PREFIX, keepaliveS: 30,
-    batchMaxEnvelopes: 16, maxPending: 100, publishVitals: true, processor, logger: silent,
+    url: broker.url,
+    username: 'ingest',
+    password: 'svc',
+    clientId: 'ingest-test',
+    prefix: PREFIX,
+    keepaliveS: 30,
+    batchMaxEnvelopes: 16,
+    maxPending: 100,
+    publishVitals: true,
+    processor,
+    logger: silent,
   });
   await sub.start();
   const gw = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: 'gw1', password: 'secret-1', clientId: 'gw1', reconnectPeriod: 0 });
   const acks: number[] = [];
-  broker.instance.on('ack', (packet, client) => { if (client?.id === 'ingest-test' && packet && 'messageId' in packet) acks.push(packet.messageId as number); });
+  broker.instance.on('ack', (packet, client) => {
+    if (client?.id === 'ingest-test' && packet && 'messageId' in packet) acks.push(packet.messageId as number);
+  });
   t.teardown(async () => {
     writer.openGate();
     await gw.endAsync(true);
@@ -63,7 +81,13 @@ t.test('duplicate and poison messages are acked; the next good one is stored', a
   t.equal(s.metrics.get('envelopes_deduped_total'), 1);
   t.equal(s.metrics.get('envelopes_dead_lettered_total'), 2);
   t.equal(s.deadLetters.count(), 2);
-  t.match(s.deadLetters.list().map((d) => d.reason).join('|'), /schema_version 9/);
+  t.match(
+    s.deadLetters
+      .list()
+      .map((d) => d.reason)
+      .join('|'),
+    /schema_version 9/,
+  );
   t.equal(s.writer.inner.size('numeric'), 2);
   t.equal(s.dedupe.count(), 2);
 });
@@ -86,8 +110,18 @@ t.test('start() fails with a coded error when no broker answers', async (t) => {
   t.teardown(() => f.db.close());
   const processor = new BatchProcessor({ prefix: PREFIX, ...f, series: new GatedWriter(), logger: silent });
   const sub = new Subscriber({
-    url: 'mqtt://127.0.0.1:1', username: 'x', password: 'y', clientId: 'nobody', prefix: PREFIX, keepaliveS: 30,
-    batchMaxEnvelopes: 1, maxPending: 1, publishVitals: false, processor, logger: silent, startTimeoutMs: 300,
+    url: 'mqtt://127.0.0.1:1',
+    username: 'x',
+    password: 'y',
+    clientId: 'nobody',
+    prefix: PREFIX,
+    keepaliveS: 30,
+    batchMaxEnvelopes: 1,
+    maxPending: 1,
+    publishVitals: false,
+    processor,
+    logger: silent,
+    startTimeoutMs: 300,
   });
   await t.rejects(sub.start(), { code: 'ING_ERR_BROKER' });
   await sub.close();

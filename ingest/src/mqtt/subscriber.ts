@@ -64,7 +64,11 @@ export function subscriptionFilters(o: Pick<SubscriberOptions, 'prefix' | 'share
   return out;
 }
 
-interface Pending extends InMessage { messageId?: number; qos: number; gen: number }
+interface Pending extends InMessage {
+  messageId?: number;
+  qos: number;
+  gen: number;
+}
 
 const DEFERRED_ACK = Object.assign(new Error('orlink: ack deferred until stored'), { code: 'ING_DEFERRED_ACK' });
 
@@ -81,16 +85,27 @@ export class Subscriber {
 
   constructor(private readonly opts: SubscriberOptions) {}
 
-  get connected(): boolean { return this.client?.connected === true; }
-  get pending(): number { return this.queue.length; }
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+  get pending(): number {
+    return this.queue.length;
+  }
 
   /** resolves at the first CONNACK + SUBACK; reconnects by itself afterwards */
   async start(): Promise<void> {
     const o = this.opts;
     const v5 = o.protocolVersion === 5;
     const client = mqtt.connect(o.url, {
-      protocolVersion: v5 ? 5 : 4, clean: false, clientId: o.clientId, username: o.username, password: o.password,
-      keepalive: o.keepaliveS, reconnectPeriod: 1000, connectTimeout: 10_000, resubscribe: false,
+      protocolVersion: v5 ? 5 : 4,
+      clean: false,
+      clientId: o.clientId,
+      username: o.username,
+      password: o.password,
+      keepalive: o.keepaliveS,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      resubscribe: false,
       ...(v5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS ?? 7 * 86400 } } : {}),
     });
     this.client = client;
@@ -103,7 +118,11 @@ export class Subscriber {
         o.logger.info({ gen: this.gen }, 'mqtt subscriber connected');
         const filters = Object.fromEntries(subscriptionFilters(o).map((f) => [f, { qos: 1 as const }]));
         client.subscribe(filters, (err, granted) => {
-          if (err) { o.logger.error({ err: err.message }, 'subscribe failed'); reject(err); return; }
+          if (err) {
+            o.logger.error({ err: err.message }, 'subscribe failed');
+            reject(err);
+            return;
+          }
           if (granted?.some((g) => g.qos >= 128)) {
             o.logger.error({ granted }, 'subscription refused by broker');
             reject(new IngestError('ING_ERR_BROKER', 'fatal', 'subscription refused by broker (ACL?)'));
@@ -115,7 +134,10 @@ export class Subscriber {
     });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_r, reject) => {
-      timer = setTimeout(() => reject(new IngestError('ING_ERR_BROKER', 'fatal', `no MQTT session with ${o.url} within ${o.startTimeoutMs ?? 30_000} ms`)), o.startTimeoutMs ?? 30_000);
+      timer = setTimeout(
+        () => reject(new IngestError('ING_ERR_BROKER', 'fatal', `no MQTT session with ${o.url} within ${o.startTimeoutMs ?? 30_000} ms`)),
+        o.startTimeoutMs ?? 30_000,
+      );
     });
     try {
       await Promise.race([subscribed, deadline]);
@@ -133,7 +155,10 @@ export class Subscriber {
     if (payload.length > (this.opts.maxStatusBytes ?? Infinity) && packet.topic.endsWith('/status')) {
       // an external broker cannot cap one topic's size: refused here, before the registry (docs/security.md)
       this.opts.metrics?.inc('mqtt_status_too_large_total');
-      this.opts.logger.warn({ topic: packet.topic, bytes: payload.length, maxBytes: this.opts.maxStatusBytes }, 'status document too large: dropped, not stored');
+      this.opts.logger.warn(
+        { topic: packet.topic, bytes: payload.length, maxBytes: this.opts.maxStatusBytes },
+        'status document too large: dropped, not stored',
+      );
       cb(); // PUBACK: refusing it for good, a redelivery would be dropped again
       return;
     }
@@ -165,7 +190,9 @@ export class Subscriber {
       }
       if (this.abort.signal.aborted) return;
       this.queue.splice(0, batch.length);
-      batch.forEach((m, i) => { if (outcome.ack[i]) this.sendAck(m); });
+      batch.forEach((m, i) => {
+        if (outcome.ack[i]) this.sendAck(m);
+      });
       while (this.held.length && this.queue.length < this.opts.maxPending) this.held.shift()?.();
       if (this.opts.publishVitals) {
         for (const v of outcome.vitals) this.client?.publish(v.topic, v.payload, { qos: 0, retain: true }, () => undefined);
@@ -177,16 +204,25 @@ export class Subscriber {
   private sendAck(m: Pending): void {
     const client = this.client;
     if (m.qos === 0 || m.messageId === undefined || !client) return;
-    if (m.gen !== this.gen || !client.connected) { this.stats.staleAcksDropped++; return; }
+    if (m.gen !== this.gen || !client.connected) {
+      this.stats.staleAcksDropped++;
+      return;
+    }
     // `_sendPacket` is mqtt.js' internal writer (TS-private); noStore=true writes it directly.
-    (client as unknown as { _sendPacket(p: object, cb?: () => void, cbStore?: () => void, noStore?: boolean): void })
-      ._sendPacket({ cmd: 'puback', messageId: m.messageId }, undefined, undefined, true);
+    (client as unknown as { _sendPacket(p: object, cb?: () => void, cbStore?: () => void, noStore?: boolean): void })._sendPacket(
+      { cmd: 'puback', messageId: m.messageId },
+      undefined,
+      undefined,
+      true,
+    );
     this.stats.acked++;
   }
 
   /** publish on the subscriber's connection (external broker: the retained case topic); mqtt.js queues it while offline */
   publish(topic: string, payload: string, opts: { qos: 0 | 1; retain: boolean }): void {
-    this.client?.publish(topic, payload, opts, (err) => { if (err) this.opts.logger.warn({ err: err.message, topic }, 'publish failed'); });
+    this.client?.publish(topic, payload, opts, (err) => {
+      if (err) this.opts.logger.warn({ err: err.message, topic }, 'publish failed');
+    });
   }
 
   /** stops processing (un-acked messages stay with the broker), disconnects */

@@ -12,7 +12,14 @@ import { DedupeStore } from './dedupe.js';
 
 export const silent = pino({ level: 'silent' });
 
-export async function fixtureDb(): Promise<{ db: Db; registry: SqliteRegistry; cases: CaseStore; dedupe: DedupeStore; deadLetters: DeadLetterStore; metrics: Metrics }> {
+export async function fixtureDb(): Promise<{
+  db: Db;
+  registry: SqliteRegistry;
+  cases: CaseStore;
+  dedupe: DedupeStore;
+  deadLetters: DeadLetterStore;
+  metrics: Metrics;
+}> {
   const db = openDb(':memory:');
   const registry = new SqliteRegistry(db);
   registry.createSite({ id: 's1', name: 'Site 1' });
@@ -25,12 +32,33 @@ export async function fixtureDb(): Promise<{ db: Db; registry: SqliteRegistry; c
 
 export function envelope(seq: number, t: number, hr: number, bootId = 'boot-a', gatewayId = 'gw1'): Envelope {
   return {
-    gatewayId, bootId, seq, sentAt: t + 5, devices: [{
-      deviceId: 'mon1', profileId: 'ge/s5',
-      numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: hr, unit: '/min', t, vendorCode: 'hr' }],
-      waves: [{ kind: 'wave', mdc: 'MDC_ECG_ELEC_POTL_II', code: 131074, unit: 'mV', t0: t, rateHz: 4, scale: 0.01, offset: 0, vendorCode: 'ecg', samples: [0.1, 0.2, null, -0.3] }],
-      alarms: [], settings: [],
-    }],
+    gatewayId,
+    bootId,
+    seq,
+    sentAt: t + 5,
+    devices: [
+      {
+        deviceId: 'mon1',
+        profileId: 'ge/s5',
+        numerics: [{ kind: 'numeric', mdc: 'MDC_ECG_HEART_RATE', code: 147842, value: hr, unit: '/min', t, vendorCode: 'hr' }],
+        waves: [
+          {
+            kind: 'wave',
+            mdc: 'MDC_ECG_ELEC_POTL_II',
+            code: 131074,
+            unit: 'mV',
+            t0: t,
+            rateHz: 4,
+            scale: 0.01,
+            offset: 0,
+            vendorCode: 'ecg',
+            samples: [0.1, 0.2, null, -0.3],
+          },
+        ],
+        alarms: [],
+        settings: [],
+      },
+    ],
   };
 }
 
@@ -45,10 +73,16 @@ export class GatedWriter implements SeriesWriter {
   constructor(readonly inner = new MemorySeriesStore()) {
     this.gate = new Promise((r) => (this.release = r));
   }
-  open(): Promise<void> { return Promise.resolve(); }
-  openGate(): void { this.release(); }
+  open(): Promise<void> {
+    return Promise.resolve();
+  }
+  openGate(): void {
+    this.release();
+  }
   /** resolves when a write call has started */
-  whenEntered(): Promise<void> { return this.calls > 0 ? Promise.resolve() : new Promise((r) => this.entered.push(r)); }
+  whenEntered(): Promise<void> {
+    return this.calls > 0 ? Promise.resolve() : new Promise((r) => this.entered.push(r));
+  }
   async write(points: readonly SeriesPoint[]): Promise<WriteResult> {
     this.calls++;
     this.entered.splice(0).forEach((r) => r());
@@ -56,8 +90,12 @@ export class GatedWriter implements SeriesWriter {
     if (this.failWith) throw this.failWith;
     return this.inner.write(points);
   }
-  ping(): Promise<boolean> { return Promise.resolve(true); }
-  close(): Promise<void> { return Promise.resolve(); }
+  ping(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** Poll `cond` until true or the deadline passes (tests: no sleeps to wait for events). */

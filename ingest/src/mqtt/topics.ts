@@ -1,5 +1,11 @@
 /** Topic grammar (docs/mqtt.md §Topics): `{prefix}/{site}/{room}/{bed}/{gatewayId}/{data|status}`, `{prefix}/{site}/{room}/{bed}/vitals`. */
-export interface ParsedTopic { site: string; room: string; bed: string; gatewayId: string; kind: 'data' | 'status' }
+export interface ParsedTopic {
+  site: string;
+  room: string;
+  bed: string;
+  gatewayId: string;
+  kind: 'data' | 'status';
+}
 
 export const dataFilter = (prefix: string) => `${prefix}/+/+/+/+/data`;
 export const statusFilter = (prefix: string) => `${prefix}/+/+/+/+/status`;

@@ -22,8 +22,16 @@ import { BatchProcessor } from './processor.js';
 import { startIngest } from '../main.js';
 import { envelope, fixtureDb, silent, until } from './test-fixtures.js';
 
-const num = (mdc: string, value: number | null, t: number, flags?: NumericObs['flags']): NumericObs =>
-  ({ kind: 'numeric', mdc, code: 1, value, unit: '1', t, vendorCode: mdc.toLowerCase(), ...(flags ? { flags } : {}) });
+const num = (mdc: string, value: number | null, t: number, flags?: NumericObs['flags']): NumericObs => ({
+  kind: 'numeric',
+  mdc,
+  code: 1,
+  value,
+  unit: '1',
+  t,
+  vendorCode: mdc.toLowerCase(),
+  ...(flags ? { flags } : {}),
+});
 
 /** One device, four numerics: demo, artifact, invalid (value null), and one without flags. */
 function flagged(seq: number, t: number, gatewayId = 'gw1'): Envelope {
@@ -44,7 +52,11 @@ t.test('vitals payload: each numeric carries its flags as the envelope sent them
   const p = new BatchProcessor({ prefix: 'orlink/v1', ...f, series: new MemorySeriesStore(), logger: silent, retryMinMs: 1, retryMaxMs: 5 });
   const T = Date.now() - 1000;
   const bytes = encodeEnvelope(flagged(1, T));
-  t.same(decodeEnvelope(bytes).devices[0].numerics.map((n) => n.flags), Object.values(EXPECTED), 'the envelope carries them');
+  t.same(
+    decodeEnvelope(bytes).devices[0].numerics.map((n) => n.flags),
+    Object.values(EXPECTED),
+    'the envelope carries them',
+  );
   const out = await p.process([{ topic: 'orlink/v1/s1/or1/bed1/gw1/data', payload: bytes }], new AbortController().signal);
   t.same(out.ack, [true]);
   t.equal(out.vitals.length, 1);
@@ -63,9 +75,16 @@ t.test('GET /beds/:bed/latest: each numeric carries its flags', async (t) => {
   const series = new MemorySeriesStore();
   const services = createServices(config, { series });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const headers = bearer(mintToken(services, 'admin', { name: 'vitals-flags' }));
-  for (const [url, payload] of [['/sites', { id: 's', name: 'S' }], ['/rooms', { id: 'r', siteId: 's', name: 'R' }], ['/beds', { id: 'b1', roomId: 'r', name: 'b1' }]] as const) {
+  for (const [url, payload] of [
+    ['/sites', { id: 's', name: 'S' }],
+    ['/rooms', { id: 'r', siteId: 's', name: 'R' }],
+    ['/beds', { id: 'b1', roomId: 'r', name: 'b1' }],
+  ] as const) {
     t.equal((await app.inject({ method: 'POST', url, headers, payload })).statusCode, 201, url);
   }
   const T = Math.floor(Date.now() / 1000) * 1000 - 5000;
@@ -79,9 +98,18 @@ t.test('GET /beds/:bed/latest: each numeric carries its flags', async (t) => {
 t.test('the example subscriber parses the payload and keeps flagged values off the chart', async (t) => {
   const f = await fixtureDb();
   const p = new BatchProcessor({ prefix: 'orlink/v1', ...f, series: new MemorySeriesStore(), logger: silent, retryMinMs: 1, retryMaxMs: 5 });
-  const out = await p.process([{ topic: 'orlink/v1/s1/or1/bed1/gw1/data', payload: encodeEnvelope(flagged(1, Date.now() - 1000)) }], new AbortController().signal);
+  const out = await p.process(
+    [{ topic: 'orlink/v1/s1/or1/bed1/gw1/data', payload: encodeEnvelope(flagged(1, Date.now() - 1000)) }],
+    new AbortController().signal,
+  );
   const v = parseVitals(out.vitals[0].payload);
-  t.same(Object.entries(v.numerics).filter(([, r]) => isChartable(r)).map(([mdc]) => mdc), ['MDC_RESP_RATE'], 'demo, artifact and invalid are not charted');
+  t.same(
+    Object.entries(v.numerics)
+      .filter(([, r]) => isChartable(r))
+      .map(([mdc]) => mdc),
+    ['MDC_RESP_RATE'],
+    'demo, artifact and invalid are not charted',
+  );
   t.same(v.numerics.MDC_ECG_HEART_RATE.flags, ['demo']);
   t.throws(() => parseVitals('{"bed":"b"}'), VitalsFormatError);
   t.throws(() => parseVitals('not json'), VitalsFormatError);
@@ -94,20 +122,34 @@ t.test('loopback: gateway publishes flagged readings, the example subscriber rec
   const dir = mkdtempSync(path.join(os.tmpdir(), 'orlink-vitals-flags-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const config = loadIngestConfig({
-    input: { http: { host: '127.0.0.1', port: 0 }, db: { path: path.join(dir, 'ingest.sqlite') }, broker: { host: '127.0.0.1', port: 0 }, mqtt: { clientId: 'ingest-vitals-flags' }, series: { kind: 'memory' }, log: { level: 'silent' } },
+    input: {
+      http: { host: '127.0.0.1', port: 0 },
+      db: { path: path.join(dir, 'ingest.sqlite') },
+      broker: { host: '127.0.0.1', port: 0 },
+      mqtt: { clientId: 'ingest-vitals-flags' },
+      series: { kind: 'memory' },
+      log: { level: 'silent' },
+    },
     env: { ORLINK_INGEST_BROKER_PASSWORD: 'svc-password' },
   });
   const ing = await startIngest(config, { logger: silent, series: new MemorySeriesStore() });
   t.teardown(() => ing.close());
   t.match(ing.mqttUrl, /^mqtt:\/\/(127\.0\.0\.1|localhost):/, 'loopback only');
   const headers = { ...bearer(mintToken(path.join(dir, 'ingest.sqlite'), 'admin')), 'content-type': 'application/json' };
-  for (const [url, body] of [['/sites', { id: 's1', name: 'S' }], ['/rooms', { id: 'or1', siteId: 's1', name: 'R' }], ['/beds', { id: 'bed1', roomId: 'or1', name: 'B' }],
-    ['/gateways', { id: 'gw1', bedId: 'bed1', password: 'gateway-pass-1' }]] as const) {
+  for (const [url, body] of [
+    ['/sites', { id: 's1', name: 'S' }],
+    ['/rooms', { id: 'or1', siteId: 's1', name: 'R' }],
+    ['/beds', { id: 'bed1', roomId: 'or1', name: 'B' }],
+    ['/gateways', { id: 'gw1', bedId: 'bed1', password: 'gateway-pass-1' }],
+  ] as const) {
     t.equal((await fetch(`${ing.url}${url}`, { method: 'POST', headers, body: JSON.stringify(body) })).status, 201, url);
   }
   const got: VitalsMessage[] = [];
   // the embedded broker has no record-system account: the service account stands in (docs/mqtt.md)
-  const sub = await followVitals({ url: ing.mqttUrl, username: 'orlink-ingest', password: 'svc-password', clientId: 'record-example', reconnectPeriod: 0, site: 's1' }, (v) => got.push(v));
+  const sub = await followVitals(
+    { url: ing.mqttUrl, username: 'orlink-ingest', password: 'svc-password', clientId: 'record-example', reconnectPeriod: 0, site: 's1' },
+    (v) => got.push(v),
+  );
   t.teardown(() => sub.endAsync(true));
   const gw = await mqtt.connectAsync(ing.mqttUrl, { protocolVersion: 4, username: 'gw1', password: 'gateway-pass-1', clientId: 'gw1', reconnectPeriod: 0 });
   t.teardown(() => gw.endAsync(true));

@@ -16,7 +16,10 @@ export class BindingCache {
   /** sqlite look-ups made (tests: the hot path does not query per reading) */
   lookups = 0;
 
-  constructor(private readonly registry: RegistryStore, private readonly maxEntries = 20_000) {}
+  constructor(
+    private readonly registry: RegistryStore,
+    private readonly maxEntries = 20_000,
+  ) {}
 
   /** drops every entry when the registry changed since the last call */
   refresh(): void {

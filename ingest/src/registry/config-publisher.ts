@@ -38,7 +38,11 @@ export interface ConfigPublisher {
   close(): void;
 }
 
-interface VersionRow { version: number; digest: string; issued_at: number }
+interface VersionRow {
+  version: number;
+  digest: string;
+  issued_at: number;
+}
 
 export function startConfigPublisher(o: ConfigPublisherOptions): ConfigPublisher {
   const now = o.now ?? Date.now;
@@ -53,9 +57,11 @@ export function startConfigPublisher(o: ConfigPublisherOptions): ConfigPublisher
   let scheduled: NodeJS.Immediate | undefined;
   let closed = false;
 
-  const devicesOf = (gatewayId: string): DeviceConfig[] => o.registry.listDevices({ gatewayId })
-    .filter((d) => d.retiredAt === null && d.connection !== null)
-    .map((d) => deviceEntry(d.id, d.profile, d.connection!));
+  const devicesOf = (gatewayId: string): DeviceConfig[] =>
+    o.registry
+      .listDevices({ gatewayId })
+      .filter((d) => d.retiredAt === null && d.connection !== null)
+      .map((d) => deviceEntry(d.id, d.profile, d.connection!));
 
   const documentFor = (gatewayId: string): GatewayConfigDoc | null => {
     const g = o.registry.getGateway(gatewayId);
@@ -103,17 +109,27 @@ export function startConfigPublisher(o: ConfigPublisherOptions): ConfigPublisher
       // the old location is cleared now: its topic is derived from the event, not from the registry
       const last = published.get(c.id);
       const old = configTopic(o.prefix, c.from);
-      if (!last || last.topic === old) { o.publish(old, ''); published.set(c.id, { topic: old, payload: '' }); }
+      if (!last || last.topic === old) {
+        o.publish(old, '');
+        published.set(c.id, { topic: old, payload: '' });
+      }
     }
     if (scheduled || closed) return;
     // after the route's transaction committed (or rolled back: then nothing changed and nothing is sent)
-    scheduled = setImmediate(() => { scheduled = undefined; sync(); });
+    scheduled = setImmediate(() => {
+      scheduled = undefined;
+      sync();
+    });
   };
   const off = o.registry.onChange(onChange);
   sync();
   return {
     documentFor: (id) => o.db.transaction(() => documentFor(id))(),
     sync,
-    close: () => { closed = true; off(); if (scheduled) clearImmediate(scheduled); },
+    close: () => {
+      closed = true;
+      off();
+      if (scheduled) clearImmediate(scheduled);
+    },
   };
 }

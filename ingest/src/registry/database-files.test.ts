@@ -7,22 +7,25 @@ import { openDb } from './database.js';
 
 const mode = (f: string) => fs.statSync(f).mode & 0o777;
 
-for (const umask of [0, 0o277]) t.test(`database, -wal and -shm 0600, created directories 0700 (umask ${umask.toString(8)})`, async (t) => {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-db-'));
-  t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
-  fs.chmodSync(base, 0o755);
-  const old = process.umask(umask);
-  t.teardown(() => { process.umask(old); });
-  const file = path.join(base, 'var', 'lib', 'ingest.sqlite');
-  const db = openDb(file);
-  db.prepare('INSERT INTO sites (id, name, created_at) VALUES (?, ?, ?)').run('main', 'Main', Date.now());
-  t.ok(fs.existsSync(`${file}-wal`) && fs.existsSync(`${file}-shm`), 'WAL files exist while open');
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) t.equal(mode(f), 0o600, `${path.basename(f)} 0600`);
-  t.equal(mode(path.join(base, 'var')), 0o700);
-  t.equal(mode(path.join(base, 'var', 'lib')), 0o700);
-  t.equal(mode(base), 0o755, 'an existing parent is left alone');
-  db.close();
-});
+for (const umask of [0, 0o277])
+  t.test(`database, -wal and -shm 0600, created directories 0700 (umask ${umask.toString(8)})`, async (t) => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-db-'));
+    t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
+    fs.chmodSync(base, 0o755);
+    const old = process.umask(umask);
+    t.teardown(() => {
+      process.umask(old);
+    });
+    const file = path.join(base, 'var', 'lib', 'ingest.sqlite');
+    const db = openDb(file);
+    db.prepare('INSERT INTO sites (id, name, created_at) VALUES (?, ?, ?)').run('main', 'Main', Date.now());
+    t.ok(fs.existsSync(`${file}-wal`) && fs.existsSync(`${file}-shm`), 'WAL files exist while open');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) t.equal(mode(f), 0o600, `${path.basename(f)} 0600`);
+    t.equal(mode(path.join(base, 'var')), 0o700);
+    t.equal(mode(path.join(base, 'var', 'lib')), 0o700);
+    t.equal(mode(base), 0o755, 'an existing parent is left alone');
+    db.close();
+  });
 
 t.test('an existing database with wide modes is tightened on open', async (t) => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-db-'));

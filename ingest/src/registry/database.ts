@@ -135,7 +135,11 @@ function privateDbFile(file: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   for (const f of [file, `${file}-wal`, `${file}-shm`]) {
-    try { if (existsSync(f)) chmodSync(f, 0o600); } catch { /* not the owner: left as it is */ }
+    try {
+      if (existsSync(f)) chmodSync(f, 0o600);
+    } catch {
+      /* not the owner: left as it is */
+    }
   }
 }
 

@@ -33,15 +33,19 @@ t.test('names and device fields: only what changed, before/after; null clears', 
   t.equal(r.updateSite('nope', { name: 'x' }), null);
   r.createDevice({ id: 'd', gatewayId: 'g1', serial: 'S1', model: 'M', notes: 'n' });
   t.same(r.updateDevice('d', { serial: 'S2', model: 'M', notes: null, assetTag: 'A-9' }), {
-    before: { serial: 'S1', assetTag: null, notes: 'n' }, after: { serial: 'S2', assetTag: 'A-9', notes: null },
+    before: { serial: 'S1', assetTag: null, notes: 'n' },
+    after: { serial: 'S2', assetTag: 'A-9', notes: null },
   });
   const d = r.getDevice('d');
   t.equal(d?.serial, 'S2');
   t.equal(d?.notes, null);
   t.equal(r.updateGateway('g1', { notes: 'by the window' })?.after.notes, 'by the window');
   t.equal(r.getGateway('g1')?.notes, 'by the window');
-  t.same(events.map((e) => `${e.entity}:${e.change}`), ['site:updated', 'bed:updated', 'device:created', 'device:updated', 'gateway:updated'],
-    'no event for a no-op');
+  t.same(
+    events.map((e) => `${e.entity}:${e.change}`),
+    ['site:updated', 'bed:updated', 'device:created', 'device:updated', 'gateway:updated'],
+    'no event for a no-op',
+  );
 });
 
 t.test('device move: bed and/or gateway, null unbinds, unknown targets 404, retired targets 409', async (t) => {
@@ -66,7 +70,13 @@ t.test('gateway move: location changes, event carries old and new, credentials f
   const c = r.moveGateway('g1', 'b');
   t.same(c?.before, { bedId: 'a', location: { gatewayId: 'g1', bed: 'a', room: 'r1', site: 's' } });
   t.same(r.locateGateway('g1'), { gatewayId: 'g1', bed: 'b', room: 'r2', site: 's' });
-  t.same(events.at(-1), { entity: 'gateway', id: 'g1', change: 'moved', from: { gatewayId: 'g1', bed: 'a', room: 'r1', site: 's' }, to: { gatewayId: 'g1', bed: 'b', room: 'r2', site: 's' } });
+  t.same(events.at(-1), {
+    entity: 'gateway',
+    id: 'g1',
+    change: 'moved',
+    from: { gatewayId: 'g1', bed: 'a', room: 'r1', site: 's' },
+    to: { gatewayId: 'g1', bed: 'b', room: 'r2', site: 's' },
+  });
   t.same(r.moveGateway('g1', 'b'), { before: {}, after: {} }, 'same bed: nothing');
   t.throws(() => r.moveGateway('g1', 'zz'), { code: 'ING_ERR_NOT_FOUND' });
   t.equal(r.moveGateway('nope', 'a'), null);
@@ -88,7 +98,11 @@ t.test('retire: kept, refused for login and mqtt-auth, no second retirement', as
   t.equal(g?.retiredAt, 5678);
   t.same(events.at(-1), { entity: 'gateway', id: 'g1', change: 'retired', location: { gatewayId: 'g1', bed: 'a', room: 'r1', site: 's' } });
   t.equal(await r.verifyGateway('g1', 'password-1'), false, 'a retired gateway cannot log in');
-  t.same(r.listMqttCredentials().map((c) => c.location.gatewayId), ['g2'], 'mqtt-auth omits it');
+  t.same(
+    r.listMqttCredentials().map((c) => c.location.gatewayId),
+    ['g2'],
+    'mqtt-auth omits it',
+  );
   t.equal(r.gatewayBinding('g1')?.retiredAt, 5678);
   t.ok(r.getGateway('g1'), 'still listed for history');
   t.throws(() => r.moveGateway('g1', 'b'), { code: 'ING_ERR_CONFLICT' });
@@ -105,14 +119,21 @@ t.test('password rotation and revocation', async (t) => {
   t.equal(await r.verifyGateway('g1', 'password-new'), false, 'revoked: the current password is refused');
   t.equal(await r.verifyGateway('g1', 'password-1'), false);
   t.equal(r.getGateway('g1')?.passwordRevokedAt, 42);
-  t.same(r.listMqttCredentials().map((c) => c.location.gatewayId), ['g2'], 'no Mosquitto account while revoked');
+  t.same(
+    r.listMqttCredentials().map((c) => c.location.gatewayId),
+    ['g2'],
+    'no Mosquitto account while revoked',
+  );
   t.notMatch(JSON.stringify(r.getGateway('g1')), /revoked"|scrypt|\$7\$/, 'no credential in the public object');
   t.equal(await r.setGatewayPassword('g1', 'password-3'), true, 'a new password ends the revocation');
   t.equal(r.getGateway('g1')?.passwordRevokedAt, null);
   t.equal(await r.verifyGateway('g1', 'password-3'), true);
   t.equal(await verifyMosquittoHash('password-3', r.listMqttCredentials()[0].mosquittoHash as string), true);
   t.equal(r.revokeGatewayPassword('nope'), false);
-  t.same(events.map((e) => e.change), ['password-set', 'password-revoked', 'password-set']);
+  t.same(
+    events.map((e) => e.change),
+    ['password-set', 'password-revoked', 'password-set'],
+  );
 });
 
 t.test('identity reports: mismatches with since, kept while they persist, recomputed on a registry change', async (t) => {
@@ -123,18 +144,31 @@ t.test('identity reports: mismatches with since, kept while they persist, recomp
   out = r.reportDeviceIdentity('d', { serial: 'SN-9', model: 'S/5', gatewayId: 'g1', at: 200 });
   t.same(out?.added, [{ field: 'serial', registered: 'SN-1', reported: 'SN-9', since: 200 }]);
   out = r.reportDeviceIdentity('d', { serial: 'SN-9', model: 'CS/3', gatewayId: 'g1', at: 300 });
-  t.same(out?.mismatch, [
-    { field: 'serial', registered: 'SN-1', reported: 'SN-9', since: 200 },
-    { field: 'model', registered: 'S/5', reported: 'CS/3', since: 300 },
-  ], 'the serial mismatch keeps its since');
-  t.same(out?.added.map((m) => m.field), ['model']);
+  t.same(
+    out?.mismatch,
+    [
+      { field: 'serial', registered: 'SN-1', reported: 'SN-9', since: 200 },
+      { field: 'model', registered: 'S/5', reported: 'CS/3', since: 300 },
+    ],
+    'the serial mismatch keeps its since',
+  );
+  t.same(
+    out?.added.map((m) => m.field),
+    ['model'],
+  );
   t.equal(r.countIdentityMismatches(), 1);
-  t.same(r.listDevices({ mismatch: true }).map((d) => d.id), ['d']);
+  t.same(
+    r.listDevices({ mismatch: true }).map((d) => d.id),
+    ['d'],
+  );
   t.same(r.getDevice('d')?.reportedIdentity, { serial: 'SN-9', model: 'CS/3', gatewayId: 'g1', at: 300 });
   r.updateDevice('d', { serial: 'SN-9', model: 'CS/3' });
   t.same(r.getDevice('d')?.identityMismatch, [], 'the registry corrected: no mismatch left');
   t.equal(r.countIdentityMismatches(), 0);
-  t.same(r.listDevices({ mismatch: false }).map((d) => d.id), ['d']);
+  t.same(
+    r.listDevices({ mismatch: false }).map((d) => d.id),
+    ['d'],
+  );
   t.equal(r.reportDeviceIdentity('nope', { serial: 'x', gatewayId: 'g1', at: 1 }), null);
 });
 
@@ -153,7 +187,11 @@ t.test('revision moves with every change, also one made by another connection; n
   const dir = mkdtempSync(path.join(os.tmpdir(), 'orlink-registry-rev-'));
   const a = openDb(path.join(dir, 'ingest.sqlite'));
   const b = openDb(path.join(dir, 'ingest.sqlite'));
-  t.teardown(() => { a.close(); b.close(); rmSync(dir, { recursive: true, force: true }); });
+  t.teardown(() => {
+    a.close();
+    b.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const ra = new SqliteRegistry(a);
   const rb = new SqliteRegistry(b);
   ra.createSite({ id: 's', name: 'S' });

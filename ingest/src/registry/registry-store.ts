@@ -2,9 +2,21 @@
 import type { IdentityField } from '../../../schemas/src/device-identity.js';
 import type { DeviceConnection } from '../../../schemas/src/gateway-config-doc.js';
 
-export interface Site { id: string; name: string }
-export interface Room { id: string; siteId: string; name: string }
-export interface Bed { id: string; roomId: string; siteId: string; name: string }
+export interface Site {
+  id: string;
+  name: string;
+}
+export interface Room {
+  id: string;
+  siteId: string;
+  name: string;
+}
+export interface Bed {
+  id: string;
+  roomId: string;
+  siteId: string;
+  name: string;
+}
 export interface Gateway {
   id: string;
   bedId: string;
@@ -19,9 +31,21 @@ export interface Gateway {
   passwordRevokedAt: number | null;
 }
 /** What a device last reported about itself in its gateway's status (docs/api.md, identity check). */
-export interface ReportedIdentity { vendor?: string; model?: string; serial?: string; firmware?: string; gatewayId: string; at: number }
+export interface ReportedIdentity {
+  vendor?: string;
+  model?: string;
+  serial?: string;
+  firmware?: string;
+  gatewayId: string;
+  at: number;
+}
 /** One field where the device reports something else than the registry holds, since `since`. */
-export interface IdentityMismatch { field: IdentityField; registered: string; reported: string; since: number }
+export interface IdentityMismatch {
+  field: IdentityField;
+  registered: string;
+  reported: string;
+  since: number;
+}
 export interface Device {
   id: string;
   gatewayId: string | null;
@@ -44,14 +68,29 @@ export interface Device {
 /** The fields `PATCH /devices/:id` may change; null clears a field. */
 export type DevicePatch = Partial<Pick<Device, 'vendor' | 'model' | 'serial' | 'firmware' | 'profile' | 'transport' | 'assetTag' | 'notes'>>;
 /** A gateway's broker account for an external broker's password/ACL files (`orlink mqtt-auth`). */
-export interface MqttCredential { location: GatewayLocation; mosquittoHash: string | null }
+export interface MqttCredential {
+  location: GatewayLocation;
+  mosquittoHash: string | null;
+}
 /** Where a gateway publishes: the topic segments after the prefix. */
-export interface GatewayLocation { site: string; room: string; bed: string; gatewayId: string }
+export interface GatewayLocation {
+  site: string;
+  room: string;
+  bed: string;
+  gatewayId: string;
+}
 /** Where readings are stored: the series tags of a bed. */
-export interface BedLocation { site: string; room: string; bed: string }
+export interface BedLocation {
+  site: string;
+  room: string;
+  bed: string;
+}
 
 /** What the ingest hot path needs to know about a gateway (cached by binding-cache.ts). */
-export interface GatewayBinding { location: GatewayLocation; retiredAt: number | null }
+export interface GatewayBinding {
+  location: GatewayLocation;
+  retiredAt: number | null;
+}
 /** What the ingest hot path needs to know about a registered device (cached by binding-cache.ts). */
 export interface DeviceBinding {
   id: string;
@@ -63,7 +102,10 @@ export interface DeviceBinding {
 }
 
 /** The result of an update: the changed fields only, before and after (for the audit log). */
-export interface Changes { before: Record<string, unknown>; after: Record<string, unknown> }
+export interface Changes {
+  before: Record<string, unknown>;
+  after: Record<string, unknown>;
+}
 
 /** Emitted after every change of the registry's bindings and credentials (not for status or identity reports). */
 export type RegistryChange =

@@ -51,7 +51,10 @@ t.test('registry: hierarchy, locate, conflicts, status', async (t) => {
   t.notOk(JSON.stringify(r.listGateways()).includes('scrypt'), 'no hash leaves the store');
   const d = r.createDevice({ id: 'd', gatewayId: 'g', bedId: 'b', vendor: 'GE', serial: '1', assetTag: 'A-1' });
   t.equal(d.assetTag, 'A-1');
-  t.same(r.listDevices({ bedId: 'b' }).map((x) => x.id), ['d']);
+  t.same(
+    r.listDevices({ bedId: 'b' }).map((x) => x.id),
+    ['d'],
+  );
 });
 
 t.test('cases: late binding window, close, covering case', async (t) => {
@@ -82,7 +85,13 @@ t.test('dedupe and dead letters persist in the database', async (t) => {
   t.teardown(() => db.close());
   const d = new DedupeStore(db);
   t.equal(d.seen({ gatewayId: 'g', bootId: 'b', seq: 1 }), false);
-  d.markAll([{ gatewayId: 'g', bootId: 'b', seq: 1 }, { gatewayId: 'g', bootId: 'b', seq: 1 }], 100);
+  d.markAll(
+    [
+      { gatewayId: 'g', bootId: 'b', seq: 1 },
+      { gatewayId: 'g', bootId: 'b', seq: 1 },
+    ],
+    100,
+  );
   t.equal(d.seen({ gatewayId: 'g', bootId: 'b', seq: 1 }), true);
   t.equal(d.seen({ gatewayId: 'g', bootId: 'b2', seq: 1 }), false);
   t.equal(d.prune(101), 1);
@@ -90,7 +99,14 @@ t.test('dedupe and dead letters persist in the database', async (t) => {
   const dl = new DeadLetterStore(db, 3);
   for (let i = 0; i < 5; i++) dl.add({ topic: 't', code: 'C', reason: `r${i}`, payload: Buffer.from([i]) });
   t.equal(dl.count(), 3, 'bounded');
-  t.same(dl.list().map((x) => [x.reason, x.payload[0]]), [['r4', 4], ['r3', 3], ['r2', 2]]);
+  t.same(
+    dl.list().map((x) => [x.reason, x.payload[0]]),
+    [
+      ['r4', 4],
+      ['r3', 3],
+      ['r2', 2],
+    ],
+  );
 });
 
 t.test('Mosquitto $7$ hashes: compatible with mosquitto_passwd, salted, verified', async (t) => {

@@ -9,12 +9,27 @@ import type { Db } from './database.js';
 import { hashPassword, mosquittoHash, verifyPassword } from './password.js';
 import { DEVICE_COLUMNS, mismatchesOf, toDevice, toGateway, type DeviceRow, type GatewayRow } from './registry-rows.js';
 import type {
-  Bed, BedLocation, Changes, Device, DeviceBinding, DevicePatch, Gateway, GatewayBinding, GatewayLocation, IdentityMismatch,
-  MqttCredential, RegistryChange, RegistryStore, ReportedIdentity, Room, Site,
+  Bed,
+  BedLocation,
+  Changes,
+  Device,
+  DeviceBinding,
+  DevicePatch,
+  Gateway,
+  GatewayBinding,
+  GatewayLocation,
+  IdentityMismatch,
+  MqttCredential,
+  RegistryChange,
+  RegistryStore,
+  ReportedIdentity,
+  Room,
+  Site,
 } from './registry-store.js';
 
 const BED_SQL = 'SELECT b.id, b.room_id AS roomId, r.site_id AS siteId, b.name FROM beds b JOIN rooms r ON r.id = b.room_id';
-const LOCATION_SQL = 'SELECT g.id AS gatewayId, b.id AS bed, r.id AS room, r.site_id AS site FROM gateways g JOIN beds b ON b.id = g.bed_id JOIN rooms r ON r.id = b.room_id';
+const LOCATION_SQL =
+  'SELECT g.id AS gatewayId, b.id AS bed, r.id AS room, r.site_id AS site FROM gateways g JOIN beds b ON b.id = g.bed_id JOIN rooms r ON r.id = b.room_id';
 /** a credential no password verifies against (revoked) */
 const REVOKED = '!revoked';
 
@@ -43,13 +58,19 @@ export class SqliteRegistry implements RegistryStore {
   private emit(c: RegistryChange): void {
     this.rev++;
     for (const l of this.listeners) {
-      try { l(c); } catch { /* a listener's failure must not undo a committed change; listeners log their own */ }
+      try {
+        l(c);
+      } catch {
+        /* a listener's failure must not undo a committed change; listeners log their own */
+      }
     }
   }
 
   onChange(listener: (c: RegistryChange) => void): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   revision(): string {
@@ -118,16 +139,25 @@ export class SqliteRegistry implements RegistryStore {
     return c;
   }
 
-  updateSite(id: string, p: { name?: string }): Changes | null { return this.rename('site', 'sites', id, p); }
-  updateRoom(id: string, p: { name?: string }): Changes | null { return this.rename('room', 'rooms', id, p); }
-  updateBed(id: string, p: { name?: string }): Changes | null { return this.rename('bed', 'beds', id, p); }
+  updateSite(id: string, p: { name?: string }): Changes | null {
+    return this.rename('site', 'sites', id, p);
+  }
+  updateRoom(id: string, p: { name?: string }): Changes | null {
+    return this.rename('room', 'rooms', id, p);
+  }
+  updateBed(id: string, p: { name?: string }): Changes | null {
+    return this.rename('bed', 'beds', id, p);
+  }
 
   // ---- gateways --------------------------------------------------------------------------------
 
   async createGateway(g: { id: string; bedId: string; password: string; notes?: string | null }): Promise<Gateway> {
     const [hash, mqtt] = await Promise.all([hashPassword(g.password), mosquittoHash(g.password)]);
-    this.insert('INSERT INTO gateways (id, bed_id, credential_hash, mqtt_hash, notes, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [g.id, g.bedId, hash, mqtt, g.notes ?? null, Date.now()], `gateway ${g.id}`);
+    this.insert(
+      'INSERT INTO gateways (id, bed_id, credential_hash, mqtt_hash, notes, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [g.id, g.bedId, hash, mqtt, g.notes ?? null, Date.now()],
+      `gateway ${g.id}`,
+    );
     this.emit({ entity: 'gateway', id: g.id, change: 'created' });
     return this.getGateway(g.id) as Gateway;
   }
@@ -146,16 +176,22 @@ export class SqliteRegistry implements RegistryStore {
     if (!this.activeGateway(id, 'set its password')) return false;
     const [hash, mqtt] = await Promise.all([hashPassword(password), mosquittoHash(password)]);
     // the row may have been retired while hashing: checked again in the same statement
-    const n = this.db.prepare('UPDATE gateways SET credential_hash = ?, mqtt_hash = ?, password_revoked_at = NULL WHERE id = ? AND retired_at IS NULL')
+    const n = this.db
+      .prepare('UPDATE gateways SET credential_hash = ?, mqtt_hash = ?, password_revoked_at = NULL WHERE id = ? AND retired_at IS NULL')
       .run(hash, mqtt, id).changes;
-    if (n !== 1) { this.activeGateway(id, 'set its password'); return false; }
+    if (n !== 1) {
+      this.activeGateway(id, 'set its password');
+      return false;
+    }
     this.emit({ entity: 'gateway', id, change: 'password-set' });
     return true;
   }
 
   revokeGatewayPassword(id: string, at = Date.now()): boolean {
     if (!this.activeGateway(id, 'revoke its password')) return false;
-    this.db.prepare('UPDATE gateways SET credential_hash = ?, mqtt_hash = NULL, password_revoked_at = COALESCE(password_revoked_at, ?) WHERE id = ?').run(REVOKED, at, id);
+    this.db
+      .prepare('UPDATE gateways SET credential_hash = ?, mqtt_hash = NULL, password_revoked_at = COALESCE(password_revoked_at, ?) WHERE id = ?')
+      .run(REVOKED, at, id);
     this.emit({ entity: 'gateway', id, change: 'password-revoked' });
     return true;
   }
@@ -188,10 +224,12 @@ export class SqliteRegistry implements RegistryStore {
   }
 
   listMqttCredentials(): MqttCredential[] {
-    const rows = this.db.prepare(
-      `SELECT g.id AS gatewayId, b.id AS bed, r.id AS room, r.site_id AS site, g.mqtt_hash AS mqttHash FROM gateways g
+    const rows = this.db
+      .prepare(
+        `SELECT g.id AS gatewayId, b.id AS bed, r.id AS room, r.site_id AS site, g.mqtt_hash AS mqttHash FROM gateways g
        JOIN beds b ON b.id = g.bed_id JOIN rooms r ON r.id = b.room_id WHERE g.retired_at IS NULL AND g.password_revoked_at IS NULL ORDER BY g.id`,
-    ).all() as (GatewayLocation & { mqttHash: string | null })[];
+      )
+      .all() as (GatewayLocation & { mqttHash: string | null })[];
     return rows.map(({ mqttHash, ...location }) => ({ location, mosquittoHash: mqttHash }));
   }
 
@@ -222,7 +260,10 @@ export class SqliteRegistry implements RegistryStore {
   }
 
   updateGatewayStatus(id: string, at: number, online: boolean | null, status: Record<string, unknown> | null): void {
-    this.db.prepare('UPDATE gateways SET last_seen = MAX(COALESCE(last_seen, 0), ?), online = COALESCE(?, online), status_json = COALESCE(?, status_json) WHERE id = ?')
+    this.db
+      .prepare(
+        'UPDATE gateways SET last_seen = MAX(COALESCE(last_seen, 0), ?), online = COALESCE(?, online), status_json = COALESCE(?, status_json) WHERE id = ?',
+      )
       .run(at, online === null ? null : online ? 1 : 0, status ? JSON.stringify(status) : null, id);
   }
 
@@ -232,8 +273,21 @@ export class SqliteRegistry implements RegistryStore {
     if (d.gatewayId && this.gatewayRow(d.gatewayId)?.retired_at != null) throw conflict(`gateway ${d.gatewayId} is retired: cannot bind a device to it`);
     this.insert(
       'INSERT INTO devices (id, gateway_id, bed_id, vendor, model, serial, firmware, profile, transport, asset_tag, notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [d.id, d.gatewayId ?? null, d.bedId ?? null, d.vendor ?? null, d.model ?? null, d.serial ?? null, d.firmware ?? null,
-        d.profile ?? null, d.transport ?? null, d.assetTag ?? null, d.notes ?? null, Date.now()], `device ${d.id}`,
+      [
+        d.id,
+        d.gatewayId ?? null,
+        d.bedId ?? null,
+        d.vendor ?? null,
+        d.model ?? null,
+        d.serial ?? null,
+        d.firmware ?? null,
+        d.profile ?? null,
+        d.transport ?? null,
+        d.assetTag ?? null,
+        d.notes ?? null,
+        Date.now(),
+      ],
+      `device ${d.id}`,
     );
     this.emit({ entity: 'device', id: d.id, change: 'created' });
     return this.getDevice(d.id) as Device;
@@ -251,8 +305,14 @@ export class SqliteRegistry implements RegistryStore {
   listDevices(filter: { bedId?: string; gatewayId?: string; mismatch?: boolean } = {}): Device[] {
     const where: string[] = [];
     const args: string[] = [];
-    if (filter.bedId) { where.push('bed_id = ?'); args.push(filter.bedId); }
-    if (filter.gatewayId) { where.push('gateway_id = ?'); args.push(filter.gatewayId); }
+    if (filter.bedId) {
+      where.push('bed_id = ?');
+      args.push(filter.bedId);
+    }
+    if (filter.gatewayId) {
+      where.push('gateway_id = ?');
+      args.push(filter.gatewayId);
+    }
     if (filter.mismatch !== undefined) where.push(filter.mismatch ? 'identity_mismatch IS NOT NULL' : 'identity_mismatch IS NULL');
     const sql = `SELECT * FROM devices${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
     return (this.db.prepare(sql).all(...args) as DeviceRow[]).map(toDevice);
@@ -311,10 +371,12 @@ export class SqliteRegistry implements RegistryStore {
   }
 
   deviceBinding(id: string): DeviceBinding | null {
-    const r = this.db.prepare(
-      `SELECT d.id, d.gateway_id AS gatewayId, d.bed_id AS bed, r.id AS room, r.site_id AS site, d.retired_at AS retiredAt, d.retired_reason AS retiredReason
+    const r = this.db
+      .prepare(
+        `SELECT d.id, d.gateway_id AS gatewayId, d.bed_id AS bed, r.id AS room, r.site_id AS site, d.retired_at AS retiredAt, d.retired_reason AS retiredReason
        FROM devices d LEFT JOIN beds b ON b.id = d.bed_id LEFT JOIN rooms r ON r.id = b.room_id WHERE d.id = ?`,
-    ).get(id) as (Omit<DeviceBinding, 'bed'> & { bed: string | null; room: string | null; site: string | null }) | undefined;
+      )
+      .get(id) as (Omit<DeviceBinding, 'bed'> & { bed: string | null; room: string | null; site: string | null }) | undefined;
     if (!r) return null;
     const bed: BedLocation | null = r.bed && r.room && r.site ? { site: r.site, room: r.room, bed: r.bed } : null;
     return { id: r.id, gatewayId: r.gatewayId, bed, retiredAt: r.retiredAt, retiredReason: r.retiredReason };

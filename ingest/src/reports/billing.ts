@@ -7,12 +7,17 @@ import type { SeriesStore } from '../series/types.js';
 import { collectCase, MINUTE, minuteOf, minutesOf, type CaseData } from './case-data.js';
 import { FAMILIES, type Family } from './families.js';
 
-export const BILLING_RULE = 'a family is monitored in a minute (epoch-aligned) of the case window when at least one value of it, '
-  + 'not flagged invalid or demo, is stored for the case\'s bed in that minute; NIBP: a cuff measurement is the first valid reading of '
-  + 'each run of identical (sys, dia, mean) of a device, it covers its minute and the next 4 (these are NIBP\'s minutes), '
-  + 'measurements = how many there were';
+export const BILLING_RULE =
+  'a family is monitored in a minute (epoch-aligned) of the case window when at least one value of it, ' +
+  "not flagged invalid or demo, is stored for the case's bed in that minute; NIBP: a cuff measurement is the first valid reading of " +
+  "each run of identical (sys, dia, mean) of a device, it covers its minute and the next 4 (these are NIBP's minutes), " +
+  'measurements = how many there were';
 
-export interface BillingLine { family: Family; monitoredMinutes: number; measurements: number | null }
+export interface BillingLine {
+  family: Family;
+  monitoredMinutes: number;
+  measurements: number | null;
+}
 
 export interface Billing {
   caseId: string;
@@ -35,11 +40,18 @@ export function billingOf(c: Case, d: CaseData): Billing {
   const caseMinutes = minutes.size;
   const last = d.windows[d.windows.length - 1];
   return {
-    caseId: c.id, from: c.start, to: last ? last.to : c.start, open: c.end === null, caseMinutes,
+    caseId: c.id,
+    from: c.start,
+    to: last ? last.to : c.start,
+    open: c.end === null,
+    caseMinutes,
     families: FAMILIES.map((family) => ({
-      family, monitoredMinutes: [...(d.family.get(family) ?? [])].filter((m) => minutes.has(m)).length, measurements: family === 'nibp' ? d.nibpTimes.length : null,
+      family,
+      monitoredMinutes: [...(d.family.get(family) ?? [])].filter((m) => minutes.has(m)).length,
+      measurements: family === 'nibp' ? d.nibpTimes.length : null,
     })),
-    nibpTruncated: d.nibpTruncated, rule: BILLING_RULE,
+    nibpTruncated: d.nibpTruncated,
+    rule: BILLING_RULE,
   };
 }
 

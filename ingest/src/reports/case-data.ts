@@ -25,7 +25,11 @@ export const NIBP_MAX_PAGES = 50;
 /** minutes a cuff measurement covers: its own and the next four */
 export const NIBP_COVER_MINUTES = 5;
 
-export interface BedWindow { bed: string; from: number; to: number }
+export interface BedWindow {
+  bed: string;
+  from: number;
+  to: number;
+}
 
 export interface CaseData {
   windows: BedWindow[];
@@ -73,8 +77,12 @@ function add<K>(m: Map<K, Set<number>>, k: K, t: number): void {
  * Reads the valid NIBP readings of [from, to] page by page (pages cut on time: the readings of the last
  * time of a full page are read again with the next), and calls `fn` with each time's readings of each device.
  */
-async function forEachNibpTime(series: SeriesStore, q: { bed: string; from: number; to: number }, pageSize: number,
-  fn: (device: string, t: number, sig: string) => void): Promise<boolean> {
+async function forEachNibpTime(
+  series: SeriesStore,
+  q: { bed: string; from: number; to: number },
+  pageSize: number,
+  fn: (device: string, t: number, sig: string) => void,
+): Promise<boolean> {
   let from = q.from;
   for (let page = 0; page < NIBP_MAX_PAGES; page++) {
     const r = await series.query({ ...q, from, mdcs: [...NIBP_PARAMS], kinds: ['numeric'], limit: pageSize });
@@ -84,10 +92,16 @@ async function forEachNibpTime(series: SeriesStore, q: { bed: string; from: numb
     const keep = full && lastT > from ? r.numerics.filter((n) => n.t < lastT) : r.numerics;
     const at = new Map<string, string[]>(); // device → "param=value" at the current time
     let cur = -1;
-    const flush = () => { for (const [device, xs] of at) fn(device, cur, xs.sort().join('|')); at.clear(); };
+    const flush = () => {
+      for (const [device, xs] of at) fn(device, cur, xs.sort().join('|'));
+      at.clear();
+    };
     for (const n of keep) {
       if (n.value === null || n.flags?.some((f) => f === 'invalid' || f === 'demo')) continue;
-      if (n.t !== cur) { flush(); cur = n.t; }
+      if (n.t !== cur) {
+        flush();
+        cur = n.t;
+      }
       const xs = at.get(n.device) ?? [];
       xs.push(`${n.mdc ?? n.vendorCode}=${n.value}`);
       at.set(n.device, xs);
@@ -103,8 +117,13 @@ async function forEachNibpTime(series: SeriesStore, q: { bed: string; from: numb
 /** `nibpPage`: readings per NIBP page (tests make it small to exercise paging). */
 export async function collectCase(series: SeriesStore, c: Case, now: number, nibpPage = NIBP_PAGE): Promise<CaseData> {
   const out: CaseData = {
-    windows: bedWindows(c, now), family: new Map(), nibpTimes: [], coreTemp: new Map(), monitoredByBed: new Map(),
-    deviceMinutes: new Map(), nibpTruncated: false,
+    windows: bedWindows(c, now),
+    family: new Map(),
+    nibpTimes: [],
+    coreTemp: new Map(),
+    monitoredByBed: new Map(),
+    deviceMinutes: new Map(),
+    nibpTruncated: false,
   };
   const prevSig = new Map<string, string>(); // device → signature of its last NIBP time (a device may move along with the case)
   const nibp: number[] = [];

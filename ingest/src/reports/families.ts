@@ -10,7 +10,13 @@ export type Family = (typeof FAMILIES)[number];
 /** The five families of the QC report (provincial QC standard). */
 export const QC_FAMILIES: readonly Family[] = ['ecg', 'nibp', 'spo2', 'temperature', 'etco2'];
 
-export interface FamilyRule { family: Family; exact: readonly string[]; prefixes: readonly string[]; vendorCodes: readonly string[]; except: readonly string[] }
+export interface FamilyRule {
+  family: Family;
+  exact: readonly string[];
+  prefixes: readonly string[];
+  vendorCodes: readonly string[];
+  except: readonly string[];
+}
 
 export const FAMILY_RULES: readonly FamilyRule[] = [
   // ECG: heart rate from the ECG and the other ECG numerics (ST, PVC rate) prove the leads are on
@@ -23,7 +29,13 @@ export const FAMILY_RULES: readonly FamilyRule[] = [
   // arterial, central venous, pulmonary arterial, wedge and generic (labelled) invasive pressures
   { family: 'invasive-pressure', exact: [], prefixes: ['MDC_PRESS_BLD'], vendorCodes: [], except: ['MDC_PRESS_BLD_NONINV'] },
   // BIS of any source; GE Entropy state/response entropy (the other EEG/BIS numerics are quality indices)
-  { family: 'bis-entropy', exact: ['MDC_EEG_BISPECTRAL_INDEX', 'MDC_X_GE_ENTROPY_STATE', 'MDC_X_GE_ENTROPY_RESPONSE'], prefixes: [], vendorCodes: ['BIS'], except: [] },
+  {
+    family: 'bis-entropy',
+    exact: ['MDC_EEG_BISPECTRAL_INDEX', 'MDC_X_GE_ENTROPY_STATE', 'MDC_X_GE_ENTROPY_RESPONSE'],
+    prefixes: [],
+    vendorCodes: ['BIS'],
+    except: [],
+  },
   // every temperature site; MDC_TEMP_DIFF is a difference of two sites, not a temperature
   { family: 'temperature', exact: [], prefixes: ['MDC_TEMP'], vendorCodes: [], except: ['MDC_TEMP_DIFF'] },
 ];
@@ -33,7 +45,14 @@ export const FAMILY_RULES: readonly FamilyRule[] = [
  * Skin, axillary and airway temperatures run below core and would report false episodes.
  */
 export const CORE_TEMPERATURES: ReadonlySet<string> = new Set([
-  'MDC_TEMP', 'MDC_TEMP_CORE', 'MDC_TEMP_ESOPH', 'MDC_TEMP_NASOPH', 'MDC_TEMP_RECT', 'MDC_TEMP_TYMP', 'MDC_TEMP_BLD', 'MDC_TEMP_ART',
+  'MDC_TEMP',
+  'MDC_TEMP_CORE',
+  'MDC_TEMP_ESOPH',
+  'MDC_TEMP_NASOPH',
+  'MDC_TEMP_RECT',
+  'MDC_TEMP_TYMP',
+  'MDC_TEMP_BLD',
+  'MDC_TEMP_ART',
 ]);
 
 const memo = new Map<string, Family | null>();
@@ -45,7 +64,10 @@ export function familyOf(param: string): Family | null {
   let found: Family | null = null;
   for (const r of FAMILY_RULES) {
     if (r.except.some((e) => param.startsWith(e))) continue;
-    if (r.exact.includes(param) || r.vendorCodes.includes(param) || r.prefixes.some((p) => param.startsWith(p))) { found = r.family; break; }
+    if (r.exact.includes(param) || r.vendorCodes.includes(param) || r.prefixes.some((p) => param.startsWith(p))) {
+      found = r.family;
+      break;
+    }
   }
   if (memo.size < 10_000) memo.set(param, found);
   return found;
@@ -53,5 +75,10 @@ export function familyOf(param: string): Family | null {
 
 /** The NIBP parameters whose measurement times are counted (a cuff measurement stores sys, dia, mean at one time). */
 export const NIBP_PARAMS: readonly string[] = [
-  'MDC_PRESS_BLD_NONINV_SYS', 'MDC_PRESS_BLD_NONINV_DIA', 'MDC_PRESS_BLD_NONINV_MEAN', 'MDC_PRESS_CUFF_SYS', 'MDC_PRESS_CUFF_DIA', 'MDC_PRESS_CUFF_MEAN',
+  'MDC_PRESS_BLD_NONINV_SYS',
+  'MDC_PRESS_BLD_NONINV_DIA',
+  'MDC_PRESS_BLD_NONINV_MEAN',
+  'MDC_PRESS_CUFF_SYS',
+  'MDC_PRESS_CUFF_DIA',
+  'MDC_PRESS_CUFF_MEAN',
 ];

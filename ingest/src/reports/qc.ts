@@ -20,24 +20,64 @@ export const REQUIRED_EVENTS: readonly EventKind[] = ['in-room', 'anesthesia-sta
 export const QC_MAX_WINDOW_MS = 31 * 86_400_000;
 export const QC_MAX_CASES = 2000;
 
-export interface QcFamily { family: Family; monitored: boolean; monitoredMinutes: number; share: number }
-export interface Episode { start: number; end: number; minutes: number; minTempC: number }
+export interface QcFamily {
+  family: Family;
+  monitored: boolean;
+  monitoredMinutes: number;
+  share: number;
+}
+export interface Episode {
+  start: number;
+  end: number;
+  minutes: number;
+  minTempC: number;
+}
 export interface QcCase {
   caseId: string;
   beds: string[];
   start: number;
   end: number | null;
-  anesthesia: { from: number; to: number; minutes: number; startFrom: 'anesthesia-start' | 'case'; endFrom: 'out-of-room' | 'surgery-end' | 'case'; fromEvents: boolean };
+  anesthesia: {
+    from: number;
+    to: number;
+    minutes: number;
+    startFrom: 'anesthesia-start' | 'case';
+    endFrom: 'out-of-room' | 'surgery-end' | 'case';
+    fromEvents: boolean;
+  };
   families: QcFamily[];
   hypothermia: Episode[];
   minutesToIncision: number | null;
   completeness: { present: EventKind[]; missing: EventKind[]; share: number };
 }
-export interface QcDevice { device: string; beds: string[]; caseMinutes: number; minutesWithData: number; uptime: number | null }
-export interface QcRoom { site: string; room: string; caseMinutes: number; monitoredMinutes: number }
-export interface QcReport { from: number; to: number; site: string | null; cases: QcCase[]; devices: QcDevice[]; rooms: QcRoom[] }
+export interface QcDevice {
+  device: string;
+  beds: string[];
+  caseMinutes: number;
+  minutesWithData: number;
+  uptime: number | null;
+}
+export interface QcRoom {
+  site: string;
+  room: string;
+  caseMinutes: number;
+  monitoredMinutes: number;
+}
+export interface QcReport {
+  from: number;
+  to: number;
+  site: string | null;
+  cases: QcCase[];
+  devices: QcDevice[];
+  rooms: QcRoom[];
+}
 
-export interface QcDeps { series: SeriesStore; cases: CaseStore; events: { list(caseId: string): CaseEvent[] }; registry: RegistryStore }
+export interface QcDeps {
+  series: SeriesStore;
+  cases: CaseStore;
+  events: { list(caseId: string): CaseEvent[] };
+  registry: RegistryStore;
+}
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 const firstOf = (evs: CaseEvent[], kind: EventKind) => evs.find((e) => e.kind === kind);
@@ -49,14 +89,23 @@ export function hypothermiaEpisodes(temps: Map<number, number>, from: number, to
   let run: number[] = [];
   const close = () => {
     if (run.length >= HYPOTHERMIA_MIN_MINUTES) {
-      out.push({ start: run[0], end: run[run.length - 1] + MINUTE, minutes: run.length, minTempC: round(run.reduce((lo, m) => Math.min(lo, temps.get(m) as number), Infinity), 2) });
+      out.push({
+        start: run[0],
+        end: run[run.length - 1] + MINUTE,
+        minutes: run.length,
+        minTempC: round(
+          run.reduce((lo, m) => Math.min(lo, temps.get(m) as number), Infinity),
+          2,
+        ),
+      });
     }
     run = [];
   };
   for (const m of minutes) {
     const cold = (temps.get(m) as number) < HYPOTHERMIA_BELOW_C;
     if (cold && run.length && m !== run[run.length - 1] + MINUTE) close();
-    if (cold) run.push(m); else close();
+    if (cold) run.push(m);
+    else close();
   }
   close();
   return out;
@@ -79,7 +128,10 @@ export function qcCaseOf(c: Case, d: CaseData, events: CaseEvent[]): QcCase {
   const incision = firstOf(events, 'incision');
   const present = REQUIRED_EVENTS.filter((k) => firstOf(events, k));
   return {
-    caseId: c.id, beds: [...new Set(c.bindings.map((b) => b.bed))], start: c.start, end: c.end,
+    caseId: c.id,
+    beds: [...new Set(c.bindings.map((b) => b.bed))],
+    start: c.start,
+    end: c.end,
     anesthesia: { from, to, minutes, startFrom: aStart ? 'anesthesia-start' : 'case', endFrom, fromEvents: !!aStart && endFrom !== 'case' },
     families,
     hypothermia: hypothermiaEpisodes(d.coreTemp, from, to),
@@ -144,11 +196,19 @@ export async function computeQc(deps: QcDeps, w: { from: number; to: number; sit
       if (!beds.has(bed)) beds.set(bed, 0);
     }
   }
-  const devices: QcDevice[] = [...deviceData].map(([device, beds]) => {
-    const caseMinutes = [...beds.keys()].reduce((n, b) => n + (bedCase.get(b)?.size ?? 0), 0);
-    const minutesWithData = [...beds.values()].reduce((n, x) => n + x, 0);
-    return { device, beds: [...beds.keys()].sort(), caseMinutes, minutesWithData, uptime: caseMinutes ? round(Math.min(1, minutesWithData / caseMinutes), 4) : null };
-  }).sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+  const devices: QcDevice[] = [...deviceData]
+    .map(([device, beds]) => {
+      const caseMinutes = [...beds.keys()].reduce((n, b) => n + (bedCase.get(b)?.size ?? 0), 0);
+      const minutesWithData = [...beds.values()].reduce((n, x) => n + x, 0);
+      return {
+        device,
+        beds: [...beds.keys()].sort(),
+        caseMinutes,
+        minutesWithData,
+        uptime: caseMinutes ? round(Math.min(1, minutesWithData / caseMinutes), 4) : null,
+      };
+    })
+    .sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
   const rooms = new Map<string, QcRoom>();
   for (const [bed, set] of bedCase) {
     const b = deps.registry.getBed(bed);
@@ -159,7 +219,11 @@ export async function computeQc(deps: QcDeps, w: { from: number; to: number; sit
     rooms.set(key, r);
   }
   return {
-    from: w.from, to: w.to, site: w.site ?? w.withinSite ?? null, cases: out, devices,
+    from: w.from,
+    to: w.to,
+    site: w.site ?? w.withinSite ?? null,
+    cases: out,
+    devices,
     rooms: [...rooms.values()].sort((a, b) => (a.site + a.room < b.site + b.room ? -1 : 1)),
   };
 }
@@ -196,12 +260,22 @@ export function qcRows(r: QcReport): (string | number | boolean | null)[][] {
     put('completeness.missing', c.completeness.missing.join(' '));
   }
   for (const d of r.devices) {
-    for (const [metric, value] of [['beds', d.beds.join(' ')], ['case_minutes', d.caseMinutes], ['minutes_with_data', d.minutesWithData], ['uptime', d.uptime]] as const) {
+    for (const [metric, value] of [
+      ['beds', d.beds.join(' ')],
+      ['case_minutes', d.caseMinutes],
+      ['minutes_with_data', d.minutesWithData],
+      ['uptime', d.uptime],
+    ] as const) {
       rows.push(['device', d.device, metric, value]);
     }
   }
   for (const m of r.rooms) {
-    for (const [metric, value] of [['site', m.site], ['case_minutes', m.caseMinutes], ['monitored_minutes', m.monitoredMinutes]] as const) rows.push(['room', m.room, metric, value]);
+    for (const [metric, value] of [
+      ['site', m.site],
+      ['case_minutes', m.caseMinutes],
+      ['monitored_minutes', m.monitoredMinutes],
+    ] as const)
+      rows.push(['room', m.room, metric, value]);
   }
   return rows;
 }

@@ -26,8 +26,17 @@ const rounded = (c: NumericCounts) => ({ ...c, series: c.series.map((s) => ({ ..
 t.test('countNumerics, billing and QC: influxd equals the memory store and the hand-computed numbers', async (t) => {
   const db = await influx.createDatabase('reports');
   const real = new InfluxV1Store({
-    url: influx.url, database: db, retentionPolicy: 'autogen', retentionDuration: '0s', createDatabase: false,
-    maxLinesPerRequest: 5000, concurrency: 2, requestTimeoutMs: 15_000, retryMinMs: 10, retryMaxMs: 50, retryAttempts: 3,
+    url: influx.url,
+    database: db,
+    retentionPolicy: 'autogen',
+    retentionDuration: '0s',
+    createDatabase: false,
+    maxLinesPerRequest: 5000,
+    concurrency: 2,
+    requestTimeoutMs: 15_000,
+    retryMinMs: 10,
+    retryMaxMs: 50,
+    retryAttempts: 3,
   });
   await real.open();
   t.teardown(() => real.close());
@@ -42,16 +51,27 @@ t.test('countNumerics, billing and QC: influxd equals the memory store and the h
     t.ok(a.series.length > 0 && a.devices.length > 0, `${bed}: buckets came back`);
     t.same(rounded(a), rounded(b), `${bed}: same buckets, counts, min/max/mean`);
   }
-  const spo2 = await real.countNumerics({ bed: 'or1-bed', from: T0, to: T0 + 60 * M - 1, bucketMs: MINUTE, excludeFlags: EXCLUDE_FLAGS, mdcs: ['MDC_PULS_OXIM_SAT_O2'] });
+  const spo2 = await real.countNumerics({
+    bed: 'or1-bed',
+    from: T0,
+    to: T0 + 60 * M - 1,
+    bucketMs: MINUTE,
+    excludeFlags: EXCLUDE_FLAGS,
+    mdcs: ['MDC_PULS_OXIM_SAT_O2'],
+  });
   t.equal(new Set(spo2.series.map((s) => s.t)).size, EXPECTED.billing1.spo2, 'invalid and demo values are not counted');
-  t.ok(spo2.devices.some((d) => d.t === T0 + 12 * M && d.points > 0), 'the device still stored points in an invalid minute');
+  t.ok(
+    spo2.devices.some((d) => d.t === T0 + 12 * M && d.points > 0),
+    'the device still stored points in an invalid minute',
+  );
 
   const services = createServices(config, { series: memory });
   t.teardown(() => services.db.close());
   const ids = setupScenario(services, T0);
   const events = new EventStore(services.db, services.cases, services.audit);
   const c1 = services.cases.get(ids.case1)!;
-  const report = (series: SeriesStore) => computeQc({ series, cases: services.cases, events, registry: services.registry }, { from: T0, to: T0 + 60 * M }, Date.now());
+  const report = (series: SeriesStore) =>
+    computeQc({ series, cases: services.cases, events, registry: services.registry }, { from: T0, to: T0 + 60 * M }, Date.now());
 
   const [br, bm] = await Promise.all([computeBilling(real, c1, Date.now()), computeBilling(memory, c1, Date.now())]);
   t.same(br, bm);
@@ -61,5 +81,8 @@ t.test('countNumerics, billing and QC: influxd equals the memory store and the h
   const [qr, qm] = await Promise.all([report(real), report(memory)]);
   t.same(qr, qm);
   t.same(Object.fromEntries(qr.devices.map((d) => [d.device, [d.caseMinutes, d.minutesWithData, d.uptime]])), EXPECTED.devices);
-  t.same(qr.cases.find((c) => c.caseId === ids.case1)?.hypothermia.map((e) => e.minTempC), [35.2]);
+  t.same(
+    qr.cases.find((c) => c.caseId === ids.case1)?.hypothermia.map((e) => e.minTempC),
+    [35.2],
+  );
 });

@@ -28,7 +28,10 @@ async function setup(t: Test) {
   services.registry.createSite({ id: 'elsewhere', name: 'Elsewhere' });
   await series.write(scenarioPoints(T0));
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const as = (role: Role, site?: string) => {
     const headers = bearer(mintToken(services, role, { site }));
     return async (url: string) => {
@@ -41,12 +44,25 @@ async function setup(t: Test) {
 
 t.test('family table', async (t) => {
   for (const [param, fam] of [
-    ['MDC_ECG_HEART_RATE', 'ecg'], ['MDC_PRESS_BLD_NONINV_SYS', 'nibp'], ['MDC_PRESS_CUFF_MEAN', 'nibp'], ['MDC_PULS_OXIM_SAT_O2', 'spo2'],
-    ['MDC_CONC_AWAY_CO2_ET', 'etco2'], ['MDC_PRESS_BLD_ART_ABP_MEAN', 'invasive-pressure'], ['MDC_PRESS_BLD_VEN_CENT_MEAN', 'invasive-pressure'],
-    ['MDC_EEG_BISPECTRAL_INDEX', 'bis-entropy'], ['MDC_X_GE_ENTROPY_STATE', 'bis-entropy'], ['BIS', 'bis-entropy'],
-    ['MDC_TEMP_ESOPH', 'temperature'], ['MDC_TEMP_SKIN', 'temperature'],
-    ['MDC_TEMP_DIFF', null], ['MDC_CONC_AWAY_CO2_INSP', null], ['MDC_PULS_OXIM_PULS_RATE', null], ['MDC_SAT_O2_VEN', null], ['XYZ', null],
-  ] as const) t.equal(familyOf(param), fam, param);
+    ['MDC_ECG_HEART_RATE', 'ecg'],
+    ['MDC_PRESS_BLD_NONINV_SYS', 'nibp'],
+    ['MDC_PRESS_CUFF_MEAN', 'nibp'],
+    ['MDC_PULS_OXIM_SAT_O2', 'spo2'],
+    ['MDC_CONC_AWAY_CO2_ET', 'etco2'],
+    ['MDC_PRESS_BLD_ART_ABP_MEAN', 'invasive-pressure'],
+    ['MDC_PRESS_BLD_VEN_CENT_MEAN', 'invasive-pressure'],
+    ['MDC_EEG_BISPECTRAL_INDEX', 'bis-entropy'],
+    ['MDC_X_GE_ENTROPY_STATE', 'bis-entropy'],
+    ['BIS', 'bis-entropy'],
+    ['MDC_TEMP_ESOPH', 'temperature'],
+    ['MDC_TEMP_SKIN', 'temperature'],
+    ['MDC_TEMP_DIFF', null],
+    ['MDC_CONC_AWAY_CO2_INSP', null],
+    ['MDC_PULS_OXIM_PULS_RATE', null],
+    ['MDC_SAT_O2_VEN', null],
+    ['XYZ', null],
+  ] as const)
+    t.equal(familyOf(param), fam, param);
 });
 
 t.test('billing of the scenario: minutes per family and NIBP measurements', async (t) => {
@@ -64,7 +80,11 @@ t.test('NIBP read in small pages (cut inside a time) finds the same measurements
   const c = services.cases.get(ids.case1)!;
   const whole = await collectCase(services.series, c, Date.now());
   t.equal(whole.nibpTimes.length, EXPECTED.nibpMeasurements);
-  t.same(whole.nibpTimes.slice(0, 6), [0, 5, 10, 15, 20, 30].map((m) => T0 + m * M + 30_000), 'held repeats and the failed cycle at 25 are no measurements');
+  t.same(
+    whole.nibpTimes.slice(0, 6),
+    [0, 5, 10, 15, 20, 30].map((m) => T0 + m * M + 30_000),
+    'held repeats and the failed cycle at 25 are no measurements',
+  );
   t.equal(whole.nibpTruncated, false);
   for (const page of [7, 10]) {
     const d = await collectCase(services.series, c, Date.now(), page);
@@ -84,18 +104,34 @@ t.test('QC report of the scenario', async (t) => {
   const r = await computeQc({ series: services.series, cases: services.cases, events, registry: services.registry }, { from: T0, to: T0 + 60 * M }, Date.now());
   t.same(r.cases.map((c) => c.caseId).sort(), [ids.case1, ids.case2].sort());
   const c1 = r.cases.find((c) => c.caseId === ids.case1)!;
-  t.same(c1.anesthesia, { from: T0 + 2 * M, to: T0 + 58 * M, minutes: EXPECTED.qc1.anesthesiaMinutes, startFrom: 'anesthesia-start', endFrom: 'out-of-room', fromEvents: true });
+  t.same(c1.anesthesia, {
+    from: T0 + 2 * M,
+    to: T0 + 58 * M,
+    minutes: EXPECTED.qc1.anesthesiaMinutes,
+    startFrom: 'anesthesia-start',
+    endFrom: 'out-of-room',
+    fromEvents: true,
+  });
   t.same(Object.fromEntries(c1.families.map((f) => [f.family, f.monitoredMinutes])), EXPECTED.qc1.minutes);
   t.same(Object.fromEntries(c1.families.map((f) => [f.family, f.share])), EXPECTED.qc1.share);
   t.ok(c1.families.every((f) => f.monitored));
-  t.same(c1.hypothermia, EXPECTED.qc1.hypothermia.map((e) => ({ start: T0 + e.startMin * M, end: T0 + e.endMin * M, minutes: e.minutes, minTempC: e.minTempC })));
+  t.same(
+    c1.hypothermia,
+    EXPECTED.qc1.hypothermia.map((e) => ({ start: T0 + e.startMin * M, end: T0 + e.endMin * M, minutes: e.minutes, minTempC: e.minTempC })),
+  );
   t.equal(c1.minutesToIncision, EXPECTED.qc1.minutesToIncision);
   t.same(c1.completeness, { present: ['in-room', 'anesthesia-start', 'incision', 'surgery-end', 'out-of-room'], missing: [], share: 1 });
 
   const c2 = r.cases.find((c) => c.caseId === ids.case2)!;
   t.same(c2.anesthesia, { from: T0, to: T0 + 30 * M, minutes: EXPECTED.qc2.anesthesiaMinutes, startFrom: 'case', endFrom: 'case', fromEvents: false });
-  t.match(c2.families.find((f) => f.family === 'ecg'), { monitored: true, monitoredMinutes: EXPECTED.qc2.ecgMinutes, share: EXPECTED.qc2.ecgShare });
-  t.match(c2.families.find((f) => f.family === 'spo2'), { monitored: false, monitoredMinutes: 0, share: 0 });
+  t.match(
+    c2.families.find((f) => f.family === 'ecg'),
+    { monitored: true, monitoredMinutes: EXPECTED.qc2.ecgMinutes, share: EXPECTED.qc2.ecgShare },
+  );
+  t.match(
+    c2.families.find((f) => f.family === 'spo2'),
+    { monitored: false, monitoredMinutes: 0, share: 0 },
+  );
   t.equal(c2.minutesToIncision, null);
   t.same(c2.completeness.share, 0);
   t.same(c2.hypothermia, []);
@@ -104,8 +140,15 @@ t.test('QC report of the scenario', async (t) => {
   t.same(Object.fromEntries(r.rooms.map((m) => [m.room, [m.caseMinutes, m.monitoredMinutes]])), EXPECTED.rooms);
 
   // a window over the second half of case 1 only: device and room minutes are clipped to it, per-case numbers are not
-  const half = await computeQc({ series: services.series, cases: services.cases, events, registry: services.registry }, { from: T0 + 30 * M, to: T0 + 60 * M }, Date.now());
-  t.same(half.cases.map((c) => c.caseId), [ids.case1]);
+  const half = await computeQc(
+    { series: services.series, cases: services.cases, events, registry: services.registry },
+    { from: T0 + 30 * M, to: T0 + 60 * M },
+    Date.now(),
+  );
+  t.same(
+    half.cases.map((c) => c.caseId),
+    [ids.case1],
+  );
   t.same(half.cases[0].families, c1.families);
   t.same(Object.fromEntries(half.devices.map((d) => [d.device, [d.caseMinutes, d.minutesWithData]])), { mon1: [30, 30], vent1: [30, 25], pump9: [30, 0] });
 });
@@ -141,7 +184,10 @@ t.test('routes: roles, JSON equals the computed report, CSV parses back, no iden
   const qc = await as('viewer')(url);
   t.equal(qc.status, 200);
   const events = new EventStore(services.db, services.cases, services.audit);
-  t.same(JSON.parse(qc.text), await computeQc({ series: services.series, cases: services.cases, events, registry: services.registry }, { from: T0, to: T0 + 60 * M }, Date.now()));
+  t.same(
+    JSON.parse(qc.text),
+    await computeQc({ series: services.series, cases: services.cases, events, registry: services.registry }, { from: T0, to: T0 + 60 * M }, Date.now()),
+  );
   t.notMatch(qc.text, /MRN-SECRET-1|externalIds|mrn/);
   const qcsv = await admin(`${url}&format=csv`);
   t.match(qcsv.type, /^text\/csv/);
@@ -172,36 +218,54 @@ t.test('routes: roles, JSON equals the computed report, CSV parses back, no iden
 });
 
 t.test('CSV: RFC 4180 quoting round-trips', async (t) => {
-  const rows = [['a,b', 'say "hi"', 'line1\r\nline2', '', 'plain'], [1, true, null, 'x\ny', '"']];
+  const rows = [
+    ['a,b', 'say "hi"', 'line1\r\nline2', '', 'plain'],
+    [1, true, null, 'x\ny', '"'],
+  ];
   const text = toCsv(['h1', 'h,2', 'h3', 'h4', 'h5'], rows);
   t.ok(text.endsWith('\r\n'));
-  t.same(parseCsv(text), [['h1', 'h,2', 'h3', 'h4', 'h5'], ['a,b', 'say "hi"', 'line1\r\nline2', '', 'plain'], ['1', 'true', '', 'x\ny', '"']]);
+  t.same(parseCsv(text), [
+    ['h1', 'h,2', 'h3', 'h4', 'h5'],
+    ['a,b', 'say "hi"', 'line1\r\nline2', '', 'plain'],
+    ['1', 'true', '', 'x\ny', '"'],
+  ]);
   t.throws(() => parseCsv('"open'));
 });
 
 t.test('hypothermia: runs need 5 consecutive minutes below 36.0; a gap or a warm minute ends a run', async (t) => {
   const temps = new Map<number, number>();
   const base = 1_000 * M;
-  for (let m = 0; m < 4; m++) temps.set(base + m * M, 35);          // 4 minutes: no episode
-  temps.set(base + 4 * M, 36.0);                                     // exactly 36.0 is not below
-  for (let m = 5; m < 11; m++) temps.set(base + m * M, 35.9);        // 6 minutes: an episode
-  for (let m = 12; m < 15; m++) temps.set(base + m * M, 34);         // after a gap (minute 11 missing): 3 + 3 split by minute 15
+  for (let m = 0; m < 4; m++) temps.set(base + m * M, 35); // 4 minutes: no episode
+  temps.set(base + 4 * M, 36.0); // exactly 36.0 is not below
+  for (let m = 5; m < 11; m++) temps.set(base + m * M, 35.9); // 6 minutes: an episode
+  for (let m = 12; m < 15; m++) temps.set(base + m * M, 34); // after a gap (minute 11 missing): 3 + 3 split by minute 15
   for (let m = 16; m < 19; m++) temps.set(base + m * M, 34);
   t.same(hypothermiaEpisodes(temps, base, base + 30 * M), [{ start: base + 5 * M, end: base + 11 * M, minutes: 6, minTempC: 35.9 }]);
-  t.same(hypothermiaEpisodes(temps, base + 6 * M, base + 30 * M), [{ start: base + 6 * M, end: base + 11 * M, minutes: 5, minTempC: 35.9 }], 'clipped to the window');
+  t.same(
+    hypothermiaEpisodes(temps, base + 6 * M, base + 30 * M),
+    [{ start: base + 6 * M, end: base + 11 * M, minutes: 5, minTempC: 35.9 }],
+    'clipped to the window',
+  );
 });
 
-t.test('billing of a moved case: the minute of the move is one case minute, a family\'s minute counts once', async (t) => {
+t.test("billing of a moved case: the minute of the move is one case minute, a family's minute counts once", async (t) => {
   const or = { bed: 'or', from: T0 + 20_000, to: T0 + M + 30_000 };
   const pacu = { bed: 'pacu', from: T0 + M + 30_000, to: T0 + 2 * M + 10_000 };
   const d: CaseData = {
     windows: [or, pacu],
     // ECG only in the OR (minutes 0, 1), SpO2 on both beds (minute 1 on both, 2 in the PACU)
-    family: new Map([['ecg', new Set([T0, T0 + M])], ['spo2', new Set([T0 + M, T0 + 2 * M])]]),
-    nibpTimes: [], coreTemp: new Map(), monitoredByBed: new Map(), deviceMinutes: new Map(), nibpTruncated: false,
+    family: new Map([
+      ['ecg', new Set([T0, T0 + M])],
+      ['spo2', new Set([T0 + M, T0 + 2 * M])],
+    ]),
+    nibpTimes: [],
+    coreTemp: new Map(),
+    monitoredByBed: new Map(),
+    deviceMinutes: new Map(),
+    nibpTruncated: false,
   };
   const b = billingOf({ id: 'moved', bedId: 'pacu', start: or.from, end: pacu.to, status: 'closed', externalIds: {}, createdAt: T0, bindings: [or, pacu] }, d);
-  t.equal(b.caseMinutes, 3, 'minutes 0, 1, 2: the move\'s minute once');
+  t.equal(b.caseMinutes, 3, "minutes 0, 1, 2: the move's minute once");
   t.equal(b.families.find((f) => f.family === 'ecg')?.monitoredMinutes, 2, 'ECG: its two OR minutes, not again in the PACU');
   t.equal(b.families.find((f) => f.family === 'spo2')?.monitoredMinutes, 2, 'SpO2: minute 1 once although both beds measured in it');
 });

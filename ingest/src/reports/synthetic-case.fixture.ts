@@ -31,7 +31,8 @@ function num(t: number, mdc: string | null, vendorCode: string, value: number | 
 export function scenarioPoints(T0: number): SeriesPoint[] {
   const pts: SeriesPoint[] = [];
   let held: (number | null)[] = [];
-  const one = (t: number, mdc: string | null, vc: string, v: number | null, device = 'mon1', flags?: Flag[]) => pts.push(num(t, mdc, vc, v, device, 'or1-bed', 'or1', flags));
+  const one = (t: number, mdc: string | null, vc: string, v: number | null, device = 'mon1', flags?: Flag[]) =>
+    pts.push(num(t, mdc, vc, v, device, 'or1-bed', 'or1', flags));
   for (let m = 0; m < 60; m++) {
     for (let s = 0; s < 60; s += 10) {
       const t = T0 + m * M + s * 1000;
@@ -85,7 +86,13 @@ export function setupScenario(services: Services, T0: number): { case1: string; 
   const c1 = services.cases.create({ bedId: 'or1-bed', start: T0, end: T0 + 60 * M, externalIds: { mrn: 'MRN-SECRET-1' } });
   const c2 = services.cases.create({ bedId: 'or2-bed', start: T0, end: T0 + 30 * M });
   const ev = new EventStore(services.db, services.cases, services.audit);
-  for (const [kind, t] of [['in-room', 0], ['anesthesia-start', 2], ['incision', 17.5], ['surgery-end', 50], ['out-of-room', 58]] as const) {
+  for (const [kind, t] of [
+    ['in-room', 0],
+    ['anesthesia-start', 2],
+    ['incision', 17.5],
+    ['surgery-end', 50],
+    ['out-of-room', 58],
+  ] as const) {
     ev.add(c1.id, { kind, t: T0 + t * M });
   }
   return { case1: c1.id, case2: c2.id };

@@ -21,7 +21,10 @@ type CaseOut = { id: string; externalIds?: Record<string, string> };
 async function setup(t: Test) {
   const services = createServices(config, { series: new MemorySeriesStore() });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const as = (role: Role, site?: string) => {
     const headers = bearer(mintToken(services, role, { site, name: `${role}${site ? `-${site}` : ''}` }));
     return async (method: 'GET' | 'POST', url: string, payload?: object) => {
@@ -31,8 +34,19 @@ async function setup(t: Test) {
   };
   const admin = as('admin');
   for (const s of ['s1', 's2']) await admin('POST', '/sites', { id: s, name: s });
-  for (const [id, siteId] of [['r1', 's1'], ['pacu', 's1'], ['r2', 's2']]) await admin('POST', '/rooms', { id, siteId, name: id });
-  for (const [id, roomId] of [['b1', 'r1'], ['b2', 'r1'], ['p1', 'pacu'], ['c1', 'r2']]) await admin('POST', '/beds', { id, roomId, name: id });
+  for (const [id, siteId] of [
+    ['r1', 's1'],
+    ['pacu', 's1'],
+    ['r2', 's2'],
+  ])
+    await admin('POST', '/rooms', { id, siteId, name: id });
+  for (const [id, roomId] of [
+    ['b1', 'r1'],
+    ['b2', 'r1'],
+    ['p1', 'pacu'],
+    ['c1', 'r2'],
+  ])
+    await admin('POST', '/beds', { id, roomId, name: id });
   const mk = async (body: object) => {
     const r = await admin('POST', '/cases', body);
     if (r.status !== 201) throw new Error(`setup case: ${JSON.stringify(r.body)}`);
@@ -100,7 +114,11 @@ t.test('paging: newest first, pages partition the result, next carries the filte
     t.ok(r.body.cases.length <= 3);
     seen.push(...idsOf(r.body));
     url = r.body.next;
-    if (url) { t.match(url, /site=s1/); t.match(url, /limit=3/); t.equal(typeof r.body.nextCursor, 'string'); }
+    if (url) {
+      t.match(url, /site=s1/);
+      t.match(url, /limit=3/);
+      t.equal(typeof r.body.nextCursor, 'string');
+    }
     pages++;
   }
   t.equal(pages, 4);
@@ -115,7 +133,7 @@ t.test('site-limited tokens, viewers and identifier audit', async (t) => {
   await admin('POST', `/cases/${cross.id}/move`, { bed: 'c1', at: D + 41 * H });
   const recS1 = as('recorder', 's1');
   t.same(idsOf((await recS1('GET', '/cases')).body), [d.id, b.id, a.id], 'only cases wholly in its site');
-  t.same(idsOf((await recS1('GET', '/cases?room=r2')).body), [], 'another site\'s room: nothing');
+  t.same(idsOf((await recS1('GET', '/cases?room=r2')).body), [], "another site's room: nothing");
   t.equal((await recS1('GET', '/cases?site=s2')).status, 403);
   t.equal((await recS1('GET', '/cases?bed=c1')).status, 403, 'a bed of another site');
   t.same(idsOf((await as('viewer', 's2')('GET', '/cases')).body), [c.id]);
@@ -125,7 +143,10 @@ t.test('site-limited tokens, viewers and identifier audit', async (t) => {
   const v = await viewer('GET', '/cases');
   t.equal(v.status, 200);
   t.equal(v.body.cases.length, 5);
-  t.ok(v.body.cases.every((x: CaseOut) => !('externalIds' in x)), 'viewers get no externalIds');
+  t.ok(
+    v.body.cases.every((x: CaseOut) => !('externalIds' in x)),
+    'viewers get no externalIds',
+  );
   t.equal((await viewer('GET', '/cases?externalId=M-1')).status, 403, 'viewers may not search by identifier');
   t.equal((await as('biomed')('GET', '/cases')).status, 403);
   t.equal((await as('metrics')('GET', '/cases')).status, 403);

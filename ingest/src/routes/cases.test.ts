@@ -21,7 +21,10 @@ async function setup(t: Test) {
   const series = new MemorySeriesStore();
   const services = createServices(config, { series });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const token = mintToken(services, 'admin', { name: 'case-tests' });
   const headers = bearer(token);
   const req = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
@@ -39,7 +42,8 @@ async function setup(t: Test) {
 }
 
 const base = () => Math.floor(Date.now() / 1000) * 1000 - 60_000;
-const hrOf = (body: { numerics: { mdc: string | null }[] }) => body.numerics.find((n) => n.mdc === 'MDC_ECG_HEART_RATE') as { points: [number, number][]; value?: number; caseId?: string } | undefined;
+const hrOf = (body: { numerics: { mdc: string | null }[] }) =>
+  body.numerics.find((n) => n.mdc === 'MDC_ECG_HEART_RATE') as { points: [number, number][]; value?: number; caseId?: string } | undefined;
 
 t.test('a second open case on a bed is refused with 409 naming the open case; transfer closes the first', async (t) => {
   const { req } = await setup(t);
@@ -69,8 +73,8 @@ t.test('a second open case on a bed is refused with 409 naming the open case; tr
 t.test('move: the timeline returns each bed over its own window', async (t) => {
   const { req, record } = await setup(t);
   const T = base();
-  await record('b1', T, 10, 60);            // b1: T .. T+9s, HR 60..69
-  await record('b2', T + 2000, 8, 82);      // b2: T+2s .. T+9s, HR 82..89 (someone else's, until the move)
+  await record('b1', T, 10, 60); // b1: T .. T+9s, HR 60..69
+  await record('b2', T + 2000, 8, 82); // b2: T+2s .. T+9s, HR 82..89 (someone else's, until the move)
   const c = (await req('POST', '/cases', { bed: 'b1', start: T })).body;
   const occupied = (await req('POST', '/cases', { bed: 'b2', start: T + 1000 })).body;
   const refused = await req('POST', `/cases/${c.id}/move`, { bed: 'b2', at: T + 5000 });
@@ -81,22 +85,51 @@ t.test('move: the timeline returns each bed over its own window', async (t) => {
   const moved = await req('POST', `/cases/${c.id}/move`, { bed: 'b2', at: T + 5000 });
   t.equal(moved.status, 200);
   t.equal(moved.body.bedId, 'b2');
-  t.same(moved.body.bindings, [{ bed: 'b1', from: T, to: T + 5000 }, { bed: 'b2', from: T + 5000, to: null }]);
+  t.same(moved.body.bindings, [
+    { bed: 'b1', from: T, to: T + 5000 },
+    { bed: 'b2', from: T + 5000, to: null },
+  ]);
   t.equal((await req('POST', `/cases/${c.id}/move`, { bed: 'b2' })).status, 400, 'already there');
   t.equal((await req('POST', `/cases/${c.id}/move`, { bed: 'zz' })).status, 404);
 
   const tl = await req('GET', `/cases/${c.id}/timeline?to=${T + 9000}`);
   t.equal(tl.status, 200);
-  t.same(hrOf(tl.body)?.points, [
-    [T, 60], [T + 1000, 61], [T + 2000, 62], [T + 3000, 63], [T + 4000, 64],
-    [T + 5000, 85], [T + 6000, 86], [T + 7000, 87], [T + 8000, 88], [T + 9000, 89],
-  ], 'b1 up to the move, b2 from the move: one series for the monitor that moved along');
-  t.same(tl.body.waves[0].blocks.map((b: { t0: number }) => b.t0), Array.from({ length: 10 }, (_, i) => T + i * 1000));
+  t.same(
+    hrOf(tl.body)?.points,
+    [
+      [T, 60],
+      [T + 1000, 61],
+      [T + 2000, 62],
+      [T + 3000, 63],
+      [T + 4000, 64],
+      [T + 5000, 85],
+      [T + 6000, 86],
+      [T + 7000, 87],
+      [T + 8000, 88],
+      [T + 9000, 89],
+    ],
+    'b1 up to the move, b2 from the move: one series for the monitor that moved along',
+  );
+  t.same(
+    tl.body.waves[0].blocks.map((b: { t0: number }) => b.t0),
+    Array.from({ length: 10 }, (_, i) => T + i * 1000),
+  );
   t.same(tl.body.case.bindings, moved.body.bindings, 'the case in the timeline carries its bindings');
   const other = await req('GET', `/cases/${occupied.id}/timeline`);
-  t.same(hrOf(other.body)?.points.map((p) => p[1]), [82, 83, 84], 'the earlier case on b2 keeps its data, up to the move');
+  t.same(
+    hrOf(other.body)?.points.map((p) => p[1]),
+    [82, 83, 84],
+    'the earlier case on b2 keeps its data, up to the move',
+  );
   const late = await req('GET', `/cases/${c.id}/timeline?from=${T + 6000}&to=${T + 7000}`);
-  t.same(hrOf(late.body)?.points, [[T + 6000, 86], [T + 7000, 87]], 'a window inside the second binding reads b2 only');
+  t.same(
+    hrOf(late.body)?.points,
+    [
+      [T + 6000, 86],
+      [T + 7000, 87],
+    ],
+    'a window inside the second binding reads b2 only',
+  );
 });
 
 t.test('PATCH corrects the window, re-checked for overlaps, without touching stored data', async (t) => {
@@ -115,8 +148,15 @@ t.test('PATCH corrects the window, re-checked for overlaps, without touching sto
   t.equal(fixed.status, 200);
   t.same(fixed.body.bindings, [{ bed: 'b1', from: T + 3000, to: T + 10_000 }]);
   const tl = await req('GET', `/cases/${b.id}/timeline`);
-  t.same(hrOf(tl.body)?.points.map((p) => p[1]), [63, 64, 65, 66, 67, 68, 69]);
-  t.same(hrOf((await req('GET', `/cases/${a.id}/timeline`)).body)?.points.map((p) => p[1]), [60, 61, 62], 'the reading at the boundary belongs to the later case');
+  t.same(
+    hrOf(tl.body)?.points.map((p) => p[1]),
+    [63, 64, 65, 66, 67, 68, 69],
+  );
+  t.same(
+    hrOf((await req('GET', `/cases/${a.id}/timeline`)).body)?.points.map((p) => p[1]),
+    [60, 61, 62],
+    'the reading at the boundary belongs to the later case',
+  );
   t.equal(series.size(), points, 'no point rewritten or added');
   const open = (await req('POST', '/cases', { bed: 'b2' })).body;
   t.equal((await req('PATCH', `/cases/${open.id}`, { end: T + 1 })).status, 409, 'an open case ends by close');
@@ -155,16 +195,33 @@ t.test('every case binding change is audited, without patient identifiers', asyn
   await req('PATCH', `/cases/${a.id}`, { start: T - 1000 });
   await req('POST', `/cases/${b.id}/close`, { end: T + 3000 });
   await req('POST', '/cases', { bed: 'b1', replaces: { caseId: b.id, action: 'close' } }); // refused: not audited
-  const changes = (await req('GET', `/audit?entity=case&entityId=${a.id}`)).body as { action: string; actor: string; role: string; ip: string; detail: Record<string, unknown> }[];
+  const changes = (await req('GET', `/audit?entity=case&entityId=${a.id}`)).body as {
+    action: string;
+    actor: string;
+    role: string;
+    ip: string;
+    detail: Record<string, unknown>;
+  }[];
   const ofA = changes.filter((e) => e.action !== 'case.read-identifiers');
-  t.same(ofA.map((e) => e.action), ['case.correct', 'case.transfer', 'case.move', 'case.open'], 'newest first');
+  t.same(
+    ofA.map((e) => e.action),
+    ['case.correct', 'case.transfer', 'case.move', 'case.open'],
+    'newest first',
+  );
   const tokenId = /^orl_([0-9a-f]{16})_/.exec(token)?.[1];
-  t.ok(ofA.every((e) => e.actor === `token:${tokenId}:case-tests` && e.role === 'admin' && e.ip), 'actor (the API token), its role and the address of the request');
+  t.ok(
+    ofA.every((e) => e.actor === `token:${tokenId}:case-tests` && e.role === 'admin' && e.ip),
+    'actor (the API token), its role and the address of the request',
+  );
   t.same(ofA[3].detail, { bed: 'b1', from: T, to: null });
   t.same(ofA[1].detail, { bed: 'b2', from: T + 1000, to: T + 2000, replacedBy: b.id });
-  const ofB = ((await req('GET', `/audit?entity=case&entityId=${b.id}`)).body as { action: string; detail: Record<string, unknown> }[])
-    .filter((e) => e.action !== 'case.read-identifiers');
-  t.same(ofB.map((e) => e.action), ['case.close', 'case.open']);
+  const ofB = ((await req('GET', `/audit?entity=case&entityId=${b.id}`)).body as { action: string; detail: Record<string, unknown> }[]).filter(
+    (e) => e.action !== 'case.read-identifiers',
+  );
+  t.same(
+    ofB.map((e) => e.action),
+    ['case.close', 'case.open'],
+  );
   t.same(ofB[0].detail, { bed: 'b2', from: T + 2000, to: T + 3000 });
   t.equal(ofB[1].detail.replaces, a.id);
   const all = (await req('GET', '/audit?entity=case')).body as { action: string }[];
@@ -195,7 +252,20 @@ t.test('the OpenAPI document describes the new routes and the response schemas m
   body.numerics[0].points.push([T + 5000, null]);
   body.settings.push({ kind: 'setting', name: 'PEEP', value: 5, unit: 'cm[H2O]', t: T, device: 'd', site: 's', room: 'r', bed: 'b1' });
   body.settings.push({ kind: 'setting', name: 'mode', value: 'VCV', t: T, device: 'd', site: 's', room: 'r', bed: 'b1' });
-  body.alarms.push({ kind: 'alarm', mdc: null, code: null, text: 'leak', priority: 'low', source: 'technical', phase: 'start', t: T, device: 'd', site: 's', room: 'r', bed: 'b1' });
+  body.alarms.push({
+    kind: 'alarm',
+    mdc: null,
+    code: null,
+    text: 'leak',
+    priority: 'low',
+    source: 'technical',
+    phase: 'start',
+    t: T,
+    device: 'd',
+    site: 's',
+    room: 'r',
+    bed: 'b1',
+  });
   const check = Fastify();
   t.teardown(() => check.close());
   check.get('/x', { schema: { response: { 200: TimelineBody } } }, async () => body);

@@ -11,8 +11,13 @@ export const EpochMs = Type.Integer({ minimum: 0, description: 'UTC epoch millis
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 
 const STATUS: Record<string, number> = {
-  ING_ERR_NOT_FOUND: 404, ING_ERR_CONFLICT: 409, ING_ERR_BAD_REQUEST: 400, ING_ERR_SERIES_QUERY: 503,
-  ING_ERR_UNAUTHENTICATED: 401, ING_ERR_FORBIDDEN: 403, ING_ERR_RATE_LIMITED: 429,
+  ING_ERR_NOT_FOUND: 404,
+  ING_ERR_CONFLICT: 409,
+  ING_ERR_BAD_REQUEST: 400,
+  ING_ERR_SERIES_QUERY: 503,
+  ING_ERR_UNAUTHENTICATED: 401,
+  ING_ERR_FORBIDDEN: 403,
+  ING_ERR_RATE_LIMITED: 429,
 };
 
 export function errorHandler(err: FastifyError | IngestError | Error, req: FastifyRequest, reply: FastifyReply): void {

@@ -17,7 +17,10 @@ const M = 60_000;
 async function setup(t: Test) {
   const services = createServices(config, { series: new MemorySeriesStore() });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   const as = (role: Role, site?: string) => {
     const headers = bearer(mintToken(services, role, { site, name: `${role}${site ? `-${site}` : ''}` }));
     return async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) => {
@@ -31,7 +34,12 @@ async function setup(t: Test) {
   await admin('POST', '/rooms', { id: 'or1', siteId: 's', name: 'OR 1' });
   await admin('POST', '/rooms', { id: 'pacu', siteId: 's', name: 'PACU' });
   await admin('POST', '/rooms', { id: 'x', siteId: 'other', name: 'X' });
-  for (const [id, roomId] of [['or1-bed', 'or1'], ['pacu-1', 'pacu'], ['x-bed', 'x']]) await admin('POST', '/beds', { id, roomId, name: id });
+  for (const [id, roomId] of [
+    ['or1-bed', 'or1'],
+    ['pacu-1', 'pacu'],
+    ['x-bed', 'x'],
+  ])
+    await admin('POST', '/beds', { id, roomId, name: id });
   return { services, admin, as };
 }
 
@@ -46,7 +54,11 @@ t.test('add, list, correct and delete events; errors are coded', async (t) => {
   t.match(ind.body, { caseId: c.id, kind: 'induction', t: T + 5 * M, createdBy: /^token:.*:recorder-s$/ });
   const note = await rec('POST', `/cases/${c.id}/events`, { kind: 'note', t: T + 2 * M, text: 'patient anxious' });
   t.equal(note.status, 201);
-  const score = await rec('POST', `/cases/${c.id}/events`, { kind: 'pacu-score', t: T + 50 * M, data: { scheme: 'steward', consciousness: 2, airway: 2, movement: 1, total: 5 } });
+  const score = await rec('POST', `/cases/${c.id}/events`, {
+    kind: 'pacu-score',
+    t: T + 50 * M,
+    data: { scheme: 'steward', consciousness: 2, airway: 2, movement: 1, total: 5 },
+  });
   t.equal(score.status, 201);
   t.same(score.body.data, { scheme: 'steward', consciousness: 2, airway: 2, movement: 1, total: 5 });
 
@@ -67,7 +79,11 @@ t.test('add, list, correct and delete events; errors are coded', async (t) => {
 
   const list = await rec('GET', `/cases/${c.id}/events`);
   t.equal(list.status, 200);
-  t.same(list.body.map((e: { kind: string }) => e.kind), ['note', 'induction', 'pacu-score'], 'ordered by t');
+  t.same(
+    list.body.map((e: { kind: string }) => e.kind),
+    ['note', 'induction', 'pacu-score'],
+    'ordered by t',
+  );
 
   const fixed = await rec('PATCH', `/cases/${c.id}/events/${note.body.id}`, { t: T + 3 * M, text: 'anxious' });
   t.equal(fixed.status, 200);
@@ -90,7 +106,10 @@ t.test('add, list, correct and delete events; errors are coded', async (t) => {
   const trail = (await admin('GET', `/audit?entity=case&entityId=${c.id}`)).body as { action: string; actor: string; role: string; detail: object }[];
   const ev = trail.filter((e) => e.action.startsWith('event.'));
   t.same(ev.map((e) => e.action).sort(), ['event.add', 'event.add', 'event.add', 'event.correct', 'event.correct', 'event.correct', 'event.delete'].sort());
-  t.ok(ev.every((e) => e.role === 'recorder' && /recorder-s$/.test(e.actor)), 'audited under the request\'s actor');
+  t.ok(
+    ev.every((e) => e.role === 'recorder' && /recorder-s$/.test(e.actor)),
+    "audited under the request's actor",
+  );
   t.notMatch(JSON.stringify(ev), /P-99/, 'no patient identifier in the audit');
   t.equal((services.db.prepare('SELECT COUNT(*) AS n FROM case_events').get() as { n: number }).n, 3);
 });
@@ -127,10 +146,23 @@ t.test('the timeline carries the events of its window; pacu-in over REST moves t
   await admin('POST', `/cases/${taken.id}/close`, { end: T + 10 * M });
   const moved = await admin('POST', `/cases/${c.id}/events`, { kind: 'pacu-in', t: T + 20 * M, bed: 'pacu-1' });
   t.equal(moved.status, 201);
-  t.same((await admin('GET', `/cases/${c.id}`)).body.bindings, [{ bed: 'or1-bed', from: T, to: T + 20 * M }, { bed: 'pacu-1', from: T + 20 * M, to: null }]);
+  t.same((await admin('GET', `/cases/${c.id}`)).body.bindings, [
+    { bed: 'or1-bed', from: T, to: T + 20 * M },
+    { bed: 'pacu-1', from: T + 20 * M, to: null },
+  ]);
   const tl = await admin('GET', `/cases/${c.id}/timeline`);
   t.equal(tl.status, 200);
-  t.same(tl.body.events.map((e: { kind: string; t: number }) => [e.kind, e.t]), [['in-room', T], ['pacu-in', T + 20 * M]]);
+  t.same(
+    tl.body.events.map((e: { kind: string; t: number }) => [e.kind, e.t]),
+    [
+      ['in-room', T],
+      ['pacu-in', T + 20 * M],
+    ],
+  );
   const part = await admin('GET', `/cases/${c.id}/timeline?from=${T + M}`);
-  t.same(part.body.events.map((e: { kind: string }) => e.kind), ['pacu-in'], 'only the events of the window');
+  t.same(
+    part.body.events.map((e: { kind: string }) => e.kind),
+    ['pacu-in'],
+    'only the events of the window',
+  );
 });

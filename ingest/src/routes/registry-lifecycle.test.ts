@@ -11,7 +11,10 @@ const config = loadIngestConfig({ input: { db: { path: ':memory:' }, series: { k
 async function setup(t: Test) {
   const services = createServices(config, { series: new MemorySeriesStore() });
   const app = await build({ config, services });
-  t.teardown(async () => { await app.close(); services.db.close(); });
+  t.teardown(async () => {
+    await app.close();
+    services.db.close();
+  });
   // the registry is the biomedical engineers' (biomed token); the audit log is for admins
   const biomed = bearer(mintToken(services, 'biomed'));
   const admin = bearer(mintToken(services, 'admin'));
@@ -20,15 +23,20 @@ async function setup(t: Test) {
     return { status: res.statusCode, body: res.body ? res.json() : null };
   };
   for (const [url, body] of [
-    ['/sites', { id: 's', name: 'Main' }], ['/rooms', { id: 'or1', siteId: 's', name: 'OR 1' }], ['/rooms', { id: 'or2', siteId: 's', name: 'OR 2' }],
-    ['/beds', { id: 'a', roomId: 'or1', name: 'A' }], ['/beds', { id: 'b', roomId: 'or2', name: 'B' }],
-    ['/gateways', { id: 'g1', bedId: 'a', password: 'first-password' }], ['/gateways', { id: 'g2', bedId: 'b', password: 'second-password' }],
+    ['/sites', { id: 's', name: 'Main' }],
+    ['/rooms', { id: 'or1', siteId: 's', name: 'OR 1' }],
+    ['/rooms', { id: 'or2', siteId: 's', name: 'OR 2' }],
+    ['/beds', { id: 'a', roomId: 'or1', name: 'A' }],
+    ['/beds', { id: 'b', roomId: 'or2', name: 'B' }],
+    ['/gateways', { id: 'g1', bedId: 'a', password: 'first-password' }],
+    ['/gateways', { id: 'g2', bedId: 'b', password: 'second-password' }],
     ['/devices', { id: 'mon', gatewayId: 'g1', bedId: 'a', serial: 'SN-1', model: 'S/5', notes: 'left arm' }],
   ] as const) {
     const r = await call('POST', url, body);
     if (r.status !== 201) throw new Error(`${url}: ${r.status} ${JSON.stringify(r.body)}`);
   }
-  const audit = async (action: string) => (await call('GET', `/audit?action=${action}`)).body as { entity: string; entityId: string; detail: Record<string, unknown> }[];
+  const audit = async (action: string) =>
+    (await call('GET', `/audit?action=${action}`)).body as { entity: string; entityId: string; detail: Record<string, unknown> }[];
   return { services, app, call, audit, biomed };
 }
 
@@ -55,7 +63,10 @@ t.test('PATCH: names and device fields, audited with before/after of the changed
   const dev = updates.find((e) => e.entity === 'device');
   t.same(dev?.detail, { before: { serial: 'SN-1', firmware: null, notes: 'left arm' }, after: { serial: 'SN-2', firmware: '3.1', notes: null } });
   t.same(updates.map((e) => `${e.entity}:${e.entityId}`).sort(), ['bed:a', 'device:mon', 'gateway:g1', 'room:or1', 'site:s']);
-  t.ok((await audit('registry.create')).some((e) => e.entity === 'gateway' && e.entityId === 'g1'), 'creations are audited too');
+  t.ok(
+    (await audit('registry.create')).some((e) => e.entity === 'gateway' && e.entityId === 'g1'),
+    'creations are audited too',
+  );
 });
 
 t.test('move: devices and gateways, 404 and 409, audited', async (t) => {
@@ -95,7 +106,13 @@ t.test('retire: kept with retiredAt/retiredReason, refused afterwards', async (t
   t.equal((await call('POST', '/gateways/g2/move', { bedId: 'a' })).status, 409);
   t.equal((await call('POST', '/devices', { id: 'x', gatewayId: 'g2' })).status, 409, 'no new device on a retired gateway');
   t.ok((await call('GET', '/gateways')).body.some((x: { id: string }) => x.id === 'g2'));
-  t.same((await audit('registry.retire')).map((e) => [e.entity, e.entityId, e.detail.reason]), [['gateway', 'g2', null], ['device', 'mon', 'cracked housing']]);
+  t.same(
+    (await audit('registry.retire')).map((e) => [e.entity, e.entityId, e.detail.reason]),
+    [
+      ['gateway', 'g2', null],
+      ['device', 'mon', 'cracked housing'],
+    ],
+  );
 });
 
 t.test('password rotation and revocation: registry, audit without the password, no hash in any response', async (t) => {
@@ -125,8 +142,14 @@ t.test('identity mismatch: shown on the device and filterable', async (t) => {
   const d = (await call('GET', '/devices/mon')).body;
   t.same(d.identityMismatch, [{ field: 'serial', registered: 'SN-1', reported: 'SN-X', since: 1000 }]);
   t.same(d.reportedIdentity, { serial: 'SN-X', model: 'S/5', gatewayId: 'g1', at: 1000 });
-  t.same((await call('GET', '/devices?mismatch=true')).body.map((x: { id: string }) => x.id), ['mon']);
-  t.same((await call('GET', '/devices?mismatch=false')).body.map((x: { id: string }) => x.id), ['ok']);
+  t.same(
+    (await call('GET', '/devices?mismatch=true')).body.map((x: { id: string }) => x.id),
+    ['mon'],
+  );
+  t.same(
+    (await call('GET', '/devices?mismatch=false')).body.map((x: { id: string }) => x.id),
+    ['ok'],
+  );
   t.same((await call('PATCH', '/devices/mon', { serial: 'SN-X' })).body.identityMismatch, [], 'correcting the registry clears it');
 });
 
@@ -134,9 +157,17 @@ t.test('/docs/json: bodies and response schemas of the lifecycle routes; gateway
   const { app, biomed } = await setup(t);
   const docs = (await app.inject({ url: '/docs/json', headers: biomed })).json();
   const routes: [string, string][] = [
-    ['patch', '/sites/{id}'], ['patch', '/rooms/{id}'], ['patch', '/beds/{id}'], ['patch', '/devices/{id}'], ['patch', '/gateways/{id}'],
-    ['post', '/devices/{id}/move'], ['post', '/gateways/{id}/move'], ['post', '/devices/{id}/retire'], ['post', '/gateways/{id}/retire'],
-    ['post', '/gateways/{id}/password'], ['post', '/gateways/{id}/revoke'],
+    ['patch', '/sites/{id}'],
+    ['patch', '/rooms/{id}'],
+    ['patch', '/beds/{id}'],
+    ['patch', '/devices/{id}'],
+    ['patch', '/gateways/{id}'],
+    ['post', '/devices/{id}/move'],
+    ['post', '/gateways/{id}/move'],
+    ['post', '/devices/{id}/retire'],
+    ['post', '/gateways/{id}/retire'],
+    ['post', '/gateways/{id}/password'],
+    ['post', '/gateways/{id}/revoke'],
   ];
   for (const [m, p] of routes) {
     const op = docs.paths[p]?.[m];

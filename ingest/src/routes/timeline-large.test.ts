@@ -24,8 +24,17 @@ const valueOf = (k: number, i: number) => k * 1000 + (i % 1000) / 8;
 const influx = await startTestInfluxd(t);
 const database = `large_${process.pid}`;
 const series = new InfluxV1Store({
-  url: influx.url, database, retentionPolicy: 'raw', retentionDuration: '30d', createDatabase: true,
-  maxLinesPerRequest: 5000, concurrency: 2, requestTimeoutMs: 30_000, retryMinMs: 10, retryMaxMs: 50, retryAttempts: 3,
+  url: influx.url,
+  database,
+  retentionPolicy: 'raw',
+  retentionDuration: '30d',
+  createDatabase: true,
+  maxLinesPerRequest: 5000,
+  concurrency: 2,
+  requestTimeoutMs: 30_000,
+  retryMinMs: 10,
+  retryMaxMs: 50,
+  retryAttempts: 3,
 });
 await series.open();
 
@@ -35,11 +44,20 @@ const t0 = tEnd - (STEPS - 1) * STEP;
 for (let i = 0; i < STEPS; i += 250) {
   const numerics: NumericObs[] = [];
   for (let j = i; j < Math.min(i + 250, STEPS); j++) {
-    for (let k = 0; k < PARAMS; k++) numerics.push({ kind: 'numeric', mdc: `MDC_P${k}`, code: k, value: valueOf(k, j), unit: '1', t: t0 + j * STEP, vendorCode: `p${k}` });
+    for (let k = 0; k < PARAMS; k++)
+      numerics.push({ kind: 'numeric', mdc: `MDC_P${k}`, code: k, value: valueOf(k, j), unit: '1', t: t0 + j * STEP, vendorCode: `p${k}` });
   }
-  const env: Envelope = { gatewayId: 'gw', bootId: 'b', seq: i, sentAt: t0, devices: [{ deviceId: 'mon', profileId: 'p', numerics, waves: [], alarms: [], settings: [] }] };
+  const env: Envelope = {
+    gatewayId: 'gw',
+    bootId: 'b',
+    seq: i,
+    sentAt: t0,
+    devices: [{ deviceId: 'mon', profileId: 'p', numerics, waves: [], alarms: [], settings: [] }],
+  };
   // straight to /write in 5,000-line batches: this test is about the read path
-  const body = envelopeToPoints(env, { site: 's', room: 'r', bed: 'b' }).map((p) => toLine(p, INT_FIELDS)).join('\n');
+  const body = envelopeToPoints(env, { site: 's', room: 'r', bed: 'b' })
+    .map((p) => toLine(p, INT_FIELDS))
+    .join('\n');
   const res = await fetch(`${influx.url}/write?db=${database}&rp=raw&precision=ms`, { method: 'POST', body });
   if (res.status !== 204) throw new Error(`write failed: ${res.status} ${await res.text()}`);
 }
@@ -47,7 +65,10 @@ for (let i = 0; i < STEPS; i += 250) {
 const config = loadIngestConfig({ input: { db: { path: ':memory:' }, series: { kind: 'memory' }, log: { level: 'silent' } }, env: {} });
 const services = createServices(config, { series });
 const app = await build({ config, services });
-t.teardown(async () => { await app.close(); services.db.close(); });
+t.teardown(async () => {
+  await app.close();
+  services.db.close();
+});
 const headers = bearer(mintToken(services, 'admin'));
 const post = (url: string, payload: object) => app.inject({ method: 'POST', url, payload, headers });
 const get = (url: string) => app.inject({ url, headers });
@@ -64,8 +85,17 @@ t.test('a 30 h timeline of 216,000 points: paged with next, every point once and
   while (url && pages < 20) {
     const res = await get(url);
     statuses.push(res.statusCode);
-    if (res.statusCode !== 200) { t.fail(res.body.slice(0, 300)); break; }
-    const body = res.json() as { from: number; to: number; next?: string; nextCursor?: string; numerics: { vendorCode: string; points: [number, number | null][] }[] };
+    if (res.statusCode !== 200) {
+      t.fail(res.body.slice(0, 300));
+      break;
+    }
+    const body = res.json() as {
+      from: number;
+      to: number;
+      next?: string;
+      nextCursor?: string;
+      numerics: { vendorCode: string; points: [number, number | null][] }[];
+    };
     if (pages === 0) {
       t.same([body.from, body.to], [t0, tEnd + 1], 'the window of the case');
       t.match(body.next, new RegExp(`^/cases/${kase.id}/timeline\\?from=${t0}&to=${tEnd + 1}&limit=100000&cursor=${body.nextCursor}$`));
@@ -94,8 +124,14 @@ t.test('latest over 24 h (172,800 points in the window) reads the newest point o
   t.equal(res.statusCode, 200, res.statusCode === 200 ? 'no 500' : res.body.slice(0, 300));
   const body = res.json() as { caseId: string | null; numerics: { vendorCode: string; t: number; value: number; caseId: string | null }[] };
   t.equal(body.numerics.length, PARAMS);
-  t.ok(body.numerics.every((n) => n.t === tEnd && n.value === valueOf(Number(n.vendorCode.slice(1)), STEPS - 1)), 'each its newest value');
-  t.ok(body.numerics.every((n) => n.caseId === kase.id), 'labelled with the case of its time');
+  t.ok(
+    body.numerics.every((n) => n.t === tEnd && n.value === valueOf(Number(n.vendorCode.slice(1)), STEPS - 1)),
+    'each its newest value',
+  );
+  t.ok(
+    body.numerics.every((n) => n.caseId === kase.id),
+    'labelled with the case of its time',
+  );
 });
 
 t.test('a window that fits in one page keeps the one-page shape', async (t) => {

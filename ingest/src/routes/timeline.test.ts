@@ -18,11 +18,38 @@ async function record(store: MemorySeriesStore, bed: string, from: number, n: nu
   for (let i = 0; i < n; i++) {
     const t = from + i * 1000;
     const env: Envelope = {
-      gatewayId: 'gw', bootId: 'b', seq: i, sentAt: t, devices: devices.map((d) => ({
-        deviceId: d, profileId: 'p',
-        numerics: Array.from({ length: params }, (_, k) => ({ kind: 'numeric' as const, mdc: `MDC_P${k}`, code: k, value: i * 10 + k, unit: '1', t, vendorCode: `p${k}` })),
+      gatewayId: 'gw',
+      bootId: 'b',
+      seq: i,
+      sentAt: t,
+      devices: devices.map((d) => ({
+        deviceId: d,
+        profileId: 'p',
+        numerics: Array.from({ length: params }, (_, k) => ({
+          kind: 'numeric' as const,
+          mdc: `MDC_P${k}`,
+          code: k,
+          value: i * 10 + k,
+          unit: '1',
+          t,
+          vendorCode: `p${k}`,
+        })),
         waves: [{ kind: 'wave' as const, mdc: 'MDC_W', code: 1, unit: 'mV', t0: t, rateHz: 2, scale: 1, offset: 0, vendorCode: 'w', samples: [i, -i] }],
-        alarms: i % 7 === 0 ? [{ kind: 'alarm' as const, mdc: null, code: null, text: `a${i}`, priority: 'low' as const, source: 'technical' as const, phase: 'start' as const, t }] : [],
+        alarms:
+          i % 7 === 0
+            ? [
+                {
+                  kind: 'alarm' as const,
+                  mdc: null,
+                  code: null,
+                  text: `a${i}`,
+                  priority: 'low' as const,
+                  source: 'technical' as const,
+                  phase: 'start' as const,
+                  t,
+                },
+              ]
+            : [],
         settings: i % 11 === 0 ? [{ kind: 'setting' as const, name: 'PEEP', value: i, unit: 'cm[H2O]', t }] : [],
       })),
     };
@@ -31,11 +58,23 @@ async function record(store: MemorySeriesStore, bed: string, from: number, n: nu
 }
 
 const kase = (bindings: Case['bindings'], end: number | null): Case => ({
-  id: 'c1', bedId: bindings[bindings.length - 1].bed, start: bindings[0].from, end, status: end === null ? 'open' : 'closed',
-  externalIds: {}, createdAt: T, bindings,
+  id: 'c1',
+  bedId: bindings[bindings.length - 1].bed,
+  start: bindings[0].from,
+  end,
+  status: end === null ? 'open' : 'closed',
+  externalIds: {},
+  createdAt: T,
+  bindings,
 });
 
-const opts = (o: Partial<TimelineOptions>): TimelineOptions => ({ maxWaveWindowMs: 300_000, maxWindowMs: 7 * 86_400_000, now: T + 86_400_000, limit: 100_000, ...o });
+const opts = (o: Partial<TimelineOptions>): TimelineOptions => ({
+  maxWaveWindowMs: 300_000,
+  maxWindowMs: 7 * 86_400_000,
+  now: T + 86_400_000,
+  limit: 100_000,
+  ...o,
+});
 
 /** follows nextCursor (at most maxPages) and concatenates the pages */
 async function allPages(c: Case, store: MemorySeriesStore, o: Partial<TimelineOptions>, maxPages = 500) {
@@ -56,8 +95,11 @@ async function allPages(c: Case, store: MemorySeriesStore, o: Partial<TimelineOp
     }
   }
   return {
-    pages, done: cursor === undefined, numerics,
-    alarms: pages.flatMap((p) => p.alarms), settings: pages.flatMap((p) => p.settings),
+    pages,
+    done: cursor === undefined,
+    numerics,
+    alarms: pages.flatMap((p) => p.alarms),
+    settings: pages.flatMap((p) => p.settings),
     blocks: pages.flatMap((p) => p.waves.flatMap((w) => w.blocks.map((b) => `${w.device}@${b.t0}`))),
   };
 }
@@ -83,7 +125,13 @@ t.test('pages partition the window: concatenated they equal the one-page answer,
   const store = new MemorySeriesStore();
   await record(store, 'b1', T, 80, 3);
   await record(store, 'b2', T, 80, 3, ['mon', 'other']);
-  const c = kase([{ bed: 'b1', from: T, to: T + 50_000 }, { bed: 'b2', from: T + 50_000, to: T + 80_000 }], T + 80_000);
+  const c = kase(
+    [
+      { bed: 'b1', from: T, to: T + 50_000 },
+      { bed: 'b2', from: T + 50_000, to: T + 80_000 },
+    ],
+    T + 80_000,
+  );
   for (const withWaves of [false, true]) {
     const o = { from: T + 3000, maxWaveWindowMs: withWaves ? 300_000 : 1000 };
     const one = await caseTimeline(c, store, opts(o));
@@ -96,8 +144,14 @@ t.test('pages partition the window: concatenated they equal the one-page answer,
     t.same(paged.settings, one.settings);
     t.same(paged.blocks.sort(), one.waves.flatMap((w) => w.blocks.map((b) => `${w.device}@${b.t0}`)).sort(), 'every wave block once');
     t.equal(paged.blocks.length, withWaves ? 154 : 0);
-    t.ok(paged.pages.every((p) => p.numerics.reduce((s, n) => s + n.points.length, 0) <= 25 && p.alarms.length <= 25), 'no page holds more than limit of a kind');
-    t.ok(paged.pages.every((p) => p.from === T + 3000 && p.to === T + 80_000), 'every page states the same window');
+    t.ok(
+      paged.pages.every((p) => p.numerics.reduce((s, n) => s + n.points.length, 0) <= 25 && p.alarms.length <= 25),
+      'no page holds more than limit of a kind',
+    );
+    t.ok(
+      paged.pages.every((p) => p.from === T + 3000 && p.to === T + 80_000),
+      'every page states the same window',
+    );
     const mon = paged.numerics.get('mon/MDC_P0/p0') ?? [];
     t.same(mon.map((p) => p[1]).slice(45, 49), [480, 490, 500, 510], 'b1 up to the move, b2 from it: one series');
     t.notOk(paged.numerics.has('other/MDC_P0/p0') && paged.numerics.get('other/MDC_P0/p0')?.some((p) => p[0] < T + 50_000), 'b2 only from the move');
@@ -110,10 +164,19 @@ t.test('more items than the limit in one millisecond: that millisecond is a page
   const c = kase([{ bed: 'b1', from: T, to: null }], null);
   const paged = await allPages(c, store, { to: T + 5000, limit: 7 });
   t.ok(paged.done);
-  t.same(paged.pages.map((p) => p.numerics.reduce((s, n) => s + n.points.length, 0)), [20, 20, 20, 20, 20, 20]);
-  t.same(paged.pages.map((p) => p.nextCursor), ['1700000000001', '1700000001001', '1700000002001', '1700000003001', '1700000004001', undefined]);
+  t.same(
+    paged.pages.map((p) => p.numerics.reduce((s, n) => s + n.points.length, 0)),
+    [20, 20, 20, 20, 20, 20],
+  );
+  t.same(
+    paged.pages.map((p) => p.nextCursor),
+    ['1700000000001', '1700000001001', '1700000002001', '1700000003001', '1700000004001', undefined],
+  );
   const mixed = await allPages(c, store, { to: T + 5000, limit: 30 });
-  t.same(mixed.pages.map((p) => p.numerics.reduce((s, n) => s + n.points.length, 0)), [20, 20, 20, 20, 20, 20]);
+  t.same(
+    mixed.pages.map((p) => p.numerics.reduce((s, n) => s + n.points.length, 0)),
+    [20, 20, 20, 20, 20, 20],
+  );
   t.same(mixed.numerics, asMap(await caseTimeline(c, store, opts({ to: T + 5000 }))));
 });
 

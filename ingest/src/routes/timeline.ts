@@ -22,7 +22,12 @@ export const RESOLUTIONS = { raw: 0, '1s': 1000, '1m': 60_000, '5m': 300_000 } a
 export type Resolution = keyof typeof RESOLUTIONS;
 
 export interface TimelineOptions {
-  from?: number; to?: number; params?: string[]; maxWaveWindowMs: number; maxWindowMs: number; now: number;
+  from?: number;
+  to?: number;
+  params?: string[];
+  maxWaveWindowMs: number;
+  maxWindowMs: number;
+  now: number;
   /** most items of one kind per page */
   limit: number;
   /** where this page starts (a previous page's nextCursor, opaque); default: the window start */
@@ -52,7 +57,11 @@ export interface Timeline {
   nextCursor?: string;
 }
 
-interface BedWindow { bed: string; from: number; to: number }
+interface BedWindow {
+  bed: string;
+  from: number;
+  to: number;
+}
 
 type Timed = { t?: number; t0?: number };
 const tOf = (x: Timed) => (x.t0 ?? x.t) as number;
@@ -94,7 +103,14 @@ async function readPage(reader: SeriesReader, windows: BedWindow[], base: Pick<S
 }
 
 /** The page's numerics averaged per bucket (value = mean, t = bucket start) over each bed window, as a SeriesResult. */
-async function aggregatedPart(reader: Partial<SeriesAggregator>, windows: BedWindow[], mdcs: string[] | undefined, bucket: number, lo: number, hi: number): Promise<SeriesResult> {
+async function aggregatedPart(
+  reader: Partial<SeriesAggregator>,
+  windows: BedWindow[],
+  mdcs: string[] | undefined,
+  bucket: number,
+  lo: number,
+  hi: number,
+): Promise<SeriesResult> {
   if (!reader.aggregateNumerics) throw new IngestError('ING_ERR_BAD_REQUEST', 'data', 'this series backend cannot aggregate: use resolution=raw');
   const out: SeriesResult = { numerics: [], waves: [], alarms: [], settings: [] };
   for (const w of windows) {
@@ -102,7 +118,20 @@ async function aggregatedPart(reader: Partial<SeriesAggregator>, windows: BedWin
     const to = Math.min(w.to, hi);
     if (to < from) continue;
     for (const a of await reader.aggregateNumerics({ bed: w.bed, from, to, mdcs, bucketMs: bucket })) {
-      out.numerics.push({ kind: 'numeric', mdc: a.mdc, code: a.code, value: a.value, unit: a.unit, t: a.t, vendorCode: a.vendorCode, device: a.device, site: a.site, room: a.room, bed: a.bed, ...(a.label ? { label: a.label } : {}) });
+      out.numerics.push({
+        kind: 'numeric',
+        mdc: a.mdc,
+        code: a.code,
+        value: a.value,
+        unit: a.unit,
+        t: a.t,
+        vendorCode: a.vendorCode,
+        device: a.device,
+        site: a.site,
+        room: a.room,
+        bed: a.bed,
+        ...(a.label ? { label: a.label } : {}),
+      });
     }
   }
   return out;
@@ -115,12 +144,17 @@ export async function caseTimeline(c: Case, reader: SeriesReader & Partial<Serie
   if (to < from) throw new IngestError('ING_ERR_BAD_REQUEST', 'data', 'window is empty or outside the case');
   if (to - from > o.maxWindowMs) throw new IngestError('ING_ERR_BAD_REQUEST', 'data', `window longer than ${o.maxWindowMs} ms`);
   const cursor = o.cursor === undefined ? from : decodeCursor(o.cursor);
-  if (cursor < from || cursor > to) throw new IngestError('ING_ERR_BAD_REQUEST', 'data', 'cursor outside the window: pass the from, to and cursor of the previous page');
+  if (cursor < from || cursor > to)
+    throw new IngestError('ING_ERR_BAD_REQUEST', 'data', 'cursor outside the window: pass the from, to and cursor of the previous page');
   const withWaves = to - from <= o.maxWaveWindowMs;
   const kinds: SeriesQuery['kinds'] = withWaves ? ['numeric', 'wave', 'alarm', 'setting'] : ['numeric', 'alarm', 'setting'];
   const bucket = RESOLUTIONS[o.resolution ?? 'raw'];
   if (bucket && (to - from) / bucket > o.limit) {
-    throw new IngestError('ING_ERR_BAD_REQUEST', 'data', `resolution ${o.resolution} over ${to - from} ms is more than ${o.limit} points per series: use a coarser resolution or a shorter window`);
+    throw new IngestError(
+      'ING_ERR_BAD_REQUEST',
+      'data',
+      `resolution ${o.resolution} over ${to - from} ms is more than ${o.limit} points per series: use a coarser resolution or a shorter window`,
+    );
   }
   const mdcs = o.params?.length ? o.params : undefined;
   // bindings are half-open and times are integer ms: a binding ending at `to` holds data up to to - 1
@@ -133,7 +167,10 @@ export async function caseTimeline(c: Case, reader: SeriesReader & Partial<Serie
   let { parts, cut } = paged;
   if (bucket) {
     const aligned = cut === null ? null : Math.floor(cut / bucket) * bucket;
-    if (aligned !== null && aligned > cursor && aligned < (cut as number)) { parts = parts.map((p) => before(p, aligned)); cut = aligned; }
+    if (aligned !== null && aligned > cursor && aligned < (cut as number)) {
+      parts = parts.map((p) => before(p, aligned));
+      cut = aligned;
+    }
     parts.push(await aggregatedPart(reader, windows, mdcs, bucket, cursor, cut === null ? to : cut - 1));
   }
   const numerics = new Map<string, Timeline['numerics'][number]>();

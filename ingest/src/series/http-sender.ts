@@ -27,7 +27,10 @@ export class Semaphore {
   private readonly waiters: (() => void)[] = [];
   constructor(private readonly max: number) {}
   async acquire(): Promise<void> {
-    if (this.active < this.max) { this.active++; return; }
+    if (this.active < this.max) {
+      this.active++;
+      return;
+    }
     await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
   release(): void {
@@ -44,9 +47,18 @@ export function backoffMs(attempt: number, min: number, max: number): number {
 
 export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) { reject(new IngestError('ING_ERR_CLOSED', 'fatal', 'aborted')); return; }
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(timer); reject(new IngestError('ING_ERR_CLOSED', 'fatal', 'aborted')); };
+    if (signal?.aborted) {
+      reject(new IngestError('ING_ERR_CLOSED', 'fatal', 'aborted'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new IngestError('ING_ERR_CLOSED', 'fatal', 'aborted'));
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -82,7 +94,9 @@ export class LineSender {
         try {
           this.opts.metrics?.inc('series_requests_total');
           const res = await fetch(this.opts.writeUrl, {
-            method: 'POST', body, headers: { 'content-type': 'text/plain; charset=utf-8', ...this.opts.headers },
+            method: 'POST',
+            body,
+            headers: { 'content-type': 'text/plain; charset=utf-8', ...this.opts.headers },
             signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.opts.requestTimeoutMs)]) : AbortSignal.timeout(this.opts.requestTimeoutMs),
           });
           const text = await res.text();

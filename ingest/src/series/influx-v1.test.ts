@@ -8,8 +8,17 @@ import { sampleEnvelope, seriesSuite } from './series.suite.js';
 const influx = await startTestInfluxd(t);
 
 const opts = (database: string): InfluxV1Options => ({
-  url: influx.url, database, retentionPolicy: 'raw', retentionDuration: '30d', createDatabase: true,
-  maxLinesPerRequest: 3, concurrency: 2, requestTimeoutMs: 5000, retryMinMs: 10, retryMaxMs: 50, retryAttempts: 3,
+  url: influx.url,
+  database,
+  retentionPolicy: 'raw',
+  retentionDuration: '30d',
+  createDatabase: true,
+  maxLinesPerRequest: 3,
+  concurrency: 2,
+  requestTimeoutMs: 5000,
+  retryMinMs: 10,
+  retryMaxMs: 50,
+  retryAttempts: 3,
 });
 
 t.test('abstract series suite against real influxd 1.6', async (t) => {

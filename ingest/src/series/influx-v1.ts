@@ -8,7 +8,19 @@ import type { Metrics } from '../metrics.js';
 import { LineSender, writePoints } from './http-sender.js';
 import { quoteIdent, runAggregate, runLatest, runQuery } from './influxql.js';
 import { runCount } from './influxql-count.js';
-import type { AggregatedNumeric, AggregateQuery, CountQuery, NumericCounts, LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
+import type {
+  AggregatedNumeric,
+  AggregateQuery,
+  CountQuery,
+  NumericCounts,
+  LatestQuery,
+  SeriesPoint,
+  SeriesQuery,
+  SeriesResult,
+  SeriesStore,
+  StoredNumeric,
+  WriteResult,
+} from './types.js';
 
 export interface InfluxV1Options {
   url: string;
@@ -46,8 +58,10 @@ export class InfluxV1Store implements SeriesStore {
     let res: Response;
     try {
       res = await fetch(`${this.base}/query`, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...this.headers },
-        body: new URLSearchParams({ q }), signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...this.headers },
+        body: new URLSearchParams({ q }),
+        signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
       });
     } catch (err) {
       throw new IngestError('ING_ERR_SERIES_TRANSIENT', 'transient', `influx unreachable: ${(err as Error).message}`, { cause: err });
@@ -107,5 +121,7 @@ export class InfluxV1Store implements SeriesStore {
     }
   }
 
-  async close(): Promise<void> { /* fetch keeps no state of ours */ }
+  async close(): Promise<void> {
+    /* fetch keeps no state of ours */
+  }
 }

@@ -9,7 +9,19 @@ import type { Metrics } from '../metrics.js';
 import { LineSender, writePoints } from './http-sender.js';
 import { runAggregate, runLatest, runQuery } from './influxql.js';
 import { runCount } from './influxql-count.js';
-import type { AggregatedNumeric, AggregateQuery, CountQuery, NumericCounts, LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
+import type {
+  AggregatedNumeric,
+  AggregateQuery,
+  CountQuery,
+  NumericCounts,
+  LatestQuery,
+  SeriesPoint,
+  SeriesQuery,
+  SeriesResult,
+  SeriesStore,
+  StoredNumeric,
+  WriteResult,
+} from './types.js';
 
 export interface InfluxV2Options {
   url: string;
@@ -93,5 +105,7 @@ export class InfluxV2Store implements SeriesStore {
     }
   }
 
-  async close(): Promise<void> { /* nothing held */ }
+  async close(): Promise<void> {
+    /* nothing held */
+  }
 }

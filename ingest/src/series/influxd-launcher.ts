@@ -113,7 +113,9 @@ export async function startInfluxd(opts: InfluxdOptions): Promise<InfluxdHandle>
   let child: ChildProcess;
   try {
     child = (opts.spawn ?? spawn)(opts.binary ?? '/usr/bin/influxd', ['-config', confPath], {
-      detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, INFLUXDB_REPORTING_DISABLED: 'true' },
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...process.env, INFLUXDB_REPORTING_DISABLED: 'true' },
     });
   } finally {
     closeSync(logFd);
@@ -121,20 +123,45 @@ export async function startInfluxd(opts: InfluxdOptions): Promise<InfluxdHandle>
   let exited = false;
   let exitInfo = '';
   const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => { exited = true; exitInfo = `code=${code} signal=${signal}`; resolve(); });
-    child.once('error', (err) => { exited = true; exitInfo = err.message; resolve(); });
+    child.once('exit', (code, signal) => {
+      exited = true;
+      exitInfo = `code=${code} signal=${signal}`;
+      resolve();
+    });
+    child.once('error', (err) => {
+      exited = true;
+      exitInfo = err.message;
+      resolve();
+    });
   });
   const url = `http://${bindHost}:${port}`;
-  const tail = () => { try { return readFileSync(logPath, 'utf8').slice(-2000); } catch { return ''; } };
+  const tail = () => {
+    try {
+      return readFileSync(logPath, 'utf8').slice(-2000);
+    } catch {
+      return '';
+    }
+  };
 
   const stop = async (): Promise<void> => {
-    if (exited || child.pid === undefined) { await exitPromise; return; }
-    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    if (exited || child.pid === undefined) {
+      await exitPromise;
+      return;
+    }
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
     const timeout = opts.stopTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const killed = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        try { if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
         resolve();
       }, timeout);
     });

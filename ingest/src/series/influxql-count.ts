@@ -20,10 +20,12 @@ export function buildCountSelects(q: CountQuery): [string, string] {
   let where = `${timeWhere(q)} AND (${quoteIdent('flags')} & ${mask}) = 0`;
   if (q.mdcs?.length) where += ` AND (${q.mdcs.map((m) => `${quoteIdent('mdc')} = ${quoteString(m)}`).join(' OR ')})`;
   const by = ['device', 'mdc', 'vendor', 'site', 'room'].map(quoteIdent).join(', ');
-  const valid = 'SELECT count("value") AS "count", min("value") AS "min", max("value") AS "max", mean("value") AS "mean" '
-    + `FROM ${quoteIdent('numeric')} WHERE ${where} GROUP BY time(${bucket}ms), ${by} fill(none)`;
-  const devices = `SELECT count("flags") AS "points" FROM ${quoteIdent('numeric')} WHERE ${timeWhere(q)} `
-    + `GROUP BY time(${bucket}ms), ${['device', 'site', 'room'].map(quoteIdent).join(', ')} fill(none)`;
+  const valid =
+    'SELECT count("value") AS "count", min("value") AS "min", max("value") AS "max", mean("value") AS "mean" ' +
+    `FROM ${quoteIdent('numeric')} WHERE ${where} GROUP BY time(${bucket}ms), ${by} fill(none)`;
+  const devices =
+    `SELECT count("flags") AS "points" FROM ${quoteIdent('numeric')} WHERE ${timeWhere(q)} ` +
+    `GROUP BY time(${bucket}ms), ${['device', 'site', 'room'].map(quoteIdent).join(', ')} fill(none)`;
   return [valid, devices];
 }
 
@@ -40,8 +42,17 @@ const str = (v: unknown) => (typeof v === 'string' ? v : '');
 export function rowToSeriesCount(r: Row, bed: string): NumericBucketCount | null {
   if (typeof r.count !== 'number' || r.count < 1 || typeof r.mean !== 'number') return null;
   return {
-    site: str(r.site), room: str(r.room), bed, device: str(r.device), param: str(r.mdc), vendor: str(r.vendor),
-    t: r.time, count: r.count, min: Number(r.min), max: Number(r.max), mean: r.mean,
+    site: str(r.site),
+    room: str(r.room),
+    bed,
+    device: str(r.device),
+    param: str(r.mdc),
+    vendor: str(r.vendor),
+    t: r.time,
+    count: r.count,
+    min: Number(r.min),
+    max: Number(r.max),
+    mean: r.mean,
   };
 }
 
@@ -52,9 +63,16 @@ export function rowToDeviceCount(r: Row, bed: string): DeviceBucketCount | null 
 
 export async function runCount(queryUrl: string, headers: Record<string, string>, q: CountQuery, timeoutMs: number): Promise<NumericCounts> {
   const out: NumericCounts = { series: [], devices: [] };
-  await streamQuery(queryUrl, headers, buildCountSelects(q), timeoutMs, (i, res) => forEachRow(res, (r) => {
-    if (i === 0) { const c = rowToSeriesCount(r, q.bed); if (c) out.series.push(c); }
-    else { const d = rowToDeviceCount(r, q.bed); if (d) out.devices.push(d); }
-  }));
+  await streamQuery(queryUrl, headers, buildCountSelects(q), timeoutMs, (i, res) =>
+    forEachRow(res, (r) => {
+      if (i === 0) {
+        const c = rowToSeriesCount(r, q.bed);
+        if (c) out.series.push(c);
+      } else {
+        const d = rowToDeviceCount(r, q.bed);
+        if (d) out.devices.push(d);
+      }
+    }),
+  );
   return sortCounts(out);
 }

@@ -33,8 +33,10 @@ export function buildSelects(q: SeriesQuery): { kind: Kind; sql: string }[] {
   const kinds = q.kinds ?? [...KINDS];
   if (q.limit !== undefined && q.limit < 1) return []; // LIMIT 0 would mean "no limit" to InfluxQL
   const limit = q.limit === undefined ? '' : ` LIMIT ${Math.trunc(q.limit)}`;
-  return KINDS.filter((k) => kinds.includes(k))
-    .map((kind) => ({ kind, sql: `SELECT * FROM ${quoteIdent(kind)} WHERE ${whereOf(q, kind !== 'setting')}${limit}` }));
+  return KINDS.filter((k) => kinds.includes(k)).map((kind) => ({
+    kind,
+    sql: `SELECT * FROM ${quoteIdent(kind)} WHERE ${whereOf(q, kind !== 'setting')}${limit}`,
+  }));
 }
 
 /**
@@ -54,8 +56,9 @@ export function buildLatestSelect(q: LatestQuery): string {
  */
 export function buildAggregateSelect(q: AggregateQuery): string {
   const bucket = Math.max(1, Math.trunc(q.bucketMs));
-  const cols = 'mean("value") AS "value", count("value") AS "count", last("unit") AS "unit", last("code") AS "code", '
-    + 'last("label") AS "label", last("flags") AS "flags"';
+  const cols =
+    'mean("value") AS "value", count("value") AS "count", last("unit") AS "unit", last("code") AS "code", ' +
+    'last("label") AS "label", last("flags") AS "flags"';
   const by = ['device', 'mdc', 'vendor', 'site', 'room'].map(quoteIdent).join(', ');
   return `SELECT ${cols} FROM ${quoteIdent('numeric')} WHERE ${whereOf(q, true)} GROUP BY time(${bucket}ms), ${by} fill(none)`;
 }
@@ -66,8 +69,17 @@ export function rowToAggregated(r: Row): AggregatedNumeric | null {
   if (!count || typeof r.value !== 'number') return null;
   const n = rowToNumeric({ ...r, value: r.value });
   const o: AggregatedNumeric = {
-    mdc: n.mdc, vendorCode: n.vendorCode, code: n.code, unit: n.unit, t: r.time, value: r.value, count,
-    device: n.device, site: n.site, room: n.room, bed: n.bed,
+    mdc: n.mdc,
+    vendorCode: n.vendorCode,
+    code: n.code,
+    unit: n.unit,
+    t: r.time,
+    value: r.value,
+    count,
+    device: n.device,
+    site: n.site,
+    room: n.room,
+    bed: n.bed,
   };
   if (n.label) o.label = n.label;
   return o;
@@ -75,12 +87,22 @@ export function rowToAggregated(r: Row): AggregatedNumeric | null {
 
 const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function sortAggregated(xs: AggregatedNumeric[]): AggregatedNumeric[] {
-  return xs.sort((a, b) => a.t - b.t || cmpStr(a.device, b.device) || cmpStr(a.mdc ?? a.vendorCode, b.mdc ?? b.vendorCode) || cmpStr(a.vendorCode, b.vendorCode));
+  return xs.sort(
+    (a, b) => a.t - b.t || cmpStr(a.device, b.device) || cmpStr(a.mdc ?? a.vendorCode, b.mdc ?? b.vendorCode) || cmpStr(a.vendorCode, b.vendorCode),
+  );
 }
 
-interface QuerySeries { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }
+interface QuerySeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
 type QueryStatement = { statement_id?: number; error?: string; series?: QuerySeries[] };
-interface QueryJson { error?: string; results?: QueryStatement[] }
+interface QueryJson {
+  error?: string;
+  results?: QueryStatement[];
+}
 
 /** Calls `fn` with each row: its non-null columns plus its series' tags. */
 export function forEachRow(result: QueryStatement, fn: (r: Row) => void): void {
@@ -110,7 +132,10 @@ function statementError(json: QueryJson, res: QueryStatement | undefined): Inges
  * result of each line to `onResult` as the line arrives.
  */
 export async function streamQuery(
-  queryUrl: string, headers: Record<string, string>, statements: string[], timeoutMs: number,
+  queryUrl: string,
+  headers: Record<string, string>,
+  statements: string[],
+  timeoutMs: number,
   onResult: (statement: number, result: QueryStatement) => void,
 ): Promise<void> {
   const url = `${queryUrl}${queryUrl.includes('?') ? '&' : '?'}chunked=true&chunk_size=${CHUNK_ROWS}`;
@@ -118,8 +143,10 @@ export async function streamQuery(
   let res: Response;
   try {
     res = await fetch(url, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: new URLSearchParams({ q: statements.join('; ') }), signal: AbortSignal.timeout(timeoutMs),
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams({ q: statements.join('; ') }),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
     throw fail(err);
@@ -177,13 +204,19 @@ export async function runQuery(queryUrl: string, headers: Record<string, string>
   const out: SeriesResult = { numerics: [], waves: [], alarms: [], settings: [] };
   const selects = buildSelects(q);
   if (!selects.length) return out;
-  await streamQuery(queryUrl, headers, selects.map((s) => s.sql), timeoutMs, (i, res) => {
-    const kind = selects[i]?.kind;
-    if (kind === 'numeric') forEachRow(res, (r) => out.numerics.push(rowToNumeric(r)));
-    else if (kind === 'wave') forEachRow(res, (r) => out.waves.push(rowToWave(r)));
-    else if (kind === 'alarm') forEachRow(res, (r) => out.alarms.push(rowToAlarm(r)));
-    else if (kind === 'setting') forEachRow(res, (r) => out.settings.push(rowToSetting(r)));
-  });
+  await streamQuery(
+    queryUrl,
+    headers,
+    selects.map((s) => s.sql),
+    timeoutMs,
+    (i, res) => {
+      const kind = selects[i]?.kind;
+      if (kind === 'numeric') forEachRow(res, (r) => out.numerics.push(rowToNumeric(r)));
+      else if (kind === 'wave') forEachRow(res, (r) => out.waves.push(rowToWave(r)));
+      else if (kind === 'alarm') forEachRow(res, (r) => out.alarms.push(rowToAlarm(r)));
+      else if (kind === 'setting') forEachRow(res, (r) => out.settings.push(rowToSetting(r)));
+    },
+  );
   return assembleSorted(out);
 }
 
@@ -197,9 +230,11 @@ export async function runLatest(queryUrl: string, headers: Record<string, string
 /** Per-bucket means of the numerics in the window (see buildAggregateSelect), sorted by time. */
 export async function runAggregate(queryUrl: string, headers: Record<string, string>, q: AggregateQuery, timeoutMs: number): Promise<AggregatedNumeric[]> {
   const out: AggregatedNumeric[] = [];
-  await streamQuery(queryUrl, headers, [buildAggregateSelect(q)], timeoutMs, (_i, res) => forEachRow(res, (r) => {
-    const a = rowToAggregated({ ...r, bed: q.bed });
-    if (a) out.push(a);
-  }));
+  await streamQuery(queryUrl, headers, [buildAggregateSelect(q)], timeoutMs, (_i, res) =>
+    forEachRow(res, (r) => {
+      const a = rowToAggregated({ ...r, bed: q.bed });
+      if (a) out.push(a);
+    }),
+  );
   return sortAggregated(out);
 }

@@ -19,19 +19,44 @@
 import type { DeviceBatch, DeviceStatusMsg, Envelope } from '../../../schemas/src/envelope.js';
 import { outboxDepthOf, type GatewayStatusDoc } from '../../../schemas/src/gateway-status.js';
 import {
-  FLAG, bitsToFlags, flagsToBits, intToSample, sampleToInt, type AlarmObs, type Flag, type NumericObs, type Observation,
-  type SettingObs, type WaveObs,
+  FLAG,
+  bitsToFlags,
+  flagsToBits,
+  intToSample,
+  sampleToInt,
+  type AlarmObs,
+  type Flag,
+  type NumericObs,
+  type Observation,
+  type SettingObs,
+  type WaveObs,
 } from '../../../schemas/src/observation.js';
 import type { FieldValue, Located, SeriesPoint, StoredAlarm, StoredNumeric, StoredSetting, StoredWave } from './types.js';
 import { packInts, unpackInts } from './wave-pack.js';
 
 export const INT_FIELDS: ReadonlySet<string> = new Set([
-  'flags', 'n', 'code', 't_device', 'clock_offset_ms', 'frames', 'errors', 'outbox_depth', 'outbox_bytes',
+  'flags',
+  'n',
+  'code',
+  't_device',
+  'clock_offset_ms',
+  'frames',
+  'errors',
+  'outbox_depth',
+  'outbox_bytes',
   // readings kept apart by intake integrity (mqtt/intake-integrity.ts): `<kind>_quarantine`, `<kind>_conflict`
-  'q_received_at', 'q_sent_at', 'q_seq', 'c_received_at', 'c_seq',
+  'q_received_at',
+  'q_sent_at',
+  'q_seq',
+  'c_received_at',
+  'c_seq',
 ]);
 
-export interface Where { site: string; room: string; bed: string }
+export interface Where {
+  site: string;
+  room: string;
+  bed: string;
+}
 
 const paramTag = (mdc: string | null, vendorCode: string | undefined) => mdc || vendorCode || '_unknown';
 
@@ -60,14 +85,23 @@ export function wavePoint(w: WaveObs, tags: Tags): SeriesPoint {
   let prev = 0;
   for (let i = 0; i < w.samples.length; i++) {
     const s = w.samples[i];
-    if (s === null || s === undefined || !Number.isFinite(s)) { gaps.push(i); ints[i] = prev; continue; }
+    if (s === null || s === undefined || !Number.isFinite(s)) {
+      gaps.push(i);
+      ints[i] = prev;
+      continue;
+    }
     prev = ints[i] = sampleToInt(s, w.scale, w.offset);
   }
   let flags = flagsToBits(w.flags);
   if (!w.mdc) flags |= FLAG.unmapped;
   const fields: Record<string, FieldValue> = {
-    rate: w.rateHz, n: w.samples.length, scale: w.scale, offset: w.offset, data: packInts(ints),
-    unit: w.unit ?? '', flags,
+    rate: w.rateHz,
+    n: w.samples.length,
+    scale: w.scale,
+    offset: w.offset,
+    data: packInts(ints),
+    unit: w.unit ?? '',
+    flags,
   };
   put(fields, 'gaps', gaps.join(','));
   put(fields, 'code', w.code);
@@ -108,7 +142,13 @@ export function deviceStatusPoint(st: DeviceStatusMsg, tags: Tags, sentAt: numbe
  * One point of an envelope with what it came from: a reading (`obs`) or the device's status (`obs` null),
  * and its series key (measurement + tag values in the tags' order, as `seriesKeyOf` builds it).
  */
-export interface SourcedPoint { point: SeriesPoint; where: Where; device: DeviceBatch; obs: Observation | null; series: string }
+export interface SourcedPoint {
+  point: SeriesPoint;
+  where: Where;
+  device: DeviceBatch;
+  obs: Observation | null;
+  series: string;
+}
 
 /** measurement + tag values in insertion order: the identity of a series (intake integrity) */
 export function seriesKeyOf(p: SeriesPoint): string {
@@ -125,11 +165,26 @@ export function envelopeToSourcedPoints(env: Envelope, where: Where, out: Source
     const prefix = `\u0001${where.site}\u0001${where.room}\u0001${where.bed}\u0001${d.deviceId}\u0001`;
     const add = (point: SeriesPoint, obs: Observation | null, rest: string) =>
       out.push({ point, where, device: d, obs, series: point.measurement + prefix + rest });
-    for (const n of d.numerics) { const p = numericPoint(n, tags); add(p, n, `${p.tags.mdc}\u0001${p.tags.vendor}`); }
-    for (const w of d.waves) { const p = wavePoint(w, tags); add(p, w, `${p.tags.mdc}\u0001${p.tags.vendor}`); }
-    for (const a of d.alarms) { const p = alarmPoint(a, tags); add(p, a, p.tags.mdc); }
-    for (const st of d.settings) { const p = settingPoint(st, tags); add(p, st, p.tags.name); }
-    if (d.status) { const p = deviceStatusPoint(d.status, tags, env.sentAt); out.push({ point: p, where, device: d, obs: null, series: p.measurement + prefix.slice(0, -1) }); }
+    for (const n of d.numerics) {
+      const p = numericPoint(n, tags);
+      add(p, n, `${p.tags.mdc}\u0001${p.tags.vendor}`);
+    }
+    for (const w of d.waves) {
+      const p = wavePoint(w, tags);
+      add(p, w, `${p.tags.mdc}\u0001${p.tags.vendor}`);
+    }
+    for (const a of d.alarms) {
+      const p = alarmPoint(a, tags);
+      add(p, a, p.tags.mdc);
+    }
+    for (const st of d.settings) {
+      const p = settingPoint(st, tags);
+      add(p, st, p.tags.name);
+    }
+    if (d.status) {
+      const p = deviceStatusPoint(d.status, tags, env.sentAt);
+      out.push({ point: p, where, device: d, obs: null, series: p.measurement + prefix.slice(0, -1) });
+    }
   }
   return out;
 }
@@ -151,7 +206,10 @@ export function storedToPoint(o: StoredNumeric | StoredWave | StoredAlarm | Stor
 export function gatewayHealthPoint(where: Where, gatewayId: string, status: GatewayStatusDoc, t: number): SeriesPoint {
   const fields: Record<string, FieldValue> = { online: status.online, status: JSON.stringify(status).slice(0, 16_384) };
   const depth = outboxDepthOf(status); // a last will/goodbye carries none
-  if (depth) { fields.outbox_depth = depth.records; fields.outbox_bytes = depth.bytes; }
+  if (depth) {
+    fields.outbox_depth = depth.records;
+    fields.outbox_bytes = depth.bytes;
+  }
   return { measurement: 'gateway_health', tags: { ...where, gateway: gatewayId }, fields, time: t };
 }
 
@@ -169,8 +227,14 @@ export function rowToNumeric(r: Row): StoredNumeric {
   const bits = num(r.flags) ?? 0;
   const unmapped = (bits & FLAG.unmapped) !== 0;
   const o: StoredNumeric = {
-    kind: 'numeric', mdc: unmapped ? null : String(r.mdc), code: num(r.code) ?? null, value: num(r.value) ?? null,
-    unit: String(r.unit ?? ''), t: r.time, vendorCode: r.vendor === '_' ? '' : String(r.vendor ?? ''), ...located(r),
+    kind: 'numeric',
+    mdc: unmapped ? null : String(r.mdc),
+    code: num(r.code) ?? null,
+    value: num(r.value) ?? null,
+    unit: String(r.unit ?? ''),
+    t: r.time,
+    vendorCode: r.vendor === '_' ? '' : String(r.vendor ?? ''),
+    ...located(r),
   };
   if (num(r.t_device) !== undefined) o.tDevice = num(r.t_device);
   if (str(r.label)) o.label = str(r.label);
@@ -184,11 +248,24 @@ export function rowToWave(r: Row): StoredWave {
   const scale = num(r.scale) ?? 1;
   const offset = num(r.offset) ?? 0;
   const ints = unpackInts(String(r.data ?? ''));
-  const gaps = new Set(String(r.gaps ?? '').split(',').filter(Boolean).map(Number));
+  const gaps = new Set(
+    String(r.gaps ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(Number),
+  );
   const o: StoredWave = {
-    kind: 'wave', mdc: bits & FLAG.unmapped ? null : String(r.mdc), code: num(r.code) ?? null, unit: String(r.unit ?? ''),
-    t0: r.time, rateHz: num(r.rate) ?? 0, samples: ints.map((v, i) => (gaps.has(i) ? null : intToSample(v, scale, offset))),
-    scale, offset, vendorCode: r.vendor === '_' ? '' : String(r.vendor ?? ''), ...located(r),
+    kind: 'wave',
+    mdc: bits & FLAG.unmapped ? null : String(r.mdc),
+    code: num(r.code) ?? null,
+    unit: String(r.unit ?? ''),
+    t0: r.time,
+    rateHz: num(r.rate) ?? 0,
+    samples: ints.map((v, i) => (gaps.has(i) ? null : intToSample(v, scale, offset))),
+    scale,
+    offset,
+    vendorCode: r.vendor === '_' ? '' : String(r.vendor ?? ''),
+    ...located(r),
   };
   if (str(r.label)) o.label = str(r.label);
   const flags = bitsToFlags(bits);
@@ -198,9 +275,15 @@ export function rowToWave(r: Row): StoredWave {
 
 export function rowToAlarm(r: Row): StoredAlarm {
   const o: StoredAlarm = {
-    kind: 'alarm', mdc: r.unmapped === true ? null : String(r.mdc), code: num(r.code) ?? null, text: String(r.text ?? ''),
-    priority: String(r.priority) as AlarmObs['priority'], source: String(r.source) as AlarmObs['source'],
-    phase: String(r.phase) as AlarmObs['phase'], t: r.time, ...located(r),
+    kind: 'alarm',
+    mdc: r.unmapped === true ? null : String(r.mdc),
+    code: num(r.code) ?? null,
+    text: String(r.text ?? ''),
+    priority: String(r.priority) as AlarmObs['priority'],
+    source: String(r.source) as AlarmObs['source'],
+    phase: String(r.phase) as AlarmObs['phase'],
+    t: r.time,
+    ...located(r),
   };
   if (str(r.vendor)) o.vendorCode = str(r.vendor);
   return o;

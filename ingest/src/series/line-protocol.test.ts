@@ -10,7 +10,15 @@ t.test('escaping rules', async (t) => {
 });
 
 t.test('toLine: sorted tags, empty tags dropped, int fields, non-finite dropped', async (t) => {
-  const line = toLine({ measurement: 'numeric', tags: { mdc: 'MDC X', bed: 'b=1', device: '' }, fields: { value: 1.5, flags: 3, vendor: 'v"1', bad: NaN, ok: true }, time: 1700000000123.7 }, INT_FIELDS);
+  const line = toLine(
+    {
+      measurement: 'numeric',
+      tags: { mdc: 'MDC X', bed: 'b=1', device: '' },
+      fields: { value: 1.5, flags: 3, vendor: 'v"1', bad: NaN, ok: true },
+      time: 1700000000123.7,
+    },
+    INT_FIELDS,
+  );
   t.equal(line, 'numeric,bed=b\\=1,mdc=MDC\\ X value=1.5,flags=3i,vendor="v\\"1",ok=true 1700000000123');
 });
 

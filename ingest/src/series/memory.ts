@@ -7,7 +7,20 @@ import { rowToAggregated, sortAggregated } from './influxql.js';
 import { INT_FIELDS, rowToAlarm, rowToNumeric, rowToSetting, rowToWave, type Row } from './layout.js';
 import { toLine } from './line-protocol.js';
 import { sortCounts } from './influxql-count.js';
-import type { AggregatedNumeric, AggregateQuery, CountQuery, NumericCounts, FieldValue, LatestQuery, SeriesPoint, SeriesQuery, SeriesResult, SeriesStore, StoredNumeric, WriteResult } from './types.js';
+import type {
+  AggregatedNumeric,
+  AggregateQuery,
+  CountQuery,
+  NumericCounts,
+  FieldValue,
+  LatestQuery,
+  SeriesPoint,
+  SeriesQuery,
+  SeriesResult,
+  SeriesStore,
+  StoredNumeric,
+  WriteResult,
+} from './types.js';
 import { assembleSorted } from './sort.js';
 
 export class MemorySeriesStore implements SeriesStore {
@@ -22,7 +35,10 @@ export class MemorySeriesStore implements SeriesStore {
     for (const p of points) {
       if (toLine(p, INT_FIELDS) === null) continue;
       const tags = Object.fromEntries(Object.entries(p.tags).filter(([, v]) => v !== ''));
-      const key = `${p.measurement}|${Object.keys(tags).sort().map((k) => `${k}=${tags[k]}`).join(',')}|${Math.trunc(p.time)}`;
+      const key = `${p.measurement}|${Object.keys(tags)
+        .sort()
+        .map((k) => `${k}=${tags[k]}`)
+        .join(',')}|${Math.trunc(p.time)}`;
       const fields = Object.fromEntries(Object.entries(p.fields).filter(([, v]) => typeof v !== 'number' || Number.isFinite(v)));
       for (const k of Object.keys(fields)) if (INT_FIELDS.has(k)) fields[k] = Math.trunc(fields[k] as number);
       const prev = this.points.get(key);
@@ -65,7 +81,10 @@ export class MemorySeriesStore implements SeriesStore {
     for (const p of this.points.values()) {
       if (p.measurement !== 'numeric' || p.tags.bed !== q.bed || p.time < q.from || p.time > q.to) continue;
       if (q.mdcs?.length && !q.mdcs.includes(p.tags.mdc)) continue;
-      const series = Object.keys(p.tags).sort().map((k) => `${k}=${p.tags[k]}`).join(',');
+      const series = Object.keys(p.tags)
+        .sort()
+        .map((k) => `${k}=${p.tags[k]}`)
+        .join(',');
       const prev = newest.get(series);
       if (!prev || p.time > prev.time) newest.set(series, p);
     }
@@ -77,16 +96,29 @@ export class MemorySeriesStore implements SeriesStore {
   async aggregateNumerics(q: AggregateQuery): Promise<AggregatedNumeric[]> {
     const bucket = Math.max(1, Math.trunc(q.bucketMs));
     const groups = new Map<string, { row: Row; sum: number; count: number; lastT: number }>();
-    const pts = [...this.points.values()].filter((p) => p.measurement === 'numeric' && p.tags.bed === q.bed && p.time >= q.from && p.time <= q.to
-      && (!q.mdcs?.length || q.mdcs.includes(p.tags.mdc)));
+    const pts = [...this.points.values()].filter(
+      (p) => p.measurement === 'numeric' && p.tags.bed === q.bed && p.time >= q.from && p.time <= q.to && (!q.mdcs?.length || q.mdcs.includes(p.tags.mdc)),
+    );
     pts.sort((a, b) => a.time - b.time);
     for (const p of pts) {
       const t = Math.floor(p.time / bucket) * bucket;
       const key = `${p.tags.device}|${p.tags.mdc}|${p.tags.vendor}|${p.tags.site}|${p.tags.room}|${t}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { row: { site: p.tags.site, room: p.tags.room, bed: p.tags.bed, device: p.tags.device, mdc: p.tags.mdc, vendor: p.tags.vendor, time: t }, sum: 0, count: 0, lastT: -Infinity }));
+      if (!g)
+        groups.set(
+          key,
+          (g = {
+            row: { site: p.tags.site, room: p.tags.room, bed: p.tags.bed, device: p.tags.device, mdc: p.tags.mdc, vendor: p.tags.vendor, time: t },
+            sum: 0,
+            count: 0,
+            lastT: -Infinity,
+          }),
+        );
       const v = p.fields.value;
-      if (typeof v === 'number') { g.sum += v; g.count++; }
+      if (typeof v === 'number') {
+        g.sum += v;
+        g.count++;
+      }
       // last(): the newest value of each field in the bucket
       for (const f of ['unit', 'code', 'label', 'flags']) if (p.fields[f] !== undefined && p.time >= g.lastT) g.row[f] = p.fields[f];
       g.lastT = p.time;
@@ -114,7 +146,8 @@ export class MemorySeriesStore implements SeriesStore {
       if (typeof flags === 'number') {
         const dk = `${at.device}|${at.site}|${at.room}|${t}`;
         const d = devices.get(dk);
-        if (d) d.points++; else devices.set(dk, { ...at, t, points: 1 });
+        if (d) d.points++;
+        else devices.set(dk, { ...at, t, points: 1 });
       }
       const v = p.fields.value;
       if (typeof v !== 'number' || typeof flags !== 'number' || (flags & mask) !== 0) continue;
@@ -122,7 +155,10 @@ export class MemorySeriesStore implements SeriesStore {
       const sk = `${at.device}|${p.tags.mdc}|${p.tags.vendor}|${at.site}|${at.room}|${t}`;
       const c = series.get(sk);
       sums.set(sk, (sums.get(sk) ?? 0) + v);
-      if (!c) { series.set(sk, { ...at, param: p.tags.mdc ?? '', vendor: p.tags.vendor ?? '', t, count: 1, min: v, max: v, mean: v }); continue; }
+      if (!c) {
+        series.set(sk, { ...at, param: p.tags.mdc ?? '', vendor: p.tags.vendor ?? '', t, count: 1, min: v, max: v, mean: v });
+        continue;
+      }
       c.count++;
       c.mean = (sums.get(sk) as number) / c.count;
       c.min = Math.min(c.min, v);
@@ -131,7 +167,11 @@ export class MemorySeriesStore implements SeriesStore {
     return sortCounts({ series: [...series.values()], devices: [...devices.values()] });
   }
 
-  async ping(): Promise<boolean> { return !this.closed; }
+  async ping(): Promise<boolean> {
+    return !this.closed;
+  }
 
-  async close(): Promise<void> { this.closed = true; }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 }

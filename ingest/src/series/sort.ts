@@ -2,7 +2,8 @@
 import type { SeriesResult } from './types.js';
 
 const cmp = (a: string | null | undefined, b: string | null | undefined) => {
-  const x = String(a ?? ''); const y = String(b ?? '');
+  const x = String(a ?? '');
+  const y = String(b ?? '');
   return x < y ? -1 : x > y ? 1 : 0;
 };
 

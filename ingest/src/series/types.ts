@@ -61,7 +61,12 @@ export interface LatestQuery {
   mdcs?: string[];
 }
 
-export interface Located { device: string; site: string; room: string; bed: string }
+export interface Located {
+  device: string;
+  site: string;
+  room: string;
+  bed: string;
+}
 
 /** Numerics averaged in the database over fixed buckets (timeline `resolution`, docs/api.md "Timeline"). */
 export interface AggregateQuery {
@@ -148,9 +153,15 @@ export interface NumericBucketCount extends Located {
 }
 
 /** One bucket of one device: how many numeric points it stored, whatever their flags or value. */
-export interface DeviceBucketCount extends Located { t: number; points: number }
+export interface DeviceBucketCount extends Located {
+  t: number;
+  points: number;
+}
 
-export interface NumericCounts { series: NumericBucketCount[]; devices: DeviceBucketCount[] }
+export interface NumericCounts {
+  series: NumericBucketCount[];
+  devices: DeviceBucketCount[];
+}
 
 /** Counts computed by the backend (InfluxQL COUNT … GROUP BY time): one request per bed window. */
 export interface SeriesCounter {

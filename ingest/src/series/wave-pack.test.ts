@@ -8,7 +8,7 @@ t.test('zigzag', async (t) => {
 
 t.test('pack/unpack round trip (seeded)', async (t) => {
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let k = 0; k < 50; k++) {
     const n = Math.floor(rnd() * 600);
     const ints = Array.from({ length: n }, () => Math.round((rnd() - 0.5) * 2 ** (1 + Math.floor(rnd() * 31))));

@@ -31,7 +31,7 @@ export class BreathCycle {
     const ppeak = (v.ppeak ?? 19) / CMH2O_PER_MBAR;
     const vt = (v.tidalVolume ?? 480) / 1000;
     const ti = (60 / rr) * tiFrac;
-    const te = (60 / rr) - ti;
+    const te = 60 / rr - ti;
     const tau = te / 4;
     let flow: number;
     let paw: number;

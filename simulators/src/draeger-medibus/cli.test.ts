@@ -21,7 +21,9 @@ t.test('simulator on loopback TCP, driven by the gateway session', async (t) => 
   const ac = new AbortController();
   const lines: Record<string, unknown>[] = [];
   let listening: (v: Record<string, unknown>) => void;
-  const ready = new Promise<Record<string, unknown>>((r) => { listening = r; });
+  const ready = new Promise<Record<string, unknown>>((r) => {
+    listening = r;
+  });
   out.on('data', (b: Buffer) => {
     for (const l of b.toString().split('\n').filter(Boolean)) {
       const ev = JSON.parse(l) as Record<string, unknown>;
@@ -39,7 +41,10 @@ t.test('simulator on loopback TCP, driven by the gateway session', async (t) => 
   session.start({ write: (b) => sock.write(b) });
   const timer = setInterval(() => session.tick(Date.now()), 100);
   const deadline = Date.now() + 8000;
-  while (Date.now() < deadline && !(obs.some((o) => o.kind === 'numeric' && o.mdc === 'MDC_ECG_HEART_RATE') && obs.some((o) => o.kind === 'wave' && o.mdc === 'MDC_PRESS_AWAY'))) {
+  while (
+    Date.now() < deadline &&
+    !(obs.some((o) => o.kind === 'numeric' && o.mdc === 'MDC_ECG_HEART_RATE') && obs.some((o) => o.kind === 'wave' && o.mdc === 'MDC_PRESS_AWAY'))
+  ) {
     await new Promise((r) => setTimeout(r, 50));
   }
   clearInterval(timer);
@@ -47,8 +52,14 @@ t.test('simulator on loopback TCP, driven by the gateway session', async (t) => 
   sock.destroy();
   ac.abort();
   t.equal(await done, 0);
-  t.ok(obs.some((o) => o.kind === 'numeric' && o.mdc === 'MDC_ECG_HEART_RATE'), 'heart rate arrived');
-  t.ok(obs.some((o) => o.kind === 'wave' && o.mdc === 'MDC_PRESS_AWAY' && o.unit === 'mbar'), 'airway pressure wave arrived');
+  t.ok(
+    obs.some((o) => o.kind === 'numeric' && o.mdc === 'MDC_ECG_HEART_RATE'),
+    'heart rate arrived',
+  );
+  t.ok(
+    obs.some((o) => o.kind === 'wave' && o.mdc === 'MDC_PRESS_AWAY' && o.unit === 'mbar'),
+    'airway pressure wave arrived',
+  );
   t.equal(session.decoder().identity()?.model, 'A3XX');
   t.match(lines.at(-1), { event: 'stopped' });
 });

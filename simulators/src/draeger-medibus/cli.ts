@@ -24,7 +24,11 @@ With --pty it prints {"event":"listening","hostPath":...} on stdout: open hostPa
 
 export interface MedibusSimArgs {
   link: { kind: 'serial'; path: string } | { kind: 'pty' } | { kind: 'tcp'; host: string; port: number };
-  seed: number; deviceName: string; interleaveEvery: number; recordTruth?: string; help: boolean;
+  seed: number;
+  deviceName: string;
+  interleaveEvery: number;
+  recordTruth?: string;
+  help: boolean;
 }
 
 export function parseArgs(argv: string[]): MedibusSimArgs {
@@ -33,28 +37,60 @@ export function parseArgs(argv: string[]): MedibusSimArgs {
   let links = 0;
   const int = (name: string, v: string | undefined): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 0) { errors.push(`${name} needs a non-negative integer`); return 0; }
+    if (v === undefined || !Number.isInteger(n) || n < 0) {
+      errors.push(`${name} needs a non-negative integer`);
+      return 0;
+    }
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string | undefined => argv[++i];
     switch (a) {
-      case 'draeger-medibus': break;
-      case '--help': case '-h': out.help = true; break;
-      case '--pty': out.link = { kind: 'pty' }; links++; break;
-      case '--serial': { const p = next(); if (!p) errors.push('--serial needs a PATH'); else out.link = { kind: 'serial', path: p }; links++; break; }
-      case '--tcp': {
-        const m = /^(.*):(\d+)$/.exec(next() ?? '');
-        if (!m) errors.push('--tcp needs HOST:PORT'); else out.link = { kind: 'tcp', host: m[1] || '127.0.0.1', port: Number(m[2]) };
+      case 'draeger-medibus':
+        break;
+      case '--help':
+      case '-h':
+        out.help = true;
+        break;
+      case '--pty':
+        out.link = { kind: 'pty' };
+        links++;
+        break;
+      case '--serial': {
+        const p = next();
+        if (!p) errors.push('--serial needs a PATH');
+        else out.link = { kind: 'serial', path: p };
         links++;
         break;
       }
-      case '--seed': out.seed = int(a, next()); break;
-      case '--interleave-every': out.interleaveEvery = int(a, next()); break;
-      case '--device-name': { const n = next(); if (!n || n.includes("'")) errors.push('--device-name needs a NAME without quotes'); else out.deviceName = n; break; }
-      case '--record-truth': { const f = next(); if (!f) errors.push('--record-truth needs a FILE'); else out.recordTruth = f; break; }
-      default: errors.push(`unknown argument '${a}'`);
+      case '--tcp': {
+        const m = /^(.*):(\d+)$/.exec(next() ?? '');
+        if (!m) errors.push('--tcp needs HOST:PORT');
+        else out.link = { kind: 'tcp', host: m[1] || '127.0.0.1', port: Number(m[2]) };
+        links++;
+        break;
+      }
+      case '--seed':
+        out.seed = int(a, next());
+        break;
+      case '--interleave-every':
+        out.interleaveEvery = int(a, next());
+        break;
+      case '--device-name': {
+        const n = next();
+        if (!n || n.includes("'")) errors.push('--device-name needs a NAME without quotes');
+        else out.deviceName = n;
+        break;
+      }
+      case '--record-truth': {
+        const f = next();
+        if (!f) errors.push('--record-truth needs a FILE');
+        else out.recordTruth = f;
+        break;
+      }
+      default:
+        errors.push(`unknown argument '${a}'`);
     }
   }
   if (!out.help && links !== 1) errors.push('give exactly one of --serial PATH, --pty, --tcp HOST:PORT');
@@ -62,20 +98,28 @@ export function parseArgs(argv: string[]): MedibusSimArgs {
   return out;
 }
 
-
 export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
   let args: MedibusSimArgs;
-  try { args = parseArgs(argv); } catch (e) {
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
     process.stderr.write(`orlink sim: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (args.help) { out.write(USAGE); return 0; }
+  if (args.help) {
+    out.write(USAGE);
+    return 0;
+  }
   const log = (io.logger ?? pino(pino.destination(2))).child({ component: 'sim-draeger-medibus' });
   const sim = new MedibusSimulator({ seed: args.seed, deviceName: args.deviceName, interleaveEvery: args.interleaveEvery, logger: log });
   // a pty ignores line settings; a real port gets MEDIBUS' 9600 8E1
   return runSimCli({
-    protocol: 'draeger-medibus', io, log, recordTruth: args.recordTruth, device: sim,
+    protocol: 'draeger-medibus',
+    io,
+    log,
+    recordTruth: args.recordTruth,
+    device: sim,
     serve: (closers) => serveChosenLink(args.link, sim, log, closers, MEDIBUS_LINE),
     report: () => sim.stats(),
   });

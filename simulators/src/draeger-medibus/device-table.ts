@@ -9,7 +9,14 @@ import type { RtChannelConfig } from '../../../gateway/src/protocols/draeger-med
 
 export const CMH2O_PER_MBAR = 1.01972;
 
-export interface Cp1Item { code: number; key: VitalKey; decimals: number; mdc: string | null; unit: string; convert?: (v: number) => number }
+export interface Cp1Item {
+  code: number;
+  key: VitalKey;
+  decimals: number;
+  mdc: string | null;
+  unit: string;
+  convert?: (v: number) => number;
+}
 
 const mbar = (v: number): number => v / CMH2O_PER_MBAR;
 
@@ -62,6 +69,10 @@ export const RT_CANONICAL: Record<number, { mdc: string; unit: string }> = {
 };
 
 /** Simulator-local setting codes (not from a Dräger table) and alarm/text codes. */
-export const SETTINGS: { code: number; text?: string; key?: VitalKey }[] = [{ code: 0x01, text: 'VC' }, { code: 0x02, key: 'tidalVolume' }, { code: 0x03, key: 'ventRate' }];
+export const SETTINGS: { code: number; text?: string; key?: VitalKey }[] = [
+  { code: 0x01, text: 'VC' },
+  { code: 0x02, key: 'tidalVolume' },
+  { code: 0x03, key: 'ventRate' },
+];
 export const ALARM = { code: 0x21, priority: 3, text: 'MV LOW' };
 export const TEXT = { code: 0x05, text: 'VC-CMV' };

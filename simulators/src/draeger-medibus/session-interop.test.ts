@@ -10,9 +10,15 @@ import type { Produced, ProducedNumeric, ProducedWave } from '../ge-dri/truth.js
 import { memoryLinkPair } from '../link/memory-link.js';
 import { MedibusSimulator } from './simulator.js';
 
-const flush = async (): Promise<void> => { for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r)); };
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r));
+};
 
-export async function runInterop(opts: { seconds: number; seed: number; interleaveEvery?: number }): Promise<{ produced: Produced[]; obs: Observation[]; sim: MedibusSimulator; session: MedibusSession; clock: ManualClock; close: () => void }> {
+export async function runInterop(opts: {
+  seconds: number;
+  seed: number;
+  interleaveEvery?: number;
+}): Promise<{ produced: Produced[]; obs: Observation[]; sim: MedibusSimulator; session: MedibusSession; clock: ManualClock; close: () => void }> {
   const clock = new ManualClock(Date.UTC(2026, 9, 2, 17, 41, 5, 0));
   const { device, host } = memoryLinkPair();
   const sim = new MedibusSimulator({ seed: opts.seed, clock, interleaveEvery: opts.interleaveEvery ?? 4 });
@@ -29,7 +35,18 @@ export async function runInterop(opts: { seconds: number; seed: number; interlea
     if (ms % 250 === 0) session.tick(clock.now());
     await flush();
   }
-  return { produced, obs, sim, session, clock, close: () => { void sim.close(); device.destroy(); host.destroy(); } };
+  return {
+    produced,
+    obs,
+    sim,
+    session,
+    clock,
+    close: () => {
+      void sim.close();
+      device.destroy();
+      host.destroy();
+    },
+  };
 }
 
 t.test('gateway MedibusSession ↔ simulated Atlan', async (t) => {
@@ -50,8 +67,12 @@ t.test('gateway MedibusSession ↔ simulated Atlan', async (t) => {
   const problems: string[] = [];
   for (const p of truthN) {
     const o = byKey.get(`${p.vendorCode}@${p.t}`);
-    if (!o) { problems.push(`missing ${p.vendorCode}@${p.t}`); continue; }
-    if (o.mdc !== p.mdc || o.unit !== p.unit || o.value !== p.value) problems.push(`${p.vendorCode}: ${String(o.mdc)} ${o.unit} ${String(o.value)} != ${p.mdc} ${p.unit} ${p.value}`);
+    if (!o) {
+      problems.push(`missing ${p.vendorCode}@${p.t}`);
+      continue;
+    }
+    if (o.mdc !== p.mdc || o.unit !== p.unit || o.value !== p.value)
+      problems.push(`${p.vendorCode}: ${String(o.mdc)} ${o.unit} ${String(o.value)} != ${p.mdc} ${p.unit} ${p.value}`);
   }
   t.same([...new Set(problems)].slice(0, 10), [], `${truthN.length} truth numerics == gateway observations`);
   t.ok(truthN.length > 400);
@@ -62,18 +83,33 @@ t.test('gateway MedibusSession ↔ simulated Atlan', async (t) => {
   const want = new Map<string, number>();
   for (const w of truthW) w.samples.forEach((v, i) => want.set(`${w.mdc}|${w.unit}|${w.t0 + (i * 1000) / w.rateHz}`, v));
   const got = new Map<string, number | null>();
-  for (const w of r.obs.filter((o): o is WaveObs => o.kind === 'wave')) w.samples.forEach((v, i) => got.set(`${w.mdc}|${w.unit}|${w.t0 + (i * 1000) / w.rateHz}`, v));
+  for (const w of r.obs.filter((o): o is WaveObs => o.kind === 'wave'))
+    w.samples.forEach((v, i) => got.set(`${w.mdc}|${w.unit}|${w.t0 + (i * 1000) / w.rateHz}`, v));
   let missing = 0;
   let wrong = 0;
-  for (const [k, v] of want) { if (!got.has(k)) missing++; else if (got.get(k) !== v) wrong++; }
+  for (const [k, v] of want) {
+    if (!got.has(k)) missing++;
+    else if (got.get(k) !== v) wrong++;
+  }
   t.ok(want.size > 3000, `${want.size} realtime samples produced`);
   t.equal(missing, 0, 'no realtime sample lost or shifted in time');
   t.equal(wrong, 0, 'every realtime sample has the produced value');
-  t.same([...new Set([...want.keys()].map((k) => k.split('|').slice(0, 2).join(' ')))].sort(), ['MDC_CONC_AWAY_CO2 mm[Hg]', 'MDC_CONC_AWAY_O2 %', 'MDC_FLOW_AWAY L/min', 'MDC_PRESS_AWAY mbar']);
+  t.same([...new Set([...want.keys()].map((k) => k.split('|').slice(0, 2).join(' ')))].sort(), [
+    'MDC_CONC_AWAY_CO2 mm[Hg]',
+    'MDC_CONC_AWAY_O2 %',
+    'MDC_FLOW_AWAY L/min',
+    'MDC_PRESS_AWAY mbar',
+  ]);
   const breaths = r.obs.filter((o) => o.kind === 'setting' && o.name === 'breathPhase');
   t.ok(breaths.length >= 8, `breath markers (${breaths.length})`);
   const alarms = r.obs.filter((o) => o.kind === 'alarm');
-  t.ok(alarms.some((a) => a.kind === 'alarm' && a.phase === 'start' && a.priority === 'high' && a.text === 'MV LOW'), 'scripted alarm started');
-  t.ok(alarms.some((a) => a.kind === 'alarm' && a.phase === 'end' && a.vendorCode === 'alarm.cp1.21'), 'and ended');
+  t.ok(
+    alarms.some((a) => a.kind === 'alarm' && a.phase === 'start' && a.priority === 'high' && a.text === 'MV LOW'),
+    'scripted alarm started',
+  );
+  t.ok(
+    alarms.some((a) => a.kind === 'alarm' && a.phase === 'end' && a.vendorCode === 'alarm.cp1.21'),
+    'and ended',
+  );
   t.equal(alarms.length, 2, 'one start, one end (no repeats while active)');
 });

@@ -9,15 +9,26 @@ class Tap extends Duplex {
   readonly framer = new MedibusFramer();
   readonly frames: Frame[] = [];
   rt = 0;
-  override _read(): void { /* pushed by the test */ }
+  override _read(): void {
+    /* pushed by the test */
+  }
   override _write(c: Buffer, _e: BufferEncoding, cb: () => void): void {
-    for (const ev of this.framer.push(c)) { if (ev.kind === 'frame') this.frames.push(ev.frame); else this.rt += ev.bytes.length; }
+    for (const ev of this.framer.push(c)) {
+      if (ev.kind === 'frame') this.frames.push(ev.frame);
+      else this.rt += ev.bytes.length;
+    }
     cb();
   }
-  names(): string[] { return this.frames.splice(0).map((f) => (f.kind === 'command' ? `cmd ${String.fromCharCode(f.cmd)}` : `ans ${f.echo === 0x15 ? 'NAK' : String.fromCharCode(f.echo)}`)); }
+  names(): string[] {
+    return this.frames
+      .splice(0)
+      .map((f) => (f.kind === 'command' ? `cmd ${String.fromCharCode(f.cmd)}` : `ans ${f.echo === 0x15 ? 'NAK' : String.fromCharCode(f.echo)}`));
+  }
 }
 
-const flush = async (): Promise<void> => { for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r)); };
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+};
 
 async function rig() {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
@@ -25,7 +36,11 @@ async function rig() {
   const tap = new Tap();
   sim.attach(tap);
   sim.start();
-  const send = async (b: Buffer): Promise<string[]> => { tap.push(b); await flush(); return tap.names(); };
+  const send = async (b: Buffer): Promise<string[]> => {
+    tap.push(b);
+    await flush();
+    return tap.names();
+  };
   return { clock, sim, tap, send };
 }
 

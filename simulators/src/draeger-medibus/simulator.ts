@@ -13,8 +13,23 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { intToSample } from '../../../schemas/src/observation.js';
 import {
-  CMD, MedibusFramer, NAK, encodeAlarms, encodeCommand, encodeDateTime, encodeDeviceId, encodeItems, encodeResponse, encodeRtConfig,
-  encodeRtValue, encodeTexts, formatValue, parseRtSelection, parseValue, type Frame, type RtChannelConfig,
+  CMD,
+  MedibusFramer,
+  NAK,
+  encodeAlarms,
+  encodeCommand,
+  encodeDateTime,
+  encodeDeviceId,
+  encodeItems,
+  encodeResponse,
+  encodeRtConfig,
+  encodeRtValue,
+  encodeTexts,
+  formatValue,
+  parseRtSelection,
+  parseValue,
+  type Frame,
+  type RtChannelConfig,
 } from '../../../gateway/src/protocols/draeger-medibus/index.js';
 import { realClock, type SimClock } from '../ge-dri/clock.js';
 import type { Produced, ProducedWave } from '../ge-dri/truth.js';
@@ -28,25 +43,35 @@ export interface MedibusSimulatorOptions {
   clock?: SimClock;
   logger?: Logger;
   onProduced?: (r: Produced) => void;
-  deviceName?: string;          // default 'A3XX' (Atlan)
-  revision?: string;            // default '02.11:06.00'
+  deviceName?: string; // default 'A3XX' (Atlan)
+  revision?: string; // default '02.11:06.00'
   /** Every N-th answer of ≥ 4 data bytes carries a device command in its middle (0 = never; default 4). */
   interleaveEvery?: number;
-  iccOnStart?: boolean;         // default true
-  linkTimeoutMs?: number;       // default 3000
+  iccOnStart?: boolean; // default true
+  linkTimeoutMs?: number; // default 3000
   rtConfig?: RtChannelConfig[];
-  rtTickMs?: number;            // default 100
-  waveBlockSamples?: number;    // truth block size (default 25)
+  rtTickMs?: number; // default 100
+  waveBlockSamples?: number; // truth block size (default 25)
 }
 
-export interface MedibusSimStats { requests: Record<string, number>; naks: number; linkTimeouts: number; rtCycles: number; bytesSent: number; interleaved: number; rxErrors: Record<string, number> }
+export interface MedibusSimStats {
+  requests: Record<string, number>;
+  naks: number;
+  linkTimeouts: number;
+  rtCycles: number;
+  bytesSent: number;
+  interleaved: number;
+  rxErrors: Record<string, number>;
+}
 
 const hexName = (c: number): string => `0x${c.toString(16).padStart(2, '0')}`;
 
 export class MedibusSimulator extends EventEmitter {
   readonly model: PhysiologyModel;
   private readonly clock: SimClock;
-  private readonly o: Required<Pick<MedibusSimulatorOptions, 'deviceName' | 'revision' | 'interleaveEvery' | 'iccOnStart' | 'linkTimeoutMs' | 'rtTickMs' | 'waveBlockSamples'>>;
+  private readonly o: Required<
+    Pick<MedibusSimulatorOptions, 'deviceName' | 'revision' | 'interleaveEvery' | 'iccOnStart' | 'linkTimeoutMs' | 'rtTickMs' | 'waveBlockSamples'>
+  >;
   private readonly rtConfig: RtChannelConfig[];
   private readonly breath: BreathCycle;
   private link: Duplex | null = null;
@@ -70,8 +95,13 @@ export class MedibusSimulator extends EventEmitter {
     this.breath = new BreathCycle(this.model);
     this.rtConfig = opts.rtConfig ?? ATLAN_RT_CONFIG;
     this.o = {
-      deviceName: opts.deviceName ?? 'A3XX', revision: opts.revision ?? '02.11:06.00', interleaveEvery: opts.interleaveEvery ?? 4,
-      iccOnStart: opts.iccOnStart ?? true, linkTimeoutMs: opts.linkTimeoutMs ?? 3000, rtTickMs: opts.rtTickMs ?? 100, waveBlockSamples: opts.waveBlockSamples ?? 25,
+      deviceName: opts.deviceName ?? 'A3XX',
+      revision: opts.revision ?? '02.11:06.00',
+      interleaveEvery: opts.interleaveEvery ?? 4,
+      iccOnStart: opts.iccOnStart ?? true,
+      linkTimeoutMs: opts.linkTimeoutMs ?? 3000,
+      rtTickMs: opts.rtTickMs ?? 100,
+      waveBlockSamples: opts.waveBlockSamples ?? 25,
     };
     if (opts.onProduced) this.on('produced', opts.onProduced);
   }
@@ -94,7 +124,9 @@ export class MedibusSimulator extends EventEmitter {
     this.sentR = false;
     this.lastHost = this.clock.now();
     link.on('data', this.onData);
-    link.once('close', () => { if (this.link === link) this.detach(); });
+    link.once('close', () => {
+      if (this.link === link) this.detach();
+    });
     link.on('error', () => undefined);
     if (this.o.iccOnStart) this.sendIcc();
   }
@@ -106,7 +138,9 @@ export class MedibusSimulator extends EventEmitter {
     this.detach();
   }
 
-  stats(): MedibusSimStats { return { ...this.s, requests: { ...this.s.requests }, rxErrors: this.framer.stats().errors }; }
+  stats(): MedibusSimStats {
+    return { ...this.s, requests: { ...this.s.requests }, rxErrors: this.framer.stats().errors };
+  }
 
   private detach(): void {
     this.link?.off('data', this.onData);
@@ -130,7 +164,10 @@ export class MedibusSimulator extends EventEmitter {
     for (const ev of this.framer.push(chunk)) {
       if (ev.kind !== 'frame') continue;
       this.lastHost = this.clock.now();
-      if (ev.frame.kind === 'response') { if (ev.frame.echo === CMD.ICC) this.iccPending = false; continue; }
+      if (ev.frame.kind === 'response') {
+        if (ev.frame.echo === CMD.ICC) this.iccPending = false;
+        continue;
+      }
       this.command(ev.frame);
     }
   }
@@ -142,24 +179,58 @@ export class MedibusSimulator extends EventEmitter {
       this.hostInit = true;
       this.rt = null;
       this.write(encodeResponse(CMD.ICC));
-      if (!this.sentR) { this.sentR = true; this.write(encodeCommand(CMD.DEVICE_ID)); }
+      if (!this.sentR) {
+        this.sentR = true;
+        this.write(encodeCommand(CMD.DEVICE_ID));
+      }
       return;
     }
-    if (f.cmd === CMD.NOP) { this.write(encodeResponse(CMD.NOP)); return; }
-    if (!this.hostInit || this.iccPending) { this.nak(); return; }
+    if (f.cmd === CMD.NOP) {
+      this.write(encodeResponse(CMD.NOP));
+      return;
+    }
+    if (!this.hostInit || this.iccPending) {
+      this.nak();
+      return;
+    }
     const now = this.clock.now();
     switch (f.cmd) {
-      case CMD.DEVICE_ID: this.answer(f.cmd, encodeDeviceId({ id: '5555', name: this.o.deviceName, revision: this.o.revision })); break;
-      case CMD.DATA_CP1: this.answer(f.cmd, this.cp1(now)); break;
-      case CMD.ALARMS_CP1: this.answer(f.cmd, this.alarmActive(now) ? encodeAlarms([ALARM]) : ''); break;
-      case CMD.SETTINGS: this.answer(f.cmd, this.settings(now)); break;
-      case CMD.TEXT: this.answer(f.cmd, encodeTexts([TEXT])); break;
-      case CMD.DATETIME: this.answer(f.cmd, encodeDateTime(now)); break;
-      case CMD.DATA_CP2: case CMD.LOW_LIMITS_CP1: case CMD.HIGH_LIMITS_CP1: this.answer(f.cmd, ''); break;
-      case CMD.RT_CONFIG: this.answer(f.cmd, encodeRtConfig(this.rtConfig)); break;
-      case CMD.RT_CONFIGURE: this.configure(f.args, now); break;
-      case CMD.STOP: this.rt = null; this.hostInit = false; this.write(encodeResponse(CMD.STOP)); break;
-      default: this.nak();
+      case CMD.DEVICE_ID:
+        this.answer(f.cmd, encodeDeviceId({ id: '5555', name: this.o.deviceName, revision: this.o.revision }));
+        break;
+      case CMD.DATA_CP1:
+        this.answer(f.cmd, this.cp1(now));
+        break;
+      case CMD.ALARMS_CP1:
+        this.answer(f.cmd, this.alarmActive(now) ? encodeAlarms([ALARM]) : '');
+        break;
+      case CMD.SETTINGS:
+        this.answer(f.cmd, this.settings(now));
+        break;
+      case CMD.TEXT:
+        this.answer(f.cmd, encodeTexts([TEXT]));
+        break;
+      case CMD.DATETIME:
+        this.answer(f.cmd, encodeDateTime(now));
+        break;
+      case CMD.DATA_CP2:
+      case CMD.LOW_LIMITS_CP1:
+      case CMD.HIGH_LIMITS_CP1:
+        this.answer(f.cmd, '');
+        break;
+      case CMD.RT_CONFIG:
+        this.answer(f.cmd, encodeRtConfig(this.rtConfig));
+        break;
+      case CMD.RT_CONFIGURE:
+        this.configure(f.args, now);
+        break;
+      case CMD.STOP:
+        this.rt = null;
+        this.hostInit = false;
+        this.write(encodeResponse(CMD.STOP));
+        break;
+      default:
+        this.nak();
     }
   }
 
@@ -189,14 +260,24 @@ export class MedibusSimulator extends EventEmitter {
       const raw = formatValue(x === null ? null : it.convert ? it.convert(x) : x, 4, it.decimals);
       items.push({ code: it.code, raw });
       const value = parseValue(raw);
-      if (it.mdc && value !== null) this.emit('produced', { kind: 'numeric', mdc: it.mdc, value, unit: it.unit, t: now, vendorCode: `cp1.${it.code.toString(16).toUpperCase().padStart(2, '0')}` });
+      if (it.mdc && value !== null)
+        this.emit('produced', {
+          kind: 'numeric',
+          mdc: it.mdc,
+          value,
+          unit: it.unit,
+          t: now,
+          vendorCode: `cp1.${it.code.toString(16).toUpperCase().padStart(2, '0')}`,
+        });
     }
     return encodeItems(items, 4);
   }
 
   private settings(now: number): string {
     const v = this.model.at(now).values;
-    return SETTINGS.map((s) => `${s.code.toString(16).toUpperCase().padStart(2, '0')}${s.text !== undefined ? s.text.padStart(5) : formatValue(s.key ? v[s.key] : null, 5, 0)}`).join('');
+    return SETTINGS.map(
+      (s) => `${s.code.toString(16).toUpperCase().padStart(2, '0')}${s.text !== undefined ? s.text.padStart(5) : formatValue(s.key ? v[s.key] : null, 5, 0)}`,
+    ).join('');
   }
 
   /** Scripted alarm: active during seconds 20–39 of every minute. */
@@ -208,7 +289,10 @@ export class MedibusSimulator extends EventEmitter {
   private configure(args: Buffer, now: number): void {
     const sel = parseRtSelection(args);
     const channels = sel?.filter((x) => x.multiplier > 0).map((x) => this.rtConfig.find((c) => c.code === x.code));
-    if (!sel || !channels || channels.some((c) => !c) || channels.length > 12) { this.nak(); return; }
+    if (!sel || !channels || channels.some((c) => !c) || channels.length > 12) {
+      this.nak();
+      return;
+    }
     this.write(encodeResponse(CMD.RT_CONFIGURE));
     this.rt = channels.length ? { channels: channels as RtChannelConfig[], origin: now, sent: 0, blocks: new Map() } : null;
   }
@@ -229,8 +313,8 @@ export class MedibusSimulator extends EventEmitter {
   private stream(now: number): void {
     const rt = this.rt!;
     const interval = rt.channels[0].intervalUs / 1000;
-    const due = Math.floor((now - rt.origin) / interval) + 1;   // every cycle whose time is <= now
-    if (due - rt.sent > 100) rt.sent = due - 100;   // bounded catch-up
+    const due = Math.floor((now - rt.origin) / interval) + 1; // every cycle whose time is <= now
+    if (due - rt.sent > 100) rt.sent = due - 100; // bounded catch-up
     const out: number[] = [];
     for (; rt.sent < due; rt.sent++) {
       const t = rt.origin + rt.sent * interval;
@@ -241,7 +325,7 @@ export class MedibusSimulator extends EventEmitter {
       if (n > 4) out.push(0xc4, 0xc0 | ((1 << Math.min(n - 4, 4)) - 1));
       if (n > 8) out.push(0xc5, 0xc0 | ((1 << (n - 8)) - 1));
       for (const c of rt.channels) {
-        const bin = Math.max(0, Math.min(c.maxBin, Math.round(((values[c.code] ?? c.min) - c.min) / (c.max - c.min) * c.maxBin)));
+        const bin = Math.max(0, Math.min(c.maxBin, Math.round((((values[c.code] ?? c.min) - c.min) / (c.max - c.min)) * c.maxBin)));
         out.push(...encodeRtValue(bin));
         this.truth(rt, c, bin, t);
       }

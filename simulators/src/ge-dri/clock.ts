@@ -14,7 +14,11 @@ export const realClock: SimClock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-interface Timer { id: number; at: number; fn: () => void }
+interface Timer {
+  id: number;
+  at: number;
+  fn: () => void;
+}
 
 /** Simulated time: `advance(ms)` runs every timer due, in time order, without waiting. */
 export class ManualClock implements SimClock {
@@ -22,9 +26,13 @@ export class ManualClock implements SimClock {
   private seq = 0;
   private timers: Timer[] = [];
 
-  constructor(startMs: number) { this.t = startMs; }
+  constructor(startMs: number) {
+    this.t = startMs;
+  }
 
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
 
   setTimeout(fn: () => void, ms: number): unknown {
     const timer = { id: ++this.seq, at: this.t + Math.max(0, ms), fn };
@@ -32,9 +40,13 @@ export class ManualClock implements SimClock {
     return timer.id;
   }
 
-  clearTimeout(handle: unknown): void { this.timers = this.timers.filter((x) => x.id !== handle); }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== handle);
+  }
 
-  pending(): number { return this.timers.length; }
+  pending(): number {
+    return this.timers.length;
+  }
 
   /** Move time forward by `ms`, firing timers due on the way (bounded to 1e6 firings). */
   advance(ms: number): void {

@@ -23,7 +23,10 @@ export const FAULT_NAMES: readonly FaultName[] = ['garbage', 'checksum', 'silenc
 export function faultPreset(names: FaultName[]): FaultOptions {
   const f: FaultOptions = {};
   for (const n of names) {
-    if (n === 'garbage') { f.garbageEveryFrames = 10; f.garbageBytes = 16; }
+    if (n === 'garbage') {
+      f.garbageEveryFrames = 10;
+      f.garbageBytes = 16;
+    }
     if (n === 'checksum') f.badChecksumEveryFrames = 25;
     if (n === 'silence') f.silence = { everyMs: 60_000, durationMs: 5_000 };
     if (n === 'disconnect') f.disconnectEveryMs = 120_000;
@@ -38,7 +41,10 @@ export function corruptFrame(frame: Buffer): Buffer {
   for (let i = Math.floor(out.length / 2); i < out.length - 1; i++) {
     const b = out[i]!;
     const c = b ^ 0x01;
-    if (b !== 0x7e && b !== 0x7d && c !== 0x7e && c !== 0x7d && out[i - 1] !== 0x7d) { out[i] = c; return out; }
+    if (b !== 0x7e && b !== 0x7d && c !== 0x7e && c !== 0x7d && out[i - 1] !== 0x7d) {
+      out[i] = c;
+      return out;
+    }
   }
   return out;
 }

@@ -10,7 +10,11 @@ import type { PhysiologyModel } from '../physiology/index.js';
 import { PHDB_LAYOUT, type GroupValues, type PhdbClass } from './codec.js';
 import { physical, type ProducedNumeric } from './truth.js';
 
-interface GroupMap { status?: number; label?: number | ((s: VitalsSnapshot) => number); fields: Record<string, VitalKey> }
+interface GroupMap {
+  status?: number;
+  label?: number | ((s: VitalsSnapshot) => number);
+  fields: Record<string, VitalKey>;
+}
 
 const ACTIVE = 0x3;
 /** ecg status: exists|active, HR source ECG1 (bits 3–6 = 1). */
@@ -31,7 +35,9 @@ export const PHDB_MAP: Partial<Record<PhdbClass, Record<string, GroupMap>>> = {
     o2: { fields: { et: 'etO2', fi: 'fiO2' } },
     n2o: { fields: { et: 'etN2O', fi: 'fiN2O' } },
     aa: { label: (s) => AGENTS[s.agent].driLabel, fields: { et: 'etAgent', fi: 'fiAgent', mac_sum: 'mac' } },
-    flow_vol: { fields: { rr: 'ventRate', ppeak: 'ppeak', peep: 'peep', pplat: 'pplat', tv_exp: 'tidalVolume', compliance: 'compliance', mv_exp: 'minuteVolume' } },
+    flow_vol: {
+      fields: { rr: 'ventRate', ppeak: 'ppeak', peep: 'peep', pplat: 'pplat', tv_exp: 'tidalVolume', compliance: 'compliance', mv_exp: 'minuteVolume' },
+    },
   },
   ext1: {},
   ext2: {
@@ -43,7 +49,6 @@ export const PHDB_MAP: Partial<Record<PhdbClass, Record<string, GroupMap>>> = {
   },
 };
 
-
 function divisorOf(cls: PhdbClass, group: string, field: string): number {
   const g = PHDB_LAYOUT[cls].find((x) => x.name === group);
   const f = g?.fields.find((x) => x.name === field);
@@ -51,7 +56,10 @@ function divisorOf(cls: PhdbClass, group: string, field: string): number {
   return f.divisor;
 }
 
-export interface BuiltPhdb { classes: Partial<Record<PhdbClass, Record<string, GroupValues>>>; truth: ProducedNumeric[] }
+export interface BuiltPhdb {
+  classes: Partial<Record<PhdbClass, Record<string, GroupValues>>>;
+  truth: ProducedNumeric[];
+}
 
 /** Build the groups of the requested classes for a record stamped `tDeviceMs` (whole second). */
 export function buildPhdb(snap: VitalsSnapshot, model: PhysiologyModel, classes: PhdbClass[], tDeviceMs: number): BuiltPhdb {
@@ -71,7 +79,7 @@ export function buildPhdb(snap: VitalsSnapshot, model: PhysiologyModel, classes:
         if (isCo2Gas && ambRaw === null) continue;
         const pct = isCo2Gas ? (val / (ambRaw! / 10)) * 100 : val;
         const raw = Math.round(pct * div);
-        if (raw < -32000 || raw > 32767) continue;   // would collide with the special markers
+        if (raw < -32000 || raw > 32767) continue; // would collide with the special markers
         fields[fname] = raw;
         const code = `${gname}.${fname}`;
         // CO2 in mmHg = % × ambient / 100, to 0.1 mmHg (what the gateway profile publishes)

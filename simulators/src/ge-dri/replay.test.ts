@@ -28,18 +28,35 @@ t.test('replay the pycollect capture', { skip: existsSync(RAW) ? false : 'captur
   const rp = new GeDriReplay(records, { clock });
   rp.attach(device);
   rp.start();
-  t.teardown(async () => { await rp.close(); device.destroy(); host.destroy(); });
+  t.teardown(async () => {
+    await rp.close();
+    device.destroy();
+    host.destroy();
+  });
   const h = new TestHost(host);
-  for (let i = 0; i < 20; i++) { clock.advance(500); await flush(); }
+  for (let i = 0; i < 20; i++) {
+    clock.advance(500);
+    await flush();
+  }
   t.equal(h.bytes, 0, 'silent before a request');
   h.requestPhdb(5);
-  for (let i = 0; i < 120; i++) { clock.advance(250); await flush(); }
+  for (let i = 0; i < 120; i++) {
+    clock.advance(250);
+    await flush();
+  }
   t.ok(h.records.length > records.length, `looped: ${h.records.length} records`);
   const first = h.records[0]!;
   t.equal(first.time, Math.floor(T0 / 1000) + 10, 'first record stamped now on the device clock');
   const times = h.records.map((r) => r.time);
-  t.ok(times.every((x, i) => i === 0 || x >= times[i - 1]!), 'time never goes back, across loops');
+  t.ok(
+    times.every((x, i) => i === 0 || x >= times[i - 1]!),
+    'time never goes back, across loops',
+  );
   const orig = decodePhdbNumerics(readRecordHeader(records[0]!)).map((n) => [n.vendorCode, n.raw]);
-  t.same(decodePhdbNumerics(first).map((n) => [n.vendorCode, n.raw]), orig, 'same values as the capture');
+  t.same(
+    decodePhdbNumerics(first).map((n) => [n.vendorCode, n.raw]),
+    orig,
+    'same values as the capture',
+  );
   t.equal(rp.stats().loops >= 1, true);
 });

@@ -18,7 +18,10 @@ const MAX_STEP_MS = 5000;
 /** Device→host bytes of a capture file (raw, or the RX lines of a hexlog). */
 export function captureBytes(data: Buffer): Buffer {
   const text = data.toString('latin1');
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const isHexlog = lines.length > 0 && lines.every((l) => /^(RX|TX)\s+[0-9a-fA-F\s]*$/.test(l));
   if (!isHexlog) return data;
   return Buffer.concat(lines.filter((l) => l.startsWith('RX')).map((l) => Buffer.from(l.slice(2).replace(/\s+/g, ''), 'hex')));
@@ -26,7 +29,11 @@ export function captureBytes(data: Buffer): Buffer {
 
 export function loadCapture(path: string): Buffer[] {
   let data: Buffer;
-  try { data = readFileSync(path); } catch (e) { throw new SimError(SIM_ERR.WFDB_FILE, `cannot read capture ${path}`, { cause: e }); }
+  try {
+    data = readFileSync(path);
+  } catch (e) {
+    throw new SimError(SIM_ERR.WFDB_FILE, `cannot read capture ${path}`, { cause: e });
+  }
   const records = new DriFramer().push(captureBytes(data)).filter((r) => r.length >= 40);
   if (records.length === 0) throw new SimError(SIM_ERR.USAGE, `no DRI records in ${path}`);
   return records;
@@ -48,13 +55,18 @@ export class GeDriReplay extends EventEmitter {
   private readonly onData = (c: Buffer): void => this.receive(c);
   private readonly onEnd = (): void => this.detach();
 
-  constructor(private readonly records: Buffer[], opts: { clock?: SimClock; clockOffsetMs?: number } = {}) {
+  constructor(
+    private readonly records: Buffer[],
+    opts: { clock?: SimClock; clockOffsetMs?: number } = {},
+  ) {
     super();
     this.clock = opts.clock ?? realClock;
     this.offsetMs = opts.clockOffsetMs ?? 0;
   }
 
-  start(): void { /* nothing to arm: playback starts on the first valid request */ }
+  start(): void {
+    /* nothing to arm: playback starts on the first valid request */
+  }
 
   attach(link: Duplex): void {
     this.detach();
@@ -74,11 +86,16 @@ export class GeDriReplay extends EventEmitter {
     link.off('data', this.onData);
     link.off('close', this.onEnd);
     link.off('error', this.onEnd);
-    link.on('error', () => { /* a late error of a released link */ });
+    link.on('error', () => {
+      /* a late error of a released link */
+    });
     this.emit('detached');
   }
 
-  async close(): Promise<void> { this.closed = true; this.detach(); }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.detach();
+  }
 
   stats(): { sent: number; loops: number; rxErrors: Record<string, number> } {
     return { sent: this.sent, loops: this.loop, rxErrors: this.framer.stats().errors };
@@ -96,9 +113,13 @@ export class GeDriReplay extends EventEmitter {
     }
   }
 
-  private time(i: number): number { return this.records[i]!.readUInt32LE(6); }
+  private time(i: number): number {
+    return this.records[i]!.readUInt32LE(6);
+  }
 
-  private arm(): void { this.timer = this.clock.setTimeout(() => this.fire(), this.nextAt - this.clock.now()); }
+  private arm(): void {
+    this.timer = this.clock.setTimeout(() => this.fire(), this.nextAt - this.clock.now());
+  }
 
   private stop(): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
@@ -112,7 +133,7 @@ export class GeDriReplay extends EventEmitter {
     while (this.i < this.records.length && this.time(this.i) === t) this.send(this.records[this.i++]!);
     let step = 1000;
     if (this.i >= this.records.length) {
-      this.shiftS += t - this.time(0) + 1;   // time moves on across loops
+      this.shiftS += t - this.time(0) + 1; // time moves on across loops
       this.i = 0;
       this.loop++;
     } else step = Math.max(0, Math.min(MAX_STEP_MS, (this.time(this.i) - t) * 1000));

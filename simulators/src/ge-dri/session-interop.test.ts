@@ -7,9 +7,23 @@ import { ManualClock } from './clock.js';
 import { GeDriSimulator } from './simulator.js';
 import type { Produced, ProducedNumeric, ProducedWave } from './truth.js';
 
-const mod = await import('../../../gateway/src/protocols/ge-dri/index.js').catch(() => undefined) as Record<string, unknown> | undefined;
-interface Obs { kind: string; mdc: string | null; unit: string; value?: number | null; t?: number; t0?: number; vendorCode: string; samples?: (number | null)[] }
-type SessionCtor = new (o: object) => { start(io: { write(b: Uint8Array): void }): void; onBytes(c: Uint8Array, rx: number): Obs[]; tick(n: number): void; stop(): void };
+const mod = (await import('../../../gateway/src/protocols/ge-dri/index.js').catch(() => undefined)) as Record<string, unknown> | undefined;
+interface Obs {
+  kind: string;
+  mdc: string | null;
+  unit: string;
+  value?: number | null;
+  t?: number;
+  t0?: number;
+  vendorCode: string;
+  samples?: (number | null)[];
+}
+type SessionCtor = new (o: object) => {
+  start(io: { write(b: Uint8Array): void }): void;
+  onBytes(c: Uint8Array, rx: number): Obs[];
+  tick(n: number): void;
+  stop(): void;
+};
 const Session = mod?.GeDriSession as SessionCtor | undefined;
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -26,7 +40,11 @@ t.test('gateway GeDriSession ↔ simulated S/5', { skip: Session ? false : 'GeDr
   const obs: Obs[] = [];
   host.on('data', (c: Buffer) => obs.push(...session.onBytes(c, clock.now())));
   session.start({ write: (b) => host.write(b) });
-  t.teardown(async () => { await sim.close(); device.destroy(); host.destroy(); });
+  t.teardown(async () => {
+    await sim.close();
+    device.destroy();
+    host.destroy();
+  });
   for (let ms = 0; ms < 130_000; ms += 250) {
     clock.advance(250);
     session.tick(clock.now());
@@ -41,7 +59,10 @@ t.test('gateway GeDriSession ↔ simulated S/5', { skip: Session ? false : 'GeDr
   const problems: string[] = [];
   for (const p of truthN) {
     const o = byKey.get(`${p.vendorCode}@${p.t}`);
-    if (!o) { problems.push(`missing ${p.vendorCode}@${p.t}`); continue; }
+    if (!o) {
+      problems.push(`missing ${p.vendorCode}@${p.t}`);
+      continue;
+    }
     if (o.mdc !== p.mdc) problems.push(`${p.vendorCode}: mdc ${String(o.mdc)} != ${p.mdc}`);
     if (o.unit !== p.unit) problems.push(`${p.vendorCode}: unit ${o.unit} != ${p.unit}`);
     if (o.value !== p.value) problems.push(`${p.vendorCode}: value ${String(o.value)} != ${p.value}`);
@@ -55,13 +76,20 @@ t.test('gateway GeDriSession ↔ simulated S/5', { skip: Session ? false : 'GeDr
   const wprob: string[] = [];
   for (const w of truthW) {
     const o = waves.find((x) => x.t0 === w.t0 && x.mdc === w.mdc);
-    if (!o) { wprob.push(`missing ${w.mdc}@${w.t0}`); continue; }
+    if (!o) {
+      wprob.push(`missing ${w.mdc}@${w.t0}`);
+      continue;
+    }
     if (JSON.stringify(o.samples) !== JSON.stringify(w.samples)) wprob.push(`samples ${w.mdc}@${w.t0}`);
     if (o.unit !== w.unit) wprob.push(`unit ${w.mdc}: ${o.unit} != ${w.unit}`);
   }
   t.same([...new Set(wprob)].slice(0, 20), [], `${truthW.length} wave blocks == gateway wave observations`);
   const ecg = truthW.filter((w) => w.vendorWaveId === 1);
   t.ok(ecg.length > 100);
-  t.same(ecg.map((w) => w.t0 - ecg[0]!.t0), ecg.map((_, i) => i * 1000), 'the refreshes did not restart the stream');
+  t.same(
+    ecg.map((w) => w.t0 - ecg[0]!.t0),
+    ecg.map((_, i) => i * 1000),
+    'the refreshes did not restart the stream',
+  );
   session.stop();
 });

@@ -11,7 +11,7 @@ import type { Produced, ProducedNumeric, ProducedWave } from './truth.js';
 import { chooseInterval, planWaves } from './wave-plan.js';
 import { PhysiologyModel } from '../physiology/index.js';
 
-const T0 = Date.UTC(2026, 0, 1, 8, 0, 0, 300);   // not on a whole second
+const T0 = Date.UTC(2026, 0, 1, 8, 0, 0, 300); // not on a whole second
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 async function rig(t: { teardown(fn: () => unknown): void }, opts: GeDriSimulatorOptions = {}) {
@@ -23,15 +23,24 @@ async function rig(t: { teardown(fn: () => unknown): void }, opts: GeDriSimulato
   sim.attach(device);
   sim.start();
   const h = new TestHost(host);
-  t.teardown(async () => { await sim.close(); device.destroy(); host.destroy(); });
+  t.teardown(async () => {
+    await sim.close();
+    device.destroy();
+    host.destroy();
+  });
   const advance = async (ms: number): Promise<void> => {
     await flush();
-    for (let done = 0; done < ms; done += 250) { clock.advance(Math.min(250, ms - done)); await flush(); }
+    for (let done = 0; done < ms; done += 250) {
+      clock.advance(Math.min(250, ms - done));
+      await flush();
+    }
   };
   return { clock, sim, h, produced, advance, device, host };
 }
 
-interface DecoderLike { push(c: Uint8Array, rx?: number): Array<Record<string, unknown>> }
+interface DecoderLike {
+  push(c: Uint8Array, rx?: number): Array<Record<string, unknown>>;
+}
 const geDri = await import('../../../gateway/src/protocols/ge-dri/index.js')
   .then((m: Record<string, unknown>) => m.geDri as { createDecoder(o: object): DecoderLike } | undefined)
   .catch(() => undefined);
@@ -51,13 +60,27 @@ t.test('PHDB: 1152-byte records every tx_interval on whole device seconds; stop 
   for (const r of recs) {
     t.equal(r.len, 1152);
     t.equal(r.bytes.length, 1152);
-    t.same(r.sr.map((s) => [s.offset, s.type]), [[0, 1], [278, 1], [556, 1], [834, 1]]);
+    t.same(
+      r.sr.map((s) => [s.offset, s.type]),
+      [
+        [0, 1],
+        [278, 1],
+        [556, 1],
+        [834, 1],
+      ],
+    );
     t.equal(r.driLevel, 10, 'answers with its own DRI level');
   }
   const firstDevice = Math.ceil((T0 - 123_456) / 1000);
   t.equal(recs[0]!.time, firstDevice, 'first record at the next whole device second');
-  t.same(recs.map((r) => r.time - recs[0]!.time), [0, 5, 10, 15, 20]);
-  t.same(recs.map((r) => r.recNbr), [0, 1, 2, 3, 4]);
+  t.same(
+    recs.map((r) => r.time - recs[0]!.time),
+    [0, 5, 10, 15, 20],
+  );
+  t.same(
+    recs.map((r) => r.recNbr),
+    [0, 1, 2, 3, 4],
+  );
   // truth == decode with the layout divisors
   const decoded = recs.flatMap(decodePhdbNumerics);
   const truth = produced.filter((p): p is ProducedNumeric => p.kind === 'numeric');
@@ -65,10 +88,13 @@ t.test('PHDB: 1152-byte records every tx_interval on whole device seconds; stop 
   let checked = 0;
   for (const p of truth) {
     const d = byKey.get(`${p.vendorCode}@${p.t}`);
-    if (!d) { t.fail(`truth ${p.vendorCode}@${p.t} not on the wire`); continue; }
+    if (!d) {
+      t.fail(`truth ${p.vendorCode}@${p.t} not on the wire`);
+      continue;
+    }
     if (p.vendorCode === 'co2.et' || p.vendorCode === 'co2.fi') {
       const amb = byKey.get(`co2.amb_press@${p.t}`)!.value;
-      t.equal(p.value, Number((d.value * amb / 100).toFixed(1)), `${p.vendorCode} mmHg from % × ambient`);
+      t.equal(p.value, Number(((d.value * amb) / 100).toFixed(1)), `${p.vendorCode} mmHg from % × ambient`);
       t.equal(p.unit, 'mm[Hg]');
     } else t.equal(p.value, d.value, p.vendorCode);
     checked++;
@@ -79,14 +105,23 @@ t.test('PHDB: 1152-byte records every tx_interval on whole device seconds; stop 
   t.equal(spo2.unit, '%');
   t.ok(spo2.value > 80 && spo2.value <= 100);
   t.equal(Math.round(spo2.value * 100), spo2.value * 100, 'quantised to the wire (raw/100)');
-  t.ok(truth.some((p) => p.mdc === 'MDC_CONC_AWAY_SEVOFL_ET'), 'agent SEV');
-  t.ok(truth.some((p) => p.mdc === 'MDC_EEG_BISPECTRAL_INDEX'), 'ext2 BIS');
+  t.ok(
+    truth.some((p) => p.mdc === 'MDC_CONC_AWAY_SEVOFL_ET'),
+    'agent SEV',
+  );
+  t.ok(
+    truth.some((p) => p.mdc === 'MDC_EEG_BISPECTRAL_INDEX'),
+    'ext2 BIS',
+  );
   const labels = new Map(decoded.map((d) => [d.vendorCode.split('.')[0], d.label]));
   t.equal(labels.get('p1'), 1, 'P1 labelled ART');
   t.equal(labels.get('p2'), 2, 'P2 labelled CVP');
   t.equal(labels.get('t1'), 1, 'T1 ESO');
   t.equal(labels.get('aa'), 6, 'agent SEV');
-  t.notOk(decoded.some((d) => d.vendorCode.startsWith('p3.')), 'inactive groups carry no values');
+  t.notOk(
+    decoded.some((d) => d.vendorCode.startsWith('p3.')),
+    'inactive groups carry no values',
+  );
   // inactive group on the wire: status 0 and -32767
   const b = recs[0]!.bytes;
   t.equal(b.readUInt32LE(40 + 4 + 44), 0, 'p3 status 0');
@@ -110,7 +145,7 @@ t.test('PHDB single transmission (-1) and basic-only class mask', async (t) => {
 t.test('a request with a bad checksum is ignored and counted', async (t) => {
   const { h, advance, sim } = await rig(t);
   const f = frameRecord(encodeWaveRequest({ reqType: 0, waveIds: [8], driLevel: 9 }));
-  f[f.length - 2] ^= 0x01;   // checksum byte (0x59 in the digest example → never stuffed here)
+  f[f.length - 2] ^= 0x01; // checksum byte (0x59 in the digest example → never stuffed here)
   h.send(f);
   await advance(5_000);
   t.equal(h.bytes, 0, 'still silent');
@@ -122,12 +157,21 @@ t.test('a request with a bad checksum is ignored and counted', async (t) => {
 
 t.test('waves: sample counts, interval, alignment, contiguity, truth == decode', async (t) => {
   const { h, advance, produced } = await rig(t, { clockOffsetMs: 5_250 });
-  h.requestWaves([1, 4, 8]);      // 300 + 100 + 100 = 500/s → 250 ms records
+  h.requestWaves([1, 4, 8]); // 300 + 100 + 100 = 500/s → 250 ms records
   await advance(3_200);
   const recs = h.waveRecords();
   t.ok(recs.length >= 8, `${recs.length} records`);
   const dec = recs.map(decodeWaves);
-  for (const d of dec) t.same(d.map((c) => [c.waveId, c.raw.length]), [[1, 75], [4, 25], [8, 25]], 'rate × 250 ms per channel');
+  for (const d of dec)
+    t.same(
+      d.map((c) => [c.waveId, c.raw.length]),
+      [
+        [1, 75],
+        [4, 25],
+        [8, 25],
+      ],
+      'rate × 250 ms per channel',
+    );
   const waves = produced.filter((p): p is ProducedWave => p.kind === 'wave');
   const ecg = waves.filter((w) => w.vendorWaveId === 1);
   t.equal(ecg.length, recs.length);
@@ -138,7 +182,11 @@ t.test('waves: sample counts, interval, alignment, contiguity, truth == decode',
     t.equal(recs[i]!.time, Math.floor(ecg[i]!.t0 / 1000), 'r_time is that of the first sample');
     t.same(ecg[i]!.samples, dec[i]![0]!.samples, 'truth samples == decoded samples');
   }
-  t.same(recs.map((r) => r.recNbr), recs.map((_, i) => i), 'wave record numbers count on their own');
+  t.same(
+    recs.map((r) => r.recNbr),
+    recs.map((_, i) => i),
+    'wave record numbers count on their own',
+  );
   t.equal(dec[0]![0]!.label, 7, 'ECG1 lead V');
   t.equal(dec[0]![1]!.label, 1, 'INVP1 ART');
   const art = waves.filter((w) => w.vendorWaveId === 4).flatMap((w) => w.samples);
@@ -156,8 +204,20 @@ t.test('wave plan: limits and intervals', async (t) => {
   t.equal(chooseInterval([300, 100, 100]), 250);
   const model = new PhysiologyModel({ seed: 1 });
   const p = planWaves([1, 2, 3, 8, 99, 1], { model, seed: 1 });
-  t.same(p.waves.map((w) => w.waveId), [1, 2], '≤ 600 samples/s');
-  t.same(p.rejected.map((r) => [r.waveId, r.reason]), [[3, 'limit'], [8, 'limit'], [99, 'unknown'], [1, 'duplicate']]);
+  t.same(
+    p.waves.map((w) => w.waveId),
+    [1, 2],
+    '≤ 600 samples/s',
+  );
+  t.same(
+    p.rejected.map((r) => [r.waveId, r.reason]),
+    [
+      [3, 'limit'],
+      [8, 'limit'],
+      [99, 'unknown'],
+      [1, 'duplicate'],
+    ],
+  );
   const many = planWaves([9, 10, 11, 12, 13, 14, 15, 23, 9], { model, seed: 1 });
   t.equal(many.waves.length, 8, 'at most 8 waves');
   t.equal(many.intervalMs, 1000);
@@ -193,7 +253,9 @@ t.test('faults: silence, clock jump, disconnect', async (t) => {
   await advance(1_000);
   t.equal(h.phdbRecords().at(-1)!.time - last, 3601, 'device clock jumped by an hour');
   let closed = false;
-  host.on('close', () => { closed = true; });
+  host.on('close', () => {
+    closed = true;
+  });
   const detached = new Promise((r) => sim.once('detached', r));
   sim.disconnect();
   await detached;
@@ -213,8 +275,12 @@ t.test('truth matches the gateway decoder (geDri.createDecoder, device time)', {
   let matched = 0;
   for (const p of truthN) {
     const o = numerics.find((x) => x.vendorCode === p.vendorCode && x.t === p.t);
-    if (!o) { t.fail(`decoder lacks ${p.vendorCode}@${p.t}`); continue; }
-    if (o.unit === p.unit) t.ok(Math.abs((o.value as number) - p.value) < 1e-6 * Math.max(1, Math.abs(p.value)), `${p.vendorCode} ${String(o.value)} == ${p.value}`);
+    if (!o) {
+      t.fail(`decoder lacks ${p.vendorCode}@${p.t}`);
+      continue;
+    }
+    if (o.unit === p.unit)
+      t.ok(Math.abs((o.value as number) - p.value) < 1e-6 * Math.max(1, Math.abs(p.value)), `${p.vendorCode} ${String(o.value)} == ${p.value}`);
     if (o.mdc !== p.mdc) t.comment(`mdc differs for ${p.vendorCode}: decoder ${String(o.mdc)}, truth ${p.mdc}`);
     matched++;
   }
@@ -224,7 +290,10 @@ t.test('truth matches the gateway decoder (geDri.createDecoder, device time)', {
   t.equal(wavesD.length, wavesT.length, 'one decoded wave block per produced block');
   for (const w of wavesT) {
     const d = wavesD.find((x) => x.t0 === w.t0 && (x.vendorCode as string).endsWith(w.vendorWaveId === 1 ? 'ECG1' : 'PLETH'));
-    if (!d) { t.fail(`decoder lacks wave ${w.vendorWaveId}@${w.t0}`); continue; }
+    if (!d) {
+      t.fail(`decoder lacks wave ${w.vendorWaveId}@${w.t0}`);
+      continue;
+    }
     t.same(d.samples, w.samples, `wave ${w.vendorWaveId}@${w.t0}`);
   }
 });
@@ -253,7 +322,9 @@ t.test('seeded round trip: any re-chunking of the bytes gives the same records',
 });
 
 t.test('faults from options: periodic silence and disconnect, one clock jump', async (t) => {
-  const { h, advance, sim, host } = await rig(t, { faults: { silence: { everyMs: 5_000, durationMs: 2_000 }, clockJump: { afterMs: 8_500, jumpMs: -60_000 }, disconnectEveryMs: 12_000 } });
+  const { h, advance, sim, host } = await rig(t, {
+    faults: { silence: { everyMs: 5_000, durationMs: 2_000 }, clockJump: { afterMs: 8_500, jumpMs: -60_000 }, disconnectEveryMs: 12_000 },
+  });
   h.requestPhdb(1);
   const closed = new Promise((r) => host.once('close', r));
   await advance(11_000);
@@ -270,18 +341,25 @@ t.test('wave requests: a refresh continues the stream; a new set restarts it and
   const { h, advance, produced } = await rig(t);
   h.requestWaves([8]);
   await advance(3_000);
-  h.requestWaves([8]);                        // refresh, as a gateway does every minute
+  h.requestWaves([8]); // refresh, as a gateway does every minute
   await advance(2_000);
   const recs = h.waveRecords();
   const pleth = produced.filter((p): p is ProducedWave => p.kind === 'wave');
-  t.same(pleth.map((w) => w.t0 - pleth[0]!.t0), pleth.map((_, i) => i * 1000), 'one contiguous stream');
-  t.same(recs.map((r) => r.recNbr), recs.map((_, i) => i));
-  h.requestWaves([8, 4]);                     // another set
+  t.same(
+    pleth.map((w) => w.t0 - pleth[0]!.t0),
+    pleth.map((_, i) => i * 1000),
+    'one contiguous stream',
+  );
+  t.same(
+    recs.map((r) => r.recNbr),
+    recs.map((_, i) => i),
+  );
+  h.requestWaves([8, 4]); // another set
   await advance(3_000);
   const after = h.waveRecords().slice(recs.length);
   t.ok(after.length >= 2);
   t.equal(after[0]!.recNbr, recs.length + 1, 'one record number skipped at the restart');
-  t.equal(after[0]!.time * 1000 % 1000, 0);
+  t.equal((after[0]!.time * 1000) % 1000, 0);
 });
 
 t.test('same seed and clock → byte-identical output; another seed differs', async (t) => {

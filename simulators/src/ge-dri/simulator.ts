@@ -10,7 +10,19 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { ArtifactInjector, NumericTrend, PhysiologyModel, Rng, configuredDataDir, recording, requireDataDir, type ArtifactSpan, type ArtifactSpec, type PhysiologyOptions, type RecordingName } from '../physiology/index.js';
+import {
+  ArtifactInjector,
+  NumericTrend,
+  PhysiologyModel,
+  Rng,
+  configuredDataDir,
+  recording,
+  requireDataDir,
+  type ArtifactSpan,
+  type ArtifactSpec,
+  type PhysiologyOptions,
+  type RecordingName,
+} from '../physiology/index.js';
 import { DriFramer, encodePhdbRecord, encodeWaveRecord, frameRecord, parseRequest, type HostRequest, type PhdbClass } from './codec.js';
 import { realClock, type SimClock } from './clock.js';
 import { corruptFrame, type FaultOptions } from './faults.js';
@@ -32,7 +44,7 @@ export interface GeDriSimulatorOptions {
    */
   dataDir?: string;
   clockOffsetMs?: number;
-  driLevel?: number;            // default 10 (DRI 2009, as the real captures)
+  driLevel?: number; // default 10 (DRI 2009, as the real captures)
   plugId?: number;
   faults?: FaultOptions;
   /** Time and timers (default: the real clock); ManualClock for simulated time. */
@@ -54,10 +66,10 @@ export interface GeDriSimulatorOptions {
 
 export interface SimStats {
   requests: Record<string, number>;
-  rxErrors: Record<string, number>;   // framer errors on host→monitor bytes (checksum = ignored requests)
+  rxErrors: Record<string, number>; // framer errors on host→monitor bytes (checksum = ignored requests)
   framesSent: number;
   bytesSent: number;
-  dropped: Record<string, number>;    // records generated but not sent: silence, no-link, overflow, checksum
+  dropped: Record<string, number>; // records generated but not sent: silence, no-link, overflow, checksum
   garbageBytes: number;
   rejectedWaves: number;
 }
@@ -65,7 +77,9 @@ export interface SimStats {
 const CATCH_UP_LIMIT = 40;
 const PRELOAD: RecordingName[] = ['ecgMcl1', 'abp', 'resp', 'ecgII', 'ecgV', 'pleth'];
 
-function ignore(): void { /* see detach() */ }
+function ignore(): void {
+  /* see detach() */
+}
 
 function sameIds(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -89,7 +103,7 @@ export class GeDriSimulator extends EventEmitter {
   private wave: { plan: WavePlan; requested: number[]; originHost: number; k: number; timer?: unknown } | null = null;
   private phdbNbr = 0;
   private waveNbr = 0;
-  private waveEndHost: number | undefined;   // host time just after the last wave record's last sample
+  private waveEndHost: number | undefined; // host time just after the last wave record's last sample
   private frameCount = 0;
   private silentUntil = -Infinity;
   private corruptPending = 0;
@@ -112,28 +126,43 @@ export class GeDriSimulator extends EventEmitter {
   }
 
   /** The injected artifacts' spans (device ms), empty without the `artifacts` option. */
-  artifactSpans(): ArtifactSpan[] { return this.artifacts?.spans() ?? []; }
+  artifactSpans(): ArtifactSpan[] {
+    return this.artifacts?.spans() ?? [];
+  }
 
   /** Device clock, ms. */
-  deviceNow(): number { return this.clock.now() + this.offset(); }
+  deviceNow(): number {
+    return this.clock.now() + this.offset();
+  }
 
   /** Begin operating: faults armed; requests from an attached link are served. */
   start(): void {
     if (this.started || this.closed) return;
     const o = this.opts;
     const dataDir = configuredDataDir(o.dataDir);
-    if (dataDir !== undefined) requireDataDir(dataDir);   // fatal: fails the start, nothing armed
+    if (dataDir !== undefined) requireDataDir(dataDir); // fatal: fails the start, nothing armed
     this.started = true;
     const wantTrend = !(o.physiology instanceof PhysiologyModel) && o.physiology?.trend === undefined && o.realNumerics !== false;
     if (dataDir !== undefined) {
       this.dataDir = dataDir;
-      if (wantTrend) this.model = new PhysiologyModel({ seed: o.seed ?? 1, ...(o.physiology as PhysiologyOptions | undefined), trend: NumericTrend.load(dataDir, { startMinute: o.trendStartMinute ?? 620 }) });
-      for (const r of PRELOAD) recording(r, dataDir);   // read the waveform files now, not on the first wave request
+      if (wantTrend)
+        this.model = new PhysiologyModel({
+          seed: o.seed ?? 1,
+          ...(o.physiology as PhysiologyOptions | undefined),
+          trend: NumericTrend.load(dataDir, { startMinute: o.trendStartMinute ?? 620 }),
+        });
+      for (const r of PRELOAD) recording(r, dataDir); // read the waveform files now, not on the first wave request
     }
     const f = this.opts.faults ?? {};
     if (f.disconnectEveryMs) this.every(f.disconnectEveryMs, () => this.disconnect());
-    if (f.silence) { const { everyMs, durationMs } = f.silence; this.every(everyMs, () => this.silence(durationMs)); }
-    if (f.clockJump) { const { afterMs, jumpMs } = f.clockJump; this.faultTimers.push(this.clock.setTimeout(() => this.jumpClock(jumpMs), afterMs)); }
+    if (f.silence) {
+      const { everyMs, durationMs } = f.silence;
+      this.every(everyMs, () => this.silence(durationMs));
+    }
+    if (f.clockJump) {
+      const { afterMs, jumpMs } = f.clockJump;
+      this.faultTimers.push(this.clock.setTimeout(() => this.jumpClock(jumpMs), afterMs));
+    }
   }
 
   /** Serve one link (the previous one is detached). The simulator stays silent until a request. */
@@ -160,7 +189,7 @@ export class GeDriSimulator extends EventEmitter {
     link.off('data', this.onData);
     link.off('close', this.onLinkEnd);
     link.off('error', this.onLinkEnd);
-    link.on('error', ignore);   // a late error of a link we let go must not crash the process
+    link.on('error', ignore); // a late error of a link we let go must not crash the process
     this.log?.info({ stats: this.stats() }, 'link detached');
     this.emit('detached');
   }
@@ -180,10 +209,20 @@ export class GeDriSimulator extends EventEmitter {
   }
 
   // ---- faults, callable directly ----
-  injectGarbage(frames = 1): void { this.garbagePending += frames; }
-  corruptNext(frames = 1): void { this.corruptPending += frames; }
-  silence(ms: number): void { this.silentUntil = this.clock.now() + ms; this.emit('fault', { kind: 'silence', ms }); }
-  jumpClock(ms: number): void { this.jumpMs += ms; this.emit('fault', { kind: 'clock-jump', ms }); }
+  injectGarbage(frames = 1): void {
+    this.garbagePending += frames;
+  }
+  corruptNext(frames = 1): void {
+    this.corruptPending += frames;
+  }
+  silence(ms: number): void {
+    this.silentUntil = this.clock.now() + ms;
+    this.emit('fault', { kind: 'silence', ms });
+  }
+  jumpClock(ms: number): void {
+    this.jumpMs += ms;
+    this.emit('fault', { kind: 'clock-jump', ms });
+  }
   disconnect(): void {
     const link = this.link;
     if (!link) return;
@@ -197,10 +236,18 @@ export class GeDriSimulator extends EventEmitter {
 
   // ---- requests ----
   private receive(chunk: Buffer): void {
-    if (!this.started || this.closed) { this.count(this.s.dropped, 'rx-before-start', chunk.length); return; }
+    if (!this.started || this.closed) {
+      this.count(this.s.dropped, 'rx-before-start', chunk.length);
+      return;
+    }
     for (const rec of this.framer.push(chunk)) {
       let req: HostRequest;
-      try { req = parseRequest(rec); } catch { this.count(this.s.requests, 'unparsable'); continue; }
+      try {
+        req = parseRequest(rec);
+      } catch {
+        this.count(this.s.requests, 'unparsable');
+        continue;
+      }
       this.count(this.s.requests, req.kind);
       this.log?.info({ request: req }, 'host request');
       this.emit('request', req);
@@ -210,7 +257,10 @@ export class GeDriSimulator extends EventEmitter {
   }
 
   private onPhdbRequest(req: Extract<HostRequest, { kind: 'phdb' }>): void {
-    if (req.intervalS === 0) { this.stopPhdb(); return; }
+    if (req.intervalS === 0) {
+      this.stopPhdb();
+      return;
+    }
     const cur = this.phdb?.req;
     if (cur && req.intervalS > 0 && cur.intervalS === req.intervalS && cur.classMask === req.classMask && cur.recordType === req.recordType) return;
     this.stopPhdb();
@@ -236,8 +286,12 @@ export class GeDriSimulator extends EventEmitter {
   }
 
   // ---- scheduling ----
-  private offset(): number { return (this.opts.clockOffsetMs ?? 0) + this.jumpMs; }
-  private modelTime(hostMs: number): number { return hostMs + (this.opts.clockOffsetMs ?? 0); }
+  private offset(): number {
+    return (this.opts.clockOffsetMs ?? 0) + this.jumpMs;
+  }
+  private modelTime(hostMs: number): number {
+    return hostMs + (this.opts.clockOffsetMs ?? 0);
+  }
 
   private nextWholeDeviceSecondHost(): number {
     const dev = this.clock.now() + this.offset();
@@ -256,10 +310,13 @@ export class GeDriSimulator extends EventEmitter {
     const now = this.clock.now();
     for (let i = 0; i < CATCH_UP_LIMIT && p.nextHost <= now && this.phdb === p; i++) {
       this.sendPhdb(p.req, p.nextHost);
-      if (p.req.intervalS < 0) { this.phdb = null; return; }
+      if (p.req.intervalS < 0) {
+        this.phdb = null;
+        return;
+      }
       p.nextHost += p.req.intervalS * 1000;
     }
-    if (p.nextHost <= now) p.nextHost = this.nextWholeDeviceSecondHost();   // fell far behind: realign
+    if (p.nextHost <= now) p.nextHost = this.nextWholeDeviceSecondHost(); // fell far behind: realign
     if (this.phdb === p) this.armPhdb();
   }
 
@@ -314,8 +371,12 @@ export class GeDriSimulator extends EventEmitter {
     const built = buildPhdb(this.artifacts ? this.artifacts.apply(snap) : snap, this.model, classes, time * 1000);
     const clean = this.artifacts ? buildPhdb(snap, this.model, classes, time * 1000).truth : undefined;
     const record = encodePhdbRecord({
-      time, recordType: req.recordType, driLevel: this.opts.driLevel ?? 10, recNbr: this.phdbNbr++ & 0xff,
-      plugId: this.opts.plugId ?? 0, classes: built.classes,
+      time,
+      recordType: req.recordType,
+      driLevel: this.opts.driLevel ?? 10,
+      recNbr: this.phdbNbr++ & 0xff,
+      plugId: this.opts.plugId ?? 0,
+      classes: built.classes,
     });
     this.transmit(record, built.truth, clean);
   }
@@ -327,7 +388,15 @@ export class GeDriSimulator extends EventEmitter {
       if (!pw.source) return { waveId: pw.waveId, samples: new Array<number>(pw.perRecord).fill(-32767), label: pw.label };
       const x = pw.source.next(pw.perRecord, this.modelTime(firstHost));
       const raw = Array.from(x, (v) => Math.max(-32000, Math.min(32767, Math.round(v * pw.divisor))));
-      truth.push({ kind: 'wave', vendorWaveId: pw.waveId, mdc: pw.mdc, unit: pw.unit, t0: devFirst, rateHz: pw.rateHz, samples: raw.map((r) => physical(r, pw.divisor)) });
+      truth.push({
+        kind: 'wave',
+        vendorWaveId: pw.waveId,
+        mdc: pw.mdc,
+        unit: pw.unit,
+        t0: devFirst,
+        rateHz: pw.rateHz,
+        samples: raw.map((r) => physical(r, pw.divisor)),
+      });
       return { waveId: pw.waveId, samples: raw, label: pw.label };
     });
     const record = encodeWaveRecord({ time: Math.floor(devFirst / 1000), driLevel: this.opts.driLevel ?? 10, recNbr: this.waveNbr++ & 0xff, channels });
@@ -337,9 +406,18 @@ export class GeDriSimulator extends EventEmitter {
   /** Frame and write one record; its truth is emitted only if it went out intact. */
   private transmit(record: Buffer, truth: Produced[], clean?: Produced[]): void {
     const link = this.link;
-    if (!link || link.destroyed || !link.writable) { this.count(this.s.dropped, 'no-link'); return; }
-    if (this.clock.now() < this.silentUntil) { this.count(this.s.dropped, 'silence'); return; }
-    if (link.writableLength > (this.opts.maxBufferedBytes ?? 1 << 20)) { this.count(this.s.dropped, 'overflow'); return; }
+    if (!link || link.destroyed || !link.writable) {
+      this.count(this.s.dropped, 'no-link');
+      return;
+    }
+    if (this.clock.now() < this.silentUntil) {
+      this.count(this.s.dropped, 'silence');
+      return;
+    }
+    if (link.writableLength > (this.opts.maxBufferedBytes ?? 1 << 20)) {
+      this.count(this.s.dropped, 'overflow');
+      return;
+    }
     this.frameCount++;
     const f = this.opts.faults ?? {};
     const chunks: Buffer[] = [];
@@ -373,5 +451,7 @@ export class GeDriSimulator extends EventEmitter {
     this.framer = new DriFramer();
   }
 
-  private count(m: Record<string, number>, k: string, n = 1): void { m[k] = (m[k] ?? 0) + n; }
+  private count(m: Record<string, number>, k: string, n = 1): void {
+    m[k] = (m[k] ?? 0) + n;
+  }
 }

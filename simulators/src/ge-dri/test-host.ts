@@ -7,9 +7,31 @@ import type { Duplex } from 'node:stream';
 import { DriFramer, PHDB_LAYOUT, WAVES, encodePhdbRequest, encodeWaveRequest, frameRecord, type PhdbClass } from './codec.js';
 import { physical } from './truth.js';
 
-export interface DecodedNumeric { vendorCode: string; cls: PhdbClass; raw: number; value: number; t: number; label: number }
-export interface DecodedWave { waveId: number; rTime: number; recNbr: number; label: number; raw: number[]; samples: number[] }
-export interface HostRecord { len: number; recNbr: number; driLevel: number; time: number; mainType: number; sr: { offset: number; type: number }[]; bytes: Buffer }
+export interface DecodedNumeric {
+  vendorCode: string;
+  cls: PhdbClass;
+  raw: number;
+  value: number;
+  t: number;
+  label: number;
+}
+export interface DecodedWave {
+  waveId: number;
+  rTime: number;
+  recNbr: number;
+  label: number;
+  raw: number[];
+  samples: number[];
+}
+export interface HostRecord {
+  len: number;
+  recNbr: number;
+  driLevel: number;
+  time: number;
+  mainType: number;
+  sr: { offset: number; type: number }[];
+  bytes: Buffer;
+}
 
 const CLASSES: PhdbClass[] = ['basic', 'ext1', 'ext2', 'ext3'];
 
@@ -32,7 +54,7 @@ export function decodePhdbNumerics(rec: HostRecord): DecodedNumeric[] {
     let first: number | undefined;
     for (const g of PHDB_LAYOUT[cls]) {
       const start = base + 4 + g.offset;
-      const status = g.hasHeader ? rec.bytes.readUInt32LE(start) : first ?? 0;
+      const status = g.hasHeader ? rec.bytes.readUInt32LE(start) : (first ?? 0);
       first ??= status;
       if ((status & 3) !== 3) continue;
       const label = g.hasHeader ? rec.bytes.readUInt16LE(start + 4) : 0;
@@ -68,13 +90,19 @@ export class TestHost {
       for (const r of this.framer.push(c)) this.records.push(readRecordHeader(r));
     });
   }
-  send(bytes: Uint8Array): void { this.link.write(bytes); }
+  send(bytes: Uint8Array): void {
+    this.link.write(bytes);
+  }
   requestPhdb(intervalS: number, classMask = 0x0e, driLevel = 9): void {
     this.send(frameRecord(encodePhdbRequest({ recordType: 1, intervalS, classMask, driLevel })));
   }
   requestWaves(waveIds: number[], reqType: 0 | 1 | 2 = 0, driLevel = 9): void {
     this.send(frameRecord(encodeWaveRequest({ reqType, waveIds, driLevel })));
   }
-  phdbRecords(): HostRecord[] { return this.records.filter((r) => r.mainType === 0); }
-  waveRecords(): HostRecord[] { return this.records.filter((r) => r.mainType === 1); }
+  phdbRecords(): HostRecord[] {
+    return this.records.filter((r) => r.mainType === 0);
+  }
+  waveRecords(): HostRecord[] {
+    return this.records.filter((r) => r.mainType === 1);
+  }
 }

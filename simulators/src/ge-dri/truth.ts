@@ -2,10 +2,10 @@
 export interface ProducedNumeric {
   kind: 'numeric';
   mdc: string;
-  value: number;        // physical value after the wire's quantisation (raw / divisor)
-  unit: string;         // UCUM
-  t: number;            // device clock ms (r_time × 1000)
-  vendorCode: string;   // "<group>.<field>" as the gateway's decoder names it
+  value: number; // physical value after the wire's quantisation (raw / divisor)
+  unit: string; // UCUM
+  t: number; // device clock ms (r_time × 1000)
+  vendorCode: string; // "<group>.<field>" as the gateway's decoder names it
 }
 
 export interface ProducedWave {
@@ -13,9 +13,9 @@ export interface ProducedWave {
   vendorWaveId: number;
   mdc: string;
   unit: string;
-  t0: number;           // device clock ms of the first sample
+  t0: number; // device clock ms of the first sample
   rateHz: number;
-  samples: number[];    // physical, after quantisation (raw / divisor)
+  samples: number[]; // physical, after quantisation (raw / divisor)
 }
 
 export type Produced = ProducedNumeric | ProducedWave;

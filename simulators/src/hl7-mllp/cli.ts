@@ -23,7 +23,22 @@ export const USAGE = `usage: orlink sim hl7-mllp (--client HOST:PORT | --server 
   --tls-key FILE
 `;
 
-interface Args { client?: { host: string; port: number }; server?: number; vendor: string; seed: number; intervalMs: number; sentinelEvery: number; bed?: string; udp?: number; count: number; truth?: string; tlsCa?: string; tlsCert?: string; tlsKey?: string; help: boolean }
+interface Args {
+  client?: { host: string; port: number };
+  server?: number;
+  vendor: string;
+  seed: number;
+  intervalMs: number;
+  sentinelEvery: number;
+  bed?: string;
+  udp?: number;
+  count: number;
+  truth?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  help: boolean;
+}
 
 export function parseArgs(argv: string[]): Args {
   const a: Args = { vendor: 'ge-b40', seed: 1, intervalMs: 1000, sentinelEvery: 5, count: 0, help: false };
@@ -37,26 +52,56 @@ export function parseArgs(argv: string[]): Args {
     const k = argv[i]!;
     const next = () => argv[++i];
     switch (k) {
-      case 'hl7-mllp': break;
-      case '--help': case '-h': a.help = true; break;
+      case 'hl7-mllp':
+        break;
+      case '--help':
+      case '-h':
+        a.help = true;
+        break;
       case '--client': {
         const m = /^(.*):(\d+)$/.exec(next() ?? '');
-        if (!m) errors.push('--client needs HOST:PORT'); else a.client = { host: m[1] || '127.0.0.1', port: Number(m[2]) };
+        if (!m) errors.push('--client needs HOST:PORT');
+        else a.client = { host: m[1] || '127.0.0.1', port: Number(m[2]) };
         break;
       }
-      case '--server': a.server = int(k, next()); break;
-      case '--vendor': a.vendor = next() ?? ''; break;
-      case '--seed': a.seed = int(k, next()); break;
-      case '--interval-ms': a.intervalMs = int(k, next()); break;
-      case '--sentinel-every': a.sentinelEvery = int(k, next()); break;
-      case '--bed': a.bed = next(); break;
-      case '--udp-announce': a.udp = int(k, next()); break;
-      case '--count': a.count = int(k, next()); break;
-      case '--record-truth': a.truth = next(); break;
-      case '--tls-ca': a.tlsCa = next(); break;
-      case '--tls-cert': a.tlsCert = next(); break;
-      case '--tls-key': a.tlsKey = next(); break;
-      default: errors.push(`unknown option '${k}'`);
+      case '--server':
+        a.server = int(k, next());
+        break;
+      case '--vendor':
+        a.vendor = next() ?? '';
+        break;
+      case '--seed':
+        a.seed = int(k, next());
+        break;
+      case '--interval-ms':
+        a.intervalMs = int(k, next());
+        break;
+      case '--sentinel-every':
+        a.sentinelEvery = int(k, next());
+        break;
+      case '--bed':
+        a.bed = next();
+        break;
+      case '--udp-announce':
+        a.udp = int(k, next());
+        break;
+      case '--count':
+        a.count = int(k, next());
+        break;
+      case '--record-truth':
+        a.truth = next();
+        break;
+      case '--tls-ca':
+        a.tlsCa = next();
+        break;
+      case '--tls-cert':
+        a.tlsCert = next();
+        break;
+      case '--tls-key':
+        a.tlsKey = next();
+        break;
+      default:
+        errors.push(`unknown option '${k}'`);
     }
   }
   if (!a.help && (a.client === undefined) === (a.server === undefined)) errors.push('give exactly one of --client HOST:PORT or --server PORT');
@@ -72,14 +117,21 @@ export function parseArgs(argv: string[]): Args {
 export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
   let a: Args;
-  try { a = parseArgs(argv); } catch (e) {
+  try {
+    a = parseArgs(argv);
+  } catch (e) {
     process.stderr.write(`orlink sim hl7-mllp: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (a.help) { out.write(USAGE); return 0; }
+  if (a.help) {
+    out.write(USAGE);
+    return 0;
+  }
   const style = vendorFor(a.vendor, a.server !== undefined ? 'server' : 'client')!;
   const log = (io.logger ?? pino(pino.destination(2))).child({ component: 'sim-hl7-mllp', vendor: style.name });
-  const emit = (o: object): void => { out.write(`${JSON.stringify(o)}\n`); };
+  const emit = (o: object): void => {
+    out.write(`${JSON.stringify(o)}\n`);
+  };
   let tls: { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined;
   try {
     if (a.tlsCa) tls = { ca: readFileSync(a.tlsCa), ...(a.tlsCert && a.tlsKey ? { cert: readFileSync(a.tlsCert), key: readFileSync(a.tlsKey) } : {}) };
@@ -87,14 +139,25 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
     process.stderr.write(`orlink sim hl7-mllp: cannot read a TLS file: ${(e as Error).message}\n`);
     return 2;
   }
-  const mon = new Hl7Monitor({ style, physiology: { seed: a.seed }, intervalMs: a.intervalMs, sentinelEvery: a.sentinelEvery, count: a.count, logger: log, ...(a.bed ? { bed: a.bed } : {}), ...(tls ? { tls } : {}) });
+  const mon = new Hl7Monitor({
+    style,
+    physiology: { seed: a.seed },
+    intervalMs: a.intervalMs,
+    sentinelEvery: a.sentinelEvery,
+    count: a.count,
+    logger: log,
+    ...(a.bed ? { bed: a.bed } : {}),
+    ...(tls ? { tls } : {}),
+  });
   let truth: WriteStream | undefined;
   if (a.truth) {
     const ts = createWriteStream(a.truth, { flags: 'a' });
     truth = ts;
     mon.on('produced', (p: object) => ts.write(`${JSON.stringify(p)}\n`));
   }
-  mon.on('ack', (ack: { code: string }) => { if (ack.code !== 'AA' && ack.code !== 'CA') log.warn({ ack }, 'negative acknowledgment'); });
+  mon.on('ack', (ack: { code: string }) => {
+    if (ack.code !== 'AA' && ack.code !== 'CA') log.warn({ ack }, 'negative acknowledgment');
+  });
   try {
     if (a.client) {
       await mon.connect(a.client.host, a.client.port);

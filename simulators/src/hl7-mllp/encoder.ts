@@ -18,7 +18,10 @@ export interface EncodeOptions {
   only?: (d: ParamDef) => boolean;
 }
 
-export interface Encoded { text: string; produced: ProducedNumeric[] }
+export interface Encoded {
+  text: string;
+  produced: ProducedNumeric[];
+}
 
 const esc = (s: string) => escapeHl7(s, DEFAULT_SEPS);
 
@@ -30,8 +33,29 @@ export function encodeOru(style: VendorStyle, snap: VitalsSnapshot, o: EncodeOpt
   // Whole seconds like the real monitors; milliseconds only when the schedule is sub-second.
   const ts = (ms: number) => (style.offset ? formatHl7Time(ms, 'UTC', ms % 1000 !== 0) : formatHl7LocalTime(ms, 'UTC', ms % 1000 !== 0));
   const segs: string[] = [];
-  const msh = ['MSH', '^~\\&', style.msh3, style.msh4, 'ORLINK', '', ts(snap.t), '', 'ORU^R01^ORU_R01', o.controlId, 'P', style.version,
-    '', '', style.msh15, style.msh16, '', style.version === '2.6' ? 'UNICODE UTF-8' : '', '', '', style.msh21];
+  const msh = [
+    'MSH',
+    '^~\\&',
+    style.msh3,
+    style.msh4,
+    'ORLINK',
+    '',
+    ts(snap.t),
+    '',
+    'ORU^R01^ORU_R01',
+    o.controlId,
+    'P',
+    style.version,
+    '',
+    '',
+    style.msh15,
+    style.msh16,
+    '',
+    style.version === '2.6' ? 'UNICODE UTF-8' : '',
+    '',
+    '',
+    style.msh21,
+  ];
   while (msh.length > 13 && msh[msh.length - 1] === '') msh.pop();
   if (style.name === 'mindray-pds') msh.splice(2, msh.length - 2, '', '', '', '', ts(snap.t), '', 'ORU^R01', o.controlId, 'P', style.version);
   segs.push(msh.join('|'));
@@ -61,8 +85,27 @@ export function encodeOru(style: VendorStyle, snap: VitalsSnapshot, o: EncodeOpt
     const sentinel = o.sentinel && style.sentinel?.vital === d.vital;
     const value = quantise(raw, d.decimals);
     const text = sentinel ? style.sentinel!.text : String(value);
-    const obx = ['OBX', String(++set), 'NM', d.obx3.map(esc).join('^'), d.containment, text, d.unit.join('^'), '', '', '', '', style.name === 'mindray-pds' ? 'F' : 'R',
-      '', '', d.episodic || style.name === 'mindray-pds' ? ts(t) : '', '', '', d.episodic && style.headers ? '^APERIODIC' : '', equip];
+    const obx = [
+      'OBX',
+      String(++set),
+      'NM',
+      d.obx3.map(esc).join('^'),
+      d.containment,
+      text,
+      d.unit.join('^'),
+      '',
+      '',
+      '',
+      '',
+      style.name === 'mindray-pds' ? 'F' : 'R',
+      '',
+      '',
+      d.episodic || style.name === 'mindray-pds' ? ts(t) : '',
+      '',
+      '',
+      d.episodic && style.headers ? '^APERIODIC' : '',
+      equip,
+    ];
     while (obx[obx.length - 1] === '') obx.pop();
     segs.push(obx.join('|'));
     if (!sentinel) produced.push({ kind: 'numeric', mdc: d.mdc, value, unit: d.ucum, t, vendorCode: d.vendorCode });
@@ -73,8 +116,12 @@ export function encodeOru(style: VendorStyle, snap: VitalsSnapshot, o: EncodeOpt
 function vmdHeader(vmd: string): string {
   const n = vmd.split('.')[1];
   const known: Record<string, string> = {
-    '5': '69798^MDC_DEV_ECG_VMD^MDC', '11': '70666^MDC_DEV_ANALY_CONC_GAS_MULTI_PARAM_VMD^MDC', '13': '69850^MDC_DEV_METER_PRESS_BLD_VMD^MDC',
-    '22': '70638^MDC_DEV_ANALY_SAT_O2_VMD^MDC', '26': '70686^MDC_DEV_METER_TEMP_VMD^MDC', '18': '69850^MDC_DEV_METER_PRESS_BLD_VMD^MDC',
+    '5': '69798^MDC_DEV_ECG_VMD^MDC',
+    '11': '70666^MDC_DEV_ANALY_CONC_GAS_MULTI_PARAM_VMD^MDC',
+    '13': '69850^MDC_DEV_METER_PRESS_BLD_VMD^MDC',
+    '22': '70638^MDC_DEV_ANALY_SAT_O2_VMD^MDC',
+    '26': '70686^MDC_DEV_METER_TEMP_VMD^MDC',
+    '18': '69850^MDC_DEV_METER_PRESS_BLD_VMD^MDC',
   };
   return known[n] ?? '69642^MDC_DEV_METER_VMD^MDC';
 }

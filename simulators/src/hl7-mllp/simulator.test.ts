@@ -30,7 +30,10 @@ function wire(link: Link, session: Hl7Session, got: Observation[]): () => void {
   link.on('data', (d) => got.push(...session.onBytes(d, Date.now())));
   link.on('error', () => {});
   const timer = setInterval(() => session.tick(Date.now()), 50);
-  return () => { clearInterval(timer); session.stop(); };
+  return () => {
+    clearInterval(timer);
+    session.stop();
+  };
 }
 
 const key = (o: { mdc: string | null; vendorCode: string; t: number; value: number | null }) => `${o.mdc}|${o.vendorCode}|${o.t}|${o.value}`;
@@ -44,7 +47,11 @@ t.test('GE B40 simulator (client) → tcp-server link → session: values, times
   const mon = new Hl7Monitor({ style: VENDORS['ge-b40'], intervalMs: 200, sentinelEvery: 3, count: 6, physiology: { seed: 7 } });
   const produced: ProducedNumeric[] = [];
   mon.on('produced', (p: ProducedNumeric) => produced.push(p));
-  t.teardown(async () => { unwire(); await mon.close(); await link.close(); });
+  t.teardown(async () => {
+    unwire();
+    await mon.close();
+    await link.close();
+  });
   await mon.connect('127.0.0.1', link.address()!.port);
   await until('6 messages acknowledged', () => (mon.stats.acks.AA ?? 0) >= 6);
   const nums = got.filter((o): o is NumericObs => o.kind === 'numeric');
@@ -73,12 +80,22 @@ t.test('Mindray PDS simulator (server) discovered over loopback UDP; gateway hea
   const session = new Hl7Session({ profileId: 'hl7/mindray/pds' });
   const got: Observation[] = [];
   const unwire = wire(link, session, got);
-  t.teardown(async () => { unwire(); await link.close(); await mon.close(); });
+  t.teardown(async () => {
+    unwire();
+    await link.close();
+    await mon.close();
+  });
   await until('5 messages', () => mon.stats.sent >= 5);
   await until('values decoded', () => got.length >= produced.length && produced.length > 0);
   const seen = new Set(got.map((o) => key(o as NumericObs)));
-  t.ok(produced.every((p) => seen.has(key(p))), 'every produced value decoded');
-  t.ok(produced.some((p) => p.mdc === 'MDC_PRESS_BLD_NONINV_SYS'), 'NIBP (503) sent');
+  t.ok(
+    produced.every((p) => seen.has(key(p))),
+    'every produced value decoded',
+  );
+  t.ok(
+    produced.some((p) => p.mdc === 'MDC_PRESS_BLD_NONINV_SYS'),
+    'NIBP (503) sent',
+  );
   t.ok(mon.stats.heartbeats >= 1, 'heartbeats received by the monitor');
   t.same(mon.stats.acks, {}, 'no ACK sent to a PDS monitor');
 });
@@ -97,14 +114,31 @@ t.test('`orlink sim hl7-mllp --client` runs until --count, prints events, gets A
   const session = new Hl7Session({});
   const got: Observation[] = [];
   const unwire = wire(link, session, got);
-  t.teardown(async () => { unwire(); await link.close(); });
+  t.teardown(async () => {
+    unwire();
+    await link.close();
+  });
   let out = '';
-  const stdout = new Writable({ write(c, _e, cb) { out += String(c); cb(); } });
+  const stdout = new Writable({
+    write(c, _e, cb) {
+      out += String(c);
+      cb();
+    },
+  });
   const pino = (await import('pino')).default;
-  const code = await run(['hl7-mllp', '--client', `127.0.0.1:${link.address()!.port}`, '--vendor', 'comen', '--interval-ms', '100', '--count', '3'], { stdout, logger: pino({ level: 'silent' }) });
+  const code = await run(['hl7-mllp', '--client', `127.0.0.1:${link.address()!.port}`, '--vendor', 'comen', '--interval-ms', '100', '--count', '3'], {
+    stdout,
+    logger: pino({ level: 'silent' }),
+  });
   t.equal(code, 0);
-  const events = out.trim().split('\n').map((l) => JSON.parse(l));
-  t.same(events.map((e) => e.event), ['connecting', 'stopped']);
+  const events = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.same(
+    events.map((e) => e.event),
+    ['connecting', 'stopped'],
+  );
   t.equal(events[1].stats.sent, 3);
   await until('3 messages decoded', () => session.decoder().stats().frames >= 3);
   t.equal(session.decoder().profileId(), 'hl7/comen/c-series');

@@ -32,7 +32,12 @@ export interface Hl7MonitorOptions {
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
-export interface Hl7MonitorStats { sent: number; acks: Record<string, number>; connects: number; heartbeats: number }
+export interface Hl7MonitorStats {
+  sent: number;
+  acks: Record<string, number>;
+  connects: number;
+  heartbeats: number;
+}
 
 export class Hl7Monitor extends EventEmitter {
   readonly stats: Hl7MonitorStats = { sent: 0, acks: {}, connects: 0, heartbeats: 0 };
@@ -69,8 +74,15 @@ export class Hl7Monitor extends EventEmitter {
       if (this.closed || !this.target) return resolve();
       const t = this.o.tls;
       const s: net.Socket = t ? tls.connect({ ...this.target, ...t }) : net.createConnection(this.target);
-      s.on('error', () => { /* reported as close */ });
-      s.once(t ? 'secureConnect' : 'connect', () => { this.stats.connects++; this.redialMs = 200; this.attach(s); resolve(); });
+      s.on('error', () => {
+        /* reported as close */
+      });
+      s.once(t ? 'secureConnect' : 'connect', () => {
+        this.stats.connects++;
+        this.redialMs = 200;
+        this.attach(s);
+        resolve();
+      });
       s.once('close', () => {
         if (this.sock === s) this.sock = undefined;
         // Like a monitor: retry with a doubling delay capped at 5 s until close().
@@ -88,10 +100,15 @@ export class Hl7Monitor extends EventEmitter {
       this.sock?.destroy();
       this.attach(s);
       s.on('error', () => {});
-      s.once('close', () => { if (this.sock === s) this.sock = undefined; });
+      s.once('close', () => {
+        if (this.sock === s) this.sock = undefined;
+      });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
     this.schedule();
     return (server.address() as net.AddressInfo).port;
   }
@@ -132,7 +149,10 @@ export class Hl7Monitor extends EventEmitter {
     if (this.closed) return;
     const now = this.now();
     const next = Math.floor(now / this.interval) * this.interval + this.interval;
-    this.timer = setTimeout(() => { this.tick(next); this.schedule(); }, next - now);
+    this.timer = setTimeout(() => {
+      this.tick(next);
+      this.schedule();
+    }, next - now);
   }
 
   private tick(t: number): void {
@@ -166,7 +186,12 @@ export class Hl7Monitor extends EventEmitter {
     clearInterval(this.udpTimer);
     this.udp?.close();
     const s = this.sock;
-    if (s && !s.destroyed) await new Promise<void>((r) => { s.once('close', () => r()); s.end(); setTimeout(() => s.destroy(), 300).unref(); });
+    if (s && !s.destroyed)
+      await new Promise<void>((r) => {
+        s.once('close', () => r());
+        s.end();
+        setTimeout(() => s.destroy(), 300).unref();
+      });
     const srv = this.server;
     if (srv) await new Promise<void>((r) => srv.close(() => r()));
   }

@@ -56,12 +56,32 @@ export interface VendorStyle {
 }
 
 const U = {
-  pct: ['262688', 'MDC_DIM_PERCENT', 'MDC'], bpm: ['264864', 'MDC_DIM_BEAT_PER_MIN', 'MDC'], rpm: ['264928', 'MDC_DIM_RESP_PER_MIN', 'MDC'],
-  mmhg: ['266016', 'MDC_DIM_MMHG', 'MDC'], cel: ['268192', 'MDC_DIM_DEGC', 'MDC'],
+  pct: ['262688', 'MDC_DIM_PERCENT', 'MDC'],
+  bpm: ['264864', 'MDC_DIM_BEAT_PER_MIN', 'MDC'],
+  rpm: ['264928', 'MDC_DIM_RESP_PER_MIN', 'MDC'],
+  mmhg: ['266016', 'MDC_DIM_MMHG', 'MDC'],
+  cel: ['268192', 'MDC_DIM_DEGC', 'MDC'],
 };
 
-const p = (vital: VitalKey, code: number, ref: string, containment: string, unit: string[], decimals: number, mdc = ref, ucum = '', episodic = false): ParamDef => ({
-  vital, obx3: [String(code), ref, 'MDC'], containment, unit, decimals, mdc, ucum: ucum || unitToUcum(unit), episodic,
+const p = (
+  vital: VitalKey,
+  code: number,
+  ref: string,
+  containment: string,
+  unit: string[],
+  decimals: number,
+  mdc = ref,
+  ucum = '',
+  episodic = false,
+): ParamDef => ({
+  vital,
+  obx3: [String(code), ref, 'MDC'],
+  containment,
+  unit,
+  decimals,
+  mdc,
+  ucum: ucum || unitToUcum(unit),
+  episodic,
   vendorCode: `MDC:${code}${containment ? `@${containment.split('.').slice(0, 3).join('.')}` : ''}`,
 });
 
@@ -99,8 +119,17 @@ const MINDRAY_PARAMS: ParamDef[] = [
   mr('nibpMean', 150303, 'MDC_PRESS_CUFF_MEAN', '1.1.9', U.mmhg, 0, 'MDC_PRESS_BLD_NONINV_MEAN', true),
 ];
 
-const pds = (vital: VitalKey, id: number, label: string, mdc: string, ucum: string, decimals: number, episodic = false): ParamDef =>
-  ({ vital, obx3: [String(id), label, ''], containment: '', unit: [], decimals, mdc, ucum, vendorCode: `MNDRY:${id}`, episodic });
+const pds = (vital: VitalKey, id: number, label: string, mdc: string, ucum: string, decimals: number, episodic = false): ParamDef => ({
+  vital,
+  obx3: [String(id), label, ''],
+  containment: '',
+  unit: [],
+  decimals,
+  mdc,
+  ucum,
+  vendorCode: `MNDRY:${id}`,
+  episodic,
+});
 
 const PDS_PARAMS: ParamDef[] = [
   pds('hr', 101, 'HR', 'MDC_ECG_HEART_RATE', '/min', 0),
@@ -125,31 +154,94 @@ const COMEN_PARAMS: ParamDef[] = [
   p('nibpMean', 150023, 'MDC_PRESS_BLD_NONINV_MEAN', '', U.mmhg, 0, undefined, '', true),
 ];
 
-const PCD01_PARAMS: ParamDef[] = GE_PARAMS.map((d) => d.vital === 'etco2' ? p('etco2', 151708, 'MDC_CONC_AWAY_CO2_ET', '1.11.1.1', U.mmhg, 0) : d);
+const PCD01_PARAMS: ParamDef[] = GE_PARAMS.map((d) => (d.vital === 'etco2' ? p('etco2', 151708, 'MDC_CONC_AWAY_CO2_ET', '1.11.1.1', U.mmhg, 0) : d));
 
 export const VENDORS: Record<VendorName, VendorStyle> = {
   'ge-b40': {
-    name: 'ge-b40', profile: 'hl7/ge/b40', msh3: 'B40^080019FFFE1443EC^EUI-64', msh4: 'GE', version: '2.6', msh15: 'NE', msh16: 'AL',
-    msh21: 'PCD_DEC_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO', equipment: '080019FFFE1443EC^B40_GE', monitorRole: 'client',
-    expectAck: 'AA', offset: true, headers: true, sentinel: { vital: 'cvp', text: '-999' }, params: GE_PARAMS,
+    name: 'ge-b40',
+    profile: 'hl7/ge/b40',
+    msh3: 'B40^080019FFFE1443EC^EUI-64',
+    msh4: 'GE',
+    version: '2.6',
+    msh15: 'NE',
+    msh16: 'AL',
+    msh21: 'PCD_DEC_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO',
+    equipment: '080019FFFE1443EC^B40_GE',
+    monitorRole: 'client',
+    expectAck: 'AA',
+    offset: true,
+    headers: true,
+    sentinel: { vital: 'cvp', text: '-999' },
+    params: GE_PARAMS,
   },
   mindray: {
-    name: 'mindray', profile: 'hl7/mindray/benevision', msh3: 'MINDRAY_N12^00A0370098007A80^EUI-64', msh4: 'MINDRAY', version: '2.6',
-    msh15: 'AL', msh16: 'NE', msh21: 'IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO', equipment: '00A0370098007A80^^00A0370098007A80^EUI-64',
-    monitorRole: 'client', expectAck: 'CA', offset: true, headers: false, sentinel: { vital: 'respRate', text: '-100' }, params: MINDRAY_PARAMS,
+    name: 'mindray',
+    profile: 'hl7/mindray/benevision',
+    msh3: 'MINDRAY_N12^00A0370098007A80^EUI-64',
+    msh4: 'MINDRAY',
+    version: '2.6',
+    msh15: 'AL',
+    msh16: 'NE',
+    msh21: 'IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO',
+    equipment: '00A0370098007A80^^00A0370098007A80^EUI-64',
+    monitorRole: 'client',
+    expectAck: 'CA',
+    offset: true,
+    headers: false,
+    sentinel: { vital: 'respRate', text: '-100' },
+    params: MINDRAY_PARAMS,
   },
   'mindray-pds': {
-    name: 'mindray-pds', profile: 'hl7/mindray/pds', msh3: '', msh4: '', version: '2.3.1', msh15: '', msh16: '', msh21: '', equipment: '',
-    monitorRole: 'server', expectAck: '', offset: false, headers: false, controlId: '204', sentinel: { vital: 'tempEso', text: '-100.0' }, params: PDS_PARAMS,
+    name: 'mindray-pds',
+    profile: 'hl7/mindray/pds',
+    msh3: '',
+    msh4: '',
+    version: '2.3.1',
+    msh15: '',
+    msh16: '',
+    msh21: '',
+    equipment: '',
+    monitorRole: 'server',
+    expectAck: '',
+    offset: false,
+    headers: false,
+    controlId: '204',
+    sentinel: { vital: 'tempEso', text: '-100.0' },
+    params: PDS_PARAMS,
   },
   comen: {
-    name: 'comen', profile: 'hl7/comen/c-series', msh3: 'COMEN^C80', msh4: 'COMEN', version: '2.6', msh15: '', msh16: '', msh21: '',
-    equipment: '', monitorRole: 'client', expectAck: 'AA', offset: false, headers: false, sentinel: { vital: 'respRate', text: '' }, params: COMEN_PARAMS,
+    name: 'comen',
+    profile: 'hl7/comen/c-series',
+    msh3: 'COMEN^C80',
+    msh4: 'COMEN',
+    version: '2.6',
+    msh15: '',
+    msh16: '',
+    msh21: '',
+    equipment: '',
+    monitorRole: 'client',
+    expectAck: 'AA',
+    offset: false,
+    headers: false,
+    sentinel: { vital: 'respRate', text: '' },
+    params: COMEN_PARAMS,
   },
   pcd01: {
-    name: 'pcd01', profile: 'hl7/pcd-01/generic', msh3: 'ORLINK_SIM^0012340000000001^EUI-64', msh4: 'SIM', version: '2.6', msh15: 'NE', msh16: 'AL',
-    msh21: 'IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO', equipment: '0012340000000001^SIM', monitorRole: 'client',
-    expectAck: 'AA', offset: true, headers: true, sentinel: { vital: 'cvp', text: '-100' }, params: PCD01_PARAMS,
+    name: 'pcd01',
+    profile: 'hl7/pcd-01/generic',
+    msh3: 'ORLINK_SIM^0012340000000001^EUI-64',
+    msh4: 'SIM',
+    version: '2.6',
+    msh15: 'NE',
+    msh16: 'AL',
+    msh21: 'IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO',
+    equipment: '0012340000000001^SIM',
+    monitorRole: 'client',
+    expectAck: 'AA',
+    offset: true,
+    headers: true,
+    sentinel: { vital: 'cvp', text: '-100' },
+    params: PCD01_PARAMS,
   },
 };
 

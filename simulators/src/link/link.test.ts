@@ -7,17 +7,32 @@ import { execFileSync } from 'node:child_process';
 import { openPtyPair, openSerialLink, closeSerialLink, TcpDeviceServer, memoryLinkPair } from './index.js';
 import type { Duplex } from 'node:stream';
 
-const hasSocat = (() => { try { execFileSync('socat', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+const hasSocat = (() => {
+  try {
+    execFileSync('socat', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** Resolve with the first `n` bytes that arrive on `s` (deadline, never a sleep). */
 function readBytes(s: Duplex, n: number, timeoutMs = 5000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let got = 0;
-    const timer = setTimeout(() => { s.off('data', on); reject(new Error(`timeout: ${got}/${n} bytes`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      s.off('data', on);
+      reject(new Error(`timeout: ${got}/${n} bytes`));
+    }, timeoutMs);
     const on = (c: Buffer): void => {
-      chunks.push(c); got += c.length;
-      if (got >= n) { clearTimeout(timer); s.off('data', on); resolve(Buffer.concat(chunks).subarray(0, n)); }
+      chunks.push(c);
+      got += c.length;
+      if (got >= n) {
+        clearTimeout(timer);
+        s.off('data', on);
+        resolve(Buffer.concat(chunks).subarray(0, n));
+      }
     };
     s.on('data', on);
   });
@@ -30,7 +45,7 @@ t.test('pty pair through socat: bytes both ways, host reopen', { skip: hasSocat 
   const dev = await openSerialLink(pair.devicePath);
   t.teardown(() => closeSerialLink(dev));
   let host = await openSerialLink(pair.hostPath);
-  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));   // every byte value, raw mode
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i)); // every byte value, raw mode
   const toHost = readBytes(host, 256);
   dev.write(all);
   t.same(await toHost, all, 'device → host, all 256 byte values unchanged');
@@ -60,7 +75,9 @@ t.test('TCP server: one client at a time, loopback, free port', async (t) => {
   t.ok(addr.port > 0);
   const gotClient = new Promise<Socket>((r) => server.once('client', r));
   const c1 = connect(addr.port, '127.0.0.1');
-  t.teardown(() => { c1.destroy(); });
+  t.teardown(() => {
+    c1.destroy();
+  });
   const s1 = await gotClient;
   const echo = readBytes(c1, 2);
   s1.write(Buffer.from([9, 8]));
@@ -73,7 +90,9 @@ t.test('TCP server: one client at a time, loopback, free port', async (t) => {
   await closed;
   const again = new Promise<Socket>((r) => server.once('client', r));
   const c3 = connect(addr.port, '127.0.0.1');
-  t.teardown(() => { c3.destroy(); });
+  t.teardown(() => {
+    c3.destroy();
+  });
   await again;
   t.equal(server.accepted, 2, 'the next client is served after the first left');
   await server.close();

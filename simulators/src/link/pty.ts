@@ -32,7 +32,9 @@ export async function openPtyPair(opts: PtyOptions = {}): Promise<PtyPair> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'orlink-pty-'));
   const devicePath = join(dir, 'device');
   const hostPath = join(dir, 'host');
-  const cleanup = (): void => { if (ownDir) rmSync(dir, { recursive: true, force: true }); };
+  const cleanup = (): void => {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
   let child: ChildProcess;
   try {
     child = (opts.spawn ?? spawn)(opts.socatPath ?? 'socat', ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${hostPath}`], {
@@ -45,8 +47,16 @@ export async function openPtyPair(opts: PtyOptions = {}): Promise<PtyPair> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new SimError(SIM_ERR.LINK_OPEN, `socat did not set up the pty pair within ${opts.timeoutMs ?? 5000} ms: ${stderr.slice(-300)}`)), opts.timeoutMs ?? 5000);
-    const fail = (e: Error): void => { clearTimeout(timer); child.kill('SIGTERM'); cleanup(); reject(e); };
+    const timer = setTimeout(
+      () => fail(new SimError(SIM_ERR.LINK_OPEN, `socat did not set up the pty pair within ${opts.timeoutMs ?? 5000} ms: ${stderr.slice(-300)}`)),
+      opts.timeoutMs ?? 5000,
+    );
+    const fail = (e: Error): void => {
+      clearTimeout(timer);
+      child.kill('SIGTERM');
+      cleanup();
+      reject(e);
+    };
     const onError = (e: Error): void => fail(new SimError(SIM_ERR.LINK_OPEN, 'socat failed to start (is it installed?)', { cause: e }));
     const onExit = (code: number | null): void => fail(new SimError(SIM_ERR.LINK_OPEN, `socat exited with ${String(code)}: ${stderr.slice(-300)}`));
     child.once('error', onError);
@@ -58,7 +68,9 @@ export async function openPtyPair(opts: PtyOptions = {}): Promise<PtyPair> {
         clearTimeout(timer);
         child.off('exit', onExit);
         child.off('error', onError);
-        child.on('error', () => { /* after start: only 'exit' matters */ });
+        child.on('error', () => {
+          /* after start: only 'exit' matters */
+        });
         resolve();
       }
     });

@@ -15,10 +15,17 @@ export interface SerialLinkOptions {
 
 export async function openSerialLink(path: string, o: SerialLinkOptions = {}): Promise<SerialPort> {
   const port = new SerialPort({
-    path, autoOpen: false, baudRate: o.baudRate ?? 19200, dataBits: o.dataBits ?? 8, parity: o.parity ?? 'even',
-    stopBits: o.stopBits ?? 1, rtscts: o.rtscts ?? false,
+    path,
+    autoOpen: false,
+    baudRate: o.baudRate ?? 19200,
+    dataBits: o.dataBits ?? 8,
+    parity: o.parity ?? 'even',
+    stopBits: o.stopBits ?? 1,
+    rtscts: o.rtscts ?? false,
   });
-  await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(new SimError(SIM_ERR.LINK_OPEN, `cannot open ${path}`, { kind: 'transient', cause: e })) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    port.open((e) => (e ? reject(new SimError(SIM_ERR.LINK_OPEN, `cannot open ${path}`, { kind: 'transient', cause: e })) : resolve())),
+  );
   return port;
 }
 

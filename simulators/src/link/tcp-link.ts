@@ -13,7 +13,12 @@ export class TcpDeviceServer extends EventEmitter {
   refused = 0;
   accepted = 0;
 
-  constructor(private readonly host = '127.0.0.1', private readonly port = 0) { super(); }
+  constructor(
+    private readonly host = '127.0.0.1',
+    private readonly port = 0,
+  ) {
+    super();
+  }
 
   /** Start listening; resolves with the bound address (port 0 → a free port). */
   async listen(): Promise<{ host: string; port: number }> {
@@ -27,14 +32,22 @@ export class TcpDeviceServer extends EventEmitter {
     return { host: a.address, port: a.port };
   }
 
-  current(): Socket | null { return this.client; }
+  current(): Socket | null {
+    return this.client;
+  }
 
   private onConnection(sock: Socket): void {
-    if (this.client || this.closing) { this.refused++; sock.destroy(); return; }
+    if (this.client || this.closing) {
+      this.refused++;
+      sock.destroy();
+      return;
+    }
     this.accepted++;
     this.client = sock;
     sock.setNoDelay(true);
-    sock.on('error', () => { /* surfaced as close */ });
+    sock.on('error', () => {
+      /* surfaced as close */
+    });
     sock.once('close', () => {
       if (this.client === sock) this.client = null;
       this.emit('client-closed');

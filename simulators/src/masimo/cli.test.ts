@@ -22,7 +22,10 @@ function start(argv: string[]) {
   stdout.on('data', (c: Buffer) => {
     buf += c.toString();
     let i;
-    while ((i = buf.indexOf('\n')) >= 0) { events.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>); buf = buf.slice(i + 1); }
+    while ((i = buf.indexOf('\n')) >= 0) {
+      events.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
+      buf = buf.slice(i + 1);
+    }
   });
   const done = run(argv, { stdout, signal: ac.signal, logger: pino({ level: 'silent' }) });
   return { done, stop: () => ac.abort(), events };
@@ -53,8 +56,14 @@ t.test('masimo over TCP: lines decode with the gateway decoder; truth recorded',
   t.equal(await s.done, 0);
   t.equal(dec.identity()?.model, 'Rad-8');
   t.same(dec.stats().errors, {});
-  const truth = readFileSync(truthFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { vendorCode: string });
-  t.ok(truth.some((r) => r.vendorCode === 'SPO2'), 'truth file has SpO2');
+  const truth = readFileSync(truthFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { vendorCode: string });
+  t.ok(
+    truth.some((r) => r.vendorCode === 'SPO2'),
+    'truth file has SpO2',
+  );
   t.equal(s.events.at(-1)?.event, 'stopped');
 });
 
@@ -92,11 +101,16 @@ t.test('masimo on --serial PATH (the device end of a pty pair), read at 9600 8N1
 
 t.test('usage errors are reported together; help', async (t) => {
   const spec = { name: 'masimo', deviceFlag: '--model' as const, deviceValues: ['rad8'], faults: ['garbage'] };
-  t.throws(() => parseOxiArgs(['masimo', '--model', 'x', '--fault', 'bogus', '--seed', 'q'], spec), /must be one of.*unknown fault 'bogus'.*--seed needs an integer.*exactly one of/);
+  t.throws(
+    () => parseOxiArgs(['masimo', '--model', 'x', '--fault', 'bogus', '--seed', 'q'], spec),
+    /must be one of.*unknown fault 'bogus'.*--seed needs an integer.*exactly one of/,
+  );
   t.same(parseOxiArgs(['masimo', '--tcp', ':9', '--fault', 'garbage'], spec).link, { kind: 'tcp', host: '127.0.0.1', port: 9 });
   const out = new PassThrough();
   let text = '';
-  out.on('data', (c: Buffer) => { text += c.toString(); });
+  out.on('data', (c: Buffer) => {
+    text += c.toString();
+  });
   t.equal(await run(['nonin', '--help'], { stdout: out }), 0);
   t.match(text, /--format 2\|7\|8/);
 });

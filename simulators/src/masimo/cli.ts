@@ -16,11 +16,25 @@ ASCII 1 lines at 9600 8N1, one per second. With --pty it prints {"event":"listen
 `;
 
 export function run(argv: string[], io?: RunIo): Promise<number> {
-  return runOxiCli({
-    name: 'masimo', deviceFlag: '--model', deviceValues: MASIMO_MODELS, faults: MASIMO_FAULTS, usage: MASIMO_USAGE,
-    create: (a, log) => new MasimoSimulator({
-      model: (a.device ?? 'radical7') as MasimoModel, seed: a.seed, clockOffsetMs: a.clockOffsetMs, logger: log,
-      faults: masimoFaultPreset(a.faults), realNumerics: a.realNumerics, ...(a.dataDir ? { dataDir: a.dataDir } : {}),
-    }),
-  }, argv, io);
+  return runOxiCli(
+    {
+      name: 'masimo',
+      deviceFlag: '--model',
+      deviceValues: MASIMO_MODELS,
+      faults: MASIMO_FAULTS,
+      usage: MASIMO_USAGE,
+      create: (a, log) =>
+        new MasimoSimulator({
+          model: (a.device ?? 'radical7') as MasimoModel,
+          seed: a.seed,
+          clockOffsetMs: a.clockOffsetMs,
+          logger: log,
+          faults: masimoFaultPreset(a.faults),
+          realNumerics: a.realNumerics,
+          ...(a.dataDir ? { dataDir: a.dataDir } : {}),
+        }),
+    },
+    argv,
+    io,
+  );
 }

@@ -9,7 +9,13 @@ import type { Logger } from 'pino';
 import { realClock, type SimClock } from '../ge-dri/clock.js';
 import type { OxiProduced } from './truth.js';
 
-export interface OxiStats { bytesSent: number; periodsSent: number; dropped: Record<string, number>; faults: Record<string, number>; rxBytes: number }
+export interface OxiStats {
+  bytesSent: number;
+  periodsSent: number;
+  dropped: Record<string, number>;
+  faults: Record<string, number>;
+  rxBytes: number;
+}
 
 export interface DeviceBaseOptions {
   clock?: SimClock;
@@ -19,7 +25,9 @@ export interface DeviceBaseOptions {
   maxBufferedBytes?: number;
 }
 
-function ignore(): void { /* a late error of a link we let go */ }
+function ignore(): void {
+  /* a late error of a link we let go */
+}
 
 export abstract class OxiDeviceBase extends EventEmitter {
   protected readonly clock: SimClock;
@@ -31,11 +39,18 @@ export abstract class OxiDeviceBase extends EventEmitter {
   private timer: unknown;
   private nextHost = 0;
   private k = 0;
-  private readonly onData = (c: Buffer): void => { this.s.rxBytes += c.length; this.receive(c); };
+  private readonly onData = (c: Buffer): void => {
+    this.s.rxBytes += c.length;
+    this.receive(c);
+  };
   private readonly onLinkEnd = (): void => this.detach();
 
   /** @param lead true: a period is sent at its start (a line per second); false: at its end (a packet of frames). */
-  constructor(protected readonly base: DeviceBaseOptions, protected periodMs: number, private readonly lead = false) {
+  constructor(
+    protected readonly base: DeviceBaseOptions,
+    protected periodMs: number,
+    private readonly lead = false,
+  ) {
     super();
     this.clock = base.clock ?? realClock;
     this.log = base.logger;
@@ -43,7 +58,9 @@ export abstract class OxiDeviceBase extends EventEmitter {
   }
 
   /** Device clock, ms. */
-  deviceNow(): number { return this.clock.now() + (this.base.clockOffsetMs ?? 0); }
+  deviceNow(): number {
+    return this.clock.now() + (this.base.clockOffsetMs ?? 0);
+  }
 
   start(): void {
     if (this.started || this.closed) return;
@@ -88,18 +105,28 @@ export abstract class OxiDeviceBase extends EventEmitter {
   protected abstract period(tDevice: number, i: number): { bytes: Buffer; truth: OxiProduced[] };
 
   /** Host → device bytes (commands); default: ignored. */
-  protected receive(_chunk: Buffer): void { /* output-only device */ }
+  protected receive(_chunk: Buffer): void {
+    /* output-only device */
+  }
 
   protected write(bytes: Buffer): boolean {
     const link = this.link;
-    if (!link || link.destroyed || !link.writable) { this.count(this.s.dropped, 'no-link'); return false; }
-    if (link.writableLength > (this.base.maxBufferedBytes ?? 1 << 20)) { this.count(this.s.dropped, 'overflow'); return false; }
+    if (!link || link.destroyed || !link.writable) {
+      this.count(this.s.dropped, 'no-link');
+      return false;
+    }
+    if (link.writableLength > (this.base.maxBufferedBytes ?? 1 << 20)) {
+      this.count(this.s.dropped, 'overflow');
+      return false;
+    }
     link.write(bytes);
     this.s.bytesSent += bytes.length;
     return true;
   }
 
-  protected count(m: Record<string, number>, k: string, n = 1): void { m[k] = (m[k] ?? 0) + n; }
+  protected count(m: Record<string, number>, k: string, n = 1): void {
+    m[k] = (m[k] ?? 0) + n;
+  }
 
   /** Restart the schedule at the next whole device second (e.g. after a format change). */
   protected realign(): void {
@@ -115,7 +142,9 @@ export abstract class OxiDeviceBase extends EventEmitter {
     this.timer = this.clock.setTimeout(() => this.fire(), this.due() - this.clock.now());
   }
 
-  private due(): number { return this.nextHost + (this.k + (this.lead ? 0 : 1)) * this.periodMs; }
+  private due(): number {
+    return this.nextHost + (this.k + (this.lead ? 0 : 1)) * this.periodMs;
+  }
 
   private fire(): void {
     const now = this.clock.now();

@@ -5,7 +5,13 @@
  */
 import { Rng } from '../physiology/index.js';
 
-export interface WalkDef { base: number; sd: number; tauS: number; min: number; max: number }
+export interface WalkDef {
+  base: number;
+  sd: number;
+  tauS: number;
+  min: number;
+  max: number;
+}
 
 export const OXI_EXTRAS: Record<string, WalkDef> = {
   pi: { base: 3.2, sd: 0.6, tauS: 60, min: 0.2, max: 15 },

@@ -42,7 +42,10 @@ export function parseOxiArgs(argv: string[], spec: Pick<OxiCliSpec, 'name' | 'de
   let seenName = false;
   const int = (flag: string, v: string | undefined): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isInteger(n)) { errors.push(`${flag} needs an integer`); return 0; }
+    if (v === undefined || !Number.isInteger(n)) {
+      errors.push(`${flag} needs an integer`);
+      return 0;
+    }
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -50,27 +53,58 @@ export function parseOxiArgs(argv: string[], spec: Pick<OxiCliSpec, 'name' | 'de
     const next = (): string | undefined => argv[++i];
     if (a === spec.deviceFlag) {
       const v = next() ?? '';
-      if (spec.deviceValues.includes(v)) out.device = v; else errors.push(`${a} must be one of ${spec.deviceValues.join('|')}`);
+      if (spec.deviceValues.includes(v)) out.device = v;
+      else errors.push(`${a} must be one of ${spec.deviceValues.join('|')}`);
       continue;
     }
     switch (a) {
-      case '--help': case '-h': out.help = true; break;
-      case '--serial': { const p = next(); if (!p) errors.push('--serial needs a PATH'); else out.link = { kind: 'serial', path: p }; links++; break; }
-      case '--pty': out.link = { kind: 'pty' }; links++; break;
-      case '--tcp': {
-        const m = /^(.*):(\d+)$/.exec(next() ?? '');
-        if (!m) errors.push('--tcp needs HOST:PORT'); else out.link = { kind: 'tcp', host: m[1] || '127.0.0.1', port: Number(m[2]) };
+      case '--help':
+      case '-h':
+        out.help = true;
+        break;
+      case '--serial': {
+        const p = next();
+        if (!p) errors.push('--serial needs a PATH');
+        else out.link = { kind: 'serial', path: p };
         links++;
         break;
       }
-      case '--seed': out.seed = int(a, next()); break;
-      case '--clock-offset-ms': out.clockOffsetMs = int(a, next()); break;
-      case '--record-truth': { const f = next(); if (!f) errors.push('--record-truth needs a FILE'); else out.recordTruth = f; break; }
-      case '--data-dir': { const d = next(); if (!d) errors.push('--data-dir needs a DIR'); else out.dataDir = d; break; }
-      case '--synthetic-numerics': out.realNumerics = false; break;
+      case '--pty':
+        out.link = { kind: 'pty' };
+        links++;
+        break;
+      case '--tcp': {
+        const m = /^(.*):(\d+)$/.exec(next() ?? '');
+        if (!m) errors.push('--tcp needs HOST:PORT');
+        else out.link = { kind: 'tcp', host: m[1] || '127.0.0.1', port: Number(m[2]) };
+        links++;
+        break;
+      }
+      case '--seed':
+        out.seed = int(a, next());
+        break;
+      case '--clock-offset-ms':
+        out.clockOffsetMs = int(a, next());
+        break;
+      case '--record-truth': {
+        const f = next();
+        if (!f) errors.push('--record-truth needs a FILE');
+        else out.recordTruth = f;
+        break;
+      }
+      case '--data-dir': {
+        const d = next();
+        if (!d) errors.push('--data-dir needs a DIR');
+        else out.dataDir = d;
+        break;
+      }
+      case '--synthetic-numerics':
+        out.realNumerics = false;
+        break;
       case '--fault':
         for (const f of (next() ?? '').split(',')) {
-          if (spec.faults.includes(f)) out.faults.push(f); else errors.push(`unknown fault '${f}' (${spec.faults.join(', ')})`);
+          if (spec.faults.includes(f)) out.faults.push(f);
+          else errors.push(`unknown fault '${f}' (${spec.faults.join(', ')})`);
         }
         break;
       default:
@@ -83,24 +117,34 @@ export function parseOxiArgs(argv: string[], spec: Pick<OxiCliSpec, 'name' | 'de
   return out;
 }
 
-
 export async function runOxiCli(spec: OxiCliSpec, argv: string[], io: RunIo = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
   let args: OxiArgs;
-  try { args = parseOxiArgs(argv, spec); } catch (e) {
+  try {
+    args = parseOxiArgs(argv, spec);
+  } catch (e) {
     process.stderr.write(`orlink sim: ${(e as Error).message}\n${spec.usage}`);
     return 2;
   }
-  if (args.help) { out.write(spec.usage); return 0; }
+  if (args.help) {
+    out.write(spec.usage);
+    return 0;
+  }
   const log = (io.logger ?? pino(pino.destination(2))).child({ component: `sim-${spec.name}` });
   let dev: OxiDeviceBase;
-  try { dev = spec.create(args, log); } catch (e) {
+  try {
+    dev = spec.create(args, log);
+  } catch (e) {
     log.error({ err: e }, 'simulator failed');
     process.stderr.write(`orlink sim: ${(e as Error).message}\n`);
     return 1;
   }
   return runSimCli({
-    protocol: spec.name, io, log, recordTruth: args.recordTruth, device: dev,
+    protocol: spec.name,
+    io,
+    log,
+    recordTruth: args.recordTruth,
+    device: dev,
     // a real port gets the oximeters' 9600 8N1 (a pty ignores line settings)
     serve: (closers) => serveChosenLink(args.link, dev, log, closers, OXIMETER_LINK),
     report: () => dev.stats(),

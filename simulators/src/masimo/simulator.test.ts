@@ -16,7 +16,11 @@ import type { OxiProduced } from './truth.js';
 
 const T0 = Date.UTC(2026, 10, 22, 8, 0, 0, 250);
 
-async function capture(opts: MasimoSimulatorOptions, seconds: number, onHost?: (host: Duplex, clock: ManualClock) => void): Promise<{ bytes: Buffer; truth: OxiProduced[]; sim: MasimoSimulator }> {
+async function capture(
+  opts: MasimoSimulatorOptions,
+  seconds: number,
+  onHost?: (host: Duplex, clock: ManualClock) => void,
+): Promise<{ bytes: Buffer; truth: OxiProduced[]; sim: MasimoSimulator }> {
   const clock = new ManualClock(T0);
   const truth: OxiProduced[] = [];
   const sim = new MasimoSimulator({ ...opts, clock, onProduced: (r) => truth.push(r) });
@@ -34,7 +38,11 @@ async function capture(opts: MasimoSimulatorOptions, seconds: number, onHost?: (
 
 function rechunk(b: Buffer, rng: Rng): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i < b.length;) { const n = 1 + rng.int(0, 90); out.push(b.subarray(i, i + n)); i += n; }
+  for (let i = 0; i < b.length;) {
+    const n = 1 + rng.int(0, 90);
+    out.push(b.subarray(i, i + n));
+    i += n;
+  }
   return out;
 }
 
@@ -49,7 +57,10 @@ for (const model of MASIMO_MODELS) {
     const got = new Map(obs.filter((o): o is NumericObs => o.kind === 'numeric').map((o) => [key(o), o]));
     const want = truth.filter((r) => r.kind === 'numeric');
     t.ok(want.length >= 30 * 3, `${want.length} produced values`);
-    const bad = want.filter((w) => { const g = got.get(key(w)); return !g || g.value !== w.value || g.mdc !== w.mdc || g.unit !== w.unit || g.flags !== undefined; });
+    const bad = want.filter((w) => {
+      const g = got.get(key(w));
+      return !g || g.value !== w.value || g.mdc !== w.mdc || g.unit !== w.unit || g.flags !== undefined;
+    });
     t.same(bad.slice(0, 3), [], 'all equal');
     t.equal([...got.values()].filter((g) => g.value !== null).length, want.length, 'nothing invented');
     t.same(dec.stats().errors, {});
@@ -58,7 +69,10 @@ for (const model of MASIMO_MODELS) {
 }
 
 t.test('faults: garbage lines counted, dashed and sensor-off lines give null + invalid, alarms match the truth', async (t) => {
-  const { bytes, truth, sim } = await capture({ model: 'rad8', seed: 2, realNumerics: false, faults: { ...masimoFaultPreset(['garbage', 'dashes']), sensorOff: { everyMs: 20_000, durationMs: 4_000 } } }, 45);
+  const { bytes, truth, sim } = await capture(
+    { model: 'rad8', seed: 2, realNumerics: false, faults: { ...masimoFaultPreset(['garbage', 'dashes']), sensorOff: { everyMs: 20_000, durationMs: 4_000 } } },
+    45,
+  );
   const dec = new MasimoStreamDecoder();
   const obs: Observation[] = [];
   for (const c of rechunk(bytes, Rng.keyed(9, 'f'))) obs.push(...dec.push(c));
@@ -70,7 +84,10 @@ t.test('faults: garbage lines counted, dashed and sensor-off lines give null + i
   t.equal(nulls.length, (sim.stats().faults['sensor-off'] ?? 0) + (sim.stats().faults.dashes ?? 0));
   t.ok(nulls.every((n) => n.flags?.includes('invalid')));
   const alarms = obs.filter((o): o is AlarmObs => o.kind === 'alarm').map((a) => `${a.vendorCode} ${a.phase} ${a.t}`);
-  t.same(alarms, truth.filter((r) => r.kind === 'alarm').map((a) => `${a.vendorCode} ${a.phase} ${a.t}`));
+  t.same(
+    alarms,
+    truth.filter((r) => r.kind === 'alarm').map((a) => `${a.vendorCode} ${a.phase} ${a.t}`),
+  );
   t.ok(alarms.length >= 3, `sensor-off alarms: ${alarms.length}`);
 });
 
@@ -81,7 +98,15 @@ t.test('simulator against the gateway MasimoSession over a link: exact values an
   const truth: OxiProduced[] = [];
   const sim = new MasimoSimulator({ model: 'radical5', seed: 4, realNumerics: false, clock, onProduced: (r) => truth.push(r) });
   // the gateway end: every write reaches the session at once, stamped with the (manual) clock
-  const wire = new Duplex({ read() { /* host never writes */ }, write(c: Buffer, _e, cb) { obs.push(...session.onBytes(c, clock.now() + 3)); cb(); } });
+  const wire = new Duplex({
+    read() {
+      /* host never writes */
+    },
+    write(c: Buffer, _e, cb) {
+      obs.push(...session.onBytes(c, clock.now() + 3));
+      cb();
+    },
+  });
   session.start({ write: () => t.fail('the session must not write') });
   sim.attach(wire);
   sim.start();

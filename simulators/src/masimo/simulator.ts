@@ -81,21 +81,39 @@ export class MasimoSimulator extends OxiDeviceBase {
     if (dashed) this.count(this.s.faults, off ? 'sensor-off' : 'dashes');
     const exc = off ? EXC_NORMAL | EXC_SENSOR_OFF : EXC_NORMAL;
     const src: Record<string, number | null> = {
-      spo2: v.spo2, bpm: v.pulseRate, pi: x.pi, spco: x.spco, spmet: x.spmet, sphb: x.sphb, spoc: x.spoc, pvi: x.pvi,
-      desat: 0, pidelta: x.pidelta, alarm: 0, exc, exc1: 0,
+      spo2: v.spo2,
+      bpm: v.pulseRate,
+      pi: x.pi,
+      spco: x.spco,
+      spmet: x.spmet,
+      sphb: x.sphb,
+      spoc: x.spoc,
+      pvi: x.pvi,
+      desat: 0,
+      pidelta: x.pidelta,
+      alarm: 0,
+      exc,
+      exc1: 0,
     };
     const tokens: [string, string][] = [];
     const truth: OxiProduced[] = [];
     for (const spec of MODEL_TOKENS[this.model]) {
-      if (spec.key === 'SN') { tokens.push(['SN', this.o.serial ?? '0000012345']); continue; }
-      if (spec.key === 'RESVD') { tokens.push(['RESVD', '---']); continue; }
+      if (spec.key === 'SN') {
+        tokens.push(['SN', this.o.serial ?? '0000012345']);
+        continue;
+      }
+      if (spec.key === 'RESVD') {
+        tokens.push(['RESVD', '---']);
+        continue;
+      }
       const raw = src[spec.source] ?? null;
       const text = formatValue(spec.fmt.hex ? raw : dashed ? null : raw, spec.fmt);
       tokens.push([spec.key, text]);
       if (spec.fmt.hex) continue;
       const pv = parseValue(text);
       const m = this.profile.numerics[spec.key];
-      if (pv.kind === 'number') truth.push({ kind: 'numeric', mdc: m?.mdc ?? null, unit: m?.unit ?? '{vendor}', value: pv.value, t: tDevice, vendorCode: spec.key });
+      if (pv.kind === 'number')
+        truth.push({ kind: 'numeric', mdc: m?.mdc ?? null, unit: m?.unit ?? '{vendor}', value: pv.value, t: tDevice, vendorCode: spec.key });
     }
     if ((exc ^ this.lastExc) & EXC_SENSOR_OFF) {
       truth.push({ kind: 'alarm', text: 'Sensor off patient', phase: exc & EXC_SENSOR_OFF ? 'start' : 'end', t: tDevice, vendorCode: 'EXC.0x020' });

@@ -2,10 +2,10 @@
 export interface OxiProducedNumeric {
   kind: 'numeric';
   mdc: string | null;
-  value: number;        // the value as printed/encoded (after the wire's quantisation)
+  value: number; // the value as printed/encoded (after the wire's quantisation)
   unit: string;
-  t: number;            // device clock ms (Masimo: the line's time; Nonin: frame clock of the simulator)
-  vendorCode: string;   // token key (Masimo) or slot name (Nonin), as the gateway's decoder names it
+  t: number; // device clock ms (Masimo: the line's time; Nonin: frame clock of the simulator)
+  vendorCode: string; // token key (Masimo) or slot name (Nonin), as the gateway's decoder names it
 }
 
 export interface OxiProducedWave {
@@ -18,6 +18,12 @@ export interface OxiProducedWave {
   vendorCode: string;
 }
 
-export interface OxiProducedAlarm { kind: 'alarm'; text: string; phase: 'start' | 'end'; t: number; vendorCode: string }
+export interface OxiProducedAlarm {
+  kind: 'alarm';
+  text: string;
+  phase: 'start' | 'end';
+  t: number;
+  vendorCode: string;
+}
 
 export type OxiProduced = OxiProducedNumeric | OxiProducedWave | OxiProducedAlarm;

@@ -15,7 +15,13 @@ import { FORMAT_PROFILE, NoninSimulator, noninFaultPreset, type NoninSimulatorOp
 
 const T0 = Date.UTC(2026, 10, 22, 8, 0, 0, 400);
 
-interface Run { chunks: { bytes: Buffer; rx: number }[]; truth: OxiProduced[]; sim: NoninSimulator; host: Duplex; clock: ManualClock }
+interface Run {
+  chunks: { bytes: Buffer; rx: number }[];
+  truth: OxiProduced[];
+  sim: NoninSimulator;
+  host: Duplex;
+  clock: ManualClock;
+}
 
 /** Runs the simulator for `ms` in steps of 100 ms; each chunk keeps the time it arrived. `at` runs a step's action first. */
 async function run(opts: NoninSimulatorOptions, ms: number, at: Record<number, (r: Run) => void> = {}): Promise<Run> {
@@ -52,7 +58,11 @@ for (const format of [2, 7, 8] as const) {
     const auto = decode('auto', r);
     const ref = decode(FORMAT_PROFILE[format], r);
     t.ok(ref.obs.length > (format === 8 ? 60 : 300), `${ref.obs.length} observations`);
-    t.same(auto.obs.map((o) => JSON.stringify(o)), ref.obs.map((o) => JSON.stringify(o)), 'same observations: values, pleth, alarms, times');
+    t.same(
+      auto.obs.map((o) => JSON.stringify(o)),
+      ref.obs.map((o) => JSON.stringify(o)),
+      'same observations: values, pleth, alarms, times',
+    );
     t.equal(auto.dec.profileId(), FORMAT_PROFILE[format]);
     const { unconfirmed = 0, ...rest } = auto.dec.stats().errors;
     const { garbage = 0, ...refRest } = ref.dec.stats().errors;
@@ -65,7 +75,11 @@ for (const format of [2, 7, 8] as const) {
 }
 
 t.test('the format menu changes mid-stream (#2 → #7 → #8): auto follows, every value in order', async (t) => {
-  const menu = (f: 7 | 8) => (r: Run): void => { r.host.write(encodeSelectFormat(f)); };
+  const menu =
+    (f: 7 | 8) =>
+    (r: Run): void => {
+      r.host.write(encodeSelectFormat(f));
+    };
   const r = await run({ format: 2, seed: 50, realNumerics: false }, 14_000, { 3000: menu(7), 6000: menu(8) });
   t.same(r.sim.commands, { 'select-7': 1, 'select-8': 1 }, 'the simulator switched twice');
   const auto = decode('auto', r);
@@ -82,10 +96,22 @@ t.test('an auto session connected to the simulator sends it nothing; the simulat
     const sim = new NoninSimulator({ format, seed: 60, realNumerics: false, clock });
     const session = new NoninSession({ profileId: 'auto', now: () => clock.now() });
     const obs: Observation[] = [];
-    const wire = new Duplex({ read() { /* pushed by the session's writes */ }, write(c: Buffer, _e, cb) { obs.push(...session.onBytes(c, clock.now())); cb(); } });
+    const wire = new Duplex({
+      read() {
+        /* pushed by the session's writes */
+      },
+      write(c: Buffer, _e, cb) {
+        obs.push(...session.onBytes(c, clock.now()));
+        cb();
+      },
+    });
     sim.attach(wire);
     sim.start();
-    session.start({ write: (b) => { wire.push(Buffer.from(b)); } });
+    session.start({
+      write: (b) => {
+        wire.push(Buffer.from(b));
+      },
+    });
     for (let s = 0; s < 12; s++) {
       clock.advance(1000);
       session.tick(clock.now());
@@ -94,6 +120,9 @@ t.test('an auto session connected to the simulator sends it nothing; the simulat
     await sim.close();
     t.same([sim.commands, sim.format, session.commandReplies().sent], [{}, format, 0], `#${format}: no command`);
     t.equal(session.decoder().profileId(), FORMAT_PROFILE[format], `#${format}: found in the stream`);
-    t.ok(obs.some((o) => o.kind === 'numeric'), 'and decoded');
+    t.ok(
+      obs.some((o) => o.kind === 'numeric'),
+      'and decoded',
+    );
   }
 });

@@ -14,11 +14,25 @@ Format #2/#7: 75 frames/s; #8: 4 bytes/s. Answers the select-format command (ACK
 `;
 
 export function run(argv: string[], io?: RunIo): Promise<number> {
-  return runOxiCli({
-    name: 'nonin', deviceFlag: '--format', deviceValues: ['2', '7', '8'], faults: NONIN_FAULTS, usage: NONIN_USAGE,
-    create: (a, log) => new NoninSimulator({
-      format: Number(a.device ?? '2') as 2 | 7 | 8, seed: a.seed, clockOffsetMs: a.clockOffsetMs, logger: log,
-      faults: noninFaultPreset(a.faults), realNumerics: a.realNumerics, ...(a.dataDir ? { dataDir: a.dataDir } : {}),
-    }),
-  }, argv, io);
+  return runOxiCli(
+    {
+      name: 'nonin',
+      deviceFlag: '--format',
+      deviceValues: ['2', '7', '8'],
+      faults: NONIN_FAULTS,
+      usage: NONIN_USAGE,
+      create: (a, log) =>
+        new NoninSimulator({
+          format: Number(a.device ?? '2') as 2 | 7 | 8,
+          seed: a.seed,
+          clockOffsetMs: a.clockOffsetMs,
+          logger: log,
+          faults: noninFaultPreset(a.faults),
+          realNumerics: a.realNumerics,
+          ...(a.dataDir ? { dataDir: a.dataDir } : {}),
+        }),
+    },
+    argv,
+    io,
+  );
 }

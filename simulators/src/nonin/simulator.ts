@@ -9,10 +9,34 @@
  * frame: the packet is lost, no truth), missing (markers 127/511 in every 5th packet), sensor-off
  * (SNSD + missing markers for durationMs of every everyMs; alarm start/end).
  */
-import { ACK, encodePacket, encodeSecond, NAK, noninProfiles, parseSelectFormat, STATUS, STX, ETX, type DataFormat, type NoninValues } from '../../../gateway/src/protocols/nonin/index.js';
+import {
+  ACK,
+  encodePacket,
+  encodeSecond,
+  NAK,
+  noninProfiles,
+  parseSelectFormat,
+  STATUS,
+  STX,
+  ETX,
+  type DataFormat,
+  type NoninValues,
+} from '../../../gateway/src/protocols/nonin/index.js';
 import { matchProfile } from '../../../gateway/src/profiles/match.js';
 import type { Profile } from '../../../schemas/src/profile.js';
-import { configuredDataDir, createWaveSource, NumericTrend, PhysiologyModel, RecordedLoop, recording, requireDataDir, robustRange, Rng, type PhysiologyOptions, type WaveSource } from '../physiology/index.js';
+import {
+  configuredDataDir,
+  createWaveSource,
+  NumericTrend,
+  PhysiologyModel,
+  RecordedLoop,
+  recording,
+  requireDataDir,
+  robustRange,
+  Rng,
+  type PhysiologyOptions,
+  type WaveSource,
+} from '../physiology/index.js';
 import { OxiDeviceBase, type DeviceBaseOptions } from '../masimo/device-base.js';
 import type { OxiProduced } from '../masimo/truth.js';
 
@@ -69,7 +93,12 @@ export class NoninSimulator extends OxiDeviceBase {
     const dataDir = configuredDataDir(o.dataDir);
     if (dataDir !== undefined) requireDataDir(dataDir);
     if (o.physiology instanceof PhysiologyModel) this.physio = o.physiology;
-    else this.physio = new PhysiologyModel({ seed, trend: o.realNumerics !== false && dataDir !== undefined ? NumericTrend.load(dataDir, { startMinute: 620 }) : null, ...(o.physiology ?? {}) });
+    else
+      this.physio = new PhysiologyModel({
+        seed,
+        trend: o.realNumerics !== false && dataDir !== undefined ? NumericTrend.load(dataDir, { startMinute: 620 }) : null,
+        ...(o.physiology ?? {}),
+      });
     this.rng = Rng.keyed(seed, 'nonin');
     if (dataDir !== undefined) {
       const r = recording('pleth', dataDir);
@@ -82,7 +111,9 @@ export class NoninSimulator extends OxiDeviceBase {
     }
   }
 
-  get format(): DataFormat { return this.fmt; }
+  get format(): DataFormat {
+    return this.fmt;
+  }
 
   protected override receive(chunk: Buffer): void {
     for (const b of chunk) {
@@ -118,10 +149,20 @@ export class NoninSimulator extends OxiDeviceBase {
     const hr = v.pulseRate === null ? null : Math.round(v.pulseRate);
     const spo2 = v.spo2 === null ? null : Math.round(v.spo2);
     const jig = (x: number | null, lo: number, hi: number): number | null => (x === null ? null : Math.min(hi, Math.max(lo, x + this.rng.int(-1, 2))));
-    const vals: NoninValues = missing ? {} : {
-      HR: hr, SPO2: spo2, SPO2_D: spo2, SPO2_FAST: jig(spo2, 0, 100), SPO2_BB: jig(spo2, 0, 100), EHR: jig(hr, 0, 300),
-      ESPO2: spo2, ESPO2_D: spo2, HR_D: hr, EHR_D: jig(hr, 0, 300),
-    };
+    const vals: NoninValues = missing
+      ? {}
+      : {
+          HR: hr,
+          SPO2: spo2,
+          SPO2_D: spo2,
+          SPO2_FAST: jig(spo2, 0, 100),
+          SPO2_BB: jig(spo2, 0, 100),
+          EHR: jig(hr, 0, 300),
+          ESPO2: spo2,
+          ESPO2_D: spo2,
+          HR_D: hr,
+          EHR_D: jig(hr, 0, 300),
+        };
     const status = STATUS.ALWAYS | (off ? STATUS.SNSD : STATUS.GPRF);
     let bytes: Buffer;
     let samples: number[] = [];
@@ -130,15 +171,18 @@ export class NoninSimulator extends OxiDeviceBase {
       const max = this.fmt === 2 ? 255 : 65535;
       const x = 'loop' in this.pleth ? this.pleth.loop.next(25) : this.pleth.source.next(25, tDevice);
       const { lo, hi } = this.plethRange;
-      samples = off ? new Array<number>(25).fill(0) : Array.from(x, (s) => Math.max(0, Math.min(max, Math.round(((s - lo) / (hi - lo || 1)) * max * 0.9 + max * 0.05))));
+      samples = off
+        ? new Array<number>(25).fill(0)
+        : Array.from(x, (s) => Math.max(0, Math.min(max, Math.round(((s - lo) / (hi - lo || 1)) * max * 0.9 + max * 0.05))));
       bytes = encodePacket(this.fmt, vals, samples, status, this.o.firmware ?? 0x30);
     }
     const truth: OxiProduced[] = [];
     const corrupt = f.badChecksumEveryPackets !== undefined && i % f.badChecksumEveryPackets === f.badChecksumEveryPackets - 1;
     if (corrupt) {
       this.count(this.s.faults, 'checksum');
-      if (this.fmt === 8) bytes[1] |= 0x80;       // no checksum in #8: an impossible HR byte
-      else bytes[5 * 4 + 3] ^= 0x01;              // frame 5's DATA: its checksum fails
+      if (this.fmt === 8)
+        bytes[1] |= 0x80; // no checksum in #8: an impossible HR byte
+      else bytes[5 * 4 + 3] ^= 0x01; // frame 5's DATA: its checksum fails
     } else {
       for (const [code, value] of Object.entries(this.fmt === 8 ? { HR: vals.HR, SPO2: vals.SPO2 } : vals)) {
         if (value === null || value === undefined) continue;

@@ -9,7 +9,10 @@ import { run } from './cli.js';
 function nextMessage(sock: dgram.Socket, ms = 3000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('timeout')), ms);
-    sock.once('message', (m) => { clearTimeout(timer); resolve(m); });
+    sock.once('message', (m) => {
+      clearTimeout(timer);
+      resolve(m);
+    });
   });
 }
 
@@ -21,12 +24,22 @@ t.test('--lan: announces on loopback, answers an AARQ with AARE + MDS create', a
   const out = new PassThrough();
   const ac = new AbortController();
   let text = '';
-  out.on('data', (d) => { text += String(d); });
-  const done = run(['philips-intellivue', '--lan', '--announce-port', String(ann.address().port), '--model', 'MP70'], { stdout: out, signal: ac.signal, logger: pino({ level: 'silent' }) });
+  out.on('data', (d) => {
+    text += String(d);
+  });
+  const done = run(['philips-intellivue', '--lan', '--announce-port', String(ann.address().port), '--model', 'MP70'], {
+    stdout: out,
+    signal: ac.signal,
+    logger: pino({ level: 'silent' }),
+  });
   const dec = new IntelliVueDecoder();
   const ci = dec.decode(await announced);
   const listening = JSON.parse(text.split('\n')[0]) as { event: string; port: number; host: string };
-  t.same(ci.events, [{ kind: 'connect-indication', model: 'MP70', announce: { model: 'MP70', dataExportPort: listening.port, wireless: false } }], 'the announced Data Export port is the one listening');
+  t.same(
+    ci.events,
+    [{ kind: 'connect-indication', model: 'MP70', announce: { model: 'MP70', dataExportPort: listening.port, wireless: false } }],
+    'the announced Data Export port is the one listening',
+  );
   t.equal(listening.host, '127.0.0.1');
   const host = dgram.createSocket('udp4');
   await new Promise<void>((r) => host.bind(0, '127.0.0.1', () => r()));

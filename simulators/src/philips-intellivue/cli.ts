@@ -31,38 +31,69 @@ export const USAGE = `usage: orlink sim philips-intellivue (--lan [--port N] [--
                             built-in synthetic physiology (default: $ORLINK_PHYSIONET_DIR if set)
 `;
 
-
 export async function run(argv: string[], io: RunIo = {}): Promise<number> {
   const out = io.stdout ?? process.stdout;
   let v: Record<string, string | boolean | undefined>;
   try {
-    ({ values: v } = parseArgs({ args: argv.filter((a) => a !== 'philips-intellivue'), options: {
-      lan: { type: 'boolean' }, serial: { type: 'string' }, pty: { type: 'boolean' }, port: { type: 'string' }, 'announce-port': { type: 'string' },
-      seed: { type: 'string' }, model: { type: 'string' }, 'clock-offset-ms': { type: 'string' }, 'max-reply-bytes': { type: 'string' },
-      refuse: { type: 'boolean' }, demo: { type: 'boolean' }, alarm: { type: 'boolean' }, 'spo2-unavailable': { type: 'boolean' },
-      'keep-alive-timeout-ms': { type: 'string' }, 'record-truth': { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    } }));
+    ({ values: v } = parseArgs({
+      args: argv.filter((a) => a !== 'philips-intellivue'),
+      options: {
+        lan: { type: 'boolean' },
+        serial: { type: 'string' },
+        pty: { type: 'boolean' },
+        port: { type: 'string' },
+        'announce-port': { type: 'string' },
+        seed: { type: 'string' },
+        model: { type: 'string' },
+        'clock-offset-ms': { type: 'string' },
+        'max-reply-bytes': { type: 'string' },
+        refuse: { type: 'boolean' },
+        demo: { type: 'boolean' },
+        alarm: { type: 'boolean' },
+        'spo2-unavailable': { type: 'boolean' },
+        'keep-alive-timeout-ms': { type: 'string' },
+        'record-truth': { type: 'string' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
   } catch (e) {
     process.stderr.write(`orlink sim: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (v.help) { out.write(USAGE); return 0; }
+  if (v.help) {
+    out.write(USAGE);
+    return 0;
+  }
   const links = [v.lan, v.serial, v.pty].filter(Boolean).length;
   const num = (k: string): number | undefined => (v[k] === undefined ? undefined : Number(v[k]));
-  const bad = ['port', 'announce-port', 'seed', 'clock-offset-ms', 'max-reply-bytes', 'keep-alive-timeout-ms'].filter((k) => v[k] !== undefined && !Number.isInteger(num(k)));
+  const bad = ['port', 'announce-port', 'seed', 'clock-offset-ms', 'max-reply-bytes', 'keep-alive-timeout-ms'].filter(
+    (k) => v[k] !== undefined && !Number.isInteger(num(k)),
+  );
   if (links !== 1 || bad.length) {
     process.stderr.write(`orlink sim: ${links !== 1 ? 'give exactly one of --lan, --serial PATH, --pty' : `${bad.join(', ')} need integers`}\n${USAGE}`);
     return 2;
   }
   const log = (io.logger ?? pino(pino.destination(2))).child({ component: 'sim-philips-intellivue' });
-  const emit = (o: object): void => { out.write(`${JSON.stringify(o)}\n`); };
+  const emit = (o: object): void => {
+    out.write(`${JSON.stringify(o)}\n`);
+  };
   let monitor: IntelliVueMonitor;
   try {
     monitor = new IntelliVueMonitor({
-      seed: num('seed') ?? 1, clockOffsetMs: num('clock-offset-ms') ?? 0, logger: log, maxReplyBytes: num('max-reply-bytes'),
+      seed: num('seed') ?? 1,
+      clockOffsetMs: num('clock-offset-ms') ?? 0,
+      logger: log,
+      maxReplyBytes: num('max-reply-bytes'),
       ...(typeof v.model === 'string' ? { model: v.model } : {}),
       ...(typeof v['data-dir'] === 'string' ? { dataDir: v['data-dir'] } : {}),
-      faults: { refuse: !!v.refuse, demo: !!v.demo, alarm: !!v.alarm, spo2Unavailable: !!v['spo2-unavailable'], keepAliveTimeoutMs: num('keep-alive-timeout-ms') },
+      faults: {
+        refuse: !!v.refuse,
+        demo: !!v.demo,
+        alarm: !!v.alarm,
+        spo2Unavailable: !!v['spo2-unavailable'],
+        keepAliveTimeoutMs: num('keep-alive-timeout-ms'),
+      },
     });
   } catch (e) {
     log.error({ err: e }, 'simulator failed');
@@ -70,11 +101,20 @@ export async function run(argv: string[], io: RunIo = {}): Promise<number> {
     return 1;
   }
   return runSimCli({
-    protocol: 'philips-intellivue', io, log, recordTruth: typeof v['record-truth'] === 'string' ? v['record-truth'] : undefined,
-    device: monitor, report: () => monitor.counters, reportKey: 'counters',
+    protocol: 'philips-intellivue',
+    io,
+    log,
+    recordTruth: typeof v['record-truth'] === 'string' ? v['record-truth'] : undefined,
+    device: monitor,
+    report: () => monitor.counters,
+    reportKey: 'counters',
     serve: async (closers) => {
       if (v.lan) {
-        const server = new UdpMonitorServer(monitor, { port: num('port') ?? 0, announcePort: num('announce-port'), model: typeof v.model === 'string' ? v.model : undefined });
+        const server = new UdpMonitorServer(monitor, {
+          port: num('port') ?? 0,
+          announcePort: num('announce-port'),
+          model: typeof v.model === 'string' ? v.model : undefined,
+        });
         const addr = await server.listen();
         closers.push(() => server.close());
         return { udp: `${addr.host}:${addr.port}`, host: addr.host, port: addr.port };

@@ -15,8 +15,12 @@ import type { IntelliVueMonitor } from './monitor.js';
 export class SerialMonitorLink {
   private link: Duplex | null = null;
   private framer = new MibFramer();
-  private readonly onSend = (m: Buffer): void => { if (this.link && !this.link.destroyed) this.link.write(frameMessage(m)); };
-  private readonly onData = (c: Buffer): void => { for (const m of this.framer.push(c)) this.monitor.receive(m); };
+  private readonly onSend = (m: Buffer): void => {
+    if (this.link && !this.link.destroyed) this.link.write(frameMessage(m));
+  };
+  private readonly onData = (c: Buffer): void => {
+    for (const m of this.framer.push(c)) this.monitor.receive(m);
+  };
 
   constructor(private readonly monitor: IntelliVueMonitor) {}
 
@@ -26,7 +30,9 @@ export class SerialMonitorLink {
     this.framer = new MibFramer();
     link.on('data', this.onData);
     link.on('error', () => this.detach());
-    link.on('close', () => { if (this.link === link) this.detach(); });
+    link.on('close', () => {
+      if (this.link === link) this.detach();
+    });
     this.monitor.on('send', this.onSend);
   }
 
@@ -45,13 +51,22 @@ export class SerialMonitorLink {
 /** Connect Indication datagram: Nomenclature + ROIV EVENT_REPORT NOM_NOTI_MDS_CONNECT_INDIC. */
 export function connectIndication(model: string, port: number, bedLabel = 'OR SIM'): Buffer {
   const pcol = Buffer.concat([u16(2), u16(16), u16(1), u16(1), u16(port), u16(0), u16(5), u16(1), u16(port), u16(0)]);
-  const attrs = attrList([[ATTR.ID_MODEL, Buffer.concat([varLabel('Philips'), varLabel(model)])], [ATTR.PCOL_SUPPORT, pcol], [0xf135, string16(bedLabel)]]);
+  const attrs = attrList([
+    [ATTR.ID_MODEL, Buffer.concat([varLabel('Philips'), varLabel(model)])],
+    [ATTR.PCOL_SUPPORT, pcol],
+    [0xf135, string16(bedLabel)],
+  ]);
   const arg = Buffer.concat([u16(MOC.VMS_MDS), u16(0), u16(0), u32(0), u16(NOTI.CONNECT_INDIC), u16(attrs.length), attrs]);
   const inner = Buffer.concat([u16(0), u16(CMD.EVENT_REPORT), u16(arg.length), arg]);
   return Buffer.concat([Buffer.from([0, 0, 1, 0]), u16(RO.ROIV), u16(inner.length), inner]);
 }
 
-export interface UdpOptions { port?: number; announcePort?: number; announceMs?: number; model?: string }
+export interface UdpOptions {
+  port?: number;
+  announcePort?: number;
+  announceMs?: number;
+  model?: string;
+}
 
 /** LAN: binds 127.0.0.1 only; never broadcasts. */
 export class UdpMonitorServer {
@@ -62,14 +77,20 @@ export class UdpMonitorServer {
     if (this.sock && this.peer) this.sock.send(m, this.peer.port, this.peer.address);
   };
 
-  constructor(private readonly monitor: IntelliVueMonitor, private readonly opts: UdpOptions = {}) {}
+  constructor(
+    private readonly monitor: IntelliVueMonitor,
+    private readonly opts: UdpOptions = {},
+  ) {}
 
   async listen(): Promise<{ host: string; port: number }> {
     const sock = dgram.createSocket('udp4');
     this.sock = sock;
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      sock.bind(this.opts.port ?? 0, '127.0.0.1', () => { sock.off('error', reject); resolve(); });
+      sock.bind(this.opts.port ?? 0, '127.0.0.1', () => {
+        sock.off('error', reject);
+        resolve();
+      });
     });
     sock.on('error', () => undefined); // ICMP port unreachable of a gone host must not crash the monitor
     sock.on('message', (msg, rinfo) => {
@@ -80,7 +101,9 @@ export class UdpMonitorServer {
     const port = sock.address().port;
     if (this.opts.announcePort) {
       const ci = connectIndication(this.opts.model ?? 'MX800', port);
-      const announce = (): void => { sock.send(ci, this.opts.announcePort!, '127.0.0.1'); };
+      const announce = (): void => {
+        sock.send(ci, this.opts.announcePort!, '127.0.0.1');
+      };
       announce();
       this.announceTimer = setInterval(announce, this.opts.announceMs ?? 10_000);
     }

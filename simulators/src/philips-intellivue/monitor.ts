@@ -9,9 +9,30 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
-  alertList, attrList, mdsCreateEvent, nuCmpd, nuObs, pollReplyMessages, saObs, saSpec, scaleSpec, string16, typeAttr, u16, u32, type PollObject,
+  alertList,
+  attrList,
+  mdsCreateEvent,
+  nuCmpd,
+  nuObs,
+  pollReplyMessages,
+  saObs,
+  saSpec,
+  scaleSpec,
+  string16,
+  typeAttr,
+  u16,
+  u32,
+  type PollObject,
 } from '../../../gateway/src/protocols/philips-intellivue/encode.js';
-import { ABORT, REFUSE, RELEASE_RESPONSE, encodeRoer, parseHostRequest, waveTextId, type HostRequest } from '../../../gateway/src/protocols/philips-intellivue/requests.js';
+import {
+  ABORT,
+  REFUSE,
+  RELEASE_RESPONSE,
+  encodeRoer,
+  parseHostRequest,
+  waveTextId,
+  type HostRequest,
+} from '../../../gateway/src/protocols/philips-intellivue/requests.js';
 import { ATTR, MOC, MSMT } from '../../../gateway/src/protocols/philips-intellivue/nomenclature.js';
 import { PhysiologyModel, configuredDataDir, createWaveSource, requireDataDir, type WaveSource } from '../physiology/index.js';
 import { NUMERIC_OBJECTS, WAVES, quantise, waveValue, type WavePlan } from './plan.js';
@@ -43,7 +64,13 @@ export interface MonitorOptions {
   dataDir?: string;
 }
 
-interface ActivePoll { invokeId: number; pollNumber: number; until: number; seq: number; timer?: NodeJS.Timeout }
+interface ActivePoll {
+  invokeId: number;
+  pollNumber: number;
+  until: number;
+  seq: number;
+  timer?: NodeJS.Timeout;
+}
 
 const TICKS_PER_MS = 8;
 const WAVE_PERIOD_MS = 256;
@@ -101,10 +128,17 @@ export class IntelliVueMonitor extends EventEmitter {
     this.lastHostMsg = this.now();
     this.emit('request', req);
     switch (req.kind) {
-      case 'aarq': return this.onAarq();
-      case 'release': this.endAssociation(); this.send(RELEASE_RESPONSE); return;
-      case 'abort': this.endAssociation(); return;
-      case 'mds-create-result': return;
+      case 'aarq':
+        return this.onAarq();
+      case 'release':
+        this.endAssociation();
+        this.send(RELEASE_RESPONSE);
+        return;
+      case 'abort':
+        this.endAssociation();
+        return;
+      case 'mds-create-result':
+        return;
       case 'set-rtsa': {
         this.rtsa = req.textIds.map((t) => t & 0xffff).filter((id) => WAVES.some((w) => w.physioId === id));
         const list = Buffer.concat([u16(this.rtsa.length), u16(this.rtsa.length * 4), ...this.rtsa.map((id) => u32(waveTextId(id)))]);
@@ -112,7 +146,8 @@ export class IntelliVueMonitor extends EventEmitter {
         this.send(Buffer.concat([Buffer.from([0xe1, 0, 0, 2]), u16(2), u16(body.length + 6), u16(req.invokeId), u16(5), u16(body.length), body]));
         return;
       }
-      case 'poll': return this.onPoll(req);
+      case 'poll':
+        return this.onPoll(req);
       default:
         if (req.invokeId !== undefined) this.send(encodeRoer(req.invokeId, 9)); // NO_SUCH_ACTION
     }
@@ -127,15 +162,27 @@ export class IntelliVueMonitor extends EventEmitter {
     this.associated = true;
     this.send(AARE);
     const t = Math.floor(this.deviceNow() / 10) * 10; // AbsoluteTime carries 1/100 s
-    this.send(mdsCreateEvent({ invokeId: 1, manufacturer: 'Philips', model: this.opts.model ?? 'MX800', absTime: t, relTime: this.relOf(t), firmware: this.opts.firmware ?? 'M.00.03' }));
+    this.send(
+      mdsCreateEvent({
+        invokeId: 1,
+        manufacturer: 'Philips',
+        model: this.opts.model ?? 'MX800',
+        absTime: t,
+        relTime: this.relOf(t),
+        firmware: this.opts.firmware ?? 'M.00.03',
+      }),
+    );
     const ka = this.opts.faults?.keepAliveTimeoutMs;
     if (ka) {
-      this.keepAliveTimer = setInterval(() => {
-        if (this.associated && this.now() - this.lastHostMsg > ka) {
-          this.count('keep-alive-abort');
-          this.abort();
-        }
-      }, Math.min(ka, 1000));
+      this.keepAliveTimer = setInterval(
+        () => {
+          if (this.associated && this.now() - this.lastHostMsg > ka) {
+            this.count('keep-alive-abort');
+            this.abort();
+          }
+        },
+        Math.min(ka, 1000),
+      );
     }
   }
 
@@ -191,7 +238,12 @@ export class IntelliVueMonitor extends EventEmitter {
     this.staticSent.nu = true;
     const tq = Math.round(t * TICKS_PER_MS) / TICKS_PER_MS; // the wire's 125 µs resolution
     return NUMERIC_OBJECTS.map((o) => {
-      const avas: PollObject['avas'] = withStatic ? [[ATTR.ID_TYPE, typeAttr(o.members[0].physioId)], [ATTR.ID_LABEL_STRING, string16(o.label)]] : [];
+      const avas: PollObject['avas'] = withStatic
+        ? [
+            [ATTR.ID_TYPE, typeAttr(o.members[0].physioId)],
+            [ATTR.ID_LABEL_STRING, string16(o.label)],
+          ]
+        : [];
       const specs = o.members.map((m) => {
         let v = snap.values[m.vital];
         let state = this.state();
@@ -201,7 +253,14 @@ export class IntelliVueMonitor extends EventEmitter {
         }
         const q = v === null || v === undefined ? null : quantise(v, m.exponent);
         if (q !== null && !(state & 0xf000)) {
-          this.emit('produced', { kind: 'numeric', vendorCode: `0x${m.physioId.toString(16).padStart(4, '0').toUpperCase()}`, value: q, unit: m.unit, t: tq, demo: !!this.opts.faults?.demo } satisfies Produced);
+          this.emit('produced', {
+            kind: 'numeric',
+            vendorCode: `0x${m.physioId.toString(16).padStart(4, '0').toUpperCase()}`,
+            value: q,
+            unit: m.unit,
+            t: tq,
+            demo: !!this.opts.faults?.demo,
+          } satisfies Produced);
         }
         return { physioId: m.physioId, unitCode: m.unitCode, value: q, exponent: m.exponent, state };
       });
@@ -230,22 +289,37 @@ export class IntelliVueMonitor extends EventEmitter {
       this.staticSent.sa.add(w.handle);
       avas.push([ATTR.SA_VAL_OBS, saObs(w.physioId, ints, this.state())]);
       objects.push({ handle: w.handle, avas });
-      this.emit('produced', { kind: 'wave', vendorCode: `0x${w.physioId.toString(16).padStart(4, '0').toUpperCase()}`, unit: w.unit, t0, rateHz: w.rateHz, samples: ints.map((i) => waveValue(w, i)) } satisfies Produced);
+      this.emit('produced', {
+        kind: 'wave',
+        vendorCode: `0x${w.physioId.toString(16).padStart(4, '0').toUpperCase()}`,
+        unit: w.unit,
+        t0,
+        rateHz: w.rateHz,
+        samples: ints.map((i) => waveValue(w, i)),
+      } satisfies Produced);
     }
     return { objects, relTime: this.relOf(t0) };
   }
 
   private waveStatic(w: WavePlan, n: number): PollObject['avas'] {
     return [
-      [ATTR.ID_TYPE, typeAttr(w.physioId)], [ATTR.ID_LABEL_STRING, string16(w.label)], [ATTR.SA_SPECN, saSpec(n, w.significantBits, w.lowerAbs === null ? 0x8000 : 0x3000)],
-      [ATTR.TIME_PD_SAMP, u32(w.period)], [ATTR.SCALE_SPECN_I16, scaleSpec(w.lowerAbs, w.upperAbs, w.lowerScaled, w.upperScaled, w.absExponent)], [ATTR.UNIT_CODE, u16(w.unitCode)],
+      [ATTR.ID_TYPE, typeAttr(w.physioId)],
+      [ATTR.ID_LABEL_STRING, string16(w.label)],
+      [ATTR.SA_SPECN, saSpec(n, w.significantBits, w.lowerAbs === null ? 0x8000 : 0x3000)],
+      [ATTR.TIME_PD_SAMP, u32(w.period)],
+      [ATTR.SCALE_SPECN_I16, scaleSpec(w.lowerAbs, w.upperAbs, w.lowerScaled, w.upperScaled, w.absExponent)],
+      [ATTR.UNIT_CODE, u16(w.unitCode)],
     ];
   }
 
   private source(w: WavePlan): WaveSource {
     let s = this.sources.get(w.handle);
     if (!s) {
-      s = createWaveSource(w.kind, w.rateHz, { model: this.model, seed: this.opts.seed ?? 1, ...(this.dataDir !== undefined ? { dataDir: this.dataDir } : {}) });
+      s = createWaveSource(w.kind, w.rateHz, {
+        model: this.model,
+        seed: this.opts.seed ?? 1,
+        ...(this.dataDir !== undefined ? { dataDir: this.dataDir } : {}),
+      });
       this.sources.set(w.handle, s);
     }
     return s;
@@ -253,7 +327,15 @@ export class IntelliVueMonitor extends EventEmitter {
 
   private alerts(): PollObject[] {
     const list = this.opts.faults?.alarm ? [{ code: 0x4182, source: 0x4182, type: 1024, handle: 0x0101, text: '**HR HIGH' }] : [];
-    return [{ handle: 0x0001, avas: [[ATTR.AL_MON_P_AL_LIST, alertList(list)], [ATTR.AL_MON_T_AL_LIST, alertList([])]] }];
+    return [
+      {
+        handle: 0x0001,
+        avas: [
+          [ATTR.AL_MON_P_AL_LIST, alertList(list)],
+          [ATTR.AL_MON_T_AL_LIST, alertList([])],
+        ],
+      },
+    ];
   }
 
   /** Fault toggles at run time. */

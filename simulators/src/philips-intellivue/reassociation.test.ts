@@ -9,7 +9,10 @@ import { IntelliVueStreamDecoder } from '../../../gateway/src/protocols/philips-
 import { IntelliVueMonitor } from './monitor.js';
 
 /** The monitor's periodic wave replies, driven by hand (its poll timers are not used here). */
-interface PollDriver { polls: Map<number, unknown>; reply(objType: number, poll: unknown): void }
+interface PollDriver {
+  polls: Map<number, unknown>;
+  reply(objType: number, poll: unknown): void;
+}
 
 function waveCounts(gapMs: number): number[] {
   let now = 1_800_000_000_000;
@@ -17,17 +20,24 @@ function waveCounts(gapMs: number): number[] {
   let dec = new IntelliVueStreamDecoder({ framing: 'lan' });
   const waves = [0, 0];
   let assoc = 0;
-  mon.on('send', (m: Buffer) => { for (const o of dec.push(m, now)) if (o.kind === 'wave') waves[assoc]!++; });
+  mon.on('send', (m: Buffer) => {
+    for (const o of dec.push(m, now)) if (o.kind === 'wave') waves[assoc]!++;
+  });
   const wavePoll = (inv: number) => encodePoll({ invokeId: inv, pollNumber: inv, objType: MOC.VMO_METRIC_SA_RT, durationTicks: 30 * 8000 });
-  mon.receive(encodeAarq()); mon.receive(encodeMdsCreateResult(1));
-  mon.receive(wavePoll(2));                       // a reply for the current period at once
+  mon.receive(encodeAarq());
+  mon.receive(encodeMdsCreateResult(1));
+  mon.receive(wavePoll(2)); // a reply for the current period at once
   now += gapMs;
   assoc = 1;
-  dec = new IntelliVueStreamDecoder({ framing: 'lan' });   // a fresh gateway driver, as after a reopen
-  mon.receive(encodeAarq()); mon.receive(encodeMdsCreateResult(1));
+  dec = new IntelliVueStreamDecoder({ framing: 'lan' }); // a fresh gateway driver, as after a reopen
+  mon.receive(encodeAarq());
+  mon.receive(encodeMdsCreateResult(1));
   mon.receive(wavePoll(3));
   const drv = mon as unknown as PollDriver;
-  for (let i = 0; i < 8; i++) { now += 256; drv.polls.forEach((p) => drv.reply(MOC.VMO_METRIC_SA_RT, p)); }
+  for (let i = 0; i < 8; i++) {
+    now += 256;
+    drv.polls.forEach((p) => drv.reply(MOC.VMO_METRIC_SA_RT, p));
+  }
   mon.close();
   return waves;
 }

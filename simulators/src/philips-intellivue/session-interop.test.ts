@@ -23,9 +23,24 @@ function wire(framing: 'lan' | 'serial', faults: MonitorFaults = {}, options: Re
   monitor.on('produced', (p: Produced) => produced.push(p));
   const hostFramer = new MibFramer();
   monitor.on('send', (m: Buffer) => setImmediate(() => obs.push(...session.onBytes(framing === 'serial' ? frameMessage(m) : m, Date.now()))));
-  session.start({ write: (b) => { const msgs = framing === 'serial' ? hostFramer.push(b) : [Buffer.from(b)]; for (const m of msgs) setImmediate(() => monitor.receive(m)); } });
+  session.start({
+    write: (b) => {
+      const msgs = framing === 'serial' ? hostFramer.push(b) : [Buffer.from(b)];
+      for (const m of msgs) setImmediate(() => monitor.receive(m));
+    },
+  });
   const timer = setInterval(() => session.tick(Date.now()), 100);
-  return { monitor, session, obs, produced, stop: () => { clearInterval(timer); session.stop(); monitor.close(); } };
+  return {
+    monitor,
+    session,
+    obs,
+    produced,
+    stop: () => {
+      clearInterval(timer);
+      session.stop();
+      monitor.close();
+    },
+  };
 }
 
 for (const framing of ['lan', 'serial'] as const) {
@@ -40,7 +55,10 @@ for (const framing of ['lan', 'serial'] as const) {
     const nums = w.obs.filter((o): o is NumericObs => o.kind === 'numeric');
     for (const p of w.produced.filter((x): x is ProducedNumeric => x.kind === 'numeric').slice(0, 24)) {
       const o = nums.find((n) => n.vendorCode === p.vendorCode && n.t === p.t);
-      if (!o) { t.fail(`no observation for ${p.vendorCode} at ${p.t}`); continue; }
+      if (!o) {
+        t.fail(`no observation for ${p.vendorCode} at ${p.t}`);
+        continue;
+      }
       t.same([o.value, o.unit], [p.value, p.unit], `${p.vendorCode} ${o.mdc}`);
     }
     const waves = w.obs.filter((o): o is WaveObs => o.kind === 'wave');
@@ -52,7 +70,10 @@ for (const framing of ['lan', 'serial'] as const) {
       if (o) t.same([o.samples, o.rateHz], [p.samples, p.rateHz]);
     }
     const alarms = w.obs.filter((o) => o.kind === 'alarm');
-    t.same(alarms.map((a) => a.kind === 'alarm' && [a.text, a.priority, a.phase]), [['**HR HIGH', 'high', 'start']]);
+    t.same(
+      alarms.map((a) => a.kind === 'alarm' && [a.text, a.priority, a.phase]),
+      [['**HR HIGH', 'high', 'start']],
+    );
     t.same(w.session.decoder().stats().errors, {});
   });
 }

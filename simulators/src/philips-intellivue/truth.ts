@@ -1,10 +1,10 @@
 /** What the simulated IntelliVue put on the wire, in canonical terms (ground truth for e2e tests). */
 export interface ProducedNumeric {
   kind: 'numeric';
-  vendorCode: string;   // physio id as the gateway's profiles key it, "0x4182"
-  value: number;        // quantised to the FLOAT exponent sent
-  unit: string;         // UCUM of the unit code sent
-  t: number;            // device clock ms (at the wire's 125 µs resolution)
+  vendorCode: string; // physio id as the gateway's profiles key it, "0x4182"
+  value: number; // quantised to the FLOAT exponent sent
+  unit: string; // UCUM of the unit code sent
+  t: number; // device clock ms (at the wire's 125 µs resolution)
   demo: boolean;
 }
 
@@ -12,9 +12,9 @@ export interface ProducedWave {
   kind: 'wave';
   vendorCode: string;
   unit: string;
-  t0: number;           // device clock ms of the first sample
+  t0: number; // device clock ms of the first sample
   rateHz: number;
-  samples: number[];    // physical values the decoder computes from the ints sent
+  samples: number[]; // physical values the decoder computes from the ints sent
 }
 
 export type Produced = ProducedNumeric | ProducedWave;

@@ -46,17 +46,26 @@ const ART: VitalKey[] = ['artSys', 'artDia', 'artMean', 'artPulseRate'];
 
 function vitalsOf(s: ArtifactSpec): VitalKey[] {
   switch (s.kind) {
-    case 'art-flush': case 'art-zero': return ART;
-    case 'spo2-dropout': case 'spo2-motion': return ['spo2', 'pulseRate'];
-    case 'ecg-cautery': return ['hr'];
-    case 'impossible-value': return [s.vital ?? 'hr'];
+    case 'art-flush':
+    case 'art-zero':
+      return ART;
+    case 'spo2-dropout':
+    case 'spo2-motion':
+      return ['spo2', 'pulseRate'];
+    case 'ecg-cautery':
+      return ['hr'];
+    case 'impossible-value':
+      return [s.vital ?? 'hr'];
   }
 }
 
 export class ArtifactInjector {
   private readonly list: { spec: ArtifactSpec; span: ArtifactSpan; stream: number }[];
 
-  constructor(specs: readonly ArtifactSpec[], private readonly seed = 1) {
+  constructor(
+    specs: readonly ArtifactSpec[],
+    private readonly seed = 1,
+  ) {
     this.list = specs.map((spec, i) => {
       if (!(spec.durationS >= 1) || !Number.isFinite(spec.at)) throw new RangeError(`artifact ${i}: durationS ≥ 1 and a finite start`);
       const rec = spec.kind === 'art-flush' || spec.kind === 'art-zero' ? ARTIFACT_RECOVERY_S : 0;
@@ -64,7 +73,9 @@ export class ArtifactInjector {
     });
   }
 
-  spans(): ArtifactSpan[] { return this.list.map((x) => ({ ...x.span, vitals: [...x.span.vitals] })); }
+  spans(): ArtifactSpan[] {
+    return this.list.map((x) => ({ ...x.span, vitals: [...x.span.vitals] }));
+  }
 
   /** The snapshot as the monitor reports it at its time (a copy; the clean one is untouched). */
   apply(clean: VitalsSnapshot): VitalsSnapshot {
@@ -75,7 +86,8 @@ export class ArtifactInjector {
       const u = (k: number) => hashUnit(this.seed, stream * 16 + k, t);
       const plateauEnd = spec.at + spec.durationS * 1000;
       switch (spec.kind) {
-        case 'art-flush': case 'art-zero': {
+        case 'art-flush':
+        case 'art-zero': {
           if (t < plateauEnd) {
             const level = spec.kind === 'art-flush' ? 300 : 0;
             values.artSys = level + (u(0) - 0.5);
@@ -117,11 +129,18 @@ export class ArtifactInjector {
  * in random order, non-overlapping, each 5–30 s (impossible values 1–3 s), with at least `gapS` s of
  * clean signal between two.
  */
-export function artifactSchedule(seed: number, startMs: number, durationS: number, kinds: readonly ArtifactKind[] = ARTIFACT_KINDS,
-  perKind = 2, gapS = 20): ArtifactSpec[] {
+export function artifactSchedule(
+  seed: number,
+  startMs: number,
+  durationS: number,
+  kinds: readonly ArtifactKind[] = ARTIFACT_KINDS,
+  perKind = 2,
+  gapS = 20,
+): ArtifactSpec[] {
   const order: ArtifactKind[] = [];
   for (const k of kinds) for (let i = 0; i < perKind; i++) order.push(k);
-  for (let i = order.length - 1; i > 0; i--) { // seeded shuffle
+  for (let i = order.length - 1; i > 0; i--) {
+    // seeded shuffle
     const j = Math.floor(hashUnit(seed, 7, i) * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }

@@ -42,7 +42,12 @@ const ELECTRODE_AXES: Record<Electrode, Vec3> = {
   RA: [-0.5, -0.5 / Math.sqrt(3), 0],
   LA: [0.5, -0.5 / Math.sqrt(3), 0],
   LL: [0, 1 / Math.sqrt(3), 0],
-  C1: chest(115), C2: chest(90), C3: chest(75), C4: chest(60, 0.15), C5: chest(30, 0.15), C6: chest(0, 0.15),
+  C1: chest(115),
+  C2: chest(90),
+  C3: chest(75),
+  C4: chest(60, 0.15),
+  C5: chest(30, 0.15),
+  C6: chest(0, 0.15),
 };
 
 /** Each lead as weights of electrode potentials (a Wilson terminal for the V leads). */
@@ -54,9 +59,13 @@ export const LEAD_WEIGHTS: Record<EcgLead, Partial<Record<Electrode, number>>> =
   aVR: { RA: 1, LA: -0.5, LL: -0.5 },
   aVL: { LA: 1, RA: -0.5, LL: -0.5 },
   aVF: { LL: 1, RA: -0.5, LA: -0.5 },
-  V1: { C1: 1, ...WCT }, V2: { C2: 1, ...WCT }, V3: { C3: 1, ...WCT },
-  V4: { C4: 1, ...WCT }, V5: { C5: 1, ...WCT }, V6: { C6: 1, ...WCT },
-  MCL1: { C1: 1, LA: -1 },                 // modified chest lead: + at V1, − at the left shoulder
+  V1: { C1: 1, ...WCT },
+  V2: { C2: 1, ...WCT },
+  V3: { C3: 1, ...WCT },
+  V4: { C4: 1, ...WCT },
+  V5: { C5: 1, ...WCT },
+  V6: { C6: 1, ...WCT },
+  MCL1: { C1: 1, LA: -1 }, // modified chest lead: + at V1, − at the left shoulder
 };
 
 /** The axis of a lead: the weighted sum of its electrodes' axes (I → (1, 0, 0), II → (½, √3/2, 0)). */

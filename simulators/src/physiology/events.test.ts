@@ -13,7 +13,8 @@ t.test('induction: BP falls by the share given over the onset, HR shifts, then r
   const plain = new PhysiologyModel({ seed: 4, startMs: T0 });
   const m = new PhysiologyModel({ seed: 4, startMs: T0, events: ev });
   t.same(m.at(s(59)).values, plain.at(s(59)).values, 'before the event: the same patient');
-  const a = m.at(s(120)).values; const p = plain.at(s(120)).values;
+  const a = m.at(s(120)).values;
+  const p = plain.at(s(120)).values;
   t.ok(Math.abs(a.artSys! - p.artSys! * 0.7) < 1e-6, `sys ${p.artSys!.toFixed(1)} → ${a.artSys!.toFixed(1)}`);
   t.ok(Math.abs(a.artDia! - p.artDia! * 0.7) < 1e-6, 'dia by the same share');
   t.ok(Math.abs(a.artMean! - (a.artDia! + (a.artSys! - a.artDia!) / 3)) < 1e-9, 'MAP follows');
@@ -40,13 +41,19 @@ t.test('desaturation: down to the nadir, held, back; HR rises meanwhile', async 
 });
 
 t.test('magnitudes not given are drawn from the seed, reproducibly and within range', async (t) => {
-  const list: PhysioEvent[] = [{ kind: 'induction', atS: 10 }, { kind: 'desaturation', atS: 500 }];
+  const list: PhysioEvent[] = [
+    { kind: 'induction', atS: 10 },
+    { kind: 'desaturation', atS: 500 },
+  ];
   const a = new EventTimeline(list, 1).describe();
   t.same(new EventTimeline(list, 1).describe(), a, 'same seed, same case');
   t.not(new EventTimeline(list, 2).describe()[0]!.depth, a[0]!.depth, 'another seed, another case');
   for (let seed = 1; seed < 40; seed++) {
     const [ind, des] = new EventTimeline(list, seed).describe();
-    if (!(ind!.depth >= 20 && ind!.depth <= 35 && des!.depth >= 82 && des!.depth <= 90)) { t.fail(`seed ${seed}: ${JSON.stringify([ind, des])}`); break; }
+    if (!(ind!.depth >= 20 && ind!.depth <= 35 && des!.depth >= 82 && des!.depth <= 90)) {
+      t.fail(`seed ${seed}: ${JSON.stringify([ind, des])}`);
+      break;
+    }
   }
 });
 
@@ -57,5 +64,8 @@ t.test('validation: all problems at once, in the model and in a scenario', async
   t.same(checkEvents('x'), ['events must be a list']);
   t.throws(() => new PhysiologyModel({ events: [{ kind: 'desaturation', atS: 0, nadir: 20 }] }), { code: 'SIM_ERR_PHYSIO_CONFIG' });
   t.same(parseScenario('events:\n  - { kind: induction, atS: 120, bpDropPct: 25 }\n').events, [{ kind: 'induction', atS: 120, bpDropPct: 25 }]);
-  t.throws(() => parseScenario('events:\n  - { kind: induction }\nbaseline: { hr: 900 }\n'), { code: 'SIM_ERR_PHYSIO_CONFIG', message: /atS.*baseline\.hr|baseline\.hr.*atS/ });
+  t.throws(() => parseScenario('events:\n  - { kind: induction }\nbaseline: { hr: 900 }\n'), {
+    code: 'SIM_ERR_PHYSIO_CONFIG',
+    message: /atS.*baseline\.hr|baseline\.hr.*atS/,
+  });
 });

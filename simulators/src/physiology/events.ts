@@ -9,14 +9,42 @@
  */
 import { Rng } from './random.js';
 
-export interface InductionEvent { kind: 'induction'; atS: number; onsetS?: number; recoveryS?: number; bpDropPct?: number; hrDelta?: number }
-export interface DesaturationEvent { kind: 'desaturation'; atS: number; onsetS?: number; holdS?: number; recoveryS?: number; nadir?: number; hrDelta?: number }
+export interface InductionEvent {
+  kind: 'induction';
+  atS: number;
+  onsetS?: number;
+  recoveryS?: number;
+  bpDropPct?: number;
+  hrDelta?: number;
+}
+export interface DesaturationEvent {
+  kind: 'desaturation';
+  atS: number;
+  onsetS?: number;
+  holdS?: number;
+  recoveryS?: number;
+  nadir?: number;
+  hrDelta?: number;
+}
 export type PhysioEvent = InductionEvent | DesaturationEvent;
 
 /** The vitals an event changes. */
-export interface EventTarget { hr: number; spo2: number; artSys: number; artDia: number }
+export interface EventTarget {
+  hr: number;
+  spo2: number;
+  artSys: number;
+  artDia: number;
+}
 
-interface Resolved { kind: PhysioEvent['kind']; at: number; onset: number; hold: number; recovery: number; depth: number; hr: number }
+interface Resolved {
+  kind: PhysioEvent['kind'];
+  at: number;
+  onset: number;
+  hold: number;
+  recovery: number;
+  depth: number;
+  hr: number;
+}
 
 const smooth = (x: number): number => (x <= 0 ? 0 : x >= 1 ? 1 : x * x * (3 - 2 * x));
 
@@ -37,15 +65,26 @@ export function checkEvents(list: unknown): string[] {
   const pos = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v > 0);
   list.forEach((e: unknown, i) => {
     const at = `events[${i}]`;
-    if (e === null || typeof e !== 'object') { errors.push(`${at} must be a mapping`); return; }
+    if (e === null || typeof e !== 'object') {
+      errors.push(`${at} must be a mapping`);
+      return;
+    }
     const o = e as Record<string, unknown>;
-    const allowed = o.kind === 'induction' ? ['kind', 'atS', 'onsetS', 'recoveryS', 'bpDropPct', 'hrDelta']
-      : o.kind === 'desaturation' ? ['kind', 'atS', 'onsetS', 'holdS', 'recoveryS', 'nadir', 'hrDelta'] : null;
-    if (!allowed) { errors.push(`${at}.kind must be induction or desaturation`); return; }
+    const allowed =
+      o.kind === 'induction'
+        ? ['kind', 'atS', 'onsetS', 'recoveryS', 'bpDropPct', 'hrDelta']
+        : o.kind === 'desaturation'
+          ? ['kind', 'atS', 'onsetS', 'holdS', 'recoveryS', 'nadir', 'hrDelta']
+          : null;
+    if (!allowed) {
+      errors.push(`${at}.kind must be induction or desaturation`);
+      return;
+    }
     for (const k of Object.keys(o)) if (!allowed.includes(k)) errors.push(`${at}: unknown key '${k}'`);
     if (typeof o.atS !== 'number' || !Number.isFinite(o.atS) || o.atS < 0) errors.push(`${at}.atS must be a number >= 0`);
     for (const k of ['onsetS', 'holdS', 'recoveryS']) if (!pos(o[k])) errors.push(`${at}.${k} must be > 0`);
-    if (o.bpDropPct !== undefined && !(typeof o.bpDropPct === 'number' && o.bpDropPct >= 0 && o.bpDropPct <= 70)) errors.push(`${at}.bpDropPct must be in 0..70`);
+    if (o.bpDropPct !== undefined && !(typeof o.bpDropPct === 'number' && o.bpDropPct >= 0 && o.bpDropPct <= 70))
+      errors.push(`${at}.bpDropPct must be in 0..70`);
     if (o.nadir !== undefined && !(typeof o.nadir === 'number' && o.nadir >= 50 && o.nadir <= 100)) errors.push(`${at}.nadir must be in 50..100`);
     if (o.hrDelta !== undefined && !(typeof o.hrDelta === 'number' && Math.abs(o.hrDelta) <= 80)) errors.push(`${at}.hrDelta must be in -80..80`);
   });
@@ -71,7 +110,9 @@ export class EventTimeline {
     });
   }
 
-  get size(): number { return this.events.length; }
+  get size(): number {
+    return this.events.length;
+  }
 
   /** The magnitudes in use (seeded where not given): induction depth in %, desaturation nadir in %. */
   describe(): { kind: string; atS: number; depth: number; hrDelta: number }[] {

@@ -11,4 +11,12 @@ export { SyntheticArterial, SyntheticPleth, PULSE_DELAY_MS } from './synthetic-p
 export { SyntheticResp, lungVolume } from './synthetic-resp.js';
 export { ECG_LEADS, leadAxis, waveAmplitudes, type EcgLead } from './ecg-leads.js';
 export { Rng, hashSeed, hashUnit, hashNoise } from './random.js';
-export { ArtifactInjector, artifactSchedule, ARTIFACT_KINDS, ARTIFACT_RECOVERY_S, type ArtifactKind, type ArtifactSpec, type ArtifactSpan } from './artifacts.js';
+export {
+  ArtifactInjector,
+  artifactSchedule,
+  ARTIFACT_KINDS,
+  ARTIFACT_RECOVERY_S,
+  type ArtifactKind,
+  type ArtifactSpec,
+  type ArtifactSpan,
+} from './artifacts.js';

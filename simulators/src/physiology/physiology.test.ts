@@ -4,17 +4,18 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  PhysiologyModel, NumericTrend, RecordedLoop, makeLoop, createWaveSource, VITAL_KEYS, Rng, expShape,
-} from './index.js';
+import { PhysiologyModel, NumericTrend, RecordedLoop, makeLoop, createWaveSource, VITAL_KEYS, Rng, expShape } from './index.js';
 
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0);
 const DATA = process.env.ORLINK_PHYSIONET_DIR ?? resolve(import.meta.dirname, '../../../../shared/data/physionet');
 const hasData = existsSync(DATA);
 
 t.test('Rng: same seed, same stream; different keys differ', async (t) => {
-  const a = Rng.keyed(7, 'hr'); const b = Rng.keyed(7, 'hr'); const c = Rng.keyed(7, 'spo2');
-  const sa = [a.next(), a.gauss(), a.gauss()]; const sb = [b.next(), b.gauss(), b.gauss()];
+  const a = Rng.keyed(7, 'hr');
+  const b = Rng.keyed(7, 'hr');
+  const c = Rng.keyed(7, 'spo2');
+  const sa = [a.next(), a.gauss(), a.gauss()];
+  const sb = [b.next(), b.gauss(), b.gauss()];
   t.same(sa, sb);
   t.not(sa[0], c.next());
 });
@@ -25,8 +26,8 @@ t.test('vitals: deterministic by seed, whatever the call pattern', async (t) => 
   const m3 = new PhysiologyModel({ seed: 43, startMs: T0 });
   const times = [0, 1000, 5000, 60_000, 600_000].map((d) => T0 + d);
   const s1 = times.map((x) => m1.at(x).values);
-  for (let d = 0; d <= 600; d += 7) m2.at(T0 + d * 1000);     // another call pattern
-  const s2 = times.map((x) => m2.at(x).values);                // includes going back in time
+  for (let d = 0; d <= 600; d += 7) m2.at(T0 + d * 1000); // another call pattern
+  const s2 = times.map((x) => m2.at(x).values); // includes going back in time
   t.same(s1, s2);
   t.not(m3.at(T0 + 600_000).values.hr, s1[4]!.hr, 'another seed gives other values');
   t.equal(s1[0]!.hr, 72, 'the walk starts at the baseline');
@@ -38,8 +39,11 @@ t.test('vitals: asking back (within the kept 128 s or beyond) equals asking in o
   const want = new Map<number, unknown>();
   for (let s = 0; s <= 900; s++) want.set(s, inOrder.at(T0 + s * 1000).values);
   const zigzag = new PhysiologyModel({ seed: 12, startMs: T0, nibpIntervalMin: 60 });
-  const order = [0, 900, 899, 850, 773, 890, 771, 600, 5, 640, 513, 900, 12];   // 1..127 steps back (kept), 129 and more (replayed)
-  t.same(order.map((s) => zigzag.at(T0 + s * 1000 + 500).values), order.map((s) => want.get(s)));
+  const order = [0, 900, 899, 850, 773, 890, 771, 600, 5, 640, 513, 900, 12]; // 1..127 steps back (kept), 129 and more (replayed)
+  t.same(
+    order.map((s) => zigzag.at(T0 + s * 1000 + 500).values),
+    order.map((s) => want.get(s)),
+  );
 });
 
 t.test('vitals: bounds, derived values, NIBP every N minutes', async (t) => {
@@ -56,7 +60,9 @@ t.test('vitals: bounds, derived values, NIBP every N minutes', async (t) => {
   }
   t.same(problems, [], 'finite, bounded, derived values consistent over an hour');
   t.equal(m.at(T0).values.hr, 90, 'baseline override');
-  const a = m.at(T0 + 61_000); const b = m.at(T0 + 299_000); const c = m.at(T0 + 301_000);
+  const a = m.at(T0 + 61_000);
+  const b = m.at(T0 + 299_000);
+  const c = m.at(T0 + 301_000);
   t.equal(a.nibpTakenAt, T0);
   t.equal(a.values.nibpSys, b.values.nibpSys, 'NIBP held between cycles');
   t.equal(c.nibpTakenAt, T0 + 300_000);
@@ -85,7 +91,7 @@ t.test('vitals driven by the real s00001 numerics', { skip: hasData ? false : 'n
 });
 
 t.test('makeLoop: cross-faded wrap without a step', async (t) => {
-  const x = Float64Array.from({ length: 1000 }, (_, i) => i);   // a ramp: worst case
+  const x = Float64Array.from({ length: 1000 }, (_, i) => i); // a ramp: worst case
   const l = makeLoop(x, 50);
   t.equal(l.length, 950);
   const step = Math.abs(l[0]! - l[l.length - 1]!);
@@ -95,10 +101,21 @@ t.test('makeLoop: cross-faded wrap without a step', async (t) => {
 t.test('recorded loops: rate, contiguity, looping', { skip: hasData ? false : 'no PhysioNet data' }, async (t) => {
   const m = new PhysiologyModel({ seed: 3, startMs: T0 });
   const ecg = createWaveSource('ecg1', 300, { model: m, seed: 3, dataDir: DATA });
-  const a = ecg.next(300, T0); const b = ecg.next(300, T0 + 1000);
+  const a = ecg.next(300, T0);
+  const b = ecg.next(300, T0 + 1000);
   t.equal(a.length, 300);
-  t.ok(Array.from(a).concat(Array.from(b)).every((v) => Math.abs(v) < 5), 'ECG mV within ±5');
-  const loop = new RecordedLoop(Float64Array.from({ length: 250 }, (_, i) => Math.sin((2 * Math.PI * i) / 250)), 250, 100, { fadeS: 0 });
+  t.ok(
+    Array.from(a)
+      .concat(Array.from(b))
+      .every((v) => Math.abs(v) < 5),
+    'ECG mV within ±5',
+  );
+  const loop = new RecordedLoop(
+    Float64Array.from({ length: 250 }, (_, i) => Math.sin((2 * Math.PI * i) / 250)),
+    250,
+    100,
+    { fadeS: 0 },
+  );
   t.equal(loop.loop.length, 100);
   const two = loop.next(200);
   t.same(Array.from(two.subarray(0, 100)), Array.from(two.subarray(100)), 'wraps with its period');
@@ -114,7 +131,7 @@ t.test('recorded loops: rate, contiguity, looping', { skip: hasData ? false : 'n
 
 t.test('synthetic waves follow the model', async (t) => {
   const m = new PhysiologyModel({ seed: 5, startMs: T0, baseline: { ventRate: 12, etco2: 38 } });
-  const co2 = createWaveSource('co2', 25, { model: m, seed: 5 }).next(25 * 10, T0);   // two breaths
+  const co2 = createWaveSource('co2', 25, { model: m, seed: 5 }).next(25 * 10, T0); // two breaths
   const amb = m.at(T0).values.ambientPressure!;
   const max = Math.max(...co2);
   t.ok(Math.abs(max - (38 / amb) * 100) < 0.3, `CO2 peak ${max} % ≈ EtCO2 ${(38 / amb) * 100} %`);

@@ -11,7 +11,9 @@ export interface PulseShapeParams {
   /** Foot → systolic peak, s. */ riseS: number;
   /** Foot → dicrotic notch for a 1 s beat, s (scales with √RR). */ ejectS: number;
   /** Level at the notch, fraction of the pulse. */ notch: number;
-  /** Dicrotic wave: height (fraction), delay after the notch and width, s. */ waveAmp: number; waveDelayS: number; waveWidthS: number;
+  /** Dicrotic wave: height (fraction), delay after the notch and width, s. */ waveAmp: number;
+  waveDelayS: number;
+  waveWidthS: number;
   /** Diastolic run-off time constant, s. */ decayS: number;
 }
 
@@ -21,7 +23,13 @@ export const ART_PULSE: PulseShapeParams = { riseS: 0.09, ejectS: 0.32, notch: 0
 export const PLETH_PULSE: PulseShapeParams = { riseS: 0.15, ejectS: 0.36, notch: 0.55, waveAmp: 0.06, waveDelayS: 0.045, waveWidthS: 0.03, decayS: 0.8 };
 
 /** The timing of one beat's shape, computed once per beat. */
-export interface PulseTiming { rr: number; rise: number; notchAt: number; waveAt: number; runoffNorm: number }
+export interface PulseTiming {
+  rr: number;
+  rise: number;
+  notchAt: number;
+  waveAt: number;
+  runoffNorm: number;
+}
 
 export function pulseTiming(p: PulseShapeParams, rrS: number): PulseTiming {
   const notchAt = Math.min(p.ejectS * Math.sqrt(rrS), 0.6 * rrS);

@@ -13,9 +13,13 @@ export function hashSeed(seed: number, key: string): number {
 export class Rng {
   private s: number;
   private spare: number | undefined;
-  constructor(seed: number) { this.s = seed >>> 0; }
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
 
-  static keyed(seed: number, key: string): Rng { return new Rng(hashSeed(seed, key)); }
+  static keyed(seed: number, key: string): Rng {
+    return new Rng(hashSeed(seed, key));
+  }
 
   /** Uniform in [0, 1). */
   next(): number {
@@ -28,7 +32,11 @@ export class Rng {
 
   /** Standard normal (Box–Muller, pairs cached). */
   gauss(): number {
-    if (this.spare !== undefined) { const v = this.spare; this.spare = undefined; return v; }
+    if (this.spare !== undefined) {
+      const v = this.spare;
+      this.spare = undefined;
+      return v;
+    }
     let u = 0;
     while (u === 0) u = this.next();
     const v = this.next();
@@ -37,12 +45,16 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  int(lo: number, hiExclusive: number): number { return lo + Math.floor(this.next() * (hiExclusive - lo)); }
+  int(lo: number, hiExclusive: number): number {
+    return lo + Math.floor(this.next() * (hiExclusive - lo));
+  }
 }
 
 function mix32(h: number): number {
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
 }

@@ -5,7 +5,10 @@
  */
 import { fillGaps, resampleLinear } from '../wfdb/index.js';
 
-export interface RecordedLoopOptions { fadeS?: number; startS?: number }
+export interface RecordedLoopOptions {
+  fadeS?: number;
+  startS?: number;
+}
 
 /** Cross-faded loop at the input rate: length n − fade, continuous across the wrap. */
 export function makeLoop(x: Float64Array, fade: number): Float64Array {
@@ -42,7 +45,9 @@ export class RecordedLoop {
   }
 
   /** Loop duration, seconds. */
-  get periodS(): number { return this.loop.length / this.rateHz; }
+  get periodS(): number {
+    return this.loop.length / this.rateHz;
+  }
 
   next(n: number): Float64Array {
     const out = new Float64Array(n);

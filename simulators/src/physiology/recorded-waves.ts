@@ -9,8 +9,15 @@ import type { WaveContext, WaveKind, WaveSource } from './waveforms.js';
 
 class ScaledLoop implements WaveSource {
   readonly rateHz: number;
-  constructor(private readonly loop: RecordedLoop, private readonly map: (x: Float64Array, t0Ms: number) => Float64Array) { this.rateHz = loop.rateHz; }
-  next(n: number, t0Ms: number): Float64Array { return this.map(this.loop.next(n), t0Ms); }
+  constructor(
+    private readonly loop: RecordedLoop,
+    private readonly map: (x: Float64Array, t0Ms: number) => Float64Array,
+  ) {
+    this.rateHz = loop.rateHz;
+  }
+  next(n: number, t0Ms: number): Float64Array {
+    return this.map(this.loop.next(n), t0Ms);
+  }
 }
 
 function loopOf(name: RecordingName, rateHz: number, dataDir: string): RecordedLoop {
@@ -20,11 +27,16 @@ function loopOf(name: RecordingName, rateHz: number, dataDir: string): RecordedL
 
 export function recordedWaveSource(kind: WaveKind, rateHz: number, ctx: WaveContext, dataDir: string): WaveSource | null {
   switch (kind) {
-    case 'ecg1': return new ScaledLoop(loopOf('ecgMcl1', rateHz, dataDir), (x) => x);
-    case 'ecg2': return new ScaledLoop(loopOf('ecgII', rateHz, dataDir), (x) => x);
-    case 'ecg3': return new ScaledLoop(loopOf('ecgV', rateHz, dataDir), (x) => x);
-    case 'resp': return new ScaledLoop(loopOf('resp', rateHz, dataDir), (x) => x);
-    case 'pleth': return new ScaledLoop(loopOf('pleth', rateHz, dataDir), (x) => x.map((v) => v * 100));
+    case 'ecg1':
+      return new ScaledLoop(loopOf('ecgMcl1', rateHz, dataDir), (x) => x);
+    case 'ecg2':
+      return new ScaledLoop(loopOf('ecgII', rateHz, dataDir), (x) => x);
+    case 'ecg3':
+      return new ScaledLoop(loopOf('ecgV', rateHz, dataDir), (x) => x);
+    case 'resp':
+      return new ScaledLoop(loopOf('resp', rateHz, dataDir), (x) => x);
+    case 'pleth':
+      return new ScaledLoop(loopOf('pleth', rateHz, dataDir), (x) => x.map((v) => v * 100));
     case 'art': {
       const loop = loopOf('abp', rateHz, dataDir);
       const { lo, hi } = robustRange(loop.loop);
@@ -35,6 +47,7 @@ export function recordedWaveSource(kind: WaveKind, rateHz: number, ctx: WaveCont
         return x.map((s) => dia + ((s - lo) / (hi - lo)) * (sys - dia));
       });
     }
-    default: return null;
+    default:
+      return null;
   }
 }

@@ -11,7 +11,11 @@ import { join, resolve } from 'node:path';
 import { SIM_ERR, SimError } from '../errors.js';
 import { readRecord, readSegmentsByTime, requireSignal, signalJoined } from '../wfdb/index.js';
 
-export interface Recording { samples: Float64Array; fs: number; source: string }
+export interface Recording {
+  samples: Float64Array;
+  fs: number;
+  source: string;
+}
 export type RecordingName = 'ecgMcl1' | 'abp' | 'resp' | 'ecgII' | 'ecgV' | 'pleth' | 'plethP000878' | 'ecgIIP000878';
 
 export const PHYSIONET_ENV = 'ORLINK_PHYSIONET_DIR';
@@ -28,9 +32,16 @@ export function configuredDataDir(explicit?: string): string | undefined {
 /** Throws SIM_ERR_DATA_DIR (fatal) unless `dir` is an existing directory. */
 export function requireDataDir(dir: string): string {
   let ok = false;
-  try { ok = existsSync(dir) && statSync(dir).isDirectory(); } catch { ok = false; }
+  try {
+    ok = existsSync(dir) && statSync(dir).isDirectory();
+  } catch {
+    ok = false;
+  }
   if (!ok) {
-    throw new SimError(SIM_ERR.DATA_DIR, `PhysioNet recordings directory not found: ${dir} (set by --data-dir or ${PHYSIONET_ENV}; leave both unset for the synthetic model)`);
+    throw new SimError(
+      SIM_ERR.DATA_DIR,
+      `PhysioNet recordings directory not found: ${dir} (set by --data-dir or ${PHYSIONET_ENV}; leave both unset for the synthetic model)`,
+    );
   }
   return dir;
 }
@@ -48,14 +59,22 @@ function load(dataDir: string, name: RecordingName): Recording {
     return { samples: j.physical, fs: j.fs, source: `p000878/${s}` };
   };
   switch (name) {
-    case 'ecgMcl1': return sig('03700181', 'MCL1');
-    case 'abp': return sig('03700181', 'ABP');
-    case 'resp': return sig('03700181', 'RESP');
-    case 'ecgII': return sig('a103l', 'II');
-    case 'ecgV': return sig('a103l', 'V');
-    case 'pleth': return sig('a103l', 'PLETH');
-    case 'plethP000878': return ms('PLETH');
-    case 'ecgIIP000878': return ms('II');
+    case 'ecgMcl1':
+      return sig('03700181', 'MCL1');
+    case 'abp':
+      return sig('03700181', 'ABP');
+    case 'resp':
+      return sig('03700181', 'RESP');
+    case 'ecgII':
+      return sig('a103l', 'II');
+    case 'ecgV':
+      return sig('a103l', 'V');
+    case 'pleth':
+      return sig('a103l', 'PLETH');
+    case 'plethP000878':
+      return ms('PLETH');
+    case 'ecgIIP000878':
+      return ms('II');
   }
 }
 
@@ -68,6 +87,9 @@ export function recording(name: RecordingName, dataDir: string): Recording {
     cache.set(dataDir, m);
   }
   let r = m.get(name);
-  if (!r) { r = load(dataDir, name); m.set(name, r); }
+  if (!r) {
+    r = load(dataDir, name);
+    m.set(name, r);
+  }
   return r;
 }

@@ -17,13 +17,26 @@ t.test('beats follow the model HR; breaths the ventilator rate', async (t) => {
   t.ok(Math.abs(mean(ratio) - 1) < 0.005, `mean RR / (60000/HR) = ${mean(ratio).toFixed(4)}`);
   const s = sd(ratio);
   t.ok(s > HRV.noise && s < 0.05, `RR variability ${(s * 100).toFixed(2)} % of the mean`);
-  for (let i = 1; i < beats.length; i++) if (beats[i]!.r !== beats[i - 1]!.r + beats[i - 1]!.rr) { t.fail('beats are not back to back'); break; }
+  for (let i = 1; i < beats.length; i++)
+    if (beats[i]!.r !== beats[i - 1]!.r + beats[i - 1]!.rr) {
+      t.fail('beats are not back to back');
+      break;
+    }
   const j0 = rh.breathIndexAt(T0);
   const breaths = Array.from({ length: 30 }, (_, i) => rh.breath(j0 + i));
-  t.ok(breaths.every((b) => Math.abs(b.dur - 60_000 / model.at(b.start).values.ventRate!) < 1e-6), 'breath length = 60000 / ventRate');
-  t.ok(breaths.every((b) => Math.abs(b.ti - 1 / 3) < 1e-9), 'I:E 1:2 → inspiration a third of the cycle');
+  t.ok(
+    breaths.every((b) => Math.abs(b.dur - 60_000 / model.at(b.start).values.ventRate!) < 1e-6),
+    'breath length = 60000 / ventRate',
+  );
+  t.ok(
+    breaths.every((b) => Math.abs(b.ti - 1 / 3) < 1e-9),
+    'I:E 1:2 → inspiration a third of the cycle',
+  );
   t.equal(rh.breathPhase(breaths[3]!.start, j0 + 3), 0);
-  t.ok(beats.every((b) => b.sys > b.dia + 20 && b.qrsGain > 0.9 && b.qrsGain < 1.1 && b.pulseGain > 0.85 && b.pulseGain < 1.15), 'per-beat pressures and gains plausible');
+  t.ok(
+    beats.every((b) => b.sys > b.dia + 20 && b.qrsGain > 0.9 && b.qrsGain < 1.1 && b.pulseGain > 0.85 && b.pulseGain < 1.15),
+    'per-beat pressures and gains plausible',
+  );
 });
 
 t.test('the same beats whatever the order of the questions', async (t) => {

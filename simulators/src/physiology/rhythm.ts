@@ -15,8 +15,10 @@ import type { PhysiologyModel } from './vitals-model.js';
 export interface Beat {
   /** R peak, model ms. */ r: number;
   /** Interval to the next R, ms. */ rr: number;
-  /** Arterial pressure this beat reaches (mmHg). */ sys: number; dia: number;
-  /** Respiratory modulation of QRS amplitude and of the pleth pulse (around 1). */ qrsGain: number; pulseGain: number;
+  /** Arterial pressure this beat reaches (mmHg). */ sys: number;
+  dia: number;
+  /** Respiratory modulation of QRS amplitude and of the pleth pulse (around 1). */ qrsGain: number;
+  pulseGain: number;
 }
 
 export interface Breath {
@@ -31,19 +33,29 @@ export const HRV = { rsa: 0.02, lf: 0.015, lfHz: 0.1, noise: 0.007 } as const;
 export const RESP_COUPLING = { ppv: 0.04, qrs: 0.05, pleth: 0.1 } as const;
 
 const PREROLL_MS = 30_000;
-const KEEP = 256;               // items kept behind the newest (≥ 3 min of beats at 80/min)
+const KEEP = 256; // items kept behind the newest (≥ 3 min of beats at 80/min)
 
 /** A lazily grown sequence with a trimmed tail and deterministic regeneration. */
 class LazySeq<T> {
   private items: T[] = [];
   private base = 0;
-  constructor(private readonly make: (prev: T | undefined) => T, private readonly restart: () => void) {}
+  constructor(
+    private readonly make: (prev: T | undefined) => T,
+    private readonly restart: () => void,
+  ) {}
 
   get(k: number): T {
-    if (k < this.base) { this.restart(); this.items = []; this.base = 0; }
+    if (k < this.base) {
+      this.restart();
+      this.items = [];
+      this.base = 0;
+    }
     while (k >= this.base + this.items.length) {
       this.items.push(this.make(this.items[this.items.length - 1]));
-      if (this.items.length > 2 * KEEP) { this.items.splice(0, KEEP); this.base += KEEP; }
+      if (this.items.length > 2 * KEEP) {
+        this.items.splice(0, KEEP);
+        this.base += KEEP;
+      }
     }
     return this.items[k - this.base]!;
   }
@@ -60,7 +72,11 @@ export class Rhythm {
   private readonly t0Beat: number;
   private readonly t0Breath: number;
 
-  constructor(private readonly model: PhysiologyModel, private readonly seed: number, firstAskedMs: number) {
+  constructor(
+    private readonly model: PhysiologyModel,
+    private readonly seed: number,
+    firstAskedMs: number,
+  ) {
     this.origin = model.anchor(firstAskedMs);
     const r = Rng.keyed(seed, 'rhythm-offsets');
     this.t0Beat = this.origin - PREROLL_MS - 1000 * r.next();
@@ -71,8 +87,17 @@ export class Rhythm {
       this.lfPhase = 2 * Math.PI * this.rng.next();
     };
     reset();
-    this.beats = new LazySeq((prev) => this.nextBeat(prev), () => { reset(); this.breathHint = 0; });
-    this.breaths = new LazySeq((prev) => this.nextBreath(prev), () => undefined);
+    this.beats = new LazySeq(
+      (prev) => this.nextBeat(prev),
+      () => {
+        reset();
+        this.breathHint = 0;
+      },
+    );
+    this.breaths = new LazySeq(
+      (prev) => this.nextBreath(prev),
+      () => undefined,
+    );
   }
 
   /** Beat number k (k < 0: beats before the first repeat the first one's interval). */
@@ -127,7 +152,9 @@ export class Rhythm {
     const dia = v.artDia ?? 66;
     const pp = (v.artSys ?? 118) - dia;
     return {
-      r, rr: Math.max(250, rr), dia,
+      r,
+      rr: Math.max(250, rr),
+      dia,
       sys: dia + pp * (1 + RESP_COUPLING.ppv * Math.cos(resp)),
       qrsGain: 1 + RESP_COUPLING.qrs * Math.sin(resp),
       pulseGain: 1 + RESP_COUPLING.pleth * Math.cos(resp),
@@ -140,8 +167,14 @@ const registry = new WeakMap<PhysiologyModel, Map<number, Rhythm>>();
 /** The rhythm shared by every synthetic wave of this model and seed (created on first use at t). */
 export function rhythmOf(model: PhysiologyModel, seed: number, t: number): Rhythm {
   let bySeed = registry.get(model);
-  if (!bySeed) { bySeed = new Map(); registry.set(model, bySeed); }
+  if (!bySeed) {
+    bySeed = new Map();
+    registry.set(model, bySeed);
+  }
   let r = bySeed.get(seed);
-  if (!r) { r = new Rhythm(model, seed, t); bySeed.set(seed, r); }
+  if (!r) {
+    r = new Rhythm(model, seed, t);
+    bySeed.set(seed, r);
+  }
   return r;
 }

@@ -18,9 +18,16 @@ function ecg(lead: EcgLead, seconds: number, opts: { seed?: number; hr?: number 
 }
 
 function correlation(a: number[], b: number[]): number {
-  const ma = mean(a); const mb = mean(b);
-  let sab = 0; let saa = 0; let sbb = 0;
-  for (let i = 0; i < a.length; i++) { sab += (a[i]! - ma) * (b[i]! - mb); saa += (a[i]! - ma) ** 2; sbb += (b[i]! - mb) ** 2; }
+  const ma = mean(a);
+  const mb = mean(b);
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sab += (a[i]! - ma) * (b[i]! - mb);
+    saa += (a[i]! - ma) ** 2;
+    sbb += (b[i]! - mb) ** 2;
+  }
   return sab / Math.sqrt(saa * sbb);
 }
 
@@ -53,7 +60,7 @@ t.test('respiratory sinus arrhythmia: detrended RR intervals follow the breath',
   const resid: number[] = [];
   const sinPh: number[] = [];
   for (let k = 5; k < rrMs.length - 5; k++) {
-    resid.push(rrMs[k]! - mean(rrMs.slice(k - 5, k + 6)));            // minus ±5-beat average: the slow HR walk out
+    resid.push(rrMs[k]! - mean(rrMs.slice(k - 5, k + 6))); // minus ±5-beat average: the slow HR walk out
     const tR = T0 + ms(peaks[k]!);
     j = rh.breathIndexAt(tR, j);
     sinPh.push(Math.sin(2 * Math.PI * rh.breathPhase(tR, j)));
@@ -68,7 +75,7 @@ t.test('P, QRS and T: present, in order, QRS the largest deflection (lead II)', 
   t.ok(peaks.length > 60, `${peaks.length} beats`);
   const problems: string[] = [];
   for (const r of peaks) {
-    const base = mean(Array.from(x.subarray(r - idx(75), r - idx(55))));       // PR segment
+    const base = mean(Array.from(x.subarray(r - idx(75), r - idx(55)))); // PR segment
     const rAmp = x[r]! - base;
     const p = argExtreme(x, r - idx(260), r - idx(90), 'max');
     const tw = argExtreme(x, r + idx(150), r + idx(450), 'max');
@@ -96,11 +103,17 @@ t.test('lead polarities: aVR and V1 mostly negative, V5 and I positive', async (
     const down = mean(peaks.map((r) => Math.min(...x.subarray(r - idx(50), r + idx(50)))));
     return { up, down };
   };
-  for (const lead of ['aVR', 'V1', 'MCL1'] as EcgLead[]) { const q = qrs(lead); t.ok(-q.down > 2 * q.up, `${lead}: ${q.down.toFixed(2)} / +${q.up.toFixed(2)} mV`); }
-  for (const lead of ['I', 'V5', 'aVF'] as EcgLead[]) { const q = qrs(lead); t.ok(q.up > 2 * -q.down, `${lead}: +${q.up.toFixed(2)} / ${q.down.toFixed(2)} mV`); }
+  for (const lead of ['aVR', 'V1', 'MCL1'] as EcgLead[]) {
+    const q = qrs(lead);
+    t.ok(-q.down > 2 * q.up, `${lead}: ${q.down.toFixed(2)} / +${q.up.toFixed(2)} mV`);
+  }
+  for (const lead of ['I', 'V5', 'aVF'] as EcgLead[]) {
+    const q = qrs(lead);
+    t.ok(q.up > 2 * -q.down, `${lead}: +${q.up.toFixed(2)} / ${q.down.toFixed(2)} mV`);
+  }
 });
 
-t.test("Einthoven: II = I + III and aVR + aVL + aVF = 0, noise and wander included", async (t) => {
+t.test('Einthoven: II = I + III and aVR + aVL + aVF = 0, noise and wander included', async (t) => {
   const [i, ii, iii, avr, avl, avf] = (['I', 'II', 'III', 'aVR', 'aVL', 'aVF'] as EcgLead[]).map((l) => ecg(l, 30).x);
   let e1 = 0;
   let e2 = 0;
@@ -118,7 +131,10 @@ t.test('deterministic by seed; block size and interleaved waves change nothing',
   const a = ecg('II', 10).x;
   t.same(Array.from(ecg('II', 10).x), Array.from(a), 'same seed, same samples');
   const other = ecg('II', 10, { seed: 8 }).x;
-  t.ok(other.some((v, k) => v !== a[k]), 'another seed, other samples');
+  t.ok(
+    other.some((v, k) => v !== a[k]),
+    'another seed, other samples',
+  );
   // next(1000) === next(300) + next(700)
   const m = new PhysiologyModel({ seed: 7, startMs: T0 });
   const src = new SyntheticEcg('II', FS, { model: m, seed: 7 });
@@ -144,7 +160,7 @@ t.test('a block that does not continue the clock re-anchors at its t0', async (t
   const m = new PhysiologyModel({ seed: 7, startMs: T0 });
   const src = new SyntheticEcg('II', FS, { model: m, seed: 7 });
   src.next(300, T0);
-  const later = src.next(300, T0 + 5000);                           // 4 s skipped
+  const later = src.next(300, T0 + 5000); // 4 s skipped
   const whole = ecg('II', 6).x;
   const ref = whole.subarray(FS * 5, FS * 6);
   const err = Math.max(...Array.from(later, (v, k) => Math.abs(v - ref[k]!)));

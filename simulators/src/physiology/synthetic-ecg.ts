@@ -14,7 +14,11 @@ import { rhythmOf, type Beat, type Rhythm } from './rhythm.js';
 import { SampledSource } from './sampled-source.js';
 import type { PhysiologyModel } from './vitals-model.js';
 
-interface Bump { center: number; left: number; right: number }
+interface Bump {
+  center: number;
+  left: number;
+  right: number;
+}
 
 /** Position (s from R) and widths (s) of each wave for an RR interval of rr seconds. */
 export function ecgTiming(rr: number): Record<EcgWaveName, Bump> {
@@ -45,7 +49,9 @@ function flatTiming(rrS: number): Float64Array {
   let hi = -Infinity;
   WAVES.forEach((w, i) => {
     const b = tm[w];
-    out[3 * i] = b.center; out[3 * i + 1] = b.left; out[3 * i + 2] = b.right;
+    out[3 * i] = b.center;
+    out[3 * i + 1] = b.left;
+    out[3 * i + 2] = b.right;
     lo = Math.min(lo, b.center - 5 * b.left);
     hi = Math.max(hi, b.center + 5 * b.right);
   });
@@ -71,7 +77,11 @@ export class SyntheticEcg extends SampledSource {
   private readonly grid0: Float64Array;
   private readonly grid1: Float64Array;
 
-  constructor(lead: EcgLead, rateHz: number, private readonly ctx: { model: PhysiologyModel; seed: number }) {
+  constructor(
+    lead: EcgLead,
+    rateHz: number,
+    private readonly ctx: { model: PhysiologyModel; seed: number },
+  ) {
     super(rateHz);
     this.lead = lead;
     const a = waveAmplitudes(lead);

@@ -67,18 +67,23 @@ t.test('PLETH: one pulse per R wave, 200–500 ms after it, within 0..100, heigh
   t.ok(Math.min(...pleth) >= 0 && Math.max(...pleth) <= 100, `range ${Math.min(...pleth).toFixed(1)}..${Math.max(...pleth).toFixed(1)}`);
   const peaks = findPeaks(pleth, FS, { fraction: 0.5, refractoryS: 0.25 });
   t.ok(Math.abs(peaks.length - rMs.length) <= 1, `${peaks.length} pleth pulses for ${rMs.length} R waves`);
-  const lags = peaks.map((p) => {
-    const tp = p * 10;
-    const r = rMs.filter((x) => x <= tp).pop();
-    return r === undefined ? NaN : tp - r;
-  }).filter((x) => !Number.isNaN(x));
+  const lags = peaks
+    .map((p) => {
+      const tp = p * 10;
+      const r = rMs.filter((x) => x <= tp).pop();
+      return r === undefined ? NaN : tp - r;
+    })
+    .filter((x) => !Number.isNaN(x));
   t.ok(Math.min(...lags) >= 200 && Math.max(...lags) <= 500, `pleth peak ${Math.min(...lags)}..${Math.max(...lags)} ms after R`);
   const heights = [];
   for (let k = 1; k < rMs.length - 1; k++) {
     const seg = pleth.subarray(at(rMs[k]! + 150), at(rMs[k + 1]! + 150));
     heights.push(Math.max(...seg) - Math.min(...seg));
   }
-  t.ok(Math.max(...heights) / Math.min(...heights) > 1.1, `pulse height ${Math.min(...heights).toFixed(1)}..${Math.max(...heights).toFixed(1)}: respiratory variation`);
+  t.ok(
+    Math.max(...heights) / Math.min(...heights) > 1.1,
+    `pulse height ${Math.min(...heights).toFixed(1)}..${Math.max(...heights).toFixed(1)}: respiratory variation`,
+  );
   // dicrotic shoulder: on the way down the slope eases (a local maximum of the first difference) before falling again
   let shoulders = 0;
   for (const p of peaks.slice(1, -1)) {
@@ -98,7 +103,10 @@ t.test('ART and PLETH: deterministic, next(1000) = next(300) + next(700)', async
     const two = [...src.next(300, T0), ...src.next(700, T0 + 3000)];
     t.same(two, Array.from(one), `${kind}: block split changes nothing`);
     const other = createWaveSource(kind, FS, { model: new PhysiologyModel({ seed: 6, startMs: T0 }), seed: 6 }).next(1000, T0);
-    t.ok(other.some((v, i) => v !== one[i]), `${kind}: another seed, another wave`);
+    t.ok(
+      other.some((v, i) => v !== one[i]),
+      `${kind}: another seed, another wave`,
+    );
     let step = 0;
     for (let i = 1; i < one.length; i++) step = Math.max(step, Math.abs(one[i]! - one[i - 1]!));
     t.ok(step < (kind === 'art' ? 15 : 20), `${kind}: largest sample-to-sample step ${step.toFixed(2)} (no jumps between beats)`);

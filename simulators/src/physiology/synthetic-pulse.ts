@@ -15,7 +15,10 @@ import type { PhysiologyModel } from './vitals-model.js';
 export const PULSE_DELAY_MS = { art: 170, pleth: 230 } as const;
 export const PLETH_LEVELS = { base: 25, swing: 3, pulse: 55 } as const;
 
-interface Ctx { model: PhysiologyModel; seed: number }
+interface Ctx {
+  model: PhysiologyModel;
+  seed: number;
+}
 
 /** Finds the beat whose pulse is under way at t and caches its timing. */
 abstract class PulseSource extends SampledSource {
@@ -24,16 +27,28 @@ abstract class PulseSource extends SampledSource {
   private timingFor: Beat | undefined;
   private timing: PulseTiming | undefined;
 
-  constructor(rateHz: number, protected readonly ctx: Ctx, private readonly delayMs: number, private readonly params: PulseShapeParams) { super(rateHz); }
+  constructor(
+    rateHz: number,
+    protected readonly ctx: Ctx,
+    private readonly delayMs: number,
+    private readonly params: PulseShapeParams,
+  ) {
+    super(rateHz);
+  }
 
-  protected rh(t: number): Rhythm { return (this.rhythm ??= rhythmOf(this.ctx.model, this.ctx.seed, t)); }
+  protected rh(t: number): Rhythm {
+    return (this.rhythm ??= rhythmOf(this.ctx.model, this.ctx.seed, t));
+  }
 
   protected sample(t: number): number {
     const rh = this.rh(t);
     const tr = t - this.delayMs;
     this.k = rh.beatIndexAt(tr, this.k);
     const b = rh.beat(this.k);
-    if (this.timingFor !== b) { this.timingFor = b; this.timing = pulseTiming(this.params, b.rr / 1000); }
+    if (this.timingFor !== b) {
+      this.timingFor = b;
+      this.timing = pulseTiming(this.params, b.rr / 1000);
+    }
     const s = (tr - b.r) / 1000;
     return this.value(t, b, rh.beat(this.k + 1), s, pulseShape(this.params, this.timing!, s));
   }
@@ -43,7 +58,9 @@ abstract class PulseSource extends SampledSource {
 }
 
 export class SyntheticArterial extends PulseSource {
-  constructor(rateHz: number, ctx: Ctx) { super(rateHz, ctx, PULSE_DELAY_MS.art, ART_PULSE); }
+  constructor(rateHz: number, ctx: Ctx) {
+    super(rateHz, ctx, PULSE_DELAY_MS.art, ART_PULSE);
+  }
 
   protected value(_t: number, b: Beat, next: Beat, s: number, shape: number): number {
     const base = b.dia + (next.dia - b.dia) * Math.min(1, (s * 1000) / b.rr);
@@ -53,7 +70,9 @@ export class SyntheticArterial extends PulseSource {
 
 export class SyntheticPleth extends PulseSource {
   private j = 0;
-  constructor(rateHz: number, ctx: Ctx) { super(rateHz, ctx, PULSE_DELAY_MS.pleth, PLETH_PULSE); }
+  constructor(rateHz: number, ctx: Ctx) {
+    super(rateHz, ctx, PULSE_DELAY_MS.pleth, PLETH_PULSE);
+  }
 
   protected value(t: number, b: Beat, _next: Beat, _s: number, shape: number): number {
     const rh = this.rh(t);

@@ -13,7 +13,10 @@ export const RESP_IMPEDANCE = { ohmPer500Ml: 0.9, expTau: 0.2, cardiacOhm: 0.04 
 
 /** Lung volume over one breath, 0 (end-expiration) .. 1 (end-inspiration); p = phase 0..1, ti = inspiratory fraction. */
 export function lungVolume(p: number, ti: number): number {
-  if (p < ti) { const x = 1 - p / ti; return 1 - x * x; }
+  if (p < ti) {
+    const x = 1 - p / ti;
+    return 1 - x * x;
+  }
   const x = (p - ti) / (1 - ti);
   const end = Math.exp(-1 / RESP_IMPEDANCE.expTau);
   return (Math.exp(-x / RESP_IMPEDANCE.expTau) - end) / (1 - end);
@@ -24,7 +27,12 @@ export class SyntheticResp extends SampledSource {
   private j = 0;
   private k = 0;
 
-  constructor(rateHz: number, private readonly ctx: { model: PhysiologyModel; seed: number }) { super(rateHz); }
+  constructor(
+    rateHz: number,
+    private readonly ctx: { model: PhysiologyModel; seed: number },
+  ) {
+    super(rateHz);
+  }
 
   protected sample(t: number): number {
     const rh = (this.rhythm ??= rhythmOf(this.ctx.model, this.ctx.seed, t));

@@ -10,13 +10,24 @@ import type { VitalKey } from './canonical.js';
 
 /** s00001 numerics signal names → canonical vitals. */
 export const S00001_SIGNALS: Partial<Record<VitalKey, string>> = {
-  hr: 'HR', artSys: 'ABPSys', artDia: 'ABPDias', artMean: 'ABPMean', pulseRate: 'PULSE',
-  respRate: 'RESP', spo2: 'SpO2', nibpSys: 'NBPSys', nibpDia: 'NBPDias', nibpMean: 'NBPMean',
+  hr: 'HR',
+  artSys: 'ABPSys',
+  artDia: 'ABPDias',
+  artMean: 'ABPMean',
+  pulseRate: 'PULSE',
+  respRate: 'RESP',
+  spo2: 'SpO2',
+  nibpSys: 'NBPSys',
+  nibpDia: 'NBPDias',
+  nibpMean: 'NBPMean',
 };
 
 export const S00001_NUMERICS = 'multi-segment/s00001/s00001-2896-10-10-00-31n.hea';
 
-export interface TrendOptions { startMinute?: number; holdMinutes?: number }
+export interface TrendOptions {
+  startMinute?: number;
+  holdMinutes?: number;
+}
 
 export class NumericTrend {
   readonly minutes: number;
@@ -36,7 +47,10 @@ export class NumericTrend {
       let last = NaN;
       let lastAt = -Infinity;
       for (let i = 0; i < a.length; i++) {
-        if (!Number.isNaN(a[i]!)) { last = a[i]!; lastAt = i; } else if (i - lastAt <= this.holdMinutes) a[i] = last;
+        if (!Number.isNaN(a[i]!)) {
+          last = a[i]!;
+          lastAt = i;
+        } else if (i - lastAt <= this.holdMinutes) a[i] = last;
       }
       this.series.set(key, a);
     }
@@ -46,7 +60,9 @@ export class NumericTrend {
     return new NumericTrend(readRecord(join(dataDir, S00001_NUMERICS)), S00001_SIGNALS, opts);
   }
 
-  has(key: VitalKey): boolean { return this.series.has(key); }
+  has(key: VitalKey): boolean {
+    return this.series.has(key);
+  }
 
   /** Raw minute value (after hold), NaN when absent; `minute` is wrapped into the record. */
   minuteValue(key: VitalKey, minute: number): number {

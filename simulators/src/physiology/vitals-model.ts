@@ -37,9 +37,9 @@ export interface VitalsSnapshot {
 
 const WALKED: VitalKey[] = VITAL_KEYS.filter((k) => VITALS[k].sd > 0);
 const EXTRA_WALKS = ['pulseNoise', 'nibpSysOff', 'nibpDiaOff'] as const;
-const MAX_STEPS = 7 * 86400;   // the walk restarts weekly: bounds the work of a far jump
+const MAX_STEPS = 7 * 86400; // the walk restarts weekly: bounds the work of a far jump
 const WALK_NAMES: string[] = [...WALKED, ...EXTRA_WALKS];
-const HISTORY_S = 128;         // walk states kept for asking back in time
+const HISTORY_S = 128; // walk states kept for asking back in time
 
 export class PhysiologyModel {
   readonly seed: number;
@@ -85,7 +85,9 @@ export class PhysiologyModel {
     return VITALS[key].mdc;
   }
 
-  unitOf(key: VitalKey): string { return VITALS[key].unit; }
+  unitOf(key: VitalKey): string {
+    return VITALS[key].unit;
+  }
 
   at(tMs: number): VitalsSnapshot {
     this.startMs ??= tMs;
@@ -128,11 +130,16 @@ export class PhysiologyModel {
       nibpTakenAt = this.startMs + k * this.nibpIntervalMs;
       if (this.nibpCache?.at !== nibpTakenAt) this.nibpCache = { at: nibpTakenAt, ...this.nibpAt(nibpTakenAt) };
       const nibp = this.nibpCache;
-      values.nibpSys = nibp.sys; values.nibpDia = nibp.dia; values.nibpMean = nibp.mean;
+      values.nibpSys = nibp.sys;
+      values.nibpDia = nibp.dia;
+      values.nibpMean = nibp.mean;
     }
     for (const k of VITAL_KEYS) {
       const val = values[k];
-      if (val === null || val === undefined || Number.isNaN(val)) { values[k] = null; continue; }
+      if (val === null || val === undefined || Number.isNaN(val)) {
+        values[k] = null;
+        continue;
+      }
       values[k] = Math.min(VITALS[k].max, Math.max(VITALS[k].min, val));
     }
     return { t: tMs, agent: this.agent, values, ...(nibpTakenAt !== undefined ? { nibpTakenAt } : {}) };
@@ -165,8 +172,14 @@ export class PhysiologyModel {
       }
     }
     const snapWalk = this.walkAt(elapsed);
-    const artSys = this.trend && !Number.isNaN(this.trend.valueAt('artSys', elapsed)) ? this.trend.valueAt('artSys', elapsed) : this.base.artSys + (snapWalk.get('artSys') ?? 0);
-    const artDia = this.trend && !Number.isNaN(this.trend.valueAt('artDia', elapsed)) ? this.trend.valueAt('artDia', elapsed) : this.base.artDia + (snapWalk.get('artDia') ?? 0);
+    const artSys =
+      this.trend && !Number.isNaN(this.trend.valueAt('artSys', elapsed))
+        ? this.trend.valueAt('artSys', elapsed)
+        : this.base.artSys + (snapWalk.get('artSys') ?? 0);
+    const artDia =
+      this.trend && !Number.isNaN(this.trend.valueAt('artDia', elapsed))
+        ? this.trend.valueAt('artDia', elapsed)
+        : this.base.artDia + (snapWalk.get('artDia') ?? 0);
     const sys = artSys + (this.base.nibpSys - this.base.artSys) + (snapWalk.get('nibpSysOff') ?? 0);
     const dia = Math.min(sys - 15, artDia + (this.base.nibpDia - this.base.artDia) + (snapWalk.get('nibpDiaOff') ?? 0));
     return { sys, dia, mean: dia + (sys - dia) / 3 };
@@ -174,9 +187,11 @@ export class PhysiologyModel {
 
   private resetWalk(): void {
     this.step = 0;
-    this.walk = WALK_NAMES.map((k) => (k in VITALS
-      ? { x: 0, rng: Rng.keyed(this.seed, k), sd: VITALS[k as VitalKey].sd, tau: VITALS[k as VitalKey].tauS }
-      : { x: 0, rng: Rng.keyed(this.seed, k), sd: k === 'pulseNoise' ? 1 : 4, tau: 60 }));
+    this.walk = WALK_NAMES.map((k) =>
+      k in VITALS
+        ? { x: 0, rng: Rng.keyed(this.seed, k), sd: VITALS[k as VitalKey].sd, tau: VITALS[k as VitalKey].tauS }
+        : { x: 0, rng: Rng.keyed(this.seed, k), sd: k === 'pulseNoise' ? 1 : 4, tau: 60 },
+    );
     this.history.fill(0, 0, WALK_NAMES.length);
   }
 

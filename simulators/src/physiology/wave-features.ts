@@ -38,7 +38,9 @@ export function rateFromPeaks(peaks: number[], rateHz: number): { rate: number; 
   return { rate, rrMs };
 }
 
-export function mean(a: readonly number[]): number { return a.reduce((s, v) => s + v, 0) / a.length; }
+export function mean(a: readonly number[]): number {
+  return a.reduce((s, v) => s + v, 0) / a.length;
+}
 
 export function sd(a: readonly number[]): number {
   const m = mean(a);

@@ -14,24 +14,38 @@ export const SUPPORTED_FORMATS = Object.keys(INVALID_ADC).map(Number);
 /** Bytes needed for `count` samples (212 packs two samples in three bytes). */
 export function bytesFor(format: number, count: number): number {
   switch (format) {
-    case 212: return Math.ceil(count * 1.5);
-    case 16: case 61: return count * 2;
-    case 80: return count;
-    case 24: return count * 3;
-    case 32: return count * 4;
-    default: throw new SimError(SIM_ERR.WFDB_FORMAT, `WFDB format ${format} is not supported`, { kind: 'data' });
+    case 212:
+      return Math.ceil(count * 1.5);
+    case 16:
+    case 61:
+      return count * 2;
+    case 80:
+      return count;
+    case 24:
+      return count * 3;
+    case 32:
+      return count * 4;
+    default:
+      throw new SimError(SIM_ERR.WFDB_FORMAT, `WFDB format ${format} is not supported`, { kind: 'data' });
   }
 }
 
 /** How many whole samples `byteLength` bytes hold. */
 export function samplesIn(format: number, byteLength: number): number {
   switch (format) {
-    case 212: return Math.floor(byteLength / 3) * 2 + (byteLength % 3 >= 2 ? 1 : 0);
-    case 16: case 61: return Math.floor(byteLength / 2);
-    case 80: return byteLength;
-    case 24: return Math.floor(byteLength / 3);
-    case 32: return Math.floor(byteLength / 4);
-    default: throw new SimError(SIM_ERR.WFDB_FORMAT, `WFDB format ${format} is not supported`, { kind: 'data' });
+    case 212:
+      return Math.floor(byteLength / 3) * 2 + (byteLength % 3 >= 2 ? 1 : 0);
+    case 16:
+    case 61:
+      return Math.floor(byteLength / 2);
+    case 80:
+      return byteLength;
+    case 24:
+      return Math.floor(byteLength / 3);
+    case 32:
+      return Math.floor(byteLength / 4);
+    default:
+      throw new SimError(SIM_ERR.WFDB_FORMAT, `WFDB format ${format} is not supported`, { kind: 'data' });
   }
 }
 
@@ -93,12 +107,40 @@ export function encodeSamples(format: number, values: ArrayLike<number>): Uint8A
         if (i + 1 < n) out[p + 2] = c & 0xff;
       }
       break;
-    case 16: for (let i = 0; i < n; i++, p += 2) { out[p] = values[i]! & 0xff; out[p + 1] = (values[i]! >> 8) & 0xff; } break;
-    case 61: for (let i = 0; i < n; i++, p += 2) { out[p] = (values[i]! >> 8) & 0xff; out[p + 1] = values[i]! & 0xff; } break;
-    case 80: for (let i = 0; i < n; i++) out[i] = (values[i]! + 128) & 0xff; break;
-    case 24: for (let i = 0; i < n; i++, p += 3) { const v = values[i]!; out[p] = v & 0xff; out[p + 1] = (v >> 8) & 0xff; out[p + 2] = (v >> 16) & 0xff; } break;
-    case 32: for (let i = 0; i < n; i++, p += 4) { const v = values[i]!; out[p] = v & 0xff; out[p + 1] = (v >> 8) & 0xff; out[p + 2] = (v >> 16) & 0xff; out[p + 3] = (v >>> 24) & 0xff; } break;
-    default: throw new SimError(SIM_ERR.WFDB_FORMAT, `WFDB format ${format} is not supported`, { kind: 'data' });
+    case 16:
+      for (let i = 0; i < n; i++, p += 2) {
+        out[p] = values[i]! & 0xff;
+        out[p + 1] = (values[i]! >> 8) & 0xff;
+      }
+      break;
+    case 61:
+      for (let i = 0; i < n; i++, p += 2) {
+        out[p] = (values[i]! >> 8) & 0xff;
+        out[p + 1] = values[i]! & 0xff;
+      }
+      break;
+    case 80:
+      for (let i = 0; i < n; i++) out[i] = (values[i]! + 128) & 0xff;
+      break;
+    case 24:
+      for (let i = 0; i < n; i++, p += 3) {
+        const v = values[i]!;
+        out[p] = v & 0xff;
+        out[p + 1] = (v >> 8) & 0xff;
+        out[p + 2] = (v >> 16) & 0xff;
+      }
+      break;
+    case 32:
+      for (let i = 0; i < n; i++, p += 4) {
+        const v = values[i]!;
+        out[p] = v & 0xff;
+        out[p + 1] = (v >> 8) & 0xff;
+        out[p + 2] = (v >> 16) & 0xff;
+        out[p + 3] = (v >>> 24) & 0xff;
+      }
+      break;
+    default:
+      throw new SimError(SIM_ERR.WFDB_FORMAT, `WFDB format ${format} is not supported`, { kind: 'data' });
   }
   return out;
 }

@@ -5,14 +5,14 @@
 import { SIM_ERR, SimError } from '../errors.js';
 
 export interface SignalSpec {
-  fileName: string;          // '~' in a layout header (no data)
-  format: number;            // 212, 16, 80, ...
-  samplesPerFrame: number;   // the 'x4' of '212x4' (default 1)
-  skew: number;              // the ':4' of '212:4' (default 0)
-  byteOffset: number;        // the '+24' of '16+24' (default 0)
-  gain: number;              // adc units per physical unit (200 when absent or 0)
-  baseline: number;          // adc value of physical 0 (defaults to adcZero)
-  units: string;             // 'mV' when absent
+  fileName: string; // '~' in a layout header (no data)
+  format: number; // 212, 16, 80, ...
+  samplesPerFrame: number; // the 'x4' of '212x4' (default 1)
+  skew: number; // the ':4' of '212:4' (default 0)
+  byteOffset: number; // the '+24' of '16+24' (default 0)
+  gain: number; // adc units per physical unit (200 when absent or 0)
+  baseline: number; // adc value of physical 0 (defaults to adcZero)
+  units: string; // 'mV' when absent
   adcResolution: number;
   adcZero: number;
   initialValue: number;
@@ -21,14 +21,17 @@ export interface SignalSpec {
   description: string;
 }
 
-export interface SegmentSpec { name: string; nSamples: number }
+export interface SegmentSpec {
+  name: string;
+  nSamples: number;
+}
 
 export interface RecordHeader {
   name: string;
   nSignals: number;
-  fs: number;                // frame rate, frames per second
+  fs: number; // frame rate, frames per second
   counterFreq?: number;
-  nSamples: number;          // frames per signal (0 = unknown)
+  nSamples: number; // frames per signal (0 = unknown)
   baseTime?: string;
   baseDate?: string;
   signals: SignalSpec[];
@@ -116,7 +119,10 @@ export function parseHeader(text: string): RecordHeader {
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '') continue;
-    if (line.startsWith('#')) { comments.push(line.slice(1).trim()); continue; }
+    if (line.startsWith('#')) {
+      comments.push(line.slice(1).trim());
+      continue;
+    }
     lines.push(line);
   }
   const first = lines.shift();

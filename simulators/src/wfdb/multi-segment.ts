@@ -10,7 +10,12 @@ import { SIM_ERR, SimError } from '../errors.js';
 import { baseTimeSeconds, parseHeader, type RecordHeader } from './header.js';
 import { findSignal, readRecord, type WfdbRecord } from './record.js';
 
-export interface Segment { name: string; startFrame: number; nFrames: number; record: WfdbRecord | null }
+export interface Segment {
+  name: string;
+  startFrame: number;
+  nFrames: number;
+  record: WfdbRecord | null;
+}
 
 export interface MultiSegmentRecord {
   name: string;
@@ -20,10 +25,17 @@ export interface MultiSegmentRecord {
   nFrames: number;
 }
 
-export interface SignalSpan { startFrame: number; fs: number; units: string; physical: Float64Array }
+export interface SignalSpan {
+  startFrame: number;
+  fs: number;
+  units: string;
+  physical: Float64Array;
+}
 
 function readText(path: string): string {
-  try { return readFileSync(path, 'latin1'); } catch (e) {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch (e) {
     throw new SimError(SIM_ERR.WFDB_FILE, `cannot read header ${path}`, { kind: 'data', cause: e });
   }
 }
@@ -35,8 +47,15 @@ export function readMultiSegment(masterPath: string, dir: string): MultiSegmentR
   const out: MultiSegmentRecord = { name: master.name, fs: master.fs, segments: [], nFrames: 0 };
   let at = 0;
   for (const seg of master.segments) {
-    if (seg.name === '~') { out.segments.push({ name: '~', startFrame: at, nFrames: seg.nSamples, record: null }); at += seg.nSamples; continue; }
-    if (seg.nSamples === 0) { out.layout = parseHeader(readText(join(dir, `${seg.name}.hea`))); continue; }
+    if (seg.name === '~') {
+      out.segments.push({ name: '~', startFrame: at, nFrames: seg.nSamples, record: null });
+      at += seg.nSamples;
+      continue;
+    }
+    if (seg.nSamples === 0) {
+      out.layout = parseHeader(readText(join(dir, `${seg.name}.hea`)));
+      continue;
+    }
     const record = readRecord(join(dir, `${seg.name}.hea`));
     out.segments.push({ name: seg.name, startFrame: at, nFrames: record.nFrames, record });
     at += seg.nSamples;

@@ -11,16 +11,16 @@ import { parseHeader, type RecordHeader, type SignalSpec } from './header.js';
 export interface WfdbSignal {
   name: string;
   units: string;
-  fs: number;               // samples per second of this signal (frame rate × samples per frame)
+  fs: number; // samples per second of this signal (frame rate × samples per frame)
   spec: SignalSpec;
-  adc: Int32Array;          // raw values; invalid samples keep the format's invalid value
-  physical: Float64Array;   // NaN where the sample is invalid
+  adc: Int32Array; // raw values; invalid samples keep the format's invalid value
+  physical: Float64Array; // NaN where the sample is invalid
 }
 
 export interface WfdbRecord {
   header: RecordHeader;
-  fs: number;               // frame rate
-  nFrames: number;          // frames decoded (may be < header.nSamples if a file is short)
+  fs: number; // frame rate
+  nFrames: number; // frames decoded (may be < header.nSamples if a file is short)
   truncated: boolean;
   signals: WfdbSignal[];
 }
@@ -60,7 +60,9 @@ export function decodeRecord(header: RecordHeader, files: FileSource): WfdbRecor
       throw new SimError(SIM_ERR.WFDB_FORMAT, `signals in ${fileName} mix storage formats`, { kind: 'data' });
     }
     let buf: Uint8Array;
-    try { buf = files(fileName); } catch (e) {
+    try {
+      buf = files(fileName);
+    } catch (e) {
       throw new SimError(SIM_ERR.WFDB_FILE, `cannot read signal file ${fileName}`, { kind: 'data', cause: e });
     }
     let offset = first.byteOffset;
@@ -107,7 +109,9 @@ export function decodeRecord(header: RecordHeader, files: FileSource): WfdbRecor
 export function readRecord(headerPath: string): WfdbRecord {
   const path = headerPath.endsWith('.hea') ? headerPath : `${headerPath}.hea`;
   let text: string;
-  try { text = readFileSync(path, 'latin1'); } catch (e) {
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (e) {
     throw new SimError(SIM_ERR.WFDB_FILE, `cannot read header ${path}`, { kind: 'data', cause: e });
   }
   const dir = dirname(path);

@@ -25,7 +25,15 @@ export function resampleLinear(x: ArrayLike<number>, fromHz: number, toHz: numbe
     let i0 = Math.floor(pos);
     const f = pos - i0;
     let i1 = i0 + 1;
-    if (opts.periodic) { i0 %= n; i1 %= n; } else { if (i0 >= n - 1) { i0 = n - 1; i1 = n - 1; } }
+    if (opts.periodic) {
+      i0 %= n;
+      i1 %= n;
+    } else {
+      if (i0 >= n - 1) {
+        i0 = n - 1;
+        i1 = n - 1;
+      }
+    }
     const a = x[i0]!;
     const b = x[i1]!;
     out[j] = Number.isNaN(a) ? b : Number.isNaN(b) ? a : a + (b - a) * f;

@@ -14,7 +14,9 @@ function checksum(a: ArrayLike<number>): number {
   return (s << 16) >> 16;
 }
 function range(a: Float64Array): { min: number; max: number; median: number; nan: number } {
-  const v = Array.from(a).filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
+  const v = Array.from(a)
+    .filter((x) => !Number.isNaN(x))
+    .sort((x, y) => x - y);
   return { min: v[0]!, max: v[v.length - 1]!, median: v[Math.floor(v.length / 2)]!, nan: a.length - v.length };
 }
 
@@ -55,7 +57,10 @@ t.test('real records', { skip: existsSync(D) ? false : `no data in ${D}` }, asyn
   t.test('a103l: MATLAB v4 .mat (16+24), 250 Hz', async (t) => {
     const r = readRecord(`${D}/a103l.hea`);
     t.equal(r.nFrames, 82500);
-    t.same(r.signals.map((s) => s.name), ['II', 'V', 'PLETH']);
+    t.same(
+      r.signals.map((s) => s.name),
+      ['II', 'V', 'PLETH'],
+    );
     t.same(r.header.comments, ['Asystole', 'False alarm']);
     for (const s of r.signals) {
       t.equal(s.spec.byteOffset, 24);
@@ -77,7 +82,10 @@ t.test('real records', { skip: existsSync(D) ? false : `no data in ${D}` }, asyn
     const m = readRecord(`${D}/3000003_0003.hea`);
     t.equal(m.nFrames, 1028);
     t.equal(m.header.baseTime, '19:46:25.757');
-    for (const s of m.signals) { t.equal(s.spec.format, 80); t.equal(checksum(s.adc), s.spec.checksum); }
+    for (const s of m.signals) {
+      t.equal(s.spec.format, 80);
+      t.equal(checksum(s.adc), s.spec.checksum);
+    }
   });
 
   t.test('s00001 numerics: 1/min, -32768 = missing', async (t) => {
@@ -99,7 +107,13 @@ t.test('real records', { skip: existsSync(D) ? false : `no data in ${D}` }, asyn
   t.test('multi-segment by base time: p000878 and s00001 waveforms', async (t) => {
     const p = readSegmentsByTime(`${D}/multi-segment/p000878`, '3269321');
     t.equal(p.layout?.nSignals, 4);
-    t.same(p.segments.map((s) => [s.name, s.startFrame, s.nFrames]), [['3269321_0001', 3750, 2000], ['3269321_0002', 5750, 1750]]);
+    t.same(
+      p.segments.map((s) => [s.name, s.startFrame, s.nFrames]),
+      [
+        ['3269321_0001', 3750, 2000],
+        ['3269321_0002', 5750, 1750],
+      ],
+    );
     for (const seg of p.segments) for (const s of seg.record!.signals) t.equal(checksum(s.adc), s.spec.checksum);
     t.equal(signalSpans(p, 'PLETH').length, 2);
     t.equal(signalSpans(p, 'ABP').length, 0, 'ABP is in the layout only');

@@ -5,8 +5,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  decodeRecord, decodeSamples, encodeSamples, fillGaps, parseHeader, parseMatV4Header,
-  readMultiSegment, readRecord, resampleLinear, signalJoined, baseTimeSeconds,
+  decodeRecord,
+  decodeSamples,
+  encodeSamples,
+  fillGaps,
+  parseHeader,
+  parseMatV4Header,
+  readMultiSegment,
+  readRecord,
+  resampleLinear,
+  signalJoined,
+  baseTimeSeconds,
 } from './index.js';
 
 t.test('format 212: two 12-bit samples in three bytes', async (t) => {
@@ -36,7 +45,19 @@ t.test('header parsing', async (t) => {
   t.equal(h.baseTime, '8:35:48.212');
   t.same(h.comments, ['c1']);
   const [a, b] = h.signals;
-  t.match(a, { format: 212, samplesPerFrame: 4, skew: 2, byteOffset: 6, gain: 12.5, baseline: -100, units: 'mmHg', adcZero: 5, initialValue: 7, checksum: 99, description: 'ART line' });
+  t.match(a, {
+    format: 212,
+    samplesPerFrame: 4,
+    skew: 2,
+    byteOffset: 6,
+    gain: 12.5,
+    baseline: -100,
+    units: 'mmHg',
+    adcZero: 5,
+    initialValue: 7,
+    checksum: 99,
+    description: 'ART line',
+  });
   t.match(b, { gain: 200, baseline: 0, units: 'mV', samplesPerFrame: 1 }, 'WFDB defaults');
   t.equal(parseHeader('r 1\nr.dat 16 100/mV 16 -5\n').signals[0]!.baseline, -5, 'baseline defaults to adc zero');
   t.equal(parseHeader('r 1\nr.dat 16 0/mV\n').signals[0]!.gain, 200, 'gain 0 means 200');
@@ -65,12 +86,22 @@ t.test('frames: samples per frame, skew, physical, invalid', async (t) => {
   t.equal(short.truncated, true);
   const open = decodeRecord(parseHeader('r 1 100\nr.dat 80\n'), () => encodeSamples(80, [1, 2, 3, 4]));
   t.equal(open.nFrames, 4, 'no sample count: the file length decides');
-  t.throws(() => decodeRecord(parseHeader('r 1 100 3\nr.dat 16\n'), () => { throw new Error('ENOENT'); }), { code: 'SIM_ERR_WFDB_FILE' });
+  t.throws(
+    () =>
+      decodeRecord(parseHeader('r 1 100 3\nr.dat 16\n'), () => {
+        throw new Error('ENOENT');
+      }),
+    { code: 'SIM_ERR_WFDB_FILE' },
+  );
 });
 
 function matFile(rows: number, cols: number, data: number[]): Uint8Array {
   const head = Buffer.alloc(24);
-  head.writeInt32LE(30, 0); head.writeInt32LE(rows, 4); head.writeInt32LE(cols, 8); head.writeInt32LE(0, 12); head.writeInt32LE(4, 16);
+  head.writeInt32LE(30, 0);
+  head.writeInt32LE(rows, 4);
+  head.writeInt32LE(cols, 8);
+  head.writeInt32LE(0, 12);
+  head.writeInt32LE(4, 16);
   head.write('val\0', 20, 'latin1');
   return Buffer.concat([head, encodeSamples(16, data)]);
 }
@@ -81,7 +112,8 @@ t.test('MATLAB v4 .mat (16+24)', async (t) => {
   const rec = decodeRecord(parseHeader('m 2 250 3\nm.mat 16+24 100/mV 16 0\nm.mat 16+24 100/NU 16 0\n'), () => m);
   t.same(Array.from(rec.signals[0]!.adc), [1, 2, 3]);
   t.same(Array.from(rec.signals[1]!.physical), [-0.01, -0.02, -0.03]);
-  const bad = Buffer.from(m); bad.writeInt32LE(0, 0);
+  const bad = Buffer.from(m);
+  bad.writeInt32LE(0, 0);
   t.throws(() => parseMatV4Header(bad), { code: 'SIM_ERR_WFDB_FORMAT' });
   t.throws(() => decodeRecord(parseHeader('m 3 250 3\nm.mat 16+24\nm.mat 16+24\nm.mat 16+24\n'), () => m), { code: 'SIM_ERR_WFDB_FORMAT' });
 });
@@ -97,9 +129,20 @@ t.test('multi-segment master header with a layout and a gap', async (t) => {
   writeFileSync(join(dir, 'ms_2.dat'), encodeSamples(80, [2, 4, 6, 8]));
   const ms = readMultiSegment(join(dir, 'ms.hea'), dir);
   t.equal(ms.layout?.nSamples, 0);
-  t.same(ms.segments.map((s) => [s.name, s.startFrame]), [['ms_1', 0], ['~', 3], ['ms_2', 5]]);
+  t.same(
+    ms.segments.map((s) => [s.name, s.startFrame]),
+    [
+      ['ms_1', 0],
+      ['~', 3],
+      ['ms_2', 5],
+    ],
+  );
   const j = signalJoined(ms, 'X');
-  t.same(Array.from(j.physical).map((v) => (Number.isNaN(v) ? null : v)), [1, 2, 3, null, null, 1, 2, 3, 4], 'each segment its own gain');
+  t.same(
+    Array.from(j.physical).map((v) => (Number.isNaN(v) ? null : v)),
+    [1, 2, 3, null, null, 1, 2, 3, 4],
+    'each segment its own gain',
+  );
   t.throws(() => readMultiSegment(join(dir, 'ms_1.hea'), dir), { code: 'SIM_ERR_WFDB_HEADER' });
   t.throws(() => readRecord(join(dir, 'nope.hea')), { code: 'SIM_ERR_WFDB_FILE' });
 });

@@ -18,7 +18,14 @@ import { rowsOf } from '../../../ingest/src/series/influxql.js';
 import { rowToWave, type Row } from '../../../ingest/src/series/layout.js';
 import type { Produced, ProducedNumeric, ProducedWave } from '../../../simulators/src/index.js';
 
-export interface AuditCounts { produced: number; stored: number; lost: number; duplicated: number; invented: number; mismatched: number }
+export interface AuditCounts {
+  produced: number;
+  stored: number;
+  lost: number;
+  duplicated: number;
+  invented: number;
+  mismatched: number;
+}
 export interface AuditResult {
   numerics: AuditCounts;
   waves: AuditCounts;
@@ -62,7 +69,9 @@ const CLOCK_BITS = (1 << 10) | (1 << 11);
 
 async function query(influxUrl: string, db: string, q: string): Promise<Row[]> {
   const res = await fetch(`${influxUrl}/query?db=${encodeURIComponent(db)}&epoch=ms`, {
-    method: 'POST', body: new URLSearchParams({ q }), signal: AbortSignal.timeout(20_000),
+    method: 'POST',
+    body: new URLSearchParams({ q }),
+    signal: AbortSignal.timeout(20_000),
   });
   const json = (await res.json()) as { error?: string; results?: { error?: string; series?: { name: string; columns: string[]; values: unknown[][] }[] }[] };
   if (json.error || json.results?.[0]?.error) throw new Error(`influx query failed: ${json.error ?? json.results?.[0]?.error}`);
@@ -93,14 +102,22 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   const exNums = (t.excluded ?? []).filter((r): r is ProducedNumeric => r.kind === 'numeric');
   const exWaves = (t.excluded ?? []).filter((r): r is ProducedWave => r.kind === 'wave');
   const waveId = (w: { mdc?: string | null; vendorCode?: string }): string => String((t.waveKey === 'vendor' ? w.vendorCode : w.mdc) ?? w.vendorCode);
-  const ex = (s: string) => { if (out.examples.length < 12) out.examples.push(s); };
+  const ex = (s: string) => {
+    if (out.examples.length < 12) out.examples.push(s);
+  };
   const dev = t.deviceId.replace(/'/g, "\\'");
   // generous window: clock-jump scenarios may re-stamp by ±1 h
   // (a loop, not Math.min(...times): an hour of 50 beds is millions of readings, beyond the call stack)
   let lo = Infinity;
   let hi = -Infinity;
-  for (const n of nums) { if (n.t < lo) lo = n.t; if (n.t > hi) hi = n.t; }
-  for (const w of waves) { if (w.t0 < lo) lo = w.t0; if (w.t0 > hi) hi = w.t0; }
+  for (const n of nums) {
+    if (n.t < lo) lo = n.t;
+    if (n.t > hi) hi = n.t;
+  }
+  for (const w of waves) {
+    if (w.t0 < lo) lo = w.t0;
+    if (w.t0 > hi) hi = w.t0;
+  }
   const from = (Number.isFinite(lo) ? lo : Date.now()) - 3 * 3600_000;
   const to = (Number.isFinite(hi) ? hi : Date.now()) + 3 * 3600_000;
 
@@ -115,15 +132,26 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   const seen = new Map<string, number>();
   for (const r of rows) {
     // a point without a value is the device's "invalid/absent" marker, not a reading
-    if (typeof r.value !== 'number') { out.absent++; continue; }
+    if (typeof r.value !== 'number') {
+      out.absent++;
+      continue;
+    }
     out.numerics.stored++;
     const vendor = r.vendor === '_' ? '' : String(r.vendor ?? '');
     const tDev = typeof r.t_device === 'number' ? r.t_device : r.time;
     const key = `${vendor}|${tDev}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
     const p = want.get(key) ?? maybe.get(key);
-    if (!p) { out.numerics.invented++; ex(`numeric invented ${key} @${r.time} value=${String(r.value)}`); continue; }
-    if ((seen.get(key) ?? 0) > 1) { out.numerics.duplicated++; ex(`numeric duplicated ${key} @${r.time}`); continue; }
+    if (!p) {
+      out.numerics.invented++;
+      ex(`numeric invented ${key} @${r.time} value=${String(r.value)}`);
+      continue;
+    }
+    if ((seen.get(key) ?? 0) > 1) {
+      out.numerics.duplicated++;
+      ex(`numeric duplicated ${key} @${r.time}`);
+      continue;
+    }
     if (out.excluded && !want.has(key)) out.excluded.numerics.stored++;
     const expT = t.expectTime ? t.expectTime(p) : p.t;
     const flags = typeof r.flags === 'number' ? r.flags : 0;
@@ -154,7 +182,10 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
   const maybeS = new Map<string, number>();
   for (const w of exWaves) {
     const base = Math.round((w.t0 * w.rateHz) / 1000);
-    w.samples.forEach((s, i) => { const k = `${waveId(w)}|${base + i}`; if (!wantS.has(k)) maybeS.set(k, s); });
+    w.samples.forEach((s, i) => {
+      const k = `${waveId(w)}|${base + i}`;
+      if (!wantS.has(k)) maybeS.set(k, s);
+    });
   }
   if (out.excluded) out.excluded.waves.produced = maybeS.size;
   if (waves.length || exWaves.length) {
@@ -162,23 +193,37 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
     const seenS = new Set<string>();
     for (const r of wrows) {
       const w = rowToWave(r);
-      const mdc = t.waveKey === 'vendor' ? w.vendorCode : w.mdc ?? w.vendorCode;
+      const mdc = t.waveKey === 'vendor' ? w.vendorCode : (w.mdc ?? w.vendorCode);
       let base = Math.round((w.t0 * w.rateHz) / 1000);
       const flagged = (w.flags ?? []).some((f) => f === 'clock-offset' || f === 'clock-jump');
       if (t.flaggedRestampOk && flagged && !wantS.has(`${mdc}|${base}`)) {
         const shift = pickWaveShift(wantS, mdc, w, t.waveShiftsMs ?? []);
-        if (shift !== undefined) { base = Math.round(((w.t0 - shift) * w.rateHz) / 1000); out.restamped++; }
+        if (shift !== undefined) {
+          base = Math.round(((w.t0 - shift) * w.rateHz) / 1000);
+          out.restamped++;
+        }
       }
       w.samples.forEach((s, i) => {
         if (s === null) return;
         out.waves.stored++;
         const key = `${mdc}|${base + i}`;
-        if (seenS.has(key)) { out.waves.duplicated++; ex(`wave sample duplicated ${key}`); return; }
+        if (seenS.has(key)) {
+          out.waves.duplicated++;
+          ex(`wave sample duplicated ${key}`);
+          return;
+        }
         seenS.add(key);
         const p = wantS.get(key) ?? maybeS.get(key);
-        if (p === undefined) { out.waves.invented++; ex(`wave sample invented ${key}`); return; }
+        if (p === undefined) {
+          out.waves.invented++;
+          ex(`wave sample invented ${key}`);
+          return;
+        }
         if (out.excluded && !wantS.has(key)) out.excluded.waves.stored++;
-        if (Math.abs(p - s) > 1e-9 * Math.max(1, Math.abs(p))) { out.waves.mismatched++; ex(`wave sample mismatch ${key}: ${s} vs ${p}`); }
+        if (Math.abs(p - s) > 1e-9 * Math.max(1, Math.abs(p))) {
+          out.waves.mismatched++;
+          ex(`wave sample mismatch ${key}: ${s} vs ${p}`);
+        }
       });
     }
     const lostBy = new Map<string, { first: number; last: number; n: number }>();
@@ -187,11 +232,15 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
       out.waves.lost++;
       const [mdc, idx] = [key.slice(0, key.lastIndexOf('|')), Number(key.slice(key.lastIndexOf('|') + 1))];
       const r = lostBy.get(mdc) ?? { first: idx, last: idx, n: 0 };
-      r.first = Math.min(r.first, idx); r.last = Math.max(r.last, idx); r.n++;
+      r.first = Math.min(r.first, idx);
+      r.last = Math.max(r.last, idx);
+      r.n++;
       lostBy.set(mdc, r);
     }
     const rate = new Map(waves.map((w) => [waveId(w), w.rateHz]));
-    const where = [...lostBy].map(([mdc, r]) => `${mdc} ${r.n} in [${r.first}..${r.last}] from t_device ${Math.round((r.first * 1000) / (rate.get(mdc) ?? 1))}`);
+    const where = [...lostBy].map(
+      ([mdc, r]) => `${mdc} ${r.n} in [${r.first}..${r.last}] from t_device ${Math.round((r.first * 1000) / (rate.get(mdc) ?? 1))}`,
+    );
     if (out.waves.lost) ex(`wave samples lost: ${out.waves.lost} (${where.join('; ')})`);
   }
   return out;
@@ -205,7 +254,10 @@ export async function audit(t: AuditTarget): Promise<AuditResult> {
  * 1 s away, and the block would be audited 1 s off its place.
  */
 export function pickWaveShift(
-  wantS: ReadonlyMap<string, number>, mdc: string, w: { t0: number; rateHz: number; samples: readonly (number | null)[] }, shiftsMs: readonly number[],
+  wantS: ReadonlyMap<string, number>,
+  mdc: string,
+  w: { t0: number; rateHz: number; samples: readonly (number | null)[] },
+  shiftsMs: readonly number[],
 ): number | undefined {
   let best: number | undefined;
   let bestHits = -1;
@@ -213,8 +265,13 @@ export function pickWaveShift(
     const b = Math.round(((w.t0 - ms) * w.rateHz) / 1000);
     if (!wantS.has(`${mdc}|${b}`)) continue;
     let hits = 0;
-    w.samples.forEach((v, i) => { if (v !== null && wantS.get(`${mdc}|${b + i}`) === v) hits++; });
-    if (hits > bestHits) { best = ms; bestHits = hits; }
+    w.samples.forEach((v, i) => {
+      if (v !== null && wantS.get(`${mdc}|${b + i}`) === v) hits++;
+    });
+    if (hits > bestHits) {
+      best = ms;
+      bestHits = hits;
+    }
   }
   return best;
 }
@@ -222,19 +279,32 @@ export function pickWaveShift(
 /** Sum of several audits (one per bed). */
 export function sumAudits(list: AuditResult[]): AuditResult {
   const add = (a: AuditCounts, b: AuditCounts): AuditCounts => ({
-    produced: a.produced + b.produced, stored: a.stored + b.stored, lost: a.lost + b.lost,
-    duplicated: a.duplicated + b.duplicated, invented: a.invented + b.invented, mismatched: a.mismatched + b.mismatched,
+    produced: a.produced + b.produced,
+    stored: a.stored + b.stored,
+    lost: a.lost + b.lost,
+    duplicated: a.duplicated + b.duplicated,
+    invented: a.invented + b.invented,
+    mismatched: a.mismatched + b.mismatched,
   });
-  return list.reduce((acc, r) => ({
-    numerics: add(acc.numerics, r.numerics), waves: add(acc.waves, r.waves),
-    restamped: acc.restamped + r.restamped, restampedUnflagged: acc.restampedUnflagged + r.restampedUnflagged, absent: acc.absent + r.absent,
-    examples: [...acc.examples, ...r.examples].slice(0, 12),
-  }), { numerics: zero(), waves: zero(), restamped: 0, restampedUnflagged: 0, absent: 0, examples: [] });
+  return list.reduce(
+    (acc, r) => ({
+      numerics: add(acc.numerics, r.numerics),
+      waves: add(acc.waves, r.waves),
+      restamped: acc.restamped + r.restamped,
+      restampedUnflagged: acc.restampedUnflagged + r.restampedUnflagged,
+      absent: acc.absent + r.absent,
+      examples: [...acc.examples, ...r.examples].slice(0, 12),
+    }),
+    { numerics: zero(), waves: zero(), restamped: 0, restampedUnflagged: 0, absent: 0, examples: [] },
+  );
 }
 
 /** One line of the audit table (docs/reliability.md). */
 export function auditLine(scenario: string, a: AuditResult, extra = ''): string {
-  const n = a.numerics; const w = a.waves;
-  return `| ${a.broker ?? ''} | ${scenario} | ${n.produced} | ${n.stored} | ${n.lost} | ${n.duplicated} | ${n.invented} | ${n.mismatched} | `
-    + `${w.produced} | ${w.lost} | ${w.duplicated} | ${w.invented} | ${w.mismatched} | ${extra} |`;
+  const n = a.numerics;
+  const w = a.waves;
+  return (
+    `| ${a.broker ?? ''} | ${scenario} | ${n.produced} | ${n.stored} | ${n.lost} | ${n.duplicated} | ${n.invented} | ${n.mismatched} | ` +
+    `${w.produced} | ${w.lost} | ${w.duplicated} | ${w.invented} | ${w.mismatched} | ${extra} |`
+  );
 }

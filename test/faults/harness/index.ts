@@ -22,10 +22,7 @@ export async function startRig(t: Test, o: RigOptions): Promise<FaultRig> {
  * appended to $ORLINK_FAULTS_REPORT when set, which docs/reliability.md's table is made from).
  * `allowedLost`: observations the explicit drop policy counted (only the outbox-cap scenario).
  */
-export function assertAudit(
-  t: Test, scenario: string, a: AuditResult,
-  opts: { allowedLost?: number; extra?: string } = {},
-): void {
+export function assertAudit(t: Test, scenario: string, a: AuditResult, opts: { allowedLost?: number; extra?: string } = {}): void {
   const line = auditLine(scenario, a, opts.extra ?? '');
   t.comment(line);
   if (process.env.ORLINK_FAULTS_REPORT) appendFileSync(process.env.ORLINK_FAULTS_REPORT, `${line}\n`);

@@ -15,7 +15,10 @@ import { SqliteRegistry } from '../../../ingest/src/registry/sqlite-registry.js'
 import type { MqttCredential } from '../../../ingest/src/registry/registry-store.js';
 import { existsSync } from 'node:fs';
 
-export interface BrokerAccount { username: string; password: string }
+export interface BrokerAccount {
+  username: string;
+  password: string;
+}
 
 export interface MosquittoAuthTarget {
   dir: string;
@@ -62,7 +65,10 @@ export async function mosquittoStoredMessages(url: string, account: BrokerAccoun
   try {
     const got = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no $SYS/broker/store/messages/count in time')), timeoutMs);
-      c.on('message', (_t, payload) => { clearTimeout(timer); resolve(Number(payload.toString('utf8'))); });
+      c.on('message', (_t, payload) => {
+        clearTimeout(timer);
+        resolve(Number(payload.toString('utf8')));
+      });
     });
     await c.subscribeAsync('$SYS/broker/store/messages/count', { qos: 0 });
     return await got;

@@ -33,8 +33,17 @@ export interface DeviceAudit extends AuditResult {
 const zero = (): AuditCounts => ({ produced: 0, stored: 0, lost: 0, duplicated: 0, invented: 0, mismatched: 0 });
 const valueKey = (v: number): string => String(Number(v.toPrecision(10)));
 
-interface Pt { t: number; used: boolean }
-interface MatchOut { matched: number; lost: number; lostAt: number[]; min: number; max: number }
+interface Pt {
+  t: number;
+  used: boolean;
+}
+interface MatchOut {
+  matched: number;
+  lost: number;
+  lostAt: number[];
+  min: number;
+  max: number;
+}
 
 /** Greedy maximum matching of `want` times against `have` points (both one class), in place. */
 function matchClass(want: number[], have: Pt[], tol: number): MatchOut {
@@ -50,7 +59,8 @@ function matchClass(want: number[], have: Pt[], tol: number): MatchOut {
       have[k].used = true;
       out.matched++;
       const d = have[k].t - w;
-      out.min = Math.min(out.min, d); out.max = Math.max(out.max, d);
+      out.min = Math.min(out.min, d);
+      out.max = Math.max(out.max, d);
     } else {
       out.lost++;
       out.lostAt.push(w);
@@ -63,27 +73,45 @@ type Classes = Map<string, number[]>;
 
 function add(m: Classes, key: string, t: number): void {
   const l = m.get(key);
-  if (l) l.push(t); else m.set(key, [t]);
+  if (l) l.push(t);
+  else m.set(key, [t]);
 }
 
 function within(sorted: number[], t: number, tol: number): boolean {
   let lo = 0;
   let hi = sorted.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] < t - tol) lo = mid + 1; else hi = mid; }
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < t - tol) lo = mid + 1;
+    else hi = mid;
+  }
   return lo < sorted.length && sorted[lo] <= t + tol;
 }
 
 /** One kind (numerics or wave samples) of a host-stamped device. */
-function tally(want: Classes, maybe: Classes, have: Map<string, Pt[]>, tol: number, what: string, ex: (s: string) => void, skew: { min: number; max: number }):
-  { counts: AuditCounts; excludedStored: number; lostAt: number[] } {
+function tally(
+  want: Classes,
+  maybe: Classes,
+  have: Map<string, Pt[]>,
+  tol: number,
+  what: string,
+  ex: (s: string) => void,
+  skew: { min: number; max: number },
+): { counts: AuditCounts; excludedStored: number; lostAt: number[] } {
   const c = zero();
   for (const l of want.values()) c.produced += l.length;
-  for (const l of have.values()) { c.stored += l.length; l.sort((a, b) => a.t - b.t); }
+  for (const l of have.values()) {
+    c.stored += l.length;
+    l.sort((a, b) => a.t - b.t);
+  }
   const lostAt: number[] = [];
   for (const [key, times] of want) {
     const r = matchClass(times, have.get(key) ?? [], tol);
     c.lost += r.lost;
-    if (r.matched) { skew.min = Math.min(skew.min, r.min); skew.max = Math.max(skew.max, r.max); }
+    if (r.matched) {
+      skew.min = Math.min(skew.min, r.min);
+      skew.max = Math.max(skew.max, r.max);
+    }
     for (const at of r.lostAt.slice(0, 3)) ex(`${what} lost ${key} @${at}`);
     for (const at of r.lostAt) lostAt.push(at);
   }
@@ -93,7 +121,13 @@ function tally(want: Classes, maybe: Classes, have: Map<string, Pt[]>, tol: numb
     const w = want.get(key) ?? [];
     for (const p of pts) {
       if (p.used) continue;
-      if (within(w, p.t, tol)) { c.duplicated++; ex(`${what} duplicated ${key} @${p.t}`); } else { c.invented++; ex(`${what} invented ${key} @${p.t}`); }
+      if (within(w, p.t, tol)) {
+        c.duplicated++;
+        ex(`${what} duplicated ${key} @${p.t}`);
+      } else {
+        c.invented++;
+        ex(`${what} invented ${key} @${p.t}`);
+      }
     }
   }
   return { counts: c, excludedStored, lostAt: lostAt.sort((a, b) => a - b) };
@@ -103,16 +137,22 @@ const chanOf = (r: { vendorCode?: string; mdc?: string | null }, waveKey: 'mdc' 
   String((waveKey === 'vendor' ? r.vendorCode : r.mdc) ?? r.vendorCode);
 
 export interface HostStampedTarget {
-  influxUrl: string; database: string; deviceId: string;
-  produced: readonly TruthReading[]; excluded?: readonly TruthReading[];
-  toleranceMs: number; waveKey?: 'mdc' | 'vendor';
+  influxUrl: string;
+  database: string;
+  deviceId: string;
+  produced: readonly TruthReading[];
+  excluded?: readonly TruthReading[];
+  toleranceMs: number;
+  waveKey?: 'mdc' | 'vendor';
 }
 
 export type HostStampedAudit = AuditResult & { skew: { min: number; max: number }; lostAt: { numerics: number[]; waves: number[] } };
 
 export async function auditHostStamped(t: HostStampedTarget): Promise<HostStampedAudit> {
   const examples: string[] = [];
-  const ex = (s: string) => { if (examples.length < 12) examples.push(s); };
+  const ex = (s: string) => {
+    if (examples.length < 12) examples.push(s);
+  };
   const waveKey = t.waveKey ?? 'mdc';
   const classes = (list: readonly TruthReading[]) => {
     const nums: Classes = new Map();
@@ -138,22 +178,27 @@ export async function auditHostStamped(t: HostStampedTarget): Promise<HostStampe
   let absent = 0;
   const haveN = new Map<string, Pt[]>();
   for (const r of await queryRange(t.influxUrl, t.database, 'numeric', dev, from, to)) {
-    if (typeof r.value !== 'number') { absent++; continue; }
+    if (typeof r.value !== 'number') {
+      absent++;
+      continue;
+    }
     const vendor = r.vendor === '_' ? '' : String(r.vendor ?? '');
     const key = `${vendor}|${valueKey(r.value)}`;
     const l = haveN.get(key);
-    if (l) l.push({ t: r.time, used: false }); else haveN.set(key, [{ t: r.time, used: false }]);
+    if (l) l.push({ t: r.time, used: false });
+    else haveN.set(key, [{ t: r.time, used: false }]);
   }
   const haveW = new Map<string, Pt[]>();
   for (const r of await queryRange(t.influxUrl, t.database, 'wave', dev, from, to)) {
     const w = rowToWave(r);
-    const chan = waveKey === 'vendor' ? w.vendorCode : w.mdc ?? w.vendorCode;
+    const chan = waveKey === 'vendor' ? w.vendorCode : (w.mdc ?? w.vendorCode);
     w.samples.forEach((s, i) => {
       if (s === null) return;
       const key = `${chan}|${valueKey(s)}`;
       const pt = { t: w.t0 + (i * 1000) / w.rateHz, used: false };
       const l = haveW.get(key);
-      if (l) l.push(pt); else haveW.set(key, [pt]);
+      if (l) l.push(pt);
+      else haveW.set(key, [pt]);
     });
   }
   const skew = { min: Infinity, max: -Infinity };
@@ -161,9 +206,17 @@ export async function auditHostStamped(t: HostStampedTarget): Promise<HostStampe
   const w = tally(want.waves, maybe.waves, haveW, t.toleranceMs, 'wave sample', ex, skew);
   const count = (c: Classes) => [...c.values()].reduce((k, l) => k + l.length, 0);
   return {
-    numerics: n.counts, waves: w.counts, restamped: 0, restampedUnflagged: 0, absent, examples, skew,
+    numerics: n.counts,
+    waves: w.counts,
+    restamped: 0,
+    restampedUnflagged: 0,
+    absent,
+    examples,
+    skew,
     lostAt: { numerics: n.lostAt, waves: w.lostAt },
-    ...(t.excluded ? { excluded: { numerics: { produced: count(maybe.nums), stored: n.excludedStored }, waves: { produced: count(maybe.waves), stored: w.excludedStored } } } : {}),
+    ...(t.excluded
+      ? { excluded: { numerics: { produced: count(maybe.nums), stored: n.excludedStored }, waves: { produced: count(maybe.waves), stored: w.excludedStored } } }
+      : {}),
   };
 }
 
@@ -171,15 +224,24 @@ export async function auditHostStamped(t: HostStampedTarget): Promise<HostStampe
 export async function auditDevice(influxUrl: string, database: string, broker: string, d: AuditedDevice): Promise<DeviceAudit> {
   if (d.audit.mode === 'host-stamped') {
     const a = await auditHostStamped({
-      influxUrl, database, deviceId: d.id, produced: d.truth.produced, excluded: d.truth.excluded,
-      toleranceMs: d.audit.toleranceMs ?? 500, ...(d.audit.waveKey ? { waveKey: d.audit.waveKey } : {}),
+      influxUrl,
+      database,
+      deviceId: d.id,
+      produced: d.truth.produced,
+      excluded: d.truth.excluded,
+      toleranceMs: d.audit.toleranceMs ?? 500,
+      ...(d.audit.waveKey ? { waveKey: d.audit.waveKey } : {}),
     });
     return { ...a, broker, device: d };
   }
   // the truth shapes differ only in optional fields audit.ts does not rely on (mdc: checked when present)
   const a = await audit({
-    influxUrl, database, deviceId: d.id, produced: d.truth.produced as unknown as Produced[],
-    excluded: d.truth.excluded as unknown as Produced[], ...(d.audit.waveKey ? { waveKey: d.audit.waveKey } : {}),
+    influxUrl,
+    database,
+    deviceId: d.id,
+    produced: d.truth.produced as unknown as Produced[],
+    excluded: d.truth.excluded as unknown as Produced[],
+    ...(d.audit.waveKey ? { waveKey: d.audit.waveKey } : {}),
   });
   return { ...a, broker, device: d };
 }

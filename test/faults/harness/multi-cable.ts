@@ -25,8 +25,12 @@ export type CableState = 'waiting' | 'live' | 'out';
 
 /** The simulator's end of the cable: a Duplex whose writes the cable forwards (or drops). */
 class CableEnd extends Duplex {
-  constructor(private readonly onWrite: (c: Buffer) => void) { super(); }
-  override _read(): void { /* pushed by the cable */ }
+  constructor(private readonly onWrite: (c: Buffer) => void) {
+    super();
+  }
+  override _read(): void {
+    /* pushed by the cable */
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     this.onWrite(chunk);
     cb();
@@ -46,9 +50,15 @@ export interface CableOptions {
 function holdsOpen(pid: number, path: string): boolean {
   try {
     return readdirSync(`/proc/${pid}/fd`).some((fd) => {
-      try { return readlinkSync(`/proc/${pid}/fd/${fd}`) === path; } catch { return false; }
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
     });
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 export class SerialCable {
@@ -63,8 +73,12 @@ export class SerialCable {
 
   constructor(private readonly o: CableOptions) {}
 
-  get hostPath(): string { return join(this.o.dir, 'host'); }
-  get live(): boolean { return this.state === 'live'; }
+  get hostPath(): string {
+    return join(this.o.dir, 'host');
+  }
+  get live(): boolean {
+    return this.state === 'live';
+  }
 
   /** A new pty pair at the cable's paths, the simulator attached to it; `waiting` until the gateway takes the line. */
   async plug(): Promise<void> {
@@ -72,7 +86,9 @@ export class SerialCable {
     const port = await openSerialLink(this.pty.devicePath);
     this.port = port;
     port.on('data', (c: Buffer) => this.fromHost(c));
-    port.on('error', () => { /* the line died: pull() closes it */ });
+    port.on('error', () => {
+      /* the line died: pull() closes it */
+    });
     const end = new CableEnd((c) => this.toHost(c));
     end.on('error', () => undefined);
     this.end = end;
@@ -101,10 +117,12 @@ export class SerialCable {
     if (port) await closeSerialLink(port);
     const end = this.end;
     this.end = null;
-    end?.destroy();   // 'close': the simulator detaches, as from a port that went away
+    end?.destroy(); // 'close': the simulator detaches, as from a port that went away
   }
 
-  async replug(): Promise<void> { await this.plug(); }
+  async replug(): Promise<void> {
+    await this.plug();
+  }
 
   async close(): Promise<void> {
     this.state = 'out';
@@ -129,18 +147,28 @@ export class SerialCable {
   }
 
   private fromHost(c: Buffer): void {
-    if (this.state === 'out') { this.stats.droppedHostBytes += c.length; return; }
+    if (this.state === 'out') {
+      this.stats.droppedHostBytes += c.length;
+      return;
+    }
     if (this.state === 'waiting' && this.o.liveWhen === 'host-speaks') this.goLive();
     this.end?.push(c);
   }
 
   private watchHostOpen(): void {
     let target: string;
-    try { target = realpathSync(this.hostPath); } catch { return; }
+    try {
+      target = realpathSync(this.hostPath);
+    } catch {
+      return;
+    }
     const check = (): void => {
       if (this.state !== 'waiting') return;
       const pid = this.o.hostPid?.();
-      if (pid !== undefined && holdsOpen(pid, target)) { this.goLive(); return; }
+      if (pid !== undefined && holdsOpen(pid, target)) {
+        this.goLive();
+        return;
+      }
       this.timer = setTimeout(check, 20);
     };
     check();

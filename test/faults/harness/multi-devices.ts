@@ -25,16 +25,32 @@ import { SerialCable } from './multi-cable.js';
 import { TcpFaultProxy } from './proxies.js';
 import { pollUntil, runFor } from './processes.js';
 
-export { DeviceTruth, readingsOf, type AuditedDevice, type DeviceAuditMode, type LinkFaultOptions, type LinkFaultResult, type MultiDevice, type TruthReading } from './multi-truth.js';
+export {
+  DeviceTruth,
+  readingsOf,
+  type AuditedDevice,
+  type DeviceAuditMode,
+  type LinkFaultOptions,
+  type LinkFaultResult,
+  type MultiDevice,
+  type TruthReading,
+} from './multi-truth.js';
 
-export interface DeviceContext { bed: Bed; rig: FaultRig; seed: number; watchdogMs: number }
+export interface DeviceContext {
+  bed: Bed;
+  rig: FaultRig;
+  seed: number;
+  watchdogMs: number;
+}
 
 const TAIL_MS = 1500;
 
 /** `p`, or undefined after `ms` (the timer is cleared either way: nothing keeps the process alive). */
 function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), ms); });
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -49,17 +65,22 @@ export function geMonitor(bed: Bed): AuditedDevice {
   let pulls = 0;
   const faultsAt: number[] = [];
   return {
-    id: bed.deviceId, name: 'GE S/5 (DRI)', protocol: 'ge-dri', truth, audit: { mode: 'exact' }, faultsAt,
+    id: bed.deviceId,
+    name: 'GE S/5 (DRI)',
+    protocol: 'ge-dri',
+    truth,
+    audit: { mode: 'exact' },
+    faultsAt,
     async linkFault(o) {
       pulls++;
       faultsAt.push(Date.now());
-      bed.sim.silence(600_000);      // the GE simulator reports nothing while silent: no truth for the cut
+      bed.sim.silence(600_000); // the GE simulator reports nothing while silent: no truth for the cut
       await runFor(o.drainMs);
       await bed.pty.close();
       await runFor(o.outMs);
-      bed.pty = await openPtyPair({ dir: bed.ptyDir });   // the rig's teardown closes bed.pty
+      bed.pty = await openPtyPair({ dir: bed.ptyDir }); // the rig's teardown closes bed.pty
       const asked = (await within(new Promise<boolean>((r) => bed.sim.once('request', () => r(true))), o.recoverTimeoutMs)) === true;
-      bed.sim.silence(0);   // the gateway has the port again and asks: the monitor answers
+      bed.sim.silence(0); // the gateway has the port again and asks: the monitor answers
       const rec = await recovery(truth, Date.now(), o.recoverTimeoutMs);
       return { recovered: asked && rec, recoverMs: Date.now() - faultsAt[faultsAt.length - 1], note: asked ? 'requests again' : 'no request after the replug' };
     },
@@ -68,28 +89,57 @@ export function geMonitor(bed: Bed): AuditedDevice {
 }
 
 interface SerialParts {
-  ctx: DeviceContext; key: string; name: string; protocol: string;
-  registry: ExtraDevice['registry']; device: Record<string, unknown>; audit: DeviceAuditMode;
-  truth: DeviceTruth; cable: SerialCable; closeSim: () => Promise<void> | void;
+  ctx: DeviceContext;
+  key: string;
+  name: string;
+  protocol: string;
+  registry: ExtraDevice['registry'];
+  device: Record<string, unknown>;
+  audit: DeviceAuditMode;
+  truth: DeviceTruth;
+  cable: SerialCable;
+  closeSim: () => Promise<void> | void;
 }
 
 function serialDevice(p: SerialParts): MultiDevice {
   const id = `${p.ctx.bed.room.toLowerCase()}-${p.key}`;
   let closed = false;
-  const closeSim = async () => { if (!closed) { closed = true; await p.closeSim(); } };
+  const closeSim = async () => {
+    if (!closed) {
+      closed = true;
+      await p.closeSim();
+    }
+  };
   const faultsAt: number[] = [];
   return {
-    id, name: p.name, protocol: p.protocol, truth: p.truth, audit: p.audit, registry: p.registry, faultsAt,
+    id,
+    name: p.name,
+    protocol: p.protocol,
+    truth: p.truth,
+    audit: p.audit,
+    registry: p.registry,
+    faultsAt,
     gatewayDevice: { id, protocol: p.protocol, transport: { kind: 'serial', path: p.cable.hostPath }, watchdogMs: p.ctx.watchdogMs, ...p.device },
-    async stop() { p.truth.end(); await runFor(TAIL_MS); await closeSim(); },
-    async close() { await closeSim(); await p.cable.close(); },
+    async stop() {
+      p.truth.end();
+      await runFor(TAIL_MS);
+      await closeSim();
+    },
+    async close() {
+      await closeSim();
+      await p.cable.close();
+    },
     async linkFault(o) {
       faultsAt.push(Date.now());
       await p.cable.pull(o.drainMs);
       await runFor(o.outMs);
       await p.cable.replug();
-      const live = (await within(p.cable.whenLive().then(() => true), o.recoverTimeoutMs)) === true;
-      const rec = live && await recovery(p.truth, p.cable.stats.liveAt, o.recoverTimeoutMs);
+      const live =
+        (await within(
+          p.cable.whenLive().then(() => true),
+          o.recoverTimeoutMs,
+        )) === true;
+      const rec = live && (await recovery(p.truth, p.cable.stats.liveAt, o.recoverTimeoutMs));
       return { recovered: rec, recoverMs: Date.now() - faultsAt[faultsAt.length - 1], note: live ? 'gateway took the line' : 'gateway never took the line' };
     },
     notes: () => `cable pulled ×${p.cable.stats.pulls}; undeliverable ${p.truth.undeliverable} (${p.cable.stats.droppedBytes} B dropped while out/not taken)`,
@@ -111,10 +161,16 @@ export async function intelliVueSerial(ctx: DeviceContext): Promise<MultiDevice>
   monitor.on('produced', (r: { kind: string }) => truth.add(r, cable.live));
   await cable.plug();
   return serialDevice({
-    ctx, key: 'mp70', name: 'Philips IntelliVue MP70 (serial)', protocol: 'philips-intellivue', truth, cable,
+    ctx,
+    key: 'mp70',
+    name: 'Philips IntelliVue MP70 (serial)',
+    protocol: 'philips-intellivue',
+    truth,
+    cable,
     registry: { vendor: 'Philips', model: 'IntelliVue MP70 (simulated)', profile: 'auto', transport: 'serial (pty)' },
     device: { profile: 'auto', options: { waves: ['0x0102', '0x50AC'], alerts: false } },
-    audit: { mode: 'exact', waveKey: 'vendor' }, closeSim: () => monitor.close(),
+    audit: { mode: 'exact', waveKey: 'vendor' },
+    closeSim: () => monitor.close(),
   });
 }
 
@@ -150,10 +206,16 @@ export async function medibus(ctx: DeviceContext, toleranceMs: number): Promise<
   sim.start();
   await cable.plug();
   return serialDevice({
-    ctx, key: 'atlan', name: 'Dräger Atlan (MEDIBUS)', protocol: 'draeger-medibus', truth, cable,
+    ctx,
+    key: 'atlan',
+    name: 'Dräger Atlan (MEDIBUS)',
+    protocol: 'draeger-medibus',
+    truth,
+    cable,
     registry: { vendor: 'Draeger', model: 'Atlan (simulated)', profile: 'auto', transport: 'serial (pty)' },
     device: { profile: 'auto', options: { waves: ['00', '01', '06'] } },
-    audit: { mode: 'host-stamped', toleranceMs }, closeSim: () => sim.close(),
+    audit: { mode: 'host-stamped', toleranceMs },
+    closeSim: () => sim.close(),
   });
 }
 
@@ -166,9 +228,16 @@ export async function masimo(ctx: DeviceContext): Promise<MultiDevice> {
   sim.start();
   await cable.plug();
   return serialDevice({
-    ctx, key: 'masimo', name: 'Masimo Radical-7', protocol: 'masimo', truth, cable,
+    ctx,
+    key: 'masimo',
+    name: 'Masimo Radical-7',
+    protocol: 'masimo',
+    truth,
+    cable,
     registry: { vendor: 'Masimo', model: 'Radical-7 (simulated)', profile: 'auto', transport: 'serial (pty)' },
-    device: { profile: 'auto' }, audit: { mode: 'exact' }, closeSim: () => sim.close(),
+    device: { profile: 'auto' },
+    audit: { mode: 'exact' },
+    closeSim: () => sim.close(),
   });
 }
 
@@ -184,9 +253,16 @@ export async function nonin(ctx: DeviceContext, toleranceMs: number): Promise<Mu
   sim.start();
   await cable.plug();
   return serialDevice({
-    ctx, key: 'nonin', name: 'Nonin Onyx II 9560', protocol: 'nonin', truth, cable,
+    ctx,
+    key: 'nonin',
+    name: 'Nonin Onyx II 9560',
+    protocol: 'nonin',
+    truth,
+    cable,
     registry: { vendor: 'Nonin', model: 'Onyx II 9560 (simulated)', profile: 'nonin/onyx-ii-9560/format7', transport: 'serial (pty)' },
-    device: { profile: 'nonin/onyx-ii-9560/format7' }, audit: { mode: 'host-stamped', waveKey: 'vendor', toleranceMs }, closeSim: () => sim.close(),
+    device: { profile: 'nonin/onyx-ii-9560/format7' },
+    audit: { mode: 'host-stamped', waveKey: 'vendor', toleranceMs },
+    closeSim: () => sim.close(),
   });
 }
 
@@ -205,19 +281,31 @@ export async function hl7Sender(ctx: DeviceContext): Promise<MultiDevice> {
   const truth = new DeviceTruth();
   const pending: { n: number; conn: number; readings: { kind: string }[] }[] = [];
   const stats = { acked: 0, unacked: 0, resets: 0 };
-  const giveUp = (m: { readings: { kind: string }[] }) => { stats.unacked++; for (const r of m.readings) truth.exclude(r); };
+  const giveUp = (m: { readings: { kind: string }[] }) => {
+    stats.unacked++;
+    for (const r of m.readings) truth.exclude(r);
+  };
   mon.on('produced', (r: { kind: string }) => {
-    if (truth.ended) { truth.exclude(r); return; }
+    if (truth.ended) {
+      truth.exclude(r);
+      return;
+    }
     const n = mon.stats.sent;
     let m = pending.at(-1);
-    if (!m || m.n !== n) { m = { n, conn: mon.stats.connects, readings: [] }; pending.push(m); }
+    if (!m || m.n !== n) {
+      m = { n, conn: mon.stats.connects, readings: [] };
+      pending.push(m);
+    }
     m.readings.push(r);
   });
   mon.on('ack', (a: { code: string }) => {
     while (pending.length && pending[0].conn !== mon.stats.connects) giveUp(pending.shift()!);
     const m = pending.shift();
     if (!m) return;
-    if (a.code !== 'AA') { giveUp(m); return; }
+    if (a.code !== 'AA') {
+      giveUp(m);
+      return;
+    }
     stats.acked++;
     for (const r of m.readings) truth.accept(r);
   });
@@ -231,12 +319,32 @@ export async function hl7Sender(ctx: DeviceContext): Promise<MultiDevice> {
   const acked = () => pending.length === 0;
   const faultsAt: number[] = [];
   return {
-    id, name: 'GE B40 (HL7 v2 MLLP)', protocol: 'hl7-mllp', truth, audit: { mode: 'exact' }, faultsAt,
+    id,
+    name: 'GE B40 (HL7 v2 MLLP)',
+    protocol: 'hl7-mllp',
+    truth,
+    audit: { mode: 'exact' },
+    faultsAt,
     registry: { vendor: 'GE', model: 'B40 (simulated)', profile: 'auto', transport: 'tcp-server' },
-    gatewayDevice: { id, protocol: 'hl7-mllp', profile: 'auto', transport: { kind: 'tcp-server', host: '127.0.0.1', port, allow: ['127.0.0.1'] }, options: { acceptBeds: [pv1] } },
-    async started() { await mon.connect('127.0.0.1', proxy.port); },
-    async stop() { truth.end(); await pollUntil(acked, { timeoutMs: 3000, intervalMs: 50 }); await closeSim(); },
-    async close() { await closeSim(); await proxy.close(); },
+    gatewayDevice: {
+      id,
+      protocol: 'hl7-mllp',
+      profile: 'auto',
+      transport: { kind: 'tcp-server', host: '127.0.0.1', port, allow: ['127.0.0.1'] },
+      options: { acceptBeds: [pv1] },
+    },
+    async started() {
+      await mon.connect('127.0.0.1', proxy.port);
+    },
+    async stop() {
+      truth.end();
+      await pollUntil(acked, { timeoutMs: 3000, intervalMs: 50 });
+      await closeSim();
+    },
+    async close() {
+      await closeSim();
+      await proxy.close();
+    },
     async linkFault(o) {
       // reset the connection between two messages, once the last one is acknowledged: nothing in flight
       await pollUntil(acked, { timeoutMs: 5000, intervalMs: 20 });

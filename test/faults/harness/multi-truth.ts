@@ -29,14 +29,22 @@ export class DeviceTruth {
   undeliverable = 0;
   ended = false;
 
-  constructor(produced?: (TruthReading & { at: number })[]) { this.produced = produced ?? []; }
+  constructor(produced?: (TruthReading & { at: number })[]) {
+    this.produced = produced ?? [];
+  }
 
   /** A reading the simulator reports; `live`: its bytes went on a live link. */
   add(r: { kind: string }, live: boolean): void {
     const n = readingsOf(r as { kind: string; samples?: unknown[] });
     if (n === 0) return;
-    if (!live) { this.undeliverable += n; return; }
-    if (this.ended) { this.excluded.push(r as TruthReading); return; }
+    if (!live) {
+      this.undeliverable += n;
+      return;
+    }
+    if (this.ended) {
+      this.excluded.push(r as TruthReading);
+      return;
+    }
     this.produced.push({ ...(r as TruthReading), at: Date.now() });
   }
 
@@ -45,10 +53,14 @@ export class DeviceTruth {
     if (readingsOf(r as { kind: string }) > 0) this.produced.push({ ...(r as TruthReading), at: Date.now() });
   }
 
-  exclude(r: { kind: string }): void { if (readingsOf(r as { kind: string }) > 0) this.excluded.push(r as TruthReading); }
+  exclude(r: { kind: string }): void {
+    if (readingsOf(r as { kind: string }) > 0) this.excluded.push(r as TruthReading);
+  }
 
   /** From now on every reading is excluded (the scenario's window closes). */
-  end(): void { this.ended = true; }
+  end(): void {
+    this.ended = true;
+  }
 
   /** Readings produced since `since` (ms). */
   since(since: number): number {
@@ -57,7 +69,9 @@ export class DeviceTruth {
     return n;
   }
 
-  get excludedReadings(): number { return this.excluded.reduce((n, r) => n + readingsOf(r), 0); }
+  get excludedReadings(): number {
+    return this.excluded.reduce((n, r) => n + readingsOf(r), 0);
+  }
 }
 
 export interface DeviceAuditMode {
@@ -67,8 +81,16 @@ export interface DeviceAuditMode {
   toleranceMs?: number;
 }
 
-export interface LinkFaultOptions { outMs: number; drainMs: number; recoverTimeoutMs: number }
-export interface LinkFaultResult { recovered: boolean; recoverMs: number; note: string }
+export interface LinkFaultOptions {
+  outMs: number;
+  drainMs: number;
+  recoverTimeoutMs: number;
+}
+export interface LinkFaultResult {
+  recovered: boolean;
+  recoverMs: number;
+  note: string;
+}
 
 /** One audited device of the bed, the GE monitor included. */
 export interface AuditedDevice {

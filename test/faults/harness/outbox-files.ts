@@ -6,7 +6,14 @@ import { encodeRecord } from '../../../gateway/src/outbox/record-codec.js';
 const SEG_RE = /^seg-(\d{16})\.ob$/;
 
 export function segments(dir: string): string[] {
-  try { return readdirSync(dir).filter((f) => SEG_RE.test(f)).sort().map((f) => join(dir, f)); } catch { return []; }
+  try {
+    return readdirSync(dir)
+      .filter((f) => SEG_RE.test(f))
+      .sort()
+      .map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
 }
 
 export function outboxBytes(dir: string): number {

@@ -14,14 +14,21 @@ export class OrlinkChild {
   starts = 0;
 
   constructor(
-    readonly verb: 'ingest' | 'gateway', readonly configPath: string, readonly logPath: string,
-    private readonly env: Record<string, string>, private readonly nodeArgs: string[] = [],
+    readonly verb: 'ingest' | 'gateway',
+    readonly configPath: string,
+    readonly logPath: string,
+    private readonly env: Record<string, string>,
+    private readonly nodeArgs: string[] = [],
     /** how to start the child (default child_process.spawn; the soak passes its ProcessGroup's) */
     private readonly spawner: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess = spawn,
   ) {}
 
-  get pid(): number | undefined { return this.child?.pid; }
-  get running(): boolean { return !!this.child && this.child.exitCode === null && this.child.signalCode === null; }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
 
   start(): void {
     if (this.running) throw new Error(`${this.verb} already running`);
@@ -29,7 +36,8 @@ export class OrlinkChild {
     let child: ChildProcess;
     try {
       child = this.spawner(process.execPath, [...this.nodeArgs, BIN, this.verb, '--config', this.configPath], {
-        env: { ...process.env, ...this.env }, stdio: ['ignore', fd, fd],
+        env: { ...process.env, ...this.env },
+        stdio: ['ignore', fd, fd],
       });
     } finally {
       closeSync(fd);
@@ -39,7 +47,9 @@ export class OrlinkChild {
     this.exited = new Promise<void>((r) => child.once('exit', () => r()));
   }
 
-  signal(sig: NodeJS.Signals): void { if (this.running) this.child!.kill(sig); }
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child!.kill(sig);
+  }
 
   async kill(sig: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (!this.running) return;
@@ -49,7 +59,10 @@ export class OrlinkChild {
 
   /** SIGTERM, SIGKILL after `graceMs`. Idempotent. */
   async stop(graceMs = 10_000): Promise<void> {
-    if (!this.running) { await this.exited; return; }
+    if (!this.running) {
+      await this.exited;
+      return;
+    }
     this.child!.kill('SIGTERM');
     const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
     await this.exited;
@@ -57,7 +70,11 @@ export class OrlinkChild {
   }
 
   logTail(n = 3000): string {
-    try { return readFileSync(this.logPath, 'utf8').slice(-n); } catch { return ''; }
+    try {
+      return readFileSync(this.logPath, 'utf8').slice(-n);
+    } catch {
+      return '';
+    }
   }
 }
 

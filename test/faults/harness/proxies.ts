@@ -22,42 +22,66 @@ export class TcpFaultProxy {
 
   constructor(private readonly target: { host: string; port: number }) {}
 
-  get url(): string { return `mqtt://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
 
   async start(): Promise<void> {
     const server = net.createServer((a) => {
       this.stats.connections++;
-      if (this.mode === 'refuse') { a.on('error', () => {}); a.destroy(); return; }
+      if (this.mode === 'refuse') {
+        a.on('error', () => {});
+        a.destroy();
+        return;
+      }
       const b = net.connect(this.target.port, this.target.host);
       const pair = { a, b };
       this.pairs.add(pair);
-      const end = () => { a.destroy(); b.destroy(); this.pairs.delete(pair); };
-      a.on('error', end); b.on('error', end); a.on('close', end); b.on('close', end);
+      const end = () => {
+        a.destroy();
+        b.destroy();
+        this.pairs.delete(pair);
+      };
+      a.on('error', end);
+      b.on('error', end);
+      a.on('close', end);
+      b.on('close', end);
       a.on('data', (c: Buffer) => this.forward(c, b, 'up'));
       b.on('data', (c: Buffer) => this.forward(c, a, 'down'));
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     this.port = (server.address() as net.AddressInfo).port;
   }
 
   private forward(c: Buffer, to: net.Socket, dir: 'up' | 'down'): void {
     const drop = this.mode === 'blackhole' || (this.mode === 'no-acks' && dir === 'down');
-    if (drop || to.destroyed) { this.stats.dropped += c.length; return; }
+    if (drop || to.destroyed) {
+      this.stats.dropped += c.length;
+      return;
+    }
     this.stats.forwarded += c.length;
     to.write(c);
   }
 
   /** Reset every live connection (both sides see the socket close). */
   cut(): void {
-    for (const p of [...this.pairs]) { p.a.destroy(); p.b.destroy(); }
+    for (const p of [...this.pairs]) {
+      p.a.destroy();
+      p.b.destroy();
+    }
     this.pairs.clear();
   }
 
-  get live(): number { return this.pairs.size; }
+  get live(): number {
+    return this.pairs.size;
+  }
 
   async close(): Promise<void> {
     this.cut();
@@ -77,7 +101,9 @@ export class HttpFaultProxy {
 
   constructor(private readonly targetUrl: string) {}
 
-  get url(): string { return `http://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
 
   async start(): Promise<void> {
     const target = new URL(this.targetUrl);
@@ -95,10 +121,23 @@ export class HttpFaultProxy {
       }
       const send = () => {
         this.stats.forwarded++;
-        const up = http.request({
-          host: target.hostname, port: Number(target.port), method: req.method, path: req.url, headers: req.headers,
-        }, (ur) => { res.writeHead(ur.statusCode ?? 502, ur.headers); ur.pipe(res); });
-        up.on('error', (err) => { if (!res.headersSent) res.writeHead(502).end(String(err.message)); else res.destroy(); });
+        const up = http.request(
+          {
+            host: target.hostname,
+            port: Number(target.port),
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+          },
+          (ur) => {
+            res.writeHead(ur.statusCode ?? 502, ur.headers);
+            ur.pipe(res);
+          },
+        );
+        up.on('error', (err) => {
+          if (!res.headersSent) res.writeHead(502).end(String(err.message));
+          else res.destroy();
+        });
         req.pipe(up);
       };
       if (isWrite && f.kind === 'hold') {
@@ -112,7 +151,10 @@ export class HttpFaultProxy {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     this.port = (server.address() as net.AddressInfo).port;
   }

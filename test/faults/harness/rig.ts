@@ -30,7 +30,9 @@ import { mosquittoStoredMessages, writeMosquittoAuth, type BrokerAccount } from 
 export type BrokerKind = 'aedes' | 'mosquitto';
 /** The brokers every scenario runs on (ORLINK_FAULTS_BROKERS=aedes,mosquitto narrows it). */
 export const BROKERS: BrokerKind[] = (process.env.ORLINK_FAULTS_BROKERS ?? 'aedes,mosquitto')
-  .split(',').map((x) => x.trim()).filter((x): x is BrokerKind => x === 'aedes' || x === 'mosquitto');
+  .split(',')
+  .map((x) => x.trim())
+  .filter((x): x is BrokerKind => x === 'aedes' || x === 'mosquitto');
 
 export interface RigOptions {
   name: string;
@@ -79,7 +81,12 @@ export interface ExtraDevice {
 
 export interface Bed {
   index: number;
-  site: string; room: string; bed: string; gatewayId: string; deviceId: string; password: string;
+  site: string;
+  room: string;
+  bed: string;
+  gatewayId: string;
+  deviceId: string;
+  password: string;
   ptyDir: string;
   pty: PtyPair;
   sim: GeDriSimulator;
@@ -124,9 +131,13 @@ export class FaultRig {
   }
 
   /** Credentials of the test's own MQTT clients (status watcher, spies). */
-  get testClient(): BrokerAccount { return this.testAccount; }
+  get testClient(): BrokerAccount {
+    return this.testAccount;
+  }
 
-  get influxUrl(): string { return this.influx.url; }
+  get influxUrl(): string {
+    return this.influx.url;
+  }
 
   async start(): Promise<void> {
     this.influx = await startInfluxd({ dir: join(this.dir, 'influxdb'), spawn: this.o.spawn });
@@ -143,7 +154,13 @@ export class FaultRig {
       this.testAccount = { username: 'fault-test', password: randomBytes(12).toString('hex') };
       await this.syncMosquittoAuth();
       const authDir = join(this.dir, 'mosquitto-auth');
-      this.mosquitto = await launchMosquitto({ dir: join(this.dir, 'mosquitto'), passwordFile: join(authDir, 'passwd'), aclFile: join(authDir, 'acl'), extra: ['sys_interval 1'], spawn: this.o.spawn });
+      this.mosquitto = await launchMosquitto({
+        dir: join(this.dir, 'mosquitto'),
+        passwordFile: join(authDir, 'passwd'),
+        aclFile: join(authDir, 'acl'),
+        extra: ['sys_interval 1'],
+        spawn: this.o.spawn,
+      });
       const m = this.mosquitto;
       this.cleanups.push(() => m.stop());
       this.brokerPort = m.port;
@@ -151,18 +168,19 @@ export class FaultRig {
       this.brokerPort = await stablePort();
     }
     const cfg = join(this.dir, 'ingest.yaml');
-    writeFileSync(cfg, YAML.stringify({
-      http: { host: '127.0.0.1', port: httpPort },
-      db: { path: this.dbPath },
-      series: { kind: 'influx-v1', url: this.influxProxy?.url ?? this.influx.url, database: this.database, retryMaxMs: 1000 },
-      broker: this.broker === 'mosquitto'
-        ? { kind: 'external', url: this.mosquitto!.url }
-        : { kind: 'embedded', host: '127.0.0.1', port: this.brokerPort },
-      ...(this.broker === 'mosquitto' ? { mqtt: { clientId: `orlink-ingest-fault-${this.o.name}` } } : {}),
-      // one token for the set-up (4 calls per bed), the health polls and the metric reads
-      auth: { rateLimit: { perCaller: Math.max(600, this.o.beds * 30) } },
-      log: { level: 'warn' },
-    }));
+    writeFileSync(
+      cfg,
+      YAML.stringify({
+        http: { host: '127.0.0.1', port: httpPort },
+        db: { path: this.dbPath },
+        series: { kind: 'influx-v1', url: this.influxProxy?.url ?? this.influx.url, database: this.database, retryMaxMs: 1000 },
+        broker: this.broker === 'mosquitto' ? { kind: 'external', url: this.mosquitto!.url } : { kind: 'embedded', host: '127.0.0.1', port: this.brokerPort },
+        ...(this.broker === 'mosquitto' ? { mqtt: { clientId: `orlink-ingest-fault-${this.o.name}` } } : {}),
+        // one token for the set-up (4 calls per bed), the health polls and the metric reads
+        auth: { rateLimit: { perCaller: Math.max(600, this.o.beds * 30) } },
+        log: { level: 'warn' },
+      }),
+    );
     this.auth = bearer(mintToken(this.dbPath, 'admin', { name: `fault-rig-${this.o.name}` }));
     this.ingest = new OrlinkChild('ingest', cfg, join(this.dir, 'ingest.log'), { ORLINK_INGEST_BROKER_PASSWORD: this.brokerPassword }, [], this.o.spawn);
     this.cleanups.push(() => this.ingest.stop());
@@ -174,9 +192,25 @@ export class FaultRig {
       await this.syncMosquittoAuth();
       this.mosquitto.reload();
       const last = this.beds[this.beds.length - 1];
-      const ok = await pollUntil(() => mqtt.connectAsync(this.mosquitto!.url, {
-        username: last.gatewayId, password: last.password, clientId: `fault-auth-${process.pid}`, reconnectPeriod: 0, connectTimeout: 2000,
-      }).then(async (c) => { await c.endAsync(true); return true; }, () => false), { timeoutMs: 15_000, intervalMs: 100 });
+      const ok = await pollUntil(
+        () =>
+          mqtt
+            .connectAsync(this.mosquitto!.url, {
+              username: last.gatewayId,
+              password: last.password,
+              clientId: `fault-auth-${process.pid}`,
+              reconnectPeriod: 0,
+              connectTimeout: 2000,
+            })
+            .then(
+              async (c) => {
+                await c.endAsync(true);
+                return true;
+              },
+              () => false,
+            ),
+        { timeoutMs: 15_000, intervalMs: 100 },
+      );
       if (!ok) throw new Error(`Mosquitto did not accept the registered gateways: ${this.mosquitto.log().slice(-2000)}`);
     }
     for (const b of this.beds) await this.startGateway(b);
@@ -189,15 +223,23 @@ export class FaultRig {
 
   async startIngest(): Promise<void> {
     this.ingest.start();
-    const ok = await pollUntil(async () => {
-      try { return (await fetch(`${this.ingestUrl}/health`, { headers: this.auth, signal: AbortSignal.timeout(1000) })).status === 200; } catch { return false; }
-    }, { timeoutMs: 40_000, intervalMs: 100 });
+    const ok = await pollUntil(
+      async () => {
+        try {
+          return (await fetch(`${this.ingestUrl}/health`, { headers: this.auth, signal: AbortSignal.timeout(1000) })).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 40_000, intervalMs: 100 },
+    );
     if (!ok) throw new Error(`ingest did not become healthy: ${this.ingest.logTail()}`);
   }
 
   async api<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.ingestUrl}${path}`, {
-      method, ...(body === undefined ? { headers: this.auth } : { body: JSON.stringify(body), headers: { ...this.auth, 'content-type': 'application/json' } }),
+      method,
+      ...(body === undefined ? { headers: this.auth } : { body: JSON.stringify(body), headers: { ...this.auth, 'content-type': 'application/json' } }),
       signal: AbortSignal.timeout(10_000),
     });
     const text = await res.text();
@@ -215,20 +257,41 @@ export class FaultRig {
   private async addBed(i: number): Promise<void> {
     const n = i + 1;
     const b = {
-      index: i, site: 'main', room: `OR${n}`, bed: `or${n}-bed`, gatewayId: `gw-or${n}`, deviceId: `or${n}-s5`,
-      password: randomBytes(9).toString('hex'), ptyDir: join(this.dir, `pty${n}`), produced: [],
-      outboxDir: join(this.dir, 'outbox', `gw-or${n}`), configPath: join(this.dir, `gw-or${n}.yaml`), extras: [],
+      index: i,
+      site: 'main',
+      room: `OR${n}`,
+      bed: `or${n}-bed`,
+      gatewayId: `gw-or${n}`,
+      deviceId: `or${n}-s5`,
+      password: randomBytes(9).toString('hex'),
+      ptyDir: join(this.dir, `pty${n}`),
+      produced: [],
+      outboxDir: join(this.dir, 'outbox', `gw-or${n}`),
+      configPath: join(this.dir, `gw-or${n}.yaml`),
+      extras: [],
     } as unknown as Bed;
     await this.api('POST', '/rooms', { id: b.room, siteId: b.site, name: `Operating room ${n}` });
     await this.api('POST', '/beds', { id: b.bed, roomId: b.room, name: `OR ${n} table` });
     await this.api('POST', '/gateways', { id: b.gatewayId, bedId: b.bed, password: b.password });
-    await this.api('POST', '/devices', { id: b.deviceId, gatewayId: b.gatewayId, bedId: b.bed, vendor: 'GE', model: 'S/5 (simulated)', profile: 'auto', transport: 'serial (pty)' });
+    await this.api('POST', '/devices', {
+      id: b.deviceId,
+      gatewayId: b.gatewayId,
+      bedId: b.bed,
+      vendor: 'GE',
+      model: 'S/5 (simulated)',
+      profile: 'auto',
+      transport: 'serial (pty)',
+    });
     mkdirSync(b.ptyDir, { recursive: true });
     b.pty = await openPtyPair({ dir: b.ptyDir, spawn: this.o.spawn });
     this.cleanups.push(() => b.pty.close());
     b.sim = new GeDriSimulator({
-      seed: (this.o.seed ?? 11) + i, trendStartMinute: 620 + 37 * i, logger: this.log.child({ component: 'sim', or: b.room }),
-      onProduced: (r) => { b.produced.push({ ...r, at: Date.now() }); },
+      seed: (this.o.seed ?? 11) + i,
+      trendStartMinute: 620 + 37 * i,
+      logger: this.log.child({ component: 'sim', or: b.room }),
+      onProduced: (r) => {
+        b.produced.push({ ...r, at: Date.now() });
+      },
     });
     b.sim.start();
     this.cleanups.push(() => b.sim.close());
@@ -237,7 +300,9 @@ export class FaultRig {
       const tr = (o: Record<string, unknown>) => appendFileSync(trace, `${JSON.stringify({ at: Date.now(), bed: b.bed, ...o })}\n`);
       b.sim.on('request', (r: unknown) => tr({ ev: 'request', r }));
       b.sim.on('fault', (f: unknown) => tr({ ev: 'fault', f }));
-      b.sim.on('produced', (p: { kind: string; t0?: number; vendorWaveId?: number }) => { if (p.kind === 'wave') tr({ ev: 'wave', t0: p.t0, id: p.vendorWaveId }); });
+      b.sim.on('produced', (p: { kind: string; t0?: number; vendorWaveId?: number }) => {
+        if (p.kind === 'wave') tr({ ev: 'wave', t0: p.t0, id: p.vendorWaveId });
+      });
     }
     b.serial = serveSerial(b.pty.devicePath, b.sim, this.log.child({ component: 'sim-serial', or: b.room }));
     await b.serial.opened;
@@ -264,30 +329,46 @@ export class FaultRig {
     return mosquittoStoredMessages(this.mosquitto.url, this.testAccount);
   }
 
-  get dbPath(): string { return join(this.dir, 'ingest.sqlite'); }
+  get dbPath(): string {
+    return join(this.dir, 'ingest.sqlite');
+  }
 
   /** Mosquitto's password and ACL files from ingest's registry (as `orlink mqtt-auth` writes them). */
   async syncMosquittoAuth(): Promise<void> {
     await writeMosquittoAuth({
-      dir: join(this.dir, 'mosquitto-auth'), dbPath: this.dbPath,
-      ingest: { username: 'orlink-ingest', password: this.brokerPassword }, test: this.testAccount,
+      dir: join(this.dir, 'mosquitto-auth'),
+      dbPath: this.dbPath,
+      ingest: { username: 'orlink-ingest', password: this.brokerPassword },
+      test: this.testAccount,
     });
   }
 
   gatewayFile(b: Bed): Record<string, unknown> {
     return {
-      gatewayId: b.gatewayId, site: b.site, room: b.room, bed: b.bed,
+      gatewayId: b.gatewayId,
+      site: b.site,
+      room: b.room,
+      bed: b.bed,
       mqtt: {
-        url: b.proxy?.url ?? `mqtt://127.0.0.1:${this.brokerPort}`, username: b.gatewayId,
-        publishIntervalMs: this.o.publishIntervalMs ?? 500, keepaliveS: this.o.keepaliveS ?? 5, connectTimeoutMs: 3000,
+        url: b.proxy?.url ?? `mqtt://127.0.0.1:${this.brokerPort}`,
+        username: b.gatewayId,
+        publishIntervalMs: this.o.publishIntervalMs ?? 500,
+        keepaliveS: this.o.keepaliveS ?? 5,
+        connectTimeoutMs: 3000,
         statusIntervalMs: 1000,
       },
       outbox: { kind: 'file', dir: b.outboxDir, ...(this.o.outbox ?? {}) },
-      devices: [{
-        id: b.deviceId, protocol: 'ge-dri', profile: 'auto', transport: { kind: 'serial', path: b.pty.hostPath },
-        options: { waves: this.o.waves ?? ['ECG1', 'PLETH'], intervalS: 1 },
-        ...(this.o.watchdogMs ? { watchdogMs: this.o.watchdogMs } : {}),
-      }, ...b.extras.map((e) => e.gatewayDevice)],
+      devices: [
+        {
+          id: b.deviceId,
+          protocol: 'ge-dri',
+          profile: 'auto',
+          transport: { kind: 'serial', path: b.pty.hostPath },
+          options: { waves: this.o.waves ?? ['ECG1', 'PLETH'], intervalS: 1 },
+          ...(this.o.watchdogMs ? { watchdogMs: this.o.watchdogMs } : {}),
+        },
+        ...b.extras.map((e) => e.gatewayDevice),
+      ],
       log: { level: 'warn' },
     };
   }
@@ -295,15 +376,23 @@ export class FaultRig {
   async startGateway(b: Bed): Promise<void> {
     if (this.o.gatewayMode === 'in-process') {
       const config = buildConfig(this.gatewayFile(b), { ORLINK_MQTT_PASSWORD: b.password });
-      const gwLog = process.env.ORLINK_FAULTS_TRACE ? pino({ level: 'debug' }, pino.destination({ dest: `${process.env.ORLINK_FAULTS_TRACE}.gw`, sync: true })) : this.log;
+      const gwLog = process.env.ORLINK_FAULTS_TRACE
+        ? pino({ level: 'debug' }, pino.destination({ dest: `${process.env.ORLINK_FAULTS_TRACE}.gw`, sync: true }))
+        : this.log;
       b.gateway = await startGateway(config, { logger: gwLog.child({ component: 'gateway', or: b.room }), mqttBackoff: { baseMs: 200, maxMs: 2000 } });
       const gw = b.gateway;
       this.cleanups.push(() => gw.close());
       return;
     }
     if (!b.child) {
-      b.child = new OrlinkChild('gateway', b.configPath, join(this.dir, `${b.gatewayId}.log`),
-        { ORLINK_MQTT_PASSWORD: b.password, ...(this.o.gatewayEnv ?? {}) }, this.o.gatewayNodeArgs ?? [], this.o.spawn);
+      b.child = new OrlinkChild(
+        'gateway',
+        b.configPath,
+        join(this.dir, `${b.gatewayId}.log`),
+        { ORLINK_MQTT_PASSWORD: b.password, ...(this.o.gatewayEnv ?? {}) },
+        this.o.gatewayNodeArgs ?? [],
+        this.o.spawn,
+      );
       const c = b.child;
       this.cleanups.push(() => c.stop());
     }
@@ -322,19 +411,31 @@ export class FaultRig {
 
   private watchStatus(): void {
     const c = mqtt.connect(`mqtt://127.0.0.1:${this.brokerPort}`, {
-      username: this.testAccount.username, password: this.testAccount.password, clientId: `fault-watch-${process.pid}-${this.o.name}`,
-      reconnectPeriod: 300, connectTimeout: 3000,
+      username: this.testAccount.username,
+      password: this.testAccount.password,
+      clientId: `fault-watch-${process.pid}-${this.o.name}`,
+      reconnectPeriod: 300,
+      connectTimeout: 3000,
     });
     c.on('connect', () => c.subscribe('orlink/v1/+/+/+/+/status', { qos: 0 }));
     c.on('message', (_topic, payload) => {
       try {
         const s = JSON.parse(payload.toString('utf8')) as GatewayStatus;
         if (s.online && s.gatewayId) this.statuses.set(s.gatewayId, s);
-      } catch { /* not ours */ }
+      } catch {
+        /* not ours */
+      }
     });
-    c.on('error', () => { /* reconnects */ });
+    c.on('error', () => {
+      /* reconnects */
+    });
     this.statusClient = c;
-    this.cleanups.push(() => new Promise<void>((r) => { c.end(true, {}, () => r()); }));
+    this.cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          c.end(true, {}, () => r());
+        }),
+    );
   }
 
   /** Stop every simulator: no more truth; what is in flight must still arrive. */
@@ -349,7 +450,10 @@ export class FaultRig {
   auditOptions: Pick<Parameters<typeof audit>[0], 'expectTime' | 'flaggedRestampOk' | 'waveShiftsMs'> = {};
 
   async audit(b: Bed): Promise<AuditResult> {
-    return { ...(await audit({ influxUrl: this.influx.url, database: this.database, deviceId: b.deviceId, produced: b.produced, ...this.auditOptions })), broker: this.broker };
+    return {
+      ...(await audit({ influxUrl: this.influx.url, database: this.database, deviceId: b.deviceId, produced: b.produced, ...this.auditOptions })),
+      broker: this.broker,
+    };
   }
 
   async auditAll(): Promise<AuditResult> {
@@ -361,17 +465,26 @@ export class FaultRig {
   /** Poll the audit until `done(result)` holds or the deadline passes; returns the last result. */
   async settle(done: (a: AuditResult) => boolean, timeoutMs: number): Promise<AuditResult> {
     let last!: AuditResult;
-    await pollUntil(async () => { last = await this.auditAll(); return done(last); }, { timeoutMs, intervalMs: 500 });
+    await pollUntil(
+      async () => {
+        last = await this.auditAll();
+        return done(last);
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
     return last;
   }
 
   async close(): Promise<void> {
     for (const c of this.cleanups.splice(0).reverse()) {
-      try { await c(); } catch (err) { this.log.warn({ err }, 'rig cleanup failed'); }
+      try {
+        await c();
+      } catch (err) {
+        this.log.warn({ err }, 'rig cleanup failed');
+      }
     }
     if (!process.env.ORLINK_FAULTS_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-export const clean = (a: AuditResult): boolean =>
-  a.numerics.lost === 0 && a.waves.lost === 0 && a.numerics.produced > 0;
+export const clean = (a: AuditResult): boolean => a.numerics.lost === 0 && a.waves.lost === 0 && a.numerics.produced > 0;

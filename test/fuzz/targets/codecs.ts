@@ -21,15 +21,23 @@ function simple(framer: () => { push(b: Uint8Array): (Buffer | string)[] }, fram
   return {
     split(seed) {
       const f = framer();
-      return rxOnly(seed).flatMap((b) => f.push(b)).map((p): Rec => ({ dir: 'RX', bytes: typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p), tag: 0 }));
+      return rxOnly(seed)
+        .flatMap((b) => f.push(b))
+        .map((p): Rec => ({ dir: 'RX', bytes: typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p), tag: 0 }));
     },
     join: (recs) => recs.map((r): Chunk => ({ dir: r.dir, bytes: frame(r.bytes) })),
   };
 }
 
 export const geDriCodec = simple(() => new DriFramer(), frameRecord);
-export const hl7Codec = simple(() => new MllpFramer(), (b) => mllpWrap(b));
-export const masimoCodec = simple(() => new LineFramer({ maxLineBytes: 4096 }), (b) => Buffer.concat([b, Buffer.from('\r\n')]));
+export const hl7Codec = simple(
+  () => new MllpFramer(),
+  (b) => mllpWrap(b),
+);
+export const masimoCodec = simple(
+  () => new LineFramer({ maxLineBytes: 4096 }),
+  (b) => Buffer.concat([b, Buffer.from('\r\n')]),
+);
 
 const LAN = 1;
 /** LAN: every RX chunk is one datagram (no framing); serial: MIB frames with FCS. */
@@ -58,10 +66,11 @@ export const medibusCodec: Codec = {
     }
     return out;
   },
-  join: (recs) => recs.map((r) => ({
-    dir: r.dir,
-    bytes: r.tag === RT ? r.bytes : (r.tag >> 8) === ESC ? encodeCommand(r.tag & 0xff, r.bytes) : encodeResponse(r.tag & 0xff, r.bytes),
-  })),
+  join: (recs) =>
+    recs.map((r) => ({
+      dir: r.dir,
+      bytes: r.tag === RT ? r.bytes : r.tag >> 8 === ESC ? encodeCommand(r.tag & 0xff, r.bytes) : encodeResponse(r.tag & 0xff, r.bytes),
+    })),
 };
 
 /** Nonin #2/#7/#8 frames; #2/#7 checksums recomputed (sum of the first 4 bytes). */
@@ -73,17 +82,23 @@ export function noninFormatOf(seed: Seed): DataFormat {
 export const noninCodec: Codec = {
   split(seed) {
     const f = new NoninFramer(noninFormatOf(seed));
-    return rxOnly(seed).flatMap((b) => f.push(b)).map((bytes) => ({ dir: 'RX', bytes: Buffer.from(bytes), tag: 0 }));
+    return rxOnly(seed)
+      .flatMap((b) => f.push(b))
+      .map((bytes) => ({ dir: 'RX', bytes: Buffer.from(bytes), tag: 0 }));
   },
   join: (recs, seed) => {
     const fmt = noninFormatOf(seed);
-    return [{
-      dir: 'RX',
-      bytes: Buffer.concat(recs.map((r) => {
-        const b = Buffer.from(r.bytes);
-        if (fmt !== 8 && b.length === 5) b[4] = (b[0] + b[1] + b[2] + b[3]) & 0xff;
-        return b;
-      })),
-    }];
+    return [
+      {
+        dir: 'RX',
+        bytes: Buffer.concat(
+          recs.map((r) => {
+            const b = Buffer.from(r.bytes);
+            if (fmt !== 8 && b.length === 5) b[4] = (b[0] + b[1] + b[2] + b[3]) & 0xff;
+            return b;
+          }),
+        ),
+      },
+    ];
   },
 };

@@ -25,7 +25,12 @@ function time(s: string, zone: string): void {
 }
 
 export const parserTarget: FuzzTarget = {
-  name: 'hl7-mllp/parser', group: 'hl7-mllp', kind: 'buffer', seeds, dict: SPECS['hl7-mllp'].dict, maxBytes: 8192,
+  name: 'hl7-mllp/parser',
+  group: 'hl7-mllp',
+  kind: 'buffer',
+  seeds,
+  dict: SPECS['hl7-mllp'].dict,
+  maxBytes: 8192,
   run(c: FuzzCase) {
     let msg: Hl7Message;
     try {

@@ -71,7 +71,11 @@ export const envelopeCodec: Codec = {
       if (!p?.length) continue;
       const text = r.bytes.toString('utf8');
       let v: unknown;
-      try { v = JSON.parse(text, (_k, x: unknown) => (typeof x === 'string' && x in SPECIAL ? SPECIAL[x] : x)); } catch { v = text; }
+      try {
+        v = JSON.parse(text, (_k, x: unknown) => (typeof x === 'string' && x in SPECIAL ? SPECIAL[x] : x));
+      } catch {
+        v = text;
+      }
       const parent = at(out, p.slice(0, -1)) as Record<string | number, unknown> | undefined;
       if (parent && typeof parent === 'object') parent[p[p.length - 1]] = v;
     }
@@ -85,15 +89,40 @@ export const envelopeCodec: Codec = {
 };
 
 const DICT = [
-  Buffer.of(0x08), Buffer.of(0x0a), Buffer.of(0x12), Buffer.of(0x1a), Buffer.of(0x22), Buffer.of(0x29), Buffer.of(0x31), Buffer.of(0x39),
-  Buffer.of(0xff, 0xff, 0xff, 0xff, 0x0f), Buffer.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), Buffer.of(0x80, 0x80, 0x80, 0x80, 0x80),
-  Buffer.of(0, 0, 0, 0, 0, 0, 0xf8, 0x7f), Buffer.of(0, 0, 0, 0, 0, 0, 0xf0, 0x7f), Buffer.of(0, 0, 0, 0, 0, 0, 0xf0, 0xff), Buffer.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xef, 0x7f),
-  Buffer.from('gw1'), Buffer.from('MDC_ECG_HEART_RATE'),
-  Buffer.from('"NaN"'), Buffer.from('"Infinity"'), Buffer.from('"-Infinity"'), Buffer.from('1e308'), Buffer.from('-1'), Buffer.from('0'), Buffer.from('""'),
-  Buffer.from('4294967295'), Buffer.from('9007199254740993'), Buffer.from('"hieh"'), Buffer.from('[]'), Buffer.from('null'),
+  Buffer.of(0x08),
+  Buffer.of(0x0a),
+  Buffer.of(0x12),
+  Buffer.of(0x1a),
+  Buffer.of(0x22),
+  Buffer.of(0x29),
+  Buffer.of(0x31),
+  Buffer.of(0x39),
+  Buffer.of(0xff, 0xff, 0xff, 0xff, 0x0f),
+  Buffer.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+  Buffer.of(0x80, 0x80, 0x80, 0x80, 0x80),
+  Buffer.of(0, 0, 0, 0, 0, 0, 0xf8, 0x7f),
+  Buffer.of(0, 0, 0, 0, 0, 0, 0xf0, 0x7f),
+  Buffer.of(0, 0, 0, 0, 0, 0, 0xf0, 0xff),
+  Buffer.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xef, 0x7f),
+  Buffer.from('gw1'),
+  Buffer.from('MDC_ECG_HEART_RATE'),
+  Buffer.from('"NaN"'),
+  Buffer.from('"Infinity"'),
+  Buffer.from('"-Infinity"'),
+  Buffer.from('1e308'),
+  Buffer.from('-1'),
+  Buffer.from('0'),
+  Buffer.from('""'),
+  Buffer.from('4294967295'),
+  Buffer.from('9007199254740993'),
+  Buffer.from('"hieh"'),
+  Buffer.from('[]'),
+  Buffer.from('null'),
 ];
 
-const fail = (msg: string): never => { throw new InvariantError(msg); };
+const fail = (msg: string): never => {
+  throw new InvariantError(msg);
+};
 
 function checkEnvelope(env: Envelope): number {
   let n = 0;
@@ -102,7 +131,11 @@ function checkEnvelope(env: Envelope): number {
   if (!Array.isArray(env.devices)) fail('devices is not an array');
   for (const d of env.devices) {
     if (typeof d.deviceId !== 'string' || typeof d.profileId !== 'string') fail('deviceId/profileId not strings');
-    for (const list of [d.numerics, d.waves, d.alarms, d.settings]) for (const o of list) { checkObservation(o); n++; }
+    for (const list of [d.numerics, d.waves, d.alarms, d.settings])
+      for (const o of list) {
+        checkObservation(o);
+        n++;
+      }
   }
   return n;
 }
@@ -118,7 +151,13 @@ function decodeOrNull(bytes: Uint8Array): Envelope | null {
 }
 
 export const envelopeTarget: FuzzTarget = {
-  name: 'ingest/envelope', group: 'ingest', kind: 'buffer', seeds: envelopeSeeds, dict: DICT, codec: envelopeCodec, maxBytes: 8192,
+  name: 'ingest/envelope',
+  group: 'ingest',
+  kind: 'buffer',
+  seeds: envelopeSeeds,
+  dict: DICT,
+  codec: envelopeCodec,
+  maxBytes: 8192,
   run(c: FuzzCase) {
     const env = decodeOrNull(c.chunks[0]?.bytes ?? Buffer.alloc(0));
     if (!env) return 0;
@@ -144,13 +183,32 @@ function processor(): NonNullable<typeof rig> {
   fixture.dedupe.prune(Number.MAX_SAFE_INTEGER);
   if (!rig || rig.uses++ >= FRESH_EVERY) {
     const metrics = new Metrics();
-    rig = { p: new BatchProcessor({ prefix: 'orlink/v1', ...fixture, metrics, series: new MemorySeriesStore(), logger: silent, retryMinMs: 1, retryMaxMs: 5, now: () => 1_790_000_000_000 }), metrics, uses: 1 };
+    rig = {
+      p: new BatchProcessor({
+        prefix: 'orlink/v1',
+        ...fixture,
+        metrics,
+        series: new MemorySeriesStore(),
+        logger: silent,
+        retryMinMs: 1,
+        retryMaxMs: 5,
+        now: () => 1_790_000_000_000,
+      }),
+      metrics,
+      uses: 1,
+    };
   }
   return rig;
 }
 
 export const batchTarget: FuzzTarget = {
-  name: 'ingest/batch', group: 'ingest', kind: 'buffer', seeds: envelopeSeeds, dict: DICT, codec: envelopeCodec, maxBytes: 8192,
+  name: 'ingest/batch',
+  group: 'ingest',
+  kind: 'buffer',
+  seeds: envelopeSeeds,
+  dict: DICT,
+  codec: envelopeCodec,
+  maxBytes: 8192,
   async setup() {
     fixture ??= await fixtureDb();
   },

@@ -5,6 +5,11 @@ const ob = new FileOutbox({ dir: process.argv[2], maxBytes: 1 << 26, segmentByte
 await ob.open();
 for (let i = 0; i < 1_000_000; i++) {
   const batch = Array.from({ length: 4 }, () =>
-    ob.append((seq) => new TextEncoder().encode(`payload-${seq}-`.padEnd(100, 'x'))).then((seq) => { process.stdout.write(`${seq}\n`); }));
+    ob
+      .append((seq) => new TextEncoder().encode(`payload-${seq}-`.padEnd(100, 'x')))
+      .then((seq) => {
+        process.stdout.write(`${seq}\n`);
+      }),
+  );
   await Promise.all(batch);
 }

@@ -19,7 +19,10 @@ export class DeviceClock {
   private jumped = false;
   private applied: number | undefined;
 
-  constructor(private readonly mode: 'device' | 'gateway', private readonly toleranceMs = 5000) {}
+  constructor(
+    private readonly mode: 'device' | 'gateway',
+    private readonly toleranceMs = 5000,
+  ) {}
 
   /** Feed one record's device time with its receive time (ms). */
   observe(deviceMs: number, rxMs: number | undefined): void {

@@ -9,19 +9,36 @@ import { CMD } from './frame.js';
 import { parseAlarms, parseItems, parseTexts } from './messages.js';
 
 export const ANSWER_NAMES: Record<number, string> = {
-  [CMD.ALARMS_CP3]: 'alarms-cp3', [CMD.DATA_CP1]: 'data-cp1', [CMD.LOW_LIMITS_CP1]: 'low-limits-cp1',
-  [CMD.HIGH_LIMITS_CP1]: 'high-limits-cp1', [CMD.ALARMS_CP1]: 'alarms-cp1', [CMD.DATETIME]: 'datetime',
-  [CMD.SETTINGS]: 'settings', [CMD.TEXT]: 'text', [CMD.DATA_CP2]: 'data-cp2', [CMD.LOW_LIMITS_CP2]: 'low-limits-cp2',
-  [CMD.HIGH_LIMITS_CP2]: 'high-limits-cp2', [CMD.ALARMS_CP2]: 'alarms-cp2', [CMD.NOP]: 'nop', [CMD.ICC]: 'icc',
-  [CMD.DEVICE_ID]: 'device-id', [CMD.RT_CONFIG]: 'rt-config', [CMD.RT_CONFIGURE]: 'rt-configure', [CMD.STOP]: 'stop',
-  [CMD.CONFIGURE_DATA]: 'configure-data', [CMD.TIME_CHANGED]: 'time-changed', [CMD.RT_CONFIG_CHANGED]: 'rt-config-changed',
+  [CMD.ALARMS_CP3]: 'alarms-cp3',
+  [CMD.DATA_CP1]: 'data-cp1',
+  [CMD.LOW_LIMITS_CP1]: 'low-limits-cp1',
+  [CMD.HIGH_LIMITS_CP1]: 'high-limits-cp1',
+  [CMD.ALARMS_CP1]: 'alarms-cp1',
+  [CMD.DATETIME]: 'datetime',
+  [CMD.SETTINGS]: 'settings',
+  [CMD.TEXT]: 'text',
+  [CMD.DATA_CP2]: 'data-cp2',
+  [CMD.LOW_LIMITS_CP2]: 'low-limits-cp2',
+  [CMD.HIGH_LIMITS_CP2]: 'high-limits-cp2',
+  [CMD.ALARMS_CP2]: 'alarms-cp2',
+  [CMD.NOP]: 'nop',
+  [CMD.ICC]: 'icc',
+  [CMD.DEVICE_ID]: 'device-id',
+  [CMD.RT_CONFIG]: 'rt-config',
+  [CMD.RT_CONFIGURE]: 'rt-configure',
+  [CMD.STOP]: 'stop',
+  [CMD.CONFIGURE_DATA]: 'configure-data',
+  [CMD.TIME_CHANGED]: 'time-changed',
+  [CMD.RT_CONFIG_CHANGED]: 'rt-config-changed',
   0x15: 'nak',
 };
 
 const DATA_PAGES: Record<number, string> = { [CMD.DATA_CP1]: 'cp1', [CMD.DATA_CP2]: 'cp2' };
 const LIMIT_PAGES: Record<number, [string, 'low' | 'high']> = {
-  [CMD.LOW_LIMITS_CP1]: ['cp1', 'low'], [CMD.HIGH_LIMITS_CP1]: ['cp1', 'high'],
-  [CMD.LOW_LIMITS_CP2]: ['cp2', 'low'], [CMD.HIGH_LIMITS_CP2]: ['cp2', 'high'],
+  [CMD.LOW_LIMITS_CP1]: ['cp1', 'low'],
+  [CMD.HIGH_LIMITS_CP1]: ['cp1', 'high'],
+  [CMD.LOW_LIMITS_CP2]: ['cp2', 'low'],
+  [CMD.HIGH_LIMITS_CP2]: ['cp2', 'high'],
 };
 const ALARM_PAGES: Record<number, string> = { [CMD.ALARMS_CP1]: 'cp1', [CMD.ALARMS_CP2]: 'cp2', [CMD.ALARMS_CP3]: 'cp3' };
 
@@ -29,7 +46,10 @@ export class AnswerMapper {
   private readonly active = new Map<string, Map<string, AlarmObs>>();
   private readonly unmappedOther: Record<string, number> = {};
 
-  constructor(public mapper: ProfileMapper, private readonly count: (kind: string, n?: number) => void) {}
+  constructor(
+    public mapper: ProfileMapper,
+    private readonly count: (kind: string, n?: number) => void,
+  ) {}
 
   /** Observations of one answer; returns undefined when the echo is not a data answer. */
   map(echo: number, data: Buffer, t: number): Observation[] | undefined {
@@ -37,7 +57,9 @@ export class AnswerMapper {
     if (page) {
       const { items, bad } = parseItems(data, 4);
       if (bad) this.count('bad-item', bad);
-      return items.map((it) => this.mapper.numeric({ vendorCode: `${page}.${it.code}`, value: it.value, t, flags: it.value === null ? ['invalid'] as Flag[] : [] }));
+      return items.map((it) =>
+        this.mapper.numeric({ vendorCode: `${page}.${it.code}`, value: it.value, t, flags: it.value === null ? (['invalid'] as Flag[]) : [] }),
+      );
     }
     const limit = LIMIT_PAGES[echo];
     if (limit) {
@@ -46,7 +68,14 @@ export class AnswerMapper {
       return items.map((it) => {
         const n = this.mapper.numeric({ vendorCode: `${limit[0]}.${it.code}`, value: it.value, t });
         const target = n.mdc ?? n.vendorCode;
-        return { kind: 'setting' as const, name: `${target}.limit-${limit[1]}`, value: n.value, unit: n.unit, t, vendorCode: `limit.${limit[1]}.${limit[0]}.${it.code}` };
+        return {
+          kind: 'setting' as const,
+          name: `${target}.limit-${limit[1]}`,
+          value: n.value,
+          unit: n.unit,
+          t,
+          vendorCode: `limit.${limit[1]}.${limit[0]}.${it.code}`,
+        };
       });
     }
     const apage = ALARM_PAGES[echo];
@@ -65,12 +94,20 @@ export class AnswerMapper {
     if (echo === CMD.TEXT) {
       const { items, bad } = parseTexts(data);
       if (bad) this.count('bad-text', bad);
-      return items.map((it) => ({ kind: 'setting' as const, name: this.mapper.profile.settings?.[`text.${it.code}`]?.name ?? `text.${it.code}`, value: it.text, t, vendorCode: `text.${it.code}` }));
+      return items.map((it) => ({
+        kind: 'setting' as const,
+        name: this.mapper.profile.settings?.[`text.${it.code}`]?.name ?? `text.${it.code}`,
+        value: it.text,
+        t,
+        vendorCode: `text.${it.code}`,
+      }));
     }
     return undefined;
   }
 
-  unmapped(): Record<string, number> { return { ...this.unmappedOther }; }
+  unmapped(): Record<string, number> {
+    return { ...this.unmappedOther };
+  }
 
   private alarms(page: string, data: Buffer, t: number): Observation[] {
     const { items, bad } = parseAlarms(data);
@@ -86,8 +123,15 @@ export class AnswerMapper {
       const m = this.mapper.profile.alarms?.[vc];
       if (!m) this.unmappedOther[vc] = (this.unmappedOther[vc] ?? 0) + 1;
       const a: AlarmObs = {
-        kind: 'alarm', mdc: null, code: null, text: it.text, priority: it.priority >= high ? 'high' : it.priority >= medium ? 'medium' : 'low',
-        source: m?.source ?? 'physiological', phase: 'start', t, vendorCode: vc,
+        kind: 'alarm',
+        mdc: null,
+        code: null,
+        text: it.text,
+        priority: it.priority >= high ? 'high' : it.priority >= medium ? 'medium' : 'low',
+        source: m?.source ?? 'physiological',
+        phase: 'start',
+        t,
+        vendorCode: vc,
       };
       const prev = before.get(vc);
       if (!prev) out.push(a);

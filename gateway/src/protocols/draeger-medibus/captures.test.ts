@@ -13,7 +13,8 @@ async function decode(testcase: string): Promise<{ obs: Observation[]; summary: 
   return { obs: lines.map((l) => JSON.parse(l) as Observation), summary, raw: out };
 }
 
-const samples = (obs: Observation[], vc: string): number[] => obs.filter((o): o is WaveObs => o.kind === 'wave' && o.vendorCode === vc).flatMap((w) => w.samples as number[]);
+const samples = (obs: Observation[], vc: string): number[] =>
+  obs.filter((o): o is WaveObs => o.kind === 'wave' && o.vendorCode === vc).flatMap((w) => w.samples as number[]);
 
 t.test('real Atlan session: identification, realtime config from ESC S, streams from the host ESC T', async (t) => {
   const { obs, summary, raw } = await decode('atlan-a350xl-session');
@@ -32,7 +33,10 @@ t.test('real Atlan session: identification, realtime config from ESC S, streams 
   t.ok(Math.min(...paw) > 2 && Math.min(...paw) < 3.5, `PEEP level ~3 mbar (${Math.min(...paw)})`);
   t.ok(Math.max(...flow) > 19 && Math.max(...flow) < 25, `inspiratory flow ~20-23 L/min (${Math.max(...flow)})`);
   t.ok(Math.min(...flow) < -40 && Math.min(...flow) > -50, `expiratory flow peak ~-44 L/min (${Math.min(...flow)})`);
-  t.ok(o2.every((v) => v === 0), 'O2 channel is bin 0 throughout this capture');
+  t.ok(
+    o2.every((v) => v === 0),
+    'O2 channel is bin 0 throughout this capture',
+  );
   const w = obs.find((o): o is WaveObs => o.kind === 'wave' && o.vendorCode === 'rt.00')!;
   t.match(w, { mdc: 'MDC_PRESS_AWAY', unit: 'mbar', rateHz: 50, offset: -21 }, 'honest unit: mbar');
   t.ok(Math.abs(w.scale - 142 / 4095) < 1e-12, 'scale from the device ESC S answer');

@@ -55,9 +55,7 @@ export function encodeResponse(echo: number, data: Uint8Array | string = ''): Bu
   return frame(SOH, echo, data);
 }
 
-export type Frame =
-  | { kind: 'command'; cmd: number; args: Buffer }
-  | { kind: 'response'; echo: number; data: Buffer };
+export type Frame = { kind: 'command'; cmd: number; args: Buffer } | { kind: 'response'; echo: number; data: Buffer };
 
 export type UnframeError = 'short' | 'checksum' | 'bad-char';
 

@@ -18,7 +18,13 @@ framerSuite(t, {
     { wire: encodeCommand(CMD.RT_CONFIGURE, '0001010105010600070008000A002A00'), key: `cmd ${CMD.RT_CONFIGURE.toString(16)} 0001010105010600070008000A002A00` },
   ],
   garbage: Buffer.from('xyz\r'),
-  corrupt: { damage: (w) => { w[w.length - 2] ^= 1; return w; }, kind: 'checksum' },
+  corrupt: {
+    damage: (w) => {
+      w[w.length - 2] ^= 1;
+      return w;
+    },
+    kind: 'checksum',
+  },
   oversize: { maxFrameBytes: 64, wire: encodeResponse(CMD.DATA_CP1, 'DC  72'.repeat(40)) },
   endless: { open: Buffer.from([0x1b]), filler: Buffer.alloc(1000, 0x41) },
 });

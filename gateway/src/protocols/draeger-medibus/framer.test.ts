@@ -4,10 +4,13 @@ import { CMD, encodeCommand, encodeResponse } from './frame.js';
 import { MedibusFramer, type FramerEvent } from './framer.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const frames = (evs: FramerEvent[]): string[] => evs.filter((e) => e.kind === 'frame').map((e) => {
-  const f = (e as Extract<FramerEvent, { kind: 'frame' }>).frame;
-  return f.kind === 'command' ? `cmd ${f.cmd.toString(16)} ${f.args.toString('latin1')}` : `ans ${f.echo.toString(16)} ${f.data.toString('latin1')}`;
-});
+const frames = (evs: FramerEvent[]): string[] =>
+  evs
+    .filter((e) => e.kind === 'frame')
+    .map((e) => {
+      const f = (e as Extract<FramerEvent, { kind: 'frame' }>).frame;
+      return f.kind === 'command' ? `cmd ${f.cmd.toString(16)} ${f.args.toString('latin1')}` : `ans ${f.echo.toString(16)} ${f.data.toString('latin1')}`;
+    });
 
 t.test('checksums of the digest examples', async (t) => {
   t.same(encodeCommand(CMD.ICC), hex('1B 51 36 43 0D'));
@@ -36,6 +39,9 @@ t.test('real Atlan: device ESC R inside its device-id answer, split over two rea
 t.test('realtime bytes pass through in wire order, even inside a frame', async (t) => {
   const f = new MedibusFramer();
   const evs = f.push(hex('D7 AF 8F 01 24 D0 80 80 32 35 0D 9A'));
-  t.same(evs.map((e) => (e.kind === 'rt' ? `rt ${e.bytes.toString('hex')}` : 'frame')), ['rt d7af8fd08080', 'frame', 'rt 9a']);
+  t.same(
+    evs.map((e) => (e.kind === 'rt' ? `rt ${e.bytes.toString('hex')}` : 'frame')),
+    ['rt d7af8fd08080', 'frame', 'rt 9a'],
+  );
   t.same(f.stats().errors, {});
 });

@@ -21,8 +21,16 @@ class Acc {
   buf: number[] = [];
   discarding = false;
   active = false;
-  begin(b: number): void { this.buf = [b]; this.active = true; this.discarding = false; }
-  reset(): void { this.buf = []; this.active = false; this.discarding = false; }
+  begin(b: number): void {
+    this.buf = [b];
+    this.active = true;
+    this.discarding = false;
+  }
+  reset(): void {
+    this.buf = [];
+    this.active = false;
+    this.discarding = false;
+  }
 }
 
 export class MedibusFramer implements Framer<FramerEvent> {
@@ -59,7 +67,10 @@ export class MedibusFramer implements Framer<FramerEvent> {
         continue;
       }
       if (b === SOH) {
-        if (this.cmd.active) { this.count('truncated'); this.cmd.reset(); }
+        if (this.cmd.active) {
+          this.count('truncated');
+          this.cmd.reset();
+        }
         if (this.resp.active) this.count('truncated');
         this.resp.begin(b);
         continue;

@@ -19,5 +19,16 @@ export { MedibusError, GW_ERR_MEDIBUS } from './errors.js';
 export { MedibusFramer, MAX_FRAME_BYTES, type FramerEvent } from './framer.js';
 export { CMD, CR, ESC, SOH, ETX, NAK, checksumHex, encodeCommand, encodeResponse, unframe, type Frame } from './frame.js';
 export * from './messages.js';
-export { parseRtConfig, encodeRtConfig, parseRtSelection, encodeRtSelection, encodeRtEnable, encodeRtValue, RtParser, type RtChannelConfig, type RtSelection, type RtEvent } from './realtime.js';
+export {
+  parseRtConfig,
+  encodeRtConfig,
+  parseRtSelection,
+  encodeRtSelection,
+  encodeRtEnable,
+  encodeRtValue,
+  RtParser,
+  type RtChannelConfig,
+  type RtSelection,
+  type RtEvent,
+} from './realtime.js';
 export { rtVendorCode } from './wave-assembler.js';

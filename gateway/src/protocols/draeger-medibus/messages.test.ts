@@ -1,5 +1,17 @@
 import t from 'tap';
-import { encodeAlarms, encodeDateTime, encodeItems, encodeTexts, formatValue, parseAlarms, parseDateTime, parseDeviceId, parseItems, parseTexts, parseValue } from './messages.js';
+import {
+  encodeAlarms,
+  encodeDateTime,
+  encodeItems,
+  encodeTexts,
+  formatValue,
+  parseAlarms,
+  parseDateTime,
+  parseDeviceId,
+  parseItems,
+  parseTexts,
+  parseValue,
+} from './messages.js';
 
 t.test('values: right-aligned, decimals, sign; blank or garbage = not available', async (t) => {
   t.equal(parseValue('  25'), 25);
@@ -17,17 +29,33 @@ t.test('values: right-aligned, decimals, sign; blank or garbage = not available'
 
 t.test('data items: good items kept around a bad one', async (t) => {
   const r = parseItems(Buffer.from('DC  72ZZ  12EB    B9 5.8'), 4);
-  t.same(r.items, [{ code: 'DC', raw: '  72', value: 72 }, { code: 'EB', raw: '    ', value: null }, { code: 'B9', raw: ' 5.8', value: 5.8 }]);
+  t.same(r.items, [
+    { code: 'DC', raw: '  72', value: 72 },
+    { code: 'EB', raw: '    ', value: null },
+    { code: 'B9', raw: ' 5.8', value: 5.8 },
+  ]);
   t.equal(r.bad, 1);
   t.equal(parseItems(Buffer.from('DC  72E'), 4).bad, 1, 'trailing partial item counted');
   t.same(parseItems(Buffer.from(encodeItems([{ code: 0x05, raw: '12' }], 4)), 4).items, [{ code: '05', raw: '  12', value: 12 }]);
 });
 
 t.test('alarms and text messages', async (t) => {
-  const a = encodeAlarms([{ priority: 3, code: 0x21, text: 'MV LOW' }, { priority: 1, code: 0x0a, text: 'O2 SENSOR CAL' }]);
-  t.same(parseAlarms(Buffer.from(a)).items, [{ priority: 3, code: '21', text: 'MV LOW' }, { priority: 1, code: '0A', text: 'O2 SENSOR CA' }]);
-  const tx = encodeTexts([{ code: 0x05, text: 'VC-CMV' }, { code: 0x10, text: 'Standby' }]);
-  t.same(parseTexts(Buffer.from(tx)).items, [{ code: '05', text: 'VC-CMV' }, { code: '10', text: 'Standby' }]);
+  const a = encodeAlarms([
+    { priority: 3, code: 0x21, text: 'MV LOW' },
+    { priority: 1, code: 0x0a, text: 'O2 SENSOR CAL' },
+  ]);
+  t.same(parseAlarms(Buffer.from(a)).items, [
+    { priority: 3, code: '21', text: 'MV LOW' },
+    { priority: 1, code: '0A', text: 'O2 SENSOR CA' },
+  ]);
+  const tx = encodeTexts([
+    { code: 0x05, text: 'VC-CMV' },
+    { code: 0x10, text: 'Standby' },
+  ]);
+  t.same(parseTexts(Buffer.from(tx)).items, [
+    { code: '05', text: 'VC-CMV' },
+    { code: '10', text: 'Standby' },
+  ]);
   const bad = parseTexts(Buffer.from(`05Zxx\x03${encodeTexts([{ code: 0x06, text: 'ok' }])}`));
   t.same(bad.items, [{ code: '06', text: 'ok' }]);
   t.equal(bad.bad, 1);

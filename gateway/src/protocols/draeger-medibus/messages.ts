@@ -5,10 +5,25 @@
 const hex2 = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0');
 const HEX2 = /^[0-9A-Fa-f]{2}$/;
 
-export interface DataItem { code: string; raw: string; value: number | null }
-export interface AlarmItem { code: string; priority: number; text: string }
-export interface TextItem { code: string; text: string }
-export interface DeviceId { id: string; name: string; revision: string }
+export interface DataItem {
+  code: string;
+  raw: string;
+  value: number | null;
+}
+export interface AlarmItem {
+  code: string;
+  priority: number;
+  text: string;
+}
+export interface TextItem {
+  code: string;
+  text: string;
+}
+export interface DeviceId {
+  id: string;
+  name: string;
+  revision: string;
+}
 
 /** Right-aligned numeric field ("  25", "12.5", " -.5"); blank or non-numeric → null (not available). */
 export function parseValue(raw: string): number | null {
@@ -26,7 +41,10 @@ export function parseItems(data: Buffer, width: number): { items: DataItem[]; ba
   let bad = s.length % step ? 1 : 0;
   for (let i = 0; i + step <= s.length; i += step) {
     const c = s.slice(i, i + 2);
-    if (!HEX2.test(c)) { bad++; continue; }
+    if (!HEX2.test(c)) {
+      bad++;
+      continue;
+    }
     const raw = s.slice(i + 2, i + step);
     items.push({ code: c.toUpperCase(), raw, value: parseValue(raw) });
   }
@@ -57,7 +75,10 @@ export function parseAlarms(data: Buffer): { items: AlarmItem[]; bad: number } {
   for (let i = 0; i + 15 <= s.length; i += 15) {
     const p = s.charCodeAt(i) - 0x30;
     const c = s.slice(i + 1, i + 3);
-    if (p < 0 || p > 9 || !HEX2.test(c)) { bad++; continue; }
+    if (p < 0 || p > 9 || !HEX2.test(c)) {
+      bad++;
+      continue;
+    }
     items.push({ priority: p, code: c.toUpperCase(), text: s.slice(i + 3, i + 15).trim() });
   }
   return { items, bad };
@@ -95,7 +116,22 @@ export function encodeTexts(items: { code: number; text: string }[]): string {
 }
 
 const MONTHS: Record<string, number> = {
-  JAN: 1, FEB: 2, MAR: 3, MRZ: 3, APR: 4, MAY: 5, MAI: 5, JUN: 6, JUL: 7, AUG: 8, SEP: 9, OCT: 10, OKT: 10, NOV: 11, DEC: 12, DEZ: 12,
+  JAN: 1,
+  FEB: 2,
+  MAR: 3,
+  MRZ: 3,
+  APR: 4,
+  MAY: 5,
+  MAI: 5,
+  JUN: 6,
+  JUL: 7,
+  AUG: 8,
+  SEP: 9,
+  OCT: 10,
+  OKT: 10,
+  NOV: 11,
+  DEC: 12,
+  DEZ: 12,
 };
 
 /**

@@ -7,8 +7,17 @@
  *   10xxxxxx 10yyyyyy    one value: bin = x | y << 6 (12 bit); phys = bin/maxbin·(max−min)+min
  * Streams are numbered 1.. in the order of the codes enabled (multiplier > 0) by ESC T.
  */
-export interface RtChannelConfig { code: number; intervalUs: number; min: number; max: number; maxBin: number }
-export interface RtSelection { code: number; multiplier: number }
+export interface RtChannelConfig {
+  code: number;
+  intervalUs: number;
+  min: number;
+  max: number;
+  maxBin: number;
+}
+export interface RtSelection {
+  code: number;
+  multiplier: number;
+}
 
 const hex2 = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0');
 
@@ -40,7 +49,9 @@ function field(v: number, width: number): string {
 
 /** Inverse of parseRtConfig (the Atlan writes a negative sign left-aligned: "-  21"). */
 export function encodeRtConfig(channels: RtChannelConfig[]): string {
-  return channels.map((c) => `${hex2(c.code)}${String(c.intervalUs).padStart(8)}${field(c.min, 5)}${field(c.max, 5)}${c.maxBin.toString(16).toUpperCase().padStart(3, '0')}`).join('');
+  return channels
+    .map((c) => `${hex2(c.code)}${String(c.intervalUs).padStart(8)}${field(c.min, 5)}${field(c.max, 5)}${c.maxBin.toString(16).toUpperCase().padStart(3, '0')}`)
+    .join('');
 }
 
 export function encodeRtSelection(sel: RtSelection[]): string {
@@ -71,7 +82,7 @@ export function encodeRtValue(bin: number): [number, number] {
 }
 
 export type RtEvent =
-  | { kind: 'cycle'; values: Map<number, number> }     // stream number (1..12) → bin
+  | { kind: 'cycle'; values: Map<number, number> } // stream number (1..12) → bin
   | { kind: 'breath'; phase: 'inspiration' | 'expiration' }
   | { kind: 'corrupt' };
 
@@ -102,15 +113,24 @@ export class RtParser {
         continue;
       }
       if (b >= 0xc0) {
-        if (this.lo !== undefined) { this.count('rt-split-value'); this.lo = undefined; }
+        if (this.lo !== undefined) {
+          this.count('rt-split-value');
+          this.lo = undefined;
+        }
         this.syncCmd = b;
         continue;
       }
       // 10xxxxxx data byte
-      if (this.lo === undefined) { this.lo = b; continue; }
+      if (this.lo === undefined) {
+        this.lo = b;
+        continue;
+      }
       const bin = (this.lo & 0x3f) | ((b & 0x3f) << 6);
       this.lo = undefined;
-      if (!this.inCycle || this.next >= this.streams.length) { this.count('rt-unexpected-value'); continue; }
+      if (!this.inCycle || this.next >= this.streams.length) {
+        this.count('rt-unexpected-value');
+        continue;
+      }
       this.values.set(this.streams[this.next++], bin);
       if (this.next === this.streams.length) this.close(out);
     }
@@ -135,12 +155,26 @@ export class RtParser {
 
   private command(cmd: number, arg: number, out: RtEvent[]): void {
     switch (cmd) {
-      case 0xc4: this.setStreams(this.mask14, arg & 0x0f, this.c9); break;
-      case 0xc5: this.setStreams(this.mask14, this.c5, arg & 0x0f); break;
-      case 0xc6: out.push({ kind: 'breath', phase: arg & 1 ? 'expiration' : 'inspiration' }); break;
-      case 0xcf: out.push({ kind: 'corrupt' }); this.count('rt-corrupt'); break;
-      case 0xc0: case 0xc1: case 0xc2: case 0xc3: break; // end of sync sequence / enable (host side)
-      default: this.count('rt-unknown-command');
+      case 0xc4:
+        this.setStreams(this.mask14, arg & 0x0f, this.c9);
+        break;
+      case 0xc5:
+        this.setStreams(this.mask14, this.c5, arg & 0x0f);
+        break;
+      case 0xc6:
+        out.push({ kind: 'breath', phase: arg & 1 ? 'expiration' : 'inspiration' });
+        break;
+      case 0xcf:
+        out.push({ kind: 'corrupt' });
+        this.count('rt-corrupt');
+        break;
+      case 0xc0:
+      case 0xc1:
+      case 0xc2:
+      case 0xc3:
+        break; // end of sync sequence / enable (host side)
+      default:
+        this.count('rt-unknown-command');
     }
   }
 

@@ -10,8 +10,19 @@ function rig(options: Record<string, unknown> = {}) {
   const s = new MedibusSession({ now: () => now, options });
   s.start({ write: (b) => sent.push(Buffer.from(b)) });
   const take = (): string[] => sent.splice(0).map((b) => b.toString('hex'));
-  const rx = (b: Buffer): void => { s.onBytes(b, now); };
-  return { s, take, rx, advance: (ms: number) => { now += ms; s.tick(now); }, now: () => now };
+  const rx = (b: Buffer): void => {
+    s.onBytes(b, now);
+  };
+  return {
+    s,
+    take,
+    rx,
+    advance: (ms: number) => {
+      now += ms;
+      s.tick(now);
+    },
+    now: () => now,
+  };
 }
 
 const ICC = encodeCommand(CMD.ICC).toString('hex');
@@ -25,13 +36,13 @@ t.test('handshake with the real Atlan quirks: device ICC, ESC R inside the id an
   r.rx(encodeResponse(CMD.ICC));
   t.same(r.take(), ['1b5236440d'], 'then ESC R');
   r.rx(hex('01 52 35 35 35 35 27 41 33 58 58 27 30 32 2E 31 30 3A 30 1B 52 36 44 0D'));
-  t.same(r.take(), ['0152'+'35330d'], 'the device ESC R inside its answer is answered at once (empty id)');
+  t.same(r.take(), ['0152' + '35330d'], 'the device ESC R inside its answer is answered at once (empty id)');
   r.rx(hex('36 2E 30 30 42 38 0D'));
   t.equal(r.s.decoder().profileId(), 'draeger/atlan/a350', 'profile from the device id');
   t.same(r.take(), [encodeCommand(CMD.RT_CONFIG).toString('hex')], 'then ESC S');
   r.rx(encodeCommand(CMD.SETTINGS));
   t.same(r.take(), [encodeResponse(CMD.SETTINGS).toString('hex')], 'device ESC ) answered empty');
-  r.rx(encodeResponse(CMD.RT_CONFIG, "00   20000-  21  121FFF01   20000- 181  181FFF05   20000    0  100FFF06   20000    0  120FFF"));
+  r.rx(encodeResponse(CMD.RT_CONFIG, '00   20000-  21  121FFF01   20000- 181  181FFF05   20000    0  100FFF06   20000    0  120FFF'));
   t.same(r.take(), [encodeCommand(CMD.RT_CONFIGURE, '0001010105010600').toString('hex')], 'ESC T with the chosen codes, the rest off');
   r.rx(encodeResponse(CMD.RT_CONFIGURE));
   t.same(r.take()[0], encodeCommand(CMD.DATA_CP1).toString('hex'), 'Atlan profile: no enable sequence; polling starts with CP1');
@@ -61,7 +72,7 @@ t.test('poll loop, measured data decoded, NOP keep-alive, device NOP answered', 
   r.rx(encodeResponse(CMD.DATETIME, '15:27:1221-AUG-26'));
   r.take();
   r.rx(encodeCommand(CMD.NOP));
-  t.same(r.take(), ['0130'+'33310d'], 'device NOP answered 01 30 33 31 0D');
+  t.same(r.take(), ['0130' + '33310d'], 'device NOP answered 01 30 33 31 0D');
   r.advance(600);
   r.advance(500);
   t.ok(r.take().includes(encodeCommand(CMD.DATA_CP1).toString('hex')), 'next poll after pollMs');
@@ -118,18 +129,28 @@ t.test('link going away: flush() hands out the realtime samples already read (op
   const { ManualClock } = await import('../../../../simulators/src/ge-dri/clock.js');
   const { memoryLinkPair } = await import('../../../../simulators/src/link/memory-link.js');
   const { MedibusSimulator } = await import('../../../../simulators/src/draeger-medibus/simulator.js');
-  const settle = async (): Promise<void> => { for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r)); };
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r));
+  };
   const clock = new ManualClock(Date.UTC(2026, 9, 2, 17, 41, 5, 0));
   const { device, host } = memoryLinkPair();
   const sim = new MedibusSimulator({ seed: 7, clock, waveBlockSamples: 1 });
   let produced = 0;
-  sim.on('produced', (r: { kind: string; samples?: number[] }) => { if (r.kind === 'wave') produced += r.samples!.length; });
+  sim.on('produced', (r: { kind: string; samples?: number[] }) => {
+    if (r.kind === 'wave') produced += r.samples!.length;
+  });
   sim.attach(device);
   sim.start();
-  t.teardown(async () => { await sim.close(); device.destroy(); host.destroy(); });
+  t.teardown(async () => {
+    await sim.close();
+    device.destroy();
+    host.destroy();
+  });
   const session = new MedibusSession({ now: () => clock.now() });
   let emitted = 0;
-  host.on('data', (c: Buffer) => { for (const o of session.onBytes(c, clock.now())) if (o.kind === 'wave') emitted += o.samples.length; });
+  host.on('data', (c: Buffer) => {
+    for (const o of session.onBytes(c, clock.now())) if (o.kind === 'wave') emitted += o.samples.length;
+  });
   session.start({ write: (b) => host.write(b) });
   for (let ms = 0; ms < 10_300; ms += 100) {
     clock.advance(100);

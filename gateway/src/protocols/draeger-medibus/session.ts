@@ -75,24 +75,39 @@ export class MedibusSession implements SessionDriver {
     if (this.outstanding && nowMs - this.outstanding.at > this.settings.responseTimeoutMs) {
       this.count('response-timeout');
       this.outstanding = undefined;
-      if (++this.timeouts >= MAX_TIMEOUTS) { this.reinit(nowMs, 'timeouts'); return; }
-      if (this.phase !== 'polling') { this.reinit(nowMs, 'handshake-timeout'); return; }
+      if (++this.timeouts >= MAX_TIMEOUTS) {
+        this.reinit(nowMs, 'timeouts');
+        return;
+      }
+      if (this.phase !== 'polling') {
+        this.reinit(nowMs, 'handshake-timeout');
+        return;
+      }
     }
     this.pump(nowMs);
   }
 
   stop(): void {
     if (!this.io) return;
-    if (this.settings.waves.length && this.phase === 'polling') this.io.write(encodeCommand(CMD.RT_CONFIGURE, encodeRtSelection(this.settings.waves.map((code) => ({ code, multiplier: 0 })))));
+    if (this.settings.waves.length && this.phase === 'polling')
+      this.io.write(encodeCommand(CMD.RT_CONFIGURE, encodeRtSelection(this.settings.waves.map((code) => ({ code, multiplier: 0 })))));
     this.io = undefined;
   }
 
   /** The link is going away: the realtime cycle in progress and the open wave blocks. */
-  flush(): Observation[] { return this.dec.flush(); }
+  flush(): Observation[] {
+    return this.dec.flush();
+  }
 
-  decoder(): StreamDecoder { return this.dec; }
-  lastFrameAt(): number | undefined { return this.dec.lastFrameAt(); }
-  state(): Phase { return this.phase; }
+  decoder(): StreamDecoder {
+    return this.dec;
+  }
+  lastFrameAt(): number | undefined {
+    return this.dec.lastFrameAt();
+  }
+  state(): Phase {
+    return this.phase;
+  }
 
   private answer(f: Extract<Frame, { kind: 'command' }>, now: number): void {
     this.count(`device-cmd-0x${f.cmd.toString(16)}`);
@@ -108,29 +123,40 @@ export class MedibusSession implements SessionDriver {
       this.reinit(now, 'nak');
       return;
     }
-    if (!this.outstanding || this.outstanding.cmd !== f.echo) { this.count('unsolicited-answer'); return; }
+    if (!this.outstanding || this.outstanding.cmd !== f.echo) {
+      this.count('unsolicited-answer');
+      return;
+    }
     this.outstanding = undefined;
     this.timeouts = 0;
     switch (f.echo) {
-      case CMD.ICC: this.phase = 'identify'; this.send(CMD.DEVICE_ID, '', now); break;
+      case CMD.ICC:
+        this.phase = 'identify';
+        this.send(CMD.DEVICE_ID, '', now);
+        break;
       case CMD.DEVICE_ID:
         if (!this.explicit) this.settings = resolveSessionSettings(this.options, this.dec.activeProfile());
         this.startRealtimeOrPoll(now);
         break;
-      case CMD.RT_CONFIG: this.configureRealtime(f.data, now, obs); break;
+      case CMD.RT_CONFIG:
+        this.configureRealtime(f.data, now, obs);
+        break;
       case CMD.RT_CONFIGURE:
         if (this.settings.rtEnableSequence) this.write(encodeRtEnable(this.selected), now);
         this.phase = 'polling';
         break;
-      default: break;
+      default:
+        break;
     }
   }
 
   private selected = 0;
 
   private startRealtimeOrPoll(now: number): void {
-    if (this.settings.waves.length) { this.phase = 'rt-config'; this.send(CMD.RT_CONFIG, '', now); }
-    else this.phase = 'polling';
+    if (this.settings.waves.length) {
+      this.phase = 'rt-config';
+      this.send(CMD.RT_CONFIG, '', now);
+    } else this.phase = 'polling';
   }
 
   private configureRealtime(data: Buffer, now: number, obs: Observation[]): void {
@@ -140,7 +166,10 @@ export class MedibusSession implements SessionDriver {
     if (missing.length) this.count('rt-code-not-offered', missing.length);
     const sel: RtSelection[] = channels.map((c) => ({ code: c.code, multiplier: this.settings.waves.includes(c.code) ? 1 : 0 }));
     this.selected = sel.filter((s) => s.multiplier > 0).length;
-    if (!this.selected) { this.phase = 'polling'; return; }
+    if (!this.selected) {
+      this.phase = 'polling';
+      return;
+    }
     const args = encodeRtSelection(sel);
     this.dec.noteHostCommand(CMD.RT_CONFIGURE, Buffer.from(args, 'latin1'), obs);
     this.phase = 'rt-configure';
@@ -166,7 +195,10 @@ export class MedibusSession implements SessionDriver {
         if (s.datetimeEvery && n % s.datetimeEvery === 0) this.queue.push(CMD.DATETIME);
       }
       const next = this.queue.shift();
-      if (next !== undefined) { this.send(next, '', now); return; }
+      if (next !== undefined) {
+        this.send(next, '', now);
+        return;
+      }
     }
     if (now - this.lastSent >= this.settings.nopMs) this.send(CMD.NOP, '', now);
   }

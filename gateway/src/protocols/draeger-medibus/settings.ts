@@ -35,7 +35,7 @@ function bool(v: unknown, name: string): boolean {
 
 export function resolveSessionSettings(options: Record<string, unknown>, profile: Profile | undefined): MedibusSessionSettings {
   const p = (profile?.params ?? {}) as Record<string, unknown>;
-  const rawWaves = options.waves ?? (pick(options, p, 'realtime', true) ? profile?.requests?.waves ?? [] : []);
+  const rawWaves = options.waves ?? (pick(options, p, 'realtime', true) ? (profile?.requests?.waves ?? []) : []);
   if (!Array.isArray(rawWaves)) throw new MedibusError('option waves must be an array of realtime codes (hex strings like "00" or numbers)');
   const waves = rawWaves.map((w) => {
     const c = typeof w === 'number' ? w : /^[0-9A-Fa-f]{1,2}$/.test(String(w)) ? parseInt(String(w), 16) : NaN;

@@ -23,8 +23,13 @@ t.test('profile: generic before the device id, family after; explicit id wins', 
 t.test('limits, settings, text, alarm transitions, CP2 unmapped', async (t) => {
   const d = new MedibusStreamDecoder();
   const at = (b: Buffer, ms: number) => d.push(b, ms);
-  t.match(at(encodeResponse(CMD.LOW_LIMITS_CP1, 'E6  25'), 1), [{ kind: 'setting', name: 'MDC_CONC_AWAY_CO2_ET.limit-low', value: 25, unit: 'mm[Hg]', vendorCode: 'limit.low.cp1.E6' }]);
-  t.match(at(encodeResponse(CMD.SETTINGS, '01   VC02  500'), 2), [{ name: 'set.01', value: 'VC' }, { name: 'set.02', value: 500 }]);
+  t.match(at(encodeResponse(CMD.LOW_LIMITS_CP1, 'E6  25'), 1), [
+    { kind: 'setting', name: 'MDC_CONC_AWAY_CO2_ET.limit-low', value: 25, unit: 'mm[Hg]', vendorCode: 'limit.low.cp1.E6' },
+  ]);
+  t.match(at(encodeResponse(CMD.SETTINGS, '01   VC02  500'), 2), [
+    { name: 'set.01', value: 'VC' },
+    { name: 'set.02', value: 500 },
+  ]);
   t.match(at(encodeResponse(CMD.TEXT, encodeTexts([{ code: 5, text: 'VC-CMV' }])), 3), [{ name: 'text.05', value: 'VC-CMV' }]);
   const a = encodeAlarms([{ priority: 3, code: 0x21, text: 'MV LOW' }]);
   t.match(at(encodeResponse(CMD.ALARMS_CP1, a), 4), [{ kind: 'alarm', phase: 'start', priority: 'high', text: 'MV LOW', vendorCode: 'alarm.cp1.21', t: 4 }]);
@@ -37,13 +42,16 @@ t.test('limits, settings, text, alarm transitions, CP2 unmapped', async (t) => {
 
 t.test('realtime without ESC S uses the profile; an unmapped realtime code is kept', async (t) => {
   const d = new MedibusStreamDecoder({ timeBase: 'device' });
-  d.setSelection([{ code: 0x00, multiplier: 1 }, { code: 0x1c, multiplier: 1 }]);
+  d.setSelection([
+    { code: 0x00, multiplier: 1 },
+    { code: 0x1c, multiplier: 1 },
+  ]);
   const cycles: number[] = [];
   for (let i = 0; i < 3; i++) cycles.push(0xd3, ...encodeRtValue(2048), ...encodeRtValue(100));
   d.push(Buffer.from(cycles));
   const obs = d.push(encodeCommand(CMD.NOP));
   t.match(obs[0], { kind: 'wave', vendorCode: 'rt.00', unit: 'mbar', t0: 0 });
-  t.ok(Math.abs((obs[0] as { samples: number[] }).samples[0] - (2048 * 142 / 4095 - 21)) < 1e-6);
+  t.ok(Math.abs((obs[0] as { samples: number[] }).samples[0] - ((2048 * 142) / 4095 - 21)) < 1e-6);
   t.match(obs[1], { kind: 'wave', vendorCode: 'rt.1C', mdc: null, flags: ['unmapped'], samples: [100, 100, 100] });
   t.same(d.stats().errors, {});
 });
@@ -61,13 +69,16 @@ t.test('ESC S from the device overrides the profile range; gateway time base anc
 
 t.test('seeded garbage never throws and never costs the next good frame', async (t) => {
   let seed = 12345;
-  const rnd = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
   const d = new MedibusStreamDecoder();
   let good = 0;
   for (let i = 0; i < 300; i++) {
     const junk = Buffer.from(Array.from({ length: Math.floor(rnd() * 60) }, () => Math.floor(rnd() * 256)));
     t.doesNotThrow(() => d.push(junk, i));
-    d.push(Buffer.from([0x0d]), i);   // end whatever the junk started
+    d.push(Buffer.from([0x0d]), i); // end whatever the junk started
     const obs = d.push(encodeResponse(CMD.DATA_CP1, 'DC  72'), i);
     if (obs.some((o) => o.kind === 'numeric' && o.vendorCode === 'cp1.DC' && o.value === 72)) good++;
   }

@@ -12,7 +12,16 @@ import type { Profile } from '../../../../schemas/src/profile.js';
 import { profilesFor, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
-import { addErrors, countError, offerToSession, type DecodeStats, type DecoderOptions, type DeviceIdentity, type ProtocolDecoder, type SessionChannel } from '../protocol.js';
+import {
+  addErrors,
+  countError,
+  offerToSession,
+  type DecodeStats,
+  type DecoderOptions,
+  type DeviceIdentity,
+  type ProtocolDecoder,
+  type SessionChannel,
+} from '../protocol.js';
 import { ANSWER_NAMES, AnswerMapper } from './answers.js';
 import { CMD, type Frame } from './frame.js';
 import { MedibusFramer } from './framer.js';
@@ -99,7 +108,10 @@ export class MedibusStreamDecoder implements ProtocolDecoder, SessionChannel<Fra
   noteHostCommand(cmd: number, args: Buffer, out: Observation[] = []): void {
     if (cmd !== CMD.RT_CONFIGURE) return;
     const sel = parseRtSelection(args);
-    if (!sel) { this.count('bad-rt-selection'); return; }
+    if (!sel) {
+      this.count('bad-rt-selection');
+      return;
+    }
     this.setSelection(sel, out);
   }
 
@@ -204,7 +216,10 @@ export class MedibusStreamDecoder implements ProtocolDecoder, SessionChannel<Fra
     }
     if (f.echo === CMD.DATETIME) {
       const dev = parseDateTime(f.data);
-      if (dev === undefined) { if (f.data.length) this.count('bad-datetime'); return; }
+      if (dev === undefined) {
+        if (f.data.length) this.count('bad-datetime');
+        return;
+      }
       if (rxTimeMs === undefined && this.opts.timeBase !== 'gateway') this.virtualMs = dev;
       this.offset = dev - this.time(rxTimeMs);
       out.push({ kind: 'setting', name: 'deviceTime', value: new Date(dev).toISOString(), t: this.time(rxTimeMs), vendorCode: 'datetime' });
@@ -238,11 +253,25 @@ export class MedibusStreamDecoder implements ProtocolDecoder, SessionChannel<Fra
     return { frames: s.frames, bytes: s.bytes, errors };
   }
 
-  recordCounts(): Record<string, number> { return { ...this.records }; }
-  unmapped(): Record<string, number> { return { ...this.answers.mapper.unmapped(), ...this.answers.unmapped(), ...this.waves.unmapped() }; }
-  identity(): DeviceIdentity | undefined { return this.ident; }
-  profileId(): string | undefined { return this.profile.id; }
-  activeProfile(): Profile { return this.profile; }
-  clockOffsetMs(): number | undefined { return this.offset; }
-  lastFrameAt(): number | undefined { return this.lastFrame; }
+  recordCounts(): Record<string, number> {
+    return { ...this.records };
+  }
+  unmapped(): Record<string, number> {
+    return { ...this.answers.mapper.unmapped(), ...this.answers.unmapped(), ...this.waves.unmapped() };
+  }
+  identity(): DeviceIdentity | undefined {
+    return this.ident;
+  }
+  profileId(): string | undefined {
+    return this.profile.id;
+  }
+  activeProfile(): Profile {
+    return this.profile;
+  }
+  clockOffsetMs(): number | undefined {
+    return this.offset;
+  }
+  lastFrameAt(): number | undefined {
+    return this.lastFrame;
+  }
 }

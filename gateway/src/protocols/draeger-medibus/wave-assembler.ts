@@ -14,7 +14,14 @@ import type { RtChannelConfig, RtSelection } from './realtime.js';
 
 export const rtVendorCode = (code: number): string => `rt.${code.toString(16).toUpperCase().padStart(2, '0')}`;
 
-interface Block { code: number; ints: number[]; t0: number; lastCycle: number; step: number; flags: Flag[] }
+interface Block {
+  code: number;
+  ints: number[];
+  t0: number;
+  lastCycle: number;
+  step: number;
+  flags: Flag[];
+}
 
 export class WaveAssembler {
   private config = new Map<number, RtChannelConfig>();
@@ -23,9 +30,14 @@ export class WaveAssembler {
   private readonly unmappedCounts: Record<string, number> = {};
   unassigned = 0;
 
-  constructor(private profile: Profile, private readonly blockSamples = 25) {}
+  constructor(
+    private profile: Profile,
+    private readonly blockSamples = 25,
+  ) {}
 
-  setProfile(p: Profile): void { this.profile = p; }
+  setProfile(p: Profile): void {
+    this.profile = p;
+  }
 
   setConfig(channels: RtChannelConfig[]): void {
     this.config = new Map(channels.map((c) => [c.code, c]));
@@ -46,7 +58,10 @@ export class WaveAssembler {
   cycle(values: Map<number, number>, cycle: number, t: number, out: WaveObs[], flags: Flag[] = []): void {
     for (const [stream, bin] of values) {
       const sel = this.selection[stream - 1];
-      if (!sel) { this.unassigned++; continue; }
+      if (!sel) {
+        this.unassigned++;
+        continue;
+      }
       let b = this.blocks.get(stream);
       if (b && (b.code !== sel.code || cycle - b.lastCycle !== b.step || b.ints.length >= this.blockSamples)) {
         this.emit(b, out);
@@ -66,7 +81,9 @@ export class WaveAssembler {
     this.blocks.clear();
   }
 
-  unmapped(): Record<string, number> { return { ...this.unmappedCounts }; }
+  unmapped(): Record<string, number> {
+    return { ...this.unmappedCounts };
+  }
 
   private channel(code: number): RtChannelConfig | undefined {
     const c = this.config.get(code);
@@ -91,9 +108,16 @@ export class WaveAssembler {
     } else if (m.uncalibrated) flags.push('uncalibrated');
     const intervalUs = (ch?.intervalUs ?? 20000) * b.step;
     const w: WaveObs = {
-      kind: 'wave', mdc: m?.mdc ?? null, code: m ? m.code : null, unit: m?.unit ?? UNMAPPED_UNIT, t0: b.t0,
-      rateHz: Number((1e6 / intervalUs).toPrecision(12)), samples: b.ints.map((i) => intToSample(i, scale, offset)),
-      scale, offset, vendorCode: vc,
+      kind: 'wave',
+      mdc: m?.mdc ?? null,
+      code: m ? m.code : null,
+      unit: m?.unit ?? UNMAPPED_UNIT,
+      t0: b.t0,
+      rateHz: Number((1e6 / intervalUs).toPrecision(12)),
+      samples: b.ints.map((i) => intToSample(i, scale, offset)),
+      scale,
+      offset,
+      vendorCode: vc,
     };
     if (flags.length) w.flags = flags;
     out.push(w);

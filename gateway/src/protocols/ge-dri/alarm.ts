@@ -14,7 +14,10 @@ export const AL_SLOTS = 5;
 export const AL_MSG_SIZE = AL_HEADER + AL_SLOTS * AL_DISP_SIZE;
 const PRIORITY: Record<number, VendorAlarm['priority']> = { 1: 'low', 2: 'medium', 3: 'high' };
 
-export interface AlarmSlot { text: string; color: number }
+export interface AlarmSlot {
+  text: string;
+  color: number;
+}
 
 export function readAlarmSlots(b: Buffer, base: number, end: number): AlarmSlot[] | null {
   if (end - base < AL_MSG_SIZE) return null;
@@ -23,7 +26,11 @@ export function readAlarmSlots(b: Buffer, base: number, end: number): AlarmSlot[
     const s = base + AL_HEADER + i * AL_DISP_SIZE;
     const raw = b.subarray(s, s + 80);
     const nul = raw.indexOf(0);
-    const text = raw.subarray(0, nul < 0 ? 80 : nul).toString('latin1').replace(/[^\x20-\x7e\xa0-\xff]/g, '').trim();
+    const text = raw
+      .subarray(0, nul < 0 ? 80 : nul)
+      .toString('latin1')
+      .replace(/[^\x20-\x7e\xa0-\xff]/g, '')
+      .trim();
     const color = b.readInt16LE(s + 82);
     if (text && color > 0) out.push({ text, color });
   }

@@ -13,7 +13,10 @@ import { randInt, rng } from './test-rng.js';
 /** The bytes the golden case decodes (raw captures as published; LNhealth records framed as its case.json says). */
 const capture = (c: string): Buffer => caseInput(`ge/testcases/${c}`).data;
 const nums = (obs: Observation[], vc: string): NumericObs[] => obs.filter((o): o is NumericObs => o.kind === 'numeric' && o.vendorCode === vc);
-const values = (obs: Observation[], vc: string): number[] => nums(obs, vc).map((o) => o.value).filter((v): v is number => v !== null);
+const values = (obs: Observation[], vc: string): number[] =>
+  nums(obs, vc)
+    .map((o) => o.value)
+    .filter((v): v is number => v !== null);
 const range = (v: number[]): [number, number] => [Math.min(...v), Math.max(...v)];
 
 t.test('pycollect DRI level 10 session (db02): plausible vitals', async (t) => {
@@ -35,16 +38,29 @@ t.test('pycollect DRI level 10 session (db02): plausible vitals', async (t) => {
   t.equal(nums(obs, 't1.temp').length, 0, 'no temperature probe active');
   const pleth = obs.filter((o): o is WaveObs => o.kind === 'wave' && o.vendorCode === 'wave.PLETH');
   t.equal(pleth.length, 106);
-  t.ok(pleth.every((w, i) => i === 0 || w.t0 === pleth[i - 1].t0 + 1000), 'PLETH blocks contiguous, 100 samples/s');
+  t.ok(
+    pleth.every((w, i) => i === 0 || w.t0 === pleth[i - 1].t0 + 1000),
+    'PLETH blocks contiguous, 100 samples/s',
+  );
 });
 
 t.test('LNhealth S/5 level 8 records: labels and markers as the digest says', async (t) => {
   const d = new GeDriStreamDecoder();
-  const obs = d.push(Buffer.concat(parseHexlog(capture('lnhealth-s5-dri2003').toString('latin1')).chunks.filter((c) => c.dir === 'RX').map((c) => c.bytes)));
+  const obs = d.push(
+    Buffer.concat(
+      parseHexlog(capture('lnhealth-s5-dri2003').toString('latin1'))
+        .chunks.filter((c) => c.dir === 'RX')
+        .map((c) => c.bytes),
+    ),
+  );
   t.equal(d.profileId(), 'ge/s5/dri-2003');
   t.same(d.identity(), { vendor: 'GE', protocolLevel: '2003', serial: 'plug-35588' }, 'DRI level 8, plug id from the header');
   const one = (vc: string): NumericObs => nums(obs, vc)[0];
-  t.same([one('p1.sys').mdc, one('p1.sys').value, one('p1.dia').value, one('p1.mean').value], ['MDC_PRESS_BLD_ART_SYS', 9, 0.9, 4.86], 'ART label 1, open transducer');
+  t.same(
+    [one('p1.sys').mdc, one('p1.sys').value, one('p1.dia').value, one('p1.mean').value],
+    ['MDC_PRESS_BLD_ART_SYS', 9, 0.9, 4.86],
+    'ART label 1, open transducer',
+  );
   t.same([one('p2.mean').mdc, one('p2.mean').value], ['MDC_PRESS_BLD_VEN_CENT_MEAN', 2.21], 'CVP label 2');
   t.same([one('p3.sys').value, one('p3.sys').flags, one('p3.sys').label], [null, ['not-updated'], 'PA'], '-32766 → absent, flagged');
   t.same([one('t1.temp').mdc, one('t1.temp').value], ['MDC_TEMP_NASOPH', 18]);
@@ -57,9 +73,19 @@ t.test('LNhealth S/5 level 8 records: labels and markers as the digest says', as
   t.same([one('eeg_bis.bis').value, one('eeg_bis.sr').value], [0, 100], 'BIS 0 with suppression ratio 100 %');
   t.same([one('nmt.ptc').value, one('nmt.ptc').flags], [null, ['invalid']], 'PTC -29185 in an active group: profile valid range');
   const waves = obs.filter((o): o is WaveObs => o.kind === 'wave');
-  t.same(waves.map((w) => [w.vendorCode, w.samples.length, w.label ?? null]), [
-    ['wave.ECG1', 60, 'II'], ['wave.ECG2', 60, null], ['wave.ECG3', 60, null], ['wave.INVP1', 20, 'ART'],
-    ['wave.INVP2', 20, 'CVP'], ['wave.INVP3', 20, 'P3'], ['wave.INVP4', 20, 'PA'], ['wave.PLETH', 20, null]]);
+  t.same(
+    waves.map((w) => [w.vendorCode, w.samples.length, w.label ?? null]),
+    [
+      ['wave.ECG1', 60, 'II'],
+      ['wave.ECG2', 60, null],
+      ['wave.ECG3', 60, null],
+      ['wave.INVP1', 20, 'ART'],
+      ['wave.INVP2', 20, 'CVP'],
+      ['wave.INVP3', 20, 'P3'],
+      ['wave.INVP4', 20, 'PA'],
+      ['wave.PLETH', 20, null],
+    ],
+  );
   t.same(range(waves[0].samples as number[]), [-0.196, 0.117], 'ECG1 in mV (raw µV)');
 });
 

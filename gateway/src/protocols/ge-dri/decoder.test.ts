@@ -13,13 +13,24 @@ const byCode = (obs: Observation[], vc: string): NumericObs | undefined => numer
 const dec = (): GeDriStreamDecoder => new GeDriStreamDecoder({ profileId: 'ge/carescape-b650/dri-2009' });
 
 t.test('special markers → value null with the matching flag, never 0', async (t) => {
-  const rec = encodePhdbRecord({ time: T0, classes: { basic: {
-    ecg: { fields: { hr: -32767, st1: -32766, st2: -32765, st3: -32764, imp_rr: -32763 } },
-    spo2: { fields: { spo2: -32762, pr: 72 } },
-  } } });
+  const rec = encodePhdbRecord({
+    time: T0,
+    classes: {
+      basic: {
+        ecg: { fields: { hr: -32767, st1: -32766, st2: -32765, st3: -32764, imp_rr: -32763 } },
+        spo2: { fields: { spo2: -32762, pr: 72 } },
+      },
+    },
+  });
   const obs = dec().decodeRecord(rec);
-  const want: [string, string][] = [['ecg.hr', 'invalid'], ['ecg.st1', 'not-updated'], ['ecg.st2', 'discontinuity'],
-    ['ecg.st3', 'under-range'], ['ecg.imp_rr', 'over-range'], ['spo2.spo2', 'not-calibrated']];
+  const want: [string, string][] = [
+    ['ecg.hr', 'invalid'],
+    ['ecg.st1', 'not-updated'],
+    ['ecg.st2', 'discontinuity'],
+    ['ecg.st3', 'under-range'],
+    ['ecg.imp_rr', 'over-range'],
+    ['spo2.spo2', 'not-calibrated'],
+  ];
   for (const [vc, flag] of want) {
     const o = byCode(obs, vc);
     t.equal(o?.value, null, `${vc} absent`);
@@ -29,13 +40,18 @@ t.test('special markers → value null with the matching flag, never 0', async (
 });
 
 t.test('group status gating: only status & 3 == 3 is published; ecg_extra follows ecg', async (t) => {
-  const rec = encodePhdbRecord({ time: T0, classes: { basic: {
-    ecg: { status: 1, fields: { hr: 70 } },
-    ecg_extra: { fields: { hr_ecg: 70, hr_max: 80, hr_min: 60 } },
-    p1: { status: 0x0b, label: 1, fields: { sys: 12000, dia: 8000, mean: 9300, hr: 70 } },
-    p2: { status: 2, label: 2, fields: { mean: 500 } },
-    nibp: { status: 0x103, fields: { sys: 11000 } },
-  } } });
+  const rec = encodePhdbRecord({
+    time: T0,
+    classes: {
+      basic: {
+        ecg: { status: 1, fields: { hr: 70 } },
+        ecg_extra: { fields: { hr_ecg: 70, hr_max: 80, hr_min: 60 } },
+        p1: { status: 0x0b, label: 1, fields: { sys: 12000, dia: 8000, mean: 9300, hr: 70 } },
+        p2: { status: 2, label: 2, fields: { mean: 500 } },
+        nibp: { status: 0x103, fields: { sys: 11000 } },
+      },
+    },
+  });
   const obs = dec().decodeRecord(rec);
   t.notOk(byCode(obs, 'ecg.hr'), 'ecg exists but not active');
   t.notOk(byCode(obs, 'ecg_extra.hr_ecg'), 'header-less ecg_extra gated by ecg');
@@ -46,17 +62,22 @@ t.test('group status gating: only status & 3 == 3 is published; ecg_extra follow
 });
 
 t.test('labels select site-specific MDC codes', async (t) => {
-  const rec = encodePhdbRecord({ time: T0, classes: { basic: {
-    ecg: { label: 0x0271, fields: { hr: 60, st1: 10, st2: -20, st3: 5 } },
-    p1: { label: 1, fields: { sys: 12000, dia: 8000, mean: 9300 } },
-    p2: { label: 2, fields: { mean: 800 } },
-    p3: { label: 3, fields: { mean: 1500 } },
-    p4: { label: 7, fields: { mean: 1000 } },
-    nibp: { label: 0x20, fields: { sys: 10000 } },
-    t1: { label: 1, fields: { temp: 3650 } },
-    t2: { label: 9, fields: { temp: 2200 } },
-    aa: { label: 6, fields: { et: 180, fi: 220, mac_sum: 90 } },
-  } } });
+  const rec = encodePhdbRecord({
+    time: T0,
+    classes: {
+      basic: {
+        ecg: { label: 0x0271, fields: { hr: 60, st1: 10, st2: -20, st3: 5 } },
+        p1: { label: 1, fields: { sys: 12000, dia: 8000, mean: 9300 } },
+        p2: { label: 2, fields: { mean: 800 } },
+        p3: { label: 3, fields: { mean: 1500 } },
+        p4: { label: 7, fields: { mean: 1000 } },
+        nibp: { label: 0x20, fields: { sys: 10000 } },
+        t1: { label: 1, fields: { temp: 3650 } },
+        t2: { label: 9, fields: { temp: 2200 } },
+        aa: { label: 6, fields: { et: 180, fi: 220, mac_sum: 90 } },
+      },
+    },
+  });
   const obs = dec().decodeRecord(rec);
   const c = (vc: string): [string | null | undefined, number | null | undefined, string | undefined] => {
     const o = byCode(obs, vc);
@@ -92,12 +113,20 @@ t.test('CO2 % → mmHg with the record ambient pressure; % kept when the pressur
 t.test('offsets checked by hand, independent of the layout table', async (t) => {
   const rec = encodePhdbRecord({ time: T0, classes: {} });
   const basic = HEADER_SIZE + 4; // subrecord 0 physdata
-  rec.writeUInt32LE(3, basic + 132); rec.writeInt16LE(487, basic + 138); rec.writeInt16LE(7598, basic + 144); // co2 et, amb
-  rec.writeUInt32LE(3, basic + 118); rec.writeInt16LE(9665, basic + 124); // spo2
-  rec.writeUInt32LE(3, basic + 240); rec.writeUInt16LE(1, basic + 244); rec.writeInt16LE(12345, basic + 246); // p5 ART sys
+  rec.writeUInt32LE(3, basic + 132);
+  rec.writeInt16LE(487, basic + 138);
+  rec.writeInt16LE(7598, basic + 144); // co2 et, amb
+  rec.writeUInt32LE(3, basic + 118);
+  rec.writeInt16LE(9665, basic + 124); // spo2
+  rec.writeUInt32LE(3, basic + 240);
+  rec.writeUInt16LE(1, basic + 244);
+  rec.writeInt16LE(12345, basic + 246); // p5 ART sys
   const ext2 = HEADER_SIZE + 2 * 278 + 4;
-  rec.writeUInt32LE(3, ext2 + 96); rec.writeInt16LE(42, ext2 + 102); // eeg_bis.bis
-  rec.writeUInt32LE(3, ext2 + 112); rec.writeInt16LE(55, ext2 + 118); rec.writeInt16LE(63, ext2 + 120); // entropy
+  rec.writeUInt32LE(3, ext2 + 96);
+  rec.writeInt16LE(42, ext2 + 102); // eeg_bis.bis
+  rec.writeUInt32LE(3, ext2 + 112);
+  rec.writeInt16LE(55, ext2 + 118);
+  rec.writeInt16LE(63, ext2 + 120); // entropy
   const obs = dec().decodeRecord(rec);
   t.equal(byCode(obs, 'co2.et')?.value, 37);
   t.equal(byCode(obs, 'spo2.spo2')?.value, 96.65);
@@ -110,7 +139,7 @@ t.test('class comes from cl_drilvl_subt, not from the subrecord position', async
   const rec = encodePhdbRecord({ time: T0, classes: { basic: { spo2: { fields: { spo2: 9800 } } }, ext2: { entropy: { fields: { eeg_ent: 40 } } } } });
   const swapped = Buffer.from(rec);
   rec.copy(swapped, HEADER_SIZE, HEADER_SIZE + 2 * 278, HEADER_SIZE + 3 * 278); // ext2 into slot 0
-  rec.copy(swapped, HEADER_SIZE + 2 * 278, HEADER_SIZE, HEADER_SIZE + 278);     // basic into slot 2
+  rec.copy(swapped, HEADER_SIZE + 2 * 278, HEADER_SIZE, HEADER_SIZE + 278); // basic into slot 2
   const obs = dec().decodeRecord(swapped);
   t.equal(byCode(obs, 'spo2.spo2')?.value, 98);
   t.equal(byCode(obs, 'entropy.eeg_ent')?.value, 40);
@@ -118,19 +147,44 @@ t.test('class comes from cl_drilvl_subt, not from the subrecord position', async
 
 t.test('waves: consecutive blocks contiguous; gap or clock disagreement re-anchors', async (t) => {
   const d = dec();
-  const block = (nbr: number, time: number): WaveObs[] => d.decodeRecord(encodeWaveRecord({ time, recNbr: nbr, channels: [
-    { waveId: 1, samples: Array.from({ length: 75 }, (_, i) => i), label: 2 }, { waveId: 8, samples: Array(25).fill(1234) },
-  ] })).filter((o): o is WaveObs => o.kind === 'wave');
+  const block = (nbr: number, time: number): WaveObs[] =>
+    d
+      .decodeRecord(
+        encodeWaveRecord({
+          time,
+          recNbr: nbr,
+          channels: [
+            { waveId: 1, samples: Array.from({ length: 75 }, (_, i) => i), label: 2 },
+            { waveId: 8, samples: Array(25).fill(1234) },
+          ],
+        }),
+      )
+      .filter((o): o is WaveObs => o.kind === 'wave');
   const a = block(0, T0);
-  const b = block(1, T0);       // 250 ms later, same whole second on the device clock
+  const b = block(1, T0); // 250 ms later, same whole second on the device clock
   const c = block(2, T0);
   const e = block(3, T0 + 1);
-  t.same(a.map((w) => w.t0), [T0 * 1000, T0 * 1000]);
-  t.same(b.map((w) => w.t0), [T0 * 1000 + 250, T0 * 1000 + 250]);
-  t.same(c.map((w) => w.t0), [T0 * 1000 + 500, T0 * 1000 + 500]);
-  t.same(e.map((w) => w.t0), [T0 * 1000 + 750, T0 * 1000 + 750]);
-  t.same([a[0].mdc, a[0].label, a[0].rateHz, a[0].samples[3], a[1].mdc, a[1].samples[0]], ['MDC_ECG_ELEC_POTL_II', 'II', 300, 0.003, 'MDC_PULS_OXIM_PLETH', 12.34]);
-  const gap = block(5, T0 + 1);  // record 4 lost
+  t.same(
+    a.map((w) => w.t0),
+    [T0 * 1000, T0 * 1000],
+  );
+  t.same(
+    b.map((w) => w.t0),
+    [T0 * 1000 + 250, T0 * 1000 + 250],
+  );
+  t.same(
+    c.map((w) => w.t0),
+    [T0 * 1000 + 500, T0 * 1000 + 500],
+  );
+  t.same(
+    e.map((w) => w.t0),
+    [T0 * 1000 + 750, T0 * 1000 + 750],
+  );
+  t.same(
+    [a[0].mdc, a[0].label, a[0].rateHz, a[0].samples[3], a[1].mdc, a[1].samples[0]],
+    ['MDC_ECG_ELEC_POTL_II', 'II', 300, 0.003, 'MDC_PULS_OXIM_PLETH', 12.34],
+  );
+  const gap = block(5, T0 + 1); // record 4 lost
   t.equal(gap[0].t0, (T0 + 1) * 1000);
   t.ok(gap[0].flags?.includes('discontinuity'));
   const jump = block(6, T0 + 10); // device clock jumped ahead
@@ -161,11 +215,27 @@ t.test('alarm records: text, priority from colour, start/update/end', async (t) 
     body.copy(rec, HEADER_SIZE);
     return rec;
   };
-  const a = d.decodeRecord(alarmRec([{ text: 'HR HIGH', color: 3 }, { text: 'SpO2 probe off', color: 2 }]));
-  t.same(a.map((o) => o.kind === 'alarm' && [o.text, o.priority, o.phase, o.source]), [
-    ['HR HIGH', 'high', 'start', 'physiological'], ['SpO2 probe off', 'medium', 'start', 'technical']]);
+  const a = d.decodeRecord(
+    alarmRec([
+      { text: 'HR HIGH', color: 3 },
+      { text: 'SpO2 probe off', color: 2 },
+    ]),
+  );
+  t.same(
+    a.map((o) => o.kind === 'alarm' && [o.text, o.priority, o.phase, o.source]),
+    [
+      ['HR HIGH', 'high', 'start', 'physiological'],
+      ['SpO2 probe off', 'medium', 'start', 'technical'],
+    ],
+  );
   const b = d.decodeRecord(alarmRec([{ text: 'HR HIGH', color: 3 }]));
-  t.same(b.map((o) => o.kind === 'alarm' && [o.text, o.phase]), [['HR HIGH', 'update'], ['SpO2 probe off', 'end']]);
+  t.same(
+    b.map((o) => o.kind === 'alarm' && [o.text, o.phase]),
+    [
+      ['HR HIGH', 'update'],
+      ['SpO2 probe off', 'end'],
+    ],
+  );
   const short = Buffer.alloc(HEADER_SIZE + 20);
   writeHeader(short, { len: short.length, recNbr: 0, driLevel: 10, plugId: 0, time: T0, mainType: 4, subrecords: [{ offset: 0, type: 1 }] });
   t.same(d.decodeRecord(short), []);

@@ -83,8 +83,14 @@ export class DriDecoder {
     }
     const { t0, reanchored } = this.clock.place(waveId, tDevice, recNbr, n, rateHz);
     const w: VendorWave = {
-      waveId, vendorCode: `wave.${def?.name ?? waveId}`, raw, status: rec.readUInt16LE(base + 2), labelCode,
-      t0Device: t0, rateHz, reanchored,
+      waveId,
+      vendorCode: `wave.${def?.name ?? waveId}`,
+      raw,
+      status: rec.readUInt16LE(base + 2),
+      labelCode,
+      t0Device: t0,
+      rateHz,
+      reanchored,
     };
     const label = waveLabel(waveId, labelCode);
     if (label) w.label = label;

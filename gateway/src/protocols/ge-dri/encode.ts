@@ -4,12 +4,20 @@
  */
 import { writeHeader } from './header.js';
 import {
-  DATA_INVALID, GROUP_HEADER_SIZE, HEADER_SIZE, MAIN_TYPE, PHDB_CLASSES, PHDB_LAYOUT, PHDB_SUBRECORD_SIZE,
-  SUBRECORD_CLASS_OFFSET, SUBRECORD_PHYSDATA_OFFSET, type PhdbClass,
+  DATA_INVALID,
+  GROUP_HEADER_SIZE,
+  HEADER_SIZE,
+  MAIN_TYPE,
+  PHDB_CLASSES,
+  PHDB_LAYOUT,
+  PHDB_SUBRECORD_SIZE,
+  SUBRECORD_CLASS_OFFSET,
+  SUBRECORD_PHYSDATA_OFFSET,
+  type PhdbClass,
 } from './layout.js';
 
 export interface GroupValues {
-  status?: number;            // default 3 (exists|active)
+  status?: number; // default 3 (exists|active)
   label?: number;
   fields: Record<string, number>; // RAW int16 values by field name; missing fields = -32767
 }
@@ -26,15 +34,22 @@ export function classWord(cls: PhdbClass, driLevel: number, subtype: number): nu
   return (CLASS_INDEX[cls] << 8) | ((driLevel & 0xf) << 4) | (subtype & 0xf);
 }
 
-function writeSubrecord(buf: Buffer, base: number, cls: PhdbClass, time: number, driLevel: number, subtype: number,
-  groups: Record<string, GroupValues> | undefined): void {
+function writeSubrecord(
+  buf: Buffer,
+  base: number,
+  cls: PhdbClass,
+  time: number,
+  driLevel: number,
+  subtype: number,
+  groups: Record<string, GroupValues> | undefined,
+): void {
   buf.writeUInt32LE(time >>> 0, base);
   const pd = base + SUBRECORD_PHYSDATA_OFFSET;
   for (const gr of PHDB_LAYOUT[cls]) {
     const gv = groups?.[gr.name];
     const start = pd + gr.offset;
     if (gr.hasHeader) {
-      buf.writeUInt32LE((gv ? gv.status ?? 3 : 0) >>> 0, start);
+      buf.writeUInt32LE((gv ? (gv.status ?? 3) : 0) >>> 0, start);
       buf.writeUInt16LE((gv?.label ?? 0) & 0xffff, start + 4);
     }
     for (const fd of gr.fields) {
@@ -46,7 +61,11 @@ function writeSubrecord(buf: Buffer, base: number, cls: PhdbClass, time: number,
 }
 
 export function encodePhdbRecord(o: {
-  time: number; recordType?: 1 | 2 | 3; driLevel?: number; recNbr?: number; plugId?: number;
+  time: number;
+  recordType?: 1 | 2 | 3;
+  driLevel?: number;
+  recNbr?: number;
+  plugId?: number;
   classes: Partial<Record<PhdbClass, Record<string, GroupValues>>>;
 }): Buffer {
   const driLevel = o.driLevel ?? 10;
@@ -56,7 +75,12 @@ export function encodePhdbRecord(o: {
   const len = HEADER_SIZE + classes.length * PHDB_SUBRECORD_SIZE;
   const buf = Buffer.alloc(len);
   writeHeader(buf, {
-    len, recNbr: o.recNbr ?? 0, driLevel, plugId: o.plugId ?? 0, time: o.time, mainType: MAIN_TYPE.phdb,
+    len,
+    recNbr: o.recNbr ?? 0,
+    driLevel,
+    plugId: o.plugId ?? 0,
+    time: o.time,
+    mainType: MAIN_TYPE.phdb,
     subrecords: classes.map((_, i) => ({ offset: i * PHDB_SUBRECORD_SIZE, type: recordType })),
   });
   classes.forEach((cls, i) => writeSubrecord(buf, HEADER_SIZE + i * PHDB_SUBRECORD_SIZE, cls, o.time, driLevel, recordType, o.classes[cls]));
@@ -64,7 +88,9 @@ export function encodePhdbRecord(o: {
 }
 
 export function encodeWaveRecord(o: {
-  time: number; driLevel?: number; recNbr?: number;
+  time: number;
+  driLevel?: number;
+  recNbr?: number;
   channels: { waveId: number; samples: number[]; status?: number; label?: number }[];
 }): Buffer {
   if (o.channels.length > 8) throw new RangeError('at most 8 wave channels per record');

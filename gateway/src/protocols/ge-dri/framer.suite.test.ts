@@ -15,7 +15,13 @@ framerSuite(t, {
   garbage: Buffer.from([1, 2, 3, 0x7d]),
   // after a frame's closing flag the framer is inside the next frame: stray bytes there are a bad frame
   garbageKinds: ['garbage', 'stuffing', 'checksum', 'short'],
-  corrupt: { damage: (w) => { w[10] ^= 0x01; return w; }, kind: 'checksum' },
+  corrupt: {
+    damage: (w) => {
+      w[10] ^= 0x01;
+      return w;
+    },
+    kind: 'checksum',
+  },
   oversize: { maxFrameBytes: 100, wire: frameRecord(rec(400)) },
   endless: { open: Buffer.from([0x7e]), filler: Buffer.alloc(1000, 0x01) },
 });

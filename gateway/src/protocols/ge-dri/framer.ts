@@ -99,4 +99,3 @@ export class DriFramer implements Framer<Buffer> {
     countError(this.errors, kind, n);
   }
 }
-

@@ -5,7 +5,10 @@
  */
 import { HEADER_SIZE, SR_DESC_COUNT, SR_EOL } from './layout.js';
 
-export interface SubrecordDesc { offset: number; type: number }
+export interface SubrecordDesc {
+  offset: number;
+  type: number;
+}
 export interface RecordHeader {
   len: number;
   recNbr: number;

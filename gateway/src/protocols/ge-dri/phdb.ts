@@ -1,15 +1,18 @@
 /** PHDB subrecord (278 bytes) → vendor numerics, using the shared layout table. */
 import { fieldLabel } from './labels.js';
-import {
-  INVALID_LIMIT, PHDB_CLASSES, PHDB_LAYOUT, SPECIAL_MARKERS, SUBRECORD_CLASS_OFFSET,
-  SUBRECORD_PHYSDATA_OFFSET, type PhdbClass,
-} from './layout.js';
+import { INVALID_LIMIT, PHDB_CLASSES, PHDB_LAYOUT, SPECIAL_MARKERS, SUBRECORD_CLASS_OFFSET, SUBRECORD_PHYSDATA_OFFSET, type PhdbClass } from './layout.js';
 import type { MarkerFlag, VendorNumeric } from './vendor-types.js';
 
 /** Only groups whose status has both "exists" and "active" carry usable values. */
 export const GROUP_ACTIVE = 0x3;
 
-export interface PhdbSubrecord { cls: PhdbClass; driLevel: number; subtype: number; time: number; numerics: VendorNumeric[] }
+export interface PhdbSubrecord {
+  cls: PhdbClass;
+  driLevel: number;
+  subtype: number;
+  time: number;
+  numerics: VendorNumeric[];
+}
 
 export function decodeClassWord(w: number): { cls: PhdbClass; driLevel: number; subtype: number } {
   return { cls: PHDB_CLASSES[(w >> 8) & 0x3], driLevel: (w >> 4) & 0xf, subtype: w & 0xf };
@@ -33,7 +36,7 @@ export function decodePhdbSubrecord(b: Buffer, base: number, tDeviceMs: number):
     const start = pd + g.offset;
     let labelCode = 0;
     // A group without a header (ecg_extra) follows the status of the class's first group (ecg).
-    const status = g.hasHeader ? b.readUInt32LE(start) : firstStatus ?? 0;
+    const status = g.hasHeader ? b.readUInt32LE(start) : (firstStatus ?? 0);
     firstStatus ??= status;
     if ((status & GROUP_ACTIVE) !== GROUP_ACTIVE) continue;
     if (g.hasHeader) labelCode = b.readUInt16LE(start + 4);
@@ -50,4 +53,3 @@ export function decodePhdbSubrecord(b: Buffer, base: number, tDeviceMs: number):
   }
   return { ...cw, time, numerics };
 }
-

@@ -4,8 +4,12 @@ import { encodePhdbRequest, encodeWaveRequest, parseRequest } from './requests.j
 
 // The two example byte strings of the digest (§2.5), checksums right.
 const hex = (s: string): string => s.replace(/\s+/g, '');
-const PHDB_EXAMPLE = hex('7e 31 00 00 09 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 0a 00 0e 00 00 00 00 00 52 7e');
-const WAVE_EXAMPLE = hex('7e 48 00 00 09 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 08 ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 59 7e');
+const PHDB_EXAMPLE = hex(
+  '7e 31 00 00 09 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 0a 00 0e 00 00 00 00 00 52 7e',
+);
+const WAVE_EXAMPLE = hex(
+  '7e 48 00 00 09 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 08 ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 59 7e',
+);
 
 t.test('PHDB request equals the digest example (DISPL, 10 s, all classes, level 9)', async (t) => {
   const rec = encodePhdbRequest({ recordType: 1, intervalS: 10, classMask: 0x0e, driLevel: 9 });
@@ -23,8 +27,13 @@ t.test('parseRequest inverts both encoders, and parses the digest bytes', async 
   const ex = unframe(Buffer.from(PHDB_EXAMPLE, 'hex').subarray(1, -1));
   t.ok('record' in ex);
   if ('record' in ex) t.same(parseRequest(ex.record), { kind: 'phdb', recordType: 1, intervalS: 10, classMask: 14, driLevel: 9 });
-  t.same(parseRequest(encodePhdbRequest({ recordType: 3, intervalS: 0, classMask: 0, driLevel: 10 })),
-    { kind: 'phdb', recordType: 3, intervalS: 0, classMask: 0, driLevel: 10 });
+  t.same(parseRequest(encodePhdbRequest({ recordType: 3, intervalS: 0, classMask: 0, driLevel: 10 })), {
+    kind: 'phdb',
+    recordType: 3,
+    intervalS: 0,
+    classMask: 0,
+    driLevel: 10,
+  });
   t.same(parseRequest(encodePhdbRequest({ recordType: 1, intervalS: -1, classMask: 2, driLevel: 8 })).kind, 'phdb');
   t.same(parseRequest(encodeWaveRequest({ reqType: 1, waveIds: [], driLevel: 8 })), { kind: 'wave', reqType: 1, waveIds: [], driLevel: 8 });
   const eight = [1, 2, 3, 4, 5, 8, 9, 13];

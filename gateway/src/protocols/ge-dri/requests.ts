@@ -23,7 +23,15 @@ export const MAX_WAVES_PER_REQUEST = 8;
 
 export function encodePhdbRequest(o: { recordType: 1 | 2 | 3; intervalS: number; classMask: number; driLevel: number }): Buffer {
   const buf = Buffer.alloc(PHDB_REQUEST_LEN);
-  writeHeader(buf, { len: PHDB_REQUEST_LEN, recNbr: 0, driLevel: o.driLevel, plugId: 0, time: 0, mainType: MAIN_TYPE.phdb, subrecords: [{ offset: 0, type: 0 }] });
+  writeHeader(buf, {
+    len: PHDB_REQUEST_LEN,
+    recNbr: 0,
+    driLevel: o.driLevel,
+    plugId: 0,
+    time: 0,
+    mainType: MAIN_TYPE.phdb,
+    subrecords: [{ offset: 0, type: 0 }],
+  });
   buf.writeUInt8(o.recordType, HEADER_SIZE);
   buf.writeInt16LE(o.intervalS, HEADER_SIZE + 1);
   buf.writeUInt32LE(o.classMask >>> 0, HEADER_SIZE + 3);
@@ -33,7 +41,15 @@ export function encodePhdbRequest(o: { recordType: 1 | 2 | 3; intervalS: number;
 export function encodeWaveRequest(o: { reqType: 0 | 1 | 2; waveIds: number[]; driLevel: number }): Buffer {
   if (o.waveIds.length > MAX_WAVES_PER_REQUEST) throw new RangeError(`at most ${MAX_WAVES_PER_REQUEST} waveforms per request`);
   const buf = Buffer.alloc(WAVE_REQUEST_LEN);
-  writeHeader(buf, { len: WAVE_REQUEST_LEN, recNbr: 0, driLevel: o.driLevel, plugId: 0, time: 0, mainType: MAIN_TYPE.wave, subrecords: [{ offset: 0, type: 0 }] });
+  writeHeader(buf, {
+    len: WAVE_REQUEST_LEN,
+    recNbr: 0,
+    driLevel: o.driLevel,
+    plugId: 0,
+    time: 0,
+    mainType: MAIN_TYPE.wave,
+    subrecords: [{ offset: 0, type: 0 }],
+  });
   buf.writeInt16LE(o.reqType, HEADER_SIZE);
   o.waveIds.forEach((id, i) => buf.writeUInt8(id, HEADER_SIZE + 4 + i));
   if (o.waveIds.length < MAX_WAVES_PER_REQUEST) buf.writeUInt8(SR_EOL, HEADER_SIZE + 4 + o.waveIds.length);

@@ -86,9 +86,12 @@ t.test('PHDB records survive encode → frame → re-chunk → decode → map', 
       if (want !== null && m.convert && amb !== null && amb > 300 && amb < 1100) want = Number(((want * amb) / 100).toFixed(1));
       if (want !== null && m.valid && ((m.valid.min !== undefined && want < m.valid.min) || (m.valid.max !== undefined && want > m.valid.max))) want = null;
       const variant = e.label !== undefined ? m.byLabel?.[e.label] : undefined;
-      const ok = o.value === (want === null ? null : Number(want.toPrecision(12)))
-        && o.mdc === (variant?.mdc ?? m.mdc) && o.label === e.label && o.t === time * 1000
-        && (e.flag === undefined || (o.flags ?? []).includes(e.flag as never));
+      const ok =
+        o.value === (want === null ? null : Number(want.toPrecision(12))) &&
+        o.mdc === (variant?.mdc ?? m.mdc) &&
+        o.label === e.label &&
+        o.t === time * 1000 &&
+        (e.flag === undefined || (o.flags ?? []).includes(e.flag as never));
       if (!ok) t.fail(`${o.vendorCode}: got ${JSON.stringify(o)} want ${JSON.stringify({ ...e, want })}`);
       else checked++;
     }

@@ -10,7 +10,11 @@ function capture(): { io: { write(b: Uint8Array): void }; requests(): HostReques
   const framer = new DriFramer();
   const got: HostRequest[] = [];
   return {
-    io: { write: (b) => { for (const r of framer.push(b)) got.push(parseRequest(r)); } },
+    io: {
+      write: (b) => {
+        for (const r of framer.push(b)) got.push(parseRequest(r));
+      },
+    },
     requests: () => got.splice(0),
   };
 }
@@ -23,11 +27,26 @@ t.test('start sends PHDB + wave requests at every configured level, then the mon
   const c = capture();
   s.start(c.io);
   const first = c.requests();
-  t.same(first.filter((r) => r.kind === 'phdb').map((r) => r.kind === 'phdb' && [r.driLevel, r.intervalS, r.classMask, r.recordType]),
-    [[9, 10, 14, 1], [8, 10, 14, 1], [7, 10, 14, 1]]);
-  t.same(first.filter((r) => r.kind === 'wave').map((r) => r.kind === 'wave' && [r.driLevel, r.reqType, r.waveIds]),
-    [[9, 1, []], [8, 1, []], [7, 1, []], [9, 0, [1, 8]], [8, 0, [1, 8]], [7, 0, [1, 8]]],
-    'a running wave stream is stopped first, so the monitor restarts it on a whole second');
+  t.same(
+    first.filter((r) => r.kind === 'phdb').map((r) => r.kind === 'phdb' && [r.driLevel, r.intervalS, r.classMask, r.recordType]),
+    [
+      [9, 10, 14, 1],
+      [8, 10, 14, 1],
+      [7, 10, 14, 1],
+    ],
+  );
+  t.same(
+    first.filter((r) => r.kind === 'wave').map((r) => r.kind === 'wave' && [r.driLevel, r.reqType, r.waveIds]),
+    [
+      [9, 1, []],
+      [8, 1, []],
+      [7, 1, []],
+      [9, 0, [1, 8]],
+      [8, 0, [1, 8]],
+      [7, 0, [1, 8]],
+    ],
+    'a running wave stream is stopped first, so the monitor restarts it on a whole second',
+  );
   s.tick(now + 1000);
   t.same(c.requests(), [], 'nothing re-sent within the retry window');
   now += 5000;
@@ -40,10 +59,17 @@ t.test('start sends PHDB + wave requests at every configured level, then the mon
   t.same(c.requests(), [], 'answering monitor: refresh only every refreshS');
   s.tick(now + 60_000);
   const refresh = c.requests();
-  t.same(refresh.map((r) => r.kind !== 'other' && r.driLevel), [8, 8], 'refresh at the monitor\'s own level');
+  t.same(
+    refresh.map((r) => r.kind !== 'other' && r.driLevel),
+    [8, 8],
+    "refresh at the monitor's own level",
+  );
   s.stop();
   const stop = c.requests();
-  t.same(stop, [{ kind: 'wave', reqType: 1, waveIds: [], driLevel: 8 }, { kind: 'phdb', recordType: 1, intervalS: 0, classMask: 0, driLevel: 8 }]);
+  t.same(stop, [
+    { kind: 'wave', reqType: 1, waveIds: [], driLevel: 8 },
+    { kind: 'phdb', recordType: 1, intervalS: 0, classMask: 0, driLevel: 8 },
+  ]);
   s.stop();
   t.same(c.requests(), [], 'stop is idempotent');
 });
@@ -62,7 +88,11 @@ t.test('a wall clock that steps back does not stall the refresh', async (t) => {
   t.same(c.requests(), [], 'no refresh within refreshS');
   wall += 1000;
   s.tick(wall);
-  t.same(c.requests().map((r) => r.kind), ['phdb', 'wave'], 'refresh refreshS after the step, not an hour later');
+  t.same(
+    c.requests().map((r) => r.kind),
+    ['phdb', 'wave'],
+    'refresh refreshS after the step, not an hour later',
+  );
 });
 
 t.test('auto profile: defaults of the best GE profile, sent at every level a GE profile names', async (t) => {
@@ -70,13 +100,27 @@ t.test('auto profile: defaults of the best GE profile, sent at every level a GE 
   const c = capture();
   s.start(c.io);
   const reqs = c.requests();
-  t.same(reqs.filter((r) => r.kind === 'phdb').map((r) => r.kind === 'phdb' && [r.driLevel, r.intervalS, r.classMask]), [[10, 5, 14], [9, 5, 14], [8, 5, 14], [7, 5, 14]]);
-  t.same(reqs.find((r) => r.kind === 'wave' && r.reqType === 0), { kind: 'wave', reqType: 0, waveIds: [1, 8, 9], driLevel: 10 }, 'ECG1 + PLETH + CO2');
+  t.same(
+    reqs.filter((r) => r.kind === 'phdb').map((r) => r.kind === 'phdb' && [r.driLevel, r.intervalS, r.classMask]),
+    [
+      [10, 5, 14],
+      [9, 5, 14],
+      [8, 5, 14],
+      [7, 5, 14],
+    ],
+  );
+  t.same(
+    reqs.find((r) => r.kind === 'wave' && r.reqType === 0),
+    { kind: 'wave', reqType: 0, waveIds: [1, 8, 9], driLevel: 10 },
+    'ECG1 + PLETH + CO2',
+  );
 });
 
 t.test('rejects wave configs beyond the monitor limits with a clear error', async (t) => {
   t.throws(() => geDri.createSession({ options: { waves: ['ECG1', 'ECG2', 'ECG3'] } }), { code: 'GW_ERR_GE_DRI_CONFIG', message: /900 samples\/s/ });
-  t.throws(() => geDri.createSession({ options: { waves: ['CO2', 'O2', 'N2O', 'AA', 'AWP', 'FLOW', 'RESP', 'VOL', 'PLETH'] } }), { message: /at most 8 waves/ });
+  t.throws(() => geDri.createSession({ options: { waves: ['CO2', 'O2', 'N2O', 'AA', 'AWP', 'FLOW', 'RESP', 'VOL', 'PLETH'] } }), {
+    message: /at most 8 waves/,
+  });
   t.throws(() => geDri.createSession({ options: { waves: ['NOPE'] } }), { message: /unknown GE DRI wave/ });
   t.throws(() => geDri.createSession({ options: { intervalS: 0 } }), { message: /intervalS/ });
   t.throws(() => geDri.createSession({ options: { waves: ['PLETH', 8] } }), { message: /twice/ });

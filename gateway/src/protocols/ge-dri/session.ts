@@ -55,7 +55,8 @@ export function resolveSettings(options: Record<string, unknown>, profile: Profi
   }
   const recordType = num(options.recordType, 'recordType', 1, 3) ?? req.recordType ?? 1;
   const levels = options.driLevels ?? req.protocolLevels ?? DEFAULT_LEVELS;
-  if (!Array.isArray(levels) || !levels.length || levels.some((l) => typeof l !== 'number' || l < 2 || l > 15)) throw new GeDriError('option driLevels must list DRI levels 2..15');
+  if (!Array.isArray(levels) || !levels.length || levels.some((l) => typeof l !== 'number' || l < 2 || l > 15))
+    throw new GeDriError('option driLevels must list DRI levels 2..15');
   return {
     recordType: recordType as 1 | 2 | 3,
     intervalS: num(options.intervalS, 'intervalS', 1, 3600) ?? req.intervalS ?? 5,

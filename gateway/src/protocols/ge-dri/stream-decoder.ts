@@ -100,7 +100,17 @@ export class GeDriStreamDecoder extends ProfiledDecoder implements ProtocolDecod
     }
     for (const a of d.alarms) {
       const { t } = this.clock.toT(a.tDevice);
-      out.push({ kind: 'alarm', mdc: null, code: null, text: a.text, priority: a.priority, source: TECHNICAL.test(a.text) ? 'technical' : 'physiological', phase: a.phase, t, vendorCode: `alarm.color${a.color}` });
+      out.push({
+        kind: 'alarm',
+        mdc: null,
+        code: null,
+        text: a.text,
+        priority: a.priority,
+        source: TECHNICAL.test(a.text) ? 'technical' : 'physiological',
+        phase: a.phase,
+        t,
+        vendorCode: `alarm.color${a.color}`,
+      });
     }
     return out;
   }

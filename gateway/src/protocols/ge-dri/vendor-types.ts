@@ -5,28 +5,28 @@ import type { RecordHeader } from './header.js';
 export type MarkerFlag = 'invalid' | 'not-updated' | 'discontinuity' | 'under-range' | 'over-range' | 'not-calibrated';
 
 export interface VendorNumeric {
-  vendorCode: string;          // "<group>.<field>", e.g. "co2.et", "p1.sys", "entropy.eeg_ent"
+  vendorCode: string; // "<group>.<field>", e.g. "co2.et", "p1.sys", "entropy.eeg_ent"
   cls: PhdbClass;
   group: string;
   field: string;
-  raw: number;                 // int16 as sent
-  value: number | null;        // raw / divisor, null for a special marker
+  raw: number; // int16 as sent
+  value: number | null; // raw / divisor, null for a special marker
   marker?: MarkerFlag;
-  label?: string;              // decoded label_info (ART, ESO, SEV, II, measuring)
+  label?: string; // decoded label_info (ART, ESO, SEV, II, measuring)
   labelCode?: number;
-  tDevice: number;             // device clock, ms
+  tDevice: number; // device clock, ms
 }
 
 export interface VendorWave {
   waveId: number;
-  vendorCode: string;          // "wave.PLETH" or "wave.<id>" when unknown
-  raw: number[];               // int16 as sent
+  vendorCode: string; // "wave.PLETH" or "wave.<id>" when unknown
+  raw: number[]; // int16 as sent
   status: number;
   labelCode: number;
   label?: string;
-  t0Device: number;            // device-clock ms of the first sample (contiguous per channel)
+  t0Device: number; // device-clock ms of the first sample (contiguous per channel)
   rateHz: number;
-  reanchored: boolean;         // a gap or clock disagreement restarted this channel's timeline
+  reanchored: boolean; // a gap or clock disagreement restarted this channel's timeline
 }
 
 export interface VendorAlarm {

@@ -4,9 +4,17 @@
  * device clock when the record number skips (a lost record) or when the running clock and r_time
  * disagree by more than `toleranceMs`.
  */
-export interface WaveClockResult { t0: number; reanchored: boolean }
+export interface WaveClockResult {
+  t0: number;
+  reanchored: boolean;
+}
 
-interface Channel { anchor: number; samples: number; rateHz: number; lastNbr: number }
+interface Channel {
+  anchor: number;
+  samples: number;
+  rateHz: number;
+  lastNbr: number;
+}
 
 export class WaveClock {
   private readonly channels = new Map<number, Channel>();

@@ -24,7 +24,7 @@ export function ackCode(policy: Hl7Settings['ack'], msg: Hl7Message | undefined,
   const accept = msg ? comp(msg, msh, 15).toUpperCase() : '';
   const app = msg ? comp(msg, msh, 16).toUpperCase() : '';
   const wanted = (c: string) => c === 'AL' || (c === 'ER' && outcome !== 'ok');
-  if (accept) return wanted(accept) ? CODES.enhanced[outcome] : (wanted(app) ? CODES.original[outcome] : undefined);
+  if (accept) return wanted(accept) ? CODES.enhanced[outcome] : wanted(app) ? CODES.original[outcome] : undefined;
   if (!app || wanted(app)) return CODES.original[outcome];
   return undefined;
 }
@@ -50,12 +50,26 @@ export function buildAck(msg: Hl7Message | undefined, code: AckCode, o: AckOptio
   const echo = msg ? comp(msg, msh, 10) : '';
   const esc = (s: string) => escapeHl7(s, seps);
   const type = `ACK${trigger ? `${seps.component}${esc(trigger)}${seps.component}ACK` : ''}`;
-  const header = ['MSH', enc, esc(o.app ?? 'ORLINK'), esc(o.facility ?? ''), rawField(msh, 3), rawField(msh, 4),
-    formatHl7Time(o.nowMs), '', type, esc(o.controlId), 'P', esc(version)].join(f);
+  const header = [
+    'MSH',
+    enc,
+    esc(o.app ?? 'ORLINK'),
+    esc(o.facility ?? ''),
+    rawField(msh, 3),
+    rawField(msh, 4),
+    formatHl7Time(o.nowMs),
+    '',
+    type,
+    esc(o.controlId),
+    'P',
+    esc(version),
+  ].join(f);
   const msa = ['MSA', code, esc(echo), ...(o.text ? [esc(o.text.slice(0, 80))] : [])].join(f);
   const segs = [header, msa];
   if (o.text && code !== 'AA' && code !== 'CA') {
-    const errCode = code.endsWith('R') ? `200${seps.component}Unsupported message${seps.component}HL70357` : `207${seps.component}Application internal error${seps.component}HL70357`;
+    const errCode = code.endsWith('R')
+      ? `200${seps.component}Unsupported message${seps.component}HL70357`
+      : `207${seps.component}Application internal error${seps.component}HL70357`;
     segs.push(['ERR', '', '', errCode, 'E', '', '', '', esc(o.text.slice(0, 250))].join(f));
   }
   return segs.join('\r') + '\r';

@@ -19,7 +19,16 @@ const fmtCache = new Map<string, Intl.DateTimeFormat>();
 function zoneOffsetAt(zone: string, utcMs: number): number {
   let f = fmtCache.get(zone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
     fmtCache.set(zone, f);
   }
   const p: Record<string, number> = {};

@@ -4,7 +4,8 @@ import { ackCode, buildAck } from './ack.js';
 import { comp, comps, escapeHl7, parseHl7, unescapeHl7, Hl7ParseError, DEFAULT_SEPS } from './hl7.js';
 import { checkTimeZone, formatHl7Time, parseHl7Time } from './hl7-time.js';
 
-const GE = 'MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|||20261122013855+0100||ORU^R01^ORU_R01|MSG0001|P|2.6|||NE|AL||UNICODE UTF-8|||PCD_DEC_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO\r' +
+const GE =
+  'MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|||20261122013855+0100||ORU^R01^ORU_R01|MSG0001|P|2.6|||NE|AL||UNICODE UTF-8|||PCD_DEC_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO\r' +
   'PV1||I|OR3^^BED1\rOBR|1|||182777000^monitoring of patient^SCT|||20261122013850+0100\r' +
   'OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.22.1.1|97|262688^MDC_DIM_PERCENT^MDC|||||R|||||||080019FFFE1443EC^B40_GE\r';
 
@@ -34,7 +35,10 @@ t.test('other separators, LF / CRLF terminators, junk before MSH', async (t) => 
   t.equal(m.seps.escape, '@');
   t.equal(m.seps.subcomponent, '%');
   t.equal(m.skipped, 2);
-  t.same(m.segments.map((s) => s.id), ['MSH', 'OBX', 'PID']);
+  t.same(
+    m.segments.map((s) => s.id),
+    ['MSH', 'OBX', 'PID'],
+  );
   t.equal(comp(m, m.segments[1], 5), '4', 'first repetition');
   t.equal(comp(m, m.segments[0], 3, 2), '1');
 });
@@ -50,7 +54,12 @@ t.test('escape sequences round trip', async (t) => {
 });
 
 t.test('malformed messages throw coded parse errors', async (t) => {
-  for (const [text, kind] of [['hello', 'no-msh'], ['MSH', 'bad-msh'], ['MSH|AB|x|y|z', 'bad-msh'], ['MSH|^~\\&|A\rob x|1\r', 'bad-segment']] as const) {
+  for (const [text, kind] of [
+    ['hello', 'no-msh'],
+    ['MSH', 'bad-msh'],
+    ['MSH|AB|x|y|z', 'bad-msh'],
+    ['MSH|^~\\&|A\rob x|1\r', 'bad-segment'],
+  ] as const) {
     const err = t.throws(() => parseHl7(text)) as unknown;
     t.ok(err instanceof Hl7ParseError && err.kind === kind, `${JSON.stringify(text)} → ${kind}`);
   }

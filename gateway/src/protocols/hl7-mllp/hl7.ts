@@ -4,7 +4,13 @@
  * BOM, stray bytes) is skipped. Values are kept raw and unescaped on access (\F\ \S\ \T\ \R\ \E\
  * \Xhh\ \.br\). Field numbering is HL7's: MSH-3 is `field(msh, 3)`, OBX-5 is `field(obx, 5)`.
  */
-export interface Separators { field: string; component: string; repetition: string; escape: string; subcomponent: string }
+export interface Separators {
+  field: string;
+  component: string;
+  repetition: string;
+  escape: string;
+  subcomponent: string;
+}
 
 export interface Segment {
   id: string;
@@ -12,10 +18,17 @@ export interface Segment {
   fields: string[];
 }
 
-export interface Hl7Message { seps: Separators; segments: Segment[]; skipped: number }
+export interface Hl7Message {
+  seps: Separators;
+  segments: Segment[];
+  skipped: number;
+}
 
 export class Hl7ParseError extends Error {
-  constructor(readonly kind: string, message: string) {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'Hl7ParseError';
   }
@@ -70,9 +83,15 @@ export function unescapeHl7(s: string, seps: Separators): string {
   let out = '';
   let i = 0;
   while (i < s.length) {
-    if (s[i] !== e) { out += s[i++]; continue; }
+    if (s[i] !== e) {
+      out += s[i++];
+      continue;
+    }
     const end = s.indexOf(e, i + 1);
-    if (end < 0) { out += s.slice(i); break; }
+    if (end < 0) {
+      out += s.slice(i);
+      break;
+    }
     const seq = s.slice(i + 1, end);
     if (seq === 'F') out += seps.field;
     else if (seq === 'S') out += seps.component;

@@ -18,7 +18,20 @@ export { Hl7StreamDecoder, hl7Profiles, PROTOCOL_NAME, type Hl7DecoderOptions } 
 export { Hl7Session, resolveOptions } from './session.js';
 export { Hl7Error, GW_ERR_HL7 } from './errors.js';
 export { MllpFramer, mllpWrap, VT, FS, CR } from './mllp.js';
-export { parseHl7, unescapeHl7, escapeHl7, comp, comps, segment, decodeText, Hl7ParseError, DEFAULT_SEPS, type Hl7Message, type Segment, type Separators } from './hl7.js';
+export {
+  parseHl7,
+  unescapeHl7,
+  escapeHl7,
+  comp,
+  comps,
+  segment,
+  decodeText,
+  Hl7ParseError,
+  DEFAULT_SEPS,
+  type Hl7Message,
+  type Segment,
+  type Separators,
+} from './hl7.js';
 export { parseHl7Time, formatHl7Time, formatHl7LocalTime, checkTimeZone } from './hl7-time.js';
 export { ackCode, buildAck, type AckCode } from './ack.js';
 export { decodeOru, codeKey, unitOf } from './oru.js';

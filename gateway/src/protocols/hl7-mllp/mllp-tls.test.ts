@@ -28,7 +28,8 @@ import { TcpServerLink, type TcpServerTlsConfig } from '../../transports/tcp-ser
 import { mllpWrap } from './mllp.js';
 import { Hl7Session } from './session.js';
 
-const ORU = (id: string, hr: number) => `MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|||20261122013855+0100||ORU^R01^ORU_R01|${id}|P|2.6|||NE|AL\rOBX|1|NM|147842^HR^MDC|1.5.1.1|${hr}|264864|||||R\r`;
+const ORU = (id: string, hr: number) =>
+  `MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|||20261122013855+0100||ORU^R01^ORU_R01|${id}|P|2.6|||NE|AL\rOBX|1|NM|147842^HR^MDC|1.5.1.1|${hr}|264864|||||R\r`;
 
 async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -47,28 +48,46 @@ const pem = (p: CertPair) => ({ cert: readFileSync(p.certFile), key: readFileSyn
 
 function captureLogger() {
   const raw: string[] = [];
-  const logger = createLogger('info', new Writable({ write(c, _e, cb) { raw.push(String(c)); cb(); } }));
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(c, _e, cb) {
+        raw.push(String(c));
+        cb();
+      },
+    }),
+  );
   return { logger, raw, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 /** a TLS listener link wired to an HL7 session: observations decoded, ACKs written back */
 async function listener(tt: Test, extra: Partial<TcpServerTlsConfig> = {}) {
   const cap = captureLogger();
-  const link = new TcpServerLink({ kind: 'tcp-server', host: '127.0.0.1', port: 0, allow: ['127.0.0.1'], tls: { ...pki.server, ...extra } }, { logger: cap.logger });
+  const link = new TcpServerLink(
+    { kind: 'tcp-server', host: '127.0.0.1', port: 0, allow: ['127.0.0.1'], tls: { ...pki.server, ...extra } },
+    { logger: cap.logger },
+  );
   await link.open();
   const session = new Hl7Session({ profileId: 'auto' });
   const got: Observation[] = [];
   session.start({ write: (b) => link.write(b) });
   link.on('data', (d) => got.push(...session.onBytes(d, Date.now())));
   link.on('error', () => {});
-  tt.teardown(async () => { session.stop(); await link.close(); });
+  tt.teardown(async () => {
+    session.stop();
+    await link.close();
+  });
   return { link, got, cap, port: link.address()!.port };
 }
 
 /** resolves on 'close' (events.once would reject on the 'error' that precedes it) */
 const closeOf = (s: net.Socket) => new Promise<void>((r) => s.once('close', () => r()));
 
-interface Sender { sock: net.Socket; rx: () => string; closed: Promise<unknown> }
+interface Sender {
+  sock: net.Socket;
+  rx: () => string;
+  closed: Promise<unknown>;
+}
 /** a TLS sender; resolves after the handshake (the server may still refuse it right after) or with the handshake error */
 async function tlsSender(port: number, o: tls.ConnectionOptions = {}): Promise<Sender> {
   const sock = tls.connect({ host: '127.0.0.1', port, ca, ...o });
@@ -86,7 +105,11 @@ t.test('an ORU^R01 over MLLP/TLS is decoded and ACKed', async (t) => {
   t.equal((a.sock as tls.TLSSocket).authorized, true, 'the sender verified the gateway certificate');
   a.sock.write(mllpWrap(ORU('S1', 61)));
   await until('ACK', () => /MSA\|AA\|S1\r/.test(a.rx()));
-  t.same(got.map((o) => o.kind === 'numeric' ? o.value : null), [61], 'decoded');
+  t.same(
+    got.map((o) => (o.kind === 'numeric' ? o.value : null)),
+    [61],
+    'decoded',
+  );
   t.equal(link.counters.accepted, 1);
   a.sock.destroy();
 });
@@ -105,7 +128,10 @@ t.test('plain TCP to the TLS port: nothing decoded, nothing answered, counted', 
   await until('counted', () => link.counters.tlsFailed === 1);
   t.same(link.counts(), { 'tls-handshake-failed': 1 });
   t.equal(link.counters.accepted, 0);
-  t.match(cap.lines().find((l) => l.reason === 'tls-handshake-failed'), { level: 40, peer: '127.0.0.1' });
+  t.match(
+    cap.lines().find((l) => l.reason === 'tls-handshake-failed'),
+    { level: 40, peer: '127.0.0.1' },
+  );
   t.notMatch(cap.raw.join(''), /PLAIN1|OBX/, 'no content logged');
   // the listener still takes a real TLS sender
   const a = await tlsSender(port);
@@ -134,7 +160,10 @@ t.test("clientCerts 'required': untrusted, missing and not pinned certificates a
   const ok = await tlsSender(port, pem(pki.clients['mon-b40']));
   ok.sock.write(mllpWrap(ORU('S3', 63)));
   await until('ACK', () => /MSA\|AA\|S3\r/.test(ok.rx()));
-  t.same(got.map((o) => o.kind === 'numeric' ? o.value : null), [63]);
+  t.same(
+    got.map((o) => (o.kind === 'numeric' ? o.value : null)),
+    [63],
+  );
   ok.sock.destroy();
 });
 
@@ -152,22 +181,35 @@ t.test('a second TLS sender is refused while the first keeps going', async (t) =
   t.equal(link.counters.secondSenderRefused, 2, 'refused at TCP accept, before any handshake');
   a.sock.write(mllpWrap(ORU('A2', 65)));
   await until('ACK 2', () => /MSA\|AA\|A2\r/.test(a.rx()));
-  t.same(got.map((o) => o.kind === 'numeric' ? o.value : null), [64, 65], 'only the first sender decoded');
+  t.same(
+    got.map((o) => (o.kind === 'numeric' ? o.value : null)),
+    [64, 65],
+    'only the first sender decoded',
+  );
   t.equal(a.sock.destroyed, false, 'the first sender was never evicted');
   a.sock.destroy();
 });
 
 t.test('config: the TLS block is checked with coded errors', async (t) => {
   const base = { gatewayId: 'g', site: 's', room: 'r', bed: 'b', outbox: { kind: 'memory' } };
-  const dev = (tlsCfg: Record<string, unknown>) => ({ ...base, devices: [{ id: 'm', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port: 2575, allow: ['10.1.2.3'], tls: tlsCfg } }] });
-  const err = t.throws(() => buildConfig(dev({ certFile: 'nope/cert.pem', keyFile: pki.server.keyFile, clientCerts: 'required', allowCn: ['x'] }), {}, dir)) as unknown as { code: string; details: string[] };
+  const dev = (tlsCfg: Record<string, unknown>) => ({
+    ...base,
+    devices: [{ id: 'm', protocol: 'hl7-mllp', transport: { kind: 'tcp-server', host: '127.0.0.1', port: 2575, allow: ['10.1.2.3'], tls: tlsCfg } }],
+  });
+  const err = t.throws(() =>
+    buildConfig(dev({ certFile: 'nope/cert.pem', keyFile: pki.server.keyFile, clientCerts: 'required', allowCn: ['x'] }), {}, dir),
+  ) as unknown as { code: string; details: string[] };
   t.equal(err.code, 'GW_ERR_CONFIG');
   t.match(err.details.join('\n'), `/devices/0/transport/tls/certFile: cannot read ${path.join(dir, 'nope/cert.pem')}: ENOENT`);
   t.match(err.details.join('\n'), "/devices/0/transport/tls/caFile: clientCerts 'required' needs the CA");
   const e2 = t.throws(() => buildConfig(dev({ ...pki.server, allowCn: ['x'], extra: 1 }), {})) as unknown as { details: string[] };
   t.match(e2.details.join('\n'), "/devices/0/transport/tls/allowCn: pinning certificate CNs needs clientCerts 'required'");
   t.match(e2.details.join('\n'), '/devices/0/transport/tls');
-  const ok = buildConfig(dev({ certFile: path.relative(dir, pki.server.certFile), keyFile: pki.server.keyFile, caFile: pki.caFile, clientCerts: 'optional' }), {}, dir);
+  const ok = buildConfig(
+    dev({ certFile: path.relative(dir, pki.server.certFile), keyFile: pki.server.keyFile, caFile: pki.caFile, clientCerts: 'optional' }),
+    {},
+    dir,
+  );
   const tr = ok.devices[0].transport;
   t.equal(tr.kind === 'tcp-server' ? tr.tls?.certFile : undefined, pki.server.certFile, 'relative paths resolved against the config folder');
 });
@@ -175,17 +217,44 @@ t.test('config: the TLS block is checked with coded errors', async (t) => {
 t.test('end to end: GE B40 simulator over MLLP/TLS with its client certificate â†’ the gateway decodes and ACKs', async (t) => {
   const port = await freePort();
   const cap = captureLogger();
-  const gw = await startGateway(buildConfig({
-    gatewayId: 'gw-or3', site: 's', room: 'OR3', bed: 'b1',
-    mqtt: { url: `mqtt://127.0.0.1:${await freePort()}`, publishIntervalMs: 100 },
-    outbox: { kind: 'memory' },
-    devices: [{
-      id: 'b40', protocol: 'hl7-mllp', watchdogMs: 60_000, options: { acceptBeds: ['OR3^^BED1'] },
-      transport: { kind: 'tcp-server', host: '127.0.0.1', port, allow: ['127.0.0.1'], tls: { ...pki.server, caFile: pki.caFile, clientCerts: 'required', allowCn: ['mon-b40'] } },
-    }],
-  }, {}), { logger: cap.logger, mqttBackoff: { baseMs: 50, maxMs: 200 } });
+  const gw = await startGateway(
+    buildConfig(
+      {
+        gatewayId: 'gw-or3',
+        site: 's',
+        room: 'OR3',
+        bed: 'b1',
+        mqtt: { url: `mqtt://127.0.0.1:${await freePort()}`, publishIntervalMs: 100 },
+        outbox: { kind: 'memory' },
+        devices: [
+          {
+            id: 'b40',
+            protocol: 'hl7-mllp',
+            watchdogMs: 60_000,
+            options: { acceptBeds: ['OR3^^BED1'] },
+            transport: {
+              kind: 'tcp-server',
+              host: '127.0.0.1',
+              port,
+              allow: ['127.0.0.1'],
+              tls: { ...pki.server, caFile: pki.caFile, clientCerts: 'required', allowCn: ['mon-b40'] },
+            },
+          },
+        ],
+      },
+      {},
+    ),
+    { logger: cap.logger, mqttBackoff: { baseMs: 50, maxMs: 200 } },
+  );
   t.teardown(() => gw.close());
-  const mon = new Hl7Monitor({ style: VENDORS['ge-b40'], intervalMs: 100, sentinelEvery: 0, bed: 'OR3^^BED1', physiology: { seed: 3 }, tls: { ca, ...pem(pki.clients['mon-b40']) } });
+  const mon = new Hl7Monitor({
+    style: VENDORS['ge-b40'],
+    intervalMs: 100,
+    sentinelEvery: 0,
+    bed: 'OR3^^BED1',
+    physiology: { seed: 3 },
+    tls: { ca, ...pem(pki.clients['mon-b40']) },
+  });
   const produced: ProducedNumeric[] = [];
   mon.on('produced', (p: ProducedNumeric) => produced.push(p));
   t.teardown(() => mon.close());
@@ -201,7 +270,10 @@ t.test('end to end: GE B40 simulator over MLLP/TLS with its client certificate â
   const intruder = new Hl7Monitor({ style: VENDORS['ge-b40'], intervalMs: 100, count: 1, tls: { ca } });
   t.teardown(() => intruder.close());
   await intruder.connect('127.0.0.1', port);
-  await until('the certificate-less second sender refused', () => (gw.status().devices.find((d) => d.id === 'b40')?.errorsByKind['second-sender-refused'] ?? 0) >= 1);
+  await until(
+    'the certificate-less second sender refused',
+    () => (gw.status().devices.find((d) => d.id === 'b40')?.errorsByKind['second-sender-refused'] ?? 0) >= 1,
+  );
   await intruder.close();
   const acked = mon.stats.acks.AA ?? 0;
   await until('the monitor keeps streaming', () => (mon.stats.acks.AA ?? 0) >= acked + 3);
@@ -209,7 +281,11 @@ t.test('end to end: GE B40 simulator over MLLP/TLS with its client certificate â
 });
 
 t.test('simulator CLI: --tls-ca/--tls-cert/--tls-key for the client role', async (t) => {
-  t.match(simArgs(['--client', '127.0.0.1:2575', '--tls-ca', 'ca.pem', '--tls-cert', 'c.pem', '--tls-key', 'k.pem']), { tlsCa: 'ca.pem', tlsCert: 'c.pem', tlsKey: 'k.pem' });
+  t.match(simArgs(['--client', '127.0.0.1:2575', '--tls-ca', 'ca.pem', '--tls-cert', 'c.pem', '--tls-key', 'k.pem']), {
+    tlsCa: 'ca.pem',
+    tlsCert: 'c.pem',
+    tlsKey: 'k.pem',
+  });
   t.throws(() => simArgs(['--server', '2575', '--tls-ca', 'ca.pem']), /need the client role/);
   t.throws(() => simArgs(['--client', '127.0.0.1:2575', '--tls-ca', 'ca.pem', '--tls-cert', 'c.pem']), /--tls-cert and --tls-key go together/);
   t.throws(() => simArgs(['--client', '127.0.0.1:2575', '--tls-cert', 'c.pem', '--tls-key', 'k.pem']), /--tls-cert needs --tls-ca/);

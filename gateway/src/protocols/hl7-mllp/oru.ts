@@ -20,7 +20,10 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const PART_DEC = /^(\d{1,5})::(\d{1,5})$/;
 const PART_HEX = /^([0-9A-Fa-f]{4})-([0-9A-Fa-f]{4})$/;
 
-export interface OruResult { observations: Observation[]; errors: string[] }
+export interface OruResult {
+  observations: Observation[];
+  errors: string[];
+}
 
 /** Longest free text published (OBX string value, alarm text, label). */
 export const MAX_TEXT_CHARS = 256;
@@ -139,7 +142,8 @@ function decodeObx(msg: Hl7Message, seg: Segment, s: Hl7Settings, mapper: Profil
   // SN (structured numeric) is `<comparator>^<num>`: take the number.
   const numText = type === 'SN' ? comp(msg, seg, 5, 2).trim() : rawValue;
   if (status === 'X' || numText === '') flags.push('invalid');
-  else if (!NUMBER.test(numText) || !Number.isFinite(Number(numText))) { // 1e400 overflows to Infinity: not a value
+  else if (!NUMBER.test(numText) || !Number.isFinite(Number(numText))) {
+    // 1e400 overflows to Infinity: not a value
     errors.push('bad-value');
     flags.push('invalid');
   } else {
@@ -178,5 +182,15 @@ function tFor(msg: Hl7Message, seg: Segment, s: Hl7Settings, tDefault: number, e
 function alert(id: string, label: string, text: string, t: number): AlarmObs {
   const priority = /red/i.test(label) ? 'high' : /yellow/i.test(label) ? 'medium' : 'low';
   const technical = /cyan|inop/i.test(label) || /lead|probe|sensor|disconn|check|replace|battery|cable|fail|off\b/i.test(text);
-  return { kind: 'alarm', mdc: null, code: null, text: text || label, priority, source: technical ? 'technical' : 'physiological', phase: 'update', t, vendorCode: `MDIL-ALERT:${id}` };
+  return {
+    kind: 'alarm',
+    mdc: null,
+    code: null,
+    text: text || label,
+    priority,
+    source: technical ? 'technical' : 'physiological',
+    phase: 'update',
+    t,
+    vendorCode: `MDIL-ALERT:${id}`,
+  };
 }

@@ -8,7 +8,10 @@ import type { DiscoverySpec } from '../protocol.js';
 import { comp, comps, parseHl7 } from './hl7.js';
 import { MllpFramer } from './mllp.js';
 
-export interface PdsAnnouncement { host: string; port: number }
+export interface PdsAnnouncement {
+  host: string;
+  port: number;
+}
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
@@ -21,7 +24,9 @@ export function parseConnectIndication(datagram: Uint8Array): PdsAnnouncement | 
       if (comp(m, m.segments[0], 9) !== 'ADT') continue;
       const pv1 = m.segments.find((s) => s.id === 'PV1');
       // PV1-3 components/subcomponents: take the first IPv4 address and the port after it.
-      const parts = comps(m, pv1, 3).flatMap((c) => c.split(m.seps.subcomponent)).filter(Boolean);
+      const parts = comps(m, pv1, 3)
+        .flatMap((c) => c.split(m.seps.subcomponent))
+        .filter(Boolean);
       const i = parts.findIndex((x) => IPV4.test(x));
       const port = Number(parts[i + 1]);
       if (i >= 0 && Number.isInteger(port) && port > 0 && port < 65536) return { host: parts[i], port };

@@ -42,16 +42,28 @@ for (const name of VENDOR_NAMES) {
     t.equal(dec.profileId(), style.profile, 'profile identified');
     t.equal(dec.stats().frames, 40);
     const valued = got.filter((o) => o.value !== null);
-    t.same(valued.map((o) => ({ kind: o.kind, mdc: o.mdc, value: o.value, unit: o.unit, t: o.t, vendorCode: o.vendorCode })), truth);
-    t.ok(valued.every((o) => !o.flags), 'no flags on valid values');
+    t.same(
+      valued.map((o) => ({ kind: o.kind, mdc: o.mdc, value: o.value, unit: o.unit, t: o.t, vendorCode: o.vendorCode })),
+      truth,
+    );
+    t.ok(
+      valued.every((o) => !o.flags),
+      'no flags on valid values',
+    );
     const nulls = got.filter((o) => o.value === null);
     t.equal(nulls.length, sentinels, 'each sentinel → one absent value');
-    t.ok(nulls.every((o) => o.flags?.includes('invalid') && o.mdc !== null), 'absent values flagged invalid, still mapped');
+    t.ok(
+      nulls.every((o) => o.flags?.includes('invalid') && o.mdc !== null),
+      'absent values flagged invalid, still mapped',
+    );
     t.same(dec.unmapped(), {}, 'every code mapped');
     const replies = dec.takeForSession().map((b) => b.toString('utf8'));
     if (style.expectAck) {
       t.equal(replies.length, 40, 'one ACK per message');
-      t.ok(replies.every((a, i) => a.includes(`\rMSA|${style.expectAck}|C${i}`)), `every ACK is MSA|${style.expectAck}|<MSH-10>`);
+      t.ok(
+        replies.every((a, i) => a.includes(`\rMSA|${style.expectAck}|C${i}`)),
+        `every ACK is MSA|${style.expectAck}|<MSH-10>`,
+      );
     } else t.equal(replies.length, 0, 'no ACK expected');
   });
 }
@@ -89,7 +101,11 @@ t.test('seeded faults between good messages cost no good reading', async (t) => 
     for (const o of dec.push(wire.subarray(at, at + n), start)) if (o.kind === 'numeric') got.push(o);
     at += n;
   }
-  t.same(got.map((o) => ({ kind: o.kind, mdc: o.mdc, value: o.value, unit: o.unit, t: o.t, vendorCode: o.vendorCode })), truth, 'every good reading decoded');
+  t.same(
+    got.map((o) => ({ kind: o.kind, mdc: o.mdc, value: o.value, unit: o.unit, t: o.t, vendorCode: o.vendorCode })),
+    truth,
+    'every good reading decoded',
+  );
   t.same(dec.stats().errors, injected, `faults counted by kind ${JSON.stringify(injected)}`);
   const acks = dec.takeForSession().map((b) => b.toString());
   t.equal(acks.filter((a) => a.includes('MSA|AA|F')).length, 60, 'every good message acknowledged');

@@ -3,7 +3,8 @@ import { loadProtocol } from '../registry.js';
 import { mllpWrap } from './mllp.js';
 import { Hl7Session } from './session.js';
 
-const ORU = 'MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|||20261122013855+0100||ORU^R01^ORU_R01|S1|P|2.6|||NE|AL\rOBX|1|NM|147842^HR^MDC|1.5.1.1|60|264864|||||R\r';
+const ORU =
+  'MSH|^~\\&|B40^080019FFFE1443EC^EUI-64|GE|||20261122013855+0100||ORU^R01^ORU_R01|S1|P|2.6|||NE|AL\rOBX|1|NM|147842^HR^MDC|1.5.1.1|60|264864|||||R\r';
 
 t.test('registry loads the driver; server role: one ACK per message, written to the link', async (t) => {
   const p = await loadProtocol('hl7-mllp');
@@ -31,7 +32,10 @@ t.test('client role (Mindray PDS): heartbeat every heartbeatS, no ACKs', async (
   s.tick(10_000);
   s.tick(10_500);
   s.tick(11_000);
-  t.same(written, [0, 1].map(() => '\x0bMSH|^~\\&|||||||ORU^R01|106|P|2.3.1|\r\x1c\r'));
+  t.same(
+    written,
+    [0, 1].map(() => '\x0bMSH|^~\\&|||||||ORU^R01|106|P|2.3.1|\r\x1c\r'),
+  );
   s.onBytes(mllpWrap('MSH|^~\\&|||||||ORU^R01|204|P|2.3.1|\rOBX||NM|101^HR||70||||||F\r'), 11_100);
   t.equal(written.length, 2, 'PDS expects no ACK');
   const fast = new Hl7Session({ profileId: 'hl7/ge/b40', options: { heartbeatS: 2 } });

@@ -19,7 +19,8 @@ export function resolveOptions(o: SessionOptions): Hl7DecoderOptions & { heartbe
   const out: Hl7DecoderOptions & { heartbeatS?: number } = { ...o };
   delete (out as { options?: unknown }).options;
   if (opt.acceptBeds !== undefined) {
-    if (!Array.isArray(opt.acceptBeds) || !opt.acceptBeds.every((b) => typeof b === 'string')) throw new Hl7Error('options.acceptBeds must be a list of PV1-3 strings');
+    if (!Array.isArray(opt.acceptBeds) || !opt.acceptBeds.every((b) => typeof b === 'string'))
+      throw new Hl7Error('options.acceptBeds must be a list of PV1-3 strings');
     out.acceptBeds = opt.acceptBeds as string[];
   }
   if (opt.timeZone !== undefined) {

@@ -32,8 +32,17 @@ function chain(set: ProfileSet, p: Profile, seen: string[] = []): Hl7ProfilePara
 
 export function hl7Settings(set: ProfileSet, p: Profile, override: Partial<Pick<Hl7Settings, 'timeZone' | 'ack'>> = {}): Hl7Settings {
   const s: Hl7Settings = {
-    role: 'server', ack: 'auto', version: '2.6', timeZone: 'UTC', sentinels: new Set(), sentinelPrefixes: [], defaultSystem: '',
-    systems: {}, units: {}, heartbeatS: 0, heartbeatControlId: '106',
+    role: 'server',
+    ack: 'auto',
+    version: '2.6',
+    timeZone: 'UTC',
+    sentinels: new Set(),
+    sentinelPrefixes: [],
+    defaultSystem: '',
+    systems: {},
+    units: {},
+    heartbeatS: 0,
+    heartbeatControlId: '106',
   };
   for (const h of chain(set, p)) {
     if (h.role) s.role = h.role;
@@ -54,7 +63,11 @@ export function hl7Settings(set: ProfileSet, p: Profile, override: Partial<Pick<
   return s;
 }
 
-export interface SenderHeader { sendingApp: string; facility: string; equipment: string[] }
+export interface SenderHeader {
+  sendingApp: string;
+  facility: string;
+  equipment: string[];
+}
 
 export function identifyProfile(set: ProfileSet, h: SenderHeader): Profile | undefined {
   let best: Profile | undefined;

@@ -9,7 +9,15 @@ import type { Profile } from '../../../../schemas/src/profile.js';
 import { profilesFor, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
-import { addErrors, offerToSession, type DecodeStats, type DecoderOptions, type DeviceIdentity, type ProtocolDecoder, type SessionChannel } from '../protocol.js';
+import {
+  addErrors,
+  offerToSession,
+  type DecodeStats,
+  type DecoderOptions,
+  type DeviceIdentity,
+  type ProtocolDecoder,
+  type SessionChannel,
+} from '../protocol.js';
 import { ackCode, buildAck, type Outcome } from './ack.js';
 import { comp, comps, parseHl7, Hl7ParseError, type Hl7Message } from './hl7.js';
 import { MllpFramer, mllpWrap } from './mllp.js';
@@ -146,13 +154,18 @@ export class Hl7StreamDecoder implements ProtocolDecoder, SessionChannel<Buffer>
 
   private identify(msg: Hl7Message): void {
     const msh = msg.segments[0];
-    const equipment = msg.segments.filter((s) => s.id === 'OBX').map((s) => comps(msg, s, 18).join('^')).filter(Boolean);
+    const equipment = msg.segments
+      .filter((s) => s.id === 'OBX')
+      .map((s) => comps(msg, s, 18).join('^'))
+      .filter(Boolean);
     const header = { sendingApp: comps(msg, msh, 3).join('^'), facility: comps(msg, msh, 4).join('^'), equipment: [...new Set(equipment)].slice(0, 4) };
     const p = identifyProfile(this.profiles, header) ?? matchProfile(this.profiles, { protocol: PROTOCOL_NAME });
     this.useProfile(p);
     const eui = [comp(msg, msh, 3, 2), ...equipment.map((e) => e.split('^')[0])].find((e) => /^[0-9A-Fa-f]{16}$/.test(e));
     this.ident = { vendor: p.vendor, protocolLevel: comp(msg, msh, 12).slice(0, 16) };
-    const model = p.models.find((m) => header.sendingApp.toUpperCase().includes(m.toUpperCase()) || equipment.some((e) => e.toUpperCase().includes(m.toUpperCase())));
+    const model = p.models.find(
+      (m) => header.sendingApp.toUpperCase().includes(m.toUpperCase()) || equipment.some((e) => e.toUpperCase().includes(m.toUpperCase())),
+    );
     if (model) this.ident.model = model;
     if (eui) this.ident.serial = eui.toUpperCase();
   }
@@ -168,7 +181,10 @@ export class Hl7StreamDecoder implements ProtocolDecoder, SessionChannel<Buffer>
     const code = ackCode(policy, msg, outcome);
     if (!code) return;
     const controlId = `ACK${now.toString(36)}${(this.ackSeq++).toString(36)}`;
-    offerToSession(this.replies, mllpWrap(buildAck(msg, code, { nowMs: now, controlId, app: this.opts.app, facility: this.opts.facility, text, version: this.settings?.version })));
+    offerToSession(
+      this.replies,
+      mllpWrap(buildAck(msg, code, { nowMs: now, controlId, app: this.opts.app, facility: this.opts.facility, text, version: this.settings?.version })),
+    );
   }
 
   private count(kind: string): void {
@@ -188,14 +204,32 @@ export class Hl7StreamDecoder implements ProtocolDecoder, SessionChannel<Buffer>
   }
 
   /** Our own ACKs (host → device) tell the decoder nothing. */
-  pushTx(_chunk: Uint8Array): Observation[] { return []; }
+  pushTx(_chunk: Uint8Array): Observation[] {
+    return [];
+  }
   /** A message is decoded at its end block: nothing is held. */
-  flush(): Observation[] { return []; }
-  recordCounts(): Record<string, number> { return { ...this.records }; }
-  unmapped(): Record<string, number> { return this.mapper?.unmapped() ?? {}; }
-  identity(): DeviceIdentity | undefined { return this.ident; }
-  profileId(): string | undefined { return this.profile?.id; }
-  activeSettings(): Hl7Settings | undefined { return this.settings; }
-  clockOffsetMs(): number | undefined { return this.offset; }
-  lastFrameAt(): number | undefined { return this.lastFrame; }
+  flush(): Observation[] {
+    return [];
+  }
+  recordCounts(): Record<string, number> {
+    return { ...this.records };
+  }
+  unmapped(): Record<string, number> {
+    return this.mapper?.unmapped() ?? {};
+  }
+  identity(): DeviceIdentity | undefined {
+    return this.ident;
+  }
+  profileId(): string | undefined {
+    return this.profile?.id;
+  }
+  activeSettings(): Hl7Settings | undefined {
+    return this.settings;
+  }
+  clockOffsetMs(): number | undefined {
+    return this.offset;
+  }
+  lastFrameAt(): number | undefined {
+    return this.lastFrame;
+  }
 }

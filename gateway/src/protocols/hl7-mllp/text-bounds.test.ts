@@ -14,14 +14,18 @@ const msh = (id: string, type = 'ORU^R01^ORU_R01') => `MSH|^~\\&|GEN|FAC|||20261
 const long = (c: string, n: number) => c.repeat(n);
 
 t.test('string values, alert texts, labels and unknown units are cut and counted; short ones untouched', async (t) => {
-  const text = [msh('M1'), 'PV1||I|OR3^^BED1', 'OBR|1|||182777000^monitoring^SCT|||20261122083000+0000',
-    `OBX|1|ST|184327^MDC_ATTR_MODE_OP^MDC|1.0.0.0|${long('x', 5000)}||||||R`,
-    'OBX|2|ST|184328^MDC_ATTR_OTHER^MDC|1.0.0.0|Monitoring||||||R',
-    `OBX|3|NM|147842^${long('L', 1000)}^MDC|1.5.1.1|68|264864^/min^MDC|||||R`,
-    `OBX|4|NM|150456^SpO2^MDC|1.22.1.1|97|999999^${long('u', 300)}^LOCAL|||||R`,
-    `OBX|5|TX|0002-1234^Red Alarm^MDIL-ALERT||${long('A', 1000)}||||||R`,
-    `OBX|6|TX|0002-1235^${long('Y', 400)}^MDIL-ALERT||||||||R`,
-  ].join('\r') + '\r';
+  const text =
+    [
+      msh('M1'),
+      'PV1||I|OR3^^BED1',
+      'OBR|1|||182777000^monitoring^SCT|||20261122083000+0000',
+      `OBX|1|ST|184327^MDC_ATTR_MODE_OP^MDC|1.0.0.0|${long('x', 5000)}||||||R`,
+      'OBX|2|ST|184328^MDC_ATTR_OTHER^MDC|1.0.0.0|Monitoring||||||R',
+      `OBX|3|NM|147842^${long('L', 1000)}^MDC|1.5.1.1|68|264864^/min^MDC|||||R`,
+      `OBX|4|NM|150456^SpO2^MDC|1.22.1.1|97|999999^${long('u', 300)}^LOCAL|||||R`,
+      `OBX|5|TX|0002-1234^Red Alarm^MDIL-ALERT||${long('A', 1000)}||||||R`,
+      `OBX|6|TX|0002-1235^${long('Y', 400)}^MDIL-ALERT||||||||R`,
+    ].join('\r') + '\r';
   const d = new Hl7StreamDecoder();
   const obs: Observation[] = d.push(mllpWrap(text), T0);
   const set = obs.filter((o): o is SettingObs => o.kind === 'setting');
@@ -40,15 +44,21 @@ t.test('string values, alert texts, labels and unknown units are cut and counted
 });
 
 t.test('an over-long code drops its OBX (never cut: two codes would merge); the others decode', async (t) => {
-  const text = [msh('M2'), 'PV1||I|OR3^^BED1',
-    `OBX|1|NM|${long('9', MAX_CODE_CHARS + 1)}^HR^99VENDOR|1.5.1.1|68||||||R`,
-    `OBX|2|NM|147842^HR^MDC|1.5.${long('7', 200)}.1|70|264864^/min^MDC|||||R`,
-    `OBX|3|TX|${long('F', 300)}^Red Alarm^MDIL-ALERT||Asystole||||||R`,
-    'OBX|4|NM|147842^HR^MDC|1.5.1.1|71|264864^/min^MDC|||||R',
-  ].join('\r') + '\r';
+  const text =
+    [
+      msh('M2'),
+      'PV1||I|OR3^^BED1',
+      `OBX|1|NM|${long('9', MAX_CODE_CHARS + 1)}^HR^99VENDOR|1.5.1.1|68||||||R`,
+      `OBX|2|NM|147842^HR^MDC|1.5.${long('7', 200)}.1|70|264864^/min^MDC|||||R`,
+      `OBX|3|TX|${long('F', 300)}^Red Alarm^MDIL-ALERT||Asystole||||||R`,
+      'OBX|4|NM|147842^HR^MDC|1.5.1.1|71|264864^/min^MDC|||||R',
+    ].join('\r') + '\r';
   const d = new Hl7StreamDecoder();
   const obs = d.push(mllpWrap(text), T0);
-  t.same(obs.map((o) => (o as NumericObs).value), [71]);
+  t.same(
+    obs.map((o) => (o as NumericObs).value),
+    [71],
+  );
   t.equal(d.stats().errors['code-too-long'], 3);
 });
 
@@ -58,9 +68,19 @@ t.test('message-type counts hold at most 32 kinds of ≤ 16 chars; protocol leve
   const counts = d.recordCounts();
   t.ok(Object.keys(counts).length <= 33, `${Object.keys(counts).length} keys`);
   t.ok(Object.keys(counts).every((k) => k.length <= 16));
-  t.equal(Object.values(counts).reduce((a, b) => a + b, 0), 100, 'every message still counted');
+  t.equal(
+    Object.values(counts).reduce((a, b) => a + b, 0),
+    100,
+    'every message still counted',
+  );
   const e = new Hl7StreamDecoder();
-  e.push(mllpWrap([`MSH|^~\\&|GEN|FAC|||20261122083000+0000||ORU^R01|V1|P|2.${long('5', 500)}`, 'OBX|1|NM|147842^HR^MDC|1.5.1.1|71|264864^/min^MDC|||||R'].join('\r') + '\r'), T0);
+  e.push(
+    mllpWrap(
+      [`MSH|^~\\&|GEN|FAC|||20261122083000+0000||ORU^R01|V1|P|2.${long('5', 500)}`, 'OBX|1|NM|147842^HR^MDC|1.5.1.1|71|264864^/min^MDC|||||R'].join('\r') +
+        '\r',
+    ),
+    T0,
+  );
   t.ok((e.identity()?.protocolLevel ?? '').length <= 16);
 });
 

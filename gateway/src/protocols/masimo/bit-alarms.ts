@@ -37,8 +37,15 @@ export class BitAlarmTracker {
       const code = `0x${bit.toString(16).toUpperCase().padStart(this.hexDigits, '0')}`;
       const d = this.defs[bit] ?? { ...this.fallback, text: `${this.fallback.text} ${code}` };
       out.push({
-        kind: 'alarm', mdc: null, code: null, text: d.text, priority: d.priority, source: d.source,
-        phase: cur & bit ? 'start' : 'end', t, vendorCode: `${this.field}.${code}`,
+        kind: 'alarm',
+        mdc: null,
+        code: null,
+        text: d.text,
+        priority: d.priority,
+        source: d.source,
+        phase: cur & bit ? 'start' : 'end',
+        t,
+        vendorCode: `${this.field}.${code}`,
       });
     }
     this.prev = cur;

@@ -9,9 +9,11 @@ import { masimo } from './index.js';
 
 // Real lines quoted in shared/protocols/pulse-oximeters.md §5.1.
 const RAD8 = '02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800';
-const RAD7 = '03/17/16 19:19:36 SN=---------- SPO2=098% BPM=123 PI=00.55 SPCO=--% SPMET=--.-% SPHB=--.- SPOC=-- RESVD=--- DESAT=-- PIDELTA=+-- PVI=--- ALARM=000000 EXC=0000C00 EXC1=00000000';
+const RAD7 =
+  '03/17/16 19:19:36 SN=---------- SPO2=098% BPM=123 PI=00.55 SPCO=--% SPMET=--.-% SPHB=--.- SPOC=-- RESVD=--- DESAT=-- PIDELTA=+-- PVI=--- ALARM=000000 EXC=0000C00 EXC1=00000000';
 
-const nums = (obs: Observation[]): Record<string, NumericObs> => Object.fromEntries(obs.filter((o): o is NumericObs => o.kind === 'numeric').map((o) => [o.vendorCode, o]));
+const nums = (obs: Observation[]): Record<string, NumericObs> =>
+  Object.fromEntries(obs.filter((o): o is NumericObs => o.kind === 'numeric').map((o) => [o.vendorCode, o]));
 const feed = (d: MasimoStreamDecoder, ...lines: string[]): Observation[] => d.push(Buffer.from(lines.map((l) => `${l}\r\n`).join(''), 'latin1'));
 
 t.test('real Rad-8 line: values by key, % stripped, dashes → null + invalid, SET mode is no exception', async (t) => {
@@ -40,7 +42,10 @@ t.test('real Radical-7 line: PI without %, EXC 0x400 low SIQ → questionable + 
   t.same(n.SPHB.value, null);
   t.notOk(n.RESVD, 'reserved token not published');
   const alarms = obs.filter((o): o is AlarmObs => o.kind === 'alarm');
-  t.same(alarms.map((a) => [a.text, a.phase, a.source, a.vendorCode]), [['Low signal IQ', 'start', 'technical', 'EXC.0x400']]);
+  t.same(
+    alarms.map((a) => [a.text, a.phase, a.source, a.vendorCode]),
+    [['Low signal IQ', 'start', 'technical', 'EXC.0x400']],
+  );
   t.same(d.identity(), { vendor: 'Masimo', model: 'Radical-7' }, 'dashed SN is no serial');
   t.equal(d.profileId(), 'masimo/radical-7/ascii1');
 });
@@ -51,10 +56,19 @@ t.test('exceptions: sensor off voids values, alarm start then end; interference 
   const off = feed(d, '01/01/20 10:00:01 SPO2=097% BPM=080 PI=02.00% ALARM=0000 EXC=000820');
   t.same(nums(off).SPO2.value, null);
   t.same(nums(off).SPO2.flags, ['invalid']);
-  t.same(off.filter((o) => o.kind === 'alarm').map((a) => [(a as AlarmObs).text, (a as AlarmObs).phase]), [['Sensor off patient', 'start']]);
+  t.same(
+    off.filter((o) => o.kind === 'alarm').map((a) => [(a as AlarmObs).text, (a as AlarmObs).phase]),
+    [['Sensor off patient', 'start']],
+  );
   t.equal(feed(d, '01/01/20 10:00:02 SPO2=--- BPM=--- PI=--.--% ALARM=0000 EXC=000820').filter((o) => o.kind === 'alarm').length, 0, 'no repeat while on');
   const back = feed(d, '01/01/20 10:00:03 SPO2=096% BPM=081 PI=02.10% ALARM=0000 EXC=000810');
-  t.same(back.filter((o) => o.kind === 'alarm').map((a) => [(a as AlarmObs).text, (a as AlarmObs).phase]), [['Interference detected', 'start'], ['Sensor off patient', 'end']]);
+  t.same(
+    back.filter((o) => o.kind === 'alarm').map((a) => [(a as AlarmObs).text, (a as AlarmObs).phase]),
+    [
+      ['Interference detected', 'start'],
+      ['Sensor off patient', 'end'],
+    ],
+  );
   t.same(nums(back).SPO2.flags, ['artifact']);
   t.equal(nums(back).SPO2.value, 96);
   t.equal(d.identity()?.model, 'Radical-5');
@@ -93,7 +107,10 @@ t.test('line codec: encode is the inverse of parse; number shapes', async (t) =>
   t.equal(formatValue(0xc00, { int: 7, hex: true }), '0000C00');
   t.same(parseValue('+--'), { kind: 'absent' });
   t.same(parseValue('-03'), { kind: 'number', value: -3 });
-  const line = encodeLine(Date.UTC(2016, 1, 22, 22, 47, 45), [['SPO2', '098%'], ['PI', '03.60%']]);
+  const line = encodeLine(Date.UTC(2016, 1, 22, 22, 47, 45), [
+    ['SPO2', '098%'],
+    ['PI', '03.60%'],
+  ]);
   t.equal(line, '02/22/16 22:47:45 SPO2=098% PI=03.60%\r\n');
   const p = parseLine(line.trimEnd());
   t.ok(!('error' in p) && p.tDevice === Date.UTC(2016, 1, 22, 22, 47, 45) && p.tokens.get('PI') === '03.60%');
@@ -117,7 +134,10 @@ t.test('session: listens only, lastFrameAt = rx time of the last valid line, gat
 
 t.test('decode output passes shared/tools/check-decode-output', async (t) => {
   const d = new MasimoStreamDecoder();
-  const ndjson = feed(d, RAD8, RAD7.replace('03/17/16', '02/22/16')).map((o) => JSON.stringify(o)).join('\n') + '\n';
+  const ndjson =
+    feed(d, RAD8, RAD7.replace('03/17/16', '02/22/16'))
+      .map((o) => JSON.stringify(o))
+      .join('\n') + '\n';
   const tool = resolve(import.meta.dirname, '../../../../../shared/tools/check-decode-output');
   const out = execFileSync('/usr/bin/python3', [tool], { input: ndjson, encoding: 'utf8' });
   t.match(out, /numeric/);

@@ -8,7 +8,11 @@ import type { AlarmObs, Flag } from '../../../../schemas/src/observation.js';
 import { BitAlarmTracker, type BitDef } from './bit-alarms.js';
 import { HEX_FIELDS, parseHex, parseValue, type ParsedLine } from './line.js';
 
-export interface MasimoReading { vendorCode: string; value: number | null; flags: Flag[] }
+export interface MasimoReading {
+  vendorCode: string;
+  value: number | null;
+  flags: Flag[];
+}
 
 export interface DecodedLine {
   tDevice: number;
@@ -31,7 +35,7 @@ export const EXC_BITS: Record<number, BitDef> = {
   0x080: { text: 'Unrecognized sensor', priority: 'medium', source: 'technical' },
   0x400: { text: 'Low signal IQ', priority: 'low', source: 'technical' },
 };
-export const EXC_SET_MODE = 0x800;       // "Masimo SET mode": normal operation, not an exception
+export const EXC_SET_MODE = 0x800; // "Masimo SET mode": normal operation, not an exception
 const EXC_RESERVED = 0x300;
 
 export interface ExcPolicy {
@@ -44,14 +48,20 @@ export interface ExcPolicy {
 }
 
 export const DEFAULT_POLICY: ExcPolicy = {
-  invalidMask: 0x0ab,        // no sensor, defective, pulse search, sensor off, unrecognized sensor
-  artifactMask: 0x050,       // interference, ambient light
-  questionableMask: 0x404,   // low perfusion, low signal IQ
+  invalidMask: 0x0ab, // no sensor, defective, pulse search, sensor off, unrecognized sensor
+  artifactMask: 0x050, // interference, ambient light
+  questionableMask: 0x404, // low perfusion, low signal IQ
   ignoreTokens: new Set(['RESVD']),
 };
 
 export class MasimoDecoder {
-  private readonly exc = new BitAlarmTracker('EXC', EXC_BITS, { text: 'Masimo exception', priority: 'low', source: 'technical' }, EXC_SET_MODE | EXC_RESERVED, 3);
+  private readonly exc = new BitAlarmTracker(
+    'EXC',
+    EXC_BITS,
+    { text: 'Masimo exception', priority: 'low', source: 'technical' },
+    EXC_SET_MODE | EXC_RESERVED,
+    3,
+  );
   private readonly exc1 = new BitAlarmTracker('EXC1', {}, { text: 'Masimo exception (EXC1)', priority: 'low', source: 'technical' }, 0, 8);
   private readonly alarm = new BitAlarmTracker('ALARM', {}, { text: 'Masimo alarm', priority: 'medium', source: 'physiological' }, 0, 4);
 

@@ -21,4 +21,3 @@ t.test('garbage before the first line: the noisy line is counted, the next line 
   t.same(g.push(Buffer.concat([Buffer.from([0xfe, 0x41]), b(`${L1}\r\n${L2}\r\n`)])), [L2], 'noise glued to a line costs that line only');
   t.same(g.stats().errors, { garbage: 1 });
 });
-

@@ -5,10 +5,7 @@
  * (`---`, `--.-`, `+--`) mean "not available"; a trailing `%` is stripped. ALARM/EXC/EXC1 are hex
  * bit fields of 2–8 digits. The device clock has no zone: it is read as UTC (see README).
  */
-export type TokenValue =
-  | { kind: 'number'; value: number }
-  | { kind: 'absent' }
-  | { kind: 'text'; text: string };
+export type TokenValue = { kind: 'number'; value: number } | { kind: 'absent' } | { kind: 'text'; text: string };
 
 export interface ParsedLine {
   tDevice: number;
@@ -65,7 +62,13 @@ export function formatDeviceTime(tDevice: number): string {
 }
 
 /** How a model prints one token: digits before/after the point, `%` suffix, explicit sign. */
-export interface TokenFormat { int: number; dec?: number; pct?: boolean; sign?: boolean; hex?: boolean }
+export interface TokenFormat {
+  int: number;
+  dec?: number;
+  pct?: boolean;
+  sign?: boolean;
+  hex?: boolean;
+}
 
 /** The text of one value as the device prints it; null → dashes of the same shape. */
 export function formatValue(v: number | null, f: TokenFormat): string {

@@ -14,15 +14,21 @@ export class MasimoSession implements SessionDriver {
     this.dec = new MasimoStreamDecoder({ ...opts, timeBase: opts.timeBase ?? 'gateway' });
   }
 
-  start(_io: SessionIO): void { /* output-only device: nothing to send */ }
+  start(_io: SessionIO): void {
+    /* output-only device: nothing to send */
+  }
 
   onBytes(chunk: Uint8Array, rxTimeMs: number): Observation[] {
     return this.dec.push(chunk, rxTimeMs);
   }
 
-  tick(_nowMs: number): void { /* nothing to refresh */ }
+  tick(_nowMs: number): void {
+    /* nothing to refresh */
+  }
 
-  stop(): void { /* nothing to stop */ }
+  stop(): void {
+    /* nothing to stop */
+  }
 
   decoder(): StreamDecoder {
     return this.dec;

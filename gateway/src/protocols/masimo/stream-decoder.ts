@@ -34,7 +34,15 @@ function policyFrom(p: Profile): ExcPolicy {
     invalidMask: num('excInvalidMask', DEFAULT_POLICY.invalidMask),
     artifactMask: num('excArtifactMask', DEFAULT_POLICY.artifactMask),
     questionableMask: num('excQuestionableMask', DEFAULT_POLICY.questionableMask),
-    ignoreTokens: typeof ign === 'string' ? new Set(ign.split(',').map((s) => s.trim()).filter(Boolean)) : DEFAULT_POLICY.ignoreTokens,
+    ignoreTokens:
+      typeof ign === 'string'
+        ? new Set(
+            ign
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          )
+        : DEFAULT_POLICY.ignoreTokens,
   };
 }
 

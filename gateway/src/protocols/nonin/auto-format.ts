@@ -42,8 +42,8 @@ export class AutoFormat {
   private readonly tracker: ProofTracker;
   private readonly lastProof = new Map<DataFormat, Proof>();
   private current?: NoninFormatDecoder;
-  private fedTo = 0;              // stream offset the current decoder has been given bytes up to
-  private undecidedFrom = 0;      // bytes from here on were given to no decoder yet
+  private fedTo = 0; // stream offset the current decoder has been given bytes up to
+  private undecidedFrom = 0; // bytes from here on were given to no decoder yet
   private decoders = 0;
   private bytes = 0;
   private lastFrame?: number;
@@ -173,7 +173,9 @@ export class AutoFormat {
     return { frames: this.done.frames + (s?.frames ?? 0), bytes: this.bytes, errors };
   }
 
-  packets(): number { return this.done.packets + (this.current?.packets ?? 0); }
+  packets(): number {
+    return this.done.packets + (this.current?.packets ?? 0);
+  }
 
   unmapped(): Record<string, number> {
     const u = { ...this.done.unmapped };
@@ -181,8 +183,16 @@ export class AutoFormat {
     return u;
   }
 
-  get format(): DataFormat | undefined { return this.current?.format; }
-  get profile(): Profile | undefined { return this.current?.profile; }
-  identity(): DeviceIdentity | undefined { return this.current?.identity(); }
-  lastFrameAt(): number | undefined { return this.current?.lastFrameAt() ?? this.lastFrame; }
+  get format(): DataFormat | undefined {
+    return this.current?.format;
+  }
+  get profile(): Profile | undefined {
+    return this.current?.profile;
+  }
+  identity(): DeviceIdentity | undefined {
+    return this.current?.identity();
+  }
+  lastFrameAt(): number | undefined {
+    return this.current?.lastFrameAt() ?? this.lastFrame;
+  }
 }

@@ -27,9 +27,18 @@ function commandsOf(opts: ConstructorParameters<typeof NoninSession>[0]): number
 t.test('auto sends no command unless the options ask for one, and then only with a format', async (t) => {
   t.same(commandsOf({ profileId: 'auto' }), [], 'auto');
   t.same(commandsOf({}), [], 'no profile');
-  for (const f of [7, 8]) t.same(commandsOf({ options: { dataFormat: f } }), [], `auto + dataFormat ${f}: its profile says selectFormat, auto does not follow it`);
-  t.same(commandsOf({ options: { dataFormat: 8, selectFormat: true } }), [[...encodeSelectFormat(8)], [...encodeSelectFormat(8)]], 'auto + selectFormat + dataFormat: the command, retried while no frame comes');
-  t.same(commandsOf({ profileId: PROFILE[7] }), [[...encodeSelectFormat(7)], [...encodeSelectFormat(7)]], 'an explicit profile that says selectFormat: as before');
+  for (const f of [7, 8])
+    t.same(commandsOf({ options: { dataFormat: f } }), [], `auto + dataFormat ${f}: its profile says selectFormat, auto does not follow it`);
+  t.same(
+    commandsOf({ options: { dataFormat: 8, selectFormat: true } }),
+    [[...encodeSelectFormat(8)], [...encodeSelectFormat(8)]],
+    'auto + selectFormat + dataFormat: the command, retried while no frame comes',
+  );
+  t.same(
+    commandsOf({ profileId: PROFILE[7] }),
+    [[...encodeSelectFormat(7)], [...encodeSelectFormat(7)]],
+    'an explicit profile that says selectFormat: as before',
+  );
   t.same(commandsOf({ profileId: PROFILE[7], options: { selectFormat: false } }), [], 'explicit profile, selectFormat false');
   t.throws(() => new NoninSession({ options: { selectFormat: true } }), { code: 'GW_ERR_NONIN_CONFIG', message: /needs option dataFormat/ });
   t.throws(() => new NoninSession({ options: { dataFormat: 9 } }), { code: 'GW_ERR_NONIN_CONFIG' });
@@ -46,18 +55,35 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 /** A DeviceSession running the Nonin driver on a memory link; `clock` is the receive time. */
-async function runner(profile: string): Promise<{ s: DeviceSession; link: () => MemoryLink; got: Observation[]; changes: DeviceSessionStatus[]; clock: { now: number } }> {
+async function runner(
+  profile: string,
+): Promise<{ s: DeviceSession; link: () => MemoryLink; got: Observation[]; changes: DeviceSessionStatus[]; clock: { now: number } }> {
   const clock = { now: 1_700_000_000_000 };
   const links: MemoryLink[] = [];
   const got: Observation[] = [];
   const changes: DeviceSessionStatus[] = [];
   const config: DeviceConfig = {
-    id: 'oxi', protocol: 'nonin', profile, transport: { kind: 'tcp', host: '127.0.0.1', port: 1 },
-    options: {}, watchdogMs: 60_000, timeBase: 'gateway', clockToleranceMs: 5000,
+    id: 'oxi',
+    protocol: 'nonin',
+    profile,
+    transport: { kind: 'tcp', host: '127.0.0.1', port: 1 },
+    options: {},
+    watchdogMs: 60_000,
+    timeBase: 'gateway',
+    clockToleranceMs: 5000,
   };
   const s = new DeviceSession({
-    config, protocol: nonin, logger: silentLogger(), tickMs: 20, now: () => clock.now, backoff: { baseMs: 5, maxMs: 40 },
-    linkFactory: () => { const l = new MemoryLink(`n${links.length}`); links.push(l); return l; },
+    config,
+    protocol: nonin,
+    logger: silentLogger(),
+    tickMs: 20,
+    now: () => clock.now,
+    backoff: { baseMs: 5, maxMs: 40 },
+    linkFactory: () => {
+      const l = new MemoryLink(`n${links.length}`);
+      links.push(l);
+      return l;
+    },
     sink: (_id, obs) => got.push(...obs),
     onChange: (st) => changes.push(st),
   });
@@ -83,15 +109,30 @@ for (const f of [2, 7, 8] as const) {
     t.teardown(() => Promise.all([auto.s.stop(), ref.s.stop()]));
     const proofUnits = f === 8 ? 4 : 2;
     send(auto, b, f, 0, proofUnits - 1);
-    t.same([auto.s.status().link, auto.s.status().profile, auto.s.status().identity, auto.got], ['identifying', undefined, undefined, []], 'before the proof: identifying, nothing published');
+    t.same(
+      [auto.s.status().link, auto.s.status().profile, auto.s.status().identity, auto.got],
+      ['identifying', undefined, undefined, []],
+      'before the proof: identifying, nothing published',
+    );
     send(auto, b, f, proofUnits - 1);
     send(ref, b, f);
     const st = auto.s.status();
     t.equal(st.link, 'streaming');
     t.equal(st.profile, PROFILE[f], 'profile reported');
-    t.same(st.identity, { vendor: 'Nonin', protocolLevel: `format-${f}`, ...(f === 8 ? {} : { firmware: ref.s.status().identity!.firmware }) }, 'identity: the format (no model)');
-    t.ok(auto.changes.some((c) => c.profile === PROFILE[f]), 'the change was announced (status republish)');
-    t.same(auto.got.map((o) => JSON.stringify(o)), ref.got.map((o) => JSON.stringify(o)), `${auto.got.length} observations equal the explicit profile's (values, waves, times)`);
+    t.same(
+      st.identity,
+      { vendor: 'Nonin', protocolLevel: `format-${f}`, ...(f === 8 ? {} : { firmware: ref.s.status().identity!.firmware }) },
+      'identity: the format (no model)',
+    );
+    t.ok(
+      auto.changes.some((c) => c.profile === PROFILE[f]),
+      'the change was announced (status republish)',
+    );
+    t.same(
+      auto.got.map((o) => JSON.stringify(o)),
+      ref.got.map((o) => JSON.stringify(o)),
+      `${auto.got.length} observations equal the explicit profile's (values, waves, times)`,
+    );
     t.same([st.frames, st.errorsByKind], [ref.s.status().frames, ref.s.status().errorsByKind]);
     t.equal(st.bytesTx, 0, 'auto wrote nothing to the device');
     t.equal(auto.link().written.length, 0);
@@ -108,7 +149,11 @@ t.test('runner: the device switches #2 → #8 mid-stream; the undecided bytes of
   const st = r.s.status();
   t.equal(st.profile, PROFILE[8], 'the new format is reported');
   t.equal(st.errorsByKind['format-changed'], 1);
-  t.same(r.changes.map((c) => c.profile).filter((p, i, a) => p && p !== a[i - 1]), [PROFILE[2], PROFILE[8]], 'both announced');
+  t.same(
+    r.changes.map((c) => c.profile).filter((p, i, a) => p && p !== a[i - 1]),
+    [PROFILE[2], PROFILE[8]],
+    'both announced',
+  );
   t.equal(r.got.slice(before).filter((o) => o.kind === 'numeric').length, 12, 'the 6 seconds after the switch: HR and SpO2 each');
   const q = await runner('auto');
   send(q, stream(8, 2, 112), 8);

@@ -6,19 +6,27 @@
  */
 export class ByteWindow {
   readonly buf: Buffer;
-  private head = 0;               // buf index of the oldest held byte
-  private tail = 0;               // buf index after the newest byte
-  private first = 0;              // stream offset of the oldest held byte
+  private head = 0; // buf index of the oldest held byte
+  private tail = 0; // buf index after the newest byte
+  private first = 0; // stream offset of the oldest held byte
   private marks: { at: number; rx?: number }[] = [];
 
-  constructor(capacity: number) { this.buf = Buffer.alloc(capacity); }
+  constructor(capacity: number) {
+    this.buf = Buffer.alloc(capacity);
+  }
 
   /** Stream offset of the oldest held byte. */
-  get start(): number { return this.first; }
+  get start(): number {
+    return this.first;
+  }
   /** Stream offset after the newest byte. */
-  get end(): number { return this.first + this.tail - this.head; }
+  get end(): number {
+    return this.first + this.tail - this.head;
+  }
   /** Stream offset of buf[0]. */
-  get base(): number { return this.start - this.head; }
+  get base(): number {
+    return this.start - this.head;
+  }
 
   append(bytes: Uint8Array, rx: number | undefined): void {
     if (this.tail + bytes.length > this.buf.length) {

@@ -15,7 +15,8 @@ function handPacket(data: Record<number, number>, status = 0x82, plethBase = 100
 }
 /** These tests decode #2 on purpose: with no profile the format would be detected (auto-format.test.ts). */
 const P2 = { profileId: 'nonin/oem-iii/format2' };
-const nums = (obs: Observation[]): Record<string, NumericObs> => Object.fromEntries(obs.filter((o): o is NumericObs => o.kind === 'numeric').map((o) => [o.vendorCode, o]));
+const nums = (obs: Observation[]): Record<string, NumericObs> =>
+  Object.fromEntries(obs.filter((o): o is NumericObs => o.kind === 'numeric').map((o) => [o.vendorCode, o]));
 
 t.test('#2 packet: 9-bit HR, SpO2 slots, firmware, 75 Hz pleth flagged uncalibrated', async (t) => {
   // HR 300 = MSB 2, LSB 44; SpO2 97; rev 0x31; SpO2-D 96, fast 95, B2B 94; E-HR 72; E-SpO2 93, E-SpO2-D 92; HR-D 128 = 1/0; E-HR-D 511 missing
@@ -23,7 +24,16 @@ t.test('#2 packet: 9-bit HR, SpO2 slots, firmware, 75 Hz pleth flagged uncalibra
   const obs = d.push(handPacket({ 1: 2, 2: 44, 3: 97, 4: 0x31, 9: 96, 10: 95, 11: 94, 14: 0, 15: 72, 16: 93, 17: 92, 20: 1, 21: 0, 22: 3, 23: 127 }));
   const n = nums(obs);
   t.same(Object.fromEntries(Object.entries(n).map(([k, v]) => [k, v.value])), {
-    HR: 300, SPO2: 97, SPO2_D: 96, SPO2_FAST: 95, SPO2_BB: 94, EHR: 72, ESPO2: 93, ESPO2_D: 92, HR_D: 128, EHR_D: null,
+    HR: 300,
+    SPO2: 97,
+    SPO2_D: 96,
+    SPO2_FAST: 95,
+    SPO2_BB: 94,
+    EHR: 72,
+    ESPO2: 93,
+    ESPO2_D: 92,
+    HR_D: 128,
+    EHR_D: null,
   });
   t.same(n.EHR_D.flags, ['invalid'], 'HR 511 = missing');
   t.same([n.HR.mdc, n.HR.code, n.HR.unit, n.SPO2.mdc, n.SPO2.code], ['MDC_PULS_OXIM_PULS_RATE', 149530, '/min', 'MDC_PULS_OXIM_SAT_O2', 150456]);
@@ -35,7 +45,13 @@ t.test('#2 packet: 9-bit HR, SpO2 slots, firmware, 75 Hz pleth flagged uncalibra
 
 t.test('encodePacket agrees with the hand-built packet', async (t) => {
   const hand = handPacket({ 1: 0, 2: 72, 3: 98, 4: 0x30, 9: 98, 10: 98, 11: 98, 15: 72, 16: 98, 17: 98, 21: 72, 23: 72 });
-  const enc = encodePacket(2, { HR: 72, SPO2: 98, SPO2_D: 98, SPO2_FAST: 98, SPO2_BB: 98, EHR: 72, ESPO2: 98, ESPO2_D: 98, HR_D: 72, EHR_D: 72 }, Array.from({ length: 25 }, (_, i) => 101 + i), 0x82, 0x30);
+  const enc = encodePacket(
+    2,
+    { HR: 72, SPO2: 98, SPO2_D: 98, SPO2_FAST: 98, SPO2_BB: 98, EHR: 72, ESPO2: 98, ESPO2_D: 98, HR_D: 72, EHR_D: 72 },
+    Array.from({ length: 25 }, (_, i) => 101 + i),
+    0x82,
+    0x30,
+  );
   t.ok(enc.equals(hand));
 });
 
@@ -45,10 +61,19 @@ t.test('status bits → flags and technical alarms; missing markers → null', a
   d.push(handPacket(base));
   const art = d.push(handPacket(base, 0x80 | 0x20 | 0x04));
   t.same(nums(art).HR.flags, ['artifact', 'questionable'], 'artifact + low perfusion');
-  t.same(art.filter((o): o is AlarmObs => o.kind === 'alarm').map((a) => [a.text, a.phase, a.vendorCode]), [['Low perfusion', 'start', 'STATUS.0x04'], ['Artifact', 'start', 'STATUS.0x20']]);
+  t.same(
+    art.filter((o): o is AlarmObs => o.kind === 'alarm').map((a) => [a.text, a.phase, a.vendorCode]),
+    [
+      ['Low perfusion', 'start', 'STATUS.0x04'],
+      ['Artifact', 'start', 'STATUS.0x20'],
+    ],
+  );
   const off = d.push(handPacket({ 1: 3, 2: 127, 3: 127 }, 0x80 | 0x40));
   t.same([nums(off).HR.value, nums(off).SPO2.value, nums(off).SPO2.flags], [null, null, ['invalid']]);
-  t.same(off.filter((o): o is AlarmObs => o.kind === 'alarm').map((a) => `${a.text} ${a.phase}`), ['Low perfusion end', 'Artifact end', 'Sensor disconnected start']);
+  t.same(
+    off.filter((o): o is AlarmObs => o.kind === 'alarm').map((a) => `${a.text} ${a.phase}`),
+    ['Low perfusion end', 'Artifact end', 'Sensor disconnected start'],
+  );
   const on = d.push(handPacket({ 1: 0, 2: 80, 3: 96 }, 0x80 | 0x10 | 0x40));
   t.same([nums(on).HR.value, nums(on).HR.flags], [null, ['invalid']], 'sensor disconnect voids even a number');
 });
@@ -85,7 +110,15 @@ t.test('#7: 16-bit pleth and HR (MSB << 8 | LSB)', async (t) => {
 t.test('#8: one frame per second, 1 Hz frame clock, no pleth', async (t) => {
   const d = new NoninStreamDecoder({ profileId: 'nonin/wristox2-3150/format8' });
   const obs = d.push(Buffer.concat([encodeFormat8({ status: 0x80, hrMsb: 0, hrLsb: 72, spo2: 97 }), encodeSecond({ HR: 260, SPO2: null }, 0x80)]));
-  t.same(obs.filter((o) => o.kind === 'numeric').map((o) => [(o as NumericObs).vendorCode, (o as NumericObs).value, (o as NumericObs).t]), [['HR', 72, 0], ['SPO2', 97, 0], ['HR', 260, 1000], ['SPO2', null, 1000]]);
+  t.same(
+    obs.filter((o) => o.kind === 'numeric').map((o) => [(o as NumericObs).vendorCode, (o as NumericObs).value, (o as NumericObs).t]),
+    [
+      ['HR', 72, 0],
+      ['SPO2', 97, 0],
+      ['HR', 260, 1000],
+      ['SPO2', null, 1000],
+    ],
+  );
   t.notOk(obs.some((o) => o.kind === 'wave'));
 });
 
@@ -93,7 +126,10 @@ t.test('session: select-format command for profiles that need it, retried until 
   const w: Buffer[] = [];
   const s = new NoninSession({ profileId: 'nonin/wristox2-3150/format8', now: () => 1000 });
   s.start({ write: (b) => w.push(Buffer.from(b)) });
-  t.same(w.map((b) => [...b]), [[...encodeSelectFormat(8)]]);
+  t.same(
+    w.map((b) => [...b]),
+    [[...encodeSelectFormat(8)]],
+  );
   s.tick(3000);
   t.equal(w.length, 1, 'not before 5 s');
   s.onBytes(Buffer.of(NAK), 6000);
@@ -114,7 +150,11 @@ t.test('session: select-format command for profiles that need it, retried until 
 
 t.test('decode output passes shared/tools/check-decode-output', async (t) => {
   const d = new NoninStreamDecoder(P2);
-  const nd = d.push(Buffer.concat([handPacket({ 1: 0, 2: 80, 3: 96 }), handPacket({ 1: 3, 2: 127, 3: 127 }, 0xc0)])).map((o) => JSON.stringify(o)).join('\n') + '\n';
+  const nd =
+    d
+      .push(Buffer.concat([handPacket({ 1: 0, 2: 80, 3: 96 }), handPacket({ 1: 3, 2: 127, 3: 127 }, 0xc0)]))
+      .map((o) => JSON.stringify(o))
+      .join('\n') + '\n';
   const tool = resolve(import.meta.dirname, '../../../../../shared/tools/check-decode-output');
   t.match(execFileSync('/usr/bin/python3', [tool], { input: nd, encoding: 'utf8' }), /wave/);
 });

@@ -14,7 +14,11 @@ import type { AlarmObs, Flag } from '../../../../schemas/src/observation.js';
 import { BitAlarmTracker, type BitDef } from '../masimo/bit-alarms.js';
 import { combineHr, FRAMES_PER_PACKET, HR_MISSING, SPO2_MISSING, STATUS, type NoninFrame, type Format8Frame } from './frame.js';
 
-export interface NoninReading { vendorCode: string; value: number | null; flags: Flag[] }
+export interface NoninReading {
+  vendorCode: string;
+  value: number | null;
+  flags: Flag[];
+}
 
 export interface NoninPacket {
   /** Frames since the stream's first SYNC (#2/#7) or frames since the first frame (#8). */
@@ -27,13 +31,22 @@ export interface NoninPacket {
   gap: boolean;
 }
 
-export interface StatusPolicy { invalidMask: number; artifactMask: number; questionableMask: number; hrMode: '9bit' | '16bit'; hrMissing: number; spo2Missing: number }
+export interface StatusPolicy {
+  invalidMask: number;
+  artifactMask: number;
+  questionableMask: number;
+  hrMode: '9bit' | '16bit';
+  hrMissing: number;
+  spo2Missing: number;
+}
 
 export const DEFAULT_STATUS_POLICY: StatusPolicy = {
   invalidMask: STATUS.SNSD | STATUS.SNSA,
   artifactMask: STATUS.ARTF,
   questionableMask: STATUS.OOT | STATUS.RPRF,
-  hrMode: '9bit', hrMissing: HR_MISSING, spo2Missing: SPO2_MISSING,
+  hrMode: '9bit',
+  hrMissing: HR_MISSING,
+  spo2Missing: SPO2_MISSING,
 };
 
 export const STATUS_BITS: Record<number, BitDef> = {
@@ -46,20 +59,34 @@ export const STATUS_BITS: Record<number, BitDef> = {
 
 /** Slots: [vendorCode, kind, frame of the (MSB) byte]. */
 const SLOTS: [string, 'hr' | 'spo2', number][] = [
-  ['HR', 'hr', 1], ['SPO2', 'spo2', 3], ['SPO2_D', 'spo2', 9], ['SPO2_FAST', 'spo2', 10], ['SPO2_BB', 'spo2', 11],
-  ['EHR', 'hr', 14], ['ESPO2', 'spo2', 16], ['ESPO2_D', 'spo2', 17], ['HR_D', 'hr', 20], ['EHR_D', 'hr', 22],
+  ['HR', 'hr', 1],
+  ['SPO2', 'spo2', 3],
+  ['SPO2_D', 'spo2', 9],
+  ['SPO2_FAST', 'spo2', 10],
+  ['SPO2_BB', 'spo2', 11],
+  ['EHR', 'hr', 14],
+  ['ESPO2', 'spo2', 16],
+  ['ESPO2_D', 'spo2', 17],
+  ['HR_D', 'hr', 20],
+  ['EHR_D', 'hr', 22],
 ];
 
 export class NoninDecoder {
-  private idx = 0;                 // frame number in the current packet (1..25), 0 = waiting for SYNC
+  private idx = 0; // frame number in the current packet (1..25), 0 = waiting for SYNC
   private data: number[] = [];
   private pleth: number[] = [];
   private status = 0;
-  private packetStart = -1;        // frame index of the current packet's first frame
+  private packetStart = -1; // frame index of the current packet's first frame
   private framesSinceSync = 0;
   private gap = false;
   private f8Index = -1;
-  private readonly alarms = new BitAlarmTracker('STATUS', STATUS_BITS, { text: 'Nonin status', priority: 'low', source: 'technical' }, STATUS.ALWAYS | STATUS.SYNC | STATUS.GPRF, 2);
+  private readonly alarms = new BitAlarmTracker(
+    'STATUS',
+    STATUS_BITS,
+    { text: 'Nonin status', priority: 'low', source: 'technical' },
+    STATUS.ALWAYS | STATUS.SYNC | STATUS.GPRF,
+    2,
+  );
   readonly errors: Record<string, number> = {};
 
   constructor(private readonly policy: StatusPolicy = DEFAULT_STATUS_POLICY) {}
@@ -68,8 +95,12 @@ export class NoninDecoder {
   frame(f: NoninFrame): NoninPacket | undefined {
     this.framesSinceSync++;
     if (f.status & STATUS.SYNC) {
-      if (this.idx > 0) { this.count('packet-short'); this.gap = true; }
-      this.packetStart = this.packetStart < 0 ? 0 : this.packetStart + FRAMES_PER_PACKET * Math.max(1, Math.round((this.framesSinceSync - 1) / FRAMES_PER_PACKET));
+      if (this.idx > 0) {
+        this.count('packet-short');
+        this.gap = true;
+      }
+      this.packetStart =
+        this.packetStart < 0 ? 0 : this.packetStart + FRAMES_PER_PACKET * Math.max(1, Math.round((this.framesSinceSync - 1) / FRAMES_PER_PACKET));
       this.framesSinceSync = 1;
       this.idx = 1;
       this.data = [];
@@ -91,7 +122,10 @@ export class NoninDecoder {
     this.idx = 0;
     const d = this.data;
     const readings = SLOTS.map(([code, kind, at]) =>
-      kind === 'hr' ? this.reading(code, combineHr(d[at], d[at + 1], this.policy.hrMode), this.policy.hrMissing) : this.reading(code, d[at] & 0x7f, this.policy.spo2Missing));
+      kind === 'hr'
+        ? this.reading(code, combineHr(d[at], d[at + 1], this.policy.hrMode), this.policy.hrMissing)
+        : this.reading(code, d[at] & 0x7f, this.policy.spo2Missing),
+    );
     const gap = this.gap;
     this.gap = false;
     return { frameIndex: this.packetStart, readings, alarms: this.alarms.update(this.status, 0), pleth: this.pleth, firmware: d[4], gap };
@@ -101,7 +135,10 @@ export class NoninDecoder {
   frame8(f: Format8Frame): NoninPacket {
     this.status = f.status;
     this.f8Index++;
-    const readings = [this.reading('HR', combineHr(f.hrMsb, f.hrLsb, '9bit'), this.policy.hrMissing), this.reading('SPO2', f.spo2 & 0x7f, this.policy.spo2Missing)];
+    const readings = [
+      this.reading('HR', combineHr(f.hrMsb, f.hrLsb, '9bit'), this.policy.hrMissing),
+      this.reading('SPO2', f.spo2 & 0x7f, this.policy.spo2Missing),
+    ];
     return { frameIndex: this.f8Index, readings, alarms: this.alarms.update(f.status, 0), gap: false };
   }
 

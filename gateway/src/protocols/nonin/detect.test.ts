@@ -29,11 +29,30 @@ function maxChain(b: Buffer, size: number, ok: (at: number) => boolean): number 
 t.test('proofs: a #2/#7 packet closed by the next SYNC frame; 4 back-to-back plausible #8 seconds', async (t) => {
   for (const f of [2, 7] as const) {
     const b = stream(f, 3, 1);
-    t.same(proofs(b).map((p) => [p.format, p.start, p.end]), [[f, 0, 130], [f, 125, 255]], `#${f}: packets 1 and 2 proven when the next SYNC frame ends; packet 3 has no closing SYNC`);
-    t.same(proofs(b.subarray(37)).map((p) => [p.start, p.end]), [[88, 218]], `#${f}: joined mid-packet: the first whole packet`);
+    t.same(
+      proofs(b).map((p) => [p.format, p.start, p.end]),
+      [
+        [f, 0, 130],
+        [f, 125, 255],
+      ],
+      `#${f}: packets 1 and 2 proven when the next SYNC frame ends; packet 3 has no closing SYNC`,
+    );
+    t.same(
+      proofs(b.subarray(37)).map((p) => [p.start, p.end]),
+      [[88, 218]],
+      `#${f}: joined mid-packet: the first whole packet`,
+    );
   }
   const s8 = stream(8, 6, 1);
-  t.same(proofs(s8).map((p) => [p.format, p.start, p.end]), [[8, 0, 16], [8, 4, 20], [8, 8, 24]], '#8: from the 4th second on, every second');
+  t.same(
+    proofs(s8).map((p) => [p.format, p.start, p.end]),
+    [
+      [8, 0, 16],
+      [8, 4, 20],
+      [8, 8, 24],
+    ],
+    '#8: from the 4th second on, every second',
+  );
   t.same(proofs(s8.subarray(0, 15)), [], '3 seconds and a bit: no proof');
   t.equal(PROOF_FRAMES_8, 4);
 });
@@ -41,7 +60,11 @@ t.test('proofs: a #2/#7 packet closed by the next SYNC frame; 4 back-to-back pla
 t.test('proofs need back-to-back frames: one byte between frames restarts the count', async (t) => {
   const sec = (hr: number): Buffer => encodeFormat8({ status: 0x80, hrMsb: 0, hrLsb: hr, spo2: 97 });
   t.same(proofs(Buffer.concat([sec(70), sec(71), sec(72), Buffer.of(0x55), sec(73), sec(74), sec(75)])), [], '3 + 3 seconds split by one byte');
-  t.same(proofs(Buffer.concat([sec(70), sec(71), sec(72), Buffer.of(0x55), sec(73), sec(74), sec(75), sec(76)])).map((p) => p.start), [13], 'the 4 seconds after the byte');
+  t.same(
+    proofs(Buffer.concat([sec(70), sec(71), sec(72), Buffer.of(0x55), sec(73), sec(74), sec(75), sec(76)])).map((p) => p.start),
+    [13],
+    'the 4 seconds after the byte',
+  );
   const pkt = stream(2, 2, 4);
   const broken = Buffer.concat([pkt.subarray(0, 60), Buffer.of(0x55), pkt.subarray(60)]);
   t.same(proofs(broken), [], '#2: a byte inside the packet breaks it');
@@ -67,16 +90,23 @@ t.test('the formats never prove each other: chains stay below a proof, on varied
   const shape8 = (b: Buffer) => (at: number) => checkFrame(8, b, at) === 'ok';
   const ok = (f: 2 | 7, b: Buffer) => (at: number) => checkFrame(f, b, at) === 'ok';
   // adversarial #2/#7: flat pleth in the range that lets #8 shapes through, reserved DATA slots 0, sensor off
-  const flat = (f: 2 | 7, pleth: number, status: number): Buffer => Buffer.concat(Array.from({ length: 8 }, () => encodePacket(f, {}, new Array(25).fill(pleth), status)));
+  const flat = (f: 2 | 7, pleth: number, status: number): Buffer =>
+    Buffer.concat(Array.from({ length: 8 }, () => encodePacket(f, {}, new Array(25).fill(pleth), status)));
   const streams: [DataFormat, Buffer][] = [];
   for (let seed = 1; seed <= 6; seed++) for (const f of ALL) streams.push([f, stream(f, f === 8 ? 400 : 150, seed)]);
-  for (const p of [0, 0x03, 0x7f, 0x80, 0x90, 0xfc, 0xff]) for (const st of [0x82, 0xc0, 0x80]) { streams.push([2, flat(2, p, st)]); streams.push([7, flat(7, p * 257, st)]); streams.push([7, flat(7, p, st)]); }
+  for (const p of [0, 0x03, 0x7f, 0x80, 0x90, 0xfc, 0xff])
+    for (const st of [0x82, 0xc0, 0x80]) {
+      streams.push([2, flat(2, p, st)]);
+      streams.push([7, flat(7, p * 257, st)]);
+      streams.push([7, flat(7, p, st)]);
+    }
   for (const [f, b] of streams) {
     const got = proofs(b);
     if (got.some((p) => p.format !== f)) t.fail(`#${f} stream proved ${got.find((p) => p.format !== f)!.format}`);
     if (f !== 8 && maxChain(b, 4, shape8(b)) > 2) t.fail(`#${f} stream: ${maxChain(b, 4, shape8(b))} back-to-back #8 shapes`);
     if (f === 8 && Math.max(maxChain(b, 5, ok(2, b)), maxChain(b, 5, ok(7, b))) > 1) t.fail('#8 stream: chained #2/#7 frames');
-    if (f !== 8 && maxChain(b, 5, ok(f === 2 ? 7 : 2, b)) > 4) t.fail(`#${f} stream: ${maxChain(b, 5, ok(f === 2 ? 7 : 2, b))} back-to-back frames of the other checksummed format`);
+    if (f !== 8 && maxChain(b, 5, ok(f === 2 ? 7 : 2, b)) > 4)
+      t.fail(`#${f} stream: ${maxChain(b, 5, ok(f === 2 ? 7 : 2, b))} back-to-back frames of the other checksummed format`);
   }
   t.pass(`${streams.length} streams: each proves only its own format; at most 2 back-to-back #8 shapes in #2/#7`);
   const n = noise(300_000, 9);

@@ -25,7 +25,11 @@ export const CONFIRM_FRAMES_8 = 3;
 export const PROOF_SPAN = (FRAMES_PER_PACKET + 1) * FRAME_SIZE[2];
 
 /** A proof: format and the stream offsets [start, end) of the frames that make it. */
-export interface Proof { format: DataFormat; start: number; end: number }
+export interface Proof {
+  format: DataFormat;
+  start: number;
+  end: number;
+}
 
 interface Run {
   /** back-to-back valid frames ending at the last checked offset of this phase */
@@ -40,7 +44,11 @@ export class ProofTracker {
   private end = 0;
 
   constructor(readonly formats: readonly DataFormat[]) {
-    for (const f of formats) this.runs.set(f, Array.from({ length: FRAME_SIZE[f] }, () => ({ frames: 0, sinceSync: -1 })));
+    for (const f of formats)
+      this.runs.set(
+        f,
+        Array.from({ length: FRAME_SIZE[f] }, () => ({ frames: 0, sinceSync: -1 })),
+      );
   }
 
   /**

@@ -7,10 +7,29 @@ import { encodeFormat8, encodeFrame, FRAMES_PER_PACKET, HR_MISSING, SPO2_MISSING
 
 export type NoninValues = Partial<Record<'HR' | 'SPO2' | 'SPO2_D' | 'SPO2_FAST' | 'SPO2_BB' | 'EHR' | 'ESPO2' | 'ESPO2_D' | 'HR_D' | 'EHR_D', number | null>>;
 
-const HR_SLOTS: [keyof NoninValues, number][] = [['HR', 1], ['EHR', 14], ['HR_D', 20], ['EHR_D', 22]];
-const SPO2_SLOTS: [keyof NoninValues, number][] = [['SPO2', 3], ['SPO2_D', 9], ['SPO2_FAST', 10], ['SPO2_BB', 11], ['ESPO2', 16], ['ESPO2_D', 17]];
+const HR_SLOTS: [keyof NoninValues, number][] = [
+  ['HR', 1],
+  ['EHR', 14],
+  ['HR_D', 20],
+  ['EHR_D', 22],
+];
+const SPO2_SLOTS: [keyof NoninValues, number][] = [
+  ['SPO2', 3],
+  ['SPO2_D', 9],
+  ['SPO2_FAST', 10],
+  ['SPO2_BB', 11],
+  ['ESPO2', 16],
+  ['ESPO2_D', 17],
+];
 
-export function encodePacket(format: 2 | 7, v: NoninValues, pleth: readonly number[], status: number, firmware = 0x30, hrMode: '9bit' | '16bit' = format === 7 ? '16bit' : '9bit'): Buffer {
+export function encodePacket(
+  format: 2 | 7,
+  v: NoninValues,
+  pleth: readonly number[],
+  status: number,
+  firmware = 0x30,
+  hrMode: '9bit' | '16bit' = format === 7 ? '16bit' : '9bit',
+): Buffer {
   const data = new Array<number>(FRAMES_PER_PACKET + 1).fill(0);
   for (const [k, at] of HR_SLOTS) [data[at], data[at + 1]] = splitHr(v[k] ?? HR_MISSING, hrMode);
   for (const [k, at] of SPO2_SLOTS) data[at] = (v[k] ?? SPO2_MISSING) & 0x7f;

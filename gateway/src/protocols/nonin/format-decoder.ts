@@ -35,7 +35,11 @@ export class NoninFormatDecoder {
   private gapFirst: boolean;
   packets = 0;
 
-  constructor(readonly profile: Profile, readonly format: DataFormat, private readonly opts: FormatDecoderOptions = {}) {
+  constructor(
+    readonly profile: Profile,
+    readonly format: DataFormat,
+    private readonly opts: FormatDecoderOptions = {},
+  ) {
     this.framer = new NoninFramer(format);
     this.mapper = new ProfileMapper(profile);
     const num = (k: string, d: number): number => (typeof profile.params?.[k] === 'number' ? (profile.params[k] as number) : d);

@@ -9,8 +9,17 @@
 export type DataFormat = 2 | 7 | 8;
 export const DATA_FORMATS: readonly DataFormat[] = [2, 7, 8];
 
-export interface NoninFrame { status: number; pleth: number; data: number }
-export interface Format8Frame { status: number; hrMsb: number; hrLsb: number; spo2: number }
+export interface NoninFrame {
+  status: number;
+  pleth: number;
+  data: number;
+}
+export interface Format8Frame {
+  status: number;
+  hrMsb: number;
+  hrLsb: number;
+  spo2: number;
+}
 
 export const FRAME_SIZE: Record<DataFormat, number> = { 2: 5, 7: 5, 8: 4 };
 export const STATUS = { ALWAYS: 0x80, SNSD: 0x40, ARTF: 0x20, OOT: 0x10, SNSA: 0x08, RPRF: 0x04, GPRF: 0x02, SYNC: 0x01 } as const;
@@ -26,9 +35,10 @@ const sum = (b: Uint8Array, from: number, to: number): number => {
 };
 
 export function encodeFrame(format: 2 | 7, f: NoninFrame): Buffer {
-  const b = format === 2
-    ? Buffer.from([0x01, f.status | 0x80, f.pleth & 0xff, f.data & 0xff, 0])
-    : Buffer.from([f.status | 0x80, (f.pleth >> 8) & 0xff, f.pleth & 0xff, f.data & 0xff, 0]);
+  const b =
+    format === 2
+      ? Buffer.from([0x01, f.status | 0x80, f.pleth & 0xff, f.data & 0xff, 0])
+      : Buffer.from([f.status | 0x80, (f.pleth >> 8) & 0xff, f.pleth & 0xff, f.data & 0xff, 0]);
   b[4] = sum(b, 0, 4);
   return b;
 }
@@ -61,9 +71,7 @@ export function plausibleFormat8(b: Uint8Array, at: number): boolean {
 }
 
 export function readFrame(format: 2 | 7, b: Uint8Array, at: number): NoninFrame {
-  return format === 2
-    ? { status: b[at + 1], pleth: b[at + 2], data: b[at + 3] }
-    : { status: b[at], pleth: (b[at + 1] << 8) | b[at + 2], data: b[at + 3] };
+  return format === 2 ? { status: b[at + 1], pleth: b[at + 2], data: b[at + 3] } : { status: b[at], pleth: (b[at + 1] << 8) | b[at + 2], data: b[at + 3] };
 }
 
 export function readFormat8(b: Uint8Array, at: number): Format8Frame {

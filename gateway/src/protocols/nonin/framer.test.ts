@@ -3,9 +3,12 @@ import t from 'tap';
 import { encodeFormat8, encodeFrame, encodeSelectFormat, parseSelectFormat, combineHr, splitHr, type DataFormat } from './frame.js';
 import { NoninFramer } from './framer.js';
 
-const frames = (fmt: DataFormat, n: number): Buffer[] => Array.from({ length: n }, (_, i) =>
-  fmt === 8 ? encodeFormat8({ status: 0x80 | (i & 0x7f), hrMsb: i & 3, hrLsb: (i * 7) & 0x7f, spo2: 90 + (i % 10) })
-    : encodeFrame(fmt, { status: 0x80 | (i === 0 ? 1 : 0) | 0x02, pleth: fmt === 2 ? (i * 29) & 0xff : (i * 3001) & 0xffff, data: (i * 13) & 0x7f }));
+const frames = (fmt: DataFormat, n: number): Buffer[] =>
+  Array.from({ length: n }, (_, i) =>
+    fmt === 8
+      ? encodeFormat8({ status: 0x80 | (i & 0x7f), hrMsb: i & 3, hrLsb: (i * 7) & 0x7f, spo2: 90 + (i % 10) })
+      : encodeFrame(fmt, { status: 0x80 | (i === 0 ? 1 : 0) | 0x02, pleth: fmt === 2 ? (i * 29) & 0xff : (i * 3001) & 0xffff, data: (i * 13) & 0x7f }),
+  );
 
 t.test('frame codec: checksums and fields as in the digest', async (t) => {
   // #2: 01 | STATUS | PLETH | DATA | CHK, CHK = (01 + STATUS + PLETH + DATA) & FF
@@ -27,7 +30,11 @@ t.test('bad checksum (#2, #7) → counted once, no garbage count for its bytes; 
     bad[3] ^= 0x01;
     const f = new NoninFramer(fmt);
     const got = f.push(Buffer.concat([fs[0], bad, fs[2]]));
-    t.same(got.map((b) => [...b]), [[...fs[0]], [...fs[2]]], `#${fmt}`);
+    t.same(
+      got.map((b) => [...b]),
+      [[...fs[0]], [...fs[2]]],
+      `#${fmt}`,
+    );
     t.same(f.stats().errors, { checksum: 1 }, `#${fmt}: one checksum error, no garbage count for its bytes`);
   }
   const f8 = new NoninFramer(8);

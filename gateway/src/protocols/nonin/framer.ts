@@ -17,8 +17,8 @@ export class NoninFramer implements Framer<Buffer> {
   private frames = 0;
   private bytes = 0;
   private afterBad = false;
-  private consumed = 0;          // stream offset of pending[0]
-  private lastBad = -Infinity;   // stream offset of the last checksum failure
+  private consumed = 0; // stream offset of pending[0]
+  private lastBad = -Infinity; // stream offset of the last checksum failure
   private readonly errors: Record<string, number> = {};
 
   constructor(private readonly format: DataFormat) {

@@ -37,7 +37,8 @@ export class NoninSession implements SessionDriver {
     if (fmt !== undefined && !DATA_FORMATS.includes(fmt as DataFormat)) throw new NoninError(`option dataFormat must be one of ${DATA_FORMATS.join(', ')}`);
     if (sel !== undefined && typeof sel !== 'boolean') throw new NoninError('option selectFormat must be true or false');
     const explicit = !!opts.profileId && opts.profileId !== 'auto';
-    if (!explicit && sel === true && fmt === undefined) throw new NoninError('option selectFormat with profile auto needs option dataFormat (the format to select)');
+    if (!explicit && sel === true && fmt === undefined)
+      throw new NoninError('option selectFormat with profile auto needs option dataFormat (the format to select)');
     this.dec = new NoninStreamDecoder({ ...opts, timeBase: opts.timeBase ?? 'gateway', ...(fmt !== undefined ? { dataFormat: fmt as DataFormat } : {}) });
     const params = this.dec.profile?.params ?? {};
     // a profile's selectFormat param is followed only when that profile was configured, never under auto

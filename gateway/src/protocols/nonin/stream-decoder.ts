@@ -65,9 +65,13 @@ export class NoninStreamDecoder implements ProtocolDecoder {
       if (p) profiles[f] = p;
     }
     if (!Object.keys(profiles).length) {
-      throw new ProfileError(GW_ERR_PROFILE.NOT_FOUND, `no firmware profile for protocol '${PROTOCOL_NAME}'${opts.dataFormat !== undefined ? ` with dataFormat ${opts.dataFormat}` : ''}`);
+      throw new ProfileError(
+        GW_ERR_PROFILE.NOT_FOUND,
+        `no firmware profile for protocol '${PROTOCOL_NAME}'${opts.dataFormat !== undefined ? ` with dataFormat ${opts.dataFormat}` : ''}`,
+      );
     }
-    if (opts.dataFormat !== undefined) this.fixed = new NoninFormatDecoder(profiles[opts.dataFormat]!, opts.dataFormat, { now: opts.now, identifyModel: false });
+    if (opts.dataFormat !== undefined)
+      this.fixed = new NoninFormatDecoder(profiles[opts.dataFormat]!, opts.dataFormat, { now: opts.now, identifyModel: false });
     else this.auto = new AutoFormat({ profiles, now: opts.now });
   }
 

@@ -9,7 +9,10 @@ import { randInt, rng } from '../ge-dri/test-rng.js';
 import { encodePacket, encodeSecond } from './encode.js';
 import { STATUS, type DataFormat } from './frame.js';
 
-export interface Chunk { bytes: Buffer; rx?: number }
+export interface Chunk {
+  bytes: Buffer;
+  rx?: number;
+}
 
 /** `n` packets (#2/#7, 1/3 s each) or seconds (#8) of a plausible oximeter. */
 export function stream(format: DataFormat, n: number, seed: number): Buffer {
@@ -22,7 +25,9 @@ export function stream(format: DataFormat, n: number, seed: number): Buffer {
     spo2 = Math.max(70, Math.min(100, spo2 + randInt(r, -1, 1)));
     const off = i % 11 === 7;
     const status = STATUS.ALWAYS | (off ? STATUS.SNSD : STATUS.GPRF) | (i % 5 === 3 ? STATUS.ARTF : 0);
-    const v = off ? {} : { HR: hr, SPO2: i % 13 === 5 ? null : spo2, SPO2_D: spo2, SPO2_FAST: spo2, SPO2_BB: spo2, EHR: hr, ESPO2: spo2, ESPO2_D: spo2, HR_D: hr, EHR_D: hr };
+    const v = off
+      ? {}
+      : { HR: hr, SPO2: i % 13 === 5 ? null : spo2, SPO2_D: spo2, SPO2_FAST: spo2, SPO2_BB: spo2, EHR: hr, ESPO2: spo2, ESPO2_D: spo2, HR_D: hr, EHR_D: hr };
     if (format === 8) out.push(encodeSecond(v, status));
     else {
       const max = format === 2 ? 255 : 65535;
@@ -57,4 +62,10 @@ export function decodeChunks(dec: { push(c: Uint8Array, rx?: number): Observatio
 
 /** What a reading says, without its time (streams decoded in pieces restart their frame clock). */
 export const gist = (o: Observation): string =>
-  o.kind === 'numeric' ? `${o.vendorCode}=${o.value}` : o.kind === 'wave' ? `${o.vendorCode}:${o.samples.join(',')}` : o.kind === 'alarm' ? `${o.vendorCode} ${o.phase}` : o.kind;
+  o.kind === 'numeric'
+    ? `${o.vendorCode}=${o.value}`
+    : o.kind === 'wave'
+      ? `${o.vendorCode}:${o.samples.join(',')}`
+      : o.kind === 'alarm'
+        ? `${o.vendorCode} ${o.phase}`
+        : o.kind;

@@ -6,11 +6,38 @@ import { decodeFloat, type DecodedFloat } from './float.js';
 import { ATTR } from './nomenclature.js';
 import { Reader } from './reader.js';
 
-export interface NuObs { physioId: number; state: number; unitCode: number; value: DecodedFloat }
-export interface SaObs { physioId: number; state: number; samples: Buffer }
-export interface SaSpec { arraySize: number; sampleSize: number; significantBits: number; flags: number }
-export interface ScaleSpec { lowerAbs: DecodedFloat; upperAbs: DecodedFloat; lowerScaled: number; upperScaled: number }
-export interface AlertEntry { source: number; code: number; type: number; state: number; handle: number; text?: number; label?: string }
+export interface NuObs {
+  physioId: number;
+  state: number;
+  unitCode: number;
+  value: DecodedFloat;
+}
+export interface SaObs {
+  physioId: number;
+  state: number;
+  samples: Buffer;
+}
+export interface SaSpec {
+  arraySize: number;
+  sampleSize: number;
+  significantBits: number;
+  flags: number;
+}
+export interface ScaleSpec {
+  lowerAbs: DecodedFloat;
+  upperAbs: DecodedFloat;
+  lowerScaled: number;
+  upperScaled: number;
+}
+export interface AlertEntry {
+  source: number;
+  code: number;
+  type: number;
+  state: number;
+  handle: number;
+  text?: number;
+  label?: string;
+}
 
 export interface ObjAttrs {
   handle?: number;
@@ -53,7 +80,16 @@ export function encodeAbsTime(ms: number): Buffer {
   const d = new Date(ms);
   const b = (n: number): number => ((Math.floor(n / 10) % 10) << 4) | (n % 10);
   const y = d.getUTCFullYear();
-  return Buffer.from([b(Math.floor(y / 100)), b(y % 100), b(d.getUTCMonth() + 1), b(d.getUTCDate()), b(d.getUTCHours()), b(d.getUTCMinutes()), b(d.getUTCSeconds()), b(Math.floor(d.getUTCMilliseconds() / 10))]);
+  return Buffer.from([
+    b(Math.floor(y / 100)),
+    b(y % 100),
+    b(d.getUTCMonth() + 1),
+    b(d.getUTCDate()),
+    b(d.getUTCHours()),
+    b(d.getUTCMinutes()),
+    b(d.getUTCSeconds()),
+    b(Math.floor(d.getUTCMilliseconds() / 10)),
+  ]);
 }
 
 /** String {length u16, UTF-16BE}; drops NULs and U+FEFF. */
@@ -104,7 +140,9 @@ function readAlerts(r: Reader): AlertEntry[] {
         info.u16();
         info.u16();
         if (info.remaining() >= 2) e.label = readString(info);
-      } catch { /* optional info */ }
+      } catch {
+        /* optional info */
+      }
     }
     out.push(e);
   }
@@ -130,39 +168,71 @@ export function readAttributeList(r: Reader, into: ObjAttrs = {}, onBad?: (attrI
 
 function readAttribute(id: number, v: Reader, a: ObjAttrs): void {
   switch (id) {
-    case ATTR.ID_HANDLE: a.handle = v.u16(); break;
-    case ATTR.ID_TYPE: a.type = { partition: v.u16(), code: v.u16() }; break;
-    case ATTR.ID_LABEL: a.label = v.u32(); break;
-    case ATTR.ID_LABEL_STRING: a.labelString = readString(v).trim(); break;
-    case ATTR.UNIT_CODE: a.unitCode = v.u16(); break;
-    case ATTR.NU_VAL_OBS: a.nu = readNu(v); break;
+    case ATTR.ID_HANDLE:
+      a.handle = v.u16();
+      break;
+    case ATTR.ID_TYPE:
+      a.type = { partition: v.u16(), code: v.u16() };
+      break;
+    case ATTR.ID_LABEL:
+      a.label = v.u32();
+      break;
+    case ATTR.ID_LABEL_STRING:
+      a.labelString = readString(v).trim();
+      break;
+    case ATTR.UNIT_CODE:
+      a.unitCode = v.u16();
+      break;
+    case ATTR.NU_VAL_OBS:
+      a.nu = readNu(v);
+      break;
     case ATTR.NU_CMPD_VAL_OBS: {
       const n = v.u16();
       v.u16();
       a.cmpd = Array.from({ length: n }, () => readNu(v));
       break;
     }
-    case ATTR.SA_VAL_OBS: a.sa = readSa(v); break;
+    case ATTR.SA_VAL_OBS:
+      a.sa = readSa(v);
+      break;
     case ATTR.SA_CMPD_VAL_OBS: {
       const n = v.u16();
       v.u16();
       a.saCmpd = Array.from({ length: n }, () => readSa(v));
       break;
     }
-    case ATTR.SA_SPECN: a.saSpec = { arraySize: v.u16(), sampleSize: v.u8(), significantBits: v.u8(), flags: v.u16() }; break;
+    case ATTR.SA_SPECN:
+      a.saSpec = { arraySize: v.u16(), sampleSize: v.u8(), significantBits: v.u8(), flags: v.u16() };
+      break;
     case ATTR.SCALE_SPECN_I16:
     case ATTR.SA_CALIB_I16:
       if (id === ATTR.SA_CALIB_I16 && a.scale) break; // the scale spec wins when both are present
       a.scale = { lowerAbs: decodeFloat(v.u32()), upperAbs: decodeFloat(v.u32()), lowerScaled: v.u16(), upperScaled: v.u16() };
       break;
-    case ATTR.TIME_PD_SAMP: a.samplePeriod = v.u32(); break;
-    case ATTR.TIME_ABS: a.timeAbs = decodeAbsTime(v.bytes(8)); break;
-    case ATTR.TIME_REL: a.timeRel = v.u32(); break;
-    case ATTR.TIME_STAMP_ABS: a.tsAbs = decodeAbsTime(v.bytes(8)); break;
-    case ATTR.TIME_STAMP_REL: a.tsRel = v.u32(); break;
-    case ATTR.ID_MODEL: a.model = { manufacturer: readVarLabel(v), model: readVarLabel(v) }; break;
-    case ATTR.ID_BED_LABEL: a.bedLabel = readString(v); break;
-    case ATTR.SYS_ID: a.systemId = v.bytes(v.u16()).toString('hex'); break;
+    case ATTR.TIME_PD_SAMP:
+      a.samplePeriod = v.u32();
+      break;
+    case ATTR.TIME_ABS:
+      a.timeAbs = decodeAbsTime(v.bytes(8));
+      break;
+    case ATTR.TIME_REL:
+      a.timeRel = v.u32();
+      break;
+    case ATTR.TIME_STAMP_ABS:
+      a.tsAbs = decodeAbsTime(v.bytes(8));
+      break;
+    case ATTR.TIME_STAMP_REL:
+      a.tsRel = v.u32();
+      break;
+    case ATTR.ID_MODEL:
+      a.model = { manufacturer: readVarLabel(v), model: readVarLabel(v) };
+      break;
+    case ATTR.ID_BED_LABEL:
+      a.bedLabel = readString(v);
+      break;
+    case ATTR.SYS_ID:
+      a.systemId = v.bytes(v.u16()).toString('hex');
+      break;
     case ATTR.ID_PROD_SPECN: {
       const n = v.u16();
       v.u16();
@@ -171,7 +241,10 @@ function readAttribute(id: number, v: Reader, a: ObjAttrs): void {
       break;
     }
     case ATTR.NET_ADDR_INFO: {
-      const mac = v.bytes(6).toString('hex').replace(/(..)(?!$)/g, '$1:');
+      const mac = v
+        .bytes(6)
+        .toString('hex')
+        .replace(/(..)(?!$)/g, '$1:');
       a.netAddr = { mac, ip: [...v.bytes(4)].join('.'), mask: [...v.bytes(4)].join('.') };
       break;
     }
@@ -181,8 +254,13 @@ function readAttribute(id: number, v: Reader, a: ObjAttrs): void {
       a.protocols = Array.from({ length: n }, () => ({ appl: v.u16(), trans: v.u16(), port: v.u16(), options: v.u16() }));
       break;
     }
-    case ATTR.AL_MON_P_AL_LIST: a.physAlerts = readAlerts(v); break;
-    case ATTR.AL_MON_T_AL_LIST: a.techAlerts = readAlerts(v); break;
-    default: break;
+    case ATTR.AL_MON_P_AL_LIST:
+      a.physAlerts = readAlerts(v);
+      break;
+    case ATTR.AL_MON_T_AL_LIST:
+      a.techAlerts = readAlerts(v);
+      break;
+    default:
+      break;
   }
 }

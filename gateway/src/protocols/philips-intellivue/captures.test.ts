@@ -22,8 +22,14 @@ t.test('whole JVSCapture serial file: 2887 FCS-valid frames, truncated tail pend
   const num = obs.filter((o): o is NumericObs => o.kind === 'numeric');
   const hr = num.filter((o) => o.vendorCode === '0x4182');
   t.equal(hr.length, 360);
-  t.ok(hr.every((o) => o.value === 60 && o.unit === '/min' && o.mdc === 'MDC_ECG_HEART_RATE'), 'HR 60 /min throughout');
-  t.ok(num.filter((o) => o.vendorCode === '0x4BB8').every((o) => o.value === null && o.flags?.includes('invalid')), 'SpO2 without sensor: null + invalid, never 0');
+  t.ok(
+    hr.every((o) => o.value === 60 && o.unit === '/min' && o.mdc === 'MDC_ECG_HEART_RATE'),
+    'HR 60 /min throughout',
+  );
+  t.ok(
+    num.filter((o) => o.vendorCode === '0x4BB8').every((o) => o.value === null && o.flags?.includes('invalid')),
+    'SpO2 without sensor: null + invalid, never 0',
+  );
   const stI = num.find((o) => o.vendorCode === '0x0301')!;
   t.equal(stI.value, -0.9);
   t.equal(stI.unit, 'mm');
@@ -38,7 +44,10 @@ t.test('whole JVSCapture serial file: 2887 FCS-valid frames, truncated tail pend
   const all = ecg.flatMap((w) => w.samples as number[]);
   t.ok(Math.min(...all) > -1 && Math.max(...all) < 2, 'ECG within -1..2 mV');
   const pleth = obs.filter((o): o is WaveObs => o.kind === 'wave' && o.vendorCode === '0x4BB4');
-  t.ok(pleth.every((w) => w.rateHz === 125 && w.flags?.includes('uncalibrated') && w.unit === '1'), 'pleth uncalibrated raw');
+  t.ok(
+    pleth.every((w) => w.rateHz === 125 && w.flags?.includes('uncalibrated') && w.unit === '1'),
+    'pleth uncalibrated raw',
+  );
 });
 
 t.test('MP20 LAN datagrams: demo flag, ROER counted, RORLS parts reassembled', async (t) => {
@@ -65,15 +74,33 @@ t.test('MP20 LAN datagrams: demo flag, ROER counted, RORLS parts reassembled', a
 
 t.test('real Connect Indications identify model, serial and SW revision and pick the profile', async (t) => {
   const cases = [
-    ['connect_indication_M8007A_einstein.hex', { vendor: 'Philips', model: 'M8007A', firmware: 'G.01.78', serial: 'DE22713007' }, 'philips/intellivue-mp/data-export', { ip: '10.13.37.2', mac: '00:09:fb:09:77:bd' }],
-    ['connect_indication_866062_koshsky.hex', { vendor: 'Philips', model: '866062', firmware: 'L.01.18', serial: 'DE351A4061' }, 'philips/intellivue-mx/data-export', { ip: '192.168.247.101', mac: '00:09:fb:88:c1:bd' }],
+    [
+      'connect_indication_M8007A_einstein.hex',
+      { vendor: 'Philips', model: 'M8007A', firmware: 'G.01.78', serial: 'DE22713007' },
+      'philips/intellivue-mp/data-export',
+      { ip: '10.13.37.2', mac: '00:09:fb:09:77:bd' },
+    ],
+    [
+      'connect_indication_866062_koshsky.hex',
+      { vendor: 'Philips', model: '866062', firmware: 'L.01.18', serial: 'DE351A4061' },
+      'philips/intellivue-mx/data-export',
+      { ip: '192.168.247.101', mac: '00:09:fb:88:c1:bd' },
+    ],
   ] as const;
   for (const [file, ident, profile, net] of cases) {
-    const hex = readFileSync(resolve(SHARED, file), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('').replace(/[^0-9a-fA-F]/g, '');
+    const hex = readFileSync(resolve(SHARED, file), 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join('')
+      .replace(/[^0-9a-fA-F]/g, '');
     const d = new IntelliVueStreamDecoder({ framing: 'lan', now: () => 0 });
     t.same(d.push(Buffer.from(hex, 'hex')), []);
     const { vendor: _v, ...info } = ident;
-    t.same(d.takeForSession(), [{ kind: 'connect-indication', model: ident.model, announce: { ...info, ...net, dataExportPort: 24105, wireless: false } }], file);
+    t.same(
+      d.takeForSession(),
+      [{ kind: 'connect-indication', model: ident.model, announce: { ...info, ...net, dataExportPort: 24105, wireless: false } }],
+      file,
+    );
     t.same(d.identity(), ident, file);
     t.equal(d.profileId(), profile, file);
     t.same(d.stats().errors, {});

@@ -26,15 +26,38 @@ export const HELD_WAVE_MAX_SAMPLES = 16_384; // 10 s of a 3-lead 500 Hz compound
 export const HELD_WAVE_MAX_AGE_MS = 10_000;
 export const HELD_WAVE_MAX_OBJECTS = 64;
 
-interface HeldWave { sa: SaObs; rel: number; tsAbs: number | null | undefined; rxMs: number | undefined; samples: number }
-interface HeldObject { context: number; handle: number; blocks: HeldWave[]; samples: number }
+interface HeldWave {
+  sa: SaObs;
+  rel: number;
+  tsAbs: number | null | undefined;
+  rxMs: number | undefined;
+  samples: number;
+}
+interface HeldObject {
+  context: number;
+  handle: number;
+  blocks: HeldWave[];
+  samples: number;
+}
 
 type WaveSpecAttrs = ObjAttrs & { samplePeriod: number; saSpec: SaSpec };
 const hasWaveSpec = (c: ObjAttrs): c is WaveSpecAttrs => !!c.samplePeriod && !!c.saSpec;
 
-export interface DeviceInfo { manufacturer?: string; model?: string; firmware?: string; serial?: string; bedLabel?: string }
+export interface DeviceInfo {
+  manufacturer?: string;
+  model?: string;
+  firmware?: string;
+  serial?: string;
+  bedLabel?: string;
+}
 
-interface PollPart { relTime: number; absTime: number | null; objType: number; pollNumber: number; objects: { context: number; handle: number; attrs: ObjAttrs }[] }
+interface PollPart {
+  relTime: number;
+  absTime: number | null;
+  objType: number;
+  pollNumber: number;
+  objects: { context: number; handle: number; attrs: ObjAttrs }[];
+}
 
 export function stateFlags(state: number): Flag[] {
   const f: Flag[] = [];
@@ -116,12 +139,16 @@ export class IntelliVueDecoder {
       return out;
     }
     const r = m.body;
-    r.u16(); r.u16(); r.u16(); // managed object
+    r.u16();
+    r.u16();
+    r.u16(); // managed object
     const eventTime = r.u32();
     const eventType = r.u16();
     const info = r.sub(r.u16('event info length'));
     if (eventType === NOTI.MDS_CREAT) {
-      info.u16(); info.u16(); info.u16(); // MdsCreateInfo.managed_object
+      info.u16();
+      info.u16();
+      info.u16(); // MdsCreateInfo.managed_object
       const a = readAttributeList(info, {}, () => this.count('attribute'));
       this.learnDevice(a);
       if (a.timeAbs != null && a.timeRel !== undefined) this.anchor = { abs: a.timeAbs, rel: a.timeRel };
@@ -131,9 +158,14 @@ export class IntelliVueDecoder {
   }
 
   private readEventAttrs(r: Reader, want: number): ObjAttrs | undefined {
-    r.u16(); r.u16(); // ro_type, length
-    r.u16(); r.u16(); r.u16(); // invoke, command, length
-    r.u16(); r.u16(); r.u16(); // managed object
+    r.u16();
+    r.u16(); // ro_type, length
+    r.u16();
+    r.u16();
+    r.u16(); // invoke, command, length
+    r.u16();
+    r.u16();
+    r.u16(); // managed object
     r.u32(); // event time
     if (r.u16() !== want) return undefined;
     const info = r.sub(r.u16());
@@ -156,7 +188,9 @@ export class IntelliVueDecoder {
 
   private actionResult(m: DataMsg, out: DecodedMessage): DecodedMessage {
     const r = m.body;
-    r.u16(); r.u16(); r.u16(); // managed object
+    r.u16();
+    r.u16();
+    r.u16(); // managed object
     const actionType = r.u16();
     const body = r.sub(r.u16('action length'));
     if (actionType !== ACT.POLL_MDIB_DATA && actionType !== ACT.POLL_MDIB_DATA_EXT) return out;
@@ -351,7 +385,14 @@ export class IntelliVueDecoder {
       const key = `${e.source}:${e.code}:${e.handle}`;
       seen.add(key);
       if (this.activeAlarms.has(key)) continue;
-      const a: VendorAlarm = { code: e.code, source: e.source, type: e.type, state: e.state, text: e.label ?? `alert 0x${e.code.toString(16)}`, phase: 'start' };
+      const a: VendorAlarm = {
+        code: e.code,
+        source: e.source,
+        type: e.type,
+        state: e.state,
+        text: e.label ?? `alert 0x${e.code.toString(16)}`,
+        phase: 'start',
+      };
       if (e.text !== undefined) a.textId = e.text;
       if (tDevice !== undefined) a.tDevice = tDevice;
       this.activeAlarms.set(key, a);
@@ -382,4 +423,3 @@ export class IntelliVueDecoder {
     this.messages[kind] = (this.messages[kind] ?? 0) + 1;
   }
 }
-

@@ -15,9 +15,21 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
   }
 }
 
-const hex = readFileSync(resolve(import.meta.dirname, '../../../../../shared/captures/philips-intellivue/connect_indication_866062_koshsky.hex'), 'utf8').split('\n').filter((x) => !x.startsWith('#')).join('').replace(/[^0-9a-f]/gi, '');
+const hex = readFileSync(resolve(import.meta.dirname, '../../../../../shared/captures/philips-intellivue/connect_indication_866062_koshsky.hex'), 'utf8')
+  .split('\n')
+  .filter((x) => !x.startsWith('#'))
+  .join('')
+  .replace(/[^0-9a-f]/gi, '');
 const ci = Buffer.from(hex, 'hex');
-const ANNOUNCED = { model: '866062', serial: 'DE351A4061', firmware: 'L.01.18', ip: '192.168.247.101', mac: '00:09:fb:88:c1:bd', dataExportPort: 24105, wireless: false };
+const ANNOUNCED = {
+  model: '866062',
+  serial: 'DE351A4061',
+  firmware: 'L.01.18',
+  ip: '192.168.247.101',
+  mac: '00:09:fb:88:c1:bd',
+  dataExportPort: 24105,
+  wireless: false,
+};
 
 t.test('the protocol declares its discovery: a pure parse of one datagram', async (t) => {
   t.equal(philipsIntelliVue.discovery, connectIndications);

@@ -7,8 +7,16 @@ import { encodeFloat } from './float.js';
 import { ACT, ATTR, CMD, LINKED, MOC, NOTI, PART, RO } from './nomenclature.js';
 import { encodeRo } from './requests.js';
 
-const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(n & 0xffff); return b; };
-const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
+const u16 = (n: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n & 0xffff);
+  return b;
+};
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+};
 
 export type Ava = [id: number, value: Buffer];
 
@@ -28,7 +36,14 @@ export function varLabel(s: string): Buffer {
   return Buffer.concat([u16(b.length), b]);
 }
 
-export interface NuSpec { physioId: number; state?: number; unitCode: number; value: number | null; exponent?: number; rawFloat?: number }
+export interface NuSpec {
+  physioId: number;
+  state?: number;
+  unitCode: number;
+  value: number | null;
+  exponent?: number;
+  rawFloat?: number;
+}
 
 export function nuObs(n: NuSpec): Buffer {
   return Buffer.concat([u16(n.physioId), u16(n.state ?? 0), u16(n.unitCode), u32(n.rawFloat ?? encodeFloat(n.value, n.exponent ?? 0))]);
@@ -57,10 +72,21 @@ export function scaleSpec(lowerAbs: number | null, upperAbs: number | null, lowe
   return Buffer.concat([u32(encodeFloat(lowerAbs, exponent)), u32(encodeFloat(upperAbs, exponent)), u16(lowerScaled), u16(upperScaled)]);
 }
 
-export interface PollObject { handle: number; avas: Ava[] }
+export interface PollObject {
+  handle: number;
+  avas: Ava[];
+}
 
 /** PollMdibDataReplyExt body (after ActionResult). */
-export function pollReplyExt(o: { pollNumber: number; sequenceNo: number; relTime: number; absTime?: number; objType: number; context?: number; objects: PollObject[] }): Buffer {
+export function pollReplyExt(o: {
+  pollNumber: number;
+  sequenceNo: number;
+  relTime: number;
+  absTime?: number;
+  objType: number;
+  context?: number;
+  objects: PollObject[];
+}): Buffer {
   const obs = Buffer.concat(o.objects.map((x) => Buffer.concat([u16(x.handle), attrList(x.avas)])));
   const ctx = Buffer.concat([u16(o.context ?? 0), u16(o.objects.length), u16(obs.length), obs]);
   const info = Buffer.concat([u16(o.objects.length ? 1 : 0), u16(o.objects.length ? ctx.length : 0), ...(o.objects.length ? [ctx] : [])]);
@@ -77,7 +103,13 @@ function actionResult(reply: Buffer): Buffer {
  * every chunk but the last goes as RORLS (1 first, 2 middle, 3 last with data), then a final RORS
  * (with the last chunk, or empty when `emptyFinal`).
  */
-export function pollReplyMessages(invokeId: number, base: Omit<Parameters<typeof pollReplyExt>[0], 'objects'>, objects: PollObject[], maxBytes = 1400, emptyFinal = false): Buffer[] {
+export function pollReplyMessages(
+  invokeId: number,
+  base: Omit<Parameters<typeof pollReplyExt>[0], 'objects'>,
+  objects: PollObject[],
+  maxBytes = 1400,
+  emptyFinal = false,
+): Buffer[] {
   const chunks: PollObject[][] = [];
   let cur: PollObject[] = [];
   let size = 0;
@@ -102,7 +134,15 @@ export function pollReplyMessages(invokeId: number, base: Omit<Parameters<typeof
 }
 
 /** MDS create event report (ROIV CONFIRMED_EVENT_REPORT, NOM_NOTI_MDS_CREAT). */
-export function mdsCreateEvent(o: { invokeId: number; manufacturer: string; model: string; absTime: number; relTime: number; firmware?: string; bedLabel?: string }): Buffer {
+export function mdsCreateEvent(o: {
+  invokeId: number;
+  manufacturer: string;
+  model: string;
+  absTime: number;
+  relTime: number;
+  firmware?: string;
+  bedLabel?: string;
+}): Buffer {
   const avas: Ava[] = [
     [ATTR.ID_MODEL, Buffer.concat([varLabel(o.manufacturer), varLabel(o.model)])],
     [ATTR.TIME_ABS, encodeAbsTime(o.absTime)],
@@ -115,7 +155,13 @@ export function mdsCreateEvent(o: { invokeId: number; manufacturer: string; mode
   return encodeRo(RO.ROIV, o.invokeId, CMD.CONFIRMED_EVENT_REPORT, body);
 }
 
-export interface AlertSpec { code: number; source: number; type: number; handle: number; text: string }
+export interface AlertSpec {
+  code: number;
+  source: number;
+  type: number;
+  handle: number;
+  text: string;
+}
 
 /** DevAlarmList value of NOM_ATTR_AL_MON_P_AL_LIST / _T_AL_LIST. Layout [U]: see README. */
 export function alertList(list: AlertSpec[]): Buffer {

@@ -9,7 +9,11 @@ export type IntelliVueErrorCode = (typeof GW_ERR_INTELLIVUE)[keyof typeof GW_ERR
 export class IntelliVueError extends Error {
   readonly kind = 'fatal' as const;
 
-  constructor(readonly code: IntelliVueErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: IntelliVueErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'IntelliVueError';
   }

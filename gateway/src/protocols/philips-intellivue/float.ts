@@ -23,8 +23,8 @@ export function decodeFloat(raw: number): DecodedFloat {
   const u = raw >>> 0;
   const special = SPECIAL[u];
   if (special) return { value: null, special, exponent: 0 };
-  const exponent = (u >>> 24) << 24 >> 24;
-  const mantissa = (u & 0xffffff) << 8 >> 8;
+  const exponent = ((u >>> 24) << 24) >> 24;
+  const mantissa = ((u & 0xffffff) << 8) >> 8;
   // Decimal arithmetic: divide by 10^-e to avoid 0.1-style binary noise.
   const value = exponent >= 0 ? mantissa * 10 ** exponent : mantissa / 10 ** -exponent;
   return { value: Number(value.toPrecision(12)), exponent };

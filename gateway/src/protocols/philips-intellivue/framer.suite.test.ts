@@ -15,7 +15,13 @@ framerSuite(t, {
   key: hex,
   samples: [A, B, C].map((m) => ({ wire: frameMessage(m), key: hex(m) })),
   garbage: Buffer.from([1, 2, 3, 0x7d, 0xc1]),
-  corrupt: { damage: (w) => { w[10] ^= 0xff; return w; }, kind: 'fcs' },
+  corrupt: {
+    damage: (w) => {
+      w[10] ^= 0xff;
+      return w;
+    },
+    kind: 'fcs',
+  },
   oversize: { maxFrameBytes: 64, wire: frameMessage(Buffer.alloc(200, 0x11)) },
   endless: { open: Buffer.from([0xc0]), filler: Buffer.alloc(1000, 0x11) },
 });

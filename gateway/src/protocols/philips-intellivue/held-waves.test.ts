@@ -21,8 +21,13 @@ const REL = 1_000_000;
 const TICKS_PER_MS = 8;
 const MDS = mdsCreateEvent({ invokeId: 1, manufacturer: 'Philips', model: 'MX800', absTime: ABS, relTime: REL });
 
-const ECG_STATIC: PollObject['avas'] = [[ATTR.SA_SPECN, saSpec(4, 14, 0x3000)], [ATTR.TIME_PD_SAMP, u32(16)],
-  [ATTR.SCALE_SPECN_I16, scaleSpec(-40.96, 40.955, 0, 16383)], [ATTR.UNIT_CODE, u16(0x10b2)], [ATTR.ID_LABEL_STRING, string16('II')]];
+const ECG_STATIC: PollObject['avas'] = [
+  [ATTR.SA_SPECN, saSpec(4, 14, 0x3000)],
+  [ATTR.TIME_PD_SAMP, u32(16)],
+  [ATTR.SCALE_SPECN_I16, scaleSpec(-40.96, 40.955, 0, 16383)],
+  [ATTR.UNIT_CODE, u16(0x10b2)],
+  [ATTR.ID_LABEL_STRING, string16('II')],
+];
 
 let invoke = 10;
 /** One wave poll reply (one object, handle 1 unless given) at `rel`; `statics` adds the static attributes. */
@@ -37,7 +42,8 @@ function dec(opts: { mds?: boolean } = {}): IntelliVueStreamDecoder {
   return d;
 }
 
-const waves = (msgs: Buffer[], d: IntelliVueStreamDecoder, rx = 0): WaveObs[] => msgs.flatMap((m) => d.push(m, rx)).filter((o): o is WaveObs => o.kind === 'wave');
+const waves = (msgs: Buffer[], d: IntelliVueStreamDecoder, rx = 0): WaveObs[] =>
+  msgs.flatMap((m) => d.push(m, rx)).filter((o): o is WaveObs => o.kind === 'wave');
 const block = (k: number): number[] => [8192 + k, 8192 + k, 8192 + k, 8192 + k];
 
 t.test('held until the static attributes come, then emitted oldest first, each at its own time and scale', async (t) => {
@@ -46,39 +52,70 @@ t.test('held until the static attributes come, then emitted oldest first, each a
   t.same(d.stats().errors, {}, 'holding is not an error');
   t.equal(d.decoder.heldWaveBlocks(), 3);
   const out = waves(waveReply(REL + 3 * 512, block(600), true), d);
-  t.same(out.map((w) => w.t0), [0, 1, 2, 3].map((k) => ABS + k * 64), '512 ticks = 64 ms apart, in arrival order, the live block last');
-  t.same(out.map((w) => w.samples), [0, 1, 2, 3].map((k) => [k, k, k, k]), '0.005 mV/LSB of the attributes that came later');
+  t.same(
+    out.map((w) => w.t0),
+    [0, 1, 2, 3].map((k) => ABS + k * 64),
+    '512 ticks = 64 ms apart, in arrival order, the live block last',
+  );
+  t.same(
+    out.map((w) => w.samples),
+    [0, 1, 2, 3].map((k) => [k, k, k, k]),
+    '0.005 mV/LSB of the attributes that came later',
+  );
   t.ok(out.every((w) => w.rateHz === 500 && w.unit === 'mV' && w.label === 'II' && w.mdc === 'MDC_ECG_ELEC_POTL_II'));
   t.equal(d.decoder.heldWaveBlocks(), 0);
-  t.same(waves(waveReply(REL + 4 * 512, block(800)), d).map((w) => w.samples), [[4, 4, 4, 4]], 'then emitted as they come');
+  t.same(
+    waves(waveReply(REL + 4 * 512, block(800)), d).map((w) => w.samples),
+    [[4, 4, 4, 4]],
+    'then emitted as they come',
+  );
   t.same(d.stats().errors, {});
 });
 
 t.test('static attributes in an object without samples release the held blocks too', async (t) => {
   const d = dec();
   waves(waveReply(REL, block(0)), d);
-  const specOnly = pollReplyMessages(invoke++, { pollNumber: 1, sequenceNo: 1, relTime: REL + 512, objType: MOC.VMO_METRIC_SA_RT }, [{ handle: 1, avas: ECG_STATIC }]);
+  const specOnly = pollReplyMessages(invoke++, { pollNumber: 1, sequenceNo: 1, relTime: REL + 512, objType: MOC.VMO_METRIC_SA_RT }, [
+    { handle: 1, avas: ECG_STATIC },
+  ]);
   const out = waves(specOnly, d);
-  t.same(out.map((w) => [w.t0, w.samples]), [[ABS, [0, 0, 0, 0]]]);
+  t.same(
+    out.map((w) => [w.t0, w.samples]),
+    [[ABS, [0, 0, 0, 0]]],
+  );
 });
 
 t.test('without a monitor clock a held block keeps its own receive time', async (t) => {
   const d = dec({ mds: false });
   waves(waveReply(REL, block(0)), d, 5000);
   const out = waves(waveReply(REL + 512, block(0), true), d, 9000);
-  t.same(out.map((w) => w.t0), [5000, 9000]);
+  t.same(
+    out.map((w) => w.t0),
+    [5000, 9000],
+  );
 });
 
 t.test('cap in samples: the oldest blocks are dropped and counted', async (t) => {
   const d = dec();
   const per = 1024;
   const n = HELD_WAVE_MAX_SAMPLES / per + 3; // 3 blocks too many
-  for (let k = 0; k < n; k++) waves(waveReply(REL + k * 8, Array.from({ length: per }, () => 8192 + k)), d);
+  for (let k = 0; k < n; k++)
+    waves(
+      waveReply(
+        REL + k * 8,
+        Array.from({ length: per }, () => 8192 + k),
+      ),
+      d,
+    );
   t.same(d.stats().errors, { 'wave-held-overflow': 3 });
   t.equal(d.decoder.heldWaveBlocks(), n - 3);
   const out = waves(waveReply(REL + n * 8, block(n), true), d);
   t.equal(out.length, n - 2, 'the kept blocks, then the live one');
-  t.same(out.slice(0, -1).map((w) => w.samples[0]), Array.from({ length: n - 3 }, (_, i) => (i + 3) * 0.005), 'the newest kept, in order');
+  t.same(
+    out.slice(0, -1).map((w) => w.samples[0]),
+    Array.from({ length: n - 3 }, (_, i) => (i + 3) * 0.005),
+    'the newest kept, in order',
+  );
 });
 
 t.test('cap in time: blocks older than the bound on the monitor clock are dropped and counted', async (t) => {
@@ -91,7 +128,10 @@ t.test('cap in time: blocks older than the bound on the monitor clock are droppe
   waves(waveReply(REL + age + 8, block(600)), d);
   t.same(d.stats().errors, { 'wave-held-expired': 1 }, 'one tick more: the first one goes');
   const out = waves(waveReply(REL + age + 16, block(800), true), d);
-  t.same(out.map((w) => w.samples[0]), [1, 2, 3, 4]);
+  t.same(
+    out.map((w) => w.samples[0]),
+    [1, 2, 3, 4],
+  );
 });
 
 t.test('cap in objects: the object held longest is dropped and counted', async (t) => {
@@ -119,13 +159,19 @@ function captureWaveSamples(msg: Buffer, into: Map<number, number>): void {
   const m = parseMessage(msg);
   if (m.kind !== 'data' || (m.ro !== 'RORS' && m.ro !== 'RORLS') || m.command !== CMD.CONFIRMED_ACTION) return;
   const r = m.body;
-  r.u16(); r.u16(); r.u16();
+  r.u16();
+  r.u16();
+  r.u16();
   const action = r.u16();
   if (action !== ACT.POLL_MDIB_DATA && action !== ACT.POLL_MDIB_DATA_EXT) return;
   const b = r.sub(r.u16());
   b.u16();
   if (action === ACT.POLL_MDIB_DATA_EXT) b.u16();
-  b.u32(); b.bytes(8); b.u16(); b.u16(); b.u16();
+  b.u32();
+  b.bytes(8);
+  b.u16();
+  b.u16();
+  b.u16();
   const nCtx = b.u16();
   b.u16();
   for (let i = 0; i < nCtx; i++) {

@@ -8,7 +8,10 @@ import { RO, SPDU } from './nomenclature.js';
 
 export type SessionKind = 'CN' | 'AC' | 'RF' | 'FN' | 'DN' | 'AB';
 
-export interface SessionMsg { kind: 'session'; spdu: SessionKind }
+export interface SessionMsg {
+  kind: 'session';
+  spdu: SessionKind;
+}
 
 export interface DataMsg {
   kind: 'data';
@@ -25,7 +28,10 @@ export interface DataMsg {
 }
 
 /** A Connect Indication (UDP 24005): Nomenclature 00 00 01 00 + ROIV event report. */
-export interface ConnectIndicationMsg { kind: 'connect-indication'; body: Reader }
+export interface ConnectIndicationMsg {
+  kind: 'connect-indication';
+  body: Reader;
+}
 
 export type Message = SessionMsg | DataMsg | ConnectIndicationMsg;
 

@@ -6,9 +6,16 @@ export const CMD = { EVENT_REPORT: 0, CONFIRMED_EVENT_REPORT: 1, GET: 3, SET: 4,
 export const LINKED = { FIRST: 1, NOT_FIRST_NOT_LAST: 2, LAST: 3 } as const;
 
 export const ROER_NAMES: Record<number, string> = {
-  0: 'NO_SUCH_OBJECT_CLASS', 1: 'NO_SUCH_OBJECT_INSTANCE', 2: 'ACCESS_DENIED', 7: 'GET_LIST_ERROR',
-  8: 'SET_LIST_ERROR', 9: 'NO_SUCH_ACTION', 10: 'PROCESSING_FAILURE', 15: 'INVALID_ARGUMENT_VALUE',
-  16: 'INVALID_SCOPE', 17: 'INVALID_OBJECT_INSTANCE',
+  0: 'NO_SUCH_OBJECT_CLASS',
+  1: 'NO_SUCH_OBJECT_INSTANCE',
+  2: 'ACCESS_DENIED',
+  7: 'GET_LIST_ERROR',
+  8: 'SET_LIST_ERROR',
+  9: 'NO_SUCH_ACTION',
+  10: 'PROCESSING_FAILURE',
+  15: 'INVALID_ARGUMENT_VALUE',
+  16: 'INVALID_SCOPE',
+  17: 'INVALID_OBJECT_INSTANCE',
 };
 
 export const MOC = { VMS_MDS: 0x0021, VMO_METRIC_NU: 0x0006, VMO_METRIC_SA_RT: 0x0009, VMO_AL_MON: 0x0036, PT_DEMOG: 0x002a } as const;
@@ -51,23 +58,50 @@ export const ATTR = {
 
 /** Measurement state bits (README §Values). */
 export const MSMT = {
-  INVALID: 0x8000, QUESTIONABLE: 0x4000, UNAVAILABLE: 0x2000, CALIBRATION_ONGOING: 0x1000,
-  TEST_DATA: 0x0800, DEMO_DATA: 0x0400, VALIDATED: 0x0080, EARLY_INDICATION: 0x0040,
-  MSMT_ONGOING: 0x0020, IN_ALARM: 0x0002, AL_INHIBITED: 0x0001,
+  INVALID: 0x8000,
+  QUESTIONABLE: 0x4000,
+  UNAVAILABLE: 0x2000,
+  CALIBRATION_ONGOING: 0x1000,
+  TEST_DATA: 0x0800,
+  DEMO_DATA: 0x0400,
+  VALIDATED: 0x0080,
+  EARLY_INDICATION: 0x0040,
+  MSMT_ONGOING: 0x0020,
+  IN_ALARM: 0x0002,
+  AL_INHIBITED: 0x0001,
 } as const;
 
 /** Poll profile extension options (AARQ, README §Session). */
 export const POLL_EXT = {
-  PERIOD_NU_1SEC: 0x80000000, PERIOD_NU_AVG_12SEC: 0x40000000, PERIOD_NU_AVG_60SEC: 0x20000000,
-  PERIOD_NU_AVG_300SEC: 0x10000000, PERIOD_RTSA: 0x08000000, ENUM: 0x04000000, NU_PRIO_LIST: 0x02000000,
+  PERIOD_NU_1SEC: 0x80000000,
+  PERIOD_NU_AVG_12SEC: 0x40000000,
+  PERIOD_NU_AVG_60SEC: 0x20000000,
+  PERIOD_NU_AVG_300SEC: 0x10000000,
+  PERIOD_RTSA: 0x08000000,
+  ENUM: 0x04000000,
+  NU_PRIO_LIST: 0x02000000,
   DYN_MODALITIES: 0x01000000,
 } as const;
 
 /** NOM_PART_DIM unit code → UCUM (README §Values). Unknown codes are published as `{philips-dim-0xNNNN}`. */
 export const UNIT_UCUM: Record<number, string> = {
-  0x0200: '1', 0x0220: '%', 0x0aa0: '/min', 0x0ae0: '/min', 0x0f20: 'mm[Hg]', 0x0f03: 'kPa',
-  0x0f40: 'cm[H2O]', 0x0f72: 'mbar', 0x17a0: 'Cel', 0x1140: '[degF]', 0x0652: 'mL', 0x0c00: 'L/min',
-  0x10b2: 'mV', 0x10b3: 'uV', 0x0512: 'mm', 0x0511: 'cm', 0x06c3: 'kg',
+  0x0200: '1',
+  0x0220: '%',
+  0x0aa0: '/min',
+  0x0ae0: '/min',
+  0x0f20: 'mm[Hg]',
+  0x0f03: 'kPa',
+  0x0f40: 'cm[H2O]',
+  0x0f72: 'mbar',
+  0x17a0: 'Cel',
+  0x1140: '[degF]',
+  0x0652: 'mL',
+  0x0c00: 'L/min',
+  0x10b2: 'mV',
+  0x10b3: 'uV',
+  0x0512: 'mm',
+  0x0511: 'cm',
+  0x06c3: 'kg',
 };
 
 /** NOM_DIM_NOS: no unit stated. */

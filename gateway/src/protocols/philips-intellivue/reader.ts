@@ -7,7 +7,11 @@ export class ShortRead extends Error {
 }
 
 export class Reader {
-  constructor(readonly buf: Buffer, public pos = 0, readonly end = buf.length) {}
+  constructor(
+    readonly buf: Buffer,
+    public pos = 0,
+    readonly end = buf.length,
+  ) {}
 
   remaining(): number {
     return this.end - this.pos;

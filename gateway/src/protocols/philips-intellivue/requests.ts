@@ -38,7 +38,12 @@ export function parseAarq(b: Buffer): Required<AarqOptions> | undefined {
   const at = b.indexOf(Buffer.from('000100288', 'hex').subarray(0, 4));
   if (b[0] !== 0x0d || at < 0 || at + 40 > b.length) return undefined;
   const p = at + 4;
-  return { minPollPeriodTicks: b.readUInt32BE(p + 4), maxMtuRx: b.readUInt32BE(p + 8), maxMtuTx: b.readUInt32BE(p + 12), pollExtOptions: b.readUInt32BE(p + 32) };
+  return {
+    minPollPeriodTicks: b.readUInt32BE(p + 4),
+    maxMtuRx: b.readUInt32BE(p + 8),
+    maxMtuTx: b.readUInt32BE(p + 12),
+    pollExtOptions: b.readUInt32BE(p + 32),
+  };
 }
 
 /** Release request (session FN + ACSE RLRQ, reason normal). */
@@ -97,9 +102,8 @@ export interface PollRequest {
 
 export function encodePoll(p: PollRequest): Buffer {
   const ext = p.durationTicks !== undefined || p.extended === true;
-  const attrs = p.durationTicks !== undefined
-    ? Buffer.concat([u16(1), u16(8), u16(ATTR.TIME_PD_POLL), u16(4), u32(p.durationTicks)])
-    : Buffer.concat([u16(0), u16(0)]);
+  const attrs =
+    p.durationTicks !== undefined ? Buffer.concat([u16(1), u16(8), u16(ATTR.TIME_PD_POLL), u16(4), u32(p.durationTicks)]) : Buffer.concat([u16(0), u16(0)]);
   const req = Buffer.concat([u16(p.pollNumber), u16(PART.OBJ), u16(p.objType), u16(p.attrGroup ?? 0), ...(ext ? [attrs] : [])]);
   const body = Buffer.concat([MDS_OBJ, u32(0), u16(ext ? ACT.POLL_MDIB_DATA_EXT : ACT.POLL_MDIB_DATA), u16(req.length), req]);
   return encodeRo(RO.ROIV, p.invokeId, CMD.CONFIRMED_ACTION, body);

@@ -22,12 +22,20 @@ function rng(seed: number): () => number {
   };
 }
 
-const IDS = [[0x4182, 0x0aa0], [0x4bb8, 0x0220], [0x50b0, 0x0f20], [0x4b64, 0x17a0], [0x4a13, 0x0f20], [0xf04e, 0x0200], [0x5220, 0x0220]] as const;
+const IDS = [
+  [0x4182, 0x0aa0],
+  [0x4bb8, 0x0220],
+  [0x50b0, 0x0f20],
+  [0x4b64, 0x17a0],
+  [0x4a13, 0x0f20],
+  [0xf04e, 0x0200],
+  [0x5220, 0x0220],
+] as const;
 
 for (const seed of [1, 2, 3, 42, 4242]) {
   t.test(`seed ${seed}`, async (t) => {
     const r = rng(seed);
-    const abs = Date.UTC(2026, 0, 1) + Math.floor(r() * 1e9 / 10) * 10;
+    const abs = Date.UTC(2026, 0, 1) + Math.floor((r() * 1e9) / 10) * 10;
     const rel0 = Math.floor(r() * 2 ** 31);
     const want: { vendorCode: string; value: number; t: number }[] = [];
     const msgs: Buffer[] = [mdsCreateEvent({ invokeId: 1, manufacturer: 'Philips', model: 'MP50', absTime: abs, relTime: rel0 })];
@@ -50,8 +58,14 @@ for (const seed of [1, 2, 3, 42, 4242]) {
       i += n;
     }
     const nums = got as NumericObs[];
-    t.same(nums.map((o) => ({ vendorCode: o.vendorCode, value: o.value, t: o.t })), want);
-    t.ok(nums.every((o) => o.mdc !== null || o.vendorCode === '0xF04E'), 'mapped by code');
+    t.same(
+      nums.map((o) => ({ vendorCode: o.vendorCode, value: o.value, t: o.t })),
+      want,
+    );
+    t.ok(
+      nums.every((o) => o.mdc !== null || o.vendorCode === '0xF04E'),
+      'mapped by code',
+    );
     t.same(d.stats().errors, {});
     t.equal(d.stats().frames, msgs.length);
   });
@@ -71,11 +85,19 @@ t.test('orlink decode output of both golden captures passes shared/tools/check-d
 t.test('alarm and unmapped observations also pass the shared checker', async (t) => {
   const tool = resolve(import.meta.dirname, '../../../../../shared/tools/check-decode-output');
   const d = new IntelliVueStreamDecoder({ framing: 'lan', now: () => 0 });
-  const obs = [mdsCreateEvent({ invokeId: 1, manufacturer: 'Philips', model: 'X2', absTime: Date.UTC(2026, 0, 1), relTime: 0 }),
-    ...pollReplyMessages(2, { pollNumber: 1, sequenceNo: 1, relTime: 8000, objType: MOC.VMO_AL_MON }, [{ handle: 1, avas: [[ATTR.AL_MON_T_AL_LIST, alertList([{ code: 0xf0c6, source: 0x4bb8, type: 2, handle: 2, text: 'SpO2 NO SENSOR' }])]] }]),
-    ...pollReplyMessages(3, { pollNumber: 2, sequenceNo: 1, relTime: 8000, objType: MOC.VMO_METRIC_NU }, [{ handle: 3, avas: [[ATTR.NU_VAL_OBS, nuObs({ physioId: 0x7001, unitCode: 0x1234, value: 3 })]] }]),
+  const obs = [
+    mdsCreateEvent({ invokeId: 1, manufacturer: 'Philips', model: 'X2', absTime: Date.UTC(2026, 0, 1), relTime: 0 }),
+    ...pollReplyMessages(2, { pollNumber: 1, sequenceNo: 1, relTime: 8000, objType: MOC.VMO_AL_MON }, [
+      { handle: 1, avas: [[ATTR.AL_MON_T_AL_LIST, alertList([{ code: 0xf0c6, source: 0x4bb8, type: 2, handle: 2, text: 'SpO2 NO SENSOR' }])]] },
+    ]),
+    ...pollReplyMessages(3, { pollNumber: 2, sequenceNo: 1, relTime: 8000, objType: MOC.VMO_METRIC_NU }, [
+      { handle: 3, avas: [[ATTR.NU_VAL_OBS, nuObs({ physioId: 0x7001, unitCode: 0x1234, value: 3 })]] },
+    ]),
   ].flatMap((m) => d.push(m));
-  t.same(obs.map((o) => o.kind), ['alarm', 'numeric']);
+  t.same(
+    obs.map((o) => o.kind),
+    ['alarm', 'numeric'],
+  );
   t.equal(d.profileId(), 'philips/intellivue-x2/data-export');
   const res = execFileSync('/usr/bin/python3', [tool], { input: obs.map((o) => JSON.stringify(o)).join('\n') + '\n', encoding: 'utf8' });
   t.match(res, /alarm/);

@@ -14,7 +14,11 @@ function harness(options: Record<string, unknown> = {}, framing: 'lan' | 'serial
   const s = new IntelliVueSession({ options: { framing, ...options }, now: () => T0 });
   const sent: HostRequest[] = [];
   const framer = new MibFramer();
-  s.start({ write: (b) => { for (const m of framing === 'serial' ? framer.push(b) : [Buffer.from(b)]) sent.push(parseHostRequest(m)); } });
+  s.start({
+    write: (b) => {
+      for (const m of framing === 'serial' ? framer.push(b) : [Buffer.from(b)]) sent.push(parseHostRequest(m));
+    },
+  });
   const rx = (m: Buffer, at: number) => s.onBytes(framing === 'serial' ? frameMessage(m) : m, at);
   const kinds = () => sent.map((r) => (r.kind === 'poll' ? `poll-${r.objType}` : r.kind));
   return { s, sent, rx, kinds };
@@ -35,7 +39,9 @@ t.test('association → MDS create result → RTSA list + polls; keep-alive; ref
     t.same((h.sent[1] as { invokeId: number }).invokeId, 7, 'result echoes the event invoke id');
     t.same((h.sent[2] as { textIds: number[] }).textIds, [0x20102, 0x24bb4]);
     t.equal((h.sent[3] as { durationTicks?: number }).durationTicks, 30 * 8000, 'TIME_PD_POLL 30 s');
-    const reply = pollReplyMessages(4, { pollNumber: 1, sequenceNo: 1, relTime: 5000 + 8000, objType: MOC.VMO_METRIC_NU }, [{ handle: 1, avas: [[ATTR.NU_VAL_OBS, nuObs({ physioId: 0x4182, unitCode: 0x0aa0, value: 64 })]] }]);
+    const reply = pollReplyMessages(4, { pollNumber: 1, sequenceNo: 1, relTime: 5000 + 8000, objType: MOC.VMO_METRIC_NU }, [
+      { handle: 1, avas: [[ATTR.NU_VAL_OBS, nuObs({ physioId: 0x4182, unitCode: 0x0aa0, value: 64 })]] },
+    ]);
     for (let s = 1; s <= 5; s++) {
       const obs = h.rx(reply[0], T0 + s * 1000);
       t.equal(obs.length, 1);
@@ -45,7 +51,10 @@ t.test('association → MDS create result → RTSA list + polls; keep-alive; ref
     h.rx(reply[0], T0 + 6200);
     h.s.tick(T0 + 6200);
     t.equal(h.kinds().filter((k) => k === 'mds-create-result').length, 2, 'keep-alive every 6 s');
-    for (let s = 7; s <= 21; s++) { h.rx(reply[0], T0 + s * 1000); h.s.tick(T0 + s * 1000); }
+    for (let s = 7; s <= 21; s++) {
+      h.rx(reply[0], T0 + s * 1000);
+      h.s.tick(T0 + s * 1000);
+    }
     t.equal(h.kinds().filter((k) => k === 'poll-6').length, 2, 'polls re-issued after refreshS (20 s) < 30 s');
     h.s.stop();
     t.equal(h.kinds().at(-1), 'release');
@@ -102,7 +111,10 @@ t.test('option validation', async (t) => {
   t.throws(() => resolveSettings({ waves: ['ECG'] }, undefined), { code: 'GW_ERR_INTELLIVUE_CONFIG' });
   t.throws(() => resolveSettings({ keepAliveS: 10 }, undefined), { code: 'GW_ERR_INTELLIVUE_CONFIG' });
   t.throws(() => resolveSettings({ refreshS: 40 }, undefined), { code: 'GW_ERR_INTELLIVUE_CONFIG' });
-  t.throws(() => new IntelliVueSession({ profileId: 'philips/intellivue-x2/data-export', options: { waves: ['0x0102', '0x4BB4', '0x4A10'] } }), /at most 2 waves/);
+  t.throws(
+    () => new IntelliVueSession({ profileId: 'philips/intellivue-x2/data-export', options: { waves: ['0x0102', '0x4BB4', '0x4A10'] } }),
+    /at most 2 waves/,
+  );
   t.same(resolveSettings({ waves: [0x0102, '0x4bb4'] }, undefined).waves, [0x0102, 0x4bb4]);
 });
 
@@ -113,7 +125,11 @@ t.test("framing 'auto' (default): AARQ alternates serial/LAN until the monitor a
     const raw: Buffer[] = [];
     s.start({ write: (b) => raw.push(Buffer.from(b)) });
     s.tick(T0 + 5000);
-    t.same(raw.map((b) => b[0]), [0xc0, 0x0d], 'serial frame first, then a bare datagram');
+    t.same(
+      raw.map((b) => b[0]),
+      [0xc0, 0x0d],
+      'serial frame first, then a bare datagram',
+    );
     s.tick(T0 + 10_000);
     t.equal(raw[2][0], 0xc0);
     const wrap = (m: Buffer): Buffer => (answer === 'serial' ? frameMessage(m) : m);
@@ -122,6 +138,9 @@ t.test("framing 'auto' (default): AARQ alternates serial/LAN until the monitor a
     t.equal(s.state(), 'running');
     t.equal(s.framing(), answer);
     const after = raw.slice(3);
-    t.ok(after.length >= 3 && after.every((b) => (answer === 'serial' ? b[0] === 0xc0 : b[0] === 0xe1)), `${answer}: every later message in the monitor's framing`);
+    t.ok(
+      after.length >= 3 && after.every((b) => (answer === 'serial' ? b[0] === 0xc0 : b[0] === 0xe1)),
+      `${answer}: every later message in the monitor's framing`,
+    );
   }
 });

@@ -40,13 +40,15 @@ const MAX_REFUSE_RETRY_S = 300;
 
 function num(v: unknown, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, `option ${name} must be a number in ${min}..${max}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, `option ${name} must be a number in ${min}..${max}`);
   return v;
 }
 
 function waveId(w: unknown): number {
   const n = typeof w === 'number' ? w : typeof w === 'string' && /^0x[0-9a-f]{1,4}$/i.test(w) ? parseInt(w, 16) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, `wave '${String(w)}' must be a physio id (number or "0x0102")`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff)
+    throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, `wave '${String(w)}' must be a physio id (number or "0x0102")`);
   return n;
 }
 
@@ -55,12 +57,14 @@ export function resolveSettings(options: Record<string, unknown>, profile: Profi
   const p = profile?.params ?? {};
   const req = profile?.requests ?? {};
   const framing = options.framing ?? 'auto';
-  if (framing !== 'serial' && framing !== 'lan' && framing !== 'auto') throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, "option framing must be 'serial', 'lan' or 'auto'");
+  if (framing !== 'serial' && framing !== 'lan' && framing !== 'auto')
+    throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, "option framing must be 'serial', 'lan' or 'auto'");
   const rawWaves = options.waves ?? req.waves ?? [];
   if (!Array.isArray(rawWaves)) throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, 'option waves must be an array');
   const waves = rawWaves.map(waveId);
   const maxWaves = req.maxWaves ?? 8;
-  if (waves.length > maxWaves) throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, `at most ${maxWaves} waves for ${profile?.id ?? 'this monitor'}, got ${waves.length}`);
+  if (waves.length > maxWaves)
+    throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, `at most ${maxWaves} waves for ${profile?.id ?? 'this monitor'}, got ${waves.length}`);
   const pn = (k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
   const s: IntelliVueSettings = {
     framing,
@@ -76,7 +80,8 @@ export function resolveSettings(options: Record<string, unknown>, profile: Profi
     minPollPeriodTicks: pn('minPollPeriodTicks', 4000),
     mtu: framing === 'serial' ? pn('serialMtu', 2500) : pn('lanMtu', 1456),
   };
-  if (s.refreshS >= s.pollDurationS) throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, `refreshS (${s.refreshS}) must be below pollDurationS (${s.pollDurationS})`);
+  if (s.refreshS >= s.pollDurationS)
+    throw new IntelliVueError(GW_ERR_INTELLIVUE.CONFIG, `refreshS (${s.refreshS}) must be below pollDurationS (${s.pollDurationS})`);
   return s;
 }
 
@@ -205,11 +210,12 @@ export class IntelliVueSession implements SessionDriver {
     return new Proxy(dec, {
       get(target, prop, receiver) {
         if (prop === 'identity') return (): DeviceIdentity | undefined => self.identity();
-        if (prop === 'stats') return () => {
-          const s = target.stats();
-          for (const [k, v] of Object.entries(self.counters)) s.errors[k] = (s.errors[k] ?? 0) + v;
-          return s;
-        };
+        if (prop === 'stats')
+          return () => {
+            const s = target.stats();
+            for (const [k, v] of Object.entries(self.counters)) s.errors[k] = (s.errors[k] ?? 0) + v;
+            return s;
+          };
         const v = Reflect.get(target, prop, receiver) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
@@ -244,8 +250,10 @@ export class IntelliVueSession implements SessionDriver {
     const ticks = Math.round(this.settings.pollDurationS * TICKS_PER_S);
     if (this.settings.waves.length) this.send(encodeSetRtsaPrio(this.nextInvoke(), this.settings.waves.map(waveTextId)));
     this.send(encodePoll({ invokeId: this.nextInvoke(), pollNumber: this.nextPoll(), objType: MOC.VMO_METRIC_NU, durationTicks: ticks }));
-    if (this.settings.waves.length) this.send(encodePoll({ invokeId: this.nextInvoke(), pollNumber: this.nextPoll(), objType: MOC.VMO_METRIC_SA_RT, durationTicks: ticks }));
-    if (this.settings.alerts) this.send(encodePoll({ invokeId: this.nextInvoke(), pollNumber: this.nextPoll(), objType: MOC.VMO_AL_MON, durationTicks: ticks }));
+    if (this.settings.waves.length)
+      this.send(encodePoll({ invokeId: this.nextInvoke(), pollNumber: this.nextPoll(), objType: MOC.VMO_METRIC_SA_RT, durationTicks: ticks }));
+    if (this.settings.alerts)
+      this.send(encodePoll({ invokeId: this.nextInvoke(), pollNumber: this.nextPoll(), objType: MOC.VMO_AL_MON, durationTicks: ticks }));
   }
 
   private nextInvoke(): number {

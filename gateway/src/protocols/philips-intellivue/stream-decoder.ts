@@ -11,7 +11,15 @@ import { ProfileError } from '../../profiles/errors.js';
 import { profilesFor, type ProfileSet } from '../../profiles/load.js';
 import { ProfileMapper, UNMAPPED_UNIT } from '../../profiles/map.js';
 import { matchProfile } from '../../profiles/match.js';
-import { addErrors, offerToSession, type DecodeStats, type DecoderOptions, type DeviceIdentity, type ProtocolDecoder, type SessionChannel } from '../protocol.js';
+import {
+  addErrors,
+  offerToSession,
+  type DecodeStats,
+  type DecoderOptions,
+  type DeviceIdentity,
+  type ProtocolDecoder,
+  type SessionChannel,
+} from '../protocol.js';
 import { DeviceClock } from '../common/device-clock.js';
 import { ProfiledDecoder } from '../common/profiled-decoder.js';
 import { IntelliVueDecoder } from './decoder.js';
@@ -67,7 +75,8 @@ export class IntelliVueStreamDecoder extends ProfiledDecoder implements Protocol
     if (!chunk.length) return [];
     this.framing ??= detectFraming(chunk);
     let msgs: Buffer[];
-    if (this.framing !== 'lan') msgs = this.framer.push(chunk); // undecided bytes go to the framer (garbage counted)
+    if (this.framing !== 'lan')
+      msgs = this.framer.push(chunk); // undecided bytes go to the framer (garbage counted)
     else {
       this.bytes += chunk.length;
       if (chunk.length > MAX_DATAGRAM) {
@@ -128,10 +137,16 @@ export class IntelliVueStreamDecoder extends ProfiledDecoder implements Protocol
       const scale = w.scale ?? 1;
       const offset = w.offset ?? 0;
       const o: WaveObs = {
-        kind: 'wave', mdc: m?.mdc ?? null, code: m ? m.code : null,
-        unit: w.scale === undefined ? '1' : unitUcum(w.unitCode) ?? m?.unit ?? UNMAPPED_UNIT,
-        t0: t, rateHz: w.rateHz, samples: w.ints.map((i) => (i === null ? null : intToSample(i, scale, offset))),
-        scale, offset, vendorCode: key,
+        kind: 'wave',
+        mdc: m?.mdc ?? null,
+        code: m ? m.code : null,
+        unit: w.scale === undefined ? '1' : (unitUcum(w.unitCode) ?? m?.unit ?? UNMAPPED_UNIT),
+        t0: t,
+        rateHz: w.rateHz,
+        samples: w.ints.map((i) => (i === null ? null : intToSample(i, scale, offset))),
+        scale,
+        offset,
+        vendorCode: key,
       };
       if (w.label !== undefined) o.label = w.label;
       if (f.length) o.flags = [...new Set(f)];
@@ -139,7 +154,17 @@ export class IntelliVueStreamDecoder extends ProfiledDecoder implements Protocol
     }
     for (const a of d.alarms) {
       const kind = ALERT_TYPE[a.type]!;
-      out.push({ kind: 'alarm', mdc: null, code: null, text: a.text, priority: kind.priority, source: kind.source, phase: a.phase, t: this.time(a.tDevice, rx).t, vendorCode: `alert.${physioKey(a.code)}` });
+      out.push({
+        kind: 'alarm',
+        mdc: null,
+        code: null,
+        text: a.text,
+        priority: kind.priority,
+        source: kind.source,
+        phase: a.phase,
+        t: this.time(a.tDevice, rx).t,
+        vendorCode: `alert.${physioKey(a.code)}`,
+      });
     }
     return out;
   }

@@ -11,13 +11,16 @@ import { UdpLink } from '../../transports/udp.js';
 /** UDP port of Data Export on the monitor (PIPG; seen on real captures) */
 export const INTELLIVUE_LAN_PORT = 24105;
 
-export const IntelliVueLanTransportSchema = Type.Object({
-  kind: Type.Literal('intellivue-lan'),
-  host: Type.String({ minLength: 1 }),
-  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-  /** Local UDP port to bind (default: any). */
-  localPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-}, { additionalProperties: false });
+export const IntelliVueLanTransportSchema = Type.Object(
+  {
+    kind: Type.Literal('intellivue-lan'),
+    host: Type.String({ minLength: 1 }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    /** Local UDP port to bind (default: any). */
+    localPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  },
+  { additionalProperties: false },
+);
 
 export type IntelliVueLanTransportConfig = Static<typeof IntelliVueLanTransportSchema>;
 
