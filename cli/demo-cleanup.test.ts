@@ -72,7 +72,8 @@ t.test('crash (uncaught exception) after the simulator started: nothing left, co
 });
 
 t.test('SIGHUP during start-up, once influxd and socat started: nothing left', async (t) => {
-  const { run, dir } = demo(t);
+  // start-up holds after the pty stage (socat started) until the signal: the signal lands in start-up, not after it
+  const { run, dir } = demo(t, { ORLINK_FAIL_AT: 'pty:hold' });
   await run.waitFor(started(run, 'socat'), 'socat started', START_MS);
   const seen = processesMatching(dir).map((p) => p.pid);
   t.ok(seen.length >= 2, `influxd and socat found by their dir before the signal (${seen.length})`);

@@ -84,15 +84,16 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const close = () => group.close();
   const failAt = FailAt.fromEnv();
   /** Start-up passed `stage`: go on unless the group is stopping (signal, crash) or a test injects a failure here. */
-  const checkpoint = (stage: FailStage): void => {
+  const checkpoint = async (stage: FailStage): Promise<void> => {
     if (group.stopping) throw new CliError(CLI_ERR.STOPPING, `start-up abandoned after stage '${stage}': everything is stopping`);
-    failAt?.pass(stage);
+    await failAt?.pass(stage, () => group.stopping);
+    if (group.stopping) throw new CliError(CLI_ERR.STOPPING, `start-up abandoned after stage '${stage}': everything is stopping`);
   };
   try {
     mkdirSync(o.dir, { recursive: true });
     const influx = await startInfluxd({ dir: join(o.dir, 'influxdb'), spawn: group.spawn });
     log.info({ url: influx.url }, 'influxdb ready');
-    checkpoint('influxd');
+    await checkpoint('influxd');
 
     const database = 'orlink';
     const ingestConfig = loadIngestConfig({
@@ -110,7 +111,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const ingest = await startIngest(ingestConfig, { logger: o.logger.child({ component: 'ingest' }) });
     group.defer('ingest', () => ingest.close());
     log.info({ url: ingest.url, mqtt: ingest.mqttUrl }, 'ingest ready');
-    checkpoint('ingest');
+    await checkpoint('ingest');
 
     const { token: adminToken } = createToken(ingest.services.tokens, { name: 'stack-admin', role: 'admin', expiresDays: 7 });
     const headers = { authorization: `Bearer ${adminToken}` };
@@ -148,7 +149,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       // socat is owned by the group from its spawn; this closer stops it in the orderly sequence too
       // (after its gateway and simulator, before ingest), the group only if that fails
       group.defer(`pty ${room}`, () => pty.close());
-      checkpoint('pty');
+      await checkpoint('pty');
       const rig = { index: i, site, room, bed, gatewayId, deviceId, pty } as OrRig;
       rig.sim = new GeDriSimulator({
         seed: (o.seed ?? 1) + i,
@@ -161,7 +162,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       rig.serial = serveSerial(pty.devicePath, rig.sim, o.logger.child({ component: 'sim-serial', or: room }));
       group.defer(`sim-serial ${room}`, () => rig.serial.stop());
       await rig.serial.opened;
-      checkpoint('sim');
+      await checkpoint('sim');
 
       const gatewayFile = {
         gatewayId,
@@ -204,9 +205,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         group.defer(gatewayId, () => gw.close());
       }
       ors.push(rig);
-      checkpoint('gateway');
+      await checkpoint('gateway');
     }
-    checkpoint('ready');
+    await checkpoint('ready');
     return { influxUrl: influx.url, database, ingest, ors, api, adminToken, close };
   } catch (err) {
     await close();
